@@ -1,0 +1,314 @@
+//! Finding log files, opening them whatever their compression, and cutting them into batches of
+//! raw records for the workers.
+
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::record::unwrap_lookup_event;
+use crate::split::{Piece, ProblemKind, Splitter, Wrapper};
+use crate::warning::{SkipReason, Warning};
+
+/// File endings read when walking a directory; files named on the command line are always read.
+const LOG_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "log", "gz", "zst", "txt"];
+
+/// A batch holds about this many bytes of records.
+const BATCH_BYTES: usize = 1 << 20;
+/// ...or this many records, whichever comes first.
+const BATCH_RECORDS: usize = 4096;
+
+/// One thing to read: a file, or standard input (`-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// `None` for standard input.
+    pub path: Option<PathBuf>,
+    /// How the input is named in messages and evidence.
+    pub name: String,
+    /// Bytes on disk, when known.
+    pub size: Option<u64>,
+}
+
+/// The result of walking the paths given on the command line.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub inputs: Vec<Input>,
+    /// CloudTrail digest files: integrity data, not events; passed over without a warning.
+    pub digests: Vec<PathBuf>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Expands directories (recursively) into their log files, in a stable order.
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut found = Discovery::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            found.inputs.push(Input {
+                path: None,
+                name: "-".into(),
+                size: None,
+            });
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let mut files: Vec<(PathBuf, u64)> = Vec::new();
+                for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => {
+                            let has_log_ext = e
+                                .path()
+                                .extension()
+                                .and_then(|x| x.to_str())
+                                .is_some_and(|x| {
+                                    LOG_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str())
+                                });
+                            if has_log_ext {
+                                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                                files.push((e.into_path(), size));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(err) => found.warnings.push(Warning::file(
+                            err.path().unwrap_or(path).display().to_string(),
+                            SkipReason::Unreadable,
+                            err.to_string(),
+                        )),
+                    }
+                }
+                files.sort();
+                for (file, size) in files {
+                    found.push_file(file, Some(size));
+                }
+            }
+            Ok(meta) => found.push_file(path.clone(), Some(meta.len())),
+            Err(err) => found.warnings.push(Warning::file(
+                path.display().to_string(),
+                SkipReason::Unreadable,
+                format!("{err} (help: check the path)"),
+            )),
+        }
+    }
+    found
+}
+
+impl Discovery {
+    fn push_file(&mut self, path: PathBuf, size: Option<u64>) {
+        if is_digest_path(&path) {
+            self.digests.push(path);
+            return;
+        }
+        self.inputs.push(Input {
+            name: path.display().to_string(),
+            path: Some(path),
+            size,
+        });
+    }
+}
+
+/// CloudTrail writes digests under `CloudTrail-Digest/` and names them `*_CloudTrail-Digest_*`.
+fn is_digest_path(path: &Path) -> bool {
+    path.to_string_lossy().contains("CloudTrail-Digest")
+}
+
+/// Counts bytes as they come off the disk, for progress reporting.
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens an input and undoes its compression, recognised by content rather than by name
+/// (S3 objects are sometimes gzip without `.gz`, or the reverse).
+pub fn open(input: &Input, disk_bytes: Arc<AtomicU64>) -> io::Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = match &input.path {
+        Some(p) => Box::new(File::open(p)?),
+        None => Box::new(io::stdin()),
+    };
+    let mut raw = Counting {
+        inner: raw,
+        counter: disk_bytes,
+    };
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match raw.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let stream = Cursor::new(head[..n].to_vec()).chain(raw);
+    Ok(match &head[..n] {
+        [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 << 10, stream),
+        )),
+        [0x28, 0xb5, 0x2f, 0xfd] => Box::new(zstd::Decoder::new(stream)?),
+        _ => Box::new(stream),
+    })
+}
+
+/// Where one raw record sits in a batch and in its file.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRef {
+    pub start: usize,
+    pub end: usize,
+    /// 0-based position of the record in its file.
+    pub index: u64,
+    /// Byte offset of the record in the decompressed file.
+    pub offset: u64,
+    /// 1-based line, for JSON Lines input.
+    pub line: Option<u64>,
+}
+
+/// Records copied out of one file, ready for a worker.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Which input (index into the discovered inputs).
+    pub file: usize,
+    pub buf: Vec<u8>,
+    pub records: Vec<RawRef>,
+}
+
+impl Batch {
+    pub fn record(&self, r: &RawRef) -> &[u8] {
+        &self.buf[r.start..r.end]
+    }
+}
+
+/// What reading one file produced besides its batches.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FileTotals {
+    pub records: u64,
+    /// Decompressed bytes.
+    pub bytes: u64,
+}
+
+/// Options for reading.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// The largest single record accepted; bounds memory.
+    pub max_record: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_record: 256 << 20,
+        }
+    }
+}
+
+/// Reads one input to the end, handing over full batches and reporting every problem with its
+/// position. Records before a problem are never lost: they are already in a batch.
+pub fn read_input(
+    input: &Input,
+    file: usize,
+    options: ReadOptions,
+    disk_bytes: Arc<AtomicU64>,
+    on_batch: &mut dyn FnMut(Batch),
+    on_warning: &mut dyn FnMut(Warning),
+) -> FileTotals {
+    let reader = match open(input, disk_bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            on_warning(Warning::file(
+                &input.name,
+                SkipReason::Unreadable,
+                e.to_string(),
+            ));
+            return FileTotals::default();
+        }
+    };
+    let mut splitter = Splitter::new(reader, options.max_record);
+    let mut batch = Batch {
+        file,
+        ..Batch::default()
+    };
+    let mut index = 0u64;
+    while let Some(piece) = splitter.next_piece() {
+        match piece {
+            Piece::Record {
+                bytes,
+                offset,
+                line,
+                wrapper,
+            } => {
+                let start = batch.buf.len();
+                match wrapper {
+                    Wrapper::Records => batch.buf.extend_from_slice(bytes),
+                    Wrapper::LookupEvents => match unwrap_lookup_event(bytes) {
+                        Ok(inner) => batch.buf.extend_from_slice(inner.as_bytes()),
+                        Err(e) => {
+                            on_warning(Warning {
+                                file: input.name.clone(),
+                                record: Some(index),
+                                line,
+                                offset: Some(offset),
+                                reason: SkipReason::Malformed,
+                                message: e.to_string(),
+                            });
+                            index += 1;
+                            continue;
+                        }
+                    },
+                }
+                batch.records.push(RawRef {
+                    start,
+                    end: batch.buf.len(),
+                    index,
+                    offset,
+                    line,
+                });
+                index += 1;
+                if batch.buf.len() >= BATCH_BYTES || batch.records.len() >= BATCH_RECORDS {
+                    let full = std::mem::replace(
+                        &mut batch,
+                        Batch {
+                            file,
+                            buf: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+                            records: Vec::with_capacity(BATCH_RECORDS),
+                        },
+                    );
+                    on_batch(full);
+                }
+            }
+            Piece::Problem(p) => {
+                let reason = match p.kind {
+                    ProblemKind::NotJson => SkipReason::NotJson,
+                    ProblemKind::Malformed(_) => SkipReason::Malformed,
+                    ProblemKind::Truncated => SkipReason::Truncated,
+                    ProblemKind::Read(_) => SkipReason::Unreadable,
+                    ProblemKind::TooLarge(_) => SkipReason::TooLarge,
+                };
+                let counts_as_record =
+                    matches!(reason, SkipReason::Malformed | SkipReason::Truncated);
+                on_warning(Warning {
+                    file: input.name.clone(),
+                    record: counts_as_record.then_some(index),
+                    line: p.line,
+                    offset: Some(p.offset),
+                    reason,
+                    message: p.kind.to_string(),
+                });
+                if counts_as_record {
+                    index += 1;
+                }
+            }
+        }
+    }
+    if !batch.records.is_empty() {
+        on_batch(batch);
+    }
+    FileTotals {
+        records: index,
+        bytes: splitter.bytes_read(),
+    }
+}

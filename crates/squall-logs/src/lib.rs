@@ -1,0 +1,23 @@
+//! Reads cloud audit logs as the providers deliver them (CloudTrail S3 files, `lookup-events`
+//! output, GCP Logging exports, Azure storage exports; plain, gzip or zstd; JSON, arrays or JSON
+//! Lines) and yields records that Sigma rules can read.
+//!
+//! The flow is [`discover`] → [`read_input`] (a [`Splitter`] cuts bytes into records without
+//! parsing them) → [`Record::parse`] on a worker, which parses the top level once and nested
+//! members only on demand.
+
+mod input;
+mod node;
+mod record;
+mod source;
+mod split;
+mod warning;
+
+pub use input::{
+    Batch, Discovery, FileTotals, Input, RawRef, ReadOptions, discover, open, read_input,
+};
+pub use node::Node;
+pub use record::{Record, RecordError, Summary, unwrap_lookup_event};
+pub use source::{LogSource, SummaryPaths};
+pub use split::{Piece, ProblemKind, SplitProblem, Splitter, Wrapper};
+pub use warning::{SkipReason, Warning};

@@ -1,0 +1,228 @@
+//! A borrowed JSON tree for the nested parts of a record.
+//!
+//! Only the parts of a record a rule actually reads are turned into a tree, and then only once
+//! (see [`crate::Record`]). Strings borrow from the record's bytes unless they contain escapes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use rsigma_eval::EventValue;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// One JSON value, borrowing its strings where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+/// A string that borrows from the input when it has no escapes.
+pub(crate) struct BorrowedStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Node<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+                Ok(Node::Null)
+            }
+            fn visit_none<E>(self) -> Result<Node<'de>, E> {
+                Ok(Node::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+                Ok(Node::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+                Ok(Node::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+                Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+                Ok(Node::Float(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Node::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((k, v)) = map.next_entry::<BorrowedStr<'de>, Node<'de>>()? {
+                    entries.push((k.0, v));
+                }
+                Ok(Node::Object(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'a> Node<'a> {
+    /// Parses JSON text that is known to be one complete value.
+    pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The member named `key` of an object; `ignore_case` serves Azure, whose Sigma rules use
+    /// Log Analytics column names (`ResultType`) for fields exported as `resultType`.
+    pub fn member(&self, key: &str, ignore_case: bool) -> Option<&Node<'a>> {
+        let Node::Object(entries) = self else {
+            return None;
+        };
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .or_else(|| {
+                ignore_case
+                    .then(|| entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+                    .flatten()
+            })
+            .map(|(_, v)| v)
+    }
+
+    /// Follows a dotted path (empty: this node); an array on the way is searched element by
+    /// element, and every value found is collected, so `items.cidrIp` reaches each rule's CIDR.
+    pub fn collect<'s>(&'s self, path: &str, ignore_case: bool, out: &mut Vec<&'s Node<'a>>) {
+        if path.is_empty() {
+            match self {
+                Node::Array(items) => out.extend(items.iter()),
+                other => out.push(other),
+            }
+            return;
+        }
+        match self {
+            Node::Array(items) => {
+                for item in items {
+                    item.collect(path, ignore_case, out);
+                }
+            }
+            Node::Object(_) => {
+                // A member whose own name holds dots wins over nesting, as in rsigma's JsonEvent.
+                if let Some(child) = self.member(path, ignore_case) {
+                    out.push(child);
+                    return;
+                }
+                let (first, rest) = path.split_once('.').unwrap_or((path, ""));
+                if let Some(child) = self.member(first, ignore_case) {
+                    child.collect(rest, ignore_case, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The value for rsigma's matchers, borrowing strings from the tree.
+    pub fn to_event_value(&self) -> EventValue<'_> {
+        match self {
+            Node::Null => EventValue::Null,
+            Node::Bool(b) => EventValue::Bool(*b),
+            Node::Int(i) => EventValue::Int(*i),
+            Node::Float(f) => EventValue::Float(*f),
+            Node::Str(s) => EventValue::Str(Cow::Borrowed(s.as_ref())),
+            Node::Array(items) => {
+                EventValue::Array(items.iter().map(Node::to_event_value).collect())
+            }
+            Node::Object(entries) => EventValue::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_ref()), v.to_event_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The text of a scalar, as an analyst would read it.
+    pub fn as_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Node::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+            Node::Int(i) => Some(Cow::Owned(i.to_string())),
+            Node::Float(f) => Some(Cow::Owned(f.to_string())),
+            Node::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            _ => None,
+        }
+    }
+
+    /// Calls `visit` with every string in the tree (keyword rules search all of them).
+    pub fn visit_strings(&self, visit: &mut dyn FnMut(&str)) {
+        match self {
+            Node::Str(s) => visit(s),
+            Node::Array(items) => items.iter().for_each(|i| i.visit_strings(visit)),
+            Node::Object(entries) => entries.iter().for_each(|(_, v)| v.visit_strings(visit)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        let n = Node::parse(r#"{"a":"plain","b":"esc\"aped"}"#).unwrap();
+        match n.member("a", false) {
+            Some(Node::Str(Cow::Borrowed("plain"))) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(n.member("b", false), Some(&Node::Str("esc\"aped".into())));
+    }
+
+    #[test]
+    fn paths_fan_out_through_arrays() {
+        let n = Node::parse(r#"{"items":[{"ip":"1.1.1.1"},{"ip":"0.0.0.0/0"},{"x":1}]}"#).unwrap();
+        let mut out = Vec::new();
+        n.collect("items.ip", false, &mut out);
+        let texts: Vec<_> = out.iter().filter_map(|n| n.as_text()).collect();
+        assert_eq!(texts, vec!["1.1.1.1", "0.0.0.0/0"]);
+    }
+
+    #[test]
+    fn case_is_ignored_only_when_asked() {
+        let n = Node::parse(r#"{"resultType":"50126"}"#).unwrap();
+        assert!(n.member("ResultType", false).is_none());
+        assert!(n.member("ResultType", true).is_some());
+    }
+}
