@@ -1,1 +1,14 @@
-//! placeholder
+//! Detection: Sigma rules (SigmaHQ's, unmodified, and Squall's own pack) run over the records
+//! that `squall-logs` reads.
+//!
+//! [`rules::load`] routes every rule to its provider log and compiles it with rsigma;
+//! [`hunt::hunt`] streams the inputs through both cores, matches each record only against its
+//! log's rules, and runs correlations afterwards in event-time order across all files.
+
+pub mod detection;
+pub mod hunt;
+pub mod rules;
+
+pub use detection::{CorrelationFacts, Detection, Evidence, Level};
+pub use hunt::{HuntOptions, HuntReport, Progress, Stats, hunt};
+pub use rules::{RuleProblem, RuleSet, load};

@@ -1,0 +1,571 @@
+//! The hunt pipeline: read every input, match every record, correlate in event-time order.
+//!
+//! Reader threads take whole files (decompress, split into records) and hand batches of raw
+//! records over a bounded channel to one worker per core, which parse and match them. Memory is
+//! the channel's few batches plus the largest record. Matches of rules that feed a correlation
+//! are kept in a compact form (time, group-by values, a pointer to the record) and replayed in
+//! event-time order after all files are read, so a correlation sees a key's uses in the order
+//! they happened whatever file they were delivered in.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use rsigma_eval::{
+    DetectionBody, EvaluationResult, Event, EventValue, JsonEvent, ResultBody, RuleHeader,
+};
+use serde_json::{Map, Value};
+use squall_logs::{
+    Batch, Input, LogSource, ReadOptions, Record, RecordError, SkipReason, Summary, Warning,
+    read_input,
+};
+
+use crate::detection::{CorrelationFacts, Detection, Evidence, Level};
+use crate::rules::{Route, RuleSet};
+
+/// How to hunt.
+#[derive(Debug, Clone, Default)]
+pub struct HuntOptions {
+    /// Treat every record as this log (`--input-format`); otherwise each record's shape decides.
+    pub forced: Option<LogSource>,
+    /// Only records at or after this time (ms since the epoch).
+    pub since: Option<i64>,
+    /// Only records before this time (ms since the epoch).
+    pub until: Option<i64>,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    pub read: ReadOptions,
+}
+
+/// Counters that a progress display may read while the hunt runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Compressed bytes read from disk.
+    pub disk_bytes: Arc<AtomicU64>,
+    /// Records handed to the workers.
+    pub records: AtomicU64,
+    pub files_done: AtomicU64,
+}
+
+/// What was read, matched and skipped: the run summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub files: u64,
+    /// CloudTrail digest files, passed over.
+    pub digest_files: u64,
+    /// Records found in the input, including skipped ones.
+    pub records: u64,
+    /// Records matched against rules, by log source.
+    pub by_source: BTreeMap<LogSource, u64>,
+    /// Decompressed bytes.
+    pub bytes: u64,
+    /// Bytes read from disk.
+    pub disk_bytes: u64,
+    /// Skipped records (or files) by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Records outside `--since`/`--until`.
+    pub outside_window: u64,
+    /// Correlation inputs without a usable timestamp.
+    pub untimed_correlation_inputs: u64,
+    /// Number of warnings (input problems) reported.
+    pub warnings: u64,
+}
+
+/// A hunt's result.
+#[derive(Debug, Default)]
+pub struct HuntReport {
+    /// Sorted by event time, then file and record.
+    pub detections: Vec<Detection>,
+    pub stats: Stats,
+}
+
+/// A match held for the correlation pass: small on purpose, there may be millions.
+struct CorrInput {
+    millis: i64,
+    route: u8,
+    rule: u32,
+    file: u32,
+    index: u64,
+    offset: u64,
+    line: Option<u64>,
+    values: Box<[Option<Box<str>>]>,
+}
+
+#[derive(Default)]
+struct WorkerOut {
+    detections: Vec<Detection>,
+    corr: Vec<CorrInput>,
+    by_source: BTreeMap<LogSource, u64>,
+    skipped: BTreeMap<SkipReason, u64>,
+    outside_window: u64,
+    untimed: u64,
+    warnings: u64,
+}
+
+/// Per route: the correlation inputs' rule ids in a fixed order, and a result template for each.
+struct CorrTemplates {
+    index: HashMap<String, u32>,
+    results: Vec<EvaluationResult>,
+}
+
+fn templates(route: &Route) -> CorrTemplates {
+    let mut index = HashMap::new();
+    let mut results = Vec::new();
+    for rule in route.engine.engine().rules() {
+        let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+        if route.correlation_inputs.contains(&id) {
+            index.insert(id, results.len() as u32);
+            results.push(EvaluationResult {
+                header: RuleHeader {
+                    rule_title: rule.title.clone(),
+                    rule_id: rule.id.clone(),
+                    level: rule.level,
+                    tags: rule.tags.clone(),
+                    custom_attributes: Arc::new(HashMap::new()),
+                    enrichments: None,
+                },
+                body: ResultBody::Detection(DetectionBody {
+                    matched_selections: Vec::new(),
+                    matched_fields: Vec::new(),
+                    event: None,
+                }),
+            });
+        }
+    }
+    CorrTemplates { index, results }
+}
+
+fn route_slot(source: LogSource) -> usize {
+    LogSource::EVENTS
+        .iter()
+        .position(|s| *s == source)
+        .unwrap_or(LogSource::EVENTS.len())
+}
+
+fn event_value_text(v: &EventValue<'_>) -> Option<String> {
+    match v {
+        EventValue::Array(items) => items.iter().find_map(event_value_text),
+        other => other.as_str().map(|s| s.into_owned()),
+    }
+}
+
+/// Runs the rules over every input. `on_warning` is called (from any thread) for each input
+/// problem as it is found, so the analyst sees it while the hunt goes on.
+pub fn hunt(
+    inputs: &[Input],
+    rules: &mut RuleSet,
+    options: &HuntOptions,
+    progress: &Progress,
+    on_warning: &(dyn Fn(&Warning) + Sync),
+) -> HuntReport {
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        options.threads
+    };
+    let mut slots: Vec<Option<usize>> = vec![None; LogSource::EVENTS.len() + 1];
+    for (i, route) in rules.routes.iter().enumerate() {
+        slots[route_slot(route.source)] = Some(i);
+    }
+    let corr_templates: Vec<CorrTemplates> = rules.routes.iter().map(templates).collect();
+
+    let next_file = AtomicUsize::new(0);
+    let read_skips: Mutex<BTreeMap<SkipReason, u64>> = Mutex::new(BTreeMap::new());
+    let read_warnings = AtomicU64::new(0);
+    let decompressed = AtomicU64::new(0);
+    let total_records = AtomicU64::new(0);
+    let (tx, rx) = crossbeam_channel::bounded::<Batch>(threads * 2);
+
+    let routes = &rules.routes;
+    let outs: Vec<WorkerOut> = std::thread::scope(|s| {
+        let readers = threads.min(inputs.len()).max(1);
+        for _ in 0..readers {
+            let tx = tx.clone();
+            let (next_file, read_skips, read_warnings) = (&next_file, &read_skips, &read_warnings);
+            let (decompressed, total_records) = (&decompressed, &total_records);
+            s.spawn(move || {
+                loop {
+                    let i = next_file.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let totals = read_input(
+                        input,
+                        i,
+                        options.read,
+                        progress.disk_bytes.clone(),
+                        &mut |batch| {
+                            // A closed channel means the workers are gone; nothing to do but stop.
+                            let _ = tx.send(batch);
+                        },
+                        &mut |w| {
+                            read_warnings.fetch_add(1, Ordering::Relaxed);
+                            *read_skips.lock().unwrap().entry(w.reason).or_insert(0) += 1;
+                            on_warning(&w);
+                        },
+                    );
+                    decompressed.fetch_add(totals.bytes, Ordering::Relaxed);
+                    total_records.fetch_add(totals.records, Ordering::Relaxed);
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        drop(tx);
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                let (slots, corr_templates) = (&slots, &corr_templates);
+                s.spawn(move || {
+                    let mut out = WorkerOut::default();
+                    for batch in rx {
+                        progress
+                            .records
+                            .fetch_add(batch.records.len() as u64, Ordering::Relaxed);
+                        match_batch(
+                            &batch,
+                            inputs,
+                            routes,
+                            slots,
+                            corr_templates,
+                            options,
+                            on_warning,
+                            &mut out,
+                        );
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a hunt worker panicked"))
+            .collect()
+    });
+
+    let mut report = HuntReport::default();
+    let stats = &mut report.stats;
+    stats.files = inputs.len() as u64;
+    stats.records = total_records.load(Ordering::Relaxed);
+    stats.bytes = decompressed.load(Ordering::Relaxed);
+    stats.disk_bytes = progress.disk_bytes.load(Ordering::Relaxed);
+    stats.skipped = read_skips.into_inner().unwrap();
+    stats.warnings = read_warnings.load(Ordering::Relaxed);
+    let mut corr = Vec::new();
+    for out in outs {
+        report.detections.extend(out.detections);
+        corr.extend(out.corr);
+        for (k, v) in out.by_source {
+            *stats.by_source.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in out.skipped {
+            *stats.skipped.entry(k).or_insert(0) += v;
+        }
+        stats.outside_window += out.outside_window;
+        stats.untimed_correlation_inputs += out.untimed;
+        stats.warnings += out.warnings;
+    }
+
+    let fired = correlate(&mut rules.routes, &corr_templates, corr);
+    report
+        .detections
+        .extend(finish_correlations(inputs, rules, options, fired));
+    for d in &mut report.detections {
+        if d.rule_source.is_empty()
+            && let Some(info) = rules.info.get(&d.rule_id)
+        {
+            d.rule_source = info.origin.to_string();
+        }
+    }
+    report.detections.sort_by(|a, b| {
+        (a.event_millis, &a.evidence.file, a.evidence.record_index).cmp(&(
+            b.event_millis,
+            &b.evidence.file,
+            b.evidence.record_index,
+        ))
+    });
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+fn match_batch(
+    batch: &Batch,
+    inputs: &[Input],
+    routes: &[Route],
+    slots: &[Option<usize>],
+    corr_templates: &[CorrTemplates],
+    options: &HuntOptions,
+    on_warning: &(dyn Fn(&Warning) + Sync),
+    out: &mut WorkerOut,
+) {
+    let file = &inputs[batch.file].name;
+    for raw in &batch.records {
+        let record = match Record::parse(batch.record(raw), options.forced) {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = match e {
+                    RecordError::Utf8(_) => SkipReason::InvalidUtf8,
+                    RecordError::Json(_) => SkipReason::Malformed,
+                    RecordError::NotObject => SkipReason::WrongShape,
+                };
+                skip(out, on_warning, file, raw, reason, e.to_string());
+                continue;
+            }
+        };
+        let source = record.source();
+        match source {
+            LogSource::CloudTrailDigest => continue,
+            LogSource::Unknown => {
+                let msg = "JSON object of no known log (not CloudTrail, GCP audit or Azure); \
+                           help: --input-format forces one";
+                skip(
+                    out,
+                    on_warning,
+                    file,
+                    raw,
+                    SkipReason::Unrecognized,
+                    msg.into(),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        *out.by_source.entry(source).or_insert(0) += 1;
+        let mut millis = None;
+        if options.since.is_some() || options.until.is_some() {
+            millis = record.time_millis();
+            if let Some(t) = millis
+                && (options.since.is_some_and(|s| t < s) || options.until.is_some_and(|u| t >= u))
+            {
+                out.outside_window += 1;
+                continue;
+            }
+        }
+        let Some(route_idx) = slots[route_slot(source)] else {
+            continue;
+        };
+        let route = &routes[route_idx];
+        let results = route.engine.evaluate(&record);
+        if results.is_empty() {
+            continue;
+        }
+        let millis = millis.or_else(|| record.time_millis());
+        let mut summary: Option<Summary> = None;
+        for result in results {
+            let id = result
+                .header
+                .rule_id
+                .clone()
+                .unwrap_or_else(|| result.header.rule_title.clone());
+            if let Some(&rule) = corr_templates[route_idx].index.get(&id) {
+                let Some(millis) = millis else {
+                    out.untimed += 1;
+                    continue;
+                };
+                let values = route
+                    .correlation_fields
+                    .iter()
+                    .map(|f| {
+                        record
+                            .get_field(f)
+                            .and_then(|v| event_value_text(&v))
+                            .map(String::into_boxed_str)
+                    })
+                    .collect();
+                out.corr.push(CorrInput {
+                    millis,
+                    route: route_idx as u8,
+                    rule,
+                    file: batch.file as u32,
+                    index: raw.index,
+                    offset: raw.offset,
+                    line: raw.line,
+                    values,
+                });
+                continue;
+            }
+            let summary = summary.get_or_insert_with(|| record.summary()).clone();
+            out.detections.push(Detection {
+                rule_id: id.clone(),
+                level: Level::from_sigma(result.header.level.as_ref()),
+                rule_title: result.header.rule_title,
+                tags: result.header.tags,
+                rule_source: String::new(),
+                event_time: summary.time.clone(),
+                event_millis: millis,
+                log_source: source,
+                evidence: Evidence {
+                    file: file.clone(),
+                    record_index: raw.index,
+                    line: raw.line,
+                    byte_offset: raw.offset,
+                    event_id: summary.event_id.clone(),
+                },
+                summary,
+                correlation: None,
+            });
+        }
+    }
+}
+
+fn skip(
+    out: &mut WorkerOut,
+    on_warning: &(dyn Fn(&Warning) + Sync),
+    file: &str,
+    raw: &squall_logs::RawRef,
+    reason: SkipReason,
+    message: String,
+) {
+    *out.skipped.entry(reason).or_insert(0) += 1;
+    out.warnings += 1;
+    on_warning(&Warning {
+        file: file.to_string(),
+        record: Some(raw.index),
+        line: raw.line,
+        offset: Some(raw.offset),
+        reason,
+        message,
+    });
+}
+
+/// A correlation (or a `generate: true` input) that fired, before its record is re-read.
+struct Fired {
+    result: EvaluationResult,
+    source: LogSource,
+    millis: i64,
+    file: u32,
+    index: u64,
+    offset: u64,
+    line: Option<u64>,
+}
+
+/// Replays the held matches in event-time order through each route's correlation engine.
+fn correlate(
+    routes: &mut [Route],
+    templates: &[CorrTemplates],
+    mut inputs: Vec<CorrInput>,
+) -> Vec<Fired> {
+    inputs.sort_unstable_by_key(|c| (c.millis, c.file, c.index));
+    let mut fired = Vec::new();
+    for c in inputs {
+        let route = &mut routes[c.route as usize];
+        let mut event = Map::new();
+        for (field, value) in route.correlation_fields.iter().zip(c.values.iter()) {
+            if let Some(v) = value {
+                event.insert(field.clone(), Value::String(v.to_string()));
+            }
+        }
+        let event = JsonEvent::owned(Value::Object(event));
+        let result = templates[c.route as usize].results[c.rule as usize].clone();
+        let out =
+            route
+                .engine
+                .process_with_detections(&event, vec![result], c.millis.div_euclid(1000));
+        for result in out {
+            fired.push(Fired {
+                result,
+                source: route.source,
+                millis: c.millis,
+                file: c.file,
+                index: c.index,
+                offset: c.offset,
+                line: c.line,
+            });
+        }
+    }
+    fired
+}
+
+/// Turns fired correlations into detections, re-reading each triggering record (once per file)
+/// for its summary: holding every correlation input's summary in memory would cost far more.
+fn finish_correlations(
+    inputs: &[Input],
+    rules: &RuleSet,
+    options: &HuntOptions,
+    fired: Vec<Fired>,
+) -> Vec<Detection> {
+    let mut wanted: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
+    for f in &fired {
+        wanted.entry(f.file).or_default().insert(f.index);
+    }
+    let mut summaries: HashMap<(u32, u64), Summary> = HashMap::new();
+    for (file, indices) in wanted {
+        let input = &inputs[file as usize];
+        if input.path.is_none() {
+            continue; // stdin cannot be read twice
+        }
+        read_input(
+            input,
+            file as usize,
+            options.read,
+            Arc::new(AtomicU64::new(0)),
+            &mut |batch| {
+                for raw in &batch.records {
+                    if indices.contains(&raw.index)
+                        && let Ok(r) = Record::parse(batch.record(raw), options.forced)
+                    {
+                        summaries.insert((file, raw.index), r.summary());
+                    }
+                }
+            },
+            &mut |_| {},
+        );
+    }
+    fired
+        .into_iter()
+        .map(|f| {
+            let summary = summaries.remove(&(f.file, f.index)).unwrap_or_default();
+            let header = f.result.header;
+            let id = header
+                .rule_id
+                .clone()
+                .unwrap_or_else(|| header.rule_title.clone());
+            let correlation = match f.result.body {
+                ResultBody::Correlation(c) => Some(CorrelationFacts {
+                    kind: format!("{:?}", c.correlation_type).to_lowercase(),
+                    group: c.group_key,
+                    value: c.aggregated_value,
+                    timespan_secs: c.timespan_secs,
+                }),
+                ResultBody::Detection(_) => None,
+            };
+            let mut summary = summary;
+            if let Some(facts) = &correlation {
+                // The group is what a correlation is about; show it where the table looks.
+                let group = facts
+                    .group
+                    .iter()
+                    .map(|(_, v)| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if summary.principal.is_none() {
+                    summary.principal = Some(group);
+                }
+            }
+            Detection {
+                rule_source: rules
+                    .info
+                    .get(&id)
+                    .map(|i| i.origin.to_string())
+                    .unwrap_or_default(),
+                rule_id: id,
+                rule_title: header.rule_title,
+                level: Level::from_sigma(header.level.as_ref()),
+                tags: header.tags,
+                event_time: summary.time.clone().or_else(|| {
+                    chrono::DateTime::from_timestamp_millis(f.millis)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                }),
+                event_millis: Some(f.millis),
+                log_source: f.source,
+                evidence: Evidence {
+                    file: inputs[f.file as usize].name.clone(),
+                    record_index: f.index,
+                    line: f.line,
+                    byte_offset: f.offset,
+                    event_id: summary.event_id.clone(),
+                },
+                summary,
+                correlation,
+            }
+        })
+        .collect()
+}
