@@ -460,6 +460,18 @@ fn correlate(
                 .engine
                 .process_with_detections(&event, vec![result], c.millis.div_euclid(1000));
         for result in out {
+            // rsigma 0.23 only filters `generate: false` inputs referenced by id, not by name, so
+            // Squall applies Sigma's rule itself: an input is reported only with `generate: true`.
+            if result.is_detection() {
+                let id = result
+                    .header
+                    .rule_id
+                    .as_deref()
+                    .unwrap_or(&result.header.rule_title);
+                if !route.generated_inputs.contains(id) {
+                    continue;
+                }
+            }
             fired.push(Fired {
                 result,
                 source: route.source,
@@ -512,7 +524,10 @@ fn finish_correlations(
     fired
         .into_iter()
         .map(|f| {
-            let summary = summaries.remove(&(f.file, f.index)).unwrap_or_default();
+            let summary = summaries
+                .get(&(f.file, f.index))
+                .cloned()
+                .unwrap_or_default();
             let header = f.result.header;
             let id = header
                 .rule_id

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use rsigma_eval::{CorrelationConfig, CorrelationEngine, TimestampFallback};
+use rsigma_eval::{CorrelationAction, CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_parser::{CorrelationRule, SigmaCollection, SigmaRule};
 use squall_logs::LogSource;
 
@@ -62,6 +62,8 @@ pub struct Route {
     /// Rule ids whose matches feed a correlation: they are held back for the time-ordered
     /// correlation pass instead of being reported directly.
     pub correlation_inputs: HashSet<String>,
+    /// The inputs of correlations with `generate: true`, which are reported as well.
+    pub generated_inputs: HashSet<String>,
     /// Every field a correlation of this route groups by or counts; only these are kept of a
     /// correlation input, so memory stays small.
     pub correlation_fields: Vec<String>,
@@ -231,15 +233,21 @@ pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> Rul
     let mut info = HashMap::new();
     let mut routes: Vec<Route> = Vec::new();
     for source in LogSource::EVENTS {
-        let mut config = CorrelationConfig::default();
-        // Squall passes each event's own time; a record without one cannot be placed in a window.
-        config.timestamp_fallback = TimestampFallback::Skip;
-        // Honour Sigma's `generate: false`: a correlation's inputs are not alerts by themselves.
-        config.emit_detections = false;
+        let config = CorrelationConfig {
+            // Squall passes each event's own time; a record without one cannot be windowed.
+            timestamp_fallback: TimestampFallback::Skip,
+            // `generate: false` is applied by the hunt itself (see hunt::correlate).
+            emit_detections: false,
+            // One alert per threshold crossing: a leaked key used from a second address is one
+            // finding, not one per later request.
+            action_on_match: CorrelationAction::Reset,
+            ..CorrelationConfig::default()
+        };
         let mut route = Route {
             source,
             engine: CorrelationEngine::new(config),
             correlation_inputs: HashSet::new(),
+            generated_inputs: HashSet::new(),
             correlation_fields: Vec::new(),
             detection_rules: 0,
             correlation_rules: 0,
@@ -277,6 +285,9 @@ pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> Rul
                     route.correlation_rules += 1;
                     for (id, _) in targets.into_iter().flatten() {
                         route.correlation_inputs.insert(id.clone());
+                        if corr.generate {
+                            route.generated_inputs.insert(id.clone());
+                        }
                     }
                     let mut fields = corr.group_by.clone();
                     if let rsigma_parser::CorrelationCondition::Threshold {

@@ -245,21 +245,19 @@ impl<'a> Record<'a> {
                     s.resource = self.cloudtrail_resource();
                 }
             }
-            LogSource::GcpAudit => {
-                if s.account.is_none() {
-                    s.account = self.text_at(&["logName"]).and_then(|l| {
-                        l.strip_prefix("projects/")
-                            .map(|r| r.split('/').next().unwrap_or(r).to_string())
-                    });
-                }
+            LogSource::GcpAudit if s.account.is_none() => {
+                s.account = self.text_at(&["logName"]).and_then(|l| {
+                    l.strip_prefix("projects/")
+                        .map(|r| r.split('/').next().unwrap_or(r).to_string())
+                });
             }
             LogSource::AzureActivity
             | LogSource::AzureAudit
             | LogSource::AzureSignIn
-            | LogSource::AzureRisk => {
-                if s.account.is_none() {
-                    s.account = s.resource.as_deref().and_then(azure_subscription);
-                }
+            | LogSource::AzureRisk
+                if s.account.is_none() =>
+            {
+                s.account = s.resource.as_deref().and_then(azure_subscription);
             }
             _ => {}
         }

@@ -1,0 +1,127 @@
+//! Command-line interface. Every flag that a script would set also reads an environment
+//! variable, so a team can fix its defaults once (`SQUALL_RULES`, `SQUALL_FORMAT`, ...).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "squall",
+    version,
+    about = "Incident response for AWS, GCP and Azure: every phase of an incident from one binary.",
+    long_about = "Incident response for AWS, GCP and Azure: every phase of an incident from one binary.\n\n\
+        Start with `squall hunt` on the audit logs you have (CloudTrail S3 exports, GCP Logging \
+        exports, Azure storage exports): it runs SigmaHQ's rules and Squall's own pack and tells \
+        you what happened, where, and which record proves it.",
+    after_help = "Exit codes: 0 the run completed, 1 detections with --fail-on-detection, 2 error \
+        (or any warning with --strict)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Identify: run Sigma rules over cloud audit logs and print what they detect.
+    #[command(
+        long_about = "Identify: run Sigma rules over cloud audit logs and print what they detect.\n\n\
+            Reads every log file under the PATHs (directories recursively; `.gz` and `.zst` \
+            decompressed; `-` for stdin), recognises each record's provider log (CloudTrail, GCP \
+            Cloud Audit Logs, Azure Activity, Entra ID sign-in/audit), and matches it against the \
+            rules written for that log. Correlation rules run across all files in event-time \
+            order.\n\n\
+            Without PATHs, hunts the bundled example logs, so you can see what the output looks \
+            like.",
+        after_help = "Examples:\n  \
+            squall hunt ./AWSLogs --rules ./sigma/rules/cloud\n  \
+            squall hunt export.jsonl.gz --since 2026-10-01 --min-level high --format csv > hits.csv\n  \
+            aws cloudtrail lookup-events --max-results 50 | squall hunt -\n  \
+            squall hunt logs/ --fail-on-detection --quiet   # for CI gates: exit 1 on any detection\n\n\
+            Output: a table on a terminal, JSON Lines when piped. Every detection names its \
+            evidence: file, record index (0-based), line for JSON Lines, and the provider's event \
+            id.\n\n\
+            Exit codes: 0 the run completed, 1 detections with --fail-on-detection, 2 error (or \
+            any warning with --strict)."
+    )]
+    Hunt(HuntArgs),
+}
+
+/// Output formats shared by every verb that lists things.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    /// Log files or directories to read; `-` reads standard input.
+    pub paths: Vec<PathBuf>,
+
+    /// Folder (or file) of Sigma rules, e.g. SigmaHQ's rules/cloud; repeat for several.
+    #[arg(
+        short,
+        long = "rules",
+        value_name = "DIR",
+        env = "SQUALL_RULES",
+        value_delimiter = ':'
+    )]
+    pub rules: Vec<PathBuf>,
+
+    /// Do not load Squall's built-in rule pack.
+    #[arg(long, env = "SQUALL_NO_BUILTIN")]
+    pub no_builtin: bool,
+
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum, env = "SQUALL_FORMAT")]
+    pub format: Option<Format>,
+
+    /// Only events at or after this time: RFC 3339, a date (2026-10-01), or an age (90m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only report detections of this level or above.
+    #[arg(long, value_name = "LEVEL", env = "SQUALL_MIN_LEVEL")]
+    pub min_level: Option<squall_detect::Level>,
+
+    /// Treat every record as this log instead of recognising it by shape:
+    /// cloudtrail, gcp-audit, azure-activity, azure-signin, azure-audit, azure-risk.
+    #[arg(long, value_name = "LOG")]
+    pub input_format: Option<squall_logs::LogSource>,
+
+    /// Turn warnings (bad input, unusable rules) into a failing exit code (2).
+    #[arg(long, env = "SQUALL_STRICT")]
+    pub strict: bool,
+
+    /// Exit with 1 when anything is detected (for scripts and CI gates).
+    #[arg(long)]
+    pub fail_on_detection: bool,
+
+    /// No progress bar and no summary; warnings and results still print.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Worker threads [default: one per core].
+    #[arg(short = 'j', long, value_name = "N", env = "SQUALL_THREADS")]
+    pub threads: Option<usize>,
+
+    /// Largest single record accepted, in MiB; bounds memory on hostile input.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_record_mib: usize,
+
+    /// Print at most this many warnings (all are counted in the summary).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_warnings: u64,
+}

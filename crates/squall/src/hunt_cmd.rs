@@ -1,0 +1,323 @@
+//! `squall hunt`: wiring rules, inputs, the hunt pipeline, output and the run summary.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use squall_detect::{HuntOptions, Level, Progress, RuleSet};
+use squall_logs::{ReadOptions, Warning};
+
+use crate::cli::{Format, HuntArgs};
+use crate::{examples, exit, output, timespec};
+
+/// Prints warnings as they come, up to a limit, without tearing the progress bar.
+struct WarningPrinter {
+    bar: Option<ProgressBar>,
+    shown: AtomicU64,
+    limit: u64,
+    lock: Mutex<()>,
+}
+
+impl WarningPrinter {
+    fn print(&self, text: &str) {
+        let n = self.shown.fetch_add(1, Ordering::Relaxed);
+        if n > self.limit {
+            return;
+        }
+        let line = if n == self.limit {
+            "warning: more warnings not shown (see the summary; --max-warnings raises the limit)"
+                .to_string()
+        } else {
+            format!("warning: {text}")
+        };
+        let _guard = self.lock.lock().unwrap();
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn megabytes(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / 1e6)
+}
+
+pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
+    let now = chrono::Utc::now();
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| timespec::parse(t, now))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|t| timespec::parse(t, now))
+        .transpose()?;
+    if let (Some(s), Some(u)) = (since, until)
+        && s >= u
+    {
+        bail!("--since must be before --until");
+    }
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+
+    let paths = if args.paths.is_empty() {
+        let root = examples::materialize()?;
+        if !args.quiet {
+            eprintln!(
+                "squall: no paths given; hunting the bundled example logs in {}",
+                root.display()
+            );
+        }
+        vec![root]
+    } else {
+        args.paths.clone()
+    };
+
+    let stderr_tty = std::io::stderr().is_terminal();
+    let show_progress = stderr_tty && !args.quiet;
+    let started = Instant::now();
+
+    let mut rules = squall_detect::load(&args.rules, !args.no_builtin);
+    let discovery = squall_logs::discover(&paths);
+    let total_disk: u64 = discovery.inputs.iter().filter_map(|i| i.size).sum();
+    let bar = show_progress.then(|| {
+        let bar = ProgressBar::with_draw_target(Some(total_disk), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let printer = WarningPrinter {
+        bar: bar.clone(),
+        shown: AtomicU64::new(0),
+        limit: args.max_warnings,
+        lock: Mutex::new(()),
+    };
+    for p in &rules.problems {
+        printer.print(&format!("rule {p}"));
+    }
+    for w in &discovery.warnings {
+        printer.print(&w.to_string());
+    }
+    if discovery.inputs.is_empty() {
+        bail!(
+            "no log files found under {} (help: give files or folders holding .json, .jsonl, .gz or .zst logs)",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if rules.active_rules() == 0 {
+        bail!("no usable rules (help: --rules DIR, or drop --no-builtin)");
+    }
+
+    let options = HuntOptions {
+        forced: args.input_format,
+        since,
+        until,
+        threads: args.threads.unwrap_or(0),
+        read: ReadOptions {
+            max_record: args.max_record_mib.max(1) << 20,
+        },
+    };
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let on_warning = |w: &Warning| printer.print(&w.to_string());
+    let report = std::thread::scope(|s| {
+        if let Some(bar) = &bar {
+            let (progress, done, files) = (&progress, &done, discovery.inputs.len());
+            s.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    let records = progress.records.load(Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    bar.set_position(progress.disk_bytes.load(Ordering::Relaxed));
+                    bar.set_message(format!(
+                        "files {}/{files}  {} records  {:.0} records/s",
+                        progress.files_done.load(Ordering::Relaxed),
+                        thousands(records),
+                        records as f64 / secs
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        let report = squall_detect::hunt(
+            &discovery.inputs,
+            &mut rules,
+            &options,
+            &progress,
+            &on_warning,
+        );
+        done.store(true, Ordering::Relaxed);
+        report
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let elapsed = started.elapsed();
+
+    let detections: Vec<_> = report
+        .detections
+        .into_iter()
+        .filter(|d| args.min_level.is_none_or(|min| d.level >= min))
+        .collect();
+
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = output::write(&mut stdout, format, &detections) {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return Ok(exit::OK);
+        }
+        return Err(e);
+    }
+    stdout.flush().ok();
+
+    let stats = &report.stats;
+    let warnings = stats.warnings + rules.problems.len() as u64 + discovery.warnings.len() as u64;
+    if !args.quiet {
+        print_summary(&rules, &discovery, stats, &detections, warnings, elapsed);
+    }
+    if stats.records == 0
+        && stats.files > 0
+        && stats.skipped.is_empty()
+        && discovery.digests.is_empty()
+    {
+        eprintln!("squall: the inputs held no records");
+    }
+    if args.strict && warnings > 0 {
+        eprintln!("squall: {warnings} warning(s) and --strict: failing");
+        return Ok(exit::ERROR);
+    }
+    if stats.records == 0 && !stats.skipped.is_empty() {
+        eprintln!("squall: nothing could be read");
+        return Ok(exit::ERROR);
+    }
+    if args.fail_on_detection && !detections.is_empty() {
+        return Ok(exit::DETECTED);
+    }
+    Ok(exit::OK)
+}
+
+fn print_summary(
+    rules: &RuleSet,
+    discovery: &squall_logs::Discovery,
+    stats: &squall_detect::Stats,
+    detections: &[squall_detect::Detection],
+    warnings: u64,
+    elapsed: Duration,
+) {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(
+        e,
+        "\nsquall hunt: {} files ({} read, {} decompressed), {} records in {:.2} s ({} records/s)",
+        thousands(stats.files),
+        megabytes(stats.disk_bytes),
+        megabytes(stats.bytes),
+        thousands(stats.records),
+        secs,
+        thousands((stats.records as f64 / secs) as u64),
+    );
+    if !discovery.digests.is_empty() {
+        let _ = writeln!(e, "  digest files passed over: {}", discovery.digests.len());
+    }
+    if !stats.by_source.is_empty() {
+        let parts: Vec<_> = stats
+            .by_source
+            .iter()
+            .map(|(k, v)| format!("{k} {}", thousands(*v)))
+            .collect();
+        let _ = writeln!(e, "  records by log: {}", parts.join(", "));
+    }
+    let mut by_level = Vec::new();
+    for level in Level::ALL.iter().rev() {
+        let n = detections.iter().filter(|d| d.level == *level).count();
+        if n > 0 {
+            by_level.push(format!("{n} {level}"));
+        }
+    }
+    let _ = writeln!(
+        e,
+        "  detections: {}",
+        if by_level.is_empty() {
+            "none".to_string()
+        } else {
+            by_level.join(", ")
+        }
+    );
+    if !stats.skipped.is_empty() {
+        let parts: Vec<_> = stats
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{k} {}", thousands(*v)))
+            .collect();
+        let _ = writeln!(e, "  skipped: {}", parts.join(", "));
+    }
+    if stats.outside_window > 0 {
+        let _ = writeln!(
+            e,
+            "  outside --since/--until: {}",
+            thousands(stats.outside_window)
+        );
+    }
+    if stats.untimed_correlation_inputs > 0 {
+        let _ = writeln!(
+            e,
+            "  records without a time, left out of correlations: {}",
+            thousands(stats.untimed_correlation_inputs)
+        );
+    }
+    let builtin = rules
+        .info
+        .values()
+        .filter(|i| matches!(i.origin, squall_detect::rules::Origin::Builtin(_)))
+        .count();
+    let mut line = format!(
+        "  rules: {} active ({} built-in, {} from --rules)",
+        rules.active_rules(),
+        builtin,
+        rules.active_rules().saturating_sub(builtin)
+    );
+    let other: usize = rules.other_logsources.values().sum();
+    if other > 0 {
+        line.push_str(&format!(", {other} for logs squall does not read"));
+    }
+    if !rules.problems.is_empty() {
+        line.push_str(&format!(", {} unusable", rules.problems.len()));
+    }
+    let _ = writeln!(e, "{line}");
+    if warnings > 0 {
+        let _ = writeln!(e, "  warnings: {warnings}");
+    }
+}

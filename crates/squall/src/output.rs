@@ -1,0 +1,226 @@
+//! Writing detections as a table, JSON, JSON Lines or CSV. The JSON field names are the stable
+//! interface documented in the README; the table is for people and may change.
+
+use std::io::{self, Write};
+
+use squall_detect::Detection;
+
+use crate::cli::Format;
+
+/// The table's columns: what a responder scans first.
+const COLUMNS: [&str; 9] = [
+    "TIME",
+    "LEVEL",
+    "RULE",
+    "PRINCIPAL",
+    "SOURCE IP",
+    "ACTION",
+    "RESOURCE",
+    "ACCOUNT",
+    "REGION",
+];
+/// Widest a column may get before its cells are shortened.
+const MAX_WIDTH: [usize; 9] = [24, 8, 48, 48, 18, 40, 40, 14, 14];
+
+fn cells(d: &Detection) -> [String; 9] {
+    let s = &d.summary;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    [
+        opt(&d.event_time),
+        d.level.name().to_string(),
+        d.rule_title.clone(),
+        opt(&s.principal),
+        opt(&s.source_ip),
+        opt(&s.action),
+        opt(&s.resource),
+        opt(&s.account),
+        opt(&s.region),
+    ]
+}
+
+/// Shortens from the left for identifiers whose end tells most (ARNs), elsewhere from the right.
+fn fit(text: &str, width: usize, keep_end: bool) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    if keep_end {
+        let tail: String = text.chars().skip(n - (width - 1)).collect();
+        format!("…{tail}")
+    } else {
+        let head: String = text.chars().take(width - 1).collect();
+        format!("{head}…")
+    }
+}
+
+fn write_table(out: &mut dyn Write, detections: &[Detection]) -> io::Result<()> {
+    if detections.is_empty() {
+        return writeln!(out, "No detections.");
+    }
+    let rows: Vec<[String; 9]> = detections
+        .iter()
+        .map(|d| {
+            let mut c = cells(d);
+            for (i, cell) in c.iter_mut().enumerate() {
+                *cell = fit(cell, MAX_WIDTH[i], matches!(i, 3 | 6));
+            }
+            c
+        })
+        .collect();
+    let mut widths = COLUMNS.map(|c| c.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cols: &[String]| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, (cell, w)) in cols.iter().zip(widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < cols.len() {
+                text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, &COLUMNS.map(String::from))?;
+    for row in &rows {
+        line(out, row)?;
+    }
+    Ok(())
+}
+
+/// The flat CSV row; nested values (tags, correlation group) are joined so one row is one match.
+fn csv_record(d: &Detection) -> Vec<String> {
+    let s = &d.summary;
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (ctype, cgroup, cvalue) = match &d.correlation {
+        Some(c) => (
+            c.kind.clone(),
+            c.group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            c.value.to_string(),
+        ),
+        None => Default::default(),
+    };
+    vec![
+        o(&d.event_time),
+        d.level.name().into(),
+        d.rule_id.clone(),
+        d.rule_title.clone(),
+        d.log_source.name().into(),
+        o(&s.principal),
+        o(&s.source_ip),
+        o(&s.action),
+        o(&s.resource),
+        o(&s.account),
+        o(&s.region),
+        o(&d.evidence.event_id),
+        d.evidence.file.clone(),
+        d.evidence.record_index.to_string(),
+        d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
+        d.evidence.byte_offset.to_string(),
+        ctype,
+        cgroup,
+        cvalue,
+        d.tags.join(";"),
+        d.rule_source.clone(),
+    ]
+}
+
+const CSV_HEADER: [&str; 21] = [
+    "event_time",
+    "level",
+    "rule_id",
+    "rule_title",
+    "log_source",
+    "principal",
+    "source_ip",
+    "action",
+    "resource",
+    "account",
+    "region",
+    "event_id",
+    "file",
+    "record_index",
+    "line",
+    "byte_offset",
+    "correlation_type",
+    "correlation_group",
+    "correlation_value",
+    "tags",
+    "rule_source",
+];
+
+/// Writes all detections in the chosen format.
+pub fn write(out: &mut dyn Write, format: Format, detections: &[Detection]) -> anyhow::Result<()> {
+    match format {
+        Format::Table => write_table(out, detections)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, detections)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for d in detections {
+                serde_json::to_writer(&mut *out, d)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(CSV_HEADER)?;
+            for d in detections {
+                w.write_record(csv_record(d))?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_arns_keep_their_end() {
+        let arn = "arn:aws:sts::111122223333:assumed-role/incident-responder/alice";
+        let short = fit(arn, 20, true);
+        assert_eq!(short.chars().count(), 20);
+        assert!(short.ends_with("responder/alice"));
+        assert_eq!(fit("short", 20, true), "short");
+    }
+
+    #[test]
+    fn csv_rows_have_one_cell_per_header_column() {
+        let d = Detection {
+            rule_id: "r".into(),
+            rule_title: "t".into(),
+            level: squall_detect::Level::High,
+            tags: vec!["a".into(), "b".into()],
+            rule_source: "builtin:x".into(),
+            event_time: None,
+            event_millis: None,
+            log_source: squall_logs::LogSource::CloudTrail,
+            summary: Default::default(),
+            evidence: squall_detect::Evidence {
+                file: "f".into(),
+                record_index: 3,
+                line: None,
+                byte_offset: 9,
+                event_id: None,
+            },
+            correlation: None,
+        };
+        let row = csv_record(&d);
+        assert_eq!(row.len(), CSV_HEADER.len());
+        assert_eq!(row[13], "3");
+        assert_eq!(row[19], "a;b");
+    }
+}
