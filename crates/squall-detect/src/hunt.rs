@@ -535,7 +535,10 @@ fn finish_correlations(
                 .unwrap_or_else(|| header.rule_title.clone());
             let correlation = match f.result.body {
                 ResultBody::Correlation(c) => Some(CorrelationFacts {
-                    kind: format!("{:?}", c.correlation_type).to_lowercase(),
+                    kind: serde_json::to_value(c.correlation_type)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
                     group: c.group_key,
                     value: c.aggregated_value,
                     timespan_secs: c.timespan_secs,

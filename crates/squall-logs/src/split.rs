@@ -70,7 +70,7 @@ pub enum ProblemKind {
     Truncated,
     /// The underlying reader failed (corrupt or truncated compression, I/O error).
     Read(String),
-    /// A single record exceeds the configured limit; the rest of the stream is skipped.
+    /// A single record exceeds the configured limit; it is skipped without being buffered.
     TooLarge(usize),
 }
 
@@ -304,18 +304,36 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Scans a whole value starting at `start` (which holds `{` or `[`), refilling as needed.
-    /// On success returns its length.
+    /// On success returns its length. A value beyond `max_record` is scanned to its end without
+    /// being kept, so the stream goes on after it.
     fn complete_value(&mut self) -> Result<usize, ScanOutcome> {
         self.scan = Scan::default();
+        let mut discarding = false;
         loop {
             match self.scan_value() {
+                ScanResult::Complete(len) if discarding => {
+                    self.start += len;
+                    return Err(ScanOutcome::Skipped);
+                }
                 ScanResult::Complete(len) => return Ok(len),
                 ScanResult::Invalid(why) => return Err(ScanOutcome::Invalid(why)),
-                ScanResult::NeedMore => match self.fill() {
-                    Ok(true) => {}
-                    Ok(false) => return Err(ScanOutcome::Truncated),
-                    Err(kind) => return Err(ScanOutcome::Fatal(kind)),
-                },
+                ScanResult::NeedMore => {
+                    if discarding {
+                        self.start = self.end;
+                        self.scan.pos = 0;
+                    }
+                    match self.fill() {
+                        Ok(true) => {}
+                        Ok(false) => return Err(ScanOutcome::Truncated),
+                        Err(ProblemKind::TooLarge(_)) if !discarding => {
+                            // Everything buffered is scanned already; drop it and go on counting.
+                            discarding = true;
+                            self.start = self.end;
+                            self.scan.pos = 0;
+                        }
+                        Err(kind) => return Err(ScanOutcome::Fatal(kind)),
+                    }
+                }
             }
         }
     }
@@ -487,6 +505,7 @@ impl<R: Read> Splitter<R> {
 
     /// A top-level object that is a record itself (JSON Lines or a single-record file).
     fn top_record(&mut self) -> Piece<'_> {
+        let value_at = self.offset(self.start);
         let line = self.line + 1;
         let piece_line = if self.line_mode.is_none() || self.line_mode == Some(true) {
             Some(line)
@@ -528,12 +547,13 @@ impl<R: Read> Splitter<R> {
                     wrapper: Wrapper::Records,
                 }
             }
-            Err(outcome) => self.scan_failure(outcome),
+            Err(outcome) => self.scan_failure(value_at, outcome),
         }
     }
 
     /// An element of a records array.
     fn value_record(&mut self, wrapper: Wrapper, line: Option<u64>) -> Piece<'_> {
+        let value_at = self.offset(self.start);
         match self.complete_value() {
             Ok(len) => {
                 let at = self.start;
@@ -545,16 +565,19 @@ impl<R: Read> Splitter<R> {
                     wrapper,
                 }
             }
-            Err(outcome) => self.scan_failure(outcome),
+            Err(outcome) => self.scan_failure(value_at, outcome),
         }
     }
 
-    fn scan_failure(&mut self, outcome: ScanOutcome) -> Piece<'_> {
+    fn scan_failure(&mut self, at: u64, outcome: ScanOutcome) -> Piece<'_> {
         match outcome {
+            ScanOutcome::Skipped => {
+                let limit = self.max_record;
+                self.problem(at, ProblemKind::TooLarge(limit))
+            }
             ScanOutcome::Truncated => self.fail(ProblemKind::Truncated),
             ScanOutcome::Fatal(kind) => self.fail(kind),
             ScanOutcome::Invalid(why) => {
-                let at = self.offset(self.start);
                 let line = self.line_mode.unwrap_or(false).then_some(self.line + 1);
                 self.state = State::Top;
                 if let Err(kind) = self.skip_line() {
@@ -580,7 +603,11 @@ impl<R: Read> Splitter<R> {
                 Ok(true) => {}
                 Ok(false) => return self.emit_line(pending),
                 Err(ProblemKind::TooLarge(limit)) => {
-                    return self.fail(ProblemKind::TooLarge(limit));
+                    let at = self.offset(self.start);
+                    if let Err(kind) = self.skip_line() {
+                        return self.fail(kind);
+                    }
+                    return self.problem(at, ProblemKind::TooLarge(limit));
                 }
                 Err(kind) => return self.fail(kind),
             }
@@ -606,6 +633,8 @@ impl<R: Read> Splitter<R> {
 
 enum ScanOutcome {
     Invalid(&'static str),
+    /// A value larger than the limit was passed over.
+    Skipped,
     Truncated,
     Fatal(ProblemKind),
 }
@@ -726,14 +755,34 @@ mod tests {
     }
 
     #[test]
-    fn records_larger_than_the_limit_stop_the_stream() {
+    fn records_larger_than_the_limit_are_skipped_and_the_stream_goes_on() {
         let big = format!("{{\"a\":\"{}\"}}", "x".repeat(5 << 20));
-        let mut s = Splitter::new(big.as_bytes(), 1 << 20);
-        match s.next_piece() {
-            Some(Piece::Problem(p)) => assert!(matches!(p.kind, ProblemKind::TooLarge(_))),
-            other => panic!("expected TooLarge, got {other:?}"),
+        for input in [
+            format!("[{big},{{\"b\":1}}]"),
+            format!("{{\"Records\":[{big},{{\"b\":1}}]}}"),
+            format!("{{\"b\":0}}\n{big}\n{{\"b\":1}}\n"),
+        ] {
+            let mut s = Splitter::new(input.as_bytes(), 1 << 20);
+            let mut seen = Vec::new();
+            while let Some(piece) = s.next_piece() {
+                match piece {
+                    Piece::Record { bytes, .. } => {
+                        seen.push(String::from_utf8_lossy(bytes).into_owned())
+                    }
+                    Piece::Problem(p) => {
+                        assert!(matches!(p.kind, ProblemKind::TooLarge(_)), "{p:?}");
+                        seen.push("too-large".into());
+                    }
+                }
+            }
+            assert_eq!(
+                seen.last().map(String::as_str),
+                Some("{\"b\":1}"),
+                "{input:.40}"
+            );
+            assert!(seen.contains(&"too-large".to_string()));
+            assert!(s.buf.len() <= 4 << 20, "buffer grew to {}", s.buf.len());
         }
-        assert!(s.next_piece().is_none());
     }
 
     #[test]
