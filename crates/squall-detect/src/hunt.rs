@@ -22,7 +22,7 @@ use squall_logs::{
 };
 
 use crate::detection::{CorrelationFacts, Detection, Evidence, Level};
-use crate::rules::{Route, RuleSet};
+use crate::rules::{Route, RuleInfo, RuleSet};
 
 /// How to hunt.
 #[derive(Debug, Clone, Default)]
@@ -72,12 +72,47 @@ pub struct Stats {
     pub warnings: u64,
 }
 
-/// A hunt's result.
-#[derive(Debug, Default)]
-pub struct HuntReport {
-    /// Sorted by event time, then file and record.
-    pub detections: Vec<Detection>,
-    pub stats: Stats,
+/// Where a hunt delivers what it finds, from any worker thread, as soon as it finds it: so
+/// memory does not grow with the number of detections, and output formatting runs in parallel.
+pub trait Sink: Sync {
+    /// An input problem (bad record, unreadable file), with its position.
+    fn warning(&self, warning: &Warning);
+    /// Detections of one batch of records, in record order within a file. Correlations arrive
+    /// last, after every file is read.
+    fn detections(&self, detections: Vec<Detection>);
+}
+
+/// A sink that keeps everything, for callers that want a sorted list (and tests).
+#[derive(Default)]
+pub struct Collector {
+    detections: Mutex<Vec<Detection>>,
+    warnings: Mutex<Vec<Warning>>,
+}
+
+impl Collector {
+    /// Detections sorted by event time, then file and record.
+    pub fn into_sorted(self) -> (Vec<Detection>, Vec<Warning>) {
+        let mut d = self.detections.into_inner().unwrap();
+        sort_detections(&mut d);
+        (d, self.warnings.into_inner().unwrap())
+    }
+}
+
+impl Sink for Collector {
+    fn warning(&self, warning: &Warning) {
+        self.warnings.lock().unwrap().push(warning.clone());
+    }
+    fn detections(&self, detections: Vec<Detection>) {
+        self.detections.lock().unwrap().extend(detections);
+    }
+}
+
+/// Event time first; records without a time last; then file and position.
+pub fn sort_detections(detections: &mut [Detection]) {
+    detections.sort_by(|a, b| {
+        let key = |d: &Detection| (d.event_millis.unwrap_or(i64::MAX), d.evidence.record_index);
+        (key(a).0, &a.evidence.file, key(a).1).cmp(&(key(b).0, &b.evidence.file, key(b).1))
+    });
 }
 
 /// A match held for the correlation pass: small on purpose, there may be millions.
@@ -94,7 +129,6 @@ struct CorrInput {
 
 #[derive(Default)]
 struct WorkerOut {
-    detections: Vec<Detection>,
     corr: Vec<CorrInput>,
     by_source: BTreeMap<LogSource, u64>,
     skipped: BTreeMap<SkipReason, u64>,
@@ -150,15 +184,15 @@ fn event_value_text(v: &EventValue<'_>) -> Option<String> {
     }
 }
 
-/// Runs the rules over every input. `on_warning` is called (from any thread) for each input
-/// problem as it is found, so the analyst sees it while the hunt goes on.
+/// Runs the rules over every input, handing warnings and detections to `sink` as they are
+/// found, and returns the run's counts.
 pub fn hunt(
     inputs: &[Input],
     rules: &mut RuleSet,
     options: &HuntOptions,
     progress: &Progress,
-    on_warning: &(dyn Fn(&Warning) + Sync),
-) -> HuntReport {
+    sink: &dyn Sink,
+) -> Stats {
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -178,6 +212,7 @@ pub fn hunt(
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(threads * 2);
 
     let routes = &rules.routes;
+    let info = &rules.info;
     let outs: Vec<WorkerOut> = std::thread::scope(|s| {
         let readers = threads.min(inputs.len()).max(1);
         for _ in 0..readers {
@@ -200,7 +235,7 @@ pub fn hunt(
                         &mut |w| {
                             read_warnings.fetch_add(1, Ordering::Relaxed);
                             *read_skips.lock().unwrap().entry(w.reason).or_insert(0) += 1;
-                            on_warning(&w);
+                            sink.warning(&w);
                         },
                     );
                     decompressed.fetch_add(totals.bytes, Ordering::Relaxed);
@@ -226,8 +261,9 @@ pub fn hunt(
                             routes,
                             slots,
                             corr_templates,
+                            info,
                             options,
-                            on_warning,
+                            sink,
                             &mut out,
                         );
                     }
@@ -241,17 +277,17 @@ pub fn hunt(
             .collect()
     });
 
-    let mut report = HuntReport::default();
-    let stats = &mut report.stats;
-    stats.files = inputs.len() as u64;
-    stats.records = total_records.load(Ordering::Relaxed);
-    stats.bytes = decompressed.load(Ordering::Relaxed);
-    stats.disk_bytes = progress.disk_bytes.load(Ordering::Relaxed);
-    stats.skipped = read_skips.into_inner().unwrap();
-    stats.warnings = read_warnings.load(Ordering::Relaxed);
+    let mut stats = Stats {
+        files: inputs.len() as u64,
+        records: total_records.load(Ordering::Relaxed),
+        bytes: decompressed.load(Ordering::Relaxed),
+        disk_bytes: progress.disk_bytes.load(Ordering::Relaxed),
+        skipped: read_skips.into_inner().unwrap(),
+        warnings: read_warnings.load(Ordering::Relaxed),
+        ..Stats::default()
+    };
     let mut corr = Vec::new();
     for out in outs {
-        report.detections.extend(out.detections);
         corr.extend(out.corr);
         for (k, v) in out.by_source {
             *stats.by_source.entry(k).or_insert(0) += v;
@@ -265,24 +301,11 @@ pub fn hunt(
     }
 
     let fired = correlate(&mut rules.routes, &corr_templates, corr);
-    report
-        .detections
-        .extend(finish_correlations(inputs, rules, options, fired));
-    for d in &mut report.detections {
-        if d.rule_source.is_empty()
-            && let Some(info) = rules.info.get(&d.rule_id)
-        {
-            d.rule_source = info.origin.to_string();
-        }
+    let correlated = finish_correlations(inputs, rules, options, fired);
+    if !correlated.is_empty() {
+        sink.detections(correlated);
     }
-    report.detections.sort_by(|a, b| {
-        (a.event_millis, &a.evidence.file, a.evidence.record_index).cmp(&(
-            b.event_millis,
-            &b.evidence.file,
-            b.evidence.record_index,
-        ))
-    });
-    report
+    stats
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -292,11 +315,13 @@ fn match_batch(
     routes: &[Route],
     slots: &[Option<usize>],
     corr_templates: &[CorrTemplates],
+    info: &HashMap<String, RuleInfo>,
     options: &HuntOptions,
-    on_warning: &(dyn Fn(&Warning) + Sync),
+    sink: &dyn Sink,
     out: &mut WorkerOut,
 ) {
     let file = &inputs[batch.file].name;
+    let mut found = Vec::new();
     for raw in &batch.records {
         let record = match Record::parse(batch.record(raw), options.forced) {
             Ok(r) => r,
@@ -306,7 +331,7 @@ fn match_batch(
                     RecordError::Json(_) => SkipReason::Malformed,
                     RecordError::NotObject => SkipReason::WrongShape,
                 };
-                skip(out, on_warning, file, raw, reason, e.to_string());
+                skip(out, sink, file, raw, reason, e.to_string());
                 continue;
             }
         };
@@ -316,14 +341,7 @@ fn match_batch(
             LogSource::Unknown => {
                 let msg = "JSON object of no known log (not CloudTrail, GCP audit or Azure); \
                            help: --input-format forces one";
-                skip(
-                    out,
-                    on_warning,
-                    file,
-                    raw,
-                    SkipReason::Unrecognized,
-                    msg.into(),
-                );
+                skip(out, sink, file, raw, SkipReason::Unrecognized, msg.into());
                 continue;
             }
             _ => {}
@@ -383,12 +401,15 @@ fn match_batch(
                 continue;
             }
             let summary = summary.get_or_insert_with(|| record.summary()).clone();
-            out.detections.push(Detection {
-                rule_id: id.clone(),
+            found.push(Detection {
+                rule_source: info
+                    .get(&id)
+                    .map(|i| i.origin.to_string())
+                    .unwrap_or_default(),
+                rule_id: id,
                 level: Level::from_sigma(result.header.level.as_ref()),
                 rule_title: result.header.rule_title,
                 tags: result.header.tags,
-                rule_source: String::new(),
                 event_time: summary.time.clone(),
                 event_millis: millis,
                 log_source: source,
@@ -404,11 +425,14 @@ fn match_batch(
             });
         }
     }
+    if !found.is_empty() {
+        sink.detections(found);
+    }
 }
 
 fn skip(
     out: &mut WorkerOut,
-    on_warning: &(dyn Fn(&Warning) + Sync),
+    sink: &dyn Sink,
     file: &str,
     raw: &squall_logs::RawRef,
     reason: SkipReason,
@@ -416,7 +440,7 @@ fn skip(
 ) {
     *out.skipped.entry(reason).or_insert(0) += 1;
     out.warnings += 1;
-    on_warning(&Warning {
+    sink.warning(&Warning {
         file: file.to_string(),
         record: Some(raw.index),
         line: raw.line,

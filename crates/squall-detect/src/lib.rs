@@ -10,5 +10,5 @@ pub mod hunt;
 pub mod rules;
 
 pub use detection::{CorrelationFacts, Detection, Evidence, Level};
-pub use hunt::{HuntOptions, HuntReport, Progress, Stats, hunt};
+pub use hunt::{Collector, HuntOptions, Progress, Sink, Stats, hunt, sort_detections};
 pub use rules::{RuleProblem, RuleSet, load};

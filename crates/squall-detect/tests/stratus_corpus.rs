@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use squall_detect::{HuntOptions, Progress, hunt, rules};
+use squall_detect::{Collector, HuntOptions, Progress, hunt, rules};
 use squall_logs::discover;
 
 fn shared() -> Option<PathBuf> {
@@ -158,17 +158,21 @@ fn sigmahq_aws_rules_fire_as_their_logic_says_on_stratus_detonations() {
     for (technique, expected) in EXPECTED {
         let file = shared.join(format!("stratus-red-team/{technique}.json"));
         let found = discover(&[file]);
-        let warn = |w: &squall_logs::Warning| panic!("{technique}: unexpected warning {w}");
-        let report = hunt(
+        let sink = Collector::default();
+        let stats = hunt(
             &found.inputs,
             &mut set,
             &HuntOptions::default(),
             &Progress::default(),
-            &warn,
+            &sink,
         );
-        assert!(report.stats.records > 0, "{technique}: no records read");
-        let fired: BTreeSet<String> = report
-            .detections
+        let (detections, warnings) = sink.into_sorted();
+        assert!(
+            warnings.is_empty(),
+            "{technique}: unexpected warnings {warnings:?}"
+        );
+        assert!(stats.records > 0, "{technique}: no records read");
+        let fired: BTreeSet<String> = detections
             .iter()
             .map(|d| {
                 let name = d.rule_source.rsplit('/').next().unwrap();
@@ -245,21 +249,19 @@ fn builtin_pack_catches_the_seed_causes_in_stratus_detonations() {
     let mut set = rules::load(&[], true);
     for (technique, title) in cases {
         let found = discover(&[shared.join(format!("stratus-red-team/{technique}.json"))]);
-        let report = hunt(
+        let sink = Collector::default();
+        hunt(
             &found.inputs,
             &mut set,
             &HuntOptions::default(),
             &Progress::default(),
-            &|_| {},
+            &sink,
         );
+        let (detections, _) = sink.into_sorted();
         assert!(
-            report.detections.iter().any(|d| d.rule_title == title),
+            detections.iter().any(|d| d.rule_title == title),
             "{technique}: expected '{title}', got {:?}",
-            report
-                .detections
-                .iter()
-                .map(|d| &d.rule_title)
-                .collect::<Vec<_>>()
+            detections.iter().map(|d| &d.rule_title).collect::<Vec<_>>()
         );
     }
 }

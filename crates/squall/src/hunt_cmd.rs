@@ -1,13 +1,13 @@
 //! `squall hunt`: wiring rules, inputs, the hunt pipeline, output and the run summary.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use squall_detect::{HuntOptions, Level, Progress, RuleSet};
+use squall_detect::{Detection, HuntOptions, Level, Progress, RuleSet, Sink};
 use squall_logs::{ReadOptions, Warning};
 
 use crate::cli::{Format, HuntArgs};
@@ -37,6 +37,68 @@ impl WarningPrinter {
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// Where `squall hunt` sends what the workers find: streaming formats are serialized on the
+/// worker's thread and written under a lock; table and JSON are kept for sorting at the end.
+struct Output<'a> {
+    printer: &'a WarningPrinter,
+    format: Format,
+    min_level: Option<Level>,
+    stdout: Mutex<BufWriter<Stdout>>,
+    kept: Mutex<Vec<Detection>>,
+    by_level: [AtomicU64; 5],
+    /// The first write error; a closed pipe (`| head`) stops output but not the hunt's counts.
+    failed: Mutex<Option<anyhow::Error>>,
+}
+
+impl Output<'_> {
+    fn count(&self) -> u64 {
+        self.by_level
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    fn record_failure(&self, e: anyhow::Error) {
+        let mut failed = self.failed.lock().unwrap();
+        if failed.is_none() {
+            *failed = Some(e);
+        }
+    }
+}
+
+impl Sink for Output<'_> {
+    fn warning(&self, warning: &Warning) {
+        self.printer.print(&warning.to_string());
+    }
+
+    fn detections(&self, mut found: Vec<Detection>) {
+        if let Some(min) = self.min_level {
+            found.retain(|d| d.level >= min);
+        }
+        for d in &found {
+            self.by_level[d.level as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        if found.is_empty() {
+            return;
+        }
+        if !output::streams(self.format) {
+            self.kept.lock().unwrap().extend(found);
+            return;
+        }
+        let mut buf = Vec::with_capacity(found.len() * 700);
+        if let Err(e) = output::write_rows(&mut buf, self.format, &found) {
+            self.record_failure(e);
+            return;
+        }
+        if self.failed.lock().unwrap().is_some() {
+            return;
+        }
+        if let Err(e) = self.stdout.lock().unwrap().write_all(&buf) {
+            self.record_failure(e.into());
         }
     }
 }
@@ -144,10 +206,28 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
             max_record: args.max_record_mib.max(1) << 20,
         },
     };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let sink = Output {
+        printer: &printer,
+        format,
+        min_level: args.min_level,
+        stdout: Mutex::new(BufWriter::with_capacity(256 << 10, std::io::stdout())),
+        kept: Mutex::new(Vec::new()),
+        by_level: Default::default(),
+        failed: Mutex::new(None),
+    };
+    if output::streams(format)
+        && let Err(e) = output::write_header(&mut *sink.stdout.lock().unwrap(), format)
+    {
+        sink.record_failure(e);
+    }
     let progress = Progress::default();
     let done = AtomicBool::new(false);
-    let on_warning = |w: &Warning| printer.print(&w.to_string());
-    let report = std::thread::scope(|s| {
+    let stats = std::thread::scope(|s| {
         if let Some(bar) = &bar {
             let (progress, done, files) = (&progress, &done, discovery.inputs.len());
             s.spawn(move || {
@@ -165,48 +245,38 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
                 }
             });
         }
-        let report = squall_detect::hunt(
-            &discovery.inputs,
-            &mut rules,
-            &options,
-            &progress,
-            &on_warning,
-        );
+        let stats = squall_detect::hunt(&discovery.inputs, &mut rules, &options, &progress, &sink);
         done.store(true, Ordering::Relaxed);
-        report
+        stats
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let elapsed = started.elapsed();
 
-    let detections: Vec<_> = report
-        .detections
-        .into_iter()
-        .filter(|d| args.min_level.is_none_or(|min| d.level >= min))
-        .collect();
-
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Jsonl
-    });
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = output::write(&mut stdout, format, &detections) {
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-        {
-            return Ok(exit::OK);
-        }
-        return Err(e);
+    let detected = sink.count();
+    let mut kept = std::mem::take(&mut *sink.kept.lock().unwrap());
+    let mut stdout = sink.stdout.into_inner().unwrap();
+    let mut result = sink.failed.into_inner().unwrap().map_or(Ok(()), Err);
+    if result.is_ok() && !output::streams(format) {
+        squall_detect::sort_detections(&mut kept);
+        result = output::write_all(&mut stdout, format, &kept);
     }
-    stdout.flush().ok();
+    let result = result.and_then(|()| stdout.flush().map_err(anyhow::Error::from));
+    if let Err(e) = result {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        let broken_pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+        if !broken_pipe {
+            return Err(e.context("writing the detections"));
+        }
+    }
 
-    let stats = &report.stats;
+    let stats = &stats;
     let warnings = stats.warnings + rules.problems.len() as u64 + discovery.warnings.len() as u64;
     if !args.quiet {
-        print_summary(&rules, &discovery, stats, &detections, warnings, elapsed);
+        print_summary(&rules, &discovery, stats, &sink.by_level, warnings, elapsed);
     }
     if stats.records == 0
         && stats.files > 0
@@ -223,7 +293,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
         eprintln!("squall: nothing could be read");
         return Ok(exit::ERROR);
     }
-    if args.fail_on_detection && !detections.is_empty() {
+    if args.fail_on_detection && detected > 0 {
         return Ok(exit::DETECTED);
     }
     Ok(exit::OK)
@@ -233,7 +303,7 @@ fn print_summary(
     rules: &RuleSet,
     discovery: &squall_logs::Discovery,
     stats: &squall_detect::Stats,
-    detections: &[squall_detect::Detection],
+    by_level: &[AtomicU64; 5],
     warnings: u64,
     elapsed: Duration,
 ) {
@@ -260,20 +330,20 @@ fn print_summary(
             .collect();
         let _ = writeln!(e, "  records by log: {}", parts.join(", "));
     }
-    let mut by_level = Vec::new();
+    let mut levels = Vec::new();
     for level in Level::ALL.iter().rev() {
-        let n = detections.iter().filter(|d| d.level == *level).count();
+        let n = by_level[*level as usize].load(Ordering::Relaxed);
         if n > 0 {
-            by_level.push(format!("{n} {level}"));
+            levels.push(format!("{} {level}", thousands(n)));
         }
     }
     let _ = writeln!(
         e,
         "  detections: {}",
-        if by_level.is_empty() {
+        if levels.is_empty() {
             "none".to_string()
         } else {
-            by_level.join(", ")
+            levels.join(", ")
         }
     );
     if !stats.skipped.is_empty() {

@@ -158,27 +158,62 @@ const CSV_HEADER: [&str; 21] = [
     "rule_source",
 ];
 
-/// Writes all detections in the chosen format.
-pub fn write(out: &mut dyn Write, format: Format, detections: &[Detection]) -> anyhow::Result<()> {
+/// Whether a format is written as detections arrive (constant memory) or at the end, sorted.
+pub fn streams(format: Format) -> bool {
+    matches!(format, Format::Jsonl | Format::Csv)
+}
+
+/// What a streaming format writes before the first detection.
+pub fn write_header(out: &mut dyn Write, format: Format) -> anyhow::Result<()> {
+    if format == Format::Csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(CSV_HEADER)?;
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// Rows of a streaming format, for any number of detections.
+pub fn write_rows(
+    out: &mut dyn Write,
+    format: Format,
+    detections: &[Detection],
+) -> anyhow::Result<()> {
+    match format {
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(out);
+            for d in detections {
+                w.write_record(csv_record(d))?;
+            }
+            w.flush()?;
+        }
+        _ => {
+            for d in detections {
+                serde_json::to_writer(&mut *out, d)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a complete, already sorted list in a collecting format (table or JSON).
+pub fn write_all(
+    out: &mut dyn Write,
+    format: Format,
+    detections: &[Detection],
+) -> anyhow::Result<()> {
     match format {
         Format::Table => write_table(out, detections)?,
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, detections)?;
             writeln!(out)?;
         }
-        Format::Jsonl => {
-            for d in detections {
-                serde_json::to_writer(&mut *out, d)?;
-                writeln!(out)?;
-            }
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_HEADER)?;
-            for d in detections {
-                w.write_record(csv_record(d))?;
-            }
-            w.flush()?;
+        Format::Jsonl | Format::Csv => {
+            write_header(out, format)?;
+            write_rows(out, format, detections)?;
         }
     }
     Ok(())

@@ -202,7 +202,9 @@ fn every_delivery_format_is_read() {
         .arg(d)
         .assert()
         .success();
-    let found = detections(&out.get_output().stdout);
+    let mut found = detections(&out.get_output().stdout);
+    // JSON Lines arrive as found; order them by time to compare.
+    found.sort_by_key(|d| d["event_time"].as_str().unwrap().to_string());
     let times: Vec<_> = found
         .iter()
         .map(|d| d["event_time"].as_str().unwrap().to_string())

@@ -1,0 +1,202 @@
+//! Generates a CloudTrail corpus laid out as S3 delivery files, for benchmarks.
+//!
+//! `cargo run --release -p squall-logs --example gen_cloudtrail -- OUT_DIR SIZE_MB [--gzip]`
+//!
+//! Records are varied the way real trails are (mostly assumed roles and services, some IAM
+//! users with long-term keys, reads and writes across many services, nested parameters), each
+//! about 1 KB, about 2,000 per file. Deterministic: the same arguments give the same bytes.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from_digit((self.next() % 16) as u32, 16).unwrap())
+            .collect()
+    }
+    fn uuid(&mut self) -> String {
+        format!(
+            "{}-{}-{}-{}-{}",
+            self.hex(8),
+            self.hex(4),
+            self.hex(4),
+            self.hex(4),
+            self.hex(12)
+        )
+    }
+}
+
+const CALLS: &[(&str, &str, bool)] = &[
+    ("ec2.amazonaws.com", "DescribeInstances", true),
+    ("ec2.amazonaws.com", "DescribeSecurityGroups", true),
+    ("ec2.amazonaws.com", "RunInstances", false),
+    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false),
+    ("ec2.amazonaws.com", "CreateTags", false),
+    ("s3.amazonaws.com", "GetBucketAcl", true),
+    ("s3.amazonaws.com", "ListBuckets", true),
+    ("s3.amazonaws.com", "PutBucketPolicy", false),
+    ("sts.amazonaws.com", "AssumeRole", true),
+    ("sts.amazonaws.com", "GetCallerIdentity", true),
+    ("kms.amazonaws.com", "Decrypt", true),
+    ("kms.amazonaws.com", "GenerateDataKey", true),
+    ("iam.amazonaws.com", "ListRoles", true),
+    ("iam.amazonaws.com", "GetUser", true),
+    ("iam.amazonaws.com", "CreateAccessKey", false),
+    ("iam.amazonaws.com", "AttachRolePolicy", false),
+    ("lambda.amazonaws.com", "Invoke", false),
+    ("lambda.amazonaws.com", "ListFunctions20150331", true),
+    ("logs.amazonaws.com", "CreateLogStream", false),
+    ("ssm.amazonaws.com", "GetParameter", true),
+    ("secretsmanager.amazonaws.com", "GetSecretValue", true),
+    ("cloudtrail.amazonaws.com", "LookupEvents", true),
+    ("signin.amazonaws.com", "ConsoleLogin", false),
+    ("rds.amazonaws.com", "DescribeDBInstances", true),
+];
+const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];
+const ROLES: &[&str] = &[
+    "app-server",
+    "ci-runner",
+    "lambda-exec",
+    "monitoring",
+    "OrganizationAccountAccessRole",
+];
+const USERS: &[&str] = &["alice", "bob", "deploy-bot", "backup"];
+
+fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Value {
+    let (source, name, read_only) = *rng.pick(CALLS);
+    let secs = t % 86_400;
+    let time = format!(
+        "2026-09-14T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
+    let kind = rng.next() % 10;
+    let identity = if kind < 7 {
+        let role = rng.pick(ROLES);
+        serde_json::json!({
+            "type": "AssumedRole", "principalId": format!("AROA{}:{}", rng.hex(16).to_uppercase(), rng.hex(8)),
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{}", rng.hex(8)),
+            "accountId": account, "accessKeyId": format!("ASIA{}", rng.hex(16).to_uppercase()),
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", rng.hex(16).to_uppercase()),
+                "arn": format!("arn:aws:iam::{account}:role/{role}"), "accountId": account, "userName": role},
+                "attributes": {"creationDate": time, "mfaAuthenticated": "false"}}
+        })
+    } else if kind < 9 {
+        let user = rng.pick(USERS);
+        serde_json::json!({
+            "type": "IAMUser", "principalId": format!("AIDA{}", rng.hex(16).to_uppercase()),
+            "arn": format!("arn:aws:iam::{account}:user/{user}"), "accountId": account,
+            "accessKeyId": format!("AKIA{}", rng.hex(16).to_uppercase()), "userName": user
+        })
+    } else {
+        serde_json::json!({"type": "AWSService", "invokedBy": *rng.pick(&["ec2.amazonaws.com", "lambda.amazonaws.com", "config.amazonaws.com"])})
+    };
+    let params = match name {
+        "DescribeInstances" => {
+            serde_json::json!({"instancesSet": {"items": [{"instanceId": format!("i-{}", rng.hex(17))}]}, "filterSet": {}})
+        }
+        "RunInstances" => {
+            serde_json::json!({"instanceType": *rng.pick(&["t3.micro", "m5.large", "c5.xlarge"]),
+            "instancesSet": {"items": [{"imageId": format!("ami-{}", rng.hex(17)), "minCount": 1, "maxCount": 1}]},
+            "blockDeviceMapping": {}, "monitoring": {"enabled": false}, "disableApiTermination": false})
+        }
+        "AuthorizeSecurityGroupIngress" => {
+            serde_json::json!({"groupId": format!("sg-{}", rng.hex(17)),
+            "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+            "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}})
+        }
+        "AssumeRole" => {
+            serde_json::json!({"roleArn": format!("arn:aws:iam::{account}:role/{}", rng.pick(ROLES)),
+            "roleSessionName": rng.hex(12), "durationSeconds": 3600})
+        }
+        "Decrypt" | "GenerateDataKey" => {
+            serde_json::json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "encryptionContext": {"aws:lambda:FunctionArn": format!("arn:aws:lambda:{region}:{account}:function:{}", rng.hex(10))}})
+        }
+        "GetBucketAcl" | "PutBucketPolicy" => {
+            serde_json::json!({"bucketName": format!("acme-{}", rng.hex(6)), "Host": "s3.amazonaws.com", "acl": ""})
+        }
+        "CreateAccessKey" | "GetUser" => serde_json::json!({"userName": *rng.pick(USERS)}),
+        "AttachRolePolicy" => {
+            serde_json::json!({"roleName": *rng.pick(ROLES), "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+        }
+        _ => serde_json::json!({}),
+    };
+    let mut r = serde_json::json!({
+        "eventVersion": "1.09", "userIdentity": identity, "eventTime": time, "eventSource": source,
+        "eventName": name, "awsRegion": region,
+        "sourceIPAddress": format!("{}.{}.{}.{}", 1 + rng.next() % 223, rng.next() % 256, rng.next() % 256, rng.next() % 256),
+        "userAgent": *rng.pick(&["aws-cli/2.15.30 Python/3.11.8 Linux/6.1", "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux",
+            "aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1", "console.amazonaws.com"]),
+        "requestParameters": params, "responseElements": null,
+        "requestID": rng.uuid(), "eventID": rng.uuid(), "readOnly": read_only, "eventType": "AwsApiCall",
+        "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap())}
+    });
+    if rng.next() % 20 == 0 {
+        r["errorCode"] = "AccessDenied".into();
+        r["errorMessage"] = "User is not authorized to perform this operation".into();
+    }
+    r
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        eprintln!("usage: gen_cloudtrail OUT_DIR SIZE_MB [--gzip]");
+        std::process::exit(2);
+    }
+    let out = PathBuf::from(&args[1]);
+    let target = args[2].parse::<u64>().expect("SIZE_MB") << 20;
+    let gzip = args.iter().any(|a| a == "--gzip");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut written, mut file_no, mut t, mut records) = (0u64, 0u64, 0u64, 0u64);
+    while written < target {
+        let account = format!("{:012}", 100_000_000_000u64 + (file_no % 3));
+        let region = REGIONS[(file_no % REGIONS.len() as u64) as usize];
+        let recs: Vec<_> = (0..2000)
+            .map(|_| {
+                t += rng.next() % 3;
+                record(&mut rng, &account, region, t)
+            })
+            .collect();
+        records += recs.len() as u64;
+        let body = serde_json::to_vec(&serde_json::json!({"Records": recs})).unwrap();
+        let dir = out.join(format!("AWSLogs/{account}/CloudTrail/{region}/2026/09/14"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = format!(
+            "{account}_CloudTrail_{region}_20260914T{:04}Z_{}.json",
+            file_no % 2400,
+            rng.hex(16)
+        );
+        if gzip {
+            let f = std::fs::File::create(dir.join(format!("{name}.gz"))).unwrap();
+            let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::new(6));
+            enc.write_all(&body).unwrap();
+            enc.finish().unwrap();
+        } else {
+            std::fs::write(dir.join(name), &body).unwrap();
+        }
+        written += body.len() as u64;
+        file_no += 1;
+    }
+    println!(
+        "{} files, {records} records, {:.1} MB uncompressed",
+        file_no,
+        written as f64 / 1e6
+    );
+}
