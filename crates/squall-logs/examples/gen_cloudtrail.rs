@@ -147,7 +147,7 @@ fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Val
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
             "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap())}
     });
-    if rng.next() % 20 == 0 {
+    if rng.next().is_multiple_of(20) {
         r["errorCode"] = "AccessDenied".into();
         r["errorMessage"] = "User is not authorized to perform this operation".into();
     }
