@@ -1,23 +1,34 @@
 //! What a hunt reports: one detection per rule match, carrying what the analyst needs to judge it
 //! and the exact place of the original record.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use squall_logs::{LogSource, Summary};
 
 /// Where the record behind a detection is, so it can be opened and quoted as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     /// The file as given (or found under a directory given) on the command line; `-` is stdin.
-    pub file: String,
+    pub file: Arc<str>,
     /// 0-based position of the record among the file's records.
     pub record_index: u64,
     /// 1-based line, when the file is JSON Lines.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// Byte offset of the record in the decompressed file.
     pub byte_offset: u64,
-    /// The provider's own id: CloudTrail `eventID`, GCP `insertId`, Azure record id.
-    pub event_id: Option<String>,
+}
+
+/// What is known of a rule, shared by all its detections (a noisy rule can match millions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMeta {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub tags: Vec<String>,
+    /// Where the rule came from: `builtin:...` or the rule file's path.
+    pub source: String,
+    pub log_source: LogSource,
 }
 
 /// For correlation rules: what was counted, over which group.
@@ -96,24 +107,54 @@ impl std::fmt::Display for Level {
     }
 }
 
-/// One rule match. The serialized form is the stable JSON/JSONL output documented in the README.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One rule match. Serialized flat: the stable JSON/JSONL output documented in the README.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
-    pub rule_id: String,
-    pub rule_title: String,
-    pub level: Level,
-    pub tags: Vec<String>,
-    /// Where the rule came from: `builtin:...` or the rule file's path.
-    pub rule_source: String,
-    /// The event's own time (RFC 3339 as the provider wrote it).
-    pub event_time: Option<String>,
-    /// Milliseconds since the epoch, for sorting and filtering.
-    #[serde(skip)]
+    pub rule: Arc<RuleMeta>,
+    /// What the record says, shared by every detection of the same record.
+    pub summary: Arc<Summary>,
+    /// Event time in milliseconds since the epoch, for sorting and filtering.
     pub event_millis: Option<i64>,
-    pub log_source: LogSource,
-    #[serde(flatten)]
-    pub summary: Summary,
     pub evidence: Evidence,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationFacts>,
+}
+
+impl Serialize for Detection {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct EvidenceOut<'a>(&'a Evidence, &'a Option<String>);
+        impl Serialize for EvidenceOut<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("file", &*self.0.file)?;
+                m.serialize_entry("record_index", &self.0.record_index)?;
+                if let Some(line) = self.0.line {
+                    m.serialize_entry("line", &line)?;
+                }
+                m.serialize_entry("byte_offset", &self.0.byte_offset)?;
+                m.serialize_entry("event_id", self.1)?;
+                m.end()
+            }
+        }
+        let (r, sm) = (&*self.rule, &*self.summary);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("rule_id", &r.id)?;
+        m.serialize_entry("rule_title", &r.title)?;
+        m.serialize_entry("level", &r.level)?;
+        m.serialize_entry("tags", &r.tags)?;
+        m.serialize_entry("rule_source", &r.source)?;
+        m.serialize_entry("event_time", &sm.time)?;
+        m.serialize_entry("log_source", &r.log_source)?;
+        m.serialize_entry("principal", &sm.principal)?;
+        m.serialize_entry("source_ip", &sm.source_ip)?;
+        m.serialize_entry("action", &sm.action)?;
+        m.serialize_entry("resource", &sm.resource)?;
+        m.serialize_entry("account", &sm.account)?;
+        m.serialize_entry("region", &sm.region)?;
+        m.serialize_entry("evidence", &EvidenceOut(&self.evidence, &sm.event_id))?;
+        if let Some(c) = &self.correlation {
+            m.serialize_entry("correlation", c)?;
+        }
+        m.end()
+    }
 }

@@ -21,8 +21,8 @@ use squall_logs::{
     read_input,
 };
 
-use crate::detection::{CorrelationFacts, Detection, Evidence, Level};
-use crate::rules::{Route, RuleInfo, RuleSet};
+use crate::detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
+use crate::rules::{Route, RuleSet};
 
 /// How to hunt.
 #[derive(Debug, Clone, Default)]
@@ -213,6 +213,8 @@ pub fn hunt(
 
     let routes = &rules.routes;
     let info = &rules.info;
+    let names: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.name.as_str())).collect();
+    let names = &names[..];
     let outs: Vec<WorkerOut> = std::thread::scope(|s| {
         let readers = threads.min(inputs.len()).max(1);
         for _ in 0..readers {
@@ -257,11 +259,11 @@ pub fn hunt(
                             .fetch_add(batch.records.len() as u64, Ordering::Relaxed);
                         match_batch(
                             &batch,
-                            inputs,
                             routes,
                             slots,
                             corr_templates,
                             info,
+                            names,
                             options,
                             sink,
                             &mut out,
@@ -311,16 +313,16 @@ pub fn hunt(
 #[allow(clippy::too_many_arguments)]
 fn match_batch(
     batch: &Batch,
-    inputs: &[Input],
     routes: &[Route],
     slots: &[Option<usize>],
     corr_templates: &[CorrTemplates],
-    info: &HashMap<String, RuleInfo>,
+    info: &HashMap<String, Arc<RuleMeta>>,
+    names: &[Arc<str>],
     options: &HuntOptions,
     sink: &dyn Sink,
     out: &mut WorkerOut,
 ) {
-    let file = &inputs[batch.file].name;
+    let file = &*names[batch.file];
     let mut found = Vec::new();
     for raw in &batch.records {
         let record = match Record::parse(batch.record(raw), options.forced) {
@@ -366,14 +368,14 @@ fn match_batch(
             continue;
         }
         let millis = millis.or_else(|| record.time_millis());
-        let mut summary: Option<Summary> = None;
+        let mut summary: Option<Arc<Summary>> = None;
         for result in results {
             let id = result
                 .header
                 .rule_id
-                .clone()
-                .unwrap_or_else(|| result.header.rule_title.clone());
-            if let Some(&rule) = corr_templates[route_idx].index.get(&id) {
+                .as_deref()
+                .unwrap_or(&result.header.rule_title);
+            if let Some(&rule) = corr_templates[route_idx].index.get(id) {
                 let Some(millis) = millis else {
                     out.untimed += 1;
                     continue;
@@ -400,27 +402,19 @@ fn match_batch(
                 });
                 continue;
             }
-            let summary = summary.get_or_insert_with(|| record.summary()).clone();
+            let summary = summary
+                .get_or_insert_with(|| Arc::new(record.summary()))
+                .clone();
             found.push(Detection {
-                rule_source: info
-                    .get(&id)
-                    .map(|i| i.origin.to_string())
-                    .unwrap_or_default(),
-                rule_id: id,
-                level: Level::from_sigma(result.header.level.as_ref()),
-                rule_title: result.header.rule_title,
-                tags: result.header.tags,
-                event_time: summary.time.clone(),
+                rule: rule_meta(info, &result.header, source),
+                summary,
                 event_millis: millis,
-                log_source: source,
                 evidence: Evidence {
-                    file: file.clone(),
+                    file: names[batch.file].clone(),
                     record_index: raw.index,
                     line: raw.line,
                     byte_offset: raw.offset,
-                    event_id: summary.event_id.clone(),
                 },
-                summary,
                 correlation: None,
             });
         }
@@ -448,6 +442,26 @@ fn skip(
         reason,
         message,
     });
+}
+
+/// The shared metadata of the rule behind a result; rules are registered at load, so the
+/// fallback only guards against a result naming a rule Squall did not load.
+fn rule_meta(
+    info: &HashMap<String, Arc<RuleMeta>>,
+    header: &RuleHeader,
+    source: LogSource,
+) -> Arc<RuleMeta> {
+    let id = header.rule_id.as_deref().unwrap_or(&header.rule_title);
+    info.get(id).cloned().unwrap_or_else(|| {
+        Arc::new(RuleMeta {
+            id: id.to_string(),
+            title: header.rule_title.clone(),
+            level: Level::from_sigma(header.level.as_ref()),
+            tags: header.tags.clone(),
+            source: String::new(),
+            log_source: source,
+        })
+    })
 }
 
 /// A correlation (or a `generate: true` input) that fired, before its record is re-read.
@@ -548,64 +562,43 @@ fn finish_correlations(
     fired
         .into_iter()
         .map(|f| {
-            let summary = summaries
+            let mut summary = summaries
                 .get(&(f.file, f.index))
                 .cloned()
                 .unwrap_or_default();
-            let header = f.result.header;
-            let id = header
-                .rule_id
-                .clone()
-                .unwrap_or_else(|| header.rule_title.clone());
-            let correlation = match f.result.body {
+            let correlation = match &f.result.body {
                 ResultBody::Correlation(c) => Some(CorrelationFacts {
                     kind: serde_json::to_value(c.correlation_type)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
-                    group: c.group_key,
+                    group: c.group_key.clone(),
                     value: c.aggregated_value,
                     timespan_secs: c.timespan_secs,
                 }),
                 ResultBody::Detection(_) => None,
             };
-            let mut summary = summary;
-            if let Some(facts) = &correlation {
+            if let Some(facts) = &correlation
+                && summary.principal.is_none()
+            {
                 // The group is what a correlation is about; show it where the table looks.
-                let group = facts
-                    .group
-                    .iter()
-                    .map(|(_, v)| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if summary.principal.is_none() {
-                    summary.principal = Some(group);
-                }
+                let group: Vec<_> = facts.group.iter().map(|(_, v)| v.as_str()).collect();
+                summary.principal = Some(group.join(" "));
+            }
+            if summary.time.is_none() {
+                summary.time = chrono::DateTime::from_timestamp_millis(f.millis)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             }
             Detection {
-                rule_source: rules
-                    .info
-                    .get(&id)
-                    .map(|i| i.origin.to_string())
-                    .unwrap_or_default(),
-                rule_id: id,
-                rule_title: header.rule_title,
-                level: Level::from_sigma(header.level.as_ref()),
-                tags: header.tags,
-                event_time: summary.time.clone().or_else(|| {
-                    chrono::DateTime::from_timestamp_millis(f.millis)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                }),
+                rule: rule_meta(&rules.info, &f.result.header, f.source),
+                summary: Arc::new(summary),
                 event_millis: Some(f.millis),
-                log_source: f.source,
                 evidence: Evidence {
-                    file: inputs[f.file as usize].name.clone(),
+                    file: Arc::from(inputs[f.file as usize].name.as_str()),
                     record_index: f.index,
                     line: f.line,
                     byte_offset: f.offset,
-                    event_id: summary.event_id.clone(),
                 },
-                summary,
                 correlation,
             }
         })

@@ -9,6 +9,6 @@ pub mod detection;
 pub mod hunt;
 pub mod rules;
 
-pub use detection::{CorrelationFacts, Detection, Evidence, Level};
+pub use detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 pub use hunt::{Collector, HuntOptions, Progress, Sink, Stats, hunt, sort_detections};
 pub use rules::{RuleProblem, RuleSet, load};

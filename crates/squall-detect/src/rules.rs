@@ -7,10 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rsigma_eval::{CorrelationAction, CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_parser::{CorrelationRule, SigmaCollection, SigmaRule};
 use squall_logs::LogSource;
+
+use crate::detection::{Level, RuleMeta};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -48,13 +51,6 @@ impl std::fmt::Display for RuleProblem {
     }
 }
 
-/// Facts about a loaded rule that output needs and rsigma's results do not carry.
-#[derive(Debug, Clone)]
-pub struct RuleInfo {
-    pub origin: Origin,
-    pub source: LogSource,
-}
-
 /// The rules for one log source.
 pub struct Route {
     pub source: LogSource,
@@ -74,8 +70,8 @@ pub struct Route {
 /// Everything loaded, routed and compiled.
 pub struct RuleSet {
     pub routes: Vec<Route>,
-    /// By rule id.
-    pub info: HashMap<String, RuleInfo>,
+    /// By rule id: what output needs to know of each rule.
+    pub info: HashMap<String, Arc<RuleMeta>>,
     pub problems: Vec<RuleProblem>,
     /// Rules for logs Squall does not read (okta, m365, ...), by `product/service`.
     pub other_logsources: BTreeMap<String, usize>,
@@ -257,13 +253,15 @@ pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> Rul
                 Ok(()) => {
                     route.detection_rules += 1;
                     let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-                    info.insert(
-                        id,
-                        RuleInfo {
-                            origin: origin.clone(),
-                            source,
-                        },
-                    );
+                    let meta = RuleMeta {
+                        id: id.clone(),
+                        title: rule.title.clone(),
+                        level: Level::from_sigma(rule.level.as_ref()),
+                        tags: rule.tags.clone(),
+                        source: origin.to_string(),
+                        log_source: source,
+                    };
+                    info.insert(id, Arc::new(meta));
                 }
                 Err(e) => problems.push(RuleProblem {
                     origin: origin.clone(),
@@ -305,13 +303,15 @@ pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> Rul
                         }
                     }
                     let id = corr.id.clone().unwrap_or_else(|| corr.title.clone());
-                    info.insert(
-                        id,
-                        RuleInfo {
-                            origin: origin.clone(),
-                            source,
-                        },
-                    );
+                    let meta = RuleMeta {
+                        id: id.clone(),
+                        title: corr.title.clone(),
+                        level: Level::from_sigma(corr.level.as_ref()),
+                        tags: corr.tags.clone(),
+                        source: origin.to_string(),
+                        log_source: source,
+                    };
+                    info.insert(id, Arc::new(meta));
                 }
                 Err(e) => problems.push(RuleProblem {
                     origin: origin.clone(),

@@ -175,7 +175,7 @@ fn sigmahq_aws_rules_fire_as_their_logic_says_on_stratus_detonations() {
         let fired: BTreeSet<String> = detections
             .iter()
             .map(|d| {
-                let name = d.rule_source.rsplit('/').next().unwrap();
+                let name = d.rule.source.rsplit('/').next().unwrap();
                 name.trim_end_matches(".yml").to_string()
             })
             .collect();
@@ -259,9 +259,9 @@ fn builtin_pack_catches_the_seed_causes_in_stratus_detonations() {
         );
         let (detections, _) = sink.into_sorted();
         assert!(
-            detections.iter().any(|d| d.rule_title == title),
+            detections.iter().any(|d| d.rule.title == title),
             "{technique}: expected '{title}', got {:?}",
-            detections.iter().map(|d| &d.rule_title).collect::<Vec<_>>()
+            detections.iter().map(|d| &d.rule.title).collect::<Vec<_>>()
         );
     }
 }

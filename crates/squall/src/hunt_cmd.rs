@@ -77,10 +77,10 @@ impl Sink for Output<'_> {
 
     fn detections(&self, mut found: Vec<Detection>) {
         if let Some(min) = self.min_level {
-            found.retain(|d| d.level >= min);
+            found.retain(|d| d.rule.level >= min);
         }
         for d in &found {
-            self.by_level[d.level as usize].fetch_add(1, Ordering::Relaxed);
+            self.by_level[d.rule.level as usize].fetch_add(1, Ordering::Relaxed);
         }
         if found.is_empty() {
             return;
@@ -371,7 +371,7 @@ fn print_summary(
     let builtin = rules
         .info
         .values()
-        .filter(|i| matches!(i.origin, squall_detect::rules::Origin::Builtin(_)))
+        .filter(|r| r.source.starts_with("builtin:"))
         .count();
     let mut line = format!(
         "  rules: {} active ({} built-in, {} from --rules)",

@@ -26,9 +26,9 @@ fn cells(d: &Detection) -> [String; 9] {
     let s = &d.summary;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     [
-        opt(&d.event_time),
-        d.level.name().to_string(),
-        d.rule_title.clone(),
+        opt(&s.time),
+        d.rule.level.name().to_string(),
+        d.rule.title.clone(),
         opt(&s.principal),
         opt(&s.source_ip),
         opt(&s.action),
@@ -110,27 +110,27 @@ fn csv_record(d: &Detection) -> Vec<String> {
         None => Default::default(),
     };
     vec![
-        o(&d.event_time),
-        d.level.name().into(),
-        d.rule_id.clone(),
-        d.rule_title.clone(),
-        d.log_source.name().into(),
+        o(&s.time),
+        d.rule.level.name().into(),
+        d.rule.id.clone(),
+        d.rule.title.clone(),
+        d.rule.log_source.name().into(),
         o(&s.principal),
         o(&s.source_ip),
         o(&s.action),
         o(&s.resource),
         o(&s.account),
         o(&s.region),
-        o(&d.evidence.event_id),
-        d.evidence.file.clone(),
+        o(&s.event_id),
+        d.evidence.file.to_string(),
         d.evidence.record_index.to_string(),
         d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
         d.evidence.byte_offset.to_string(),
         ctype,
         cgroup,
         cvalue,
-        d.tags.join(";"),
-        d.rule_source.clone(),
+        d.rule.tags.join(";"),
+        d.rule.source.clone(),
     ]
 }
 
@@ -235,21 +235,21 @@ mod tests {
     #[test]
     fn csv_rows_have_one_cell_per_header_column() {
         let d = Detection {
-            rule_id: "r".into(),
-            rule_title: "t".into(),
-            level: squall_detect::Level::High,
-            tags: vec!["a".into(), "b".into()],
-            rule_source: "builtin:x".into(),
-            event_time: None,
-            event_millis: None,
-            log_source: squall_logs::LogSource::CloudTrail,
+            rule: std::sync::Arc::new(squall_detect::RuleMeta {
+                id: "r".into(),
+                title: "t".into(),
+                level: squall_detect::Level::High,
+                tags: vec!["a".into(), "b".into()],
+                source: "builtin:x".into(),
+                log_source: squall_logs::LogSource::CloudTrail,
+            }),
             summary: Default::default(),
+            event_millis: None,
             evidence: squall_detect::Evidence {
                 file: "f".into(),
                 record_index: 3,
                 line: None,
                 byte_offset: 9,
-                event_id: None,
             },
             correlation: None,
         };
