@@ -111,7 +111,9 @@ fn route_of(rule: &SigmaRule) -> Result<LogSource, String> {
 }
 
 /// Reads every `.yml`/`.yaml` under the given directories (or files), plus the built-in pack.
-pub fn load(dirs: &[PathBuf], builtin: bool) -> RuleSet {
+/// Rules below `min_level` are not compiled at all (unless a correlation needs them), so a
+/// higher level also makes the hunt faster.
+pub fn load(dirs: &[PathBuf], builtin: bool, min_level: Option<Level>) -> RuleSet {
     let mut docs: Vec<(Origin, String)> = Vec::new();
     let mut problems = Vec::new();
     if builtin {
@@ -160,7 +162,7 @@ pub fn load(dirs: &[PathBuf], builtin: bool) -> RuleSet {
             }
         }
     }
-    build(docs, problems)
+    build(docs, problems, min_level)
 }
 
 fn is_rule_file(path: &Path) -> bool {
@@ -170,7 +172,11 @@ fn is_rule_file(path: &Path) -> bool {
 }
 
 /// Parses, routes and compiles; the one place rule text becomes engines.
-pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> RuleSet {
+pub fn build(
+    docs: Vec<(Origin, String)>,
+    mut problems: Vec<RuleProblem>,
+    min_level: Option<Level>,
+) -> RuleSet {
     let mut rules: Vec<(Origin, SigmaRule, LogSource)> = Vec::new();
     let mut correlations: Vec<(Origin, CorrelationRule)> = Vec::new();
     let mut other_logsources = BTreeMap::new();
@@ -214,6 +220,19 @@ pub fn build(docs: Vec<(Origin, String)>, mut problems: Vec<RuleProblem>) -> Rul
             correlations.push((origin.clone(), corr));
         }
         // Sigma filters are not used by Squall's rule pack; SigmaHQ ships them separately.
+    }
+
+    if let Some(min) = min_level {
+        let referenced: HashSet<&String> =
+            correlations.iter().flat_map(|(_, c)| &c.rules).collect();
+        rules.retain(|(_, rule, _)| {
+            let needed = [rule.id.as_ref(), rule.name.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|r| referenced.contains(r));
+            needed || Level::from_sigma(rule.level.as_ref()) >= min
+        });
+        correlations.retain(|(_, c)| Level::from_sigma(c.level.as_ref()) >= min);
     }
 
     // A correlation follows the rules it references: by name or id.

@@ -17,7 +17,7 @@ fn rule_id(yaml: &str) -> String {
 
 #[test]
 fn every_builtin_rule_loads_without_problems() {
-    let set = rules::load(&[], true);
+    let set = rules::load(&[], true, None);
     assert!(
         set.problems.is_empty(),
         "{:?}",
@@ -44,6 +44,7 @@ fn every_builtin_detection_rule_has_matching_and_non_matching_events() {
         let set = rules::build(
             vec![(Origin::Builtin("under-test"), yaml.to_string())],
             vec![],
+            None,
         );
         assert!(set.problems.is_empty(), "{path}: {:?}", set.problems);
         let id = rule_id(yaml);

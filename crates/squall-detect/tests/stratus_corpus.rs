@@ -140,7 +140,7 @@ fn sigmahq_aws_rules_fire_as_their_logic_says_on_stratus_detonations() {
         return;
     };
     let rule_dir = shared.join("sigmahq/rules/cloud/aws");
-    let mut set = rules::load(&[rule_dir], false);
+    let mut set = rules::load(&[rule_dir], false, None);
     assert!(set.problems.is_empty(), "{:?}", set.problems);
     let technique_files: BTreeSet<String> = std::fs::read_dir(shared.join("stratus-red-team"))
         .unwrap()
@@ -246,7 +246,7 @@ fn builtin_pack_catches_the_seed_causes_in_stratus_detonations() {
             "IAM Principal Given Administrator Rights",
         ),
     ];
-    let mut set = rules::load(&[], true);
+    let mut set = rules::load(&[], true, None);
     for (technique, title) in cases {
         let found = discover(&[shared.join(format!("stratus-red-team/{technique}.json"))]);
         let sink = Collector::default();

@@ -154,6 +154,23 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The first non-empty scalar at a dotted path, as text; cheaper than [`Node::collect`]
+    /// for display, where one value is enough.
+    pub fn first_text(&self, path: &str) -> Option<String> {
+        match self {
+            Node::Array(items) => items.iter().find_map(|i| i.first_text(path)),
+            _ if path.is_empty() => self
+                .as_text()
+                .filter(|t| !t.is_empty())
+                .map(Cow::into_owned),
+            Node::Object(_) => {
+                let (first, rest) = path.split_once('.').unwrap_or((path, ""));
+                self.member(first, false)?.first_text(rest)
+            }
+            _ => None,
+        }
+    }
+
     /// The value for rsigma's matchers, borrowing strings from the tree.
     pub fn to_event_value(&self) -> EventValue<'_> {
         match self {

@@ -111,7 +111,14 @@ impl<'a> Record<'a> {
     }
 
     fn index_of(&self, key: &str, ignore_case: bool) -> Option<usize> {
-        self.fields.iter().position(|(k, _)| k == key).or_else(|| {
+        // Rules probe the same few names on every record: reject on length and first byte
+        // before comparing whole keys.
+        let (len, first) = (key.len(), key.as_bytes().first());
+        let exact = self
+            .fields
+            .iter()
+            .position(|(k, _)| k.len() == len && k.as_bytes().first() == first && k == key);
+        exact.or_else(|| {
             ignore_case
                 .then(|| {
                     self.fields
@@ -175,13 +182,7 @@ impl<'a> Record<'a> {
             }
             let (root, rest) = p.split_once('.')?;
             let i = self.index_of(root, false)?;
-            let mut found = Vec::new();
-            self.tree(i)?.collect(rest, false, &mut found);
-            found
-                .first()
-                .and_then(|n| n.as_text())
-                .map(Cow::into_owned)
-                .filter(|s| !s.is_empty())
+            self.tree(i)?.first_text(rest)
         })
     }
 
@@ -266,28 +267,30 @@ impl<'a> Record<'a> {
 
     /// CloudTrail names the target in a service-specific request parameter.
     fn cloudtrail_resource(&self) -> Option<String> {
-        const KEYS: &[&str] = &[
-            "requestParameters.instanceId",
-            "requestParameters.instancesSet.items.instanceId",
-            "requestParameters.groupId",
-            "requestParameters.userName",
-            "requestParameters.roleName",
-            "requestParameters.policyArn",
-            "requestParameters.bucketName",
-            "requestParameters.snapshotId",
-            "requestParameters.imageId",
-            "requestParameters.dBSnapshotIdentifier",
-            "requestParameters.name",
-            "requestParameters.trailName",
-            "requestParameters.functionName",
-            "requestParameters.secretId",
-            "requestParameters.keyId",
-            "requestParameters.detectorId",
-            "requestParameters.flowLogIds",
-            "resources.ARN",
-            "responseElements.user.arn",
+        const REQUEST: &[&str] = &[
+            "instanceId",
+            "instancesSet.items.instanceId",
+            "groupId",
+            "userName",
+            "roleName",
+            "policyArn",
+            "bucketName",
+            "snapshotId",
+            "imageId",
+            "dBSnapshotIdentifier",
+            "name",
+            "trailName",
+            "functionName",
+            "secretId",
+            "keyId",
+            "detectorId",
+            "flowLogIds",
         ];
-        self.text_at(KEYS)
+        let from_request = self
+            .index_of("requestParameters", false)
+            .and_then(|i| self.tree(i))
+            .and_then(|params| REQUEST.iter().find_map(|k| params.first_text(k)));
+        from_request.or_else(|| self.text_at(&["resources.ARN", "responseElements.user.arn"]))
     }
 }
 

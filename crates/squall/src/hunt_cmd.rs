@@ -157,7 +157,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
     let show_progress = stderr_tty && !args.quiet;
     let started = Instant::now();
 
-    let mut rules = squall_detect::load(&args.rules, !args.no_builtin);
+    let mut rules = squall_detect::load(&args.rules, !args.no_builtin, args.min_level);
     let discovery = squall_logs::discover(&paths);
     let total_disk: u64 = discovery.inputs.iter().filter_map(|i| i.size).sum();
     let bar = show_progress.then(|| {
