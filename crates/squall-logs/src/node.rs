@@ -154,6 +154,39 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The matcher value at a dotted path: the value itself when the path crosses no array,
+    /// otherwise every value found (any-element semantics), without allocating in the common
+    /// case.
+    pub fn value_at(&self, path: &str, ignore_case: bool) -> Option<EventValue<'_>> {
+        let mut node = self;
+        let mut rest = path;
+        loop {
+            match node {
+                Node::Object(_) if !rest.is_empty() => {
+                    if let Some(child) = node.member(rest, ignore_case) {
+                        return Some(child.to_event_value());
+                    }
+                    let (first, tail) = rest.split_once('.').unwrap_or((rest, ""));
+                    node = node.member(first, ignore_case)?;
+                    rest = tail;
+                }
+                Node::Array(_) if !rest.is_empty() => {
+                    let mut found = Vec::new();
+                    node.collect(rest, ignore_case, &mut found);
+                    return match found.len() {
+                        0 => None,
+                        1 => Some(found[0].to_event_value()),
+                        _ => Some(EventValue::Array(
+                            found.iter().map(|n| n.to_event_value()).collect(),
+                        )),
+                    };
+                }
+                _ if rest.is_empty() => return Some(node.to_event_value()),
+                _ => return None,
+            }
+        }
+    }
+
     /// The first non-empty scalar at a dotted path, as text; cheaper than [`Node::collect`]
     /// for display, where one value is enough.
     pub fn first_text(&self, path: &str) -> Option<String> {

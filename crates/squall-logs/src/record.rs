@@ -158,20 +158,20 @@ impl<'a> Record<'a> {
 
     /// Resolves a dotted path against the record as delivered.
     fn lookup(&self, path: &str, ignore_case: bool) -> Option<EventValue<'_>> {
-        if let Some(i) = self.index_of(path, ignore_case) {
-            return self.top_value(i);
-        }
-        let (root, rest) = path.split_once('.')?;
-        let i = self.index_of(root, ignore_case)?;
-        let mut found = Vec::new();
-        self.tree(i)?.collect(rest, ignore_case, &mut found);
-        match found.len() {
-            0 => None,
-            1 => Some(found[0].to_event_value()),
-            _ => Some(EventValue::Array(
-                found.iter().map(|n| n.to_event_value()).collect(),
-            )),
-        }
+        let Some((root, rest)) = path.split_once('.') else {
+            return self
+                .index_of(path, ignore_case)
+                .and_then(|i| self.top_value(i));
+        };
+        let nested = self
+            .index_of(root, ignore_case)
+            .and_then(|i| self.tree(i))
+            .and_then(|tree| tree.value_at(rest, ignore_case));
+        // Provider keys hold no dots, so a dotted top-level key is the rare fallback.
+        nested.or_else(|| {
+            self.index_of(path, ignore_case)
+                .and_then(|i| self.top_value(i))
+        })
     }
 
     /// The first path that holds a scalar, as text.
@@ -361,15 +361,7 @@ impl Event for Record<'_> {
                 .or_else(|| self.lookup(path, true))
                 .or_else(|| {
                     let i = self.index_of("properties", false)?;
-                    let mut found = Vec::new();
-                    self.tree(i)?.collect(path, true, &mut found);
-                    match found.len() {
-                        0 => None,
-                        1 => Some(found[0].to_event_value()),
-                        _ => Some(EventValue::Array(
-                            found.iter().map(|n| n.to_event_value()).collect(),
-                        )),
-                    }
+                    self.tree(i)?.value_at(path, true)
                 }),
             _ => self.lookup(path, false),
         }
