@@ -116,15 +116,34 @@ pub fn sort_detections(detections: &mut [Detection]) {
 }
 
 /// A match held for the correlation pass: small on purpose, there may be millions.
+/// Forty bytes and one allocation: the record is found again by (file, index) when it fires.
 struct CorrInput {
     millis: i64,
-    route: u8,
-    rule: u32,
-    file: u32,
     index: u64,
-    offset: u64,
-    line: Option<u64>,
-    values: Box<[Option<Box<str>>]>,
+    /// The route's correlation fields, each as a presence byte (1/0) and the value, separated
+    /// by [`FIELD_SEP`].
+    values: Box<str>,
+    file: u32,
+    rule: u16,
+    route: u8,
+}
+
+const FIELD_SEP: char = '\u{1f}';
+
+/// Packs a record's values of the correlation fields; see [`CorrInput::values`].
+fn pack_values(record: &Record<'_>, fields: &[String]) -> Box<str> {
+    let mut packed = String::new();
+    for field in fields {
+        match record.get_field(field).and_then(|v| event_value_text(&v)) {
+            Some(v) => {
+                packed.push('1');
+                packed.push_str(&v);
+            }
+            None => packed.push('0'),
+        }
+        packed.push(FIELD_SEP);
+    }
+    packed.into_boxed_str()
 }
 
 #[derive(Default)]
@@ -288,7 +307,11 @@ pub fn hunt(
         warnings: read_warnings.load(Ordering::Relaxed),
         ..Stats::default()
     };
-    let mut corr = Vec::new();
+    // Merge into the largest worker's list: no second copy of the biggest allocation.
+    let mut outs = outs;
+    outs.sort_by_key(|o| std::cmp::Reverse(o.corr.len()));
+    let mut corr = outs.first_mut().map(|o| std::mem::take(&mut o.corr)).unwrap_or_default();
+    corr.reserve_exact(outs.iter().map(|o| o.corr.len()).sum());
     for out in outs {
         corr.extend(out.corr);
         for (k, v) in out.by_source {
@@ -380,25 +403,13 @@ fn match_batch(
                     out.untimed += 1;
                     continue;
                 };
-                let values = route
-                    .correlation_fields
-                    .iter()
-                    .map(|f| {
-                        record
-                            .get_field(f)
-                            .and_then(|v| event_value_text(&v))
-                            .map(String::into_boxed_str)
-                    })
-                    .collect();
                 out.corr.push(CorrInput {
                     millis,
-                    route: route_idx as u8,
-                    rule,
-                    file: batch.file as u32,
                     index: raw.index,
-                    offset: raw.offset,
-                    line: raw.line,
-                    values,
+                    values: pack_values(&record, &route.correlation_fields),
+                    file: batch.file as u32,
+                    rule: rule as u16,
+                    route: route_idx as u8,
                 });
                 continue;
             }
@@ -471,8 +482,6 @@ struct Fired {
     millis: i64,
     file: u32,
     index: u64,
-    offset: u64,
-    line: Option<u64>,
 }
 
 /// Replays the held matches in event-time order through each route's correlation engine.
@@ -486,8 +495,8 @@ fn correlate(
     for c in inputs {
         let route = &mut routes[c.route as usize];
         let mut event = Map::new();
-        for (field, value) in route.correlation_fields.iter().zip(c.values.iter()) {
-            if let Some(v) = value {
+        for (field, value) in route.correlation_fields.iter().zip(c.values.split(FIELD_SEP)) {
+            if let Some(v) = value.strip_prefix('1') {
                 event.insert(field.clone(), Value::String(v.to_string()));
             }
         }
@@ -516,8 +525,6 @@ fn correlate(
                 millis: c.millis,
                 file: c.file,
                 index: c.index,
-                offset: c.offset,
-                line: c.line,
             });
         }
     }
@@ -536,7 +543,7 @@ fn finish_correlations(
     for f in &fired {
         wanted.entry(f.file).or_default().insert(f.index);
     }
-    let mut summaries: HashMap<(u32, u64), Summary> = HashMap::new();
+    let mut summaries: HashMap<(u32, u64), (Summary, u64, Option<u64>)> = HashMap::new();
     for (file, indices) in wanted {
         let input = &inputs[file as usize];
         if input.path.is_none() {
@@ -552,7 +559,7 @@ fn finish_correlations(
                     if indices.contains(&raw.index)
                         && let Ok(r) = Record::parse(batch.record(raw), options.forced)
                     {
-                        summaries.insert((file, raw.index), r.summary());
+                        summaries.insert((file, raw.index), (r.summary(), raw.offset, raw.line));
                     }
                 }
             },
@@ -562,7 +569,7 @@ fn finish_correlations(
     fired
         .into_iter()
         .map(|f| {
-            let mut summary = summaries
+            let (mut summary, offset, line) = summaries
                 .get(&(f.file, f.index))
                 .cloned()
                 .unwrap_or_default();
@@ -596,8 +603,8 @@ fn finish_correlations(
                 evidence: Evidence {
                     file: Arc::from(inputs[f.file as usize].name.as_str()),
                     record_index: f.index,
-                    line: f.line,
-                    byte_offset: f.offset,
+                    line,
+                    byte_offset: offset,
                 },
                 correlation,
             }

@@ -1,6 +1,9 @@
 //! Generates a CloudTrail corpus laid out as S3 delivery files, for benchmarks.
 //!
-//! `cargo run --release -p squall-logs --example gen_cloudtrail -- OUT_DIR SIZE_MB [--gzip]`
+//! `cargo run --release -p squall-logs --example gen_cloudtrail -- OUT_DIR SIZE_MB [--gzip] [--single-file]`
+//!
+//! `--single-file` writes the whole corpus as one `{"Records":[...]}` line, the worst case for
+//! memory and for spreading one file over both cores.
 //!
 //! Records are varied the way real trails are (mostly assumed roles and services, some IAM
 //! users with long-term keys, reads and writes across many services, nested parameters), each
@@ -154,6 +157,35 @@ fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Val
     r
 }
 
+/// Streams one delivery file of `target` bytes, record by record, so generating it takes no
+/// more memory than a record.
+fn single_file(out: &std::path::Path, target: u64, gzip: bool) {
+    std::fs::create_dir_all(out).unwrap();
+    let name = if gzip { "single.json.gz" } else { "single.json" };
+    let file = std::io::BufWriter::new(std::fs::File::create(out.join(name)).unwrap());
+    let mut w: Box<dyn Write> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::new(6)))
+    } else {
+        Box::new(file)
+    };
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut written, mut t, mut records) = (0u64, 0u64, 0u64);
+    w.write_all(b"{\"Records\":[").unwrap();
+    while written < target {
+        t += rng.next() % 3;
+        let rec = serde_json::to_vec(&record(&mut rng, "100000000000", "us-east-1", t)).unwrap();
+        if records > 0 {
+            w.write_all(b",").unwrap();
+        }
+        w.write_all(&rec).unwrap();
+        written += rec.len() as u64 + 1;
+        records += 1;
+    }
+    w.write_all(b"]}").unwrap();
+    w.flush().unwrap();
+    println!("1 file, {records} records, {:.1} MB uncompressed", written as f64 / 1e6);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
@@ -163,6 +195,10 @@ fn main() {
     let out = PathBuf::from(&args[1]);
     let target = args[2].parse::<u64>().expect("SIZE_MB") << 20;
     let gzip = args.iter().any(|a| a == "--gzip");
+    if args.iter().any(|a| a == "--single-file") {
+        single_file(&out, target, gzip);
+        return;
+    }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut written, mut file_no, mut t, mut records) = (0u64, 0u64, 0u64, 0u64);
     while written < target {

@@ -11,11 +11,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// A hunt allocates small, short-lived values per record on every core; mimalloc's per-thread
-/// free lists measured faster than glibc's allocator here (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit codes, documented in `squall --help` and the README.
 pub mod exit {
     /// The run completed (with or without detections).
