@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use rsigma_eval::{
-    DetectionBody, EvaluationResult, Event, EventValue, JsonEvent, ResultBody, RuleHeader,
-};
+use rsigma_eval::{DetectionBody, EvaluationResult, Event, EventValue, ResultBody, RuleHeader};
 use serde_json::{Map, Value};
 use squall_logs::{
     Batch, Input, LogSource, ReadOptions, Record, RecordError, SkipReason, Summary, Warning,
@@ -174,7 +172,9 @@ fn templates(route: &Route) -> CorrTemplates {
                     rule_title: rule.title.clone(),
                     rule_id: rule.id.clone(),
                     level: rule.level,
-                    tags: rule.tags.clone(),
+                    // The correlation engine keys on id and title; output takes tags from the
+                    // rule's metadata, so the template stays cheap to clone per input.
+                    tags: Vec::new(),
                     custom_attributes: Arc::new(HashMap::new()),
                     enrichments: None,
                 },
@@ -310,7 +310,10 @@ pub fn hunt(
     // Merge into the largest worker's list: no second copy of the biggest allocation.
     let mut outs = outs;
     outs.sort_by_key(|o| std::cmp::Reverse(o.corr.len()));
-    let mut corr = outs.first_mut().map(|o| std::mem::take(&mut o.corr)).unwrap_or_default();
+    let mut corr = outs
+        .first_mut()
+        .map(|o| std::mem::take(&mut o.corr))
+        .unwrap_or_default();
     corr.reserve_exact(outs.iter().map(|o| o.corr.len()).sum());
     for out in outs {
         corr.extend(out.corr);
@@ -484,6 +487,45 @@ struct Fired {
     index: u64,
 }
 
+/// A correlation input seen through rsigma's [`Event`]: only the packed correlation fields.
+struct PackedEvent<'a> {
+    fields: &'a [String],
+    values: &'a str,
+}
+
+impl Event for PackedEvent<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        let at = self.fields.iter().position(|f| f == path)?;
+        let value = self.values.split(FIELD_SEP).nth(at)?.strip_prefix('1')?;
+        Some(EventValue::Str(std::borrow::Cow::Borrowed(value)))
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.values
+            .split(FIELD_SEP)
+            .filter_map(|v| v.strip_prefix('1'))
+            .any(pred)
+    }
+
+    fn all_string_values(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        self.values
+            .split(FIELD_SEP)
+            .filter_map(|v| v.strip_prefix('1'))
+            .map(std::borrow::Cow::Borrowed)
+            .collect()
+    }
+
+    fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        for (field, value) in self.fields.iter().zip(self.values.split(FIELD_SEP)) {
+            if let Some(v) = value.strip_prefix('1') {
+                map.insert(field.clone(), Value::String(v.to_string()));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
 /// Replays the held matches in event-time order through each route's correlation engine.
 fn correlate(
     routes: &mut [Route],
@@ -494,13 +536,10 @@ fn correlate(
     let mut fired = Vec::new();
     for c in inputs {
         let route = &mut routes[c.route as usize];
-        let mut event = Map::new();
-        for (field, value) in route.correlation_fields.iter().zip(c.values.split(FIELD_SEP)) {
-            if let Some(v) = value.strip_prefix('1') {
-                event.insert(field.clone(), Value::String(v.to_string()));
-            }
-        }
-        let event = JsonEvent::owned(Value::Object(event));
+        let event = PackedEvent {
+            fields: &route.correlation_fields,
+            values: &c.values,
+        };
         let result = templates[c.route as usize].results[c.rule as usize].clone();
         let out =
             route
@@ -543,29 +582,45 @@ fn finish_correlations(
     for f in &fired {
         wanted.entry(f.file).or_default().insert(f.index);
     }
-    let mut summaries: HashMap<(u32, u64), (Summary, u64, Option<u64>)> = HashMap::new();
-    for (file, indices) in wanted {
-        let input = &inputs[file as usize];
-        if input.path.is_none() {
-            continue; // stdin cannot be read twice
-        }
-        read_input(
-            input,
-            file as usize,
-            options.read,
-            Arc::new(AtomicU64::new(0)),
-            &mut |batch| {
-                for raw in &batch.records {
-                    if indices.contains(&raw.index)
-                        && let Ok(r) = Record::parse(batch.record(raw), options.forced)
-                    {
-                        summaries.insert((file, raw.index), (r.summary(), raw.offset, raw.line));
+    // Files are re-read in parallel; a run with many correlation alerts touches many files.
+    let wanted: Vec<_> = wanted.into_iter().collect();
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let found: Mutex<HashMap<(u32, u64), (Summary, u64, Option<u64>)>> = Mutex::new(HashMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(wanted.len()) {
+            s.spawn(|| {
+                while let Some((file, indices)) = wanted.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let input = &inputs[*file as usize];
+                    if input.path.is_none() {
+                        continue; // stdin cannot be read twice
                     }
+                    let mut local = Vec::new();
+                    read_input(
+                        input,
+                        *file as usize,
+                        options.read,
+                        Arc::new(AtomicU64::new(0)),
+                        &mut |batch| {
+                            for raw in &batch.records {
+                                if indices.contains(&raw.index)
+                                    && let Ok(r) = Record::parse(batch.record(raw), options.forced)
+                                {
+                                    local.push((
+                                        (*file, raw.index),
+                                        (r.summary(), raw.offset, raw.line),
+                                    ));
+                                }
+                            }
+                        },
+                        &mut |_| {},
+                    );
+                    found.lock().unwrap().extend(local);
                 }
-            },
-            &mut |_| {},
-        );
-    }
+            });
+        }
+    });
+    let summaries = found.into_inner().unwrap();
     fired
         .into_iter()
         .map(|f| {

@@ -161,10 +161,17 @@ fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Val
 /// more memory than a record.
 fn single_file(out: &std::path::Path, target: u64, gzip: bool) {
     std::fs::create_dir_all(out).unwrap();
-    let name = if gzip { "single.json.gz" } else { "single.json" };
+    let name = if gzip {
+        "single.json.gz"
+    } else {
+        "single.json"
+    };
     let file = std::io::BufWriter::new(std::fs::File::create(out.join(name)).unwrap());
     let mut w: Box<dyn Write> = if gzip {
-        Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::new(6)))
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::new(6),
+        ))
     } else {
         Box::new(file)
     };
@@ -183,7 +190,10 @@ fn single_file(out: &std::path::Path, target: u64, gzip: bool) {
     }
     w.write_all(b"]}").unwrap();
     w.flush().unwrap();
-    println!("1 file, {records} records, {:.1} MB uncompressed", written as f64 / 1e6);
+    println!(
+        "1 file, {records} records, {:.1} MB uncompressed",
+        written as f64 / 1e6
+    );
 }
 
 fn main() {
