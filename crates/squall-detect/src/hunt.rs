@@ -570,6 +570,9 @@ fn correlate(
     fired
 }
 
+/// A fired record found again: its summary, byte offset and line.
+type Reread = (Summary, u64, Option<u64>);
+
 /// Turns fired correlations into detections, re-reading each triggering record (once per file)
 /// for its summary: holding every correlation input's summary in memory would cost far more.
 fn finish_correlations(
@@ -586,7 +589,7 @@ fn finish_correlations(
     let wanted: Vec<_> = wanted.into_iter().collect();
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let found: Mutex<HashMap<(u32, u64), (Summary, u64, Option<u64>)>> = Mutex::new(HashMap::new());
+    let found: Mutex<HashMap<(u32, u64), Reread>> = Mutex::new(HashMap::new());
     std::thread::scope(|s| {
         for _ in 0..threads.min(wanted.len()) {
             s.spawn(|| {
