@@ -18,6 +18,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         (or any warning with --strict)."
 )]
 pub struct Cli {
+    /// Config file [default: $XDG_CONFIG_HOME/squall/config.toml]; flags and environment
+    /// variables override it.
+    #[arg(long, global = true, value_name = "FILE", env = "SQUALL_CONFIG")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -2,6 +2,7 @@
 //! wires the library crates together and turns outcomes into exit codes.
 
 mod cli;
+mod config;
 mod examples;
 mod hunt_cmd;
 mod output;
@@ -9,7 +10,8 @@ mod timespec;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 /// Exit codes, documented in `squall --help` and the README.
 pub mod exit {
@@ -21,11 +23,31 @@ pub mod exit {
     pub const ERROR: u8 = 2;
 }
 
+fn run() -> anyhow::Result<u8> {
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches)?;
+    let config = config::load(cli.config.as_deref())?;
+    match cli.command {
+        cli::Command::Hunt(mut args) => {
+            let sub = matches.subcommand_matches("hunt").expect("hunt matches");
+            let given = |id: &str| {
+                matches!(
+                    sub.value_source(id),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            };
+            let from_cli = config::CliSet {
+                max_warnings: given("max_warnings"),
+                max_record_mib: given("max_record_mib"),
+            };
+            config.hunt.apply(&mut args, &from_cli)?;
+            hunt_cmd::run(args)
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let result = match cli.command {
-        cli::Command::Hunt(args) => hunt_cmd::run(args),
-    };
+    let result = run();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

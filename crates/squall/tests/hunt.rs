@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 fn squall() -> Command {
     let mut cmd = Command::cargo_bin("squall").unwrap();
     // Tests must not pick up a developer's own defaults.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
     for var in [
+        "SQUALL_CONFIG",
         "SQUALL_RULES",
         "SQUALL_FORMAT",
         "SQUALL_MIN_LEVEL",
@@ -567,4 +569,57 @@ fn help_teaches_the_verb() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Examples:").and(predicate::str::contains("Exit codes")));
+}
+
+#[test]
+fn a_config_file_sets_defaults_that_flags_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = [
+        stop_logging("2026-01-01T00:00:00Z"),
+        ct(
+            "2026-01-01T00:01:00Z",
+            "ec2-instance-connect.amazonaws.com",
+            "SendSSHPublicKey",
+            "1.2.3.4",
+            "ASIA",
+            json!({"instanceId": "i-1"}),
+        ),
+    ];
+    write(dir.path(), "a.jsonl", &jsonl(&recs));
+    let config = write(
+        dir.path(),
+        "squall.toml",
+        b"[hunt]\nmin_level = \"high\"\nformat = \"csv\"\n",
+    );
+    let out = squall()
+        .arg("--config")
+        .arg(&config)
+        .arg("hunt")
+        .arg(dir.path().join("a.jsonl"))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "csv header and the one high detection: {text}"
+    );
+    // A flag beats the file.
+    let out = squall()
+        .env("SQUALL_CONFIG", &config)
+        .args(["hunt", "--format", "jsonl", "--min-level", "low"])
+        .arg(dir.path().join("a.jsonl"))
+        .assert()
+        .success();
+    assert_eq!(titles(&out.get_output().stdout).len(), 2);
+    // A broken file is named.
+    let bad = write(dir.path(), "bad.toml", b"[hunt]\nformat = \"yaml\"\n");
+    squall()
+        .arg("--config")
+        .arg(&bad)
+        .arg("hunt")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("yaml"));
 }
