@@ -51,6 +51,27 @@ impl std::fmt::Display for RuleProblem {
     }
 }
 
+impl RuleMeta {
+    /// From a detection or correlation rule's header; a rule without an id is known by title.
+    fn new(
+        id: &Option<String>,
+        title: &str,
+        level: &Option<rsigma_parser::Level>,
+        tags: &[String],
+        origin: &Origin,
+        log_source: LogSource,
+    ) -> RuleMeta {
+        RuleMeta {
+            id: id.clone().unwrap_or_else(|| title.to_string()),
+            title: title.to_string(),
+            level: Level::from_sigma(level.as_ref()),
+            tags: tags.to_vec(),
+            source: origin.to_string(),
+            log_source,
+        }
+    }
+}
+
 /// The rules for one log source.
 pub struct Route {
     pub source: LogSource,
@@ -271,16 +292,15 @@ pub fn build(
             match route.engine.add_rule(rule) {
                 Ok(()) => {
                     route.detection_rules += 1;
-                    let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-                    let meta = RuleMeta {
-                        id: id.clone(),
-                        title: rule.title.clone(),
-                        level: Level::from_sigma(rule.level.as_ref()),
-                        tags: rule.tags.clone(),
-                        source: origin.to_string(),
-                        log_source: source,
-                    };
-                    info.insert(id, Arc::new(meta));
+                    let meta = RuleMeta::new(
+                        &rule.id,
+                        &rule.title,
+                        &rule.level,
+                        &rule.tags,
+                        origin,
+                        source,
+                    );
+                    info.insert(meta.id.clone(), Arc::new(meta));
                 }
                 Err(e) => problems.push(RuleProblem {
                     origin: origin.clone(),
@@ -321,16 +341,15 @@ pub fn build(
                             route.correlation_fields.push(f);
                         }
                     }
-                    let id = corr.id.clone().unwrap_or_else(|| corr.title.clone());
-                    let meta = RuleMeta {
-                        id: id.clone(),
-                        title: corr.title.clone(),
-                        level: Level::from_sigma(corr.level.as_ref()),
-                        tags: corr.tags.clone(),
-                        source: origin.to_string(),
-                        log_source: source,
-                    };
-                    info.insert(id, Arc::new(meta));
+                    let meta = RuleMeta::new(
+                        &corr.id,
+                        &corr.title,
+                        &corr.level,
+                        &corr.tags,
+                        origin,
+                        source,
+                    );
+                    info.insert(meta.id.clone(), Arc::new(meta));
                 }
                 Err(e) => problems.push(RuleProblem {
                     origin: origin.clone(),
