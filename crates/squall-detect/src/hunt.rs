@@ -50,8 +50,6 @@ pub struct Progress {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Stats {
     pub files: u64,
-    /// CloudTrail digest files, passed over.
-    pub digest_files: u64,
     /// Records found in the input, including skipped ones.
     pub records: u64,
     /// Records matched against rules, by log source.

@@ -289,8 +289,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
         eprintln!("squall: {warnings} warning(s) and --strict: failing");
         return Ok(exit::ERROR);
     }
-    if stats.records == 0 && !stats.skipped.is_empty() {
-        eprintln!("squall: nothing could be read");
+    let readable: u64 = stats.by_source.values().sum();
+    if readable == 0 && !stats.skipped.is_empty() {
+        eprintln!("squall: no record could be read (see the warnings above)");
         return Ok(exit::ERROR);
     }
     if args.fail_on_detection && detected > 0 {

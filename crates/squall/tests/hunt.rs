@@ -343,6 +343,18 @@ fn exit_codes_follow_the_contract() {
         .arg(dir.path().join("b.jsonl"))
         .assert()
         .code(0);
+    // Input that holds nothing readable is a failed run, not an empty one.
+    write(
+        dir.path(),
+        "garbage.txt",
+        b"this is not a log\n{\"nor\": \"this\"}\n",
+    );
+    squall()
+        .args(["hunt", "-q"])
+        .arg(dir.path().join("garbage.txt"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no record could be read"));
     squall()
         .args(["hunt", "/no/such/path"])
         .assert()
