@@ -465,14 +465,14 @@ fn rule_meta(
 ) -> Arc<RuleMeta> {
     let id = header.rule_id.as_deref().unwrap_or(&header.rule_title);
     info.get(id).cloned().unwrap_or_else(|| {
-        Arc::new(RuleMeta {
-            id: id.to_string(),
-            title: header.rule_title.clone(),
-            level: Level::from_sigma(header.level.as_ref()),
-            tags: header.tags.clone(),
-            source: String::new(),
-            log_source: source,
-        })
+        Arc::new(RuleMeta::new(
+            id.to_string(),
+            header.rule_title.clone(),
+            Level::from_sigma(header.level.as_ref()),
+            header.tags.clone(),
+            String::new(),
+            source,
+        ))
     })
 }
 

@@ -51,25 +51,23 @@ impl std::fmt::Display for RuleProblem {
     }
 }
 
-impl RuleMeta {
-    /// From a detection or correlation rule's header; a rule without an id is known by title.
-    fn new(
-        id: &Option<String>,
-        title: &str,
-        level: &Option<rsigma_parser::Level>,
-        tags: &[String],
-        origin: &Origin,
-        log_source: LogSource,
-    ) -> RuleMeta {
-        RuleMeta {
-            id: id.clone().unwrap_or_else(|| title.to_string()),
-            title: title.to_string(),
-            level: Level::from_sigma(level.as_ref()),
-            tags: tags.to_vec(),
-            source: origin.to_string(),
-            log_source,
-        }
-    }
+/// The metadata of a detection or correlation rule; a rule without an id is known by title.
+fn rule_meta(
+    id: &Option<String>,
+    title: &str,
+    level: &Option<rsigma_parser::Level>,
+    tags: &[String],
+    origin: &Origin,
+    log_source: LogSource,
+) -> RuleMeta {
+    RuleMeta::new(
+        id.clone().unwrap_or_else(|| title.to_string()),
+        title.to_string(),
+        Level::from_sigma(level.as_ref()),
+        tags.to_vec(),
+        origin.to_string(),
+        log_source,
+    )
 }
 
 /// The rules for one log source.
@@ -292,7 +290,7 @@ pub fn build(
             match route.engine.add_rule(rule) {
                 Ok(()) => {
                     route.detection_rules += 1;
-                    let meta = RuleMeta::new(
+                    let meta = rule_meta(
                         &rule.id,
                         &rule.title,
                         &rule.level,
@@ -341,7 +339,7 @@ pub fn build(
                             route.correlation_fields.push(f);
                         }
                     }
-                    let meta = RuleMeta::new(
+                    let meta = rule_meta(
                         &corr.id,
                         &corr.title,
                         &corr.level,

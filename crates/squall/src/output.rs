@@ -190,10 +190,11 @@ pub fn write_rows(
             w.flush()?;
         }
         _ => {
+            let mut buf = Vec::with_capacity(detections.len() * 700);
             for d in detections {
-                serde_json::to_writer(&mut *out, d)?;
-                out.write_all(b"\n")?;
+                d.write_json_line(&mut buf);
             }
+            out.write_all(&buf)?;
         }
     }
     Ok(())
@@ -235,14 +236,14 @@ mod tests {
     #[test]
     fn csv_rows_have_one_cell_per_header_column() {
         let d = Detection {
-            rule: std::sync::Arc::new(squall_detect::RuleMeta {
-                id: "r".into(),
-                title: "t".into(),
-                level: squall_detect::Level::High,
-                tags: vec!["a".into(), "b".into()],
-                source: "builtin:x".into(),
-                log_source: squall_logs::LogSource::CloudTrail,
-            }),
+            rule: std::sync::Arc::new(squall_detect::RuleMeta::new(
+                "r".into(),
+                "t".into(),
+                squall_detect::Level::High,
+                vec!["a".into(), "b".into()],
+                "builtin:x".into(),
+                squall_logs::LogSource::CloudTrail,
+            )),
             summary: Default::default(),
             event_millis: None,
             evidence: squall_detect::Evidence {
