@@ -635,3 +635,92 @@ fn a_config_file_sets_defaults_that_flags_override() {
         .code(2)
         .stderr(predicate::str::contains("yaml"));
 }
+
+#[test]
+fn temporal_correlations_join_events_across_files_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    write(
+        &rules,
+        "user_then_admin.yml",
+        br#"title: IAM User Created
+id: 0d7e2a52-0000-4000-8000-000000000010
+name: iam_user_created
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventSource: iam.amazonaws.com, eventName: CreateUser}
+  condition: sel
+level: low
+---
+title: Admin Policy Attached
+id: 0d7e2a52-0000-4000-8000-000000000011
+name: admin_attached
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventSource: iam.amazonaws.com, eventName: AttachUserPolicy}
+  condition: sel
+level: low
+---
+title: New User Made Admin
+id: 0d7e2a52-0000-4000-8000-000000000012
+correlation:
+  type: temporal_ordered
+  rules: [iam_user_created, admin_attached]
+  group-by: [requestParameters.userName]
+  timespan: 15m
+level: high
+"#,
+    );
+    let create = ct(
+        "2026-06-01T10:00:00Z",
+        "iam.amazonaws.com",
+        "CreateUser",
+        "1.2.3.4",
+        "ASIA",
+        json!({"userName": "mallory"}),
+    );
+    let attach = ct(
+        "2026-06-01T10:05:00Z",
+        "iam.amazonaws.com",
+        "AttachUserPolicy",
+        "1.2.3.4",
+        "ASIA",
+        json!({"userName": "mallory", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    // Delivered out of order: the attach is in the file read first.
+    write(dir.path(), "logs/1.jsonl", &jsonl(&[attach]));
+    write(dir.path(), "logs/2.jsonl", &jsonl(&[create]));
+    // And the same pair for another user, reversed in time: no alert.
+    let late_create = ct(
+        "2026-06-01T11:10:00Z",
+        "iam.amazonaws.com",
+        "CreateUser",
+        "1.2.3.4",
+        "ASIA",
+        json!({"userName": "trent"}),
+    );
+    let early_attach = ct(
+        "2026-06-01T11:00:00Z",
+        "iam.amazonaws.com",
+        "AttachUserPolicy",
+        "1.2.3.4",
+        "ASIA",
+        json!({"userName": "trent"}),
+    );
+    write(
+        dir.path(),
+        "logs/3.jsonl",
+        &jsonl(&[early_attach, late_create]),
+    );
+    let out = squall()
+        .args(["hunt", "--no-builtin", "--format", "jsonl", "--rules"])
+        .arg(&rules)
+        .arg(dir.path().join("logs"))
+        .assert()
+        .success();
+    let found = detections(&out.get_output().stdout);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule_title"], "New User Made Admin");
+    assert_eq!(found[0]["correlation"]["group"][0][1], "mallory");
+    assert_eq!(found[0]["event_time"], "2026-06-01T10:05:00Z");
+}
