@@ -26,8 +26,8 @@ use crate::source::LogSource;
 /// A parsed record; see the module documentation.
 pub struct Record<'a> {
     text: &'a str,
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
-    trees: Vec<OnceCell<Option<Node<'a>>>>,
+    /// Top-level members in order: name, raw JSON, and the tree once a rule looked inside.
+    fields: Vec<Field<'a>>,
     source: LogSource,
 }
 
@@ -52,7 +52,13 @@ impl fmt::Display for RecordError {
     }
 }
 
-struct TopLevel<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct Field<'a> {
+    key: Cow<'a, str>,
+    raw: &'a RawValue,
+    tree: OnceCell<Option<Node<'a>>>,
+}
+
+struct TopLevel<'a>(Vec<Field<'a>>);
 
 impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,7 +71,11 @@ impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
                 let mut fields = Vec::with_capacity(24);
                 while let Some((k, v)) = map.next_entry::<BorrowedStr<'de>, &'de RawValue>()? {
-                    fields.push((k.0, v));
+                    fields.push(Field {
+                        key: k.0,
+                        raw: v,
+                        tree: OnceCell::new(),
+                    });
                 }
                 Ok(TopLevel(fields))
             }
@@ -89,11 +99,9 @@ impl<'a> Record<'a> {
         }
         let TopLevel(fields) =
             serde_json::from_str(text).map_err(|e| RecordError::Json(e.to_string()))?;
-        let trees = (0..fields.len()).map(|_| OnceCell::new()).collect();
         let mut record = Record {
             text,
             fields,
-            trees,
             source: LogSource::Unknown,
         };
         record.source = forced.unwrap_or_else(|| record.classify());
@@ -117,13 +125,13 @@ impl<'a> Record<'a> {
         let exact = self
             .fields
             .iter()
-            .position(|(k, _)| k.len() == len && k.as_bytes().first() == first && k == key);
+            .position(|f| f.key.len() == len && f.key.as_bytes().first() == first && f.key == key);
         exact.or_else(|| {
             ignore_case
                 .then(|| {
                     self.fields
                         .iter()
-                        .position(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .position(|f| f.key.eq_ignore_ascii_case(key))
                 })
                 .flatten()
         })
@@ -134,14 +142,16 @@ impl<'a> Record<'a> {
     }
 
     fn tree(&self, i: usize) -> Option<&Node<'a>> {
-        self.trees[i]
-            .get_or_init(|| Node::parse(self.fields[i].1.get()).ok())
+        let field = &self.fields[i];
+        field
+            .tree
+            .get_or_init(|| Node::parse(field.raw.get()).ok())
             .as_ref()
     }
 
     /// A top-level member as a matcher value; plain strings are sliced from the raw text.
     fn top_value(&self, i: usize) -> Option<EventValue<'_>> {
-        let raw = self.fields[i].1.get();
+        let raw = self.fields[i].raw.get();
         if raw.len() >= 2 && raw.starts_with('"') && !raw.contains('\\') {
             return Some(EventValue::Str(Cow::Borrowed(&raw[1..raw.len() - 1])));
         }
@@ -149,7 +159,7 @@ impl<'a> Record<'a> {
     }
 
     fn top_text(&self, i: usize) -> Option<Cow<'_, str>> {
-        let raw = self.fields[i].1.get();
+        let raw = self.fields[i].raw.get();
         if raw.len() >= 2 && raw.starts_with('"') && !raw.contains('\\') {
             return Some(Cow::Borrowed(&raw[1..raw.len() - 1]));
         }
