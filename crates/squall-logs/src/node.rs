@@ -21,6 +21,26 @@ pub enum Node<'a> {
     Object(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
+/// Key equality for the lookups rules make on every record. Audit-log keys are short and share
+/// prefixes and lengths (`eventName`, `eventTime`, `eventType`); comparing two overlapping
+/// 8-byte words settles keys of up to 16 bytes without a call to `memcmp`.
+#[inline]
+pub(crate) fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    if word(a, 0) != word(b, 0) || word(a, n - 8) != word(b, n - 8) {
+        return false;
+    }
+    n <= 16 || a[8..n - 8] == b[8..n - 8]
+}
+
 /// A string that borrows from the input when it has no escapes.
 pub(crate) struct BorrowedStr<'a>(pub Cow<'a, str>);
 
@@ -114,7 +134,7 @@ impl<'a> Node<'a> {
         };
         entries
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| key_eq(k, key))
             .or_else(|| {
                 ignore_case
                     .then(|| entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
@@ -267,6 +287,33 @@ mod tests {
         n.collect("items.ip", false, &mut out);
         let texts: Vec<_> = out.iter().filter_map(|n| n.as_text()).collect();
         assert_eq!(texts, vec!["1.1.1.1", "0.0.0.0/0"]);
+    }
+
+    #[test]
+    fn key_equality_agrees_with_string_equality() {
+        let keys = [
+            "",
+            "a",
+            "arn",
+            "eventName",
+            "eventTime",
+            "eventType",
+            "eventSource",
+            "eventVersion",
+            "eventCategory",
+            "sourceIPAddress",
+            "recipientAccountId",
+            "recipientAccountIe",
+            "requestParameters",
+            "requestParametert",
+            "userIdentity",
+            "userIdentitx",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_eq(a, b), a == b, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

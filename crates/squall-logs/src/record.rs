@@ -20,7 +20,7 @@ use serde::Deserializer;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::node::{BorrowedStr, Node};
+use crate::node::{BorrowedStr, Node, key_eq};
 use crate::source::LogSource;
 
 /// A parsed record; see the module documentation.
@@ -119,13 +119,7 @@ impl<'a> Record<'a> {
     }
 
     fn index_of(&self, key: &str, ignore_case: bool) -> Option<usize> {
-        // Rules probe the same few names on every record: reject on length and first byte
-        // before comparing whole keys.
-        let (len, first) = (key.len(), key.as_bytes().first());
-        let exact = self
-            .fields
-            .iter()
-            .position(|f| f.key.len() == len && f.key.as_bytes().first() == first && f.key == key);
+        let exact = self.fields.iter().position(|f| key_eq(&f.key, key));
         exact.or_else(|| {
             ignore_case
                 .then(|| {
