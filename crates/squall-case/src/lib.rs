@@ -1,0 +1,18 @@
+//! Cases: the store that turns detections into an incident a team can run, and the
+//! tamper-evident ledger that makes the response defensible.
+//!
+//! [`Store`] is what the verbs use; [`SqliteStore`] is the embedded implementation. Every change
+//! to a case is a [`ledger::Entry`] written in the same transaction as the change itself.
+
+pub mod hash;
+pub mod home;
+pub mod ledger;
+pub mod sqlite;
+pub mod store;
+
+pub use ledger::{Break, Entry, GENESIS, Head, verify};
+pub use sqlite::SqliteStore;
+pub use store::{
+    Attached, AttachedDetection, Case, Evidence, NewCase, NewDetection, NewEvidence, STATUSES,
+    Store, StoreError,
+};

@@ -1,0 +1,571 @@
+//! The embedded store: one SQLite file in the Squall home, in WAL mode so several `squall`
+//! processes can read while one writes. Writes take the write lock up front
+//! (`BEGIN IMMEDIATE`) and wait for it, so two processes appending to one ledger serialize
+//! instead of failing, and each write is one transaction: a crash leaves either all of it or
+//! none of it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::json;
+
+use crate::ledger::{Entry, GENESIS};
+use crate::store::{
+    Attached, AttachedDetection, Case, Evidence, NewCase, NewDetection, NewEvidence, Result,
+    STATUSES, Store, StoreError,
+};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE cases (
+    id            TEXT PRIMARY KEY,
+    number        INTEGER NOT NULL UNIQUE,
+    title         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    severity      TEXT,
+    owner         TEXT,
+    created_at    TEXT NOT NULL,
+    identified_at TEXT,
+    triaged_at    TEXT,
+    contained_at  TEXT,
+    recovered_at  TEXT,
+    closed_at     TEXT,
+    head_seq      INTEGER NOT NULL,
+    head_hash     TEXT NOT NULL
+);
+CREATE TABLE ledger (
+    case_id   TEXT NOT NULL REFERENCES cases(id),
+    seq       INTEGER NOT NULL,
+    time      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    payload   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+CREATE TABLE detections (
+    case_id    TEXT NOT NULL REFERENCES cases(id),
+    rule_id    TEXT NOT NULL,
+    identity   TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    level      TEXT NOT NULL,
+    event_time TEXT,
+    detection  TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL,
+    UNIQUE (case_id, rule_id, identity)
+);
+CREATE TABLE evidence (
+    case_id     TEXT NOT NULL REFERENCES cases(id),
+    id          INTEGER NOT NULL,
+    path        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    source      TEXT,
+    stored_at   TEXT NOT NULL,
+    added_by    TEXT NOT NULL,
+    added_at    TEXT NOT NULL,
+    ledger_seq  INTEGER NOT NULL,
+    PRIMARY KEY (case_id, id)
+);
+"#];
+
+/// The SQLite case store.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.setup()?;
+        Ok(store)
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn setup(&mut self) -> Result<()> {
+        let path = self.path.display().to_string();
+        let e = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        self.conn
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(&e)?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(&e)?;
+        // FULL: a transaction reported as committed survives power loss, not just a crash.
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(&e)?;
+        self.conn
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(&e)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&e)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(&e)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(&e)?;
+        }
+        tx.commit().map_err(&e)
+    }
+
+    /// Runs `f` in a write transaction, mapping errors to this store.
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let path = self.path.display().to_string();
+        let e = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let out = f(&tx)?;
+        tx.commit()
+            .map_err(|source| StoreError::Sqlite { path, source })?;
+        Ok(out)
+    }
+}
+
+fn sql(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_string(),
+        source,
+    }
+}
+
+/// Appends one entry to a case's ledger and moves its head, inside `tx`.
+fn append(
+    tx: &Transaction,
+    path: &str,
+    case: &str,
+    actor: &str,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<Entry> {
+    let head: Option<(u64, String, String)> = tx
+        .query_row(
+            "SELECT head_seq, head_hash, status FROM cases WHERE id = ?1",
+            [case],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sql(path))?;
+    let Some((seq, prev, status)) = head else {
+        return Err(StoreError::NoCase(case.to_string()));
+    };
+    if status == "closed" {
+        return Err(StoreError::Closed(case.to_string()));
+    }
+    let entry = Entry::new(
+        seq + 1,
+        now(),
+        actor.to_string(),
+        kind.to_string(),
+        payload,
+        prev,
+    );
+    tx.execute(
+        "INSERT INTO ledger (case_id, seq, time, actor, kind, payload, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            case,
+            entry.seq,
+            entry.time,
+            entry.actor,
+            entry.kind,
+            entry.payload.to_string(),
+            entry.prev_hash,
+            entry.hash
+        ],
+    )
+    .map_err(sql(path))?;
+    tx.execute(
+        "UPDATE cases SET head_seq = ?2, head_hash = ?3 WHERE id = ?1",
+        params![case, entry.seq, entry.hash],
+    )
+    .map_err(sql(path))?;
+    Ok(entry)
+}
+
+fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
+    Ok(Case {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        status: r.get(2)?,
+        severity: r.get(3)?,
+        owner: r.get(4)?,
+        created_at: r.get(5)?,
+        identified_at: r.get(6)?,
+        triaged_at: r.get(7)?,
+        contained_at: r.get(8)?,
+        recovered_at: r.get(9)?,
+        closed_at: r.get(10)?,
+        head_seq: r.get(11)?,
+        head_hash: r.get(12)?,
+    })
+}
+
+const CASE_COLUMNS: &str = "id, title, status, severity, owner, created_at, identified_at, \
+    triaged_at, contained_at, recovered_at, closed_at, head_seq, head_hash";
+
+impl Store for SqliteStore {
+    fn open_case(&mut self, actor: &str, new: &NewCase) -> Result<Case> {
+        if new.title.trim().is_empty() {
+            return Err(StoreError::Invalid("a case needs a title (--title)".into()));
+        }
+        let path = self.path.display().to_string();
+        let id = self.write(|tx| {
+            let number: u64 = tx
+                .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM cases", [], |r| {
+                    r.get(0)
+                })
+                .map_err(sql(&path))?;
+            let id = format!("C-{number:04}");
+            let created = now();
+            tx.execute(
+                "INSERT INTO cases (id, number, title, status, severity, owner, created_at,
+                 identified_at, head_seq, head_hash)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, 0, ?7)",
+                params![
+                    id,
+                    number,
+                    new.title,
+                    new.severity,
+                    new.owner,
+                    created,
+                    GENESIS
+                ],
+            )
+            .map_err(sql(&path))?;
+            let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
+            append(tx, &path, &id, actor, "case.opened", payload)?;
+            Ok(id)
+        })?;
+        self.case(&id)
+    }
+
+    fn note(&mut self, case: &str, actor: &str, text: &str) -> Result<Entry> {
+        let path = self.path.display().to_string();
+        self.write(|tx| append(tx, &path, case, actor, "note", json!({"text": text})))
+    }
+
+    fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let entry = append(
+                tx,
+                &path,
+                case,
+                actor,
+                "case.assigned",
+                json!({"owner": owner}),
+            )?;
+            tx.execute(
+                "UPDATE cases SET owner = ?2 WHERE id = ?1",
+                params![case, owner],
+            )
+            .map_err(sql(&path))?;
+            Ok(entry)
+        })
+    }
+
+    fn set_status(&mut self, case: &str, actor: &str, status: &str, reason: &str) -> Result<Entry> {
+        let Some(rank) = STATUSES.iter().position(|s| *s == status) else {
+            return Err(StoreError::Invalid(format!(
+                "unknown status '{status}' (expected one of {})",
+                STATUSES.join(", ")
+            )));
+        };
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let current: Option<String> = tx
+                .query_row("SELECT status FROM cases WHERE id = ?1", [case], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql(&path))?;
+            let current = current.ok_or_else(|| StoreError::NoCase(case.to_string()))?;
+            let current_rank = STATUSES.iter().position(|s| *s == current).unwrap_or(0);
+            if rank <= current_rank && status != "closed" {
+                return Err(StoreError::Invalid(format!(
+                    "case {case} is already {current}; statuses only move forward"
+                )));
+            }
+            let entry = append(
+                tx,
+                &path,
+                case,
+                actor,
+                "case.status",
+                json!({"from": current, "to": status, "reason": reason}),
+            )?;
+            let column = format!("{status}_at");
+            let stamp = if status == "open" {
+                String::new()
+            } else {
+                format!(", {column} = COALESCE({column}, ?3)")
+            };
+            tx.execute(
+                &format!("UPDATE cases SET status = ?2{stamp} WHERE id = ?1"),
+                params![case, status, entry.time],
+            )
+            .map_err(sql(&path))?;
+            Ok(entry)
+        })
+    }
+
+    fn attach_detections(
+        &mut self,
+        case: &str,
+        actor: &str,
+        detections: &[NewDetection],
+    ) -> Result<Attached> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let mut outcome = Attached::default();
+            for d in detections {
+                let identity = match &d.event_id {
+                    Some(id) => format!("event:{id}"),
+                    None => format!("record:{}#{}", d.file, d.record_index),
+                };
+                let known: bool = tx
+                    .query_row(
+                        "SELECT 1 FROM detections WHERE case_id = ?1 AND rule_id = ?2 AND identity = ?3",
+                        params![case, d.rule_id, identity],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(sql(&path))?
+                    .is_some();
+                if known {
+                    outcome.already_attached += 1;
+                    continue;
+                }
+                let entry = append(tx, &path, case, actor, "detection.attached", d.json.clone())?;
+                tx.execute(
+                    "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
+                     detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        case,
+                        d.rule_id,
+                        identity,
+                        d.title,
+                        d.level,
+                        d.event_time,
+                        d.json.to_string(),
+                        entry.seq
+                    ],
+                )
+                .map_err(sql(&path))?;
+                // The incident was identified no later than its earliest detection.
+                if let Some(t) = &d.event_time {
+                    tx.execute(
+                        "UPDATE cases SET identified_at = ?2
+                         WHERE id = ?1 AND (identified_at IS NULL OR identified_at > ?2)",
+                        params![case, t],
+                    )
+                    .map_err(sql(&path))?;
+                }
+                outcome.added += 1;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let id: u64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(id), 0) + 1 FROM evidence WHERE case_id = ?1",
+                    [case],
+                    |r| r.get(0),
+                )
+                .map_err(sql(&path))?;
+            let payload = json!({
+                "evidence_id": id, "path": ev.path, "sha256": ev.sha256, "size": ev.size,
+                "description": ev.description, "source": ev.source, "stored_at": ev.stored_at,
+            });
+            let entry = append(tx, &path, case, actor, "evidence.added", payload)?;
+            tx.execute(
+                "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
+                 stored_at, added_by, added_at, ledger_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    case,
+                    id,
+                    ev.path,
+                    ev.sha256,
+                    ev.size,
+                    ev.description,
+                    ev.source,
+                    ev.stored_at,
+                    actor,
+                    entry.time,
+                    entry.seq
+                ],
+            )
+            .map_err(sql(&path))?;
+            Ok(Evidence {
+                id,
+                path: ev.path.clone(),
+                sha256: ev.sha256.clone(),
+                size: ev.size,
+                description: ev.description.clone(),
+                source: ev.source.clone(),
+                stored_at: ev.stored_at.clone(),
+                added_by: actor.to_string(),
+                added_at: entry.time,
+                ledger_seq: entry.seq,
+            })
+        })
+    }
+
+    fn case(&self, id: &str) -> Result<Case> {
+        self.conn
+            .query_row(
+                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"),
+                [id],
+                case_from_row,
+            )
+            .optional()
+            .map_err(self.err())?
+            .ok_or_else(|| StoreError::NoCase(id.to_string()))
+    }
+
+    fn cases(&self) -> Result<Vec<Case>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY number"))
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], case_from_row).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
+    fn ledger(&self, case: &str) -> Result<Vec<Entry>> {
+        self.case(case)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, time, actor, kind, payload, prev_hash, hash FROM ledger
+                 WHERE case_id = ?1 ORDER BY rowid",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([case], |r| {
+                let payload: String = r.get(4)?;
+                Ok(Entry {
+                    seq: r.get(0)?,
+                    time: r.get(1)?,
+                    actor: r.get(2)?,
+                    kind: r.get(3)?,
+                    // A payload that no longer parses is itself tampering; keep its text so
+                    // verification reports the entry instead of failing to read the ledger.
+                    payload: serde_json::from_str(&payload)
+                        .unwrap_or(serde_json::Value::String(payload)),
+                    prev_hash: r.get(5)?,
+                    hash: r.get(6)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
+    fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT rule_id, title, level, event_time, detection, ledger_seq FROM detections
+                 WHERE case_id = ?1 ORDER BY event_time, ledger_seq",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([case], |r| {
+                let json: String = r.get(4)?;
+                Ok(AttachedDetection {
+                    rule_id: r.get(0)?,
+                    title: r.get(1)?,
+                    level: r.get(2)?,
+                    event_time: r.get(3)?,
+                    detection: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+                    ledger_seq: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
+    fn evidence(&self, case: &str) -> Result<Vec<Evidence>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, path, sha256, size, description, source, stored_at, added_by,
+                 added_at, ledger_seq FROM evidence WHERE case_id = ?1 ORDER BY id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([case], |r| {
+                Ok(Evidence {
+                    id: r.get(0)?,
+                    path: r.get(1)?,
+                    sha256: r.get(2)?,
+                    size: r.get(3)?,
+                    description: r.get(4)?,
+                    source: r.get(5)?,
+                    stored_at: r.get(6)?,
+                    added_by: r.get(7)?,
+                    added_at: r.get(8)?,
+                    ledger_seq: r.get(9)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+}

@@ -1,0 +1,163 @@
+//! What the verbs need from a case store, as a trait, so a team server (PostgreSQL) can follow
+//! the embedded SQLite store without touching the verbs.
+//!
+//! Every change is recorded as a ledger entry in the same transaction that changes the case's
+//! state, so the ledger and the state cannot disagree, whatever stops the process.
+
+use serde::Serialize;
+
+use crate::ledger::{Entry, Head};
+
+/// Errors a store reports; each names the case or the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no case {0} (help: `squall case list` shows the cases)")]
+    NoCase(String),
+    #[error("case {0} is closed; reopening is not supported")]
+    Closed(String),
+    #[error("case store {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "case store {path} was written by a newer squall (schema {found}, this one knows {known})"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Case statuses, in the order an incident moves through them.
+pub const STATUSES: &[&str] = &["open", "triaged", "contained", "recovered", "closed"];
+
+/// A case as the verbs show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub severity: Option<String>,
+    pub owner: Option<String>,
+    pub created_at: String,
+    /// When the incident was identified (first detection attached, or the case opened).
+    pub identified_at: Option<String>,
+    pub triaged_at: Option<String>,
+    pub contained_at: Option<String>,
+    pub recovered_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// The ledger's last entry, kept apart from the ledger so a cut-off end is noticed.
+    pub head_seq: u64,
+    pub head_hash: String,
+}
+
+impl Case {
+    pub fn head(&self) -> Option<Head> {
+        (self.head_seq > 0).then(|| Head {
+            seq: self.head_seq,
+            hash: self.head_hash.clone(),
+        })
+    }
+}
+
+/// What `case new` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    pub title: String,
+    pub severity: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// A detection to attach: the identity used to avoid attaching it twice, and its full JSON.
+#[derive(Debug, Clone)]
+pub struct NewDetection {
+    pub rule_id: String,
+    pub title: String,
+    pub level: String,
+    pub event_time: Option<String>,
+    /// The provider's event id; with the rule id it identifies the detection even when the
+    /// same event is delivered in two files.
+    pub event_id: Option<String>,
+    pub file: String,
+    pub record_index: u64,
+    /// The detection as `squall hunt` prints it in JSON.
+    pub json: serde_json::Value,
+}
+
+/// A detection attached to a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttachedDetection {
+    pub rule_id: String,
+    pub title: String,
+    pub level: String,
+    pub event_time: Option<String>,
+    pub detection: serde_json::Value,
+    pub ledger_seq: u64,
+}
+
+/// How many of the offered detections were new.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attached {
+    pub added: u64,
+    pub already_attached: u64,
+}
+
+/// A piece of evidence to record; its hash is computed by the caller while streaming it.
+#[derive(Debug, Clone)]
+pub struct NewEvidence {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub description: String,
+    /// Where it came from (a host, a bucket, an acquisition).
+    pub source: Option<String>,
+    /// Where it is kept now.
+    pub stored_at: String,
+}
+
+/// Evidence recorded on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub id: u64,
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub description: String,
+    pub source: Option<String>,
+    pub stored_at: String,
+    pub added_by: String,
+    pub added_at: String,
+    pub ledger_seq: u64,
+}
+
+/// The operations the verbs use. Writes take the acting analyst and return the ledger entry
+/// that records them.
+pub trait Store {
+    fn open_case(&mut self, actor: &str, new: &NewCase) -> Result<Case>;
+    fn note(&mut self, case: &str, actor: &str, text: &str) -> Result<Entry>;
+    fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry>;
+    /// Moves a case to a later status (`triaged`, `contained`, `recovered`, `closed`),
+    /// stamping the phase time.
+    fn set_status(&mut self, case: &str, actor: &str, status: &str, reason: &str) -> Result<Entry>;
+    fn attach_detections(
+        &mut self,
+        case: &str,
+        actor: &str,
+        detections: &[NewDetection],
+    ) -> Result<Attached>;
+    fn add_evidence(&mut self, case: &str, actor: &str, evidence: &NewEvidence)
+    -> Result<Evidence>;
+
+    fn case(&self, id: &str) -> Result<Case>;
+    fn cases(&self) -> Result<Vec<Case>>;
+    fn ledger(&self, case: &str) -> Result<Vec<Entry>>;
+    fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>>;
+    fn evidence(&self, case: &str) -> Result<Vec<Evidence>>;
+}
