@@ -60,7 +60,11 @@ pub fn canonical(
         payload,
         prev_hash,
     };
-    serde_json::to_string(&c).expect("ledger entries serialize")
+    // jq escapes DEL (U+007F) inside strings and serde_json does not; DEL can only occur inside
+    // strings, so matching jq here keeps the documented `jq | sha256sum` check exact.
+    serde_json::to_string(&c)
+        .expect("ledger entries serialize")
+        .replace('\u{7f}', "\\u007f")
 }
 
 /// Hex SHA-256.
@@ -73,8 +77,30 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Makes a payload print the same in every JSON tool: whole floats become integers (`2.0` →
+/// `2`) and other floats become strings, since tools disagree on how to print them.
+pub fn normalize(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                Value::from(f as i64)
+            } else {
+                Value::String(n.to_string())
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect())
+        }
+        other => other,
+    }
+}
+
 impl Entry {
-    /// Builds the next entry after `prev_hash`, computing its hash.
+    /// Builds the next entry after `prev_hash`, computing its hash. The payload is normalized
+    /// first (see [`normalize`]).
     pub fn new(
         seq: u64,
         time: String,
@@ -83,6 +109,7 @@ impl Entry {
         payload: serde_json::Value,
         prev_hash: String,
     ) -> Entry {
+        let payload = normalize(payload);
         let hash =
             sha256_hex(canonical(seq, &time, &actor, &kind, &payload, &prev_hash).as_bytes());
         Entry {
@@ -221,6 +248,19 @@ mod tests {
         let head = verify(&c, None).unwrap().unwrap();
         assert_eq!(head.seq, 3);
         assert_eq!(verify(&c, Some(&head)).unwrap(), Some(head));
+    }
+
+    #[test]
+    fn payload_numbers_print_the_same_everywhere() {
+        let e = Entry::new(
+            1,
+            "t".into(),
+            "a".into(),
+            "k".into(),
+            json!({"v": 2.0, "r": 0.5, "i": [3]}),
+            GENESIS.into(),
+        );
+        assert_eq!(e.payload, json!({"v": 2, "r": "0.5", "i": [3]}));
     }
 
     #[test]

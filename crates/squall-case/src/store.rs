@@ -91,6 +91,15 @@ pub struct NewDetection {
     pub json: serde_json::Value,
 }
 
+impl NewDetection {
+    /// Event-time order, so the ledger tells the story in the order it happened.
+    pub fn sort_by_time(detections: &mut [NewDetection]) {
+        detections.sort_by(|a, b| {
+            (&a.event_time, &a.file, a.record_index).cmp(&(&b.event_time, &b.file, b.record_index))
+        });
+    }
+}
+
 /// A detection attached to a case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttachedDetection {

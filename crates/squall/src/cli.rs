@@ -23,6 +23,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "SQUALL_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Where cases and evidence are kept [default: $XDG_DATA_HOME/squall, ~/.local/share/squall].
+    #[arg(long, global = true, value_name = "DIR", env = "SQUALL_HOME")]
+    pub home: Option<PathBuf>,
+
+    /// Who is acting, as recorded in the ledger [default: $USER@hostname].
+    #[arg(long, global = true, value_name = "NAME", env = "SQUALL_ACTOR")]
+    pub actor: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -51,6 +59,106 @@ pub enum Command {
             any warning with --strict)."
     )]
     Hunt(HuntArgs),
+
+    /// Triage: open, list, show and annotate cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+
+    /// Chain of custody: check or export a case's hash-chained ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+
+    /// Chain of custody: record evidence files on a case with their SHA-256.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// Open a case.
+    New {
+        /// What the incident is, in a line.
+        #[arg(long)]
+        title: String,
+        /// informational, low, medium, high or critical.
+        #[arg(long)]
+        severity: Option<squall_detect::Level>,
+        /// Who leads the response.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+    /// List the cases.
+    List {
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Show a case: status, phase times, detections, evidence and notes.
+    Show {
+        case: String,
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Add a note (findings, decisions, lessons for the postmortem).
+    Note { case: String, text: String },
+    /// Hand a case to someone.
+    Assign { case: String, owner: String },
+    /// Move a case to its next phase: triaged, contained, recovered or closed.
+    Status {
+        case: String,
+        status: String,
+        /// Why, for the record.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Close a case.
+    Close {
+        case: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Check a case's ledger (or an exported file): exit 0 intact, 1 tampered.
+    #[command(
+        after_help = "The first bad entry is named. For an exported file, --expect-head         with the hash recorded elsewhere also catches entries cut from the end."
+    )]
+    Verify {
+        /// The case to check in the store.
+        #[arg(required_unless_present = "file")]
+        case: Option<String>,
+        /// Check a `ledger export` file instead.
+        #[arg(long, value_name = "FILE", conflicts_with = "case")]
+        file: Option<PathBuf>,
+        /// The head hash the ledger must end with.
+        #[arg(long, value_name = "SHA256")]
+        expect_head: Option<String>,
+    },
+    /// Write a case's ledger as JSON Lines that anyone can re-verify (see the README).
+    Export {
+        case: String,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Hash a file (streaming SHA-256) and record it on a case.
+    Add {
+        case: String,
+        file: PathBuf,
+        /// What it is.
+        #[arg(long)]
+        description: String,
+        /// Where it came from (host, bucket, acquisition).
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
 
 /// Output formats shared by every verb that lists things.
@@ -121,6 +229,14 @@ pub struct HuntArgs {
     /// Worker threads [default: one per core].
     #[arg(short = 'j', long, value_name = "N", env = "SQUALL_THREADS")]
     pub threads: Option<usize>,
+
+    /// Attach the detections to this case (each detection at most once).
+    #[arg(long, value_name = "CASE", conflicts_with = "new_case")]
+    pub case: Option<String>,
+
+    /// Open a new case for the detections, titled TITLE (or after the hunt's time).
+    #[arg(long, value_name = "TITLE", num_args = 0..=1, default_missing_value = "")]
+    pub new_case: Option<String>,
 
     /// Largest single record accepted, in MiB; bounds memory on hostile input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]

@@ -11,7 +11,7 @@ use squall_detect::{Detection, HuntOptions, Level, Progress, RuleSet, Sink};
 use squall_logs::{ReadOptions, Warning};
 
 use crate::cli::{Format, HuntArgs};
-use crate::{examples, exit, output, timespec};
+use crate::{case_cmd, examples, exit, output, timespec};
 
 /// Prints warnings as they come, up to a limit, without tearing the progress bar.
 struct WarningPrinter {
@@ -50,6 +50,8 @@ struct Output<'a> {
     stdout: Mutex<BufWriter<Stdout>>,
     kept: Mutex<Vec<Detection>>,
     by_level: [AtomicU64; 5],
+    /// Detections to attach to a case after the hunt (`--case`, `--new-case`).
+    to_attach: Option<Mutex<Vec<squall_case::NewDetection>>>,
     /// The first write error; a closed pipe (`| head`) stops output but not the hunt's counts.
     failed: Mutex<Option<anyhow::Error>>,
 }
@@ -85,6 +87,10 @@ impl Sink for Output<'_> {
         if found.is_empty() {
             return;
         }
+        if let Some(attach) = &self.to_attach {
+            let new: Vec<_> = found.iter().map(to_new_detection).collect();
+            attach.lock().unwrap().extend(new);
+        }
         if !output::streams(self.format) {
             self.kept.lock().unwrap().extend(found);
             return;
@@ -100,6 +106,24 @@ impl Sink for Output<'_> {
         if let Err(e) = self.stdout.lock().unwrap().write_all(&buf) {
             self.record_failure(e.into());
         }
+    }
+}
+
+/// A detection as the case store keeps it; the file is made absolute so the same record found
+/// through another relative path is recognised.
+fn to_new_detection(d: &Detection) -> squall_case::NewDetection {
+    let file = std::fs::canonicalize(&*d.evidence.file)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| d.evidence.file.to_string());
+    squall_case::NewDetection {
+        rule_id: d.rule.id.clone(),
+        title: d.rule.title.clone(),
+        level: d.rule.level.name().to_string(),
+        event_time: d.summary.time.clone(),
+        event_id: d.summary.event_id.clone(),
+        file,
+        record_index: d.evidence.record_index,
+        json: serde_json::to_value(d).unwrap_or(serde_json::Value::Null),
     }
 }
 
@@ -119,7 +143,7 @@ fn megabytes(n: u64) -> String {
     format!("{:.1} MB", n as f64 / 1e6)
 }
 
-pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
+pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let since = args
         .since
@@ -218,6 +242,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
         stdout: Mutex::new(BufWriter::with_capacity(256 << 10, std::io::stdout())),
         kept: Mutex::new(Vec::new()),
         by_level: Default::default(),
+        to_attach: case_ctx.map(|_| Mutex::new(Vec::new())),
         failed: Mutex::new(None),
     };
     if output::streams(format)
@@ -274,6 +299,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
     }
 
     let stats = &stats;
+    if let (Some(ctx), Some(attach)) = (case_ctx, sink.to_attach) {
+        let mut found = attach.into_inner().unwrap();
+        squall_case::NewDetection::sort_by_time(&mut found);
+        attach_to_case(ctx, &args, &paths, &found)?;
+    }
     let warnings = stats.warnings + rules.problems.len() as u64 + discovery.warnings.len() as u64;
     if !args.quiet {
         print_summary(&rules, &discovery, stats, &sink.by_level, warnings, elapsed);
@@ -298,6 +328,52 @@ pub fn run(args: HuntArgs) -> anyhow::Result<u8> {
         return Ok(exit::DETECTED);
     }
     Ok(exit::OK)
+}
+
+/// Opens the case (for `--new-case`) and attaches the hunt's detections, each at most once.
+fn attach_to_case(
+    ctx: &case_cmd::Context,
+    args: &HuntArgs,
+    paths: &[std::path::PathBuf],
+    found: &[squall_case::NewDetection],
+) -> anyhow::Result<()> {
+    use squall_case::Store;
+    let mut store = ctx.store()?;
+    let case = match (&args.case, &args.new_case) {
+        (Some(id), _) => store.case(id)?.id,
+        (None, Some(title)) => {
+            let title = if title.trim().is_empty() {
+                format!(
+                    "Hunt of {} at {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+                )
+            } else {
+                title.clone()
+            };
+            let severity = found
+                .iter()
+                .map(|d| d.level.clone())
+                .max_by_key(|l| l.parse::<Level>().ok());
+            let new = squall_case::NewCase {
+                title,
+                severity,
+                owner: None,
+            };
+            store.open_case(&ctx.actor, &new)?.id
+        }
+        (None, None) => return Ok(()),
+    };
+    let outcome = store.attach_detections(&case, &ctx.actor, found)?;
+    eprintln!(
+        "squall: {case}: {} detection(s) attached, {} already attached",
+        outcome.added, outcome.already_attached
+    );
+    Ok(())
 }
 
 fn print_summary(

@@ -1,6 +1,7 @@
 //! `squall`: the one binary an incident responder runs. Thin on purpose: it parses arguments,
 //! wires the library crates together and turns outcomes into exit codes.
 
+mod case_cmd;
 mod cli;
 mod config;
 mod examples;
@@ -41,8 +42,25 @@ fn run() -> anyhow::Result<u8> {
                 max_record_mib: given("max_record_mib"),
             };
             config.hunt.apply(&mut args, &from_cli)?;
-            hunt_cmd::run(args)
+            let ctx = if args.case.is_some() || args.new_case.is_some() {
+                Some(case_cmd::Context::new(cli.home.as_deref(), cli.actor)?)
+            } else {
+                None
+            };
+            hunt_cmd::run(args, ctx.as_ref())
         }
+        cli::Command::Case(cmd) => case_cmd::case(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            cmd,
+        ),
+        cli::Command::Ledger(cmd) => case_cmd::ledger(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            cmd,
+        ),
+        cli::Command::Evidence(cmd) => case_cmd::evidence(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            cmd,
+        ),
     }
 }
 

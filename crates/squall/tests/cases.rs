@@ -1,0 +1,343 @@
+//! Cases, evidence and the ledger, driven through the binary as a responder would.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn squall(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("squall").unwrap();
+    cmd.env("SQUALL_HOME", home)
+        .env("SQUALL_ACTOR", "alice@ws1")
+        .env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
+    for var in [
+        "SQUALL_CONFIG",
+        "SQUALL_RULES",
+        "SQUALL_FORMAT",
+        "SQUALL_MIN_LEVEL",
+        "SQUALL_STRICT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn json_of(cmd: &mut Command) -> Value {
+    let out = cmd.assert().success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+#[test]
+fn a_case_moves_through_its_phases_and_keeps_its_notes() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args([
+            "case",
+            "new",
+            "--title",
+            "Leaked CI key",
+            "--severity",
+            "high",
+            "--format",
+            "table",
+        ])
+        .assert()
+        .success()
+        .stdout("C-0001\n");
+    squall(h)
+        .args(["case", "note", "C-0001", "Key belongs to the CI pipeline"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "assign", "C-0001", "bob"])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "status",
+            "C-0001",
+            "contained",
+            "--reason",
+            "key disabled",
+        ])
+        .assert()
+        .success();
+    // Phases only move forward.
+    squall(h)
+        .args(["case", "status", "C-0001", "triaged"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("only move forward"));
+    squall(h)
+        .args(["case", "close", "C-0001", "--reason", "done"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "note", "C-0001", "too late"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("closed"));
+
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["case"]["status"], "closed");
+    assert_eq!(shown["case"]["owner"], "bob");
+    assert_eq!(shown["case"]["severity"], "high");
+    assert!(shown["case"]["contained_at"].is_string() && shown["case"]["closed_at"].is_string());
+    assert!(shown["case"]["triaged_at"].is_null());
+    assert_eq!(shown["notes"][0]["text"], "Key belongs to the CI pipeline");
+    assert_eq!(shown["notes"][0]["actor"], "alice@ws1");
+    let listed = json_of(squall(h).args(["case", "list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    squall(h)
+        .args(["case", "show", "C-0099"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no case C-0099"));
+}
+
+#[test]
+fn hunt_attaches_each_detection_to_a_case_once() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args([
+            "hunt",
+            "--new-case",
+            "Example incident",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("C-0001: 10 detection(s) attached"));
+    squall(h)
+        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "0 detection(s) attached, 10 already attached",
+        ));
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["detections"].as_array().unwrap().len(), 10);
+    assert_eq!(shown["case"]["severity"], "high");
+    // The incident was identified when its first detection happened, not when the case opened.
+    assert_eq!(shown["case"]["identified_at"], "2026-10-02T09:12:40Z");
+    assert_eq!(shown["case"]["head_seq"], 11);
+    squall(h)
+        .args(["hunt", "--case", "C-0404", "-q"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no case C-0404"));
+}
+
+#[test]
+fn evidence_is_recorded_with_its_sha256() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["case", "new", "--title", "Disk"])
+        .assert()
+        .success();
+    let file = h.join("disk.raw");
+    std::fs::write(&file, vec![7u8; 3 << 20]).unwrap();
+    let out = squall(h)
+        .args(["evidence", "add", "C-0001"])
+        .arg(&file)
+        .args([
+            "--description",
+            "root volume of i-0abc",
+            "--source",
+            "i-0abc",
+        ])
+        .assert()
+        .success();
+    let expected = {
+        use sha2_check::digest;
+        digest(&std::fs::read(&file).unwrap())
+    };
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.starts_with(&expected), "{stdout} vs {expected}");
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["evidence"][0]["sha256"], expected);
+    assert_eq!(shown["evidence"][0]["size"], 3 << 20);
+    assert_eq!(shown["evidence"][0]["added_by"], "alice@ws1");
+    squall(h)
+        .args([
+            "evidence",
+            "add",
+            "C-0001",
+            "/no/such/file",
+            "--description",
+            "x",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/file"));
+}
+
+/// `sha256sum` as the reference implementation for evidence hashes.
+mod sha2_check {
+    pub fn digest(bytes: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum");
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)[..64].to_string()
+    }
+}
+
+#[test]
+fn an_exported_ledger_is_reverified_by_jq_and_sha256sum() {
+    if std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: jq is not installed; the README's third-party check needs it");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["hunt", "--new-case", "-q", "--format", "jsonl"])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "note",
+            "C-0001",
+            "odd text: tab\t quote\" back\\ é 🦀 del\u{7f} ctl\u{1}",
+        ])
+        .assert()
+        .success();
+    let export = h.join("ledger.jsonl");
+    squall(h)
+        .args(["ledger", "export", "C-0001", "-o"])
+        .arg(&export)
+        .assert()
+        .success();
+    // The README's algorithm, verbatim.
+    let script = r#"
+        prev=0000000000000000000000000000000000000000000000000000000000000000
+        n=0
+        while IFS= read -r line; do
+          n=$((n+1))
+          [ "$(jq -r .prev_hash <<<"$line")" = "$prev" ] || { echo "entry $n: broken link"; exit 1; }
+          got=$(jq -cj '{seq,time,actor,kind,payload,prev_hash}' <<<"$line" | sha256sum | cut -d' ' -f1)
+          [ "$(jq -r .hash <<<"$line")" = "$got" ] || { echo "entry $n: hash mismatch"; exit 1; }
+          prev=$got
+        done < "$1"
+        echo "ok $n $prev"
+    "#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", script, "verify"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.starts_with("ok 12 "),
+        "{stdout}"
+    );
+    let head = stdout.trim().rsplit(' ').next().unwrap().to_string();
+    squall(h)
+        .args(["ledger", "verify", "C-0001"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&head));
+}
+
+#[test]
+fn a_tampered_export_is_caught_and_the_entry_named() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["hunt", "--new-case", "-q", "--format", "jsonl"])
+        .assert()
+        .success();
+    let export = h.join("ledger.jsonl");
+    squall(h)
+        .args(["ledger", "export", "C-0001", "-o"])
+        .arg(&export)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let head: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let head = head["hash"].as_str().unwrap().to_string();
+    let check = |content: String, expect_head: bool| {
+        let f = h.join("tampered.jsonl");
+        std::fs::write(&f, content).unwrap();
+        let mut cmd = squall(h);
+        cmd.args(["ledger", "verify", "--file"]).arg(&f);
+        if expect_head {
+            cmd.args(["--expect-head", &head]);
+        }
+        let out = cmd.assert().code(1);
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    // A changed principal in the fourth entry.
+    let mut changed = lines.clone();
+    let edited = changed[3].replace("ci-deployer", "ci-deployex");
+    changed[3] = &edited;
+    assert!(check(changed.join("\n"), false).contains("entry 4 (seq 4)"));
+    // The third entry removed.
+    let mut removed = lines.clone();
+    removed.remove(2);
+    assert!(check(removed.join("\n"), false).contains("entry 3"));
+    // Two entries swapped.
+    let mut swapped = lines.clone();
+    swapped.swap(5, 6);
+    assert!(check(swapped.join("\n"), false).contains("entry 6"));
+    // The last two cut off: only the recorded head tells.
+    let cut = lines[..lines.len() - 2].join("\n");
+    let f = h.join("cut.jsonl");
+    std::fs::write(&f, &cut).unwrap();
+    squall(h)
+        .args(["ledger", "verify", "--file"])
+        .arg(&f)
+        .assert()
+        .success();
+    assert!(check(cut, true).contains("removed from the end"));
+}
+
+#[test]
+fn several_processes_append_to_one_ledger_without_losing_or_breaking_entries() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["case", "new", "--title", "Busy"])
+        .assert()
+        .success();
+    let bin = assert_cmd::cargo::cargo_bin("squall");
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .env("SQUALL_HOME", h)
+                .env("SQUALL_ACTOR", format!("analyst{i}"))
+                .args(["case", "note", "C-0001", &format!("note from analyst {i}")])
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["notes"].as_array().unwrap().len(), 6);
+    squall(h)
+        .args(["ledger", "verify", "C-0001"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact, 7 entries"));
+}
