@@ -341,3 +341,76 @@ fn several_processes_append_to_one_ledger_without_losing_or_breaking_entries() {
         .success()
         .stdout(predicate::str::contains("intact, 7 entries"));
 }
+
+#[test]
+fn kill_dash_nine_mid_write_leaves_the_store_consistent_and_loses_nothing_reported_done() {
+    use std::io::Write as _;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["case", "new", "--title", "Crash"])
+        .assert()
+        .success();
+    // 4,000 detections: attaching them is one long transaction to interrupt.
+    let logs = h.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut f = std::fs::File::create(logs.join("a.jsonl")).unwrap();
+    for i in 0..4000 {
+        writeln!(
+            f,
+            r#"{{"eventVersion":"1.09","eventTime":"2026-01-01T00:00:{:02}Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","eventID":"ev-{i}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/x"}},"sourceIPAddress":"1.2.3.4","requestParameters":{{"name":"t"}}}}"#,
+            i % 60
+        )
+        .unwrap();
+    }
+    drop(f);
+    let bin = assert_cmd::cargo::cargo_bin("squall");
+    let mut reported_done = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..8 {
+        let mut hunt = std::process::Command::new(&bin)
+            .env("SQUALL_HOME", h)
+            .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+            .arg(&logs)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        std::thread::sleep(std::time::Duration::from_millis(20 + state % 800));
+        let _ = hunt.kill(); // SIGKILL
+        let _ = hunt.wait();
+        // Work that reports success must survive whatever the next kill interrupts.
+        let text = format!("note {round}");
+        let ok = std::process::Command::new(&bin)
+            .env("SQUALL_HOME", h)
+            .args(["case", "note", "C-0001", &text])
+            .status()
+            .unwrap()
+            .success();
+        if ok {
+            reported_done.push(text);
+        }
+        // After every kill the ledger is intact and the attachment is all or nothing.
+        let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+        let attached = shown["detections"].as_array().unwrap().len();
+        assert!(
+            attached == 0 || attached == 4000,
+            "round {round}: {attached} detections"
+        );
+        squall(h)
+            .args(["ledger", "verify", "C-0001"])
+            .assert()
+            .success();
+    }
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    let notes: Vec<_> = shown["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(notes, reported_done);
+}
