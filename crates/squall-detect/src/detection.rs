@@ -176,6 +176,7 @@ impl Detection {
         put(out, "resource", &sm.resource);
         put(out, "account", &sm.account);
         put(out, "region", &sm.region);
+        put(out, "access_key", &sm.key);
         out.extend_from_slice(b",\"evidence\":{\"file\":");
         serde_json::to_writer(&mut *out, &*ev.file).expect("writing to a Vec cannot fail");
         put(out, "record_index", &ev.record_index);
@@ -224,6 +225,7 @@ impl Serialize for Detection {
         m.serialize_entry("resource", &sm.resource)?;
         m.serialize_entry("account", &sm.account)?;
         m.serialize_entry("region", &sm.region)?;
+        m.serialize_entry("access_key", &sm.key)?;
         m.serialize_entry("evidence", &EvidenceOut(&self.evidence, &sm.event_id))?;
         if let Some(c) = &self.correlation {
             m.serialize_entry("correlation", c)?;
@@ -255,6 +257,7 @@ mod tests {
                 account: Some("1".into()),
                 region: Some("eu-west-1".into()),
                 event_id: Some("e-1".into()),
+                key: Some("AKIAEXAMPLE".into()),
             }),
             event_millis: Some(0),
             evidence: Evidence {

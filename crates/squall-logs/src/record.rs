@@ -238,6 +238,7 @@ impl<'a> Record<'a> {
             account: self.text_at(paths.account),
             region: self.text_at(paths.region),
             event_id: self.text_at(paths.event_id),
+            key: self.text_at(paths.key),
         };
         match self.source {
             LogSource::CloudTrail => {
@@ -317,6 +318,8 @@ pub struct Summary {
     pub account: Option<String>,
     pub region: Option<String>,
     pub event_id: Option<String>,
+    /// The access key (CloudTrail) or service-account key (GCP) that signed the request.
+    pub key: Option<String>,
 }
 
 /// `authentication_info.principal_email` → `authenticationInfo.principalEmail`.

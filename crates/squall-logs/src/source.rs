@@ -34,6 +34,8 @@ pub struct SummaryPaths {
     pub account: &'static [&'static str],
     pub region: &'static [&'static str],
     pub event_id: &'static [&'static str],
+    /// The credential that signed the request, for pivoting on a leaked key.
+    pub key: &'static [&'static str],
 }
 
 const CLOUDTRAIL: SummaryPaths = SummaryPaths {
@@ -49,6 +51,7 @@ const CLOUDTRAIL: SummaryPaths = SummaryPaths {
     account: &["recipientAccountId", "userIdentity.accountId"],
     region: &["awsRegion"],
     event_id: &["eventID"],
+    key: &["userIdentity.accessKeyId"],
 };
 
 const GCP: SummaryPaths = SummaryPaths {
@@ -66,6 +69,7 @@ const GCP: SummaryPaths = SummaryPaths {
         "resource.labels.region",
     ],
     event_id: &["insertId"],
+    key: &["protoPayload.authenticationInfo.serviceAccountKeyName"],
 };
 
 const AZURE: SummaryPaths = SummaryPaths {
@@ -95,6 +99,7 @@ const AZURE: SummaryPaths = SummaryPaths {
         "correlationId",
         "properties.eventDataId",
     ],
+    key: &[],
 };
 
 const NONE: SummaryPaths = SummaryPaths {
@@ -105,6 +110,7 @@ const NONE: SummaryPaths = SummaryPaths {
     account: &[],
     region: &[],
     event_id: &[],
+    key: &[],
 };
 
 impl LogSource {

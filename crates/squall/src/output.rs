@@ -131,10 +131,11 @@ fn csv_record(d: &Detection) -> Vec<String> {
         cvalue,
         d.rule.tags.join(";"),
         d.rule.source.clone(),
+        o(&s.key),
     ]
 }
 
-const CSV_HEADER: [&str; 21] = [
+const CSV_HEADER: [&str; 22] = [
     "event_time",
     "level",
     "rule_id",
@@ -156,6 +157,7 @@ const CSV_HEADER: [&str; 21] = [
     "correlation_value",
     "tags",
     "rule_source",
+    "access_key",
 ];
 
 /// Whether a format is written as detections arrive (constant memory) or at the end, sorted.
