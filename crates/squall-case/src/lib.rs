@@ -13,6 +13,6 @@ pub mod store;
 pub use ledger::{Break, Entry, GENESIS, Head, verify};
 pub use sqlite::SqliteStore;
 pub use store::{
-    Attached, AttachedDetection, Case, Evidence, NewCase, NewDetection, NewEvidence, STATUSES,
-    Store, StoreError,
+    Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
+    STATUSES, Store, StoreError,
 };

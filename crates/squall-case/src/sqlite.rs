@@ -12,12 +12,13 @@ use serde_json::json;
 
 use crate::ledger::{Entry, GENESIS};
 use crate::store::{
-    Attached, AttachedDetection, Case, Evidence, NewCase, NewDetection, NewEvidence, Result,
-    STATUSES, Store, StoreError,
+    Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
+    Result, STATUSES, Store, StoreError,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE cases (
     id            TEXT PRIMARY KEY,
     number        INTEGER NOT NULL UNIQUE,
@@ -70,7 +71,16 @@ CREATE TABLE evidence (
     ledger_seq  INTEGER NOT NULL,
     PRIMARY KEY (case_id, id)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE case_sources (
+    case_id    TEXT NOT NULL REFERENCES cases(id),
+    path       TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL,
+    UNIQUE (case_id, path)
+);
+"#,
+];
 
 /// The SQLite case store.
 pub struct SqliteStore {
@@ -462,6 +472,36 @@ impl Store for SqliteStore {
                 ledger_seq: entry.seq,
             })
         })
+    }
+
+    fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let payload = json!({
+                "inputs": run.inputs, "files": run.files, "records": run.records,
+                "rules": run.rules, "detections": run.detections,
+            });
+            let entry = append(tx, &path, case, actor, "hunt.run", payload)?;
+            for file in &run.files {
+                tx.execute(
+                    "INSERT OR IGNORE INTO case_sources (case_id, path, ledger_seq) VALUES (?1, ?2, ?3)",
+                    params![case, file, entry.seq],
+                )
+                .map_err(sql(&path))?;
+            }
+            Ok(entry)
+        })
+    }
+
+    fn sources(&self, case: &str) -> Result<Vec<String>> {
+        self.case(case)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM case_sources WHERE case_id = ?1 ORDER BY path")
+            .map_err(self.err())?;
+        let rows = stmt.query_map([case], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(self.err())
     }
 
     fn case(&self, id: &str) -> Result<Case> {

@@ -146,6 +146,19 @@ pub struct Evidence {
     pub ledger_seq: u64,
 }
 
+/// A hunt whose detections went into a case: the logs it read are the case's sources, which
+/// the timeline and scope read again.
+#[derive(Debug, Clone, Default)]
+pub struct HuntRun {
+    /// The paths as given.
+    pub inputs: Vec<String>,
+    /// Every file read, absolute.
+    pub files: Vec<String>,
+    pub records: u64,
+    pub rules: u64,
+    pub detections: u64,
+}
+
 /// The operations the verbs use. Writes take the acting analyst and return the ledger entry
 /// that records them.
 pub trait Store {
@@ -163,10 +176,14 @@ pub trait Store {
     ) -> Result<Attached>;
     fn add_evidence(&mut self, case: &str, actor: &str, evidence: &NewEvidence)
     -> Result<Evidence>;
+    /// Records a hunt on the case and remembers the files it read.
+    fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry>;
 
     fn case(&self, id: &str) -> Result<Case>;
     fn cases(&self) -> Result<Vec<Case>>;
     fn ledger(&self, case: &str) -> Result<Vec<Entry>>;
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>>;
     fn evidence(&self, case: &str) -> Result<Vec<Evidence>>;
+    /// The log files hunted for this case.
+    fn sources(&self, case: &str) -> Result<Vec<String>>;
 }

@@ -302,7 +302,24 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     if let (Some(ctx), Some(attach)) = (case_ctx, sink.to_attach) {
         let mut found = attach.into_inner().unwrap();
         squall_case::NewDetection::sort_by_time(&mut found);
-        attach_to_case(ctx, &args, &paths, &found)?;
+        let run = squall_case::HuntRun {
+            inputs: paths.iter().map(|p| p.display().to_string()).collect(),
+            files: discovery
+                .inputs
+                .iter()
+                .filter_map(|i| i.path.as_ref())
+                .map(|p| {
+                    std::fs::canonicalize(p)
+                        .unwrap_or_else(|_| p.clone())
+                        .display()
+                        .to_string()
+                })
+                .collect(),
+            records: stats.records,
+            rules: rules.active_rules() as u64,
+            detections: found.len() as u64,
+        };
+        attach_to_case(ctx, &args, &run, &found)?;
     }
     let warnings = stats.warnings + rules.problems.len() as u64 + discovery.warnings.len() as u64;
     if !args.quiet {
@@ -334,7 +351,7 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
 fn attach_to_case(
     ctx: &case_cmd::Context,
     args: &HuntArgs,
-    paths: &[std::path::PathBuf],
+    run: &squall_case::HuntRun,
     found: &[squall_case::NewDetection],
 ) -> anyhow::Result<()> {
     use squall_case::Store;
@@ -345,11 +362,7 @@ fn attach_to_case(
             let title = if title.trim().is_empty() {
                 format!(
                     "Hunt of {} at {}",
-                    paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    run.inputs.join(", "),
                     chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
                 )
             } else {
@@ -368,6 +381,7 @@ fn attach_to_case(
         }
         (None, None) => return Ok(()),
     };
+    store.record_hunt(&case, &ctx.actor, run)?;
     let outcome = store.attach_detections(&case, &ctx.actor, found)?;
     eprintln!(
         "squall: {case}: {} detection(s) attached, {} already attached",

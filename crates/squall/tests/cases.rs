@@ -126,7 +126,8 @@ fn hunt_attaches_each_detection_to_a_case_once() {
     assert_eq!(shown["case"]["severity"], "high");
     // The incident was identified when its first detection happened, not when the case opened.
     assert_eq!(shown["case"]["identified_at"], "2026-10-02T09:12:40Z");
-    assert_eq!(shown["case"]["head_seq"], 11);
+    // Opened, two hunt runs, ten detections.
+    assert_eq!(shown["case"]["head_seq"], 13);
     squall(h)
         .args(["hunt", "--case", "C-0404", "-q"])
         .assert()
@@ -245,7 +246,7 @@ fn an_exported_ledger_is_reverified_by_jq_and_sha256sum() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.starts_with("ok 12 "),
+        out.status.success() && stdout.starts_with("ok 13 "),
         "{stdout}"
     );
     let head = stdout.trim().rsplit(' ').next().unwrap().to_string();
