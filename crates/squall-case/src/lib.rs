@@ -9,6 +9,7 @@ pub mod home;
 pub mod ledger;
 pub mod sqlite;
 pub mod store;
+pub mod timeline;
 
 pub use ledger::{Break, Entry, GENESIS, Head, verify};
 pub use sqlite::SqliteStore;

@@ -319,6 +319,7 @@ pub struct Summary {
     pub region: Option<String>,
     pub event_id: Option<String>,
     /// The access key (CloudTrail) or service-account key (GCP) that signed the request.
+    #[serde(rename = "access_key")]
     pub key: Option<String>,
 }
 

@@ -64,6 +64,13 @@ pub enum Command {
     #[command(subcommand)]
     Case(CaseCommand),
 
+    /// Investigate: what the case's actors did before and after the detections.
+    #[command(after_help = "Examples:\n  squall timeline C-0001\n  \
+        squall timeline C-0001 --around 3 --before 2h --after 30m --pivot key,ip\n  \
+        squall timeline C-0001 --format timesketch -o c-0001.jsonl   # import into Timesketch\n  \
+        squall timeline C-0001 --format html -o c-0001.html")]
+    Timeline(TimelineArgs),
+
     /// Chain of custody: check or export a case's hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -71,6 +78,42 @@ pub enum Command {
     /// Chain of custody: record evidence files on a case with their SHA-256.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+}
+
+/// Timeline output formats.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineFormat {
+    Table,
+    Jsonl,
+    Csv,
+    /// JSON Lines that Timesketch imports (message, datetime, timestamp_desc, ...).
+    Timesketch,
+    /// CSV that Timesketch imports.
+    TimesketchCsv,
+    /// One self-contained HTML file that opens offline.
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    pub case: String,
+    /// Center on a detection (its number in `case show`, from 1) or a time.
+    #[arg(long, value_name = "N|TIME")]
+    pub around: Option<String>,
+    /// How far back from the first detection (or --around): 90m, 24h, 7d.
+    #[arg(long, value_name = "DUR", default_value = "24h")]
+    pub before: String,
+    /// How far after the last detection (or --around).
+    #[arg(long, value_name = "DUR", default_value = "24h")]
+    pub after: String,
+    /// Which actors to follow: principal, ip, key, resource [default: principal,ip,key].
+    #[arg(long, value_delimiter = ',')]
+    pub pivot: Vec<squall_case::timeline::Pivot>,
+    #[arg(short, long, value_enum)]
+    pub format: Option<TimelineFormat>,
+    /// Write here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

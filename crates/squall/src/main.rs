@@ -7,6 +7,7 @@ mod config;
 mod examples;
 mod hunt_cmd;
 mod output;
+mod timeline_cmd;
 mod timespec;
 
 use std::process::ExitCode;
@@ -52,6 +53,10 @@ fn run() -> anyhow::Result<u8> {
         cli::Command::Case(cmd) => case_cmd::case(
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
             cmd,
+        ),
+        cli::Command::Timeline(args) => timeline_cmd::run(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            args,
         ),
         cli::Command::Ledger(cmd) => case_cmd::ledger(
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,

@@ -3,6 +3,24 @@
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// A duration like `90m`, `24h`, `7d`, in milliseconds.
+pub fn duration_ms(text: &str) -> anyhow::Result<i64> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("cannot read duration '{text}' (help: 90m, 24h, 7d)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        "w" => n * 7 * 86_400,
+        _ => bail!("unknown unit in '{text}' (help: s, m, h, d or w)"),
+    };
+    Ok(secs * 1000)
+}
+
 /// Milliseconds since the epoch for `--since`/`--until`.
 pub fn parse(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
     let t = text.trim();
@@ -13,22 +31,12 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
         let dt = d.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
         return Ok(dt.timestamp_millis());
     }
-    let (num, unit) = t.split_at(t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
-    let n: i64 = match num.parse() {
-        Ok(n) => n,
-        Err(_) => bail!(
+    let age = duration_ms(t).map_err(|_| {
+        anyhow::anyhow!(
             "cannot read time '{text}' (help: use RFC 3339 like 2026-10-01T12:00:00Z, a date like 2026-10-01, or an age like 90m, 24h, 7d)"
-        ),
-    };
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        "w" => n * 7 * 86_400,
-        _ => bail!("unknown unit in '{text}' (help: s, m, h, d or w)"),
-    };
-    Ok(now.timestamp_millis() - secs * 1000)
+        )
+    })?;
+    Ok(now.timestamp_millis() - age)
 }
 
 #[cfg(test)]

@@ -1,0 +1,237 @@
+//! The timeline of a case: everything its actors did in the logs the case was hunted on, in
+//! event-time order, before and after the detections.
+//!
+//! The actors are the principals, source addresses, access keys and resources named by the
+//! case's detections; `--pivot` chooses which of them to follow. The logs are read again from
+//! the case's recorded sources, so the timeline is built from the evidence itself.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use serde::Serialize;
+use squall_logs::{LogSource, ReadOptions, Record, Summary, Warning, discover, read_input};
+
+use crate::store::AttachedDetection;
+
+/// What to follow from the detections to the rest of the activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pivot {
+    Principal,
+    Ip,
+    Key,
+    Resource,
+}
+
+impl std::str::FromStr for Pivot {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "principal" => Ok(Pivot::Principal),
+            "ip" => Ok(Pivot::Ip),
+            "key" => Ok(Pivot::Key),
+            "resource" => Ok(Pivot::Resource),
+            other => Err(format!(
+                "unknown pivot '{other}' (expected principal, ip, key or resource)"
+            )),
+        }
+    }
+}
+
+/// The case's actors, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Actors {
+    pub principals: BTreeSet<String>,
+    pub ips: BTreeSet<String>,
+    pub keys: BTreeSet<String>,
+    pub resources: BTreeSet<String>,
+}
+
+impl Actors {
+    /// Collects the actors named by detections. Addresses that are not IPs ("AWS Internal",
+    /// a service name) say nothing about an actor and are left out.
+    pub fn from_detections(detections: &[AttachedDetection]) -> Actors {
+        let mut a = Actors::default();
+        for d in detections {
+            let field = |k: &str| d.detection[k].as_str().map(str::to_string);
+            if d.detection.get("correlation").is_none_or(|c| c.is_null()) {
+                a.principals.extend(field("principal"));
+            }
+            a.ips
+                .extend(field("source_ip").filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()));
+            a.keys.extend(field("access_key"));
+            a.resources.extend(field("resource"));
+        }
+        a
+    }
+
+    fn matches(&self, s: &Summary, pivots: &[Pivot]) -> Vec<Pivot> {
+        let has = |set: &BTreeSet<String>, v: &Option<String>| {
+            v.as_ref().is_some_and(|v| set.contains(v))
+        };
+        pivots
+            .iter()
+            .copied()
+            .filter(|p| match p {
+                Pivot::Principal => has(&self.principals, &s.principal),
+                Pivot::Ip => has(&self.ips, &s.source_ip),
+                Pivot::Key => has(&self.keys, &s.key),
+                Pivot::Resource => has(&self.resources, &s.resource),
+            })
+            .collect()
+    }
+}
+
+/// One event of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEvent {
+    pub time: String,
+    #[serde(skip)]
+    pub millis: i64,
+    pub log_source: LogSource,
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub file: String,
+    pub record_index: u64,
+    /// Why the event is in the timeline: which actors it shares with the case.
+    pub matched: Vec<Pivot>,
+    /// Titles of the case's detections on this event.
+    pub detections: Vec<String>,
+}
+
+/// The time range to show, in milliseconds since the epoch (either end open).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// Reads the sources and keeps the events that involve the actors within the window.
+/// Problems reading a source are returned, not fatal: a timeline from what can be read is
+/// better than none, and the caller names what could not.
+pub fn build(
+    sources: &[String],
+    actors: &Actors,
+    pivots: &[Pivot],
+    window: Window,
+    detections: &[AttachedDetection],
+) -> (Vec<TimelineEvent>, Vec<Warning>) {
+    let mut by_event: HashMap<String, Vec<String>> = HashMap::new();
+    for d in detections {
+        if let Some(id) = d.detection["evidence"]["event_id"].as_str() {
+            by_event
+                .entry(id.to_string())
+                .or_default()
+                .push(d.title.clone());
+        }
+    }
+    let paths: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
+    let found = discover(&paths);
+    let mut warnings = found.warnings;
+    let mut events = Vec::new();
+    for (i, input) in found.inputs.iter().enumerate() {
+        read_input(
+            input,
+            i,
+            ReadOptions::default(),
+            Arc::new(AtomicU64::new(0)),
+            &mut |batch| {
+                for raw in &batch.records {
+                    let Ok(record) = Record::parse(batch.record(raw), None) else {
+                        continue;
+                    };
+                    let Some(millis) = record.time_millis() else {
+                        continue;
+                    };
+                    if window.from.is_some_and(|f| millis < f)
+                        || window.to.is_some_and(|t| millis > t)
+                    {
+                        continue;
+                    }
+                    let summary = record.summary();
+                    let matched = actors.matches(&summary, pivots);
+                    if matched.is_empty() {
+                        continue;
+                    }
+                    let detections = summary
+                        .event_id
+                        .as_ref()
+                        .and_then(|id| by_event.get(id).cloned())
+                        .unwrap_or_default();
+                    events.push(TimelineEvent {
+                        time: summary.time.clone().unwrap_or_default(),
+                        millis,
+                        log_source: record.source(),
+                        summary,
+                        file: input.name.clone(),
+                        record_index: raw.index,
+                        matched,
+                        detections,
+                    });
+                }
+            },
+            &mut |w| warnings.push(w),
+        );
+    }
+    events.sort_by(|a, b| {
+        (a.millis, &a.file, a.record_index).cmp(&(b.millis, &b.file, b.record_index))
+    });
+    (events, warnings)
+}
+
+/// A one-line description of an event, for people and for Timesketch's `message`.
+pub fn message(e: &TimelineEvent) -> String {
+    let s = &e.summary;
+    let mut m = format!(
+        "{} {}",
+        s.principal.as_deref().unwrap_or("(unknown principal)"),
+        s.action.as_deref().unwrap_or("(unknown action)")
+    );
+    if let Some(r) = &s.resource {
+        m.push_str(&format!(" on {r}"));
+    }
+    if let Some(ip) = &s.source_ip {
+        m.push_str(&format!(" from {ip}"));
+    }
+    if !e.detections.is_empty() {
+        m.push_str(&format!(" [detection: {}]", e.detections.join("; ")));
+    }
+    m
+}
+
+/// The event as a Timesketch JSONL/CSV row: `message`, `datetime`, `timestamp` (µs) and
+/// `timestamp_desc` first, then Squall's fields.
+pub fn timesketch_row(e: &TimelineEvent) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let s = &e.summary;
+    let mut row = serde_json::Map::new();
+    let datetime = chrono::DateTime::from_timestamp_millis(e.millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false))
+        .unwrap_or_default();
+    row.insert("message".into(), Value::String(message(e)));
+    row.insert("datetime".into(), Value::String(datetime));
+    row.insert("timestamp".into(), Value::from(e.millis * 1000));
+    row.insert(
+        "timestamp_desc".into(),
+        Value::String("Event Recorded".into()),
+    );
+    let text = |v: &Option<String>| Value::String(v.clone().unwrap_or_default());
+    row.insert(
+        "log_source".into(),
+        Value::String(e.log_source.name().into()),
+    );
+    row.insert("principal".into(), text(&s.principal));
+    row.insert("source_ip".into(), text(&s.source_ip));
+    row.insert("action".into(), text(&s.action));
+    row.insert("resource".into(), text(&s.resource));
+    row.insert("account".into(), text(&s.account));
+    row.insert("region".into(), text(&s.region));
+    row.insert("access_key".into(), text(&s.key));
+    row.insert("event_id".into(), text(&s.event_id));
+    row.insert("file".into(), Value::String(e.file.clone()));
+    row.insert("record_index".into(), Value::from(e.record_index));
+    row.insert("detections".into(), Value::String(e.detections.join("; ")));
+    row
+}
