@@ -235,3 +235,63 @@ pub fn timesketch_row(e: &TimelineEvent) -> serde_json::Map<String, serde_json::
     row.insert("detections".into(), Value::String(e.detections.join("; ")));
     row
 }
+
+/// One thing the actors touched, with when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Touched {
+    /// `account`, `region`, `resource`, `principal`, `ip`, `key` or `action`.
+    pub kind: &'static str,
+    pub value: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub events: u64,
+}
+
+/// The blast radius: every account, region, resource, principal, address, key and action in
+/// the events, each with first and last seen.
+pub fn scope(events: &[TimelineEvent]) -> Vec<Touched> {
+    let mut seen: std::collections::BTreeMap<(&'static str, String), Touched> = Default::default();
+    for e in events {
+        let s = &e.summary;
+        for (kind, value) in [
+            ("account", &s.account),
+            ("region", &s.region),
+            ("resource", &s.resource),
+            ("principal", &s.principal),
+            ("ip", &s.source_ip),
+            ("key", &s.key),
+            ("action", &s.action),
+        ] {
+            let Some(value) = value else { continue };
+            let t = seen
+                .entry((kind, value.clone()))
+                .or_insert_with(|| Touched {
+                    kind,
+                    value: value.clone(),
+                    first_seen: e.time.clone(),
+                    last_seen: e.time.clone(),
+                    events: 0,
+                });
+            // Events arrive in time order, so the last one seen is the latest.
+            t.last_seen = e.time.clone();
+            t.events += 1;
+        }
+    }
+    let order = [
+        "account",
+        "region",
+        "principal",
+        "key",
+        "ip",
+        "resource",
+        "action",
+    ];
+    let mut out: Vec<Touched> = seen.into_values().collect();
+    out.sort_by_key(|t| {
+        (
+            order.iter().position(|k| *k == t.kind),
+            t.first_seen.clone(),
+        )
+    });
+    out
+}

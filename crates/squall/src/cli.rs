@@ -71,6 +71,14 @@ pub enum Command {
         squall timeline C-0001 --format html -o c-0001.html")]
     Timeline(TimelineArgs),
 
+    /// Investigate: the blast radius — every account, region, resource, principal, key and
+    /// address the case's actors touched in the hunted logs, with first and last seen.
+    Scope {
+        case: String,
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+
     /// Chain of custody: check or export a case's hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),

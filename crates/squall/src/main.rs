@@ -58,6 +58,11 @@ fn run() -> anyhow::Result<u8> {
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
             args,
         ),
+        cli::Command::Scope { case, format } => timeline_cmd::scope(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case,
+            format,
+        ),
         cli::Command::Ledger(cmd) => case_cmd::ledger(
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
             cmd,
@@ -73,6 +78,15 @@ fn main() -> ExitCode {
     let result = run();
     match result {
         Ok(code) => ExitCode::from(code),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(exit::OK)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::ERROR)

@@ -8,21 +8,87 @@ use squall_case::Store;
 use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
 
 use crate::case_cmd::Context;
-use crate::cli::{TimelineArgs, TimelineFormat};
+use crate::cli::{Format, TimelineArgs, TimelineFormat};
 use crate::{exit, timespec};
+
+/// The case's sources, or an error that says how to get some.
+fn sources(store: &impl Store, case: &str) -> anyhow::Result<Vec<String>> {
+    let sources = store.sources(case)?;
+    if sources.is_empty() {
+        bail!("case {case} has no hunted logs to read (help: `squall hunt LOGS --case {case}`)");
+    }
+    Ok(sources)
+}
+
+pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    store.case(case)?;
+    let detections = store.detections(case)?;
+    let sources = sources(&store, case)?;
+    let actors = Actors::from_detections(&detections);
+    let pivots = [Pivot::Principal, Pivot::Ip, Pivot::Key];
+    let (events, warnings) =
+        timeline::build(&sources, &actors, &pivots, Window::default(), &detections);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let touched = timeline::scope(&events);
+    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => {
+            writeln!(
+                out,
+                "{case}: {} events of the case's actors in {} hunted files",
+                events.len(),
+                sources.len()
+            )?;
+            let mut kind = "";
+            for t in &touched {
+                if t.kind != kind {
+                    kind = t.kind;
+                    writeln!(out, "\n{kind}:")?;
+                }
+                writeln!(
+                    out,
+                    "  {:<60} {} .. {}  ({} events)",
+                    t.value, t.first_seen, t.last_seen, t.events
+                )?;
+            }
+        }
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&touched)?)?,
+        Format::Jsonl => {
+            for t in &touched {
+                writeln!(out, "{}", serde_json::to_string(t)?)?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["kind", "value", "first_seen", "last_seen", "events"])?;
+            for t in &touched {
+                w.write_record([
+                    t.kind,
+                    &t.value,
+                    &t.first_seen,
+                    &t.last_seen,
+                    &t.events.to_string(),
+                ])?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(exit::OK)
+}
 
 pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let case = store.case(&args.case)?;
     let detections = store.detections(&args.case)?;
-    let sources = store.sources(&args.case)?;
-    if sources.is_empty() {
-        bail!(
-            "case {} has no hunted logs to build a timeline from (help: `squall hunt LOGS --case {}`)",
-            args.case,
-            args.case
-        );
-    }
+    let sources = sources(&store, &args.case)?;
     let before = timespec::duration_ms(&args.before)?;
     let after = timespec::duration_ms(&args.after)?;
     let window = match &args.around {

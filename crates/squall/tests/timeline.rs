@@ -129,6 +129,7 @@ fn a_case_without_hunted_logs_says_how_to_get_a_timeline() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("squall hunt LOGS --case C-0001"));
+    squall(h).args(["scope", "C-0001"]).assert().code(2);
 }
 
 #[test]
@@ -189,4 +190,36 @@ fn timesketch_output_passes_timesketchs_own_import_checks() {
             String::from_utf8_lossy(&out.stderr)
         ),
     }
+}
+
+#[test]
+fn scope_lists_everything_the_actors_touched_with_first_and_last_seen() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    example_case(h);
+    let out = squall(h)
+        .args(["scope", "C-0001", "--format", "json"])
+        .assert()
+        .success();
+    let touched: Vec<Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let find = |kind: &str, value: &str| {
+        touched
+            .iter()
+            .find(|t| t["kind"] == kind && t["value"] == value)
+            .unwrap_or_else(|| panic!("{kind} {value} missing from {touched:?}"))
+            .clone()
+    };
+    // Both clouds the attacker's address reached.
+    find("account", "111122223333");
+    find("account", "acme-prod");
+    let key = find("key", "AKIA5EXAMPLELEAKED01");
+    // The key was first used by the pipeline, before the attacker.
+    assert_eq!(key["first_seen"], "2026-10-02T09:11:02Z");
+    assert_eq!(key["last_seen"], "2026-10-02T09:28:12Z");
+    find("resource", "snap-0e1f2a3b4c5d6e7f8");
+    find("principal", "contractor-7@acme.example");
+    assert!(
+        !touched.iter().any(|t| t["value"] == "kms:Decrypt"),
+        "unrelated roles are out of scope"
+    );
 }
