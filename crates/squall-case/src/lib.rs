@@ -6,10 +6,12 @@
 
 pub mod hash;
 pub mod home;
+pub mod inventory;
 pub mod ledger;
 pub mod sqlite;
 pub mod store;
 pub mod timeline;
+pub mod triage;
 
 pub use ledger::{Break, Entry, GENESIS, Head, verify};
 pub use sqlite::SqliteStore;

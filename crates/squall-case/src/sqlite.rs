@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::json;
 
+use crate::inventory::Asset;
 use crate::ledger::{Entry, GENESIS};
 use crate::store::{
     Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
@@ -78,6 +79,17 @@ CREATE TABLE case_sources (
     path       TEXT NOT NULL,
     ledger_seq INTEGER NOT NULL,
     UNIQUE (case_id, path)
+);
+"#,
+    r#"
+CREATE TABLE inventory (
+    provider    TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    asset       TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    imported_by TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (provider, id)
 );
 "#,
 ];
@@ -489,6 +501,73 @@ impl Store for SqliteStore {
                 )
                 .map_err(sql(&path))?;
             }
+            Ok(entry)
+        })
+    }
+
+    fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let at = now();
+            for a in assets {
+                let provider = serde_json::to_value(a.provider)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO inventory (provider, id, asset, source, imported_by, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (provider, id) DO UPDATE SET asset = excluded.asset,
+                       source = excluded.source, imported_by = excluded.imported_by,
+                       imported_at = excluded.imported_at",
+                    params![
+                        provider.as_str().unwrap_or_default(),
+                        a.id,
+                        serde_json::to_string(a).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        source,
+                        actor,
+                        at
+                    ],
+                )
+                .map_err(sql(&path))?;
+            }
+            Ok(assets.len())
+        })
+    }
+
+    fn inventory(&self) -> Result<Vec<Asset>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT asset FROM inventory ORDER BY provider, id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for text in rows {
+            let text = text.map_err(self.err())?;
+            out.push(
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Invalid(format!("inventory record: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn record_triage(
+        &mut self,
+        case: &str,
+        actor: &str,
+        severity: &str,
+        payload: serde_json::Value,
+    ) -> Result<Entry> {
+        let path = self.path.display().to_string();
+        self.write(|tx| {
+            let entry = append(tx, &path, case, actor, "case.triaged", payload)?;
+            tx.execute(
+                "UPDATE cases SET severity = ?2, triaged_at = COALESCE(triaged_at, ?3),
+                 status = CASE WHEN status = 'open' THEN 'triaged' ELSE status END WHERE id = ?1",
+                params![case, severity, entry.time],
+            )
+            .map_err(sql(&path))?;
             Ok(entry)
         })
     }

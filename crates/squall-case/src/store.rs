@@ -178,6 +178,21 @@ pub trait Store {
     -> Result<Evidence>;
     /// Records a hunt on the case and remembers the files it read.
     fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry>;
+    /// Adds or replaces inventory records (by provider and id); returns how many.
+    fn import_inventory(
+        &mut self,
+        actor: &str,
+        source: &str,
+        assets: &[crate::inventory::Asset],
+    ) -> Result<usize>;
+    /// Records a triage: severity, answers and open questions; moves an open case to triaged.
+    fn record_triage(
+        &mut self,
+        case: &str,
+        actor: &str,
+        severity: &str,
+        payload: serde_json::Value,
+    ) -> Result<Entry>;
 
     fn case(&self, id: &str) -> Result<Case>;
     fn cases(&self) -> Result<Vec<Case>>;
@@ -186,4 +201,5 @@ pub trait Store {
     fn evidence(&self, case: &str) -> Result<Vec<Evidence>>;
     /// The log files hunted for this case.
     fn sources(&self, case: &str) -> Result<Vec<String>>;
+    fn inventory(&self) -> Result<Vec<crate::inventory::Asset>>;
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use squall_case::{Case, Entry, NewCase, NewEvidence, SqliteStore, Store, verify};
 
-use crate::cli::{CaseCommand, EvidenceCommand, Format, LedgerCommand};
+use crate::cli::{CaseCommand, EvidenceCommand, Format, InventoryCommand, LedgerCommand};
 use crate::exit;
 
 /// Who acts and where the store is: resolved once per run.
@@ -358,4 +358,79 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+pub fn inventory(ctx: &Context, cmd: InventoryCommand) -> anyhow::Result<u8> {
+    let mut store = ctx.store()?;
+    match cmd {
+        InventoryCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let assets = squall_case::inventory::parse(&file, &text).map_err(anyhow::Error::msg)?;
+            let n = store.import_inventory(&ctx.actor, &file.display().to_string(), &assets)?;
+            eprintln!("{n} account(s) imported from {}", file.display());
+        }
+        InventoryCommand::List { format } => {
+            let assets = store.inventory()?;
+            match format_or_default(format) {
+                Format::Table => {
+                    for a in &assets {
+                        let env = a.env.map(|e| format!("{e:?}").to_lowercase());
+                        println!(
+                            "{:<6} {:<14} {:<24} {:<8} {}",
+                            format!("{:?}", a.provider).to_lowercase(),
+                            a.id,
+                            opt(&a.name),
+                            opt(&env),
+                            opt(&a.owner)
+                        );
+                    }
+                }
+                Format::Jsonl => {
+                    for a in &assets {
+                        println!("{}", serde_json::to_string(a)?);
+                    }
+                }
+                _ => println!("{}", serde_json::to_string_pretty(&assets)?),
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn triage(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
+    let mut store = ctx.store()?;
+    store.case(case)?;
+    let detections = store.detections(case)?;
+    let t = squall_case::triage::triage(&detections, &store.inventory()?);
+    let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
+    match format_or_default(format) {
+        Format::Table => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{case}: severity {}", t.severity)?;
+            for r in &t.reasons {
+                writeln!(out, "  because {r}")?;
+            }
+            for a in &t.assets {
+                let name = a
+                    .name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                writeln!(out, "\n{}{name}", a.id)?;
+                for f in &a.flags {
+                    writeln!(out, "  ! {f}")?;
+                }
+                for ans in &a.answers {
+                    writeln!(out, "  {:<52} {}", ans.question, ans.answer)?;
+                }
+                for q in &a.questions {
+                    writeln!(out, "  {:<52} ? ask {}", q.question, q.ask)?;
+                }
+            }
+        }
+        _ => println!("{}", serde_json::to_string_pretty(&t)?),
+    }
+    eprintln!("{case}: triage recorded as ledger entry {}", entry.seq);
+    Ok(exit::OK)
 }

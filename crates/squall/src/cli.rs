@@ -79,6 +79,18 @@ pub enum Command {
         format: Option<Format>,
     },
 
+    /// Prepare: the estate inventory triage answers from (accounts, owners, data, reach).
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+
+    /// Triage: severity from the detections and what is at stake, the standard questions
+    /// answered from the inventory, and whom to ask for the rest. Recorded in the ledger.
+    Triage {
+        case: String,
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+
     /// Chain of custody: check or export a case's hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -168,6 +180,18 @@ pub enum CaseCommand {
         case: String,
         #[arg(long, default_value = "")]
         reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCommand {
+    /// Import accounts/projects from a YAML or TOML file (schema in the README); records with
+    /// the same provider and id are replaced.
+    Import { file: PathBuf },
+    /// List the inventory.
+    List {
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
     },
 }
 

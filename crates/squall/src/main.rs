@@ -63,6 +63,15 @@ fn run() -> anyhow::Result<u8> {
             &case,
             format,
         ),
+        cli::Command::Inventory(cmd) => case_cmd::inventory(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            cmd,
+        ),
+        cli::Command::Triage { case, format } => case_cmd::triage(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case,
+            format,
+        ),
         cli::Command::Ledger(cmd) => case_cmd::ledger(
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
             cmd,

@@ -415,3 +415,115 @@ fn kill_dash_nine_mid_write_leaves_the_store_consistent_and_loses_nothing_report
         .collect();
     assert_eq!(notes, reported_done);
 }
+
+#[test]
+fn triage_answers_from_the_inventory_and_names_whom_to_ask() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["hunt", "--new-case", "Example", "-q", "--format", "jsonl"])
+        .assert()
+        .success();
+    let inventory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/inventory.yaml");
+    squall(h)
+        .args(["inventory", "import"])
+        .arg(&inventory)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 account(s) imported"));
+    let t = json_of(squall(h).args(["triage", "C-0001", "--format", "json"]));
+    // High detections on a production account with card data and a VPN back to corp.
+    assert_eq!(t["severity"], "critical");
+    let reasons: Vec<&str> = t["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"111122223333 is production"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"111122223333 can reach the corporate network"));
+    let shop = t["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "111122223333")
+        .unwrap();
+    assert_eq!(shop["possible_shadow_it"], false);
+    let answer = |q: &str| {
+        shop["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["question"] == q)
+            .map(|a| a["answer"].as_str().unwrap().to_string())
+    };
+    assert_eq!(answer("Production or test?").as_deref(), Some("prod"));
+    assert_eq!(
+        answer("Can it reach other accounts or projects?").as_deref(),
+        Some("yes: 444455556666")
+    );
+    assert!(
+        answer("Where is it, and which data-protection law applies?")
+            .unwrap()
+            .contains("Germany, EU/EEA (GDPR)")
+    );
+    // The GCP project is not in the inventory: shadow IT, every question open.
+    let gcp = t["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "acme-prod")
+        .unwrap();
+    assert_eq!(gcp["possible_shadow_it"], true);
+    assert_eq!(gcp["questions"].as_array().unwrap().len(), 5);
+    // Recorded: the case is triaged with that severity, and the ledger says why.
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["case"]["status"], "triaged");
+    assert_eq!(shown["case"]["severity"], "critical");
+    let out = squall(h)
+        .args(["ledger", "export", "C-0001"])
+        .assert()
+        .success();
+    let last = String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let last: Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(last["kind"], "case.triaged");
+    assert_eq!(last["payload"]["severity"], "critical");
+}
+
+#[test]
+fn a_bad_inventory_names_file_line_and_field_and_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let bad = h.join("inventory.yaml");
+    std::fs::write(&bad, "accounts:\n  - id: '1'\n    provider: aws\n  - id: '2'\n    provider: aws\n    env: production\n").unwrap();
+    squall(h)
+        .args(["inventory", "import"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("inventory.yaml:6:")
+                .and(predicate::str::contains("production")),
+        );
+    let toml = h.join("inventory.toml");
+    std::fs::write(
+        &toml,
+        "[[accounts]]\nid = '1'\nprovider = 'aws'\ndata = ['pii', 'gold']\n",
+    )
+    .unwrap();
+    squall(h)
+        .args(["inventory", "import"])
+        .arg(&toml)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inventory.toml:4").and(predicate::str::contains("gold")));
+    let listed = json_of(squall(h).args(["inventory", "list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 0);
+}

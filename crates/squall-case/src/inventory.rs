@@ -1,0 +1,142 @@
+//! The estate inventory: what each account or project is, who owns it, and what it can reach.
+//! Triage answers its questions from here, and anything not here is possible shadow IT.
+//!
+//! Imported from YAML or TOML (schema in the README); provider APIs fill the same records later.
+
+use serde::{Deserialize, Serialize};
+
+/// Which cloud an asset lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+/// Production or not: the first thing a responder asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Env {
+    Prod,
+    Staging,
+    Test,
+    Dev,
+}
+
+/// Kinds of data whose exposure changes the response (and who must be told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    Pii,
+    Pci,
+    Phi,
+    Secrets,
+    Public,
+}
+
+/// How an asset reaches back into the corporate network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CorpReach {
+    Vpn,
+    Peering,
+    Interconnect,
+    None,
+}
+
+/// One account, project or subscription. Unset fields are questions triage will ask the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub id: String,
+    pub provider: Provider,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub contact: Option<String>,
+    pub purpose: Option<String>,
+    pub env: Option<Env>,
+    /// Data classes held; an empty list means "none of these", absent means unknown.
+    pub data: Option<Vec<DataClass>>,
+    pub regions: Option<Vec<String>>,
+    pub corp_reach: Option<Vec<CorpReach>>,
+    /// Other accounts/projects this one can act in (role trusts, peerings, shared VPCs).
+    pub trusts: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    accounts: Vec<Asset>,
+}
+
+/// Reads an inventory file; errors name the file, line and field.
+pub fn parse(path: &std::path::Path, text: &str) -> Result<Vec<Asset>, String> {
+    let is_toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let file: File = if is_toml {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            match line {
+                Some(l) => format!("{}:{l}: {}", path.display(), e.message()),
+                None => format!("{}: {}", path.display(), e.message()),
+            }
+        })?
+    } else {
+        yaml_serde::from_str(text).map_err(|e| match e.location() {
+            Some(l) => format!("{}:{}:{}: {e}", path.display(), l.line(), l.column()),
+            None => format!("{}: {e}", path.display()),
+        })?
+    };
+    let mut seen = std::collections::HashSet::new();
+    for a in &file.accounts {
+        if a.id.trim().is_empty() {
+            return Err(format!("{}: an account has an empty id", path.display()));
+        }
+        if !seen.insert((a.provider, a.id.clone())) {
+            return Err(format!(
+                "{}: account {} is listed twice",
+                path.display(),
+                a.id
+            ));
+        }
+    }
+    Ok(file.accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn yaml_and_toml_read_the_same_schema() {
+        let yaml = "accounts:\n  - id: '111122223333'\n    provider: aws\n    env: prod\n    data: [pii]\n";
+        let toml =
+            "[[accounts]]\nid = '111122223333'\nprovider = 'aws'\nenv = 'prod'\ndata = ['pii']\n";
+        let a = parse(Path::new("i.yaml"), yaml).unwrap();
+        let b = parse(Path::new("i.toml"), toml).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].data, Some(vec![DataClass::Pii]));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let yaml = "accounts:\n  - id: a\n    provider: aws\n    env: production\n";
+        let err = parse(Path::new("inv.yaml"), yaml).unwrap_err();
+        assert!(
+            err.starts_with("inv.yaml:4:") && err.contains("production"),
+            "{err}"
+        );
+        let toml = "[[accounts]]\nid = 'a'\nprovider = 'aws'\nowner_name = 'x'\n";
+        let err = parse(Path::new("inv.toml"), toml).unwrap_err();
+        assert!(
+            err.starts_with("inv.toml:") && err.contains("owner_name"),
+            "{err}"
+        );
+    }
+}
