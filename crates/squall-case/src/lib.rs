@@ -8,6 +8,7 @@ pub mod hash;
 pub mod home;
 pub mod inventory;
 pub mod ledger;
+pub mod report;
 pub mod sqlite;
 pub mod store;
 pub mod timeline;

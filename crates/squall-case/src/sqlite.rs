@@ -309,9 +309,14 @@ impl Store for SqliteStore {
         self.case(&id)
     }
 
-    fn note(&mut self, case: &str, actor: &str, text: &str) -> Result<Entry> {
+    fn note(&mut self, case: &str, actor: &str, text: &str, lesson: bool) -> Result<Entry> {
         let path = self.path.display().to_string();
-        self.write(|tx| append(tx, &path, case, actor, "note", json!({"text": text})))
+        let payload = if lesson {
+            json!({"text": text, "lesson": true})
+        } else {
+            json!({"text": text})
+        };
+        self.write(|tx| append(tx, &path, case, actor, "note", payload))
     }
 
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {

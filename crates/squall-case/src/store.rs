@@ -163,7 +163,8 @@ pub struct HuntRun {
 /// that records them.
 pub trait Store {
     fn open_case(&mut self, actor: &str, new: &NewCase) -> Result<Case>;
-    fn note(&mut self, case: &str, actor: &str, text: &str) -> Result<Entry>;
+    /// A note; `lesson` marks it for the postmortem's lessons-learned section.
+    fn note(&mut self, case: &str, actor: &str, text: &str, lesson: bool) -> Result<Entry>;
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry>;
     /// Moves a case to a later status (`triaged`, `contained`, `recovered`, `closed`),
     /// stamping the phase time.

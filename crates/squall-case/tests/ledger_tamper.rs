@@ -29,7 +29,12 @@ fn fixture() -> Fixture {
         .unwrap()
         .id;
     store
-        .note(&case, "alice@ws1", "Key AKIA... seen from two addresses")
+        .note(
+            &case,
+            "alice@ws1",
+            "Key AKIA... seen from two addresses",
+            false,
+        )
         .unwrap();
     store.assign(&case, "alice@ws1", "bob").unwrap();
     let detection = NewDetection {
@@ -59,7 +64,7 @@ fn fixture() -> Fixture {
             },
         )
         .unwrap();
-    store.note(&case, "bob@ws2", "Contained.").unwrap();
+    store.note(&case, "bob@ws2", "Contained.", true).unwrap();
     Fixture {
         _dir: dir,
         path,
@@ -259,6 +264,6 @@ fn closed_cases_refuse_changes_and_statuses_only_move_forward() {
     let case = store.case(&f.case).unwrap();
     assert!(case.contained_at.is_some() && case.triaged_at.is_none());
     store.set_status(&f.case, "bob", "closed", "done").unwrap();
-    assert!(store.note(&f.case, "bob", "after close").is_err());
+    assert!(store.note(&f.case, "bob", "after close", false).is_err());
     assert_eq!(first_bad(&f), None);
 }

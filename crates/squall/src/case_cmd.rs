@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use squall_case::{Case, Entry, NewCase, NewEvidence, SqliteStore, Store, verify};
 
-use crate::cli::{CaseCommand, EvidenceCommand, Format, InventoryCommand, LedgerCommand};
+use crate::cli::{
+    CaseCommand, EvidenceCommand, Format, InventoryCommand, LedgerCommand, ReportFormat,
+};
 use crate::exit;
 
 /// Who acts and where the store is: resolved once per run.
@@ -201,8 +203,8 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
         }
         CaseCommand::List { format } => print_cases(&store.cases()?, format_or_default(format))?,
         CaseCommand::Show { case, format } => show(&store, &case, format_or_default(format))?,
-        CaseCommand::Note { case, text } => {
-            let e = store.note(&case, &ctx.actor, &text)?;
+        CaseCommand::Note { case, text, lesson } => {
+            let e = store.note(&case, &ctx.actor, &text, lesson)?;
             eprintln!("{case}: note recorded as ledger entry {}", e.seq);
         }
         CaseCommand::Assign { case, owner } => {
@@ -432,5 +434,59 @@ pub fn triage(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resu
         _ => println!("{}", serde_json::to_string_pretty(&t)?),
     }
     eprintln!("{case}: triage recorded as ledger entry {}", entry.seq);
+    Ok(exit::OK)
+}
+
+pub fn report(
+    ctx: &Context,
+    case: &str,
+    format: ReportFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<u8> {
+    use squall_case::report::{self, ReportInput};
+    use squall_case::timeline::{self, Actors, Pivot, Window};
+    let store = ctx.store()?;
+    let c = store.case(case)?;
+    let ledger = store.ledger(case)?;
+    let detections = store.detections(case)?;
+    let evidence = store.evidence(case)?;
+    let sources = store.sources(case)?;
+    let events = if sources.is_empty() {
+        Vec::new()
+    } else {
+        let actors = Actors::from_detections(&detections);
+        let pivots = [Pivot::Principal, Pivot::Ip, Pivot::Key];
+        let (events, warnings) =
+            timeline::build(&sources, &actors, &pivots, Window::default(), &detections);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        events
+    };
+    let ledger_check = match verify(&ledger, c.head().as_ref()) {
+        Ok(head) => Ok(head.map_or("empty".into(), |h| {
+            format!("head seq {} sha256 {}", h.seq, h.hash)
+        })),
+        Err(b) => Err(b.to_string()),
+    };
+    let input = ReportInput {
+        case: &c,
+        ledger: &ledger,
+        detections: &detections,
+        evidence: &evidence,
+        timeline: &events,
+        ledger_check,
+    };
+    let text = match format {
+        ReportFormat::Md => report::markdown(&input),
+        ReportFormat::Html => report::html(&input),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{case}: report written to {}", path.display());
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
     Ok(exit::OK)
 }

@@ -91,6 +91,17 @@ pub enum Command {
         format: Option<Format>,
     },
 
+    /// Lessons learned: the postmortem — summary, triage, attacker and response timelines,
+    /// detections, evidence with hashes, actions, durations and lessons.
+    Report {
+        case: String,
+        #[arg(short, long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+
     /// Chain of custody: check or export a case's hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -98,6 +109,15 @@ pub enum Command {
     /// Chain of custody: record evidence files on a case with their SHA-256.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+}
+
+/// Postmortem formats.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Markdown, to edit and circulate.
+    Md,
+    /// One self-contained HTML file, to archive.
+    Html,
 }
 
 /// Timeline output formats.
@@ -163,8 +183,13 @@ pub enum CaseCommand {
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },
-    /// Add a note (findings, decisions, lessons for the postmortem).
-    Note { case: String, text: String },
+    /// Add a note (findings, decisions); --lesson puts it in the postmortem's lessons learned.
+    Note {
+        case: String,
+        text: String,
+        #[arg(long)]
+        lesson: bool,
+    },
     /// Hand a case to someone.
     Assign { case: String, owner: String },
     /// Move a case to its next phase: triaged, contained, recovered or closed.

@@ -72,6 +72,16 @@ fn run() -> anyhow::Result<u8> {
             &case,
             format,
         ),
+        cli::Command::Report {
+            case,
+            format,
+            output,
+        } => case_cmd::report(
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case,
+            format,
+            output.as_deref(),
+        ),
         cli::Command::Ledger(cmd) => case_cmd::ledger(
             &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
             cmd,

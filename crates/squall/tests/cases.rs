@@ -527,3 +527,119 @@ fn a_bad_inventory_names_file_line_and_field_and_changes_nothing() {
     let listed = json_of(squall(h).args(["inventory", "list", "--format", "json"]));
     assert_eq!(listed.as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn the_postmortem_tells_the_case_from_detection_to_lessons() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args([
+            "hunt",
+            "--new-case",
+            "Leaked CI key",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "status",
+            "C-0001",
+            "contained",
+            "--reason",
+            "CI key disabled",
+        ])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "note",
+            "C-0001",
+            "Replace CI keys with OIDC roles",
+            "--lesson",
+        ])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "note",
+            "C-0001",
+            "Owner confirmed the key was only used by CI",
+        ])
+        .assert()
+        .success();
+    let file = h.join("disk.raw");
+    std::fs::write(&file, b"evidence <bytes>").unwrap();
+    squall(h)
+        .args(["evidence", "add", "C-0001"])
+        .arg(&file)
+        .args(["--description", "a <disk> & more"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "status", "C-0001", "recovered"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "close", "C-0001"])
+        .assert()
+        .success();
+
+    let out = squall(h).args(["report", "C-0001"]).assert().success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for section in [
+        "## Summary",
+        "## Durations",
+        "## Attacker timeline",
+        "## Response timeline",
+        "## Detections",
+        "## Evidence",
+        "## Actions",
+        "## Lessons learned",
+    ] {
+        assert!(md.contains(section), "missing {section}");
+    }
+    assert!(md.contains("Time to detect (first malicious event → case opened)"));
+    assert!(
+        md.contains("| Total (case opened → closed) |")
+            && !md.contains("| Total (case opened → closed) | — |")
+    );
+    assert!(
+        md.contains("iam:ListUsers"),
+        "attacker activity that no rule flagged"
+    );
+    assert!(
+        md.contains("contained (CI key disabled)"),
+        "response timeline from the ledger"
+    );
+    assert!(
+        md.contains("- Replace CI keys with OIDC roles"),
+        "lessons from --lesson notes"
+    );
+    assert!(
+        md.contains("note: Owner confirmed"),
+        "ordinary notes stay in the response timeline"
+    );
+    assert!(md.contains("verified, head seq"));
+
+    let html_file = h.join("report.html");
+    squall(h)
+        .args(["report", "C-0001", "--format", "html", "-o"])
+        .arg(&html_file)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&html_file).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<h2>Lessons learned</h2>"));
+    assert!(
+        html.contains("a &lt;disk&gt; &amp; more"),
+        "data is escaped"
+    );
+    for needle in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(needle), "external resource: {needle}");
+    }
+}
