@@ -30,6 +30,13 @@ pub struct Entry {
     pub payload: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The analyst's ed25519 public key (hex), when the entry is signed. Not hashed: the
+    /// signature covers `hash`, which covers the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// The ed25519 signature of `hash` (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// The hashed part of an entry, in the documented key order.
@@ -120,6 +127,8 @@ impl Entry {
             payload,
             prev_hash,
             hash,
+            signer: None,
+            signature: None,
         }
     }
 
@@ -191,6 +200,9 @@ pub fn verify(entries: &[Entry], expected_head: Option<&Head>) -> Result<Option<
             return Err(at(
                 "content does not match its hash (the entry was modified)".into(),
             ));
+        }
+        if let Err(why) = crate::signing::check(e) {
+            return Err(at(format!("bad signature: {why}")));
         }
         prev = e.hash.clone();
     }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::inventory::Asset;
 use crate::ledger::{Entry, GENESIS};
+use crate::signing::AnalystKey;
 use crate::store::{
     Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
     Result, STATUSES, Store, StoreError,
@@ -92,12 +93,18 @@ CREATE TABLE inventory (
     PRIMARY KEY (provider, id)
 );
 "#,
+    r#"
+ALTER TABLE ledger ADD COLUMN signer TEXT;
+ALTER TABLE ledger ADD COLUMN signature TEXT;
+"#,
 ];
 
 /// The SQLite case store.
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Signs every entry this store appends, when the analyst has a key.
+    signer: Option<AnalystKey>,
 }
 
 fn now() -> String {
@@ -119,6 +126,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            signer: None,
         };
         store.setup()?;
         Ok(store)
@@ -173,8 +181,16 @@ impl SqliteStore {
         tx.commit().map_err(&e)
     }
 
-    /// Runs `f` in a write transaction, mapping errors to this store.
-    fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    /// Signs the entries appended from now on with `key`.
+    pub fn sign_with(&mut self, key: AnalystKey) {
+        self.signer = Some(key);
+    }
+
+    /// Runs `f` in a write transaction (with the signing key, if any), mapping errors.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction, Option<&AnalystKey>) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.display().to_string();
         let e = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -184,7 +200,7 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
-        let out = f(&tx)?;
+        let out = f(&tx, self.signer.as_ref())?;
         tx.commit()
             .map_err(|source| StoreError::Sqlite { path, source })?;
         Ok(out)
@@ -202,6 +218,7 @@ fn sql(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 fn append(
     tx: &Transaction,
     path: &str,
+    signer: Option<&AnalystKey>,
     case: &str,
     actor: &str,
     kind: &str,
@@ -221,7 +238,7 @@ fn append(
     if status == "closed" {
         return Err(StoreError::Closed(case.to_string()));
     }
-    let entry = Entry::new(
+    let mut entry = Entry::new(
         seq + 1,
         now(),
         actor.to_string(),
@@ -229,9 +246,14 @@ fn append(
         payload,
         prev,
     );
+    if let Some(key) = signer {
+        let (public, signature) = key.sign(&entry.hash);
+        entry.signer = Some(public);
+        entry.signature = Some(signature);
+    }
     tx.execute(
-        "INSERT INTO ledger (case_id, seq, time, actor, kind, payload, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO ledger (case_id, seq, time, actor, kind, payload, prev_hash, hash, signer, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             case,
             entry.seq,
@@ -240,7 +262,9 @@ fn append(
             entry.kind,
             entry.payload.to_string(),
             entry.prev_hash,
-            entry.hash
+            entry.hash,
+            entry.signer,
+            entry.signature
         ],
     )
     .map_err(sql(path))?;
@@ -279,7 +303,7 @@ impl Store for SqliteStore {
             return Err(StoreError::Invalid("a case needs a title (--title)".into()));
         }
         let path = self.path.display().to_string();
-        let id = self.write(|tx| {
+        let id = self.write(|tx, signer| {
             let number: u64 = tx
                 .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM cases", [], |r| {
                     r.get(0)
@@ -303,7 +327,7 @@ impl Store for SqliteStore {
             )
             .map_err(sql(&path))?;
             let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
-            append(tx, &path, &id, actor, "case.opened", payload)?;
+            append(tx, &path, signer, &id, actor, "case.opened", payload)?;
             Ok(id)
         })?;
         self.case(&id)
@@ -316,15 +340,16 @@ impl Store for SqliteStore {
         } else {
             json!({"text": text})
         };
-        self.write(|tx| append(tx, &path, case, actor, "note", payload))
+        self.write(|tx, signer| append(tx, &path, signer, case, actor, "note", payload))
     }
 
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, signer| {
             let entry = append(
                 tx,
                 &path,
+                signer,
                 case,
                 actor,
                 "case.assigned",
@@ -347,7 +372,7 @@ impl Store for SqliteStore {
             )));
         };
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, signer| {
             let current: Option<String> = tx
                 .query_row("SELECT status FROM cases WHERE id = ?1", [case], |r| {
                     r.get(0)
@@ -364,6 +389,7 @@ impl Store for SqliteStore {
             let entry = append(
                 tx,
                 &path,
+                signer,
                 case,
                 actor,
                 "case.status",
@@ -391,7 +417,7 @@ impl Store for SqliteStore {
         detections: &[NewDetection],
     ) -> Result<Attached> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, signer| {
             let mut outcome = Attached::default();
             for d in detections {
                 let identity = match &d.event_id {
@@ -411,7 +437,7 @@ impl Store for SqliteStore {
                     outcome.already_attached += 1;
                     continue;
                 }
-                let entry = append(tx, &path, case, actor, "detection.attached", d.json.clone())?;
+                let entry = append(tx, &path, signer, case, actor, "detection.attached", d.json.clone())?;
                 tx.execute(
                     "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
                      detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -444,7 +470,7 @@ impl Store for SqliteStore {
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, signer| {
             let id: u64 = tx
                 .query_row(
                     "SELECT COALESCE(MAX(id), 0) + 1 FROM evidence WHERE case_id = ?1",
@@ -456,7 +482,7 @@ impl Store for SqliteStore {
                 "evidence_id": id, "path": ev.path, "sha256": ev.sha256, "size": ev.size,
                 "description": ev.description, "source": ev.source, "stored_at": ev.stored_at,
             });
-            let entry = append(tx, &path, case, actor, "evidence.added", payload)?;
+            let entry = append(tx, &path, signer, case, actor, "evidence.added", payload)?;
             tx.execute(
                 "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
                  stored_at, added_by, added_at, ledger_seq)
@@ -493,12 +519,12 @@ impl Store for SqliteStore {
 
     fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, signer| {
             let payload = json!({
                 "inputs": run.inputs, "files": run.files, "records": run.records,
                 "rules": run.rules, "detections": run.detections,
             });
-            let entry = append(tx, &path, case, actor, "hunt.run", payload)?;
+            let entry = append(tx, &path, signer, case, actor, "hunt.run", payload)?;
             for file in &run.files {
                 tx.execute(
                     "INSERT OR IGNORE INTO case_sources (case_id, path, ledger_seq) VALUES (?1, ?2, ?3)",
@@ -512,7 +538,7 @@ impl Store for SqliteStore {
 
     fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
+        self.write(|tx, _| {
             let at = now();
             for a in assets {
                 let provider = serde_json::to_value(a.provider)
@@ -565,8 +591,8 @@ impl Store for SqliteStore {
         payload: serde_json::Value,
     ) -> Result<Entry> {
         let path = self.path.display().to_string();
-        self.write(|tx| {
-            let entry = append(tx, &path, case, actor, "case.triaged", payload)?;
+        self.write(|tx, signer| {
+            let entry = append(tx, &path, signer, case, actor, "case.triaged", payload)?;
             tx.execute(
                 "UPDATE cases SET severity = ?2, triaged_at = COALESCE(triaged_at, ?3),
                  status = CASE WHEN status = 'open' THEN 'triaged' ELSE status END WHERE id = ?1",
@@ -615,7 +641,7 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT seq, time, actor, kind, payload, prev_hash, hash FROM ledger
+                "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature FROM ledger
                  WHERE case_id = ?1 ORDER BY rowid",
             )
             .map_err(self.err())?;
@@ -633,6 +659,8 @@ impl Store for SqliteStore {
                         .unwrap_or(serde_json::Value::String(payload)),
                     prev_hash: r.get(5)?,
                     hash: r.get(6)?,
+                    signer: r.get(7)?,
+                    signature: r.get(8)?,
                 })
             })
             .map_err(self.err())?;

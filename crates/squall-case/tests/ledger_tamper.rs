@@ -17,6 +17,8 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("squall.db");
     let mut store = SqliteStore::open(&path).unwrap();
+    // Signed, so that the signature fields are tampered with too.
+    store.sign_with(squall_case::signing::AnalystKey::generate().unwrap());
     let case = store
         .open_case(
             "alice@ws1",
@@ -98,7 +100,16 @@ fn an_untouched_ledger_verifies() {
 #[test]
 fn a_flipped_byte_in_any_field_of_any_entry_is_found_at_that_entry() {
     for seq in 1..=6u64 {
-        for field in ["time", "actor", "kind", "payload", "prev_hash", "hash"] {
+        for field in [
+            "time",
+            "actor",
+            "kind",
+            "payload",
+            "prev_hash",
+            "hash",
+            "signer",
+            "signature",
+        ] {
             let f = fixture();
             let conn = db(&f);
             let value: String = conn
@@ -197,7 +208,7 @@ fn an_inserted_entry_is_found_where_it_was_put() {
         .unwrap();
     }
     conn.execute(
-        "INSERT INTO ledger VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO ledger (case_id, seq, time, actor, kind, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             f.case,
             forged.seq,
@@ -211,7 +222,7 @@ fn an_inserted_entry_is_found_where_it_was_put() {
     )
     .unwrap();
     for (_, seq) in rows.iter().rev().filter(|(_, s)| *s >= 4) {
-        conn.execute("INSERT INTO ledger SELECT case_id, seq + 1, time, actor, kind, payload, prev_hash, hash FROM old WHERE seq = ?1", params![seq]).unwrap();
+        conn.execute("INSERT INTO ledger SELECT case_id, seq + 1, time, actor, kind, payload, prev_hash, hash, signer, signature FROM old WHERE seq = ?1", params![seq]).unwrap();
     }
     // The forged entry itself is consistent; the entry after it no longer links.
     assert_eq!(first_bad(&f), Some(5));

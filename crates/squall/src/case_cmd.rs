@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use squall_case::signing::AnalystKey;
 use squall_case::{Case, Entry, NewCase, NewEvidence, SqliteStore, Store, verify};
 
 use crate::cli::{
@@ -15,22 +16,33 @@ use crate::exit;
 pub struct Context {
     pub home: PathBuf,
     pub actor: String,
+    pub sign_key: Option<PathBuf>,
 }
 
 impl Context {
-    pub fn new(home: Option<&Path>, actor: Option<String>) -> anyhow::Result<Context> {
+    pub fn new(
+        home: Option<&Path>,
+        actor: Option<String>,
+        sign_key: Option<PathBuf>,
+    ) -> anyhow::Result<Context> {
         let home = squall_case::home::resolve(home)
             .context("no home directory (help: set --home or SQUALL_HOME)")?;
         let actor = actor
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(default_actor);
-        Ok(Context { home, actor })
+        Ok(Context {
+            home,
+            actor,
+            sign_key,
+        })
     }
 
     pub fn store(&self) -> anyhow::Result<SqliteStore> {
-        Ok(SqliteStore::open(&squall_case::home::store_path(
-            &self.home,
-        ))?)
+        let mut store = SqliteStore::open(&squall_case::home::store_path(&self.home))?;
+        if let Some(path) = &self.sign_key {
+            store.sign_with(AnalystKey::load(path).map_err(anyhow::Error::msg)?);
+        }
+        Ok(store)
     }
 }
 
@@ -246,6 +258,8 @@ pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
             case,
             file,
             expect_head,
+            require_signed,
+            signer,
         } => {
             let (name, entries, mut head) = match (case, file) {
                 (Some(id), _) => {
@@ -266,12 +280,37 @@ pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 };
                 head = Some(squall_case::Head { seq, hash });
             }
+            // Signatures present are checked by `verify`; here, whether they are required and
+            // whose they may be.
+            let unsigned = entries.iter().find(|e| e.signature.is_none());
+            let stranger = entries.iter().find(|e| {
+                !signer.is_empty()
+                    && e.signer
+                        .as_ref()
+                        .is_some_and(|s| !signer.iter().any(|k| k.eq_ignore_ascii_case(s)))
+            });
             match verify(&entries, head.as_ref()) {
+                Ok(_) if require_signed && unsigned.is_some() => {
+                    let seq = unsigned.map_or(0, |e| e.seq);
+                    println!("{name}: TAMPERED at entry {seq}: not signed");
+                    Ok(exit::DETECTED)
+                }
+                Ok(_) if stranger.is_some() => {
+                    let seq = stranger.map_or(0, |e| e.seq);
+                    println!(
+                        "{name}: TAMPERED at entry {seq}: signed by a key not given with --signer"
+                    );
+                    Ok(exit::DETECTED)
+                }
                 Ok(head) => {
                     let head = head.map_or("empty".into(), |h| {
                         format!("head seq {} sha256 {}", h.seq, h.hash)
                     });
-                    println!("{name}: intact, {} entries, {head}", entries.len());
+                    let signed = entries.iter().filter(|e| e.signature.is_some()).count();
+                    println!(
+                        "{name}: intact, {} entries ({signed} signed), {head}",
+                        entries.len()
+                    );
                     Ok(exit::OK)
                 }
                 Err(b) => {
@@ -487,6 +526,29 @@ pub fn report(
             eprintln!("{case}: report written to {}", path.display());
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(exit::OK)
+}
+
+pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<u8> {
+    match cmd {
+        crate::cli::KeyCommand::Generate { output } => {
+            let key = AnalystKey::generate().map_err(anyhow::Error::msg)?;
+            key.save(&output).map_err(anyhow::Error::msg)?;
+            println!("{}", key.public_hex());
+            eprintln!(
+                "key written to {} (keep it private; give the public key above to verifiers)",
+                output.display()
+            );
+        }
+        crate::cli::KeyCommand::Show { file } => {
+            println!(
+                "{}",
+                AnalystKey::load(&file)
+                    .map_err(anyhow::Error::msg)?
+                    .public_hex()
+            );
+        }
     }
     Ok(exit::OK)
 }

@@ -31,6 +31,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME", env = "SQUALL_ACTOR")]
     pub actor: Option<String>,
 
+    /// Sign every ledger entry this run writes with this ed25519 key (`squall key generate`).
+    #[arg(long, global = true, value_name = "FILE", env = "SQUALL_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -105,6 +109,10 @@ pub enum Command {
     /// Chain of custody: check or export a case's hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+
+    /// Chain of custody: an analyst's ed25519 key for signing ledger entries.
+    #[command(subcommand)]
+    Key(KeyCommand),
 
     /// Chain of custody: record evidence files on a case with their SHA-256.
     #[command(subcommand)]
@@ -209,6 +217,17 @@ pub enum CaseCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a key file (never overwrites one) and print its public key.
+    Generate {
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print the public key of a key file, to give to whoever verifies.
+    Show { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum InventoryCommand {
     /// Import accounts/projects from a YAML or TOML file (schema in the README); records with
     /// the same provider and id are replaced.
@@ -236,6 +255,12 @@ pub enum LedgerCommand {
         /// The head hash the ledger must end with.
         #[arg(long, value_name = "SHA256")]
         expect_head: Option<String>,
+        /// Fail unless every entry is signed (by any of --signer, if given).
+        #[arg(long)]
+        require_signed: bool,
+        /// Public keys (hex) whose signatures are accepted.
+        #[arg(long, value_name = "PUBKEY")]
+        signer: Vec<String>,
     },
     /// Write a case's ledger as JSON Lines that anyone can re-verify (see the README).
     Export {

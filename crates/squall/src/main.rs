@@ -44,31 +44,36 @@ fn run() -> anyhow::Result<u8> {
             };
             config.hunt.apply(&mut args, &from_cli)?;
             let ctx = if args.case.is_some() || args.new_case.is_some() {
-                Some(case_cmd::Context::new(cli.home.as_deref(), cli.actor)?)
+                Some(case_cmd::Context::new(
+                    cli.home.as_deref(),
+                    cli.actor,
+                    cli.sign_key,
+                )?)
             } else {
                 None
             };
             hunt_cmd::run(args, ctx.as_ref())
         }
         cli::Command::Case(cmd) => case_cmd::case(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             cmd,
         ),
         cli::Command::Timeline(args) => timeline_cmd::run(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             args,
         ),
         cli::Command::Scope { case, format } => timeline_cmd::scope(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             &case,
             format,
         ),
+        cli::Command::Key(cmd) => case_cmd::key(cmd),
         cli::Command::Inventory(cmd) => case_cmd::inventory(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             cmd,
         ),
         cli::Command::Triage { case, format } => case_cmd::triage(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             &case,
             format,
         ),
@@ -77,17 +82,17 @@ fn run() -> anyhow::Result<u8> {
             format,
             output,
         } => case_cmd::report(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             &case,
             format,
             output.as_deref(),
         ),
         cli::Command::Ledger(cmd) => case_cmd::ledger(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             cmd,
         ),
         cli::Command::Evidence(cmd) => case_cmd::evidence(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor)?,
+            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
             cmd,
         ),
     }

@@ -643,3 +643,103 @@ fn the_postmortem_tells_the_case_from_detection_to_lessons() {
         assert!(!html.contains(needle), "external resource: {needle}");
     }
 }
+
+#[test]
+fn signed_entries_show_who_vouched_for_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let key = h.join("alice.key");
+    let out = squall(h)
+        .args(["key", "generate", "-o"])
+        .arg(&key)
+        .assert()
+        .success();
+    let public = String::from_utf8_lossy(&out.get_output().stdout)
+        .trim()
+        .to_string();
+    assert_eq!(public.len(), 64);
+    squall(h)
+        .args(["key", "generate", "-o"])
+        .arg(&key)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("never overwritten"));
+    let signed = |args: &[&str]| {
+        let mut cmd = squall(h);
+        cmd.arg("--sign-key").arg(&key).args(args);
+        cmd
+    };
+    signed(&["case", "new", "--title", "Signed"])
+        .assert()
+        .success();
+    signed(&["case", "note", "C-0001", "seen by alice"])
+        .assert()
+        .success();
+    signed(&[
+        "ledger",
+        "verify",
+        "C-0001",
+        "--require-signed",
+        "--signer",
+        &public,
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("2 entries (2 signed)"));
+    // Someone else's key is not accepted when the signers are named.
+    let other = h.join("bob.key");
+    let out = squall(h)
+        .args(["key", "generate", "-o"])
+        .arg(&other)
+        .assert()
+        .success();
+    let bob = String::from_utf8_lossy(&out.get_output().stdout)
+        .trim()
+        .to_string();
+    squall(h)
+        .args(["ledger", "verify", "C-0001", "--signer", &bob])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not given with --signer"));
+    // An unsigned entry fails --require-signed, and names the entry.
+    squall(h)
+        .args(["case", "note", "C-0001", "unsigned"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["ledger", "verify", "C-0001", "--require-signed"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("entry 3: not signed"));
+    // A forged signature in an export is caught at its entry.
+    let export = h.join("ledger.jsonl");
+    squall(h)
+        .args(["ledger", "export", "C-0001", "-o"])
+        .arg(&export)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&export).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sig = lines[1]["signature"].as_str().unwrap().to_string();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { "1" } else { "0" },
+        &sig[1..]
+    );
+    lines[1]["signature"] = Value::String(flipped);
+    let forged = lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&export, forged).unwrap();
+    squall(h)
+        .args(["ledger", "verify", "--file"])
+        .arg(&export)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("entry 2 (seq 2): bad signature"));
+}

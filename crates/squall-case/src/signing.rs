@@ -1,0 +1,139 @@
+//! Optional ed25519 signatures on ledger entries, with an analyst's own key: the hash chain
+//! shows that nothing changed; a signature shows who vouched for each entry.
+//!
+//! A signature covers the entry's `hash` (its 64 hex characters, as ASCII), which covers
+//! everything else, so the hash chain stays checkable with `jq` and `sha256sum` alone.
+
+use std::path::Path;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+
+use crate::ledger::Entry;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    if t.len() % 2 != 0 {
+        return None;
+    }
+    (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// An analyst's signing key.
+pub struct AnalystKey(SigningKey);
+
+impl AnalystKey {
+    /// A new random key.
+    pub fn generate() -> Result<AnalystKey, String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| format!("no randomness for a key: {e}"))?;
+        Ok(AnalystKey(SigningKey::from_bytes(&seed)))
+    }
+
+    /// Reads a key file (the 32-byte seed in hex, as `key generate` writes it).
+    pub fn load(path: &Path) -> Result<AnalystKey, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("signing key {}: {e}", path.display()))?;
+        let bytes = unhex(&text).filter(|b| b.len() == 32).ok_or_else(|| {
+            format!("signing key {}: not a 64-hex-digit ed25519 seed (help: `squall key generate -o FILE`)", path.display())
+        })?;
+        let seed: [u8; 32] = bytes.try_into().expect("32 bytes");
+        Ok(AnalystKey(SigningKey::from_bytes(&seed)))
+    }
+
+    /// Writes the key readable by its owner only.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(path).map_err(|e| {
+            format!(
+                "cannot create {}: {e} (an existing key is never overwritten)",
+                path.display()
+            )
+        })?;
+        writeln!(f, "{}", hex(&self.0.to_bytes())).map_err(|e| e.to_string())
+    }
+
+    /// The public half, in hex, to give to whoever verifies.
+    pub fn public_hex(&self) -> String {
+        hex(self.0.verifying_key().as_bytes())
+    }
+
+    /// (signer, signature) for an entry hash.
+    pub fn sign(&self, hash: &str) -> (String, String) {
+        (
+            self.public_hex(),
+            hex(&self.0.sign(hash.as_bytes()).to_bytes()),
+        )
+    }
+}
+
+/// Checks an entry's signature, if it has one: `Ok(true)` signed and valid, `Ok(false)`
+/// unsigned, `Err` for a signature that does not verify.
+pub fn check(entry: &Entry) -> Result<bool, String> {
+    let (Some(signer), Some(signature)) = (&entry.signer, &entry.signature) else {
+        return Ok(false);
+    };
+    let key = unhex(signer)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or("the signer is not an ed25519 public key")?;
+    let sig = unhex(signature)
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .map(|b| Signature::from_bytes(&b))
+        .ok_or("the signature is not 64 bytes of hex")?;
+    key.verify(entry.hash.as_bytes(), &sig)
+        .map(|()| true)
+        .map_err(|_| "the signature does not match the entry (or not by this signer)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::GENESIS;
+
+    #[test]
+    fn a_signed_entry_verifies_and_a_resigned_one_does_not() {
+        let key = AnalystKey::generate().unwrap();
+        let mut e = Entry::new(
+            1,
+            "t".into(),
+            "a".into(),
+            "note".into(),
+            serde_json::json!({}),
+            GENESIS.into(),
+        );
+        let (signer, sig) = key.sign(&e.hash);
+        e.signer = Some(signer);
+        e.signature = Some(sig);
+        assert_eq!(check(&e), Ok(true));
+        let other = AnalystKey::generate().unwrap();
+        e.signer = Some(other.public_hex());
+        assert!(check(&e).is_err());
+    }
+
+    #[test]
+    fn keys_round_trip_through_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alice.key");
+        let key = AnalystKey::generate().unwrap();
+        key.save(&path).unwrap();
+        assert_eq!(
+            AnalystKey::load(&path).unwrap().public_hex(),
+            key.public_hex()
+        );
+        assert!(key.save(&path).is_err(), "never overwrites a key");
+    }
+}
