@@ -19,5 +19,5 @@ pub use ledger::{Break, Entry, GENESIS, Head, verify};
 pub use sqlite::SqliteStore;
 pub use store::{
     Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
-    STATUSES, Store, StoreError,
+    STATUSES, Store, StoreError, Task,
 };

@@ -96,6 +96,8 @@ fn response_line(e: &Entry) -> Option<String> {
             p["records"],
             p["detections"]
         ),
+        "task.added" => format!("task {} added: {}", p["task"], text(&p["text"])),
+        "task.done" => format!("task {} done: {}", p["task"], text(&p["result"])),
         "evidence.added" => format!(
             "evidence #{} added: {} (sha256 {})",
             p["evidence_id"],

@@ -15,7 +15,7 @@ use crate::ledger::{Entry, GENESIS};
 use crate::signing::AnalystKey;
 use crate::store::{
     Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
-    Result, STATUSES, Store, StoreError,
+    Result, STATUSES, Store, StoreError, Task,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -96,6 +96,18 @@ CREATE TABLE inventory (
     r#"
 ALTER TABLE ledger ADD COLUMN signer TEXT;
 ALTER TABLE ledger ADD COLUMN signature TEXT;
+"#,
+    r#"
+CREATE TABLE tasks (
+    case_id    TEXT NOT NULL REFERENCES cases(id),
+    id         INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    owner      TEXT,
+    done       INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    done_at    TEXT,
+    PRIMARY KEY (case_id, id)
+);
 "#,
 ];
 
@@ -601,6 +613,87 @@ impl Store for SqliteStore {
             .map_err(sql(&path))?;
             Ok(entry)
         })
+    }
+
+    fn add_task(
+        &mut self,
+        case: &str,
+        actor: &str,
+        text: &str,
+        owner: Option<&str>,
+    ) -> Result<Task> {
+        let path = self.path.display().to_string();
+        self.write(|tx, signer| {
+            let id: u64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks WHERE case_id = ?1", [case], |r| r.get(0))
+                .map_err(sql(&path))?;
+            let entry = append(tx, &path, signer, case, actor, "task.added", json!({"task": id, "text": text, "owner": owner}))?;
+            tx.execute(
+                "INSERT INTO tasks (case_id, id, text, owner, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![case, id, text, owner, entry.time],
+            )
+            .map_err(sql(&path))?;
+            Ok(Task { id, text: text.to_string(), owner: owner.map(str::to_string), done: false, created_at: entry.time, done_at: None })
+        })
+    }
+
+    fn finish_task(&mut self, case: &str, actor: &str, id: u64, result: &str) -> Result<Entry> {
+        let path = self.path.display().to_string();
+        self.write(|tx, signer| {
+            let done: Option<bool> = tx
+                .query_row(
+                    "SELECT done FROM tasks WHERE case_id = ?1 AND id = ?2",
+                    params![case, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql(&path))?;
+            match done {
+                None => return Err(StoreError::Invalid(format!("case {case} has no task {id}"))),
+                Some(true) => {
+                    return Err(StoreError::Invalid(format!(
+                        "task {id} of {case} is already done"
+                    )));
+                }
+                Some(false) => {}
+            }
+            let entry = append(
+                tx,
+                &path,
+                signer,
+                case,
+                actor,
+                "task.done",
+                json!({"task": id, "result": result}),
+            )?;
+            tx.execute(
+                "UPDATE tasks SET done = 1, done_at = ?3 WHERE case_id = ?1 AND id = ?2",
+                params![case, id, entry.time],
+            )
+            .map_err(sql(&path))?;
+            Ok(entry)
+        })
+    }
+
+    fn tasks(&self, case: &str) -> Result<Vec<Task>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, text, owner, done, created_at, done_at FROM tasks WHERE case_id = ?1 ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([case], |r| {
+                Ok(Task {
+                    id: r.get(0)?,
+                    text: r.get(1)?,
+                    owner: r.get(2)?,
+                    done: r.get(3)?,
+                    created_at: r.get(4)?,
+                    done_at: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
     }
 
     fn sources(&self, case: &str) -> Result<Vec<String>> {

@@ -159,6 +159,17 @@ pub struct HuntRun {
     pub detections: u64,
 }
 
+/// A to-do on a case: who does what, and whether it is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub id: u64,
+    pub text: String,
+    pub owner: Option<String>,
+    pub done: bool,
+    pub created_at: String,
+    pub done_at: Option<String>,
+}
+
 /// The operations the verbs use. Writes take the acting analyst and return the ledger entry
 /// that records them.
 pub trait Store {
@@ -200,6 +211,16 @@ pub trait Store {
     fn ledger(&self, case: &str) -> Result<Vec<Entry>>;
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>>;
     fn evidence(&self, case: &str) -> Result<Vec<Evidence>>;
+    fn add_task(
+        &mut self,
+        case: &str,
+        actor: &str,
+        text: &str,
+        owner: Option<&str>,
+    ) -> Result<Task>;
+    /// Marks a task done, with what came of it.
+    fn finish_task(&mut self, case: &str, actor: &str, id: u64, result: &str) -> Result<Entry>;
+    fn tasks(&self, case: &str) -> Result<Vec<Task>>;
     /// The log files hunted for this case.
     fn sources(&self, case: &str) -> Result<Vec<String>>;
     fn inventory(&self) -> Result<Vec<crate::inventory::Asset>>;

@@ -119,6 +119,16 @@ fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<()> {
     let case = store.case(id)?;
     let detections = store.detections(id)?;
     let evidence = store.evidence(id)?;
+    let tasks = store.tasks(id)?;
+    // Affected assets: the accounts (and regions) the detections name.
+    let mut affected: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for d in &detections {
+        if let Some(account) = d.detection["account"].as_str() {
+            let regions = affected.entry(account.to_string()).or_default();
+            regions.extend(d.detection["region"].as_str().map(str::to_string));
+        }
+    }
     let notes: Vec<Entry> = store
         .ledger(id)?
         .into_iter()
@@ -130,8 +140,13 @@ fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<()> {
             .iter()
             .map(|n| serde_json::json!({"time": n.time, "actor": n.actor, "text": n.payload["text"]}))
             .collect();
+        let affected: Vec<_> = affected
+            .iter()
+            .map(|(a, r)| serde_json::json!({"account": a, "regions": r}))
+            .collect();
         let doc = serde_json::json!({
-            "case": case, "detections": detections, "evidence": evidence, "notes": notes,
+            "case": case, "affected": affected, "detections": detections, "evidence": evidence,
+            "tasks": tasks, "notes": notes,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
@@ -171,6 +186,16 @@ fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<()> {
             d.level,
             d.title
         )?;
+    }
+    writeln!(out, "\naffected ({}):", affected.len())?;
+    for (account, regions) in &affected {
+        let regions: Vec<_> = regions.iter().map(String::as_str).collect();
+        writeln!(out, "  {account}  {}", regions.join(", "))?;
+    }
+    writeln!(out, "\ntasks ({}):", tasks.len())?;
+    for t in &tasks {
+        let mark = if t.done { "x" } else { " " };
+        writeln!(out, "  [{mark}] {} {}  ({})", t.id, t.text, opt(&t.owner))?;
     }
     writeln!(out, "\nevidence ({}):", evidence.len())?;
     for e in &evidence {
@@ -218,6 +243,14 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
         CaseCommand::Note { case, text, lesson } => {
             let e = store.note(&case, &ctx.actor, &text, lesson)?;
             eprintln!("{case}: note recorded as ledger entry {}", e.seq);
+        }
+        CaseCommand::Task { case, text, owner } => {
+            let t = store.add_task(&case, &ctx.actor, &text, owner.as_deref())?;
+            eprintln!("{case}: task {} added", t.id);
+        }
+        CaseCommand::Done { case, task, result } => {
+            let e = store.finish_task(&case, &ctx.actor, task, &result)?;
+            eprintln!("{case}: task {task} done (ledger entry {})", e.seq);
         }
         CaseCommand::Assign { case, owner } => {
             let e = store.assign(&case, &ctx.actor, &owner)?;

@@ -198,6 +198,20 @@ pub enum CaseCommand {
         #[arg(long)]
         lesson: bool,
     },
+    /// Add a task (who does what), shown on the case and in the postmortem.
+    Task {
+        case: String,
+        text: String,
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Mark a task done, with what came of it.
+    Done {
+        case: String,
+        task: u64,
+        #[arg(long, default_value = "")]
+        result: String,
+    },
     /// Hand a case to someone.
     Assign { case: String, owner: String },
     /// Move a case to its next phase: triaged, contained, recovered or closed.

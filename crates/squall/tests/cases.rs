@@ -57,6 +57,37 @@ fn a_case_moves_through_its_phases_and_keeps_its_notes() {
     squall(h)
         .args([
             "case",
+            "task",
+            "C-0001",
+            "Rotate the CI key",
+            "--owner",
+            "carol",
+        ])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "task", "C-0001", "Ask the owner about the snapshot"])
+        .assert()
+        .success();
+    squall(h)
+        .args([
+            "case",
+            "done",
+            "C-0001",
+            "1",
+            "--result",
+            "rotated at 10:40",
+        ])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "done", "C-0001", "1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already done"));
+    squall(h)
+        .args([
+            "case",
             "status",
             "C-0001",
             "contained",
@@ -88,6 +119,9 @@ fn a_case_moves_through_its_phases_and_keeps_its_notes() {
     assert!(shown["case"]["contained_at"].is_string() && shown["case"]["closed_at"].is_string());
     assert!(shown["case"]["triaged_at"].is_null());
     assert_eq!(shown["notes"][0]["text"], "Key belongs to the CI pipeline");
+    assert_eq!(shown["tasks"][0]["done"], true);
+    assert_eq!(shown["tasks"][0]["owner"], "carol");
+    assert_eq!(shown["tasks"][1]["done"], false);
     assert_eq!(shown["notes"][0]["actor"], "alice@ws1");
     let listed = json_of(squall(h).args(["case", "list", "--format", "json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -123,6 +157,13 @@ fn hunt_attaches_each_detection_to_a_case_once() {
         ));
     let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
     assert_eq!(shown["detections"].as_array().unwrap().len(), 10);
+    let affected: Vec<&str> = shown["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(affected, vec!["111122223333", "acme-prod"]);
     assert_eq!(shown["case"]["severity"], "high");
     // The incident was identified when its first detection happened, not when the case opened.
     assert_eq!(shown["case"]["identified_at"], "2026-10-02T09:12:40Z");
