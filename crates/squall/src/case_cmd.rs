@@ -516,7 +516,6 @@ pub fn report(
     output: Option<&Path>,
 ) -> anyhow::Result<u8> {
     use squall_case::report::{self, ReportInput};
-    use squall_case::timeline::{self, Actors, Pivot, Window};
     let store = ctx.store()?;
     let c = store.case(case)?;
     let ledger = store.ledger(case)?;
@@ -526,14 +525,12 @@ pub fn report(
     let events = if sources.is_empty() {
         Vec::new()
     } else {
-        let actors = Actors::from_detections(&detections);
-        let pivots = [Pivot::Principal, Pivot::Ip, Pivot::Key];
-        let (events, warnings) =
-            timeline::build(&sources, &actors, &pivots, Window::default(), &detections);
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
-        events
+        crate::timeline_cmd::activity(
+            &sources,
+            &detections,
+            &crate::timeline_cmd::DEFAULT_PIVOTS,
+            squall_case::timeline::Window::default(),
+        )
     };
     let ledger_check = match verify(&ledger, c.head().as_ref()) {
         Ok(head) => Ok(head.map_or("empty".into(), |h| {

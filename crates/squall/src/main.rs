@@ -29,6 +29,8 @@ fn run() -> anyhow::Result<u8> {
     let matches = cli::Cli::command().get_matches();
     let cli = cli::Cli::from_arg_matches(&matches)?;
     let config = config::load(cli.config.as_deref())?;
+    let context =
+        || case_cmd::Context::new(cli.home.as_deref(), cli.actor.clone(), cli.sign_key.clone());
     match cli.command {
         cli::Command::Hunt(mut args) => {
             let sub = matches.subcommand_matches("hunt").expect("hunt matches");
@@ -54,47 +56,19 @@ fn run() -> anyhow::Result<u8> {
             };
             hunt_cmd::run(args, ctx.as_ref())
         }
-        cli::Command::Case(cmd) => case_cmd::case(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            cmd,
-        ),
-        cli::Command::Timeline(args) => timeline_cmd::run(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            args,
-        ),
-        cli::Command::Scope { case, format } => timeline_cmd::scope(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            &case,
-            format,
-        ),
+        cli::Command::Case(cmd) => case_cmd::case(&context()?, cmd),
+        cli::Command::Timeline(args) => timeline_cmd::run(&context()?, args),
+        cli::Command::Scope { case, format } => timeline_cmd::scope(&context()?, &case, format),
         cli::Command::Key(cmd) => case_cmd::key(cmd),
-        cli::Command::Inventory(cmd) => case_cmd::inventory(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            cmd,
-        ),
-        cli::Command::Triage { case, format } => case_cmd::triage(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            &case,
-            format,
-        ),
+        cli::Command::Inventory(cmd) => case_cmd::inventory(&context()?, cmd),
+        cli::Command::Triage { case, format } => case_cmd::triage(&context()?, &case, format),
         cli::Command::Report {
             case,
             format,
             output,
-        } => case_cmd::report(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            &case,
-            format,
-            output.as_deref(),
-        ),
-        cli::Command::Ledger(cmd) => case_cmd::ledger(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            cmd,
-        ),
-        cli::Command::Evidence(cmd) => case_cmd::evidence(
-            &case_cmd::Context::new(cli.home.as_deref(), cli.actor, cli.sign_key)?,
-            cmd,
-        ),
+        } => case_cmd::report(&context()?, &case, format, output.as_deref()),
+        cli::Command::Ledger(cmd) => case_cmd::ledger(&context()?, cmd),
+        cli::Command::Evidence(cmd) => case_cmd::evidence(&context()?, cmd),
     }
 }
 

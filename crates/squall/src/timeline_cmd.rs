@@ -20,18 +20,30 @@ fn sources(store: &impl Store, case: &str) -> anyhow::Result<Vec<String>> {
     Ok(sources)
 }
 
+/// The default actors to follow: who, from where, with which key.
+pub const DEFAULT_PIVOTS: [Pivot; 3] = [Pivot::Principal, Pivot::Ip, Pivot::Key];
+
+/// The actors' events in the case's sources, reporting unreadable input as warnings.
+pub fn activity(
+    sources: &[String],
+    detections: &[squall_case::AttachedDetection],
+    pivots: &[Pivot],
+    window: Window,
+) -> Vec<TimelineEvent> {
+    let actors = Actors::from_detections(detections);
+    let (events, warnings) = timeline::build(sources, &actors, pivots, window, detections);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    events
+}
+
 pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     store.case(case)?;
     let detections = store.detections(case)?;
     let sources = sources(&store, case)?;
-    let actors = Actors::from_detections(&detections);
-    let pivots = [Pivot::Principal, Pivot::Ip, Pivot::Key];
-    let (events, warnings) =
-        timeline::build(&sources, &actors, &pivots, Window::default(), &detections);
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
+    let events = activity(&sources, &detections, &DEFAULT_PIVOTS, Window::default());
     let touched = timeline::scope(&events);
     let format = format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
@@ -130,15 +142,12 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
         }
     };
     let pivots = if args.pivot.is_empty() {
-        vec![Pivot::Principal, Pivot::Ip, Pivot::Key]
+        DEFAULT_PIVOTS.to_vec()
     } else {
         args.pivot.clone()
     };
     let actors = Actors::from_detections(&detections);
-    let (events, warnings) = timeline::build(&sources, &actors, &pivots, window, &detections);
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
+    let events = activity(&sources, &detections, &pivots, window);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             TimelineFormat::Table
