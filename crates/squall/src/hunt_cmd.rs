@@ -41,6 +41,9 @@ impl WarningPrinter {
     }
 }
 
+/// The most detections one hunt attaches to a case.
+const MAX_CASE_DETECTIONS: usize = 50_000;
+
 /// Where `squall hunt` sends what the workers find: streaming formats are serialized on the
 /// worker's thread and written under a lock; table and JSON are kept for sorting at the end.
 struct Output<'a> {
@@ -52,6 +55,8 @@ struct Output<'a> {
     by_level: [AtomicU64; 5],
     /// Detections to attach to a case after the hunt (`--case`, `--new-case`).
     to_attach: Option<Mutex<Vec<squall_case::NewDetection>>>,
+    /// More detections than a case takes (see [`MAX_CASE_DETECTIONS`]).
+    too_many: AtomicBool,
     /// The first write error; a closed pipe (`| head`) stops output but not the hunt's counts.
     failed: Mutex<Option<anyhow::Error>>,
 }
@@ -89,7 +94,15 @@ impl Sink for Output<'_> {
         }
         if let Some(attach) = &self.to_attach {
             let new: Vec<_> = found.iter().map(to_new_detection).collect();
-            attach.lock().unwrap().extend(new);
+            let mut attach = attach.lock().unwrap();
+            // A case is for the detections an analyst will read; past this many the hunt is
+            // noise to be narrowed first, and holding them all would cost the memory the
+            // streaming design saves. The attach step refuses it with a hint.
+            if attach.len() < MAX_CASE_DETECTIONS {
+                attach.extend(new);
+            } else {
+                self.too_many.store(true, Ordering::Relaxed);
+            }
         }
         if !output::streams(self.format) {
             self.kept.lock().unwrap().extend(found);
@@ -243,6 +256,7 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
         kept: Mutex::new(Vec::new()),
         by_level: Default::default(),
         to_attach: case_ctx.map(|_| Mutex::new(Vec::new())),
+        too_many: AtomicBool::new(false),
         failed: Mutex::new(None),
     };
     if output::streams(format)
@@ -299,6 +313,12 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     }
 
     let stats = &stats;
+    if sink.too_many.load(Ordering::Relaxed) {
+        bail!(
+            "more than {MAX_CASE_DETECTIONS} detections: nothing was attached to a case \
+             (help: narrow the hunt with --min-level, --since/--until or fewer --rules)"
+        );
+    }
     if let (Some(ctx), Some(attach)) = (case_ctx, sink.to_attach) {
         let mut found = attach.into_inner().unwrap();
         squall_case::NewDetection::sort_by_time(&mut found);
