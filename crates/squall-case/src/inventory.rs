@@ -64,6 +64,19 @@ pub struct Asset {
     pub trusts: Option<Vec<String>>,
 }
 
+impl Asset {
+    /// Takes what `other` knows and keeps the rest: API discovery fills regions and trusts
+    /// without erasing the owner and purpose a team wrote down.
+    pub fn merge_from(&mut self, other: Asset) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            name, owner, contact, purpose, env, data, regions, corp_reach, trusts
+        );
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {

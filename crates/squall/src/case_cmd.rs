@@ -444,6 +444,7 @@ pub fn inventory(ctx: &Context, cmd: InventoryCommand) -> anyhow::Result<u8> {
             let n = store.import_inventory(&ctx.actor, &file.display().to_string(), &assets)?;
             eprintln!("{n} account(s) imported from {}", file.display());
         }
+        InventoryCommand::Aws(args) => return aws_inventory(ctx, &mut store, args),
         InventoryCommand::List { format } => {
             let assets = store.inventory()?;
             match format_or_default(format) {
@@ -580,5 +581,75 @@ pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<u8> {
             );
         }
     }
+    Ok(exit::OK)
+}
+
+fn aws_inventory(
+    ctx: &Context,
+    store: &mut SqliteStore,
+    args: crate::cli::AwsInventoryArgs,
+) -> anyhow::Result<u8> {
+    use squall_aws::inventory::{Options, inventory};
+    let target = squall_aws::Target {
+        profile: args.target.profile.clone(),
+        region: args.target.regions.first().cloned(),
+        endpoint_url: args.target.endpoint_url.clone(),
+    };
+    let options = Options {
+        regions: args.target.regions.clone(),
+        ir_role: args.role_name.clone(),
+        max_key_age_days: args.max_key_age_days,
+        ..Options::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let inv = runtime.block_on(inventory(&target, &options))?;
+    let mut asset = store
+        .inventory()?
+        .into_iter()
+        .find(|a| a.id == inv.account && a.provider == squall_case::inventory::Provider::Aws)
+        .unwrap_or_else(|| inv.to_asset());
+    asset.merge_from(inv.to_asset());
+    store.import_inventory(&ctx.actor, "aws-api", std::slice::from_ref(&asset))?;
+    for e in &inv.errors {
+        eprintln!("warning: {e}");
+    }
+    match format_or_default(args.format) {
+        Format::Table => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "account {}: {} region(s), {} instance(s), {} access key(s), {} role(s) trusting other accounts, {} link(s) to corp, {} trail(s)",
+                inv.account,
+                inv.regions.len(),
+                inv.instances.len(),
+                inv.access_keys.len(),
+                inv.roles_trusting_others.len(),
+                inv.corp_links.len(),
+                inv.trails.len()
+            )?;
+            for f in &inv.findings {
+                writeln!(
+                    out,
+                    "  {:<6} {:<26} {:<24} {}",
+                    f.severity,
+                    f.kind,
+                    f.region.as_deref().unwrap_or("global"),
+                    f.message
+                )?;
+            }
+            if inv.findings.is_empty() {
+                writeln!(out, "  no findings")?;
+            }
+        }
+        Format::Jsonl => {
+            for f in &inv.findings {
+                println!("{}", serde_json::to_string(f)?);
+            }
+        }
+        _ => println!("{}", serde_json::to_string_pretty(&inv)?),
+    }
+    eprintln!("account {} stored in the inventory", inv.account);
     Ok(exit::OK)
 }

@@ -246,11 +246,43 @@ pub enum InventoryCommand {
     /// Import accounts/projects from a YAML or TOML file (schema in the README); records with
     /// the same provider and id are replaced.
     Import { file: PathBuf },
+    /// Read an AWS account through its APIs: instances, security groups, IAM keys and role
+    /// trusts, CloudTrail, flow logs, links back to corp; report what is wrong and store the
+    /// account in the inventory (merged with what was imported).
+    Aws(AwsInventoryArgs),
     /// List the inventory.
     List {
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },
+}
+
+/// Where and as whom to reach AWS: the standard credential chain, overridable.
+#[derive(Args, Debug, Clone)]
+pub struct AwsTargetArgs {
+    /// A profile from ~/.aws/config (SSO and assume-role profiles work).
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Region(s) to read; repeat for several [default: every enabled region].
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Another endpoint, e.g. a moto server (AWS_ENDPOINT_URL works too).
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AwsInventoryArgs {
+    #[command(flatten)]
+    pub target: AwsTargetArgs,
+    /// The incident-response role that must exist (the team's emergency access).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Access keys older than this many days are findings.
+    #[arg(long, default_value_t = 90)]
+    pub max_key_age_days: i64,
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
 }
 
 #[derive(Subcommand, Debug)]

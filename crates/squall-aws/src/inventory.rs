@@ -1,0 +1,356 @@
+//! `squall inventory aws`: what an account holds and what is wrong with it, for the Prepare
+//! phase, stored so triage can answer from it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::services::{cloudtrail, ec2, iam};
+use crate::{AwsError, Target, connect};
+
+/// Admin ports whose exposure to the world is a finding.
+const ADMIN_PORTS: &[(i32, &str)] = &[(22, "SSH"), (3389, "RDP")];
+
+/// Tag names that carry owner, purpose, environment and data classes (`--tag-map` changes them).
+#[derive(Debug, Clone, Serialize)]
+pub struct TagMap {
+    pub owner: Vec<String>,
+    pub purpose: Vec<String>,
+    pub env: Vec<String>,
+    pub data: Vec<String>,
+}
+
+impl Default for TagMap {
+    fn default() -> Self {
+        let v = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+        TagMap {
+            owner: v(&["Owner", "owner", "Team", "team"]),
+            purpose: v(&["Purpose", "purpose", "Application", "app"]),
+            env: v(&["Environment", "environment", "Env", "env"]),
+            data: v(&["DataClassification", "data-classification", "Data"]),
+        }
+    }
+}
+
+impl TagMap {
+    fn get<'a>(names: &[String], tags: &'a BTreeMap<String, String>) -> Option<&'a String> {
+        names.iter().find_map(|n| tags.get(n))
+    }
+}
+
+/// A problem found in the estate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `high`, `medium` or `low`.
+    pub severity: &'static str,
+    /// A stable name: `open-admin-port`, `old-access-key`, `unused-access-key`,
+    /// `cloudtrail-not-logging`, `cloudtrail-single-region`, `no-cloudtrail`, `flow-logs-off`,
+    /// `unowned-instance`, `ir-role-missing`.
+    pub kind: &'static str,
+    pub resource: String,
+    pub region: Option<String>,
+    pub message: String,
+}
+
+/// An instance with what its tags say.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoriedInstance {
+    #[serde(flatten)]
+    pub instance: ec2::Instance,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub env: Option<String>,
+    pub data: Option<String>,
+}
+
+/// Everything `inventory aws` learned about one account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AwsInventory {
+    pub account: String,
+    pub regions: Vec<String>,
+    pub instances: Vec<InventoriedInstance>,
+    pub open_rules: Vec<ec2::IngressRule>,
+    pub access_keys: Vec<iam::AccessKey>,
+    pub roles_trusting_others: Vec<iam::Role>,
+    pub corp_links: Vec<String>,
+    pub trails: Vec<cloudtrail::Trail>,
+    pub findings: Vec<Finding>,
+    /// Regions that could not be read, with why (the others are still reported).
+    pub errors: Vec<String>,
+}
+
+/// What to look at.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Regions to read; empty: every enabled region.
+    pub regions: Vec<String>,
+    pub tag_map: TagMap,
+    /// The incident-response role that should exist (`--role-name`).
+    pub ir_role: Option<String>,
+    /// Key age, in days, past which a key is a finding.
+    pub max_key_age_days: i64,
+}
+
+fn world(cidr: &str) -> bool {
+    cidr.ends_with("/0")
+}
+
+fn covers(rule: &ec2::IngressRule, port: i32) -> bool {
+    rule.protocol == "-1"
+        || match (rule.from_port, rule.to_port) {
+            (Some(from), Some(to)) => from <= port && port <= to,
+            _ => false,
+        }
+}
+
+/// Reads the account. A region that fails is reported in `errors` and the rest go on; regions
+/// are read concurrently.
+pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventory, AwsError> {
+    let config = connect(target).await;
+    let sts = aws_sdk_sts::Client::new(&config);
+    let who = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("sts:GetCallerIdentity", "", e))?;
+    let account = who.account().unwrap_or_default().to_string();
+    let ec2_global = aws_sdk_ec2::Client::new(&config);
+    let regions = if options.regions.is_empty() {
+        ec2::regions(&ec2_global).await?
+    } else {
+        options.regions.clone()
+    };
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for region in regions.clone() {
+        let config = config.clone();
+        tasks.spawn(async move {
+            let regional = config
+                .into_builder()
+                .region(aws_config::Region::new(region.clone()))
+                .build();
+            let client = aws_sdk_ec2::Client::new(&regional);
+            let result = async {
+                let instances = ec2::instances(&client, &region).await?;
+                let rules = ec2::ingress_rules(&client, &region).await?;
+                let (vpcs, logged) = ec2::vpcs_and_flow_logs(&client, &region).await?;
+                let links = ec2::corp_links(&client, &region).await?;
+                Ok::<_, AwsError>((instances, rules, vpcs, logged, links))
+            }
+            .await;
+            (region, result)
+        });
+    }
+    let iam_client = aws_sdk_iam::Client::new(&config);
+    let access_keys = iam::access_keys(&iam_client).await?;
+    let roles = iam::roles(&iam_client, &account).await?;
+    let trails = cloudtrail::trails(&aws_sdk_cloudtrail::Client::new(&config)).await?;
+
+    let mut inv = AwsInventory {
+        account: account.clone(),
+        regions: regions.clone(),
+        instances: Vec::new(),
+        open_rules: Vec::new(),
+        access_keys,
+        roles_trusting_others: roles
+            .iter()
+            .filter(|r| !r.trusted_accounts.is_empty())
+            .cloned()
+            .collect(),
+        corp_links: Vec::new(),
+        trails,
+        findings: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut per_region = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((region, Ok(found))) => per_region.push((region, found)),
+            Ok((region, Err(e))) => inv.errors.push(format!("{region}: {e}")),
+            Err(e) => inv.errors.push(format!("a region task failed: {e}")),
+        }
+    }
+    per_region.sort_by(|a, b| a.0.cmp(&b.0));
+    let tm = &options.tag_map;
+    for (region, (instances, rules, vpcs, logged, links)) in per_region {
+        for i in instances {
+            let owner = TagMap::get(&tm.owner, &i.tags).cloned();
+            if owner.is_none() && i.state != "terminated" {
+                inv.findings.push(Finding {
+                    severity: "low",
+                    kind: "unowned-instance",
+                    resource: i.id.clone(),
+                    region: Some(region.clone()),
+                    message: format!(
+                        "instance {} has no owner tag ({})",
+                        i.id,
+                        tm.owner.join(", ")
+                    ),
+                });
+            }
+            inv.instances.push(InventoriedInstance {
+                owner,
+                purpose: TagMap::get(&tm.purpose, &i.tags).cloned(),
+                env: TagMap::get(&tm.env, &i.tags).cloned(),
+                data: TagMap::get(&tm.data, &i.tags).cloned(),
+                instance: i,
+            });
+        }
+        for r in rules.into_iter().filter(|r| world(&r.cidr)) {
+            let exposed: Vec<&str> = if r.protocol == "-1" {
+                vec!["all ports"]
+            } else {
+                ADMIN_PORTS
+                    .iter()
+                    .filter(|(p, _)| covers(&r, *p))
+                    .map(|(_, n)| *n)
+                    .collect()
+            };
+            if !exposed.is_empty() {
+                inv.findings.push(Finding {
+                    severity: "high",
+                    kind: "open-admin-port",
+                    resource: r.group_id.clone(),
+                    region: Some(region.clone()),
+                    message: format!(
+                        "{} ({}) admits {} on {}",
+                        r.group_id,
+                        r.group_name,
+                        r.cidr,
+                        exposed.join(", ")
+                    ),
+                });
+                inv.open_rules.push(r);
+            }
+        }
+        for vpc in vpcs.iter().filter(|v| !logged.contains(v)) {
+            inv.findings.push(Finding {
+                severity: "medium",
+                kind: "flow-logs-off",
+                resource: vpc.clone(),
+                region: Some(region.clone()),
+                message: format!(
+                    "VPC {vpc} has no flow logs: network activity cannot be reconstructed"
+                ),
+            });
+        }
+        inv.corp_links
+            .extend(links.into_iter().map(|l| format!("{region}:{l}")));
+    }
+    for k in &inv.access_keys {
+        if k.status == "Active" && k.age_days.is_some_and(|d| d > options.max_key_age_days) {
+            inv.findings.push(Finding {
+                severity: "medium",
+                kind: "old-access-key",
+                resource: k.key_id.clone(),
+                region: None,
+                message: format!(
+                    "{}'s key {} is {} days old",
+                    k.user,
+                    k.key_id,
+                    k.age_days.unwrap_or(0)
+                ),
+            });
+        }
+        if k.status == "Active" && k.last_used.is_none() {
+            inv.findings.push(Finding {
+                severity: "low",
+                kind: "unused-access-key",
+                resource: k.key_id.clone(),
+                region: None,
+                message: format!("{}'s key {} has never been used", k.user, k.key_id),
+            });
+        }
+    }
+    if inv.trails.is_empty() {
+        inv.findings.push(Finding {
+            severity: "high",
+            kind: "no-cloudtrail",
+            resource: account.clone(),
+            region: None,
+            message: "no CloudTrail trail: there will be no audit log to investigate".into(),
+        });
+    }
+    for t in &inv.trails {
+        if !t.logging {
+            inv.findings.push(Finding {
+                severity: "high",
+                kind: "cloudtrail-not-logging",
+                resource: t.name.clone(),
+                region: t.home_region.clone(),
+                message: format!("trail {} is not logging", t.name),
+            });
+        }
+        if !t.multi_region {
+            inv.findings.push(Finding {
+                severity: "medium",
+                kind: "cloudtrail-single-region",
+                resource: t.name.clone(),
+                region: t.home_region.clone(),
+                message: format!("trail {} covers one region only", t.name),
+            });
+        }
+    }
+    if let Some(role) = &options.ir_role
+        && !roles.iter().any(|r| &r.name == role)
+    {
+        inv.findings.push(Finding {
+            severity: "high",
+            kind: "ir-role-missing",
+            resource: role.clone(),
+            region: None,
+            message: format!("the incident-response role {role} does not exist: no emergency access to this account"),
+        });
+    }
+    Ok(inv)
+}
+
+impl AwsInventory {
+    /// The account as a case-store inventory record; fields the API cannot know stay unset
+    /// so an imported record's owner and purpose survive the merge.
+    pub fn to_asset(&self) -> squall_case::inventory::Asset {
+        use squall_case::inventory::{Asset, CorpReach, Provider};
+        let mut regions: Vec<String> = self
+            .instances
+            .iter()
+            .map(|i| i.instance.region.clone())
+            .collect();
+        regions.sort();
+        regions.dedup();
+        let mut trusts: Vec<String> = self
+            .roles_trusting_others
+            .iter()
+            .flat_map(|r| r.trusted_accounts.clone())
+            .collect();
+        trusts.sort();
+        trusts.dedup();
+        let corp: Vec<CorpReach> = self
+            .corp_links
+            .iter()
+            .map(|l| {
+                if l.contains(":vpn:") {
+                    CorpReach::Vpn
+                } else {
+                    CorpReach::Peering
+                }
+            })
+            .collect();
+        Asset {
+            id: self.account.clone(),
+            provider: Provider::Aws,
+            name: None,
+            owner: None,
+            contact: None,
+            purpose: None,
+            env: None,
+            data: None,
+            regions: (!regions.is_empty()).then_some(regions),
+            corp_reach: Some(if corp.is_empty() {
+                vec![CorpReach::None]
+            } else {
+                corp
+            }),
+            trusts: Some(trusts),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! CloudTrail: are the trails there, multi-region, and logging?
+
+use aws_sdk_cloudtrail::Client;
+
+use crate::AwsError;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Trail {
+    pub name: String,
+    pub home_region: Option<String>,
+    pub multi_region: bool,
+    pub logging: bool,
+}
+
+pub async fn trails(client: &Client) -> Result<Vec<Trail>, AwsError> {
+    let out = client
+        .describe_trails()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:DescribeTrails", "", e))?;
+    let mut trails = Vec::new();
+    for t in out.trail_list() {
+        let name = t.name().unwrap_or_default().to_string();
+        let arn = t.trail_arn().unwrap_or(&name).to_string();
+        let status = client
+            .get_trail_status()
+            .name(&arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("cloudtrail:GetTrailStatus", &name, e))?;
+        trails.push(Trail {
+            name,
+            home_region: t.home_region().map(str::to_string),
+            multi_region: t.is_multi_region_trail().unwrap_or(false),
+            logging: status.is_logging().unwrap_or(false),
+        });
+    }
+    Ok(trails)
+}

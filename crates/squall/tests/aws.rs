@@ -1,0 +1,254 @@
+//! AWS verbs against a real moto server (`pip install 'moto[server]'`; `.ci/run` installs it).
+//! Each test starts its own server on a free loopback port, so state never leaks between tests.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto on 127.0.0.1, or says why the test is skipped.
+fn moto() -> Option<Moto> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = match Process::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("SKIPPED: moto_server not available ({e}); .ci/run installs moto[server]");
+            return None;
+        }
+    };
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(moto)
+}
+
+/// Builds the account with boto3 (installed with moto), as an operator would have.
+fn setup(moto: &Moto, script: &str) {
+    let out = Process::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}",
+            url = moto.url
+        ))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "fixture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn squall(home: &Path, moto: &Moto) -> Command {
+    let mut cmd = Command::cargo_bin("squall").unwrap();
+    cmd.env("SQUALL_HOME", home)
+        .env("SQUALL_ACTOR", "alice@ws1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
+    cmd
+}
+
+const ESTATE: &str = r#"
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+logged = ec2.create_vpc(CidrBlock='10.1.0.0/16')['Vpc']['VpcId']
+ec2.create_flow_logs(ResourceIds=[logged], ResourceType='VPC', TrafficType='ALL',
+    LogDestinationType='s3', LogDestination='arn:aws:s3:::flow-bucket')
+sg = ec2.create_security_group(GroupName='bastion', Description='b', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+web = ec2.create_security_group(GroupName='web', Description='w', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro',
+    TagSpecifications=[{'ResourceType': 'instance', 'Tags': [{'Key': 'Owner', 'Value': 'shop-team'}]}])
+ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro')
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='ci-deployer')
+iam.create_access_key(UserName='ci-deployer')
+import json
+iam.create_role(RoleName='partner-audit', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::444455556666:root'}, 'Action': 'sts:AssumeRole'}]}))
+s3 = boto3.client('s3', **kw)
+s3.create_bucket(Bucket='trail-bucket')
+ct = boto3.client('cloudtrail', **kw)
+ct.create_trail(Name='main', S3BucketName='trail-bucket', IsMultiRegionTrail=False)
+"#;
+
+#[test]
+fn inventory_aws_reports_what_is_wrong_and_feeds_triage() {
+    let Some(moto) = moto() else { return };
+    setup(&moto, ESTATE);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = squall(h, &moto)
+        .args([
+            "inventory",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--role-name",
+            "incident-response",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    let inv: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(inv["account"], "123456789012");
+    let kinds: Vec<(&str, &str)> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    let has = |kind: &str| kinds.iter().any(|(k, _)| *k == kind);
+    // SSH to the world is a finding; HTTPS to the world is not.
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|(k, _)| *k == "open-admin-port")
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    for kind in [
+        "cloudtrail-not-logging",
+        "cloudtrail-single-region",
+        "flow-logs-off",
+        "unused-access-key",
+        "unowned-instance",
+        "ir-role-missing",
+    ] {
+        assert!(has(kind), "missing {kind} in {kinds:?}");
+    }
+    // One of the two instances has an owner; only the other is a finding.
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|(k, _)| *k == "unowned-instance")
+            .count(),
+        1
+    );
+    assert_eq!(inv["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        inv["roles_trusting_others"][0]["trusted_accounts"][0],
+        "444455556666"
+    );
+
+    // The account is in the inventory now, with what the API knows.
+    let listed = squall(h, &moto)
+        .args(["inventory", "list", "--format", "json"])
+        .assert()
+        .success();
+    let listed: Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
+    let account = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "123456789012")
+        .unwrap();
+    assert_eq!(account["trusts"][0], "444455556666");
+    assert_eq!(account["regions"][0], "us-east-1");
+}
+
+#[test]
+fn inventory_aws_keeps_what_the_team_wrote_down() {
+    let Some(moto) = moto() else { return };
+    setup(&moto, "boto3.client('iam', **kw).create_user(UserName='x')");
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let file = h.join("inventory.yaml");
+    std::fs::write(
+        &file,
+        "accounts:\n  - id: '123456789012'\n    provider: aws\n    owner: Dana\n    env: prod\n",
+    )
+    .unwrap();
+    squall(h, &moto)
+        .args(["inventory", "import"])
+        .arg(&file)
+        .assert()
+        .success();
+    squall(h, &moto)
+        .args([
+            "inventory",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    let listed = squall(h, &moto)
+        .args(["inventory", "list", "--format", "json"])
+        .assert()
+        .success();
+    let listed: Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
+    let account = &listed[0];
+    assert_eq!(account["owner"], "Dana");
+    assert_eq!(account["env"], "prod");
+    assert_eq!(account["corp_reach"][0], "none");
+}
+
+#[test]
+fn missing_credentials_say_what_was_tried() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("squall").unwrap();
+    cmd.env("SQUALL_HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .args(["inventory", "aws", "--region", "us-east-1"]);
+    let out = cmd.assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("credentials") && stderr.contains("help:"),
+        "{stderr}"
+    );
+}
