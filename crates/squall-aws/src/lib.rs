@@ -5,6 +5,7 @@
 //! what the account holds and what is wrong with it. The service modules below it are thin:
 //! one call each, paginated, returning plain values.
 
+pub mod contain;
 pub mod inventory;
 mod services;
 

@@ -355,6 +355,23 @@ impl Store for SqliteStore {
         self.write(|tx, signer| append(tx, &path, signer, case, actor, "note", payload))
     }
 
+    fn record_action(
+        &mut self,
+        case: &str,
+        actor: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<Entry> {
+        if !matches!(
+            kind,
+            "action.planned" | "action.executed" | "action.verified" | "action.failed"
+        ) {
+            return Err(StoreError::Invalid(format!("not an action stage: {kind}")));
+        }
+        let path = self.path.display().to_string();
+        self.write(|tx, signer| append(tx, &path, signer, case, actor, kind, payload))
+    }
+
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
         let path = self.path.display().to_string();
         self.write(|tx, signer| {

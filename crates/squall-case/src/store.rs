@@ -177,6 +177,15 @@ pub trait Store {
     /// A note; `lesson` marks it for the postmortem's lessons-learned section.
     fn note(&mut self, case: &str, actor: &str, text: &str, lesson: bool) -> Result<Entry>;
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry>;
+    /// Records a stage of a response action: `action.planned`, `action.executed`,
+    /// `action.verified` or `action.failed`, with the plan, result or check as payload.
+    fn record_action(
+        &mut self,
+        case: &str,
+        actor: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<Entry>;
     /// Moves a case to a later status (`triaged`, `contained`, `recovered`, `closed`),
     /// stamping the phase time.
     fn set_status(&mut self, case: &str, actor: &str, status: &str, reason: &str) -> Result<Entry>;

@@ -653,3 +653,96 @@ fn aws_inventory(
     eprintln!("account {} stored in the inventory", inv.account);
     Ok(exit::OK)
 }
+
+pub fn contain(ctx: &Context, cmd: crate::cli::ContainCommand) -> anyhow::Result<u8> {
+    use crate::cli::{ContainAws, ContainCommand};
+    let ContainCommand::Aws(ContainAws::Key {
+        key,
+        case,
+        yes,
+        target,
+    }) = cmd;
+    let mut store = ctx.store()?;
+    let c = store.case(&case)?;
+    let target = squall_aws::Target {
+        profile: target.profile,
+        region: target.regions.first().cloned(),
+        endpoint_url: target.endpoint_url,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let plan = runtime.block_on(squall_aws::contain::plan_key_deactivation(&target, &key))?;
+    eprintln!(
+        "plan: {} {}\n  before: {}\n  after:  {}",
+        plan.action, plan.resource, plan.before, plan.after
+    );
+    if plan.visible_to_attacker && c.triaged_at.is_none() {
+        eprintln!(
+            "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
+        );
+    }
+    if !yes {
+        eprintln!("nothing changed: add --yes to carry out the plan");
+        return Ok(exit::OK);
+    }
+    let planned = serde_json::json!({"plan": plan, "approved_by": ctx.actor});
+    store.record_action(&case, &ctx.actor, "action.planned", planned)?;
+    if plan.already_done {
+        let e = store.record_action(
+            &case,
+            &ctx.actor,
+            "action.verified",
+            serde_json::json!({"action": plan.action, "resource": plan.resource, "state": plan.before, "note": "already in the expected state; nothing changed"}),
+        )?;
+        eprintln!(
+            "{}: already {}; nothing changed (ledger entry {})",
+            plan.resource, plan.after["status"], e.seq
+        );
+        return Ok(exit::OK);
+    }
+    match runtime.block_on(squall_aws::contain::deactivate_key(&target, &plan)) {
+        Ok(state) => {
+            store.record_action(
+                &case,
+                &ctx.actor,
+                "action.executed",
+                serde_json::json!({"action": plan.action, "resource": plan.resource}),
+            )?;
+            let ok = state == plan.after;
+            let kind = if ok {
+                "action.verified"
+            } else {
+                "action.failed"
+            };
+            let e = store.record_action(
+                &case,
+                &ctx.actor,
+                kind,
+                serde_json::json!({"action": plan.action, "resource": plan.resource, "expected": plan.after, "observed": state}),
+            )?;
+            if ok {
+                eprintln!(
+                    "{}: {} verified (ledger entry {})",
+                    plan.resource, plan.after["status"], e.seq
+                );
+                Ok(exit::OK)
+            } else {
+                eprintln!(
+                    "{}: verification failed: expected {}, observed {state}",
+                    plan.resource, plan.after
+                );
+                Ok(exit::ERROR)
+            }
+        }
+        Err(err) => {
+            store.record_action(
+                &case,
+                &ctx.actor,
+                "action.failed",
+                serde_json::json!({"action": plan.action, "resource": plan.resource, "error": err.to_string()}),
+            )?;
+            Err(err.into())
+        }
+    }
+}

@@ -110,6 +110,10 @@ pub enum Command {
     #[command(subcommand)]
     Ledger(LedgerCommand),
 
+    /// Contain: cut an attacker off. Shows the plan; changes nothing without --yes.
+    #[command(subcommand)]
+    Contain(ContainCommand),
+
     /// Chain of custody: an analyst's ed25519 key for signing ledger entries.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -227,6 +231,33 @@ pub enum CaseCommand {
         case: String,
         #[arg(long, default_value = "")]
         reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContainCommand {
+    /// AWS resources.
+    #[command(subcommand)]
+    Aws(ContainAws),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContainAws {
+    /// Deactivate an access key (its user keeps the key, disabled, as evidence).
+    #[command(
+        after_help = "Every run records the plan, the change and its verification in the \
+        case's ledger. Re-running a finished action changes nothing and says so."
+    )]
+    Key {
+        /// The access key id (AKIA...).
+        key: String,
+        #[arg(long)]
+        case: String,
+        /// Carry out the plan (without it, only the plan is shown).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: AwsTargetArgs,
     },
 }
 

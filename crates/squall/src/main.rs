@@ -60,6 +60,7 @@ fn run() -> anyhow::Result<u8> {
         cli::Command::Timeline(args) => timeline_cmd::run(&context()?, args),
         cli::Command::Scope { case, format } => timeline_cmd::scope(&context()?, &case, format),
         cli::Command::Key(cmd) => case_cmd::key(cmd),
+        cli::Command::Contain(cmd) => case_cmd::contain(&context()?, cmd),
         cli::Command::Inventory(cmd) => case_cmd::inventory(&context()?, cmd),
         cli::Command::Triage { case, format } => case_cmd::triage(&context()?, &case, format),
         cli::Command::Report {

@@ -7,6 +7,7 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use serde_json::Value;
 
 struct Moto {
@@ -251,4 +252,136 @@ fn missing_credentials_say_what_was_tried() {
         stderr.contains("credentials") && stderr.contains("help:"),
         "{stderr}"
     );
+}
+
+#[test]
+fn containing_a_key_is_planned_approved_executed_verified_and_recorded() {
+    let Some(moto) = moto() else { return };
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    setup(
+        &moto,
+        &format!(
+            "iam = boto3.client('iam', **kw)\niam.create_user(UserName='ci-deployer')\nk = iam.create_access_key(UserName='ci-deployer')['AccessKey']['AccessKeyId']\nopen({:?}, 'w').write(k)",
+            key_file.path().display().to_string()
+        ),
+    );
+    let key = std::fs::read_to_string(key_file.path()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h, &moto)
+        .args(["case", "new", "--title", "Leaked key"])
+        .assert()
+        .success();
+    let status = |moto: &Moto| {
+        let out = squall(h, moto)
+            .args([
+                "inventory",
+                "aws",
+                "--region",
+                "us-east-1",
+                "--format",
+                "json",
+            ])
+            .assert()
+            .success();
+        let inv: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        inv["access_keys"][0]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Without --yes: the plan, and nothing changes anywhere.
+    squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "key",
+            &key,
+            "--case",
+            "C-0001",
+            "--region",
+            "us-east-1",
+        ])
+        .assert()
+        .success()
+        .stderr(
+            predicates::str::contains("before: {\"status\":\"Active\"")
+                .and(predicates::str::contains("add --yes")),
+        );
+    assert_eq!(status(&moto), "Active");
+    let ledger_kinds = |h: &Path| {
+        let out = squall(h, &moto)
+            .args(["ledger", "export", "C-0001"])
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ledger_kinds(h), vec!["case.opened"]);
+    // With --yes: executed and verified against a fresh read.
+    squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "key",
+            &key,
+            "--case",
+            "C-0001",
+            "--region",
+            "us-east-1",
+            "--yes",
+        ])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("verified"));
+    assert_eq!(status(&moto), "Inactive");
+    assert_eq!(
+        ledger_kinds(h),
+        vec![
+            "case.opened",
+            "action.planned",
+            "action.executed",
+            "action.verified"
+        ]
+    );
+    // Again: converges, changes nothing, says so.
+    squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "key",
+            &key,
+            "--case",
+            "C-0001",
+            "--region",
+            "us-east-1",
+            "--yes",
+        ])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("nothing changed"));
+    assert_eq!(
+        ledger_kinds(h),
+        vec![
+            "case.opened",
+            "action.planned",
+            "action.executed",
+            "action.verified",
+            "action.planned",
+            "action.verified"
+        ]
+    );
+    // The postmortem lists the actions.
+    let out = squall(h, &moto)
+        .args(["report", "C-0001"])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("action.executed"));
 }
