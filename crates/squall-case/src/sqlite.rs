@@ -193,6 +193,19 @@ impl SqliteStore {
         tx.commit().map_err(&e)
     }
 
+    /// Runs a read query and maps each row.
+    fn query<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt.query_map(params, map).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())
+    }
+
     /// Signs the entries appended from now on with `key`.
     pub fn sign_with(&mut self, key: AnalystKey) {
         self.signer = Some(key);
@@ -594,22 +607,18 @@ impl Store for SqliteStore {
     }
 
     fn inventory(&self) -> Result<Vec<Asset>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT asset FROM inventory ORDER BY provider, id")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(self.err())?;
-        let mut out = Vec::new();
-        for text in rows {
-            let text = text.map_err(self.err())?;
-            out.push(
-                serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Invalid(format!("inventory record: {e}")))?,
-            );
-        }
-        Ok(out)
+        let texts: Vec<String> = self.query(
+            "SELECT asset FROM inventory ORDER BY provider, id",
+            [],
+            |r| r.get(0),
+        )?;
+        texts
+            .iter()
+            .map(|t| {
+                serde_json::from_str(t)
+                    .map_err(|e| StoreError::Invalid(format!("inventory record: {e}")))
+            })
+            .collect()
     }
 
     fn record_triage(
@@ -693,12 +702,10 @@ impl Store for SqliteStore {
     }
 
     fn tasks(&self, case: &str) -> Result<Vec<Task>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, text, owner, done, created_at, done_at FROM tasks WHERE case_id = ?1 ORDER BY id")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([case], |r| {
+        self.query(
+            "SELECT id, text, owner, done, created_at, done_at FROM tasks WHERE case_id = ?1 ORDER BY id",
+            [case],
+            |r| {
                 Ok(Task {
                     id: r.get(0)?,
                     text: r.get(1)?,
@@ -707,21 +714,17 @@ impl Store for SqliteStore {
                     created_at: r.get(4)?,
                     done_at: r.get(5)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())
+            },
+        )
     }
 
     fn sources(&self, case: &str) -> Result<Vec<String>> {
         self.case(case)?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path FROM case_sources WHERE case_id = ?1 ORDER BY path")
-            .map_err(self.err())?;
-        let rows = stmt.query_map([case], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(self.err())
+        self.query(
+            "SELECT path FROM case_sources WHERE case_id = ?1 ORDER BY path",
+            [case],
+            |r| r.get(0),
+        )
     }
 
     fn case(&self, id: &str) -> Result<Case> {
@@ -737,26 +740,20 @@ impl Store for SqliteStore {
     }
 
     fn cases(&self) -> Result<Vec<Case>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY number"))
-            .map_err(self.err())?;
-        let rows = stmt.query_map([], case_from_row).map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())
+        self.query(
+            &format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY number"),
+            [],
+            case_from_row,
+        )
     }
 
     fn ledger(&self, case: &str) -> Result<Vec<Entry>> {
         self.case(case)?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature FROM ledger
-                 WHERE case_id = ?1 ORDER BY rowid",
-            )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([case], |r| {
+        self.query(
+            "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature FROM ledger
+             WHERE case_id = ?1 ORDER BY rowid",
+            [case],
+            |r| {
                 let payload: String = r.get(4)?;
                 Ok(Entry {
                     seq: r.get(0)?,
@@ -772,22 +769,16 @@ impl Store for SqliteStore {
                     signer: r.get(7)?,
                     signature: r.get(8)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())
+            },
+        )
     }
 
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT rule_id, title, level, event_time, detection, ledger_seq FROM detections
-                 WHERE case_id = ?1 ORDER BY event_time, ledger_seq",
-            )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([case], |r| {
+        self.query(
+            "SELECT rule_id, title, level, event_time, detection, ledger_seq FROM detections
+             WHERE case_id = ?1 ORDER BY event_time, ledger_seq",
+            [case],
+            |r| {
                 let json: String = r.get(4)?;
                 Ok(AttachedDetection {
                     rule_id: r.get(0)?,
@@ -797,22 +788,16 @@ impl Store for SqliteStore {
                     detection: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
                     ledger_seq: r.get(5)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())
+            },
+        )
     }
 
     fn evidence(&self, case: &str) -> Result<Vec<Evidence>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, path, sha256, size, description, source, stored_at, added_by,
-                 added_at, ledger_seq FROM evidence WHERE case_id = ?1 ORDER BY id",
-            )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([case], |r| {
+        self.query(
+            "SELECT id, path, sha256, size, description, source, stored_at, added_by,
+             added_at, ledger_seq FROM evidence WHERE case_id = ?1 ORDER BY id",
+            [case],
+            |r| {
                 Ok(Evidence {
                     id: r.get(0)?,
                     path: r.get(1)?,
@@ -825,9 +810,7 @@ impl Store for SqliteStore {
                     added_at: r.get(8)?,
                     ledger_seq: r.get(9)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())
+            },
+        )
     }
 }
