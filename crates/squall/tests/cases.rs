@@ -2,31 +2,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn squall(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("squall").unwrap();
-    cmd.env("SQUALL_HOME", home)
-        .env("SQUALL_ACTOR", "alice@ws1")
-        .env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
-    for var in [
-        "SQUALL_CONFIG",
-        "SQUALL_RULES",
-        "SQUALL_FORMAT",
-        "SQUALL_MIN_LEVEL",
-        "SQUALL_STRICT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn json_of(cmd: &mut Command) -> Value {
-    let out = cmd.assert().success();
-    serde_json::from_slice(&out.get_output().stdout).unwrap()
-}
+mod common;
+use common::*;
 
 #[test]
 fn a_case_moves_through_its_phases_and_keeps_its_notes() {

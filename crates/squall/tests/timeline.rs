@@ -3,33 +3,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn squall(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("squall").unwrap();
-    cmd.env("SQUALL_HOME", home)
-        .env("SQUALL_ACTOR", "alice@ws1")
-        .env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
-    for var in [
-        "SQUALL_CONFIG",
-        "SQUALL_RULES",
-        "SQUALL_FORMAT",
-        "SQUALL_MIN_LEVEL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn lines(cmd: &mut Command) -> Vec<Value> {
-    let out = cmd.assert().success();
-    String::from_utf8_lossy(&out.get_output().stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+mod common;
+use common::*;
 
 /// A case made by hunting the bundled example incident.
 fn example_case(home: &Path) {
