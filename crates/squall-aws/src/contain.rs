@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use crate::{AwsError, Target, connect};
+use aws_config::SdkConfig;
+
+use crate::AwsError;
 
 /// A response action before it runs: printable, recordable, approvable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,9 +23,9 @@ pub struct Plan {
 }
 
 /// Plans deactivating an access key: finds its user and current status.
-pub async fn plan_key_deactivation(target: &Target, key_id: &str) -> Result<Plan, AwsError> {
-    let config = connect(target).await;
-    let iam = aws_sdk_iam::Client::new(&config);
+/// Takes the configuration from [`crate::connect`], made once for plan and execution.
+pub async fn plan_key_deactivation(config: &SdkConfig, key_id: &str) -> Result<Plan, AwsError> {
+    let iam = aws_sdk_iam::Client::new(config);
     let used = iam
         .get_access_key_last_used()
         .access_key_id(key_id)
@@ -65,9 +67,11 @@ async fn key_status(
 }
 
 /// Runs the plan; returns the state read back afterwards.
-pub async fn deactivate_key(target: &Target, plan: &Plan) -> Result<serde_json::Value, AwsError> {
-    let config = connect(target).await;
-    let iam = aws_sdk_iam::Client::new(&config);
+pub async fn deactivate_key(
+    config: &SdkConfig,
+    plan: &Plan,
+) -> Result<serde_json::Value, AwsError> {
+    let iam = aws_sdk_iam::Client::new(config);
     let user = plan.before["user"].as_str().unwrap_or_default();
     if !plan.already_done {
         iam.update_access_key()

@@ -212,10 +212,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction (with the signing key, if any), mapping errors.
-    fn write<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction, Option<&AnalystKey>) -> Result<T>,
-    ) -> Result<T> {
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction, &Writing<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.display().to_string();
         let e = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -225,9 +222,15 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
-        let out = f(&tx, self.signer.as_ref())?;
-        tx.commit()
-            .map_err(|source| StoreError::Sqlite { path, source })?;
+        let writing = Writing {
+            path: &path,
+            signer: self.signer.as_ref(),
+        };
+        let out = f(&tx, &writing)?;
+        tx.commit().map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
         Ok(out)
     }
 }
@@ -239,11 +242,17 @@ fn sql(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     }
 }
 
+/// What a write transaction's body needs besides the transaction: the store's name for error
+/// messages and the analyst's signing key, if any.
+struct Writing<'a> {
+    path: &'a str,
+    signer: Option<&'a AnalystKey>,
+}
+
 /// Appends one entry to a case's ledger and moves its head, inside `tx`.
 fn append(
     tx: &Transaction,
-    path: &str,
-    signer: Option<&AnalystKey>,
+    w: &Writing<'_>,
     case: &str,
     actor: &str,
     kind: &str,
@@ -256,7 +265,7 @@ fn append(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
-        .map_err(sql(path))?;
+        .map_err(sql(w.path))?;
     let Some((seq, prev, status)) = head else {
         return Err(StoreError::NoCase(case.to_string()));
     };
@@ -271,7 +280,7 @@ fn append(
         payload,
         prev,
     );
-    if let Some(key) = signer {
+    if let Some(key) = w.signer {
         let (public, signature) = key.sign(&entry.hash);
         entry.signer = Some(public);
         entry.signature = Some(signature);
@@ -292,12 +301,12 @@ fn append(
             entry.signature
         ],
     )
-    .map_err(sql(path))?;
+    .map_err(sql(w.path))?;
     tx.execute(
         "UPDATE cases SET head_seq = ?2, head_hash = ?3 WHERE id = ?1",
         params![case, entry.seq, entry.hash],
     )
-    .map_err(sql(path))?;
+    .map_err(sql(w.path))?;
     Ok(entry)
 }
 
@@ -327,13 +336,12 @@ impl Store for SqliteStore {
         if new.title.trim().is_empty() {
             return Err(StoreError::Invalid("a case needs a title (--title)".into()));
         }
-        let path = self.path.display().to_string();
-        let id = self.write(|tx, signer| {
+        let id = self.write(|tx, w| {
             let number: u64 = tx
                 .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM cases", [], |r| {
                     r.get(0)
                 })
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             let id = format!("C-{number:04}");
             let created = now();
             tx.execute(
@@ -350,22 +358,21 @@ impl Store for SqliteStore {
                     GENESIS
                 ],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
-            append(tx, &path, signer, &id, actor, "case.opened", payload)?;
+            append(tx, w, &id, actor, "case.opened", payload)?;
             Ok(id)
         })?;
         self.case(&id)
     }
 
     fn note(&mut self, case: &str, actor: &str, text: &str, lesson: bool) -> Result<Entry> {
-        let path = self.path.display().to_string();
         let payload = if lesson {
             json!({"text": text, "lesson": true})
         } else {
             json!({"text": text})
         };
-        self.write(|tx, signer| append(tx, &path, signer, case, actor, "note", payload))
+        self.write(|tx, w| append(tx, w, case, actor, "note", payload))
     }
 
     fn record_action(
@@ -381,27 +388,17 @@ impl Store for SqliteStore {
         ) {
             return Err(StoreError::Invalid(format!("not an action stage: {kind}")));
         }
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| append(tx, &path, signer, case, actor, kind, payload))
+        self.write(|tx, w| append(tx, w, case, actor, kind, payload))
     }
 
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
-            let entry = append(
-                tx,
-                &path,
-                signer,
-                case,
-                actor,
-                "case.assigned",
-                json!({"owner": owner}),
-            )?;
+        self.write(|tx, w| {
+            let entry = append(tx, w, case, actor, "case.assigned", json!({"owner": owner}))?;
             tx.execute(
                 "UPDATE cases SET owner = ?2 WHERE id = ?1",
                 params![case, owner],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(entry)
         })
     }
@@ -413,14 +410,13 @@ impl Store for SqliteStore {
                 STATUSES.join(", ")
             )));
         };
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let current: Option<String> = tx
                 .query_row("SELECT status FROM cases WHERE id = ?1", [case], |r| {
                     r.get(0)
                 })
                 .optional()
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             let current = current.ok_or_else(|| StoreError::NoCase(case.to_string()))?;
             let current_rank = STATUSES.iter().position(|s| *s == current).unwrap_or(0);
             if rank <= current_rank && status != "closed" {
@@ -430,8 +426,7 @@ impl Store for SqliteStore {
             }
             let entry = append(
                 tx,
-                &path,
-                signer,
+                w,
                 case,
                 actor,
                 "case.status",
@@ -447,7 +442,7 @@ impl Store for SqliteStore {
                 &format!("UPDATE cases SET status = ?2{stamp} WHERE id = ?1"),
                 params![case, status, entry.time],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(entry)
         })
     }
@@ -458,8 +453,7 @@ impl Store for SqliteStore {
         actor: &str,
         detections: &[NewDetection],
     ) -> Result<Attached> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let mut outcome = Attached::default();
             for d in detections {
                 let identity = match &d.event_id {
@@ -473,13 +467,13 @@ impl Store for SqliteStore {
                         |_| Ok(()),
                     )
                     .optional()
-                    .map_err(sql(&path))?
+                    .map_err(sql(w.path))?
                     .is_some();
                 if known {
                     outcome.already_attached += 1;
                     continue;
                 }
-                let entry = append(tx, &path, signer, case, actor, "detection.attached", d.json.clone())?;
+                let entry = append(tx, w, case, actor, "detection.attached", d.json.clone())?;
                 tx.execute(
                     "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
                      detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -494,7 +488,7 @@ impl Store for SqliteStore {
                         entry.seq
                     ],
                 )
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
                 // The incident was identified no later than its earliest detection.
                 if let Some(t) = &d.event_time {
                     tx.execute(
@@ -502,7 +496,7 @@ impl Store for SqliteStore {
                          WHERE id = ?1 AND (identified_at IS NULL OR identified_at > ?2)",
                         params![case, t],
                     )
-                    .map_err(sql(&path))?;
+                    .map_err(sql(w.path))?;
                 }
                 outcome.added += 1;
             }
@@ -511,20 +505,19 @@ impl Store for SqliteStore {
     }
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let id: u64 = tx
                 .query_row(
                     "SELECT COALESCE(MAX(id), 0) + 1 FROM evidence WHERE case_id = ?1",
                     [case],
                     |r| r.get(0),
                 )
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             let payload = json!({
                 "evidence_id": id, "path": ev.path, "sha256": ev.sha256, "size": ev.size,
                 "description": ev.description, "source": ev.source, "stored_at": ev.stored_at,
             });
-            let entry = append(tx, &path, signer, case, actor, "evidence.added", payload)?;
+            let entry = append(tx, w, case, actor, "evidence.added", payload)?;
             tx.execute(
                 "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
                  stored_at, added_by, added_at, ledger_seq)
@@ -543,7 +536,7 @@ impl Store for SqliteStore {
                     entry.seq
                 ],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(Evidence {
                 id,
                 path: ev.path.clone(),
@@ -560,27 +553,25 @@ impl Store for SqliteStore {
     }
 
     fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let payload = json!({
                 "inputs": run.inputs, "files": run.files, "records": run.records,
                 "rules": run.rules, "detections": run.detections,
             });
-            let entry = append(tx, &path, signer, case, actor, "hunt.run", payload)?;
+            let entry = append(tx, w, case, actor, "hunt.run", payload)?;
             for file in &run.files {
                 tx.execute(
                     "INSERT OR IGNORE INTO case_sources (case_id, path, ledger_seq) VALUES (?1, ?2, ?3)",
                     params![case, file, entry.seq],
                 )
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             }
             Ok(entry)
         })
     }
 
     fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
-        let path = self.path.display().to_string();
-        self.write(|tx, _| {
+        self.write(|tx, w| {
             let at = now();
             for a in assets {
                 let provider = serde_json::to_value(a.provider)
@@ -600,7 +591,7 @@ impl Store for SqliteStore {
                         at
                     ],
                 )
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             }
             Ok(assets.len())
         })
@@ -628,15 +619,14 @@ impl Store for SqliteStore {
         severity: &str,
         payload: serde_json::Value,
     ) -> Result<Entry> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
-            let entry = append(tx, &path, signer, case, actor, "case.triaged", payload)?;
+        self.write(|tx, w| {
+            let entry = append(tx, w, case, actor, "case.triaged", payload)?;
             tx.execute(
                 "UPDATE cases SET severity = ?2, triaged_at = COALESCE(triaged_at, ?3),
                  status = CASE WHEN status = 'open' THEN 'triaged' ELSE status END WHERE id = ?1",
                 params![case, severity, entry.time],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(entry)
         })
     }
@@ -648,24 +638,22 @@ impl Store for SqliteStore {
         text: &str,
         owner: Option<&str>,
     ) -> Result<Task> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let id: u64 = tx
                 .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks WHERE case_id = ?1", [case], |r| r.get(0))
-                .map_err(sql(&path))?;
-            let entry = append(tx, &path, signer, case, actor, "task.added", json!({"task": id, "text": text, "owner": owner}))?;
+                .map_err(sql(w.path))?;
+            let entry = append(tx, w, case, actor, "task.added", json!({"task": id, "text": text, "owner": owner}))?;
             tx.execute(
                 "INSERT INTO tasks (case_id, id, text, owner, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![case, id, text, owner, entry.time],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(Task { id, text: text.to_string(), owner: owner.map(str::to_string), done: false, created_at: entry.time, done_at: None })
         })
     }
 
     fn finish_task(&mut self, case: &str, actor: &str, id: u64, result: &str) -> Result<Entry> {
-        let path = self.path.display().to_string();
-        self.write(|tx, signer| {
+        self.write(|tx, w| {
             let done: Option<bool> = tx
                 .query_row(
                     "SELECT done FROM tasks WHERE case_id = ?1 AND id = ?2",
@@ -673,7 +661,7 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()
-                .map_err(sql(&path))?;
+                .map_err(sql(w.path))?;
             match done {
                 None => return Err(StoreError::Invalid(format!("case {case} has no task {id}"))),
                 Some(true) => {
@@ -685,8 +673,7 @@ impl Store for SqliteStore {
             }
             let entry = append(
                 tx,
-                &path,
-                signer,
+                w,
                 case,
                 actor,
                 "task.done",
@@ -696,7 +683,7 @@ impl Store for SqliteStore {
                 "UPDATE tasks SET done = 1, done_at = ?3 WHERE case_id = ?1 AND id = ?2",
                 params![case, id, entry.time],
             )
-            .map_err(sql(&path))?;
+            .map_err(sql(w.path))?;
             Ok(entry)
         })
     }

@@ -532,6 +532,7 @@ pub fn report(
             &crate::timeline_cmd::DEFAULT_PIVOTS,
             squall_case::timeline::Window::default(),
         )
+        .1
     };
     let ledger_check = match verify(&ledger, c.head().as_ref()) {
         Ok(head) => Ok(head.map_or("empty".into(), |h| {
@@ -672,7 +673,8 @@ pub fn contain(ctx: &Context, cmd: crate::cli::ContainCommand) -> anyhow::Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let plan = runtime.block_on(squall_aws::contain::plan_key_deactivation(&target, &key))?;
+    let config = runtime.block_on(squall_aws::connect(&target));
+    let plan = runtime.block_on(squall_aws::contain::plan_key_deactivation(&config, &key))?;
     eprintln!(
         "plan: {} {}\n  before: {}\n  after:  {}",
         plan.action, plan.resource, plan.before, plan.after
@@ -701,7 +703,7 @@ pub fn contain(ctx: &Context, cmd: crate::cli::ContainCommand) -> anyhow::Result
         );
         return Ok(exit::OK);
     }
-    match runtime.block_on(squall_aws::contain::deactivate_key(&target, &plan)) {
+    match runtime.block_on(squall_aws::contain::deactivate_key(&config, &plan)) {
         Ok(state) => {
             store.record_action(
                 &case,

@@ -1,5 +1,6 @@
 //! `squall hunt`: wiring rules, inputs, the hunt pipeline, output and the run summary.
 
+use std::collections::HashMap;
 use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,6 +56,8 @@ struct Output<'a> {
     by_level: [AtomicU64; 5],
     /// Detections to attach to a case after the hunt (`--case`, `--new-case`).
     to_attach: Option<Mutex<Vec<squall_case::NewDetection>>>,
+    /// Each input's name → its absolute path, resolved once (only with `--case`).
+    canonical: HashMap<String, String>,
     /// More detections than a case takes (see [`MAX_CASE_DETECTIONS`]).
     too_many: AtomicBool,
     /// The first write error; a closed pipe (`| head`) stops output but not the hunt's counts.
@@ -93,7 +96,10 @@ impl Sink for Output<'_> {
             return;
         }
         if let Some(attach) = &self.to_attach {
-            let new: Vec<_> = found.iter().map(to_new_detection).collect();
+            let new: Vec<_> = found
+                .iter()
+                .map(|d| to_new_detection(d, &self.canonical))
+                .collect();
             let mut attach = attach.lock().unwrap();
             // A case is for the detections an analyst will read; past this many the hunt is
             // noise to be narrowed first, and holding them all would cost the memory the
@@ -124,10 +130,14 @@ impl Sink for Output<'_> {
 
 /// A detection as the case store keeps it; the file is made absolute so the same record found
 /// through another relative path is recognised.
-fn to_new_detection(d: &Detection) -> squall_case::NewDetection {
-    let file = std::fs::canonicalize(&*d.evidence.file)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| d.evidence.file.to_string());
+fn to_new_detection(
+    d: &Detection,
+    canonical: &HashMap<String, String>,
+) -> squall_case::NewDetection {
+    let file = canonical
+        .get(&*d.evidence.file)
+        .cloned()
+        .unwrap_or_else(|| d.evidence.file.to_string());
     squall_case::NewDetection {
         rule_id: d.rule.id.clone(),
         title: d.rule.title.clone(),
@@ -256,6 +266,18 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
         kept: Mutex::new(Vec::new()),
         by_level: Default::default(),
         to_attach: case_ctx.map(|_| Mutex::new(Vec::new())),
+        canonical: if case_ctx.is_some() {
+            discovery
+                .inputs
+                .iter()
+                .filter_map(|i| {
+                    let path = std::fs::canonicalize(i.path.as_ref()?).ok()?;
+                    Some((i.name.clone(), path.display().to_string()))
+                })
+                .collect()
+        } else {
+            HashMap::new()
+        },
         too_many: AtomicBool::new(false),
         failed: Mutex::new(None),
     };
@@ -327,13 +349,8 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
             files: discovery
                 .inputs
                 .iter()
-                .filter_map(|i| i.path.as_ref())
-                .map(|p| {
-                    std::fs::canonicalize(p)
-                        .unwrap_or_else(|_| p.clone())
-                        .display()
-                        .to_string()
-                })
+                .filter(|i| i.path.is_some())
+                .map(|i| sink.canonical.get(&i.name).unwrap_or(&i.name).clone())
                 .collect(),
             records: stats.records,
             rules: rules.active_rules() as u64,

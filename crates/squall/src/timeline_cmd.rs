@@ -23,19 +23,20 @@ fn sources(store: &impl Store, case: &str) -> anyhow::Result<Vec<String>> {
 /// The default actors to follow: who, from where, with which key.
 pub const DEFAULT_PIVOTS: [Pivot; 3] = [Pivot::Principal, Pivot::Ip, Pivot::Key];
 
-/// The actors' events in the case's sources, reporting unreadable input as warnings.
+/// The case's actors and their events in the case's sources, reporting unreadable input as
+/// warnings.
 pub fn activity(
     sources: &[String],
     detections: &[squall_case::AttachedDetection],
     pivots: &[Pivot],
     window: Window,
-) -> Vec<TimelineEvent> {
+) -> (Actors, Vec<TimelineEvent>) {
     let actors = Actors::from_detections(detections);
     let (events, warnings) = timeline::build(sources, &actors, pivots, window, detections);
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    events
+    (actors, events)
 }
 
 pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
@@ -43,7 +44,7 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
     store.case(case)?;
     let detections = store.detections(case)?;
     let sources = sources(&store, case)?;
-    let events = activity(&sources, &detections, &DEFAULT_PIVOTS, Window::default());
+    let (_, events) = activity(&sources, &detections, &DEFAULT_PIVOTS, Window::default());
     let touched = timeline::scope(&events);
     let format = format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
@@ -146,8 +147,7 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     } else {
         args.pivot.clone()
     };
-    let actors = Actors::from_detections(&detections);
-    let events = activity(&sources, &detections, &pivots, window);
+    let (actors, events) = activity(&sources, &detections, &pivots, window);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             TimelineFormat::Table
