@@ -5,14 +5,18 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::services::{cloudtrail, ec2, iam};
+use futures_util::StreamExt;
+
+use crate::services::{cloudtrail, ec2, iam, organizations};
 use crate::{AwsError, Target, connect};
 
 /// Admin ports whose exposure to the world is a finding.
 const ADMIN_PORTS: &[(i32, &str)] = &[(22, "SSH"), (3389, "RDP")];
 
-/// Tag names that carry owner, purpose, environment and data classes (`--tag-map` changes them).
-#[derive(Debug, Clone, Serialize)]
+/// Tag names that carry owner, purpose, environment and data classes (`--tag-map` changes them;
+/// a field left out of the file keeps its default names).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TagMap {
     pub owner: Vec<String>,
     pub purpose: Vec<String>,
@@ -33,6 +37,16 @@ impl Default for TagMap {
 }
 
 impl TagMap {
+    /// Reads a tag map from YAML (or TOML when the file ends in `.toml`).
+    pub fn load(path: &std::path::Path) -> Result<TagMap, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if path.extension().is_some_and(|e| e == "toml") {
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        } else {
+            yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+    }
+
     fn get<'a>(names: &[String], tags: &'a BTreeMap<String, String>) -> Option<&'a String> {
         names.iter().find_map(|n| tags.get(n))
     }
@@ -41,11 +55,14 @@ impl TagMap {
 /// A problem found in the estate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// The account it was found in.
+    pub account: String,
     /// `high`, `medium` or `low`.
     pub severity: &'static str,
     /// A stable name: `open-admin-port`, `old-access-key`, `unused-access-key`,
     /// `cloudtrail-not-logging`, `cloudtrail-single-region`, `no-cloudtrail`, `flow-logs-off`,
-    /// `unowned-instance`, `ir-role-missing`.
+    /// `unowned-instance`, `instance-outside-approved-vpc`, `ir-role-missing`,
+    /// `account-unreachable`.
     pub kind: &'static str,
     pub resource: String,
     pub region: Option<String>,
@@ -89,10 +106,30 @@ pub struct Options {
     pub ir_role: Option<String>,
     /// Key age, in days, past which a key is a finding.
     pub max_key_age_days: i64,
+    /// VPCs instances may run in (empty: no such check).
+    pub approved_vpcs: Vec<String>,
 }
 
 fn world(cidr: &str) -> bool {
     cidr.ends_with("/0")
+}
+
+/// What a world-open rule exposes: `["SSH"]`, `["all ports"]`, ... or `None` when the rule is
+/// not open to the world or only opens other ports.
+pub fn world_admin_exposure(rule: &ec2::IngressRule) -> Option<Vec<&'static str>> {
+    if !world(&rule.cidr) {
+        return None;
+    }
+    let exposed: Vec<&str> = if rule.protocol == "-1" {
+        vec!["all ports"]
+    } else {
+        ADMIN_PORTS
+            .iter()
+            .filter(|(p, _)| covers(rule, *p))
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    (!exposed.is_empty()).then_some(exposed)
 }
 
 fn covers(rule: &ec2::IngressRule, port: i32) -> bool {
@@ -107,13 +144,7 @@ fn covers(rule: &ec2::IngressRule, port: i32) -> bool {
 /// are read concurrently.
 pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventory, AwsError> {
     let config = connect(target).await;
-    let sts = aws_sdk_sts::Client::new(&config);
-    let who = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| AwsError::call("sts:GetCallerIdentity", "", e))?;
-    let account = who.account().unwrap_or_default().to_string();
+    let account = crate::account_id(&config).await?;
     let ec2_global = aws_sdk_ec2::Client::new(&config);
     let regions = if options.regions.is_empty() {
         ec2::regions(&ec2_global).await?
@@ -177,6 +208,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
             let owner = TagMap::get(&tm.owner, &i.tags).cloned();
             if owner.is_none() && i.state != "terminated" {
                 inv.findings.push(Finding {
+                    account: account.clone(),
                     severity: "low",
                     kind: "unowned-instance",
                     resource: i.id.clone(),
@@ -188,6 +220,27 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
                     ),
                 });
             }
+            if !options.approved_vpcs.is_empty()
+                && i.state != "terminated"
+                && !i
+                    .vpc_id
+                    .as_ref()
+                    .is_some_and(|v| options.approved_vpcs.contains(v))
+            {
+                inv.findings.push(Finding {
+                    account: account.clone(),
+                    severity: "medium",
+                    kind: "instance-outside-approved-vpc",
+                    resource: i.id.clone(),
+                    region: Some(region.clone()),
+                    message: format!(
+                        "instance {} runs in {}, not an approved VPC ({})",
+                        i.id,
+                        i.vpc_id.as_deref().unwrap_or("no VPC"),
+                        options.approved_vpcs.join(", ")
+                    ),
+                });
+            }
             inv.instances.push(InventoriedInstance {
                 owner,
                 purpose: TagMap::get(&tm.purpose, &i.tags).cloned(),
@@ -196,18 +249,13 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
                 instance: i,
             });
         }
-        for r in rules.into_iter().filter(|r| world(&r.cidr)) {
-            let exposed: Vec<&str> = if r.protocol == "-1" {
-                vec!["all ports"]
-            } else {
-                ADMIN_PORTS
-                    .iter()
-                    .filter(|(p, _)| covers(&r, *p))
-                    .map(|(_, n)| *n)
-                    .collect()
+        for r in rules {
+            let Some(exposed) = world_admin_exposure(&r) else {
+                continue;
             };
-            if !exposed.is_empty() {
+            {
                 inv.findings.push(Finding {
+                    account: account.clone(),
                     severity: "high",
                     kind: "open-admin-port",
                     resource: r.group_id.clone(),
@@ -225,6 +273,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
         }
         for vpc in vpcs.iter().filter(|v| !logged.contains(v)) {
             inv.findings.push(Finding {
+                account: account.clone(),
                 severity: "medium",
                 kind: "flow-logs-off",
                 resource: vpc.clone(),
@@ -240,6 +289,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
     for k in &inv.access_keys {
         if k.status == "Active" && k.age_days.is_some_and(|d| d > options.max_key_age_days) {
             inv.findings.push(Finding {
+                account: account.clone(),
                 severity: "medium",
                 kind: "old-access-key",
                 resource: k.key_id.clone(),
@@ -254,6 +304,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
         }
         if k.status == "Active" && k.last_used.is_none() {
             inv.findings.push(Finding {
+                account: account.clone(),
                 severity: "low",
                 kind: "unused-access-key",
                 resource: k.key_id.clone(),
@@ -264,6 +315,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
     }
     if inv.trails.is_empty() {
         inv.findings.push(Finding {
+            account: account.clone(),
             severity: "high",
             kind: "no-cloudtrail",
             resource: account.clone(),
@@ -274,6 +326,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
     for t in &inv.trails {
         if !t.logging {
             inv.findings.push(Finding {
+                account: account.clone(),
                 severity: "high",
                 kind: "cloudtrail-not-logging",
                 resource: t.name.clone(),
@@ -283,6 +336,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
         }
         if !t.multi_region {
             inv.findings.push(Finding {
+                account: account.clone(),
                 severity: "medium",
                 kind: "cloudtrail-single-region",
                 resource: t.name.clone(),
@@ -295,6 +349,7 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
         && !roles.iter().any(|r| &r.name == role)
     {
         inv.findings.push(Finding {
+                    account: account.clone(),
             severity: "high",
             kind: "ir-role-missing",
             resource: role.clone(),
@@ -353,4 +408,83 @@ impl AwsInventory {
             trusts: Some(trusts),
         }
     }
+}
+
+/// One account of an organization-wide inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgAccount {
+    #[serde(flatten)]
+    pub account: organizations::Account,
+    /// The account's inventory, or why it could not be read.
+    pub inventory: Option<AwsInventory>,
+    pub error: Option<String>,
+}
+
+/// Every active account of the organization, each through the IR role (the caller's own
+/// account directly), a few at a time. An account the role cannot reach is an
+/// `account-unreachable` finding of the caller's inventory, not the end of the run.
+pub async fn organization(target: &Target, options: &Options) -> Result<Vec<OrgAccount>, AwsError> {
+    let config = connect(target).await;
+    let own = crate::account_id(&config).await?;
+    let accounts = organizations::accounts(&aws_sdk_organizations::Client::new(&config)).await?;
+    let reads = accounts
+        .into_iter()
+        .filter(|a| a.status == "ACTIVE")
+        .map(|a| {
+            let t = if a.id == own {
+                Target {
+                    account: None,
+                    ..target.clone()
+                }
+            } else {
+                target.in_account(&a.id)
+            };
+            async move {
+                let result = inventory(&t, options).await;
+                (a, result)
+            }
+        });
+    let mut out: Vec<OrgAccount> = futures_util::stream::iter(reads)
+        .buffer_unordered(4)
+        .map(|(account, result)| match result {
+            Ok(inv) => OrgAccount {
+                account,
+                inventory: Some(inv),
+                error: None,
+            },
+            Err(e) => OrgAccount {
+                account,
+                inventory: None,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect()
+        .await;
+    out.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    let role = target.role_name.clone().unwrap_or_default();
+    let unreachable: Vec<Finding> = out
+        .iter()
+        .filter_map(|a| {
+            let e = a.error.as_ref()?;
+            Some(Finding {
+                account: a.account.id.clone(),
+                severity: "high",
+                kind: "account-unreachable",
+                resource: a.account.id.clone(),
+                region: None,
+                message: format!(
+                    "account {} ({}): cannot be read through role {role}: {e}",
+                    a.account.id, a.account.name
+                ),
+            })
+        })
+        .collect();
+    if let Some(mine) = out
+        .iter_mut()
+        .find(|a| a.account.id == own)
+        .and_then(|a| a.inventory.as_mut())
+    {
+        mine.findings.extend(unreachable);
+    }
+    Ok(out)
 }

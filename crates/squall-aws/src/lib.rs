@@ -5,14 +5,16 @@
 //! what the account holds and what is wrong with it. The service modules below it are thin:
 //! one call each, paginated, returning plain values.
 
-pub mod contain;
+pub mod image;
 pub mod inventory;
-mod services;
+pub mod respond;
+pub mod services;
 
 use std::time::Duration;
 
+pub use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 
 /// Where and as whom to talk to AWS.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,23 @@ pub struct Target {
     pub region: Option<String>,
     /// Another endpoint (a moto server in tests); `AWS_ENDPOINT_URL` works too.
     pub endpoint_url: Option<String>,
+    /// Another account of the organization, reached by assuming `role_name` in it.
+    pub account: Option<String>,
+    /// The incident-response role to assume in `account` (the team's emergency access).
+    pub role_name: Option<String>,
+    /// Put in the assumed role's session name, so the target account's CloudTrail says which
+    /// case the calls were made for.
+    pub case: Option<String>,
+}
+
+impl Target {
+    /// The same credentials, but in another account through the IR role.
+    pub fn in_account(&self, account: &str) -> Target {
+        Target {
+            account: Some(account.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 /// Errors naming the call and resource that failed, and what to try.
@@ -42,7 +61,7 @@ pub enum AwsError {
 
 impl AwsError {
     /// Wraps an SDK error with the call and the resource it was about.
-    pub fn call<E: std::fmt::Display + std::fmt::Debug>(
+    pub fn call<E: std::error::Error + Send + Sync + 'static>(
         call: &'static str,
         on: &str,
         e: aws_sdk_ec2::error::SdkError<E>,
@@ -57,7 +76,10 @@ impl AwsError {
             SdkError::ServiceError(s) => format!("{}", s.err()),
             SdkError::DispatchFailure(d) => format!("could not reach AWS ({d:?})"),
             SdkError::TimeoutError(_) => "timed out".to_string(),
-            other => format!("{other}"),
+            other => format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(other)
+            ),
         };
         AwsError::Call {
             call,
@@ -88,13 +110,57 @@ pub async fn connect(target: &Target) -> SdkConfig {
     if let Some(url) = &target.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    let config = loader.load().await;
+    let mut config = loader.load().await;
     if config.region().is_none() {
         // Global services still need a signing region; us-east-1 is where they live.
-        return config
+        config = config
             .into_builder()
             .region(Region::new("us-east-1"))
             .build();
     }
-    config
+    match (&target.account, &target.role_name) {
+        (Some(account), Some(role)) => {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+                "arn:aws:iam::{account}:role/{role}"
+            ))
+            .session_name(session_name(target.case.as_deref()))
+            .configure(&config)
+            .build()
+            .await;
+            config
+                .into_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build()
+        }
+        _ => config,
+    }
+}
+
+/// `squall-C-0001` (session names allow `[\w+=,.@-]`, up to 64 characters).
+pub fn session_name(case: Option<&str>) -> String {
+    let mut name = String::from("squall");
+    if let Some(case) = case {
+        name.push('-');
+        name.extend(case.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        }));
+    }
+    name.truncate(64);
+    name
+}
+
+/// The account the credentials belong to (after any assumed role).
+pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
+    let who = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("sts:GetCallerIdentity", "", e))?;
+    Ok(who.account().unwrap_or_default().to_string())
 }

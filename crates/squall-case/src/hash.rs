@@ -23,9 +23,18 @@ pub fn sha256_stream(
         total += n as u64;
         on_progress(total);
     }
-    let digest = hasher.finalize();
-    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, total))
+    Ok((hex(&hasher.finalize()), total))
+}
+
+/// Lower-case hex, as `sha256sum` prints digests.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod home;
 pub mod inventory;
 pub mod ledger;
 pub mod report;
+pub mod respond;
 pub mod signing;
 pub mod sqlite;
 pub mod store;

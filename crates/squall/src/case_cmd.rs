@@ -58,7 +58,7 @@ fn default_actor() -> String {
     format!("{user}@{host}")
 }
 
-fn format_or_default(format: Option<Format>) -> Format {
+pub fn format_or_default(format: Option<Format>) -> Format {
     format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -444,7 +444,7 @@ pub fn inventory(ctx: &Context, cmd: InventoryCommand) -> anyhow::Result<u8> {
             let n = store.import_inventory(&ctx.actor, &file.display().to_string(), &assets)?;
             eprintln!("{n} account(s) imported from {}", file.display());
         }
-        InventoryCommand::Aws(args) => return aws_inventory(ctx, &mut store, args),
+        InventoryCommand::Aws(args) => return crate::aws_cmd::inventory(ctx, &mut store, args),
         InventoryCommand::List { format } => {
             let assets = store.inventory()?;
             match format_or_default(format) {
@@ -583,168 +583,4 @@ pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(exit::OK)
-}
-
-fn aws_inventory(
-    ctx: &Context,
-    store: &mut SqliteStore,
-    args: crate::cli::AwsInventoryArgs,
-) -> anyhow::Result<u8> {
-    use squall_aws::inventory::{Options, inventory};
-    let target = squall_aws::Target {
-        profile: args.target.profile.clone(),
-        region: args.target.regions.first().cloned(),
-        endpoint_url: args.target.endpoint_url.clone(),
-    };
-    let options = Options {
-        regions: args.target.regions.clone(),
-        ir_role: args.role_name.clone(),
-        max_key_age_days: args.max_key_age_days,
-        ..Options::default()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let inv = runtime.block_on(inventory(&target, &options))?;
-    let mut asset = store
-        .inventory()?
-        .into_iter()
-        .find(|a| a.id == inv.account && a.provider == squall_case::inventory::Provider::Aws)
-        .unwrap_or_else(|| inv.to_asset());
-    asset.merge_from(inv.to_asset());
-    store.import_inventory(&ctx.actor, "aws-api", std::slice::from_ref(&asset))?;
-    for e in &inv.errors {
-        eprintln!("warning: {e}");
-    }
-    match format_or_default(args.format) {
-        Format::Table => {
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "account {}: {} region(s), {} instance(s), {} access key(s), {} role(s) trusting other accounts, {} link(s) to corp, {} trail(s)",
-                inv.account,
-                inv.regions.len(),
-                inv.instances.len(),
-                inv.access_keys.len(),
-                inv.roles_trusting_others.len(),
-                inv.corp_links.len(),
-                inv.trails.len()
-            )?;
-            for f in &inv.findings {
-                writeln!(
-                    out,
-                    "  {:<6} {:<26} {:<24} {}",
-                    f.severity,
-                    f.kind,
-                    f.region.as_deref().unwrap_or("global"),
-                    f.message
-                )?;
-            }
-            if inv.findings.is_empty() {
-                writeln!(out, "  no findings")?;
-            }
-        }
-        Format::Jsonl => {
-            for f in &inv.findings {
-                println!("{}", serde_json::to_string(f)?);
-            }
-        }
-        _ => println!("{}", serde_json::to_string_pretty(&inv)?),
-    }
-    eprintln!("account {} stored in the inventory", inv.account);
-    Ok(exit::OK)
-}
-
-pub fn contain(ctx: &Context, cmd: crate::cli::ContainCommand) -> anyhow::Result<u8> {
-    use crate::cli::{ContainAws, ContainCommand};
-    let ContainCommand::Aws(ContainAws::Key {
-        key,
-        case,
-        yes,
-        target,
-    }) = cmd;
-    let mut store = ctx.store()?;
-    let c = store.case(&case)?;
-    let target = squall_aws::Target {
-        profile: target.profile,
-        region: target.regions.first().cloned(),
-        endpoint_url: target.endpoint_url,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let config = runtime.block_on(squall_aws::connect(&target));
-    let plan = runtime.block_on(squall_aws::contain::plan_key_deactivation(&config, &key))?;
-    eprintln!(
-        "plan: {} {}\n  before: {}\n  after:  {}",
-        plan.action, plan.resource, plan.before, plan.after
-    );
-    if plan.visible_to_attacker && c.triaged_at.is_none() {
-        eprintln!(
-            "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
-        );
-    }
-    if !yes {
-        eprintln!("nothing changed: add --yes to carry out the plan");
-        return Ok(exit::OK);
-    }
-    let planned = serde_json::json!({"plan": plan, "approved_by": ctx.actor});
-    store.record_action(&case, &ctx.actor, "action.planned", planned)?;
-    if plan.already_done {
-        let e = store.record_action(
-            &case,
-            &ctx.actor,
-            "action.verified",
-            serde_json::json!({"action": plan.action, "resource": plan.resource, "state": plan.before, "note": "already in the expected state; nothing changed"}),
-        )?;
-        eprintln!(
-            "{}: already {}; nothing changed (ledger entry {})",
-            plan.resource, plan.after["status"], e.seq
-        );
-        return Ok(exit::OK);
-    }
-    match runtime.block_on(squall_aws::contain::deactivate_key(&config, &plan)) {
-        Ok(state) => {
-            store.record_action(
-                &case,
-                &ctx.actor,
-                "action.executed",
-                serde_json::json!({"action": plan.action, "resource": plan.resource}),
-            )?;
-            let ok = state == plan.after;
-            let kind = if ok {
-                "action.verified"
-            } else {
-                "action.failed"
-            };
-            let e = store.record_action(
-                &case,
-                &ctx.actor,
-                kind,
-                serde_json::json!({"action": plan.action, "resource": plan.resource, "expected": plan.after, "observed": state}),
-            )?;
-            if ok {
-                eprintln!(
-                    "{}: {} verified (ledger entry {})",
-                    plan.resource, plan.after["status"], e.seq
-                );
-                Ok(exit::OK)
-            } else {
-                eprintln!(
-                    "{}: verification failed: expected {}, observed {state}",
-                    plan.resource, plan.after
-                );
-                Ok(exit::ERROR)
-            }
-        }
-        Err(err) => {
-            store.record_action(
-                &case,
-                &ctx.actor,
-                "action.failed",
-                serde_json::json!({"action": plan.action, "resource": plan.resource, "error": err.to_string()}),
-            )?;
-            Err(err.into())
-        }
-    }
 }

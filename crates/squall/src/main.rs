@@ -1,6 +1,7 @@
 //! `squall`: the one binary an incident responder runs. Thin on purpose: it parses arguments,
 //! wires the library crates together and turns outcomes into exit codes.
 
+mod aws_cmd;
 mod case_cmd;
 mod cli;
 mod config;
@@ -23,6 +24,8 @@ pub mod exit {
     pub const DETECTED: u8 = 1;
     /// Bad usage, nothing could be read, or a warning under `--strict`.
     pub const ERROR: u8 = 2;
+    /// A response action failed on at least one resource (the others ran; see the summary).
+    pub const FAILED: u8 = 3;
 }
 
 fn run() -> anyhow::Result<u8> {
@@ -60,7 +63,10 @@ fn run() -> anyhow::Result<u8> {
         cli::Command::Timeline(args) => timeline_cmd::run(&context()?, args),
         cli::Command::Scope { case, format } => timeline_cmd::scope(&context()?, &case, format),
         cli::Command::Key(cmd) => case_cmd::key(cmd),
-        cli::Command::Contain(cmd) => case_cmd::contain(&context()?, cmd),
+        cli::Command::Contain(cmd) => aws_cmd::contain(&context()?, cmd),
+        cli::Command::Release(cmd) => aws_cmd::release(&context()?, cmd),
+        cli::Command::Acquire(cmd) => aws_cmd::acquire(&context()?, cmd),
+        cli::Command::Recover(cmd) => aws_cmd::recover(&context()?, cmd),
         cli::Command::Inventory(cmd) => case_cmd::inventory(&context()?, cmd),
         cli::Command::Triage { case, format } => case_cmd::triage(&context()?, &case, format),
         cli::Command::Report {

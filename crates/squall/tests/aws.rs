@@ -1,89 +1,16 @@
-//! AWS verbs against a real moto server (`pip install 'moto[server]'`; `.ci/run` installs it).
-//! Each test starts its own server on a free loopback port, so state never leaks between tests.
+//! The AWS inventory and key containment against a real moto server (one per test).
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::moto::{Moto, moto, setup};
 use predicates::prelude::*;
 use serde_json::Value;
 
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts moto on 127.0.0.1, or says why the test is skipped.
-fn moto() -> Option<Moto> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = match Process::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("SKIPPED: moto_server not available ({e}); .ci/run installs moto[server]");
-            return None;
-        }
-    };
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(moto)
-}
-
-/// Builds the account with boto3 (installed with moto), as an operator would have.
-fn setup(moto: &Moto, script: &str) {
-    let out = Process::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import boto3\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}",
-            url = moto.url
-        ))
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "fixture failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn squall(home: &Path, moto: &Moto) -> Command {
-    let mut cmd = Command::cargo_bin("squall").unwrap();
-    cmd.env("SQUALL_HOME", home)
-        .env("SQUALL_ACTOR", "alice@ws1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env("XDG_CONFIG_HOME", "/nonexistent/squall-test-config");
-    cmd
+    common::moto::squall(home, &moto.url)
 }
 
 const ESTATE: &str = r#"

@@ -1,6 +1,7 @@
 //! EC2: instances, security groups, VPCs, flow logs and the links back to the corporate network.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_ec2::Client;
 
@@ -85,24 +86,7 @@ pub async fn ingress_rules(client: &Client, region: &str) -> Result<Vec<IngressR
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::call("ec2:DescribeSecurityGroups", region, e))?;
         for g in page.security_groups() {
-            for p in g.ip_permissions() {
-                let cidrs = p
-                    .ip_ranges()
-                    .iter()
-                    .filter_map(|r| r.cidr_ip())
-                    .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()));
-                for cidr in cidrs {
-                    out.push(IngressRule {
-                        group_id: g.group_id().unwrap_or_default().to_string(),
-                        group_name: g.group_name().unwrap_or_default().to_string(),
-                        region: region.to_string(),
-                        protocol: p.ip_protocol().unwrap_or_default().to_string(),
-                        from_port: p.from_port(),
-                        to_port: p.to_port(),
-                        cidr: cidr.to_string(),
-                    });
-                }
-            }
+            out.extend(flatten(g, region));
         }
     }
     Ok(out)
@@ -162,4 +146,856 @@ pub async fn corp_links(client: &Client, region: &str) -> Result<Vec<String>, Aw
             .map(|id| format!("peering:{id}")),
     );
     Ok(links)
+}
+
+// ---- What the response verbs read and change on one instance. ----
+
+/// A network interface and the security groups on it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Eni {
+    pub id: String,
+    pub groups: Vec<String>,
+}
+
+/// An Elastic IP attached to the instance, with where it was attached (to put it back).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ElasticIp {
+    pub allocation_id: String,
+    pub public_ip: String,
+    pub association_id: Option<String>,
+    pub eni: Option<String>,
+    pub private_ip: Option<String>,
+}
+
+/// An attached EBS volume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub device: String,
+    pub volume: String,
+}
+
+/// The parts of an instance that containment, acquisition and recovery touch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceDetail {
+    pub id: String,
+    pub state: String,
+    pub vpc_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub root_device: Option<String>,
+    pub enis: Vec<Eni>,
+    pub volumes: Vec<Attachment>,
+    /// (association id, instance profile ARN).
+    pub profile: Option<(String, String)>,
+}
+
+fn call<'a, E: std::error::Error + Send + Sync + 'static>(
+    name: &'static str,
+    on: &'a str,
+) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E>) -> AwsError + 'a {
+    move |e| AwsError::call(name, on, e)
+}
+
+pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsError> {
+    let out = client
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeInstances", id))?;
+    let i = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .next()
+        .ok_or_else(|| AwsError::Call {
+            call: "ec2:DescribeInstances",
+            on: format!(" on {id}"),
+            message: "no such instance (help: check the id and --region)".into(),
+        })?;
+    let profiles = client
+        .describe_iam_instance_profile_associations()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-id")
+                .values(id)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:DescribeIamInstanceProfileAssociations", id))?;
+    let profile = profiles
+        .iam_instance_profile_associations()
+        .iter()
+        .filter(|a| {
+            a.state().map(|s| s.as_str()) != Some("disassociated")
+                && a.state().map(|s| s.as_str()) != Some("disassociating")
+        })
+        .find_map(|a| {
+            Some((
+                a.association_id()?.to_string(),
+                a.iam_instance_profile()?.arn()?.to_string(),
+            ))
+        });
+    let mut enis: Vec<Eni> = i
+        .network_interfaces()
+        .iter()
+        .map(|n| Eni {
+            id: n.network_interface_id().unwrap_or_default().to_string(),
+            groups: n
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect(),
+        })
+        .collect();
+    // Groups are a set: the order an API lists them in means nothing, and comparing a
+    // recorded state with a fresh one must not depend on it.
+    enis.iter_mut().for_each(|e| e.groups.sort());
+    enis.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(InstanceDetail {
+        id: id.to_string(),
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default(),
+        vpc_id: i.vpc_id().map(str::to_string),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_string),
+        root_device: i.root_device_name().map(str::to_string),
+        enis,
+        volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|b| {
+                Some(Attachment {
+                    device: b.device_name()?.to_string(),
+                    volume: b.ebs()?.volume_id()?.to_string(),
+                })
+            })
+            .collect(),
+        profile,
+    })
+}
+
+pub async fn termination_protection(client: &Client, id: &str) -> Result<bool, AwsError> {
+    let out = client
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeInstanceAttribute", id))?;
+    Ok(out
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false))
+}
+
+pub async fn set_termination_protection(
+    client: &Client,
+    id: &str,
+    on: bool,
+) -> Result<(), AwsError> {
+    client
+        .modify_instance_attribute()
+        .instance_id(id)
+        .disable_api_termination(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(on)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:ModifyInstanceAttribute", id))?;
+    Ok(())
+}
+
+pub async fn elastic_ips(client: &Client, instance: &str) -> Result<Vec<ElasticIp>, AwsError> {
+    let out = client
+        .describe_addresses()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-id")
+                .values(instance)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:DescribeAddresses", instance))?;
+    let mut ips: Vec<ElasticIp> = out
+        .addresses()
+        .iter()
+        .map(|a| ElasticIp {
+            allocation_id: a.allocation_id().unwrap_or_default().to_string(),
+            public_ip: a.public_ip().unwrap_or_default().to_string(),
+            association_id: a.association_id().map(str::to_string),
+            eni: a.network_interface_id().map(str::to_string),
+            private_ip: a.private_ip_address().map(str::to_string),
+        })
+        .collect();
+    ips.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id));
+    Ok(ips)
+}
+
+pub async fn disassociate_address(client: &Client, ip: &ElasticIp) -> Result<(), AwsError> {
+    let Some(assoc) = &ip.association_id else {
+        return Ok(());
+    };
+    client
+        .disassociate_address()
+        .association_id(assoc)
+        .send()
+        .await
+        .map_err(call("ec2:DisassociateAddress", &ip.public_ip))?;
+    Ok(())
+}
+
+/// Puts an Elastic IP back where it was: on its interface and private address, named through
+/// the instance when that interface is the instance's only one.
+pub async fn associate_address(
+    client: &Client,
+    instance: &str,
+    single_interface: bool,
+    ip: &ElasticIp,
+) -> Result<(), AwsError> {
+    let mut req = client
+        .associate_address()
+        .allocation_id(&ip.allocation_id)
+        .allow_reassociation(false)
+        .set_private_ip_address(ip.private_ip.clone());
+    req = match &ip.eni {
+        Some(eni) if !single_interface => req.network_interface_id(eni),
+        _ => req.instance_id(instance),
+    };
+    req.send()
+        .await
+        .map_err(call("ec2:AssociateAddress", &ip.public_ip))?;
+    Ok(())
+}
+
+pub async fn set_eni_groups(client: &Client, eni: &str, groups: &[String]) -> Result<(), AwsError> {
+    client
+        .modify_network_interface_attribute()
+        .network_interface_id(eni)
+        .set_groups(Some(groups.to_vec()))
+        .send()
+        .await
+        .map_err(call("ec2:ModifyNetworkInterfaceAttribute", eni))?;
+    Ok(())
+}
+
+pub async fn disassociate_profile(client: &Client, association: &str) -> Result<(), AwsError> {
+    client
+        .disassociate_iam_instance_profile()
+        .association_id(association)
+        .send()
+        .await
+        .map_err(call("ec2:DisassociateIamInstanceProfile", association))?;
+    Ok(())
+}
+
+pub async fn associate_profile(
+    client: &Client,
+    instance: &str,
+    profile_arn: &str,
+) -> Result<(), AwsError> {
+    client
+        .associate_iam_instance_profile()
+        .instance_id(instance)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .arn(profile_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:AssociateIamInstanceProfile", instance))?;
+    Ok(())
+}
+
+/// The id of the VPC's security group with this name, if there is one.
+pub async fn find_group(
+    client: &Client,
+    vpc: &str,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
+    let out = client
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", vpc))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() == Some(name))
+        .and_then(|g| g.group_id().map(str::to_string)))
+}
+
+/// The id of the VPC's security group with this name, creating it when missing. Two
+/// isolations in the same VPC may race to create it: the loser finds the winner's group.
+pub async fn ensure_group(
+    client: &Client,
+    vpc: &str,
+    name: &str,
+    description: &str,
+    allow_all: bool,
+) -> Result<String, AwsError> {
+    if let Some(id) = find_group(client, vpc, name).await? {
+        return Ok(id);
+    }
+    let created = client
+        .create_security_group()
+        .group_name(name)
+        .description(description)
+        .vpc_id(vpc)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("squall:purpose")
+                        .value(name)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    let id = match created {
+        Ok(out) => out.group_id().unwrap_or_default().to_string(),
+        Err(e) if format!("{e:?}").contains("Duplicate") => {
+            return find_group(client, vpc, name)
+                .await?
+                .ok_or_else(|| AwsError::Call {
+                    call: "ec2:CreateSecurityGroup",
+                    on: format!(" on {vpc}"),
+                    message: format!("{name} exists but cannot be read"),
+                });
+        }
+        Err(e) => return Err(AwsError::call("ec2:CreateSecurityGroup", vpc, e)),
+    };
+    let everything = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip("0.0.0.0/0")
+                .build(),
+        )
+        .build();
+    if allow_all {
+        client
+            .authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(everything)
+            .send()
+            .await
+            .map_err(call("ec2:AuthorizeSecurityGroupIngress", &id))?;
+    } else {
+        // A new group allows all egress; an isolation group allows nothing.
+        client
+            .revoke_security_group_egress()
+            .group_id(&id)
+            .ip_permissions(everything)
+            .send()
+            .await
+            .map_err(call("ec2:RevokeSecurityGroupEgress", &id))?;
+    }
+    Ok(id)
+}
+
+/// The rules of a group (ingress, egress), to check an isolation group is still empty.
+pub async fn group_rule_counts(client: &Client, group: &str) -> Result<(usize, usize), AwsError> {
+    let out = client
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", group))?;
+    let g = out.security_groups().first();
+    Ok((
+        g.map_or(0, |g| g.ip_permissions().len()),
+        g.map_or(0, |g| g.ip_permissions_egress().len()),
+    ))
+}
+
+pub async fn stop(client: &Client, id: &str, hibernate: bool) -> Result<(), AwsError> {
+    client
+        .stop_instances()
+        .instance_ids(id)
+        .hibernate(hibernate)
+        .send()
+        .await
+        .map_err(call("ec2:StopInstances", id))?;
+    Ok(())
+}
+
+pub async fn start(client: &Client, id: &str) -> Result<(), AwsError> {
+    client
+        .start_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:StartInstances", id))?;
+    Ok(())
+}
+
+pub async fn terminate(client: &Client, id: &str) -> Result<(), AwsError> {
+    client
+        .terminate_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:TerminateInstances", id))?;
+    Ok(())
+}
+
+/// Reads `read` until `done` says so or `timeout` passes, `every` apart; returns the last read.
+async fn poll<T, F: Future<Output = Result<T, AwsError>>>(
+    timeout: Duration,
+    every: Duration,
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> Result<T, AwsError> {
+    let started = std::time::Instant::now();
+    loop {
+        let value = read().await?;
+        if done(&value) || started.elapsed() > timeout {
+            return Ok(value);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Polls until the instance reaches `want` (or `timeout` passes); returns the last state.
+pub async fn wait_state(
+    client: &Client,
+    id: &str,
+    want: &str,
+    timeout: Duration,
+) -> Result<String, AwsError> {
+    poll(
+        timeout,
+        Duration::from_secs(2),
+        || async { Ok(instance(client, id).await?.state) },
+        |s| s == want,
+    )
+    .await
+}
+
+// ---- Volumes and snapshots. ----
+
+/// A volume's encryption and size: what sharing and imaging need to know.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Volume {
+    pub id: String,
+    pub size_gib: i32,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    pub availability_zone: Option<String>,
+    pub snapshot: Option<String>,
+}
+
+pub async fn volume(client: &Client, id: &str) -> Result<Volume, AwsError> {
+    let out = client
+        .describe_volumes()
+        .volume_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeVolumes", id))?;
+    let v = out.volumes().first().ok_or_else(|| AwsError::Call {
+        call: "ec2:DescribeVolumes",
+        on: format!(" on {id}"),
+        message: "no such volume".into(),
+    })?;
+    Ok(Volume {
+        id: id.to_string(),
+        size_gib: v.size().unwrap_or(0),
+        encrypted: v.encrypted().unwrap_or(false),
+        kms_key: v.kms_key_id().map(str::to_string),
+        availability_zone: v.availability_zone().map(str::to_string),
+        snapshot: v
+            .snapshot_id()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    })
+}
+
+/// A snapshot as the acquisition sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub state: String,
+    pub volume: Option<String>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn snapshot_of(s: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
+    Snapshot {
+        id: s.snapshot_id().unwrap_or_default().to_string(),
+        state: s
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        volume: s.volume_id().map(str::to_string),
+        encrypted: s.encrypted().unwrap_or(false),
+        kms_key: s.kms_key_id().map(str::to_string),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
+    }
+}
+
+/// Snapshots we own carrying tag `key` = `value` (the case's acquisitions).
+pub async fn snapshots_tagged(
+    client: &Client,
+    key: &str,
+    value: &str,
+) -> Result<Vec<Snapshot>, AwsError> {
+    let out = client
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(value)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSnapshots", value))?;
+    Ok(out.snapshots().iter().map(snapshot_of).collect())
+}
+
+pub async fn snapshot(client: &Client, id: &str) -> Result<Snapshot, AwsError> {
+    let out = client
+        .describe_snapshots()
+        .snapshot_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSnapshots", id))?;
+    out.snapshots()
+        .first()
+        .map(snapshot_of)
+        .ok_or_else(|| AwsError::Call {
+            call: "ec2:DescribeSnapshots",
+            on: format!(" on {id}"),
+            message: "no such snapshot".into(),
+        })
+}
+
+fn tags(
+    kind: aws_sdk_ec2::types::ResourceType,
+    tags: &[(&str, &str)],
+) -> aws_sdk_ec2::types::TagSpecification {
+    let mut spec = aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind);
+    for (k, v) in tags {
+        spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+    }
+    spec.build()
+}
+
+/// Snapshots a volume while it stays attached and the instance keeps running: crash-
+/// consistent, and invisible from inside the instance.
+pub async fn create_snapshot(
+    client: &Client,
+    volume: &str,
+    description: &str,
+    tag_pairs: &[(&str, &str)],
+) -> Result<String, AwsError> {
+    let out = client
+        .create_snapshot()
+        .volume_id(volume)
+        .description(description)
+        .tag_specifications(tags(aws_sdk_ec2::types::ResourceType::Snapshot, tag_pairs))
+        .send()
+        .await
+        .map_err(call("ec2:CreateSnapshot", volume))?;
+    Ok(out.snapshot_id().unwrap_or_default().to_string())
+}
+
+/// Copies a snapshot (in its region), re-encrypting it with `kms_key` when given.
+pub async fn copy_snapshot(
+    client: &Client,
+    source: &str,
+    source_region: &str,
+    kms_key: Option<&str>,
+    description: &str,
+    tag_pairs: &[(&str, &str)],
+) -> Result<String, AwsError> {
+    let out = client
+        .copy_snapshot()
+        .source_snapshot_id(source)
+        .source_region(source_region)
+        .description(description)
+        .set_encrypted(kms_key.map(|_| true))
+        .set_kms_key_id(kms_key.map(str::to_string))
+        .tag_specifications(tags(aws_sdk_ec2::types::ResourceType::Snapshot, tag_pairs))
+        .send()
+        .await
+        .map_err(call("ec2:CopySnapshot", source))?;
+    Ok(out.snapshot_id().unwrap_or_default().to_string())
+}
+
+/// Lets `account` create volumes from the snapshot (the forensic account's copy starts here).
+pub async fn share_snapshot(
+    client: &Client,
+    snapshot: &str,
+    account: &str,
+) -> Result<(), AwsError> {
+    client
+        .modify_snapshot_attribute()
+        .snapshot_id(snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(aws_sdk_ec2::types::OperationType::Add)
+        .user_ids(account)
+        .send()
+        .await
+        .map_err(call("ec2:ModifySnapshotAttribute", snapshot))?;
+    Ok(())
+}
+
+/// The accounts a snapshot is shared with.
+pub async fn snapshot_shared_with(
+    client: &Client,
+    snapshot: &str,
+) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .describe_snapshot_attribute()
+        .snapshot_id(snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSnapshotAttribute", snapshot))?;
+    Ok(out
+        .create_volume_permissions()
+        .iter()
+        .filter_map(|p| p.user_id().map(str::to_string))
+        .collect())
+}
+
+/// Waits for a snapshot to complete; snapshots of big volumes take minutes to hours.
+pub async fn wait_snapshot(
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+) -> Result<Snapshot, AwsError> {
+    poll(
+        timeout,
+        Duration::from_secs(5),
+        || snapshot(client, id),
+        |s| s.state != "pending",
+    )
+    .await
+}
+
+pub async fn create_volume(
+    client: &Client,
+    snapshot: &str,
+    availability_zone: &str,
+    tag_pairs: &[(&str, &str)],
+) -> Result<String, AwsError> {
+    let out = client
+        .create_volume()
+        .snapshot_id(snapshot)
+        .availability_zone(availability_zone)
+        .tag_specifications(tags(aws_sdk_ec2::types::ResourceType::Volume, tag_pairs))
+        .send()
+        .await
+        .map_err(call("ec2:CreateVolume", snapshot))?;
+    Ok(out.volume_id().unwrap_or_default().to_string())
+}
+
+pub async fn detach_volume(client: &Client, volume: &str, instance: &str) -> Result<(), AwsError> {
+    client
+        .detach_volume()
+        .volume_id(volume)
+        .instance_id(instance)
+        .send()
+        .await
+        .map_err(call("ec2:DetachVolume", volume))?;
+    Ok(())
+}
+
+pub async fn attach_volume(
+    client: &Client,
+    volume: &str,
+    instance: &str,
+    device: &str,
+) -> Result<(), AwsError> {
+    client
+        .attach_volume()
+        .volume_id(volume)
+        .instance_id(instance)
+        .device(device)
+        .send()
+        .await
+        .map_err(call("ec2:AttachVolume", volume))?;
+    Ok(())
+}
+
+/// Polls a volume until its state is `want` (`available`, `in-use`).
+pub async fn wait_volume(
+    client: &Client,
+    id: &str,
+    want: &str,
+    timeout: Duration,
+) -> Result<String, AwsError> {
+    let read = || async {
+        let out = client
+            .describe_volumes()
+            .volume_ids(id)
+            .send()
+            .await
+            .map_err(call("ec2:DescribeVolumes", id))?;
+        Ok(out
+            .volumes()
+            .first()
+            .and_then(|v| v.state())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default())
+    };
+    poll(timeout, Duration::from_secs(2), read, |s| s == want).await
+}
+
+/// Removes one ingress permission (the world-open rule a recovery replaces).
+pub async fn revoke_ingress(
+    client: &Client,
+    group: &str,
+    protocol: &str,
+    from: Option<i32>,
+    to: Option<i32>,
+    cidr: &str,
+) -> Result<(), AwsError> {
+    client
+        .revoke_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(permission(protocol, from, to, cidr))
+        .send()
+        .await
+        .map_err(call("ec2:RevokeSecurityGroupIngress", group))?;
+    Ok(())
+}
+
+pub async fn authorize_ingress(
+    client: &Client,
+    group: &str,
+    protocol: &str,
+    from: Option<i32>,
+    to: Option<i32>,
+    cidr: &str,
+) -> Result<(), AwsError> {
+    let r = client
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(permission(protocol, from, to, cidr))
+        .send()
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        // Already there: the state we want.
+        Err(e) if format!("{e:?}").contains("Duplicate") => Ok(()),
+        Err(e) => Err(AwsError::call(
+            "ec2:AuthorizeSecurityGroupIngress",
+            group,
+            e,
+        )),
+    }
+}
+
+fn permission(
+    protocol: &str,
+    from: Option<i32>,
+    to: Option<i32>,
+    cidr: &str,
+) -> aws_sdk_ec2::types::IpPermission {
+    let p = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol(protocol)
+        .set_from_port(from)
+        .set_to_port(to);
+    if cidr.contains(':') {
+        p.ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .build(),
+        )
+        .build()
+    } else {
+        p.ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+            .build()
+    }
+}
+
+/// The ingress permissions of one group, flattened.
+pub async fn ingress_rules_of(client: &Client, group: &str) -> Result<Vec<IngressRule>, AwsError> {
+    let out = client
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", group))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .flat_map(|g| flatten(g, ""))
+        .collect())
+}
+
+fn flatten(g: &aws_sdk_ec2::types::SecurityGroup, region: &str) -> Vec<IngressRule> {
+    let mut out = Vec::new();
+    for p in g.ip_permissions() {
+        let cidrs = p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip())
+            .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()));
+        for cidr in cidrs {
+            out.push(IngressRule {
+                group_id: g.group_id().unwrap_or_default().to_string(),
+                group_name: g.group_name().unwrap_or_default().to_string(),
+                region: region.to_string(),
+                protocol: p.ip_protocol().unwrap_or_default().to_string(),
+                from_port: p.from_port(),
+                to_port: p.to_port(),
+                cidr: cidr.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// The security groups of a single-interface instance, at the instance level (what
+/// DescribeInstances reports as its groups). Instances with several interfaces refuse this;
+/// their interfaces are changed one by one with [`set_eni_groups`].
+pub async fn set_instance_groups(
+    client: &Client,
+    instance: &str,
+    groups: &[String],
+) -> Result<(), AwsError> {
+    client
+        .modify_instance_attribute()
+        .instance_id(instance)
+        .set_groups(Some(groups.to_vec()))
+        .send()
+        .await
+        .map_err(call("ec2:ModifyInstanceAttribute", instance))?;
+    Ok(())
 }

@@ -157,3 +157,259 @@ mod tests {
         assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
     }
 }
+
+// ---- What containment and recovery read and change. ----
+
+/// The inline policy that denies everything to sessions issued before a time: the same idea
+/// as the console's "Revoke active sessions", so stolen temporary credentials stop working
+/// while the role (or user) keeps serving new, legitimate sessions.
+pub const REVOKE_POLICY: &str = "SquallRevokeOlderSessions";
+
+/// Who a revocation policy is attached to.
+#[derive(Debug, Clone, Copy)]
+pub enum Principal<'a> {
+    Role(&'a str),
+    User(&'a str),
+}
+
+fn revoke_document(before: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "SquallRevokeOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}}
+        }]
+    })
+    .to_string()
+}
+
+/// The cut-off time of the revocation policy, if the principal has one.
+pub async fn revoked_before(
+    client: &Client,
+    who: Principal<'_>,
+) -> Result<Option<String>, AwsError> {
+    let doc = match who {
+        Principal::Role(name) => match client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(REVOKE_POLICY)
+            .send()
+            .await
+        {
+            Ok(out) => out.policy_document().to_string(),
+            Err(e) if format!("{e:?}").contains("NoSuchEntity") => return Ok(None),
+            Err(e) => return Err(AwsError::call("iam:GetRolePolicy", name, e)),
+        },
+        Principal::User(name) => match client
+            .get_user_policy()
+            .user_name(name)
+            .policy_name(REVOKE_POLICY)
+            .send()
+            .await
+        {
+            Ok(out) => out.policy_document().to_string(),
+            Err(e) if format!("{e:?}").contains("NoSuchEntity") => return Ok(None),
+            Err(e) => return Err(AwsError::call("iam:GetUserPolicy", name, e)),
+        },
+    };
+    let doc: serde_json::Value = serde_json::from_str(&percent_decode(&doc)).unwrap_or_default();
+    Ok(
+        doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+            .as_str()
+            .map(str::to_string),
+    )
+}
+
+pub async fn revoke_sessions(
+    client: &Client,
+    who: Principal<'_>,
+    before: &str,
+) -> Result<(), AwsError> {
+    let doc = revoke_document(before);
+    match who {
+        Principal::Role(name) => {
+            client
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(REVOKE_POLICY)
+                .policy_document(doc)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("iam:PutRolePolicy", name, e))?;
+        }
+        Principal::User(name) => {
+            client
+                .put_user_policy()
+                .user_name(name)
+                .policy_name(REVOKE_POLICY)
+                .policy_document(doc)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("iam:PutUserPolicy", name, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The role behind an instance profile (the instance's credentials are that role's sessions).
+pub async fn profile_role(client: &Client, profile_arn: &str) -> Result<Option<String>, AwsError> {
+    let name = profile_arn.rsplit('/').next().unwrap_or(profile_arn);
+    let out = client
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetInstanceProfile", name, e))?;
+    Ok(out
+        .instance_profile()
+        .and_then(|p| p.roles().first())
+        .map(|r| r.role_name().to_string()))
+}
+
+/// A user's access keys: (key id, status, created).
+pub async fn user_keys(
+    client: &Client,
+    user: &str,
+) -> Result<Vec<(String, String, i64)>, AwsError> {
+    let out = client
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:ListAccessKeys", user, e))?;
+    let mut keys: Vec<(String, String, i64)> = out
+        .access_key_metadata()
+        .iter()
+        .map(|k| {
+            (
+                k.access_key_id().unwrap_or_default().to_string(),
+                k.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                k.create_date().map_or(0, |d| d.secs()),
+            )
+        })
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
+pub async fn set_key_status(
+    client: &Client,
+    user: &str,
+    key: &str,
+    active: bool,
+) -> Result<(), AwsError> {
+    client
+        .update_access_key()
+        .user_name(user)
+        .access_key_id(key)
+        .status(if active {
+            aws_sdk_iam::types::StatusType::Active
+        } else {
+            aws_sdk_iam::types::StatusType::Inactive
+        })
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:UpdateAccessKey", key, e))?;
+    Ok(())
+}
+
+/// The user owning a key (IAM answers this for any key of the account).
+pub async fn key_user(client: &Client, key: &str) -> Result<String, AwsError> {
+    let used = client
+        .get_access_key_last_used()
+        .access_key_id(key)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetAccessKeyLastUsed", key, e))?;
+    used.user_name()
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::Call {
+            call: "iam:GetAccessKeyLastUsed",
+            on: format!(" on {key}"),
+            message: "no user owns this key in this account (help: --account/--role-name for another account)".into(),
+        })
+}
+
+/// A new access key: the id, and the secret, which the caller must hand over without
+/// printing or recording it.
+pub async fn create_key(client: &Client, user: &str) -> Result<(String, String), AwsError> {
+    let out = client
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:CreateAccessKey", user, e))?;
+    let key = out.access_key().ok_or_else(|| AwsError::Call {
+        call: "iam:CreateAccessKey",
+        on: format!(" on {user}"),
+        message: "no key in the answer".into(),
+    })?;
+    Ok((
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    ))
+}
+
+pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsError> {
+    match client.get_login_profile().user_name(user).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if format!("{e:?}").contains("NoSuchEntity") => Ok(false),
+        Err(e) => Err(AwsError::call("iam:GetLoginProfile", user, e)),
+    }
+}
+
+pub async fn delete_login_profile(client: &Client, user: &str) -> Result<(), AwsError> {
+    match client.delete_login_profile().user_name(user).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if format!("{e:?}").contains("NoSuchEntity") => Ok(()),
+        Err(e) => Err(AwsError::call("iam:DeleteLoginProfile", user, e)),
+    }
+}
+
+/// A user's SSH public keys (for CodeCommit): id and body, recorded before deletion so the
+/// prior state is known.
+pub async fn ssh_keys(client: &Client, user: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let out = client
+        .list_ssh_public_keys()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:ListSSHPublicKeys", user, e))?;
+    let mut keys = Vec::new();
+    for k in out.ssh_public_keys() {
+        let id = k.ssh_public_key_id().to_string();
+        let body = client
+            .get_ssh_public_key()
+            .user_name(user)
+            .ssh_public_key_id(&id)
+            .encoding(aws_sdk_iam::types::EncodingType::Ssh)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("iam:GetSSHPublicKey", &id, e))?;
+        keys.push((
+            id,
+            body.ssh_public_key()
+                .map(|k| k.ssh_public_key_body().to_string())
+                .unwrap_or_default(),
+        ));
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+pub async fn delete_ssh_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
+    client
+        .delete_ssh_public_key()
+        .user_name(user)
+        .ssh_public_key_id(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteSSHPublicKey", id, e))?;
+    Ok(())
+}

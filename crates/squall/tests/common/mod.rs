@@ -2,6 +2,8 @@
 //! settings, and its JSON output read back.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod moto;
+
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -1,0 +1,713 @@
+//! Containment, acquisition, release and recovery on AWS, against a real moto server (one per
+//! test). Each story checks the cloud's state with boto3, not with Squall's own reading of it.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::moto::{Moto, moto, setup};
+use serde_json::Value;
+
+fn squall(home: &Path, moto: &Moto) -> Command {
+    common::moto::squall(home, &moto.url)
+}
+
+fn new_case(home: &Path, moto: &Moto) {
+    squall(home, moto)
+        .args(["case", "new", "--title", "Compromised web server"])
+        .assert()
+        .success();
+}
+
+fn ledger(home: &Path, moto: &Moto) -> Vec<Value> {
+    let out = squall(home, moto)
+        .args(["ledger", "export", "C-0001"])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn kinds(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn json_out(cmd: &mut Command) -> Value {
+    let out = cmd.assert().success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+const WEB_SERVER: &str = r#"
+ec2 = boto3.client('ec2', **kw)
+iam = boto3.client('iam', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sub = ec2.create_subnet(VpcId=vpc, CidrBlock='10.0.1.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
+web = ec2.create_security_group(GroupName='web', Description='w', VpcId=vpc)['GroupId']
+ssh = ec2.create_security_group(GroupName='ssh', Description='s', VpcId=vpc)['GroupId']
+iam.create_role(RoleName='app', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+iam.create_instance_profile(InstanceProfileName='app-profile')
+iam.add_role_to_instance_profile(InstanceProfileName='app-profile', RoleName='app')
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[web, ssh],
+    IamInstanceProfile={'Name': 'app-profile'})['Instances'][0]['InstanceId']
+eip = ec2.allocate_address(Domain='vpc')['AllocationId']
+ec2.associate_address(AllocationId=eip, InstanceId=i)
+print(json.dumps({'instance': i, 'web': web, 'ssh': ssh, 'eip': eip}))
+"#;
+
+/// The instance as boto3 sees it.
+fn web_state(moto: &Moto, ids: &Value) -> Value {
+    let script = format!(
+        r#"
+ids = json.loads({ids:?})
+ec2 = boto3.client('ec2', **kw)
+iam = boto3.client('iam', **kw)
+i = ids['instance']
+d = ec2.describe_instances(InstanceIds=[i])['Reservations'][0]['Instances'][0]
+groups = sorted(g['GroupId'] for n in d['NetworkInterfaces'] for g in n['Groups'])
+assoc = [a['IamInstanceProfile']['Arn'] for a in ec2.describe_iam_instance_profile_associations(
+    Filters=[{{'Name': 'instance-id', 'Values': [i]}}])['IamInstanceProfileAssociations'] if a['State'] == 'associated']
+addr = ec2.describe_addresses(AllocationIds=[ids['eip']])['Addresses'][0].get('InstanceId') or None
+tp = ec2.describe_instance_attribute(InstanceId=i, Attribute='disableApiTermination')['DisableApiTermination']['Value']
+iso = ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['squall-isolation']}}])['SecurityGroups']
+pol = iam.list_role_policies(RoleName='app')['PolicyNames']
+deny = iam.get_role_policy(RoleName='app', PolicyName=pol[0])['PolicyDocument'] if pol else None
+print(json.dumps({{'groups': groups, 'profiles': assoc, 'eip_on': addr, 'termination_protection': tp,
+    'isolation_group': [g['GroupId'] for g in iso], 'isolation_rules': [len(g['IpPermissions']) + len(g['IpPermissionsEgress']) for g in iso],
+    'role_policies': pol, 'deny': deny, 'state': d['State']['Name']}}))
+"#,
+        ids = ids.to_string()
+    );
+    serde_json::from_str(&setup(moto, &script)).unwrap()
+}
+
+#[test]
+fn isolating_an_instance_cuts_network_credentials_and_addresses_and_release_restores_them() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(&moto, WEB_SERVER)).unwrap();
+    let instance = ids["instance"].as_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    let original = web_state(&moto, &ids);
+    let mut groups = vec![ids["web"].clone(), ids["ssh"].clone()];
+    groups.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    assert_eq!(original["groups"], Value::Array(groups.clone()));
+    assert_eq!(original["eip_on"], instance);
+
+    // The plan alone: warns the case is not triaged, changes nothing, records nothing.
+    let out = squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "instance",
+            instance,
+            "--case",
+            "C-0001",
+            "--isolate",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("plan: isolate-instance"), "{stderr}");
+    assert!(
+        stderr.contains("warning: the attacker will notice"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("role app"), "{stderr}");
+    assert_eq!(web_state(&moto, &ids), original);
+    assert_eq!(kinds(&ledger(h, &moto)), vec!["case.opened"]);
+
+    // Approved: isolated, and verified by a fresh read.
+    let outcomes = json_out(squall(h, &moto).args([
+        "contain",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(outcomes[0]["status"], "verified", "{outcomes}");
+    let isolated = web_state(&moto, &ids);
+    assert_eq!(
+        isolated["groups"], isolated["isolation_group"],
+        "{isolated}"
+    );
+    assert_eq!(isolated["isolation_rules"], serde_json::json!([0]));
+    assert_eq!(isolated["profiles"], serde_json::json!([]));
+    assert_eq!(isolated["eip_on"], Value::Null);
+    assert_eq!(isolated["termination_protection"], true);
+    assert_eq!(
+        isolated["state"], "running",
+        "isolation must not stop the instance"
+    );
+    assert_eq!(
+        isolated["role_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"])
+    );
+    let deny = &isolated["deny"]["Statement"][0];
+    assert_eq!(deny["Effect"], "Deny");
+    assert!(deny["Condition"]["DateLessThan"]["aws:TokenIssueTime"].is_string());
+    assert_eq!(
+        kinds(&ledger(h, &moto)),
+        vec![
+            "case.opened",
+            "action.planned",
+            "action.executed",
+            "action.verified"
+        ]
+    );
+
+    // Again: nothing to do, recorded as such.
+    let again = json_out(squall(h, &moto).args([
+        "contain",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again[0]["status"], "unchanged", "{again}");
+    assert_eq!(web_state(&moto, &ids)["groups"], isolated["groups"]);
+
+    // Release: back to the recorded prior state (the role's older sessions stay denied).
+    let released = json_out(squall(h, &moto).args([
+        "release", "aws", "instance", instance, "--case", "C-0001", "--yes", "--format", "json",
+    ]));
+    assert_eq!(released[0]["status"], "verified", "{released}");
+    let back = web_state(&moto, &ids);
+    assert_eq!(back["groups"], Value::Array(groups));
+    assert_eq!(back["profiles"], original["profiles"]);
+    assert_eq!(back["eip_on"], instance);
+    assert_eq!(back["termination_protection"], false);
+    assert_eq!(
+        back["role_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"])
+    );
+
+    // Stop, then hibernate is already done.
+    let stopped = json_out(squall(h, &moto).args([
+        "contain", "aws", "instance", instance, "--case", "C-0001", "--stop", "--yes", "--format",
+        "json",
+    ]));
+    assert_eq!(stopped[0]["status"], "verified", "{stopped}");
+    assert_eq!(web_state(&moto, &ids)["state"], "stopped");
+}
+
+#[test]
+fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
+    let Some(moto) = moto() else { return };
+    let script = WEB_SERVER.replace(
+        "print(json.dumps({'instance': i, 'web': web, 'ssh': ssh, 'eip': eip}))\n",
+        "v = ec2.create_volume(AvailabilityZone='us-east-1a', Size=2, Encrypted=True)['VolumeId']\n\
+         ec2.attach_volume(VolumeId=v, InstanceId=i, Device='/dev/sdf')\n\
+         print(json.dumps({'instance': i, 'data_volume': v}))\n",
+    );
+    let ids: Value = serde_json::from_str(&setup(&moto, &script)).unwrap();
+    let instance = ids["instance"].as_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+
+    let out = squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "instance",
+            instance,
+            "--case",
+            "C-0001",
+            "--terminate",
+            "--yes",
+        ])
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("refusing to terminate"), "{stderr}");
+    assert!(
+        stderr.contains(ids["data_volume"].as_str().unwrap()),
+        "{stderr}"
+    );
+
+    let snapshots = |moto: &Moto| -> Value {
+        serde_json::from_str(&setup(
+            moto,
+            "ec2 = boto3.client('ec2', **kw)\nsnaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{'Name': 'tag:squall:case', 'Values': ['C-0001']}])['Snapshots']\nprint(json.dumps([{'id': s['SnapshotId'], 'tags': {t['Key']: t['Value'] for t in s['Tags']}, 'kms': s.get('KmsKeyId'), 'shared': [p.get('UserId') for p in ec2.describe_snapshot_attribute(SnapshotId=s['SnapshotId'], Attribute='createVolumePermission')['CreateVolumePermissions']]} for s in snaps]))",
+        ))
+        .unwrap()
+    };
+    let acquired = json_out(squall(h, &moto).args([
+        "acquire",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--forensic-account",
+        "999988887777",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(acquired.as_array().unwrap().len(), 2, "{acquired}");
+    assert!(
+        acquired
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "verified"),
+        "{acquired}"
+    );
+    let snaps = snapshots(&moto);
+    let stage = |s: &str| -> Vec<&Value> {
+        snaps
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["tags"]["squall:stage"] == s)
+            .collect()
+    };
+    // Both volumes snapshotted; the one under the AWS-managed key copied under the share key,
+    // and what is shared is always shareable.
+    assert_eq!(stage("original").len(), 2, "{snaps}");
+    let copies = stage("shareable");
+    assert_eq!(copies.len(), 1, "{snaps}");
+    assert_eq!(copies[0]["tags"]["squall:volume"], ids["data_volume"]);
+    assert_eq!(copies[0]["shared"], serde_json::json!(["999988887777"]));
+    for o in stage("original") {
+        let is_data = o["tags"]["squall:volume"] == ids["data_volume"];
+        assert_eq!(
+            o["shared"],
+            if is_data {
+                serde_json::json!([])
+            } else {
+                serde_json::json!(["999988887777"])
+            },
+            "{o}"
+        );
+        assert_eq!(o["tags"]["squall:instance"], instance);
+    }
+
+    // Again: converges, no second snapshot.
+    let again = json_out(squall(h, &moto).args([
+        "acquire",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--forensic-account",
+        "999988887777",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "unchanged"),
+        "{again}"
+    );
+    assert_eq!(snapshots(&moto).as_array().unwrap().len(), 3);
+
+    // Now the evidence is there: terminate goes through.
+    let gone = json_out(squall(h, &moto).args([
+        "contain",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--terminate",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(gone[0]["status"], "verified", "{gone}");
+}
+
+/// A sparse 1 GiB snapshot built through the EBS direct APIs (the only snapshots moto can read
+/// back that way), and the SHA-256 of its full raw image computed independently.
+const SPARSE_SNAPSHOT: &str = r#"
+import base64, hashlib
+ebs = boto3.client('ebs', **kw)
+sid = ebs.start_snapshot(VolumeSize=1)['SnapshotId']
+size = 512 * 1024
+blocks = {}
+for index in (0, 1, 3, 900, 2047):
+    data = hashlib.sha256(str(index).encode()).digest() * (size // 32)
+    blocks[index] = data
+    ebs.put_snapshot_block(SnapshotId=sid, BlockIndex=index, BlockData=data, DataLength=size,
+        Checksum=base64.b64encode(hashlib.sha256(data).digest()).decode(), ChecksumAlgorithm='SHA256')
+ebs.complete_snapshot(SnapshotId=sid, ChangedBlocksCount=len(blocks))
+h = hashlib.sha256()
+zero = bytes(size)
+for index in range(2048):
+    h.update(blocks.get(index, zero))
+print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
+"#;
+
+#[test]
+fn imaging_a_snapshot_hashes_every_block_and_resumes_after_an_interruption() {
+    let Some(moto) = moto() else { return };
+    let fixture: Value = serde_json::from_str(&setup(&moto, SPARSE_SNAPSHOT)).unwrap();
+    let snap = fixture["snapshot"].as_str().unwrap();
+    let want = fixture["sha256"].as_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let images = h.join("images");
+    new_case(h, &moto);
+    let image = |h: &Path| {
+        let out = squall(h, &moto)
+            .args([
+                "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+            ])
+            .arg(&images)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    let stderr = image(h);
+    assert!(stderr.contains(want), "{stderr}");
+    let raw = images.join(format!("{snap}.raw"));
+    assert_eq!(std::fs::metadata(&raw).unwrap().len(), 1 << 30);
+    assert_eq!(
+        std::fs::read_to_string(images.join(format!("{snap}.raw.sha256"))).unwrap(),
+        format!("{want}  {snap}.raw\n")
+    );
+    let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+    let evidence = &case["evidence"][0];
+    assert_eq!(evidence["sha256"], want, "{case}");
+    assert_eq!(evidence["source"], format!("aws:ebs:snapshot/{snap}"));
+
+    // An interrupted run: four blocks durable, garbage after them. The next run keeps the
+    // durable part (re-hashing it), fetches the rest, and ends with the same digest.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&raw).unwrap();
+        f.seek(SeekFrom::Start(900 * 524_288)).unwrap();
+        f.write_all(&[0xAA; 4096]).unwrap();
+        f.seek(SeekFrom::Start(1_500 * 524_288)).unwrap();
+        f.write_all(&[0xBB; 4096]).unwrap();
+    }
+    std::fs::write(
+        images.join(format!("{snap}.raw.progress")),
+        format!(
+            r#"{{"snapshot":"{snap}","block_size":524288,"volume_bytes":1073741824,"committed":2097152}}"#
+        ),
+    )
+    .unwrap();
+    let stderr = image(h);
+    assert!(stderr.contains("resumed after 2097152 bytes"), "{stderr}");
+    assert!(stderr.contains(want), "{stderr}");
+    let out = std::process::Command::new("sha256sum")
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(want));
+    assert!(!images.join(format!("{snap}.raw.progress")).exists());
+}
+
+#[test]
+fn containing_a_user_and_a_role_cuts_every_way_in_and_records_what_was_there() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='mallory')
+iam.create_access_key(UserName='mallory')
+iam.create_access_key(UserName='mallory')
+iam.create_login_profile(UserName='mallory', Password='Secret-Passw0rd!')
+iam.upload_ssh_public_key(UserName='mallory', SSHPublicKeyBody='ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDtest mallory@laptop')
+iam.create_role(RoleName='deployer', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+"#,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    let user = json_out(squall(h, &moto).args([
+        "contain", "aws", "user", "mallory", "--case", "C-0001", "--yes", "--format", "json",
+    ]));
+    assert_eq!(user[0]["status"], "verified", "{user}");
+    let role = json_out(squall(h, &moto).args([
+        "contain", "aws", "role", "deployer", "--case", "C-0001", "--yes", "--format", "json",
+    ]));
+    assert_eq!(role[0]["status"], "verified", "{role}");
+    let state: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+keys = [k['Status'] for k in iam.list_access_keys(UserName='mallory')['AccessKeyMetadata']]
+try:
+    iam.get_login_profile(UserName='mallory'); login = True
+except iam.exceptions.NoSuchEntityException:
+    login = False
+ssh = iam.list_ssh_public_keys(UserName='mallory')['SSHPublicKeys']
+print(json.dumps({'keys': keys, 'login': login, 'ssh': len(ssh),
+    'user_policies': iam.list_user_policies(UserName='mallory')['PolicyNames'],
+    'role_policies': iam.list_role_policies(RoleName='deployer')['PolicyNames']}))
+"#,
+    ))
+    .unwrap();
+    assert_eq!(state["keys"], serde_json::json!(["Inactive", "Inactive"]));
+    assert_eq!(state["login"], false);
+    assert_eq!(state["ssh"], 0);
+    assert_eq!(
+        state["user_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"])
+    );
+    assert_eq!(
+        state["role_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"])
+    );
+    // The deleted SSH key is in the ledger, so the prior state is known.
+    let entries = ledger(h, &moto);
+    let planned = entries
+        .iter()
+        .find(|e| e["kind"] == "action.planned")
+        .unwrap();
+    assert!(
+        planned["payload"]["plan"]["before"]["ssh_key_bodies"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("mallory@laptop")
+    );
+    // Again: both already done.
+    let again = json_out(squall(h, &moto).args([
+        "contain", "aws", "user", "mallory", "--case", "C-0001", "--yes", "--format", "json",
+    ]));
+    assert_eq!(again[0]["status"], "unchanged", "{again}");
+}
+
+#[test]
+fn recovering_replaces_world_open_rules_rotates_a_key_and_restores_a_disk() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+ec2 = boto3.client('ec2', **kw)
+iam = boto3.client('iam', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sg = ec2.create_security_group(GroupName='bastion', Description='b', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]},
+    {'IpProtocol': 'tcp', 'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+iam.create_user(UserName='ci')
+key = iam.create_access_key(UserName='ci')['AccessKey']['AccessKeyId']
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
+good = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
+snap = ec2.create_snapshot(VolumeId=good, Description='golden')['SnapshotId']
+print(json.dumps({'sg': sg, 'key': key, 'instance': i, 'snapshot': snap}))
+"#,
+    ))
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+
+    let fixed = json_out(squall(h, &moto).args([
+        "recover",
+        "aws",
+        "firewall",
+        "--replace-with",
+        "10.20.0.0/16",
+        "--case",
+        "C-0001",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        fixed.as_array().unwrap().len(),
+        1,
+        "only SSH is an admin port: {fixed}"
+    );
+    assert_eq!(fixed[0]["status"], "verified", "{fixed}");
+    let rules: Value = serde_json::from_str(&setup(
+        &moto,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\ng = ec2.describe_security_groups(GroupIds=[{:?}])['SecurityGroups'][0]\nprint(json.dumps(sorted([[p['FromPort'], r['CidrIp']] for p in g['IpPermissions'] for r in p['IpRanges']])))",
+            ids["sg"].as_str().unwrap()
+        ),
+    ))
+    .unwrap();
+    assert_eq!(
+        rules,
+        serde_json::json!([[22, "10.20.0.0/16"], [443, "0.0.0.0/0"]])
+    );
+
+    let secret_file = h.join("ci.credentials");
+    let key = ids["key"].as_str().unwrap();
+    let out = squall(h, &moto)
+        .args(["recover", "aws", "key", key, "--rotate", "--secret-file"])
+        .arg(&secret_file)
+        .args(["--case", "C-0001", "--yes", "--format", "json"])
+        .assert()
+        .success();
+    let written = std::fs::read_to_string(&secret_file).unwrap();
+    let secret = written
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+        .unwrap()
+        .to_string();
+    assert!(secret.len() >= 20);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret_file)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let printed = [
+        out.get_output().stdout.clone(),
+        out.get_output().stderr.clone(),
+        serde_json::to_vec(&ledger(h, &moto)).unwrap(),
+    ]
+    .concat();
+    assert!(
+        !String::from_utf8_lossy(&printed).contains(&secret),
+        "the new secret leaked into output or the ledger"
+    );
+    let keys = setup(
+        &moto,
+        "iam = boto3.client('iam', **kw)\nprint(json.dumps(sorted(k['Status'] for k in iam.list_access_keys(UserName='ci')['AccessKeyMetadata'])))",
+    );
+    assert_eq!(keys, r#"["Active", "Inactive"]"#);
+
+    let instance = ids["instance"].as_str().unwrap();
+    let snap = ids["snapshot"].as_str().unwrap();
+    let restored = json_out(squall(h, &moto).args([
+        "recover",
+        "aws",
+        "instance",
+        instance,
+        "--from-snapshot",
+        snap,
+        "--case",
+        "C-0001",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(restored[0]["status"], "verified", "{restored}");
+    let root: Value = serde_json::from_str(&setup(
+        &moto,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\nd = ec2.describe_instances(InstanceIds=[{instance:?}])['Reservations'][0]['Instances'][0]\nroot = [b['Ebs']['VolumeId'] for b in d['BlockDeviceMappings'] if b['DeviceName'] == d['RootDeviceName']][0]\nkept = ec2.describe_volumes(Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Volumes']\nprint(json.dumps({{'from': ec2.describe_volumes(VolumeIds=[root])['Volumes'][0]['SnapshotId'], 'state': d['State']['Name'], 'kept': [v['State'] for v in kept if v['VolumeId'] != root]}}))"
+        ),
+    ))
+    .unwrap();
+    assert_eq!(root["from"], snap);
+    assert_eq!(root["state"], "running");
+    assert_eq!(
+        root["kept"],
+        serde_json::json!(["available"]),
+        "old root kept"
+    );
+}
+
+#[test]
+fn org_inventory_reaches_every_account_through_the_ir_role() {
+    let Some(moto) = moto() else { return };
+    let member = setup(
+        &moto,
+        r#"
+org = boto3.client('organizations', **kw)
+org.create_organization(FeatureSet='ALL')
+acct = org.create_account(Email='prod@example.com', AccountName='prod')['CreateAccountStatus']['AccountId']
+creds = boto3.client('sts', **kw).assume_role(RoleArn=f'arn:aws:iam::{acct}:role/IR', RoleSessionName='setup')['Credentials']
+there = dict(kw, aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
+ec2 = boto3.client('ec2', **there)
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, TagSpecifications=[{'ResourceType': 'instance', 'Tags': [{'Key': 'team', 'Value': 'payments'}]}])
+print(acct)
+"#,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let tag_map = h.join("tags.yaml");
+    std::fs::write(&tag_map, "owner: [team]\n").unwrap();
+    let all = json_out(
+        squall(h, &moto)
+            .args([
+                "inventory",
+                "aws",
+                "--org",
+                "--role-name",
+                "IR",
+                "--region",
+                "us-east-1",
+                "--format",
+                "json",
+                "--tag-map",
+            ])
+            .arg(&tag_map)
+            .args(["--approved-vpc", "vpc-approved"]),
+    );
+    let accounts: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts.len(), 2, "{all}");
+    assert!(accounts.contains(&member.as_str()));
+    let prod = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account"] == member.as_str())
+        .unwrap();
+    assert_eq!(prod["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        prod["instances"][0]["owner"], "payments",
+        "the tag map names the owner tag"
+    );
+    let findings: Vec<&str> = prod["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(!findings.contains(&"unowned-instance"), "{findings:?}");
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|k| **k == "instance-outside-approved-vpc")
+            .count(),
+        2
+    );
+    let listed = json_out(squall(h, &moto).args(["inventory", "list", "--format", "json"]));
+    let prod = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == member.as_str())
+        .unwrap();
+    assert_eq!(prod["name"], "prod");
+}
