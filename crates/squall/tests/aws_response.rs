@@ -711,3 +711,176 @@ print(acct)
         .unwrap();
     assert_eq!(prod["name"], "prod");
 }
+
+/// A proxy in front of moto that answers every fourth request with 503 and every other
+/// fourth with 429 and the service's own throttling error, forwarding the rest; it keeps each
+/// request it saw.
+struct Faulty {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn faulty_proxy(upstream: &str) -> Faulty {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let injected = Arc::new(AtomicUsize::new(0));
+    let count = Arc::new(AtomicUsize::new(0));
+    let (seen2, injected2) = (seen.clone(), injected.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let (upstream, seen, injected, count) = (
+                upstream.clone(),
+                seen2.clone(),
+                injected2.clone(),
+                count.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = Vec::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if !lower.starts_with("connection:") {
+                        head.push(line);
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let text = format!("{}{}", head.concat(), String::from_utf8_lossy(&body));
+                seen.lock().unwrap().push(text.clone());
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let fault = match n % 4 {
+                    1 => Some(("503 Service Unavailable", String::new())),
+                    3 if text.contains("/ec2/aws4_request") => Some((
+                        "429 Too Many Requests",
+                        "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>".to_string(),
+                    )),
+                    3 => Some((
+                        "429 Too Many Requests",
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>".to_string(),
+                    )),
+                    _ => None,
+                };
+                if let Some((status, body)) = fault {
+                    injected.fetch_add(1, Ordering::SeqCst);
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    return;
+                }
+                let mut up = std::net::TcpStream::connect(&upstream).unwrap();
+                up.write_all(head.concat().as_bytes()).unwrap();
+                up.write_all(b"Connection: close\r\n\r\n").unwrap();
+                up.write_all(&body).unwrap();
+                let mut answer = Vec::new();
+                up.read_to_end(&mut answer).unwrap();
+                // The client must not reuse this connection: say so in the answer's head.
+                let split = answer
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .unwrap_or(answer.len());
+                let head: String = String::from_utf8_lossy(&answer[..split])
+                    .lines()
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                    .map(|l| format!("{l}\r\n"))
+                    .collect();
+                let _ = client.write_all(head.as_bytes());
+                let _ = client.write_all(b"Connection: close\r\n");
+                let _ = client.write_all(&answer[split.min(answer.len())..][2..]);
+            });
+        }
+    });
+    Faulty {
+        url,
+        seen,
+        injected,
+    }
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_and_the_role_is_assumed_for_the_case() {
+    let Some(moto) = moto() else { return };
+    // A role in another account of the organization, reached through the IR role there.
+    let account = "111122223333";
+    setup(
+        &moto,
+        &format!(
+            r#"
+creds = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{account}:role/IR', RoleSessionName='setup')['Credentials']
+there = dict(kw, aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
+iam = boto3.client('iam', **there)
+for name in ('deployer', 'builder', 'reporter'):
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17',
+        'Statement': [{{'Effect': 'Allow', 'Principal': {{'Service': 'ec2.amazonaws.com'}}, 'Action': 'sts:AssumeRole'}}]}}))
+"#
+        ),
+    );
+    let proxy = faulty_proxy(&moto.url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    let out = json_out(common::moto::squall(h, &proxy.url).args([
+        "contain",
+        "aws",
+        "role",
+        "deployer",
+        "builder",
+        "reporter",
+        "--case",
+        "C-0001",
+        "--account",
+        account,
+        "--role-name",
+        "IR",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    let statuses: Vec<&str> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["verified"; 3], "{out}");
+    let injected = proxy.injected.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(injected >= 3, "only {injected} faults were injected");
+    // The target account's CloudTrail would name the case: the session is squall-C-0001.
+    let seen = proxy.seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .any(|r| r.contains("Action=AssumeRole") && r.contains("RoleSessionName=squall-C-0001")),
+        "no AssumeRole with the case's session name"
+    );
+    // The policies landed in that account, not in the caller's.
+    let there = setup(
+        &moto,
+        &format!(
+            r#"
+creds = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{account}:role/IR', RoleSessionName='check')['Credentials']
+there = dict(kw, aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
+print(json.dumps(boto3.client('iam', **there).list_role_policies(RoleName='builder')['PolicyNames']))
+"#
+        ),
+    );
+    assert_eq!(there, r#"["SquallRevokeOlderSessions"]"#);
+}
