@@ -86,7 +86,12 @@ pub struct AwsInventory {
     pub account: String,
     pub regions: Vec<String>,
     pub instances: Vec<InventoriedInstance>,
+    /// Every ingress rule of every security group.
+    pub security_group_rules: Vec<ec2::IngressRule>,
+    /// The rules open to the world on admin or all ports (also findings).
     pub open_rules: Vec<ec2::IngressRule>,
+    pub volumes: Vec<ec2::VolumeSummary>,
+    pub snapshots: Vec<ec2::SnapshotSummary>,
     pub access_keys: Vec<iam::AccessKey>,
     pub roles_trusting_others: Vec<iam::Role>,
     pub corp_links: Vec<String>,
@@ -166,7 +171,8 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
                 let rules = ec2::ingress_rules(&client, &region).await?;
                 let (vpcs, logged) = ec2::vpcs_and_flow_logs(&client, &region).await?;
                 let links = ec2::corp_links(&client, &region).await?;
-                Ok::<_, AwsError>((instances, rules, vpcs, logged, links))
+                let storage = ec2::storage(&client, &region).await?;
+                Ok::<_, AwsError>((instances, rules, vpcs, logged, links, storage))
             }
             .await;
             (region, result)
@@ -181,7 +187,10 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
         account: account.clone(),
         regions: regions.clone(),
         instances: Vec::new(),
+        security_group_rules: Vec::new(),
         open_rules: Vec::new(),
+        volumes: Vec::new(),
+        snapshots: Vec::new(),
         access_keys,
         roles_trusting_others: roles
             .iter()
@@ -203,7 +212,10 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
     }
     per_region.sort_by(|a, b| a.0.cmp(&b.0));
     let tm = &options.tag_map;
-    for (region, (instances, rules, vpcs, logged, links)) in per_region {
+    for (region, (instances, rules, vpcs, logged, links, (volumes, snapshots))) in per_region {
+        inv.volumes.extend(volumes);
+        inv.snapshots.extend(snapshots);
+        inv.security_group_rules.extend(rules.iter().cloned());
         for i in instances {
             let owner = TagMap::get(&tm.owner, &i.tags).cloned();
             if owner.is_none() && i.state != "terminated" {

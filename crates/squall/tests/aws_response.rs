@@ -207,6 +207,37 @@ fn isolating_an_instance_cuts_network_credentials_and_addresses_and_release_rest
     ]));
     assert_eq!(stopped[0]["status"], "verified", "{stopped}");
     assert_eq!(web_state(&moto, &ids)["state"], "stopped");
+    let hibernated = json_out(squall(h, &moto).args([
+        "contain",
+        "aws",
+        "instance",
+        instance,
+        "--case",
+        "C-0001",
+        "--hibernate",
+        "--yes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(hibernated[0]["action"], "hibernate-instance");
+    assert_eq!(
+        hibernated[0]["status"], "unchanged",
+        "already stopped: {hibernated}"
+    );
+    // Exactly one way to contain an instance at a time.
+    squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "instance",
+            instance,
+            "--case",
+            "C-0001",
+            "--stop",
+            "--isolate",
+        ])
+        .assert()
+        .code(2);
 }
 
 #[test]

@@ -145,7 +145,83 @@ pub async fn corp_links(client: &Client, region: &str) -> Result<Vec<String>, Aw
             .filter_map(|p| p.vpc_peering_connection_id())
             .map(|id| format!("peering:{id}")),
     );
+    let tgw = client
+        .describe_transit_gateway_attachments()
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2:DescribeTransitGatewayAttachments", region, e))?;
+    links.extend(
+        tgw.transit_gateway_attachments()
+            .iter()
+            .filter_map(|a| a.transit_gateway_attachment_id())
+            .map(|id| format!("tgw-attachment:{id}")),
+    );
     Ok(links)
+}
+
+/// A volume in the inventory: what could be acquired, and how it is protected.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VolumeSummary {
+    pub id: String,
+    pub region: String,
+    pub size_gib: i32,
+    pub encrypted: bool,
+    pub attached_to: Vec<String>,
+}
+
+/// A snapshot the account owns.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotSummary {
+    pub id: String,
+    pub region: String,
+    pub volume: Option<String>,
+    pub encrypted: bool,
+    pub started: Option<String>,
+}
+
+/// The account's volumes and own snapshots in a region.
+pub async fn storage(
+    client: &Client,
+    region: &str,
+) -> Result<(Vec<VolumeSummary>, Vec<SnapshotSummary>), AwsError> {
+    let mut volumes = Vec::new();
+    let mut pages = client.describe_volumes().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(call("ec2:DescribeVolumes", region))?;
+        volumes.extend(page.volumes().iter().map(|v| {
+            VolumeSummary {
+                id: v.volume_id().unwrap_or_default().to_string(),
+                region: region.to_string(),
+                size_gib: v.size().unwrap_or(0),
+                encrypted: v.encrypted().unwrap_or(false),
+                attached_to: v
+                    .attachments()
+                    .iter()
+                    .filter_map(|a| a.instance_id().map(str::to_string))
+                    .collect(),
+            }
+        }));
+    }
+    let mut snapshots = Vec::new();
+    let mut pages = client
+        .describe_snapshots()
+        .owner_ids("self")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(call("ec2:DescribeSnapshots", region))?;
+        snapshots.extend(page.snapshots().iter().map(|s| SnapshotSummary {
+            id: s.snapshot_id().unwrap_or_default().to_string(),
+            region: region.to_string(),
+            volume: s.volume_id().map(str::to_string),
+            encrypted: s.encrypted().unwrap_or(false),
+            started: s.start_time().and_then(|t| {
+                chrono::DateTime::from_timestamp(t.secs(), 0)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+        }));
+    }
+    Ok((volumes, snapshots))
 }
 
 // ---- What the response verbs read and change on one instance. ----
