@@ -81,8 +81,10 @@ for index in range($gib * 2048):
 ebs.complete_snapshot(SnapshotId=sid, ChangedBlocksCount=$gib * 2048)
 print(sid)")
   rm -rf "$out/images"
+  moto_before=$(ps -o cputime= -p "$moto")
   start=$(now)
-  "$bin" acquire aws snapshot "$snap" --case C-0001 --image "$out/images" 2>"$out/image.err"
+  /usr/bin/time -f "squall cpu: user %U s, sys %S s, peak RSS %M KB" "$bin" acquire aws snapshot "$snap" --case C-0001 --image "$out/images" 2>"$out/image.err"
+  moto_cpu=$(ps -o cputime= -p "$moto")
   end=$(now)
   start2=$(now)
   sha256sum "$out/images/$snap.raw" >/dev/null
@@ -92,7 +94,9 @@ print(sid)")
   awk -v mb="$mb" -v s="$start" -v e="$end" -v s2="$start2" -v e2="$end2" 'BEGIN {
     printf "%-34s %8.2f s %8.1f MB/s\n", "squall acquire aws snapshot --image", e - s, mb / (e - s)
     printf "%-34s %8.2f s %8.1f MB/s\n", "sha256sum of the image", e2 - s2, mb / (e2 - s2) }'
-  grep -o 'sha256 [0-9a-f]*' "$out/image.err"
+  grep -o "sha256 [0-9a-f]*" "$out/image.err"
+  grep "squall cpu" "$out/image.err"
+  echo "moto cpu time (hh:mm:ss, whole seconds) before imaging: $moto_before, after: $moto_cpu"
   sha256sum "$out/images/$snap.raw" | cut -c1-64
   ;;
 *) echo "usage: bench/aws.sh isolate [COUNTS] | image [GIB]" >&2; exit 2 ;;

@@ -5,8 +5,9 @@
 //! The calls themselves live in the thin service modules; this file says what a responder
 //! does and in which order, and why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -379,15 +380,21 @@ pub struct IsolateInstance {
     pub c: Clients,
     pub id: String,
     pub now: String,
+    /// The isolation groups found or made per VPC, shared by the instances isolated together
+    /// so each VPC's groups are looked up and created once.
+    pub groups: Arc<IsolationGroups>,
 }
+
+/// VPC id → (allow-all group, isolation group).
+pub type IsolationGroups = tokio::sync::Mutex<HashMap<String, (String, String)>>;
 
 impl IsolateInstance {
     async fn state(
         &self,
+        detail: &ec2::InstanceDetail,
         role: Option<&str>,
-    ) -> Result<(Value, ec2::InstanceDetail, Vec<ElasticIp>), ActionError> {
+    ) -> Result<(Value, Vec<ElasticIp>), ActionError> {
         let c = &self.c;
-        let detail = ec2::instance(&c.ec2, &self.id).await.map_err(err)?;
         let protected = ec2::termination_protection(&c.ec2, &self.id)
             .await
             .map_err(err)?;
@@ -399,9 +406,13 @@ impl IsolateInstance {
             )
         })?;
         // Looked up, never created: plans change nothing.
-        let group = ec2::find_group(&c.ec2, &vpc, ISOLATION_GROUP)
-            .await
-            .map_err(err)?;
+        let known = self.groups.lock().await.get(&vpc).map(|g| g.1.clone());
+        let group = match known {
+            Some(isolation) => Some(isolation),
+            None => ec2::find_group(&c.ec2, &vpc, ISOLATION_GROUP)
+                .await
+                .map_err(err)?,
+        };
         let mut isolated = group.is_some()
             && detail
                 .enis
@@ -426,7 +437,36 @@ impl IsolateInstance {
             "elastic_ips": eips.len(),
             "role_sessions_revoked": revoked,
         });
-        Ok((state, detail, eips))
+        Ok((state, eips))
+    }
+
+    /// The VPC's (allow-all, isolation) groups, made on first use.
+    async fn ensure_groups(&self, vpc: &str) -> Result<(String, String), ActionError> {
+        let mut known = self.groups.lock().await;
+        if let Some(g) = known.get(vpc) {
+            return Ok(g.clone());
+        }
+        let ec2 = &self.c.ec2;
+        let allow = ec2::ensure_group(
+            ec2,
+            vpc,
+            ALLOW_ALL_GROUP,
+            "Squall: passes live connections to untracked before isolation",
+            true,
+        )
+        .await
+        .map_err(err)?;
+        let isolation = ec2::ensure_group(
+            ec2,
+            vpc,
+            ISOLATION_GROUP,
+            "Squall: isolation, no traffic in or out",
+            false,
+        )
+        .await
+        .map_err(err)?;
+        known.insert(vpc.to_string(), (allow.clone(), isolation.clone()));
+        Ok((allow, isolation))
     }
 }
 
@@ -436,17 +476,19 @@ impl Action for IsolateInstance {
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
-        let first = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
-        let role = match &first.profile {
+        let detail = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
+        let role = match &detail.profile {
             Some((_, arn)) => iam::profile_role(&self.c.iam, arn).await.map_err(err)?,
             None => None,
         };
-        let (mut before, detail, eips) = self.state(role.as_deref()).await?;
+        let (mut before, eips) = self.state(&detail, role.as_deref()).await?;
         let protected = before["termination_protection"].clone();
         before["prior"] = json!({
             "termination_protection": protected,
+            "vpc": detail.vpc_id,
             "enis": detail.enis,
             "instance_profile": detail.profile.as_ref().map(|p| &p.1),
+            "profile_association": detail.profile.as_ref().map(|p| &p.0),
             "role": role,
             "elastic_ips": eips,
         });
@@ -467,50 +509,44 @@ impl Action for IsolateInstance {
         Ok(p)
     }
 
+    /// Carries out the plan as read: the interfaces, profile and addresses it recorded.
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         let c = &self.c;
-        let detail = ec2::instance(&c.ec2, &self.id).await.map_err(err)?;
-        let vpc = detail.vpc_id.clone().unwrap_or_default();
+        let prior = &plan.before["prior"];
+        let enis: Vec<Eni> = serde_json::from_value(prior["enis"].clone())?;
+        let single = enis.len() == 1;
+        let vpc = prior["vpc"].as_str().unwrap_or_default();
         ec2::set_termination_protection(&c.ec2, &self.id, true)
             .await
             .map_err(err)?;
-        let allow = ec2::ensure_group(
-            &c.ec2,
-            &vpc,
-            ALLOW_ALL_GROUP,
-            "Squall: passes live connections to untracked before isolation",
-            true,
-        )
-        .await
-        .map_err(err)?;
-        let isolation = ec2::ensure_group(
-            &c.ec2,
-            &vpc,
-            ISOLATION_GROUP,
-            "Squall: isolation, no traffic in or out",
-            false,
-        )
-        .await
-        .map_err(err)?;
-        for eni in &detail.enis {
-            set_groups(c, &detail, &eni.id, std::slice::from_ref(&allow)).await?;
+        let (allow, isolation) = self.ensure_groups(vpc).await?;
+        for eni in &enis {
+            set_groups(c, &self.id, single, &eni.id, std::slice::from_ref(&allow)).await?;
         }
-        for eni in &detail.enis {
-            set_groups(c, &detail, &eni.id, std::slice::from_ref(&isolation)).await?;
+        for eni in &enis {
+            set_groups(
+                c,
+                &self.id,
+                single,
+                &eni.id,
+                std::slice::from_ref(&isolation),
+            )
+            .await?;
         }
-        let role = plan.before["prior"]["role"].as_str();
+        let role = prior["role"].as_str();
         if let Some(role) = role {
             iam::revoke_sessions(&c.iam, Principal::Role(role), &self.now)
                 .await
                 .map_err(err)?;
         }
-        if let Some((association, _)) = &detail.profile {
+        if let Some(association) = prior["profile_association"].as_str() {
             ec2::disassociate_profile(&c.ec2, association)
                 .await
                 .map_err(err)?;
         }
-        for ip in ec2::elastic_ips(&c.ec2, &self.id).await.map_err(err)? {
-            ec2::disassociate_address(&c.ec2, &ip).await.map_err(err)?;
+        let eips: Vec<ElasticIp> = serde_json::from_value(prior["elastic_ips"].clone())?;
+        for ip in &eips {
+            ec2::disassociate_address(&c.ec2, ip).await.map_err(err)?;
         }
         Ok(
             json!({"isolation_group": isolation, "allow_all_group": allow, "sessions_revoked_before": role.map(|_| &self.now)}),
@@ -518,7 +554,11 @@ impl Action for IsolateInstance {
     }
 
     async fn observe(&self, plan: &Plan) -> Result<Value, ActionError> {
-        Ok(self.state(plan.before["prior"]["role"].as_str()).await?.0)
+        let detail = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
+        Ok(self
+            .state(&detail, plan.before["prior"]["role"].as_str())
+            .await?
+            .0)
     }
 }
 
@@ -526,15 +566,16 @@ impl Action for IsolateInstance {
 /// too, so both views agree (moto, for one, reports the union of the two).
 async fn set_groups(
     c: &Clients,
-    detail: &ec2::InstanceDetail,
+    instance: &str,
+    single_interface: bool,
     eni: &str,
     groups: &[String],
 ) -> Result<(), ActionError> {
     ec2::set_eni_groups(&c.ec2, eni, groups)
         .await
         .map_err(err)?;
-    if detail.enis.len() == 1 {
-        ec2::set_instance_groups(&c.ec2, &detail.id, groups)
+    if single_interface {
+        ec2::set_instance_groups(&c.ec2, instance, groups)
             .await
             .map_err(err)?;
     }
@@ -597,9 +638,8 @@ impl Action for ReleaseInstance {
         let c = &self.c;
         let prior = &self.prior;
         let enis: Vec<Eni> = serde_json::from_value(prior["enis"].clone())?;
-        let detail = ec2::instance(&c.ec2, &self.id).await.map_err(err)?;
         for eni in &enis {
-            set_groups(c, &detail, &eni.id, &eni.groups).await?;
+            set_groups(c, &self.id, enis.len() == 1, &eni.id, &eni.groups).await?;
         }
         if let Some(arn) = prior["instance_profile"].as_str()
             && plan.before["instance_profile"].as_str() != Some(arn)
@@ -617,7 +657,7 @@ impl Action for ReleaseInstance {
             .iter()
             .filter(|ip| !attached.contains(&json!(ip.allocation_id)))
         {
-            ec2::associate_address(&c.ec2, &self.id, detail.enis.len() == 1, ip)
+            ec2::associate_address(&c.ec2, &self.id, enis.len() == 1, ip)
                 .await
                 .map_err(err)?;
         }

@@ -213,12 +213,14 @@ pub fn contain(ctx: &Context, cmd: ContainCommand) -> anyhow::Result<u8> {
             let c = connect(&rt, &r);
             let wait = std::time::Duration::from_secs(600);
             if how.isolate {
+                let groups = std::sync::Arc::default();
                 let actions: Vec<_> = instances
                     .into_iter()
                     .map(|id| verbs::IsolateInstance {
                         c: c.clone(),
                         id,
                         now: now.clone(),
+                        groups: std::sync::Arc::clone(&groups),
                     })
                     .collect();
                 Ok(respond(ctx, &rt, &r, &actions)?.1)
