@@ -840,11 +840,30 @@ impl AcquireVolume {
             "snapshot": original.as_ref().map(|s| &s.id),
             "snapshot_state": original.as_ref().map(|s| &s.state),
         });
-        if self.forensic.is_some() {
+        if let Some(f) = &self.forensic {
             state["shareable_snapshot"] = json!(copy.as_ref().map(|s| &s.id));
             state["shared_with_forensic_account"] = json!(shared);
+            if let Some(fc) = &f.clients {
+                let there = self.forensic_copy(fc).await?;
+                state["forensic_copy"] = json!(there.as_ref().map(|s| &s.id));
+                state["forensic_copy_state"] = json!(there.as_ref().map(|s| &s.state));
+            }
         }
         Ok(state)
+    }
+
+    /// The case's copy of this volume's snapshot in the forensic account, if made.
+    async fn forensic_copy(&self, fc: &Clients) -> Result<Option<ec2::Snapshot>, ActionError> {
+        Ok(ec2::snapshots_tagged(&fc.ec2, VOLUME_TAG, &self.volume)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .filter(|s| {
+                s.tags.get(CASE_TAG) == Some(&self.case)
+                    && s.tags.get("squall:stage").map(String::as_str) == Some("forensic-copy")
+                    && s.state != "error"
+            })
+            .max_by(|a, b| a.id.cmp(&b.id)))
     }
 }
 
@@ -858,8 +877,11 @@ impl Action for AcquireVolume {
         let mut before = self.state().await?;
         before["volume"] = json!(v);
         let mut after = json!({"snapshot_state": "completed"});
-        if self.forensic.is_some() {
+        if let Some(f) = &self.forensic {
             after["shared_with_forensic_account"] = json!(true);
+            if f.clients.is_some() {
+                after["forensic_copy_state"] = json!("completed");
+            }
         }
         let mut p = plan("acquire-volume", &self.volume, before, after, false);
         if let Some(f) = &self.forensic {
@@ -956,16 +978,22 @@ impl Action for AcquireVolume {
             .await
             .map_err(err)?;
         if let Some(fc) = &f.clients {
-            let copy = ec2::copy_snapshot(
-                &fc.ec2,
-                &to_share,
-                &c.region,
-                None,
-                &description,
-                &tags("forensic-copy"),
-            )
-            .await
-            .map_err(err)?;
+            let copy = match self.forensic_copy(fc).await? {
+                Some(s) => s.id,
+                None => ec2::copy_snapshot(
+                    &fc.ec2,
+                    &to_share,
+                    &c.region,
+                    None,
+                    &description,
+                    &tags("forensic-copy"),
+                )
+                .await
+                .map_err(err)?,
+            };
+            ec2::wait_snapshot(&fc.ec2, &copy, self.wait)
+                .await
+                .map_err(err)?;
             facts["forensic_copy"] = json!(copy);
         }
         Ok(facts)

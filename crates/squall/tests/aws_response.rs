@@ -915,3 +915,54 @@ print(json.dumps(boto3.client('iam', **there).list_role_policies(RoleName='build
     );
     assert_eq!(there, r#"["SquallRevokeOlderSessions"]"#);
 }
+
+#[test]
+fn a_failed_step_is_recorded_and_the_rerun_does_not_snapshot_twice() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(&moto, WEB_SERVER)).unwrap();
+    let instance = ids["instance"].as_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    // moto cannot copy a snapshot shared from another account: the forensic copy fails after
+    // the snapshot was taken and shared.
+    let acquire = |h: &Path| {
+        squall(h, &moto)
+            .args([
+                "acquire",
+                "aws",
+                "instance",
+                instance,
+                "--case",
+                "C-0001",
+                "--forensic-account",
+                "999988887777",
+                "--forensic-role",
+                "IR",
+                "--yes",
+                "--format",
+                "json",
+            ])
+            .assert()
+            .code(3)
+    };
+    let out = acquire(h);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("ec2:CopySnapshot failed on snap-"),
+        "{stderr}"
+    );
+    let entries = ledger(h, &moto);
+    let failed = entries.last().unwrap();
+    assert_eq!(failed["kind"], "action.failed");
+    assert_eq!(failed["payload"]["stage"], "execute");
+    let count = |moto: &Moto| {
+        setup(
+            moto,
+            "print(len(boto3.client('ec2', **kw).describe_snapshots(OwnerIds=['self'], Filters=[{'Name': 'tag:squall:case', 'Values': ['C-0001']}])['Snapshots']))",
+        )
+    };
+    assert_eq!(count(&moto), "1");
+    acquire(h);
+    assert_eq!(count(&moto), "1", "the re-run reused the case's snapshot");
+}
