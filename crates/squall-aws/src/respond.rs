@@ -814,17 +814,10 @@ impl AcquireVolume {
         let all = ec2::snapshots_tagged(&self.c.ec2, VOLUME_TAG, &self.volume)
             .await
             .map_err(err)?;
-        let mine = |stage: &str| {
-            all.iter()
-                .filter(|s| {
-                    s.tags.get(CASE_TAG) == Some(&self.case)
-                        && s.tags.get("squall:stage").map(String::as_str) == Some(stage)
-                        && s.state != "error"
-                })
-                .max_by(|a, b| a.id.cmp(&b.id))
-                .cloned()
-        };
-        Ok((mine("original"), mine("shareable")))
+        Ok((
+            case_snapshot(&all, &self.case, "original"),
+            case_snapshot(&all, &self.case, "shareable"),
+        ))
     }
 
     async fn state(&self) -> Result<Value, ActionError> {
@@ -854,17 +847,24 @@ impl AcquireVolume {
 
     /// The case's copy of this volume's snapshot in the forensic account, if made.
     async fn forensic_copy(&self, fc: &Clients) -> Result<Option<ec2::Snapshot>, ActionError> {
-        Ok(ec2::snapshots_tagged(&fc.ec2, VOLUME_TAG, &self.volume)
+        let all = ec2::snapshots_tagged(&fc.ec2, VOLUME_TAG, &self.volume)
             .await
-            .map_err(err)?
-            .into_iter()
-            .filter(|s| {
-                s.tags.get(CASE_TAG) == Some(&self.case)
-                    && s.tags.get("squall:stage").map(String::as_str) == Some("forensic-copy")
-                    && s.state != "error"
-            })
-            .max_by(|a, b| a.id.cmp(&b.id)))
+            .map_err(err)?;
+        Ok(case_snapshot(&all, &self.case, "forensic-copy"))
     }
+}
+
+/// The case's usable snapshot at a stage of the acquisition (`original`, `shareable`,
+/// `forensic-copy`); if a failed run left several, the same one every time.
+fn case_snapshot(all: &[ec2::Snapshot], case: &str, stage: &str) -> Option<ec2::Snapshot> {
+    all.iter()
+        .filter(|s| {
+            s.tags.get(CASE_TAG).map(String::as_str) == Some(case)
+                && s.tags.get("squall:stage").map(String::as_str) == Some(stage)
+                && s.state != "error"
+        })
+        .max_by(|a, b| a.id.cmp(&b.id))
+        .cloned()
 }
 
 impl Action for AcquireVolume {
