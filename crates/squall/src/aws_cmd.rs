@@ -14,6 +14,7 @@ use crate::cli::{
     AcquireAws, AcquireCommand, AwsTargetArgs, ContainAws, ContainCommand, Format, ImageArgs,
     RecoverAws, RecoverCommand, ReleaseAws, ReleaseCommand, Response,
 };
+use crate::config::AwsConfig;
 use crate::exit;
 
 fn target(t: &AwsTargetArgs, case: Option<&str>) -> squall_aws::Target {
@@ -172,8 +173,14 @@ fn ledger_payloads(store: &SqliteStore, case: &str, kind: &str) -> anyhow::Resul
         .collect())
 }
 
-pub fn contain(ctx: &Context, cmd: ContainCommand) -> anyhow::Result<u8> {
-    let ContainCommand::Aws(cmd) = cmd;
+pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainCommand) -> anyhow::Result<u8> {
+    let ContainCommand::Aws(mut cmd) = cmd;
+    match &mut cmd {
+        ContainAws::Key { r, .. }
+        | ContainAws::User { r, .. }
+        | ContainAws::Role { r, .. }
+        | ContainAws::Instance { r, .. } => defaults.apply(&mut r.target),
+    }
     let rt = runtime()?;
     let now = verbs::now_utc();
     match cmd {
@@ -259,8 +266,9 @@ pub fn contain(ctx: &Context, cmd: ContainCommand) -> anyhow::Result<u8> {
     }
 }
 
-pub fn release(ctx: &Context, cmd: ReleaseCommand) -> anyhow::Result<u8> {
-    let ReleaseCommand::Aws(ReleaseAws::Instance { instances, r }) = cmd;
+pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseCommand) -> anyhow::Result<u8> {
+    let ReleaseCommand::Aws(ReleaseAws::Instance { instances, mut r }) = cmd;
+    defaults.apply(&mut r.target);
     let store = ctx.store()?;
     let planned = ledger_payloads(&store, &r.case, "action.planned")?;
     drop(store);
@@ -291,8 +299,12 @@ pub fn release(ctx: &Context, cmd: ReleaseCommand) -> anyhow::Result<u8> {
     Ok(respond(ctx, &rt, &r, &actions)?.1)
 }
 
-pub fn acquire(ctx: &Context, cmd: AcquireCommand) -> anyhow::Result<u8> {
-    let AcquireCommand::Aws(cmd) = cmd;
+pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireCommand) -> anyhow::Result<u8> {
+    let AcquireCommand::Aws(mut cmd) = cmd;
+    match &mut cmd {
+        AcquireAws::Instance { r, .. } => defaults.apply(&mut r.target),
+        AcquireAws::Snapshot { target, .. } => defaults.apply(target),
+    }
     let rt = runtime()?;
     match cmd {
         AcquireAws::Instance {
@@ -305,9 +317,9 @@ pub fn acquire(ctx: &Context, cmd: AcquireCommand) -> anyhow::Result<u8> {
             let t = target(&r.target, Some(&r.case));
             let config = rt.block_on(squall_aws::connect(&t));
             let c = Clients::new(&config);
-            let forensic = match forensic_account {
+            let forensic = match forensic_account.or_else(|| defaults.forensic_account.clone()) {
                 Some(account) => {
-                    let clients = match forensic_role {
+                    let clients = match forensic_role.or_else(|| defaults.forensic_role.clone()) {
                         Some(role) => {
                             let ft = squall_aws::Target {
                                 role_name: Some(role),
@@ -446,8 +458,13 @@ fn image_all(
     Ok(code)
 }
 
-pub fn recover(ctx: &Context, cmd: RecoverCommand) -> anyhow::Result<u8> {
-    let RecoverCommand::Aws(cmd) = cmd;
+pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverCommand) -> anyhow::Result<u8> {
+    let RecoverCommand::Aws(mut cmd) = cmd;
+    match &mut cmd {
+        RecoverAws::Firewall { r, .. }
+        | RecoverAws::Key { r, .. }
+        | RecoverAws::Instance { r, .. } => defaults.apply(&mut r.target),
+    }
     let rt = runtime()?;
     match cmd {
         RecoverAws::Firewall {
@@ -516,10 +533,17 @@ pub fn recover(ctx: &Context, cmd: RecoverCommand) -> anyhow::Result<u8> {
 
 pub fn inventory(
     ctx: &Context,
+    defaults: &AwsConfig,
     store: &mut SqliteStore,
-    args: crate::cli::AwsInventoryArgs,
+    mut args: crate::cli::AwsInventoryArgs,
 ) -> anyhow::Result<u8> {
     use squall_aws::inventory::{AwsInventory, Options, TagMap};
+    defaults.apply(&mut args.target);
+    if args.approved_vpcs.is_empty()
+        && let Some(v) = &defaults.approved_vpcs
+    {
+        args.approved_vpcs.clone_from(v);
+    }
     let t = target(&args.target, None);
     let options = Options {
         regions: args.target.regions.clone(),
@@ -528,7 +552,7 @@ pub fn inventory(
         approved_vpcs: args.approved_vpcs.clone(),
         tag_map: match &args.tag_map {
             Some(path) => TagMap::load(path).map_err(anyhow::Error::msg)?,
-            None => TagMap::default(),
+            None => defaults.tag_map.clone().unwrap_or_default(),
         },
     };
     let rt = runtime()?;

@@ -434,7 +434,11 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
     }
 }
 
-pub fn inventory(ctx: &Context, cmd: InventoryCommand) -> anyhow::Result<u8> {
+pub fn inventory(
+    ctx: &Context,
+    aws: &crate::config::AwsConfig,
+    cmd: InventoryCommand,
+) -> anyhow::Result<u8> {
     let mut store = ctx.store()?;
     match cmd {
         InventoryCommand::Import { file } => {
@@ -444,7 +448,9 @@ pub fn inventory(ctx: &Context, cmd: InventoryCommand) -> anyhow::Result<u8> {
             let n = store.import_inventory(&ctx.actor, &file.display().to_string(), &assets)?;
             eprintln!("{n} account(s) imported from {}", file.display());
         }
-        InventoryCommand::Aws(args) => return crate::aws_cmd::inventory(ctx, &mut store, args),
+        InventoryCommand::Aws(args) => {
+            return crate::aws_cmd::inventory(ctx, aws, &mut store, args);
+        }
         InventoryCommand::List { format } => {
             let assets = store.inventory()?;
             match format_or_default(format) {

@@ -17,6 +17,42 @@ use crate::cli::{Format, HuntArgs};
 pub struct Config {
     #[serde(default)]
     pub hunt: HuntConfig,
+    #[serde(default)]
+    pub aws: AwsConfig,
+}
+
+/// `[aws]`: defaults for the AWS verbs (a flag or its environment variable wins).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub profile: Option<String>,
+    pub regions: Option<Vec<String>>,
+    /// The incident-response role (`--role-name`).
+    pub role_name: Option<String>,
+    /// VPCs instances may run in (`--approved-vpc`).
+    pub approved_vpcs: Option<Vec<String>>,
+    /// Tag names for owner/purpose/env/data (`[aws.tag_map]`, like a `--tag-map` file).
+    pub tag_map: Option<squall_aws::inventory::TagMap>,
+    /// Where acquisitions are shared (`--forensic-account`) and the role to copy them there.
+    pub forensic_account: Option<String>,
+    pub forensic_role: Option<String>,
+}
+
+impl AwsConfig {
+    /// Fills what the command line and environment left unset.
+    pub fn apply(&self, t: &mut crate::cli::AwsTargetArgs) {
+        if t.profile.is_none() {
+            t.profile.clone_from(&self.profile);
+        }
+        if t.regions.is_empty()
+            && let Some(r) = &self.regions
+        {
+            t.regions.clone_from(r);
+        }
+        if t.role_name.is_none() {
+            t.role_name.clone_from(&self.role_name);
+        }
+    }
 }
 
 /// `[hunt]`: defaults for `squall hunt`.
@@ -126,6 +162,30 @@ mod tests {
         std::fs::write(&path, "[hunt]\nrulez = []\n").unwrap();
         let err = format!("{:#}", load(Some(&path)).unwrap_err());
         assert!(err.contains("c.toml") && err.contains("rulez"), "{err}");
+    }
+
+    #[test]
+    fn aws_defaults_fill_only_what_flags_left_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[aws]\nprofile = 'ir'\nregions = ['eu-west-1']\nrole_name = 'IR'\n[aws.tag_map]\nowner = ['team']\n",
+        )
+        .unwrap();
+        let config = load(Some(&path)).unwrap();
+        let mut t = crate::cli::AwsTargetArgs {
+            profile: Some("mine".into()),
+            regions: vec![],
+            endpoint_url: None,
+            account: None,
+            role_name: None,
+        };
+        config.aws.apply(&mut t);
+        assert_eq!(t.profile.as_deref(), Some("mine"));
+        assert_eq!(t.regions, vec!["eu-west-1"]);
+        assert_eq!(t.role_name.as_deref(), Some("IR"));
+        assert_eq!(config.aws.tag_map.unwrap().owner, vec!["team"]);
     }
 
     #[test]
