@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         exports, Azure storage exports): it runs SigmaHQ's rules and Squall's own pack and tells \
         you what happened, where, and which record proves it.",
     after_help = "Exit codes: 0 the run completed, 1 detections with --fail-on-detection, 2 error \
-        (or any warning with --strict)."
+        (or any warning with --strict), 3 a response action failed on at least one resource."
 )]
 pub struct Cli {
     /// Config file [default: $XDG_CONFIG_HOME/squall/config.toml]; flags and environment
