@@ -163,7 +163,7 @@ fn connect(rt: &tokio::runtime::Runtime, r: &Response) -> Clients {
     Clients::new(&config)
 }
 
-/// The ledger's entries of this case for an action on a resource, newest last.
+/// The payloads of the case's ledger entries of one kind, oldest first.
 fn ledger_payloads(store: &SqliteStore, case: &str, kind: &str) -> anyhow::Result<Vec<Value>> {
     Ok(store
         .ledger(case)?
