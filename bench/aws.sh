@@ -2,7 +2,9 @@
 # Benchmarks for the AWS response verbs against a local moto server (issue 4):
 #
 #   bench/aws.sh isolate [COUNTS]   default "1 50 500": isolate that many running instances
-#                                   at once (--concurrency 16) and report the wall time
+#                                   at once (--concurrency 16) and report the wall time;
+#                                   LATENCY_MS=50 puts a proxy adding that delay to every call
+#                                   in front of moto (AWS round trips, which moto has not)
 #   bench/aws.sh image [GIB]        default 1: image a fully written GIB snapshot (made with
 #                                   the EBS direct APIs, the only kind moto can read back)
 #                                   and compare MB/s with `sha256sum` over the same bytes
@@ -17,15 +19,26 @@ out=$root/bench/out/aws
 mkdir -p "$out"
 cargo build --release -q -p squall
 bin=$root/target/release/squall
+latency=${LATENCY_MS:-0}
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
 moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
+proxy=
+trap 'kill $moto $proxy 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
+squall_endpoint=$AWS_ENDPOINT_URL
+if [ "$latency" != 0 ]; then
+  cargo build --release -q -p squall-aws --example latency_proxy
+  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$root/target/release/examples/latency_proxy" "$pport" "$AWS_ENDPOINT_URL" "$latency" &
+  proxy=$!
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break; sleep 0.1; done
+  squall_endpoint=http://127.0.0.1:$pport
+fi
 export SQUALL_HOME=$out/home SQUALL_ACTOR=bench
 rm -rf "$SQUALL_HOME"
 "$bin" case new --title "benchmark" >/dev/null
@@ -39,8 +52,8 @@ now() { date +%s.%N; }
 case $what in
 isolate)
   counts=${2:-"1 50 500"}
-  printf '\nisolating instances against moto %s, --concurrency 16, %s cores\n' \
-    "$(python3 -c 'import moto; print(moto.__version__)')" "$(nproc)"
+  printf '\nisolating instances against moto %s, --concurrency 16, %s ms added per call, %s cores\n' \
+    "$(python3 -c 'import moto; print(moto.__version__)')" "$latency" "$(nproc)"
   printf '%9s %10s %14s %14s\n' instances 'wall s' 's/instance' 'ledger entries'
   for n in $counts; do
     ids=$(py "
@@ -57,7 +70,8 @@ print(' '.join(ids))")
     before=$("$bin" ledger export C-0001 | wc -l)
     start=$(now)
     # shellcheck disable=SC2086
-    "$bin" contain aws instance $ids --case C-0001 --isolate --yes --concurrency 16 --format jsonl \
+    AWS_ENDPOINT_URL=$squall_endpoint \
+      "$bin" contain aws instance $ids --case C-0001 --isolate --yes --concurrency 16 --format jsonl \
       >"$out/isolate-$n.jsonl" 2>"$out/isolate-$n.err"
     end=$(now)
     verified=$(grep -c '"status":"verified"' "$out/isolate-$n.jsonl" || true)
