@@ -107,8 +107,97 @@ fn response_line(e: &Entry) -> Option<String> {
         "note" if p["lesson"] == true => return None,
         "note" => format!("note: {}", text(&p["text"])),
         "detection.attached" => return None,
+        kind if kind.starts_with("action.") => action_line(e),
         other => other.to_string(),
     })
+}
+
+/// The action and resource an `action.*` entry is about (a plan carries them inside).
+fn action_of(e: &Entry) -> (&str, &str) {
+    let p = &e.payload;
+    let at = if e.kind == "action.planned" {
+        &p["plan"]
+    } else {
+        p
+    };
+    let action = match text(&at["action"]) {
+        "" => "plan",
+        a => a,
+    };
+    (action, text(&at["resource"]))
+}
+
+/// One step of a response action, in words.
+fn action_line(e: &Entry) -> String {
+    let p = &e.payload;
+    let (action, resource) = action_of(e);
+    match e.kind.as_str() {
+        "action.planned" => format!(
+            "planned {action} on {resource} (approved by {})",
+            text(&p["approved_by"])
+        ),
+        "action.executed" => format!("executed {action} on {resource}"),
+        "action.verified" if p["note"].is_string() => {
+            format!("{action} on {resource}: already done, nothing changed")
+        }
+        "action.verified" => format!("verified {action} on {resource}"),
+        "action.failed" => {
+            let why = match text(&p["error"]) {
+                "" => format!("expected {}, observed {}", p["expected"], p["observed"]),
+                error => error.to_string(),
+            };
+            format!(
+                "{action} on {resource} failed at {}: {why}",
+                match text(&p["stage"]) {
+                    "" => "execution",
+                    stage => stage,
+                }
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Each action on each resource, from its plan to its last recorded step: the outcome and how
+/// long it took. Rows in the order the actions were planned.
+fn action_rows(ledger: &[Entry]) -> Vec<[String; 6]> {
+    let mut rows: Vec<([String; 6], String)> = Vec::new();
+    for e in ledger.iter().filter(|e| e.kind.starts_with("action.")) {
+        let (action, resource) = action_of(e);
+        let outcome = match e.kind.as_str() {
+            "action.planned" => "planned",
+            "action.executed" => "executed",
+            "action.verified" if e.payload["note"].is_string() => "unchanged",
+            "action.verified" => "verified",
+            _ => "failed",
+        };
+        let open = rows.iter_mut().rev().find(|(r, _)| {
+            r[1] == action
+                && r[2] == resource
+                && r[3] != "verified"
+                && r[3] != "unchanged"
+                && r[3] != "failed"
+        });
+        match open {
+            Some((row, started)) if e.kind != "action.planned" => {
+                row[3] = outcome.to_string();
+                row[4] = duration(Some(started), Some(&e.time)).unwrap_or_default();
+                row[5] = e.seq.to_string();
+            }
+            _ => rows.push((
+                [
+                    e.time.clone(),
+                    action.to_string(),
+                    resource.to_string(),
+                    outcome.to_string(),
+                    String::new(),
+                    e.seq.to_string(),
+                ],
+                e.time.clone(),
+            )),
+        }
+    }
+    rows.into_iter().map(|(r, _)| r).collect()
 }
 
 /// Markdown: the report to edit and send.
@@ -254,14 +343,20 @@ pub fn markdown(r: &ReportInput<'_>) -> String {
             "No response actions were run through Squall on this case."
         );
     }
-    for a in actions {
+    if !actions.is_empty() {
         let _ = writeln!(
             s,
-            "- {} {} {}: {}",
-            a.time,
-            a.actor,
-            a.kind,
-            md_cell(&a.payload.to_string())
+            "| Planned | Action | Resource | Outcome | Took | Ledger entry |\n| --- | --- | --- | --- | --- | --- |"
+        );
+        for row in action_rows(r.ledger) {
+            let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
+        }
+        let _ = writeln!(
+            s,
+            "\nEach step, with the state before, the expected and the observed state, is in the \
+             ledger (`squall ledger export {}`).",
+            c.id
         );
     }
     let _ = writeln!(s, "\n## Lessons learned\n");
@@ -416,6 +511,99 @@ fn inline(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(seq: u64, time: &str, kind: &str, payload: serde_json::Value) -> Entry {
+        Entry {
+            seq,
+            time: time.into(),
+            actor: "alice".into(),
+            kind: kind.into(),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+            signer: None,
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn actions_read_as_one_row_per_resource_with_outcome_and_time_taken() {
+        use serde_json::json;
+        let plan = |action: &str, resource: &str| json!({"plan": {"action": action, "resource": resource}, "approved_by": "alice"});
+        let step = |action: &str, resource: &str| json!({"action": action, "resource": resource});
+        let ledger = [
+            entry(
+                2,
+                "2026-01-01T00:00:00Z",
+                "action.planned",
+                plan("isolate-instance", "i-1"),
+            ),
+            entry(
+                3,
+                "2026-01-01T00:00:00Z",
+                "action.planned",
+                plan("isolate-instance", "i-2"),
+            ),
+            entry(
+                4,
+                "2026-01-01T00:00:05Z",
+                "action.executed",
+                step("isolate-instance", "i-1"),
+            ),
+            entry(
+                5,
+                "2026-01-01T00:00:07Z",
+                "action.verified",
+                step("isolate-instance", "i-1"),
+            ),
+            entry(
+                6,
+                "2026-01-01T00:00:09Z",
+                "action.failed",
+                json!({"action": "isolate-instance", "resource": "i-2", "stage": "execute", "error": "throttled"}),
+            ),
+            entry(
+                7,
+                "2026-01-01T00:01:00Z",
+                "action.failed",
+                json!({"stage": "plan", "resource": "i-3", "error": "no such instance"}),
+            ),
+            entry(
+                8,
+                "2026-01-01T00:02:00Z",
+                "action.planned",
+                plan("isolate-instance", "i-1"),
+            ),
+            entry(
+                9,
+                "2026-01-01T00:02:00Z",
+                "action.verified",
+                json!({"action": "isolate-instance", "resource": "i-1", "note": "already in the expected state"}),
+            ),
+        ];
+        let rows = action_rows(&ledger);
+        let short: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r[1].as_str(), r[2].as_str(), r[3].as_str(), r[4].as_str()))
+            .collect();
+        assert_eq!(
+            short,
+            vec![
+                ("isolate-instance", "i-1", "verified", "7 s"),
+                ("isolate-instance", "i-2", "failed", "9 s"),
+                ("plan", "i-3", "failed", ""),
+                ("isolate-instance", "i-1", "unchanged", "0 s"),
+            ]
+        );
+        assert_eq!(
+            action_line(&ledger[4]),
+            "isolate-instance on i-2 failed at execute: throttled"
+        );
+        assert_eq!(
+            action_line(&ledger[0]),
+            "planned isolate-instance on i-1 (approved by alice)"
+        );
+    }
 
     #[test]
     fn durations_read_like_people_write_them() {

@@ -310,5 +310,13 @@ fn containing_a_key_is_planned_approved_executed_verified_and_recorded() {
         .args(["report", "C-0001"])
         .assert()
         .success();
-    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("action.executed"));
+    let report = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        report.contains(&format!("executed deactivate-access-key on {key}")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("| deactivate-access-key | {key} | verified |")),
+        "{report}"
+    );
 }
