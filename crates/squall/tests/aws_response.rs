@@ -966,3 +966,85 @@ fn a_failed_step_is_recorded_and_the_rerun_does_not_snapshot_twice() {
     acquire(h);
     assert_eq!(count(&moto), "1", "the re-run reused the case's snapshot");
 }
+
+#[test]
+fn an_image_killed_halfway_resumes_from_what_was_synced() {
+    let Some(moto) = moto() else { return };
+    // 256 MiB, every block written: long enough to be stopped after the first sync (64 MiB).
+    let fixture: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+import base64, hashlib
+ebs = boto3.client('ebs', **kw)
+sid = ebs.start_snapshot(VolumeSize=1)['SnapshotId']
+size = 512 * 1024
+h = hashlib.sha256()
+for index in range(2048):
+    if index < 512:
+        data = hashlib.sha256(index.to_bytes(8, 'little')).digest() * (size // 32)
+        ebs.put_snapshot_block(SnapshotId=sid, BlockIndex=index, BlockData=data, DataLength=size,
+            Checksum=base64.b64encode(hashlib.sha256(data).digest()).decode(), ChecksumAlgorithm='SHA256')
+    else:
+        data = bytes(size)
+    h.update(data)
+ebs.complete_snapshot(SnapshotId=sid, ChangedBlocksCount=512)
+print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
+"#,
+    ))
+    .unwrap();
+    let snap = fixture["snapshot"].as_str().unwrap();
+    let want = fixture["sha256"].as_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let images = h.join("images");
+    new_case(h, &moto);
+    let progress = images.join(format!("{snap}.raw.progress"));
+    let committed = || -> u64 {
+        std::fs::read(&progress)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["committed"].as_u64())
+            .unwrap_or(0)
+    };
+    let mut child = common::moto::squall_process(h, &moto.url)
+        .args([
+            "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+        ])
+        .arg(&images)
+        .args(["--image-concurrency", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while committed() == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the image finished before it could be interrupted"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let synced = committed();
+    assert!(synced >= 64 << 20, "{synced}");
+    assert!(!images.join(format!("{snap}.raw.sha256")).exists());
+
+    let out = squall(h, &moto)
+        .args([
+            "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+        ])
+        .arg(&images)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("resumed after"), "{stderr}");
+    assert!(stderr.contains(want), "{stderr}");
+    let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(
+        case["evidence"].as_array().unwrap().len(),
+        1,
+        "one image, recorded once"
+    );
+}

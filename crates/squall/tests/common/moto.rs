@@ -91,3 +91,16 @@ pub fn squall(home: &Path, url: &str) -> Command {
         .env_remove("SQUALL_AWS_ROLE");
     cmd
 }
+
+/// The same, as a plain process, for tests that stop it halfway.
+pub fn squall_process(home: &Path, url: &str) -> std::process::Command {
+    let cmd = squall(home, url);
+    let mut process = Process::new(cmd.get_program());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => process.env(k, v),
+            None => process.env_remove(k),
+        };
+    }
+    process
+}
