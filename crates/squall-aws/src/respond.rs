@@ -1167,9 +1167,16 @@ impl Action for RestoreInstance {
             (CASE_TAG, self.case.as_str()),
             ("squall:restored-from", self.snapshot.as_str()),
         ];
-        let new = ec2::create_volume(c, &self.snapshot, &az, &tags)
+        // A run interrupted after making the clean volume left it unattached: use it.
+        let left = ec2::volumes_tagged(c, &tags, "available")
             .await
             .map_err(err)?;
+        let new = match left.into_iter().next() {
+            Some(v) => v,
+            None => ec2::create_volume(c, &self.snapshot, &az, &tags)
+                .await
+                .map_err(err)?,
+        };
         ec2::wait_volume(c, &new, "available", self.wait)
             .await
             .map_err(err)?;

@@ -900,6 +900,39 @@ pub async fn create_volume(
     Ok(out.volume_id().unwrap_or_default().to_string())
 }
 
+/// Volumes carrying all these tags, in this state.
+pub async fn volumes_tagged(
+    client: &Client,
+    tag_pairs: &[(&str, &str)],
+    state: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut req = client.describe_volumes().filters(
+        aws_sdk_ec2::types::Filter::builder()
+            .name("status")
+            .values(state)
+            .build(),
+    );
+    for (k, v) in tag_pairs {
+        req = req.filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{k}"))
+                .values(*v)
+                .build(),
+        );
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(call("ec2:DescribeVolumes", state))?;
+    let mut ids: Vec<String> = out
+        .volumes()
+        .iter()
+        .filter_map(|v| v.volume_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 pub async fn detach_volume(client: &Client, volume: &str, instance: &str) -> Result<(), AwsError> {
     client
         .detach_volume()
