@@ -30,6 +30,7 @@ pub const ALLOW_ALL_GROUP: &str = "squall-isolation-allow-all";
 
 /// Tag keys put on everything Squall creates, so the case's resources can be found again.
 pub const CASE_TAG: &str = "squall:case";
+/// Names the volume a snapshot was taken of, so a re-run finds it instead of taking another.
 pub const VOLUME_TAG: &str = "squall:volume";
 
 /// Long operations (a snapshot of a large volume) are waited for up to this long.

@@ -173,6 +173,7 @@ fn ledger_payloads(store: &SqliteStore, case: &str, kind: &str) -> anyhow::Resul
         .collect())
 }
 
+/// `squall contain aws key|user|role|instance`.
 pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainCommand) -> anyhow::Result<u8> {
     let ContainCommand::Aws(mut cmd) = cmd;
     match &mut cmd {
@@ -266,6 +267,7 @@ pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainCommand) -> anyh
     }
 }
 
+/// `squall release aws instance`: the prior state comes from the case's ledger.
 pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseCommand) -> anyhow::Result<u8> {
     let ReleaseCommand::Aws(ReleaseAws::Instance { instances, mut r }) = cmd;
     defaults.apply(&mut r.target);
@@ -299,6 +301,7 @@ pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseCommand) -> anyh
     Ok(respond(ctx, &rt, &r, &actions)?.1)
 }
 
+/// `squall acquire aws instance|snapshot`.
 pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireCommand) -> anyhow::Result<u8> {
     let AcquireCommand::Aws(mut cmd) = cmd;
     match &mut cmd {
@@ -458,6 +461,7 @@ fn image_all(
     Ok(code)
 }
 
+/// `squall recover aws firewall|key|instance`.
 pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverCommand) -> anyhow::Result<u8> {
     let RecoverCommand::Aws(mut cmd) = cmd;
     match &mut cmd {
@@ -531,6 +535,7 @@ pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverCommand) -> anyh
     }
 }
 
+/// `squall inventory aws [--org]`: read, report, and store each account in the inventory.
 pub fn inventory(
     ctx: &Context,
     defaults: &AwsConfig,

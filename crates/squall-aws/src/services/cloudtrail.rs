@@ -12,6 +12,7 @@ pub struct Trail {
     pub logging: bool,
 }
 
+/// Every trail with whether it is multi-region and logging now: an incident without logs is blind.
 pub async fn trails(client: &Client) -> Result<Vec<Trail>, AwsError> {
     let out = client
         .describe_trails()

@@ -13,6 +13,7 @@ pub struct BlockList {
     pub blocks: Vec<(u64, String)>,
 }
 
+/// Every block the snapshot holds (paginated), with the sizes needed to lay out the image.
 pub async fn list_blocks(client: &Client, snapshot: &str) -> Result<BlockList, AwsError> {
     let mut list = BlockList {
         block_size: 0,

@@ -46,6 +46,7 @@ pub async fn regions(client: &Client) -> Result<Vec<String>, AwsError> {
     Ok(regions)
 }
 
+/// Every instance of the region, with its tags (owner, purpose, environment).
 pub async fn instances(client: &Client, region: &str) -> Result<Vec<Instance>, AwsError> {
     let mut out = Vec::new();
     let mut pages = client.describe_instances().into_paginator().send();
@@ -80,6 +81,7 @@ pub async fn instances(client: &Client, region: &str) -> Result<Vec<Instance>, A
     Ok(out)
 }
 
+/// Every ingress permission of every security group of the region, one row per range.
 pub async fn ingress_rules(client: &Client, region: &str) -> Result<Vec<IngressRule>, AwsError> {
     let mut out = Vec::new();
     let mut pages = client.describe_security_groups().into_paginator().send();
@@ -271,6 +273,7 @@ fn call<'a, E: std::error::Error + Send + Sync + 'static>(
     move |e| AwsError::call(name, on, e)
 }
 
+/// One instance as the response verbs need it; an unknown id is an error that says where to look.
 pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsError> {
     let out = client
         .describe_instances()
@@ -356,6 +359,7 @@ pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsEr
     })
 }
 
+/// Whether the instance refuses TerminateInstances (isolation turns it on).
 pub async fn termination_protection(client: &Client, id: &str) -> Result<bool, AwsError> {
     let out = client
         .describe_instance_attribute()
@@ -370,6 +374,7 @@ pub async fn termination_protection(client: &Client, id: &str) -> Result<bool, A
         .unwrap_or(false))
 }
 
+/// Turns termination protection on (isolation) or off (terminate, release).
 pub async fn set_termination_protection(
     client: &Client,
     id: &str,
@@ -389,6 +394,7 @@ pub async fn set_termination_protection(
     Ok(())
 }
 
+/// The Elastic IPs attached to the instance, with where, so release can put them back.
 pub async fn elastic_ips(client: &Client, instance: &str) -> Result<Vec<ElasticIp>, AwsError> {
     let out = client
         .describe_addresses()
@@ -416,6 +422,7 @@ pub async fn elastic_ips(client: &Client, instance: &str) -> Result<Vec<ElasticI
     Ok(ips)
 }
 
+/// Takes an Elastic IP off the instance (the allocation stays in the account).
 pub async fn disassociate_address(client: &Client, ip: &ElasticIp) -> Result<(), AwsError> {
     let Some(assoc) = &ip.association_id else {
         return Ok(());
@@ -452,6 +459,7 @@ pub async fn associate_address(
     Ok(())
 }
 
+/// Replaces an interface's security groups.
 pub async fn set_eni_groups(client: &Client, eni: &str, groups: &[String]) -> Result<(), AwsError> {
     client
         .modify_network_interface_attribute()
@@ -463,6 +471,7 @@ pub async fn set_eni_groups(client: &Client, eni: &str, groups: &[String]) -> Re
     Ok(())
 }
 
+/// Detaches the instance profile: new IMDS credentials stop being issued to the instance.
 pub async fn disassociate_profile(client: &Client, association: &str) -> Result<(), AwsError> {
     client
         .disassociate_iam_instance_profile()
@@ -473,6 +482,7 @@ pub async fn disassociate_profile(client: &Client, association: &str) -> Result<
     Ok(())
 }
 
+/// Attaches an instance profile again (release).
 pub async fn associate_profile(
     client: &Client,
     instance: &str,
@@ -609,6 +619,7 @@ pub async fn group_rule_counts(client: &Client, group: &str) -> Result<(usize, u
     ))
 }
 
+/// Stops, or hibernates, an instance.
 pub async fn stop(client: &Client, id: &str, hibernate: bool) -> Result<(), AwsError> {
     client
         .stop_instances()
@@ -620,6 +631,7 @@ pub async fn stop(client: &Client, id: &str, hibernate: bool) -> Result<(), AwsE
     Ok(())
 }
 
+/// Starts a stopped instance (after a root-volume restore).
 pub async fn start(client: &Client, id: &str) -> Result<(), AwsError> {
     client
         .start_instances()
@@ -630,6 +642,7 @@ pub async fn start(client: &Client, id: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// Terminates an instance; callers check the acquisitions first.
 pub async fn terminate(client: &Client, id: &str) -> Result<(), AwsError> {
     client
         .terminate_instances()
@@ -686,6 +699,7 @@ pub struct Volume {
     pub snapshot: Option<String>,
 }
 
+/// One volume's size, encryption key and zone.
 pub async fn volume(client: &Client, id: &str) -> Result<Volume, AwsError> {
     let out = client
         .describe_volumes()
@@ -761,6 +775,7 @@ pub async fn snapshots_tagged(
     Ok(out.snapshots().iter().map(snapshot_of).collect())
 }
 
+/// One snapshot's state and tags.
 pub async fn snapshot(client: &Client, id: &str) -> Result<Snapshot, AwsError> {
     let out = client
         .describe_snapshots()
@@ -883,6 +898,7 @@ pub async fn wait_snapshot(
     .await
 }
 
+/// A volume made from a snapshot, tagged (the clean root volume of a restore).
 pub async fn create_volume(
     client: &Client,
     snapshot: &str,
@@ -933,6 +949,7 @@ pub async fn volumes_tagged(
     Ok(ids)
 }
 
+/// Detaches a volume from an instance (it is kept).
 pub async fn detach_volume(client: &Client, volume: &str, instance: &str) -> Result<(), AwsError> {
     client
         .detach_volume()
@@ -944,6 +961,7 @@ pub async fn detach_volume(client: &Client, volume: &str, instance: &str) -> Res
     Ok(())
 }
 
+/// Attaches a volume at a device name.
 pub async fn attach_volume(
     client: &Client,
     volume: &str,
@@ -1004,6 +1022,7 @@ pub async fn revoke_ingress(
     Ok(())
 }
 
+/// Adds one ingress permission; one that exists already is the state wanted.
 pub async fn authorize_ingress(
     client: &Client,
     group: &str,

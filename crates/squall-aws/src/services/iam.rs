@@ -28,6 +28,7 @@ fn iso(t: &aws_sdk_iam::primitives::DateTime) -> Option<String> {
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// Every user's access keys with age and last use: old and unused keys are findings.
 pub async fn access_keys(client: &Client) -> Result<Vec<AccessKey>, AwsError> {
     let now = chrono::Utc::now().timestamp();
     let mut out = Vec::new();
@@ -120,6 +121,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Every role with the outside accounts its trust policy admits.
 pub async fn roles(client: &Client, own_account: &str) -> Result<Vec<Role>, AwsError> {
     let mut out = Vec::new();
     let mut roles = client.list_roles().into_paginator().items().send();
@@ -223,6 +225,7 @@ pub async fn revoked_before(
     )
 }
 
+/// Attaches the revocation policy with this cut-off (replacing an earlier one).
 pub async fn revoke_sessions(
     client: &Client,
     who: Principal<'_>,
@@ -297,6 +300,7 @@ pub async fn user_keys(
     Ok(keys)
 }
 
+/// Activates or deactivates an access key (deactivated keys are kept as evidence).
 pub async fn set_key_status(
     client: &Client,
     user: &str,
@@ -356,6 +360,7 @@ pub async fn create_key(client: &Client, user: &str) -> Result<(String, String),
     ))
 }
 
+/// Whether the user can sign in to the console.
 pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsError> {
     match client.get_login_profile().user_name(user).send().await {
         Ok(_) => Ok(true),
@@ -364,6 +369,7 @@ pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsE
     }
 }
 
+/// Removes console sign-in; already absent is the state wanted.
 pub async fn delete_login_profile(client: &Client, user: &str) -> Result<(), AwsError> {
     match client.delete_login_profile().user_name(user).send().await {
         Ok(_) => Ok(()),
@@ -403,6 +409,7 @@ pub async fn ssh_keys(client: &Client, user: &str) -> Result<Vec<(String, String
     Ok(keys)
 }
 
+/// Deletes one SSH public key (its body was recorded in the plan).
 pub async fn delete_ssh_key(client: &Client, user: &str, id: &str) -> Result<(), AwsError> {
     client
         .delete_ssh_public_key()

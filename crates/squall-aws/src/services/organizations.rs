@@ -12,6 +12,7 @@ pub struct Account {
     pub status: String,
 }
 
+/// Every account of the organization (from the management account), sorted by id.
 pub async fn accounts(client: &Client) -> Result<Vec<Account>, AwsError> {
     let mut out = Vec::new();
     let mut pages = client.list_accounts().into_paginator().send();
