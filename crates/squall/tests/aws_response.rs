@@ -542,13 +542,17 @@ sg = ec2.create_security_group(GroupName='bastion', Description='b', VpcId=vpc)[
 ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
     {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]},
     {'IpProtocol': 'tcp', 'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+db = ec2.create_security_group(GroupName='db', Description='d', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=db, IpPermissions=[
+    {'IpProtocol': '-1', 'Ipv6Ranges': [{'CidrIpv6': '::/0'}]},
+    {'IpProtocol': 'tcp', 'FromPort': 5432, 'ToPort': 5432, 'IpRanges': [{'CidrIp': '10.0.0.0/8'}]}])
 iam.create_user(UserName='ci')
 key = iam.create_access_key(UserName='ci')['AccessKey']['AccessKeyId']
 image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
 i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
 good = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
 snap = ec2.create_snapshot(VolumeId=good, Description='golden')['SnapshotId']
-print(json.dumps({'sg': sg, 'key': key, 'instance': i, 'snapshot': snap}))
+print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': snap}))
 "#,
     ))
     .unwrap();
@@ -570,10 +574,30 @@ print(json.dumps({'sg': sg, 'key': key, 'instance': i, 'snapshot': snap}))
     ]));
     assert_eq!(
         fixed.as_array().unwrap().len(),
-        1,
-        "only SSH is an admin port: {fixed}"
+        2,
+        "SSH to 0.0.0.0/0 and everything to ::/0, not HTTPS: {fixed}"
     );
-    assert_eq!(fixed[0]["status"], "verified", "{fixed}");
+    assert!(
+        fixed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "verified"),
+        "{fixed}"
+    );
+    let db: Value = serde_json::from_str(&setup(
+        &moto,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\ng = ec2.describe_security_groups(GroupIds=[{:?}])['SecurityGroups'][0]\nprint(json.dumps(sorted([p['IpProtocol'], r.get('CidrIp') or r.get('CidrIpv6')] for p in g['IpPermissions'] for r in p['IpRanges'] + p['Ipv6Ranges'])))",
+            ids["db"].as_str().unwrap()
+        ),
+    ))
+    .unwrap();
+    assert_eq!(
+        db,
+        serde_json::json!([["-1", "10.20.0.0/16"], ["tcp", "10.0.0.0/8"]]),
+        "the world-open all-ports rule replaced, the private one kept"
+    );
     let rules: Value = serde_json::from_str(&setup(
         &moto,
         &format!(
