@@ -222,6 +222,7 @@ pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainCommand) -> anyh
             let wait = std::time::Duration::from_secs(600);
             if how.isolate {
                 let groups = std::sync::Arc::default();
+                let survey = std::sync::Arc::new(verbs::Survey::new(instances.clone()));
                 let actions: Vec<_> = instances
                     .into_iter()
                     .map(|id| verbs::IsolateInstance {
@@ -229,6 +230,7 @@ pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainCommand) -> anyh
                         id,
                         now: now.clone(),
                         groups: std::sync::Arc::clone(&groups),
+                        survey: std::sync::Arc::clone(&survey),
                     })
                     .collect();
                 Ok(respond(ctx, &rt, &r, &actions)?.1)

@@ -124,6 +124,32 @@ fn isolating_an_instance_cuts_network_credentials_and_addresses_and_release_rest
     assert!(stderr.contains("role app"), "{stderr}");
     assert_eq!(web_state(&moto, &ids), original);
     assert_eq!(kinds(&ledger(h, &moto)), vec!["case.opened"]);
+    // An unknown id among them is its own failure; the real one is still planned.
+    let out = squall(h, &moto)
+        .args([
+            "contain",
+            "aws",
+            "instance",
+            instance,
+            "i-0123456789abcdef0",
+            "--case",
+            "C-0001",
+            "--isolate",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(3);
+    let planned: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(planned[0]["status"], "planned", "{planned}");
+    assert_eq!(planned[1]["status"], "failed", "{planned}");
+    assert!(
+        planned[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("i-0123456789abcdef0"),
+        "{planned}"
+    );
 
     // Approved: isolated, and verified by a fresh read.
     let outcomes = json_out(squall(h, &moto).args([

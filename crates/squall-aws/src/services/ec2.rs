@@ -1,6 +1,6 @@
 //! EC2: instances, security groups, VPCs, flow logs and the links back to the corporate network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_ec2::Client;
@@ -275,46 +275,83 @@ fn call<'a, E: std::error::Error + Send + Sync + 'static>(
 
 /// One instance as the response verbs need it; an unknown id is an error that says where to look.
 pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsError> {
-    let out = client
-        .describe_instances()
-        .instance_ids(id)
-        .send()
-        .await
-        .map_err(call("ec2:DescribeInstances", id))?;
-    let i = out
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .next()
+    instances_by_id(client, &[id.to_string()])
+        .await?
+        .remove(id)
         .ok_or_else(|| AwsError::Call {
             call: "ec2:DescribeInstances",
             on: format!(" on {id}"),
             message: "no such instance (help: check the id and --region)".into(),
-        })?;
-    let profiles = client
-        .describe_iam_instance_profile_associations()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("instance-id")
-                .values(id)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(call("ec2:DescribeIamInstanceProfileAssociations", id))?;
-    let profile = profiles
-        .iam_instance_profile_associations()
-        .iter()
-        .filter(|a| {
-            a.state().map(|s| s.as_str()) != Some("disassociated")
-                && a.state().map(|s| s.as_str()) != Some("disassociating")
         })
-        .find_map(|a| {
-            Some((
-                a.association_id()?.to_string(),
-                a.iam_instance_profile()?.arn()?.to_string(),
-            ))
-        });
+}
+
+/// Filter values per request (EC2 accepts up to 200).
+const BATCH: usize = 200;
+
+fn filter(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+/// Many instances in two calls per 200 (instances, profile associations): what planning a
+/// response on hundreds of instances reads, instead of two calls each. An unknown id fails the
+/// whole batch (EC2 answers InvalidInstanceID.NotFound); callers then read one by one.
+pub async fn instances_by_id(
+    client: &Client,
+    ids: &[String],
+) -> Result<HashMap<String, InstanceDetail>, AwsError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(BATCH) {
+        let on = chunk.join(",");
+        let mut profiles: HashMap<String, (String, String)> = HashMap::new();
+        let mut pages = client
+            .describe_iam_instance_profile_associations()
+            .filters(filter("instance-id", chunk))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(call("ec2:DescribeIamInstanceProfileAssociations", &on))?;
+            for a in page.iam_instance_profile_associations() {
+                let state = a.state().map(|s| s.as_str());
+                if state == Some("disassociated") || state == Some("disassociating") {
+                    continue;
+                }
+                if let (Some(instance), Some(association), Some(arn)) = (
+                    a.instance_id(),
+                    a.association_id(),
+                    a.iam_instance_profile().and_then(|p| p.arn()),
+                ) {
+                    profiles.insert(
+                        instance.to_string(),
+                        (association.to_string(), arn.to_string()),
+                    );
+                }
+            }
+        }
+        let mut pages = client
+            .describe_instances()
+            .set_instance_ids(Some(chunk.to_vec()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(call("ec2:DescribeInstances", &on))?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let id = i.instance_id().unwrap_or_default().to_string();
+                let profile = profiles.remove(&id);
+                out.insert(id.clone(), detail_of(i, id, profile));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn detail_of(
+    i: &aws_sdk_ec2::types::Instance,
+    id: String,
+    profile: Option<(String, String)>,
+) -> InstanceDetail {
     let mut enis: Vec<Eni> = i
         .network_interfaces()
         .iter()
@@ -331,8 +368,8 @@ pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsEr
     // recorded state with a fresh one must not depend on it.
     enis.iter_mut().for_each(|e| e.groups.sort());
     enis.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(InstanceDetail {
-        id: id.to_string(),
+    InstanceDetail {
+        id,
         state: i
             .state()
             .and_then(|s| s.name())
@@ -356,7 +393,7 @@ pub async fn instance(client: &Client, id: &str) -> Result<InstanceDetail, AwsEr
             })
             .collect(),
         profile,
-    })
+    }
 }
 
 /// Whether the instance refuses TerminateInstances (isolation turns it on).
@@ -396,30 +433,43 @@ pub async fn set_termination_protection(
 
 /// The Elastic IPs attached to the instance, with where, so release can put them back.
 pub async fn elastic_ips(client: &Client, instance: &str) -> Result<Vec<ElasticIp>, AwsError> {
-    let out = client
-        .describe_addresses()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("instance-id")
-                .values(instance)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(call("ec2:DescribeAddresses", instance))?;
-    let mut ips: Vec<ElasticIp> = out
-        .addresses()
-        .iter()
-        .map(|a| ElasticIp {
-            allocation_id: a.allocation_id().unwrap_or_default().to_string(),
-            public_ip: a.public_ip().unwrap_or_default().to_string(),
-            association_id: a.association_id().map(str::to_string),
-            eni: a.network_interface_id().map(str::to_string),
-            private_ip: a.private_ip_address().map(str::to_string),
-        })
-        .collect();
-    ips.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id));
-    Ok(ips)
+    Ok(elastic_ips_by_instance(client, &[instance.to_string()])
+        .await?
+        .remove(instance)
+        .unwrap_or_default())
+}
+
+/// The Elastic IPs of many instances, one call per 200.
+pub async fn elastic_ips_by_instance(
+    client: &Client,
+    instances: &[String],
+) -> Result<HashMap<String, Vec<ElasticIp>>, AwsError> {
+    let mut out: HashMap<String, Vec<ElasticIp>> = HashMap::new();
+    for chunk in instances.chunks(BATCH) {
+        let found = client
+            .describe_addresses()
+            .filters(filter("instance-id", chunk))
+            .send()
+            .await
+            .map_err(call("ec2:DescribeAddresses", &chunk.join(",")))?;
+        for a in found.addresses() {
+            let Some(instance) = a.instance_id().filter(|i| !i.is_empty()) else {
+                continue;
+            };
+            out.entry(instance.to_string())
+                .or_default()
+                .push(ElasticIp {
+                    allocation_id: a.allocation_id().unwrap_or_default().to_string(),
+                    public_ip: a.public_ip().unwrap_or_default().to_string(),
+                    association_id: a.association_id().map(str::to_string),
+                    eni: a.network_interface_id().map(str::to_string),
+                    private_ip: a.private_ip_address().map(str::to_string),
+                });
+        }
+    }
+    out.values_mut()
+        .for_each(|ips| ips.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id)));
+    Ok(out)
 }
 
 /// Takes an Elastic IP off the instance (the allocation stays in the account).
