@@ -128,6 +128,13 @@ pub async fn image_snapshot(
     while let Some((index, got)) = fetched.next().await {
         let (data, checksum) = got?;
         let offset = index * bs;
+        if data.len() as u64 != bs {
+            return Err(AwsError::Call {
+                call: "ebs:GetSnapshotBlock",
+                on: format!(" on {snapshot} block {index}"),
+                message: format!("{} bytes, but blocks are {bs} bytes", data.len()),
+            });
+        }
         if let Some(expected) = checksum {
             let actual = aws_smithy_types::base64::encode(Sha256::digest(&data));
             if actual != expected {
