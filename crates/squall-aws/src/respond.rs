@@ -479,6 +479,23 @@ impl IsolateInstance {
         }))
     }
 
+    /// The VPC's isolation group as known: made by this run's executions, else looked up once
+    /// per run (never created here: plans change nothing).
+    async fn isolation_group(&self, vpc: &str) -> Result<Option<String>, ActionError> {
+        if let Some((_, isolation)) = self.groups.lock().await.get(vpc) {
+            return Ok(Some(isolation.clone()));
+        }
+        let mut looked_up = self.survey.groups.lock().await;
+        if let Some(g) = looked_up.get(vpc) {
+            return Ok(g.clone());
+        }
+        let g = ec2::find_group(&self.c.ec2, vpc, ISOLATION_GROUP)
+            .await
+            .map_err(err)?;
+        looked_up.insert(vpc.to_string(), g.clone());
+        Ok(g)
+    }
+
     fn vpc(&self, detail: &ec2::InstanceDetail) -> Result<String, ActionError> {
         detail.vpc_id.clone().ok_or_else(|| {
             format!(
@@ -534,19 +551,7 @@ impl Action for IsolateInstance {
             ),
         };
         let vpc = self.vpc(&detail)?;
-        let group = {
-            let mut known = self.survey.groups.lock().await;
-            match known.get(&vpc) {
-                Some(g) => g.clone(),
-                None => {
-                    let g = ec2::find_group(&c.ec2, &vpc, ISOLATION_GROUP)
-                        .await
-                        .map_err(err)?;
-                    known.insert(vpc.clone(), g.clone());
-                    g
-                }
-            }
-        };
+        let group = self.isolation_group(&vpc).await?;
         let role = match &detail.profile {
             Some((_, arn)) => iam::profile_role(&c.iam, arn).await.map_err(err)?,
             None => None,
@@ -628,13 +633,7 @@ impl Action for IsolateInstance {
         let detail = ec2::instance(&c.ec2, &self.id).await.map_err(err)?;
         let eips = ec2::elastic_ips(&c.ec2, &self.id).await.map_err(err)?;
         let vpc = self.vpc(&detail)?;
-        let known = self.groups.lock().await.get(&vpc).map(|g| g.1.clone());
-        let group = match known {
-            Some(isolation) => Some(isolation),
-            None => ec2::find_group(&c.ec2, &vpc, ISOLATION_GROUP)
-                .await
-                .map_err(err)?,
-        };
+        let group = self.isolation_group(&vpc).await?;
         self.state(&detail, &eips, group, plan.before["prior"]["role"].as_str())
             .await
     }
@@ -988,7 +987,11 @@ impl Action for AcquireVolume {
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         let c = &self.c;
-        let (found, found_copy) = self.found().await?;
+        // The plan read the case's snapshots of this volume; an interrupted run's are among them.
+        let found = plan.before["snapshot"].as_str().map(str::to_string);
+        let found_copy = plan.before["shareable_snapshot"]
+            .as_str()
+            .map(str::to_string);
         let tags = |stage: &'static str| {
             [
                 (CASE_TAG, self.case.as_str()),
@@ -1003,7 +1006,7 @@ impl Action for AcquireVolume {
         );
         // An interrupted run left its snapshot behind: continue with it, never take two.
         let original = match found {
-            Some(s) => s.id,
+            Some(id) => id,
             None => ec2::create_snapshot(&c.ec2, &self.volume, &description, &tags("original"))
                 .await
                 .map_err(err)?,
@@ -1033,7 +1036,7 @@ impl Action for AcquireVolume {
                 .await
                 .map_err(err)?;
             let copy = match found_copy {
-                Some(s) => s.id,
+                Some(id) => id,
                 None => ec2::copy_snapshot(
                     &c.ec2,
                     &original,

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 
 use crate::AwsError;
 
@@ -614,7 +615,7 @@ pub async fn ensure_group(
         .await;
     let id = match created {
         Ok(out) => out.group_id().unwrap_or_default().to_string(),
-        Err(e) if format!("{e:?}").contains("Duplicate") => {
+        Err(e) if e.code() == Some("InvalidGroup.Duplicate") => {
             return find_group(client, vpc, name)
                 .await?
                 .ok_or_else(|| AwsError::Call {
@@ -1090,7 +1091,7 @@ pub async fn authorize_ingress(
     match r {
         Ok(_) => Ok(()),
         // Already there: the state we want.
-        Err(e) if format!("{e:?}").contains("Duplicate") => Ok(()),
+        Err(e) if e.code() == Some("InvalidPermission.Duplicate") => Ok(()),
         Err(e) => Err(AwsError::call(
             "ec2:AuthorizeSecurityGroupIngress",
             group,

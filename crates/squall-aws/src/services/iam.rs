@@ -1,6 +1,7 @@
 //! IAM: users with their access keys, and roles whose trust lets other accounts in.
 
 use aws_sdk_iam::Client;
+use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use crate::AwsError;
 
@@ -202,7 +203,7 @@ pub async fn revoked_before(
             .await
         {
             Ok(out) => out.policy_document().to_string(),
-            Err(e) if format!("{e:?}").contains("NoSuchEntity") => return Ok(None),
+            Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
             Err(e) => return Err(AwsError::call("iam:GetRolePolicy", name, e)),
         },
         Principal::User(name) => match client
@@ -213,7 +214,7 @@ pub async fn revoked_before(
             .await
         {
             Ok(out) => out.policy_document().to_string(),
-            Err(e) if format!("{e:?}").contains("NoSuchEntity") => return Ok(None),
+            Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
             Err(e) => return Err(AwsError::call("iam:GetUserPolicy", name, e)),
         },
     };
@@ -364,7 +365,7 @@ pub async fn create_key(client: &Client, user: &str) -> Result<(String, String),
 pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsError> {
     match client.get_login_profile().user_name(user).send().await {
         Ok(_) => Ok(true),
-        Err(e) if format!("{e:?}").contains("NoSuchEntity") => Ok(false),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(false),
         Err(e) => Err(AwsError::call("iam:GetLoginProfile", user, e)),
     }
 }
@@ -373,7 +374,7 @@ pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsE
 pub async fn delete_login_profile(client: &Client, user: &str) -> Result<(), AwsError> {
     match client.delete_login_profile().user_name(user).send().await {
         Ok(_) => Ok(()),
-        Err(e) if format!("{e:?}").contains("NoSuchEntity") => Ok(()),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
         Err(e) => Err(AwsError::call("iam:DeleteLoginProfile", user, e)),
     }
 }
