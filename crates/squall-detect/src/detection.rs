@@ -17,6 +17,19 @@ pub struct Evidence {
     pub line: Option<u64>,
     /// Byte offset of the record in the decompressed file.
     pub byte_offset: u64,
+    /// Lowercase hex SHA-256 of the record's raw bytes as read from the file (decompressed,
+    /// exactly the record's span): the same record found twice, in two files or two hunts, has
+    /// the same digest, so detections can be deduplicated and a quoted record checked against
+    /// its source.
+    pub record_sha256: String,
+}
+
+impl Evidence {
+    /// The digest [`Evidence::record_sha256`] holds, of a record's raw bytes.
+    pub fn digest(raw: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        format!("{:x}", Sha256::digest(raw))
+    }
 }
 
 /// What is known of a rule, shared by all its detections (a noisy rule can match millions).
@@ -185,6 +198,7 @@ impl Detection {
         }
         put(out, "byte_offset", &ev.byte_offset);
         put(out, "event_id", &sm.event_id);
+        put(out, "record_sha256", &ev.record_sha256);
         out.push(b'}');
         if let Some(c) = &self.correlation {
             put(out, "correlation", c);
@@ -207,6 +221,7 @@ impl Serialize for Detection {
                 }
                 m.serialize_entry("byte_offset", &self.0.byte_offset)?;
                 m.serialize_entry("event_id", self.1)?;
+                m.serialize_entry("record_sha256", &self.0.record_sha256)?;
                 m.end()
             }
         }
@@ -265,6 +280,7 @@ mod tests {
                 record_index: 7,
                 line,
                 byte_offset: 1234,
+                record_sha256: Evidence::digest(b"{}"),
             },
             correlation,
         }
@@ -284,5 +300,15 @@ mod tests {
             let expected = format!("{}\n", serde_json::to_string(&d).unwrap());
             assert_eq!(String::from_utf8(fast).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn the_record_digest_is_lowercase_hex_sha256_in_the_evidence() {
+        // `printf '{}' | sha256sum`
+        let known = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+        assert_eq!(Evidence::digest(b"{}"), known);
+        let json: serde_json::Value =
+            serde_json::to_value(detection(None, None)).expect("serializes");
+        assert_eq!(json["evidence"]["record_sha256"], known);
     }
 }

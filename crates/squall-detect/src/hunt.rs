@@ -393,6 +393,7 @@ fn match_batch(
         }
         let millis = millis.or_else(|| record.time_millis());
         let mut summary: Option<Arc<Summary>> = None;
+        let mut digest: Option<String> = None;
         for result in results {
             let id = result
                 .header
@@ -426,6 +427,9 @@ fn match_batch(
                     record_index: raw.index,
                     line: raw.line,
                     byte_offset: raw.offset,
+                    record_sha256: digest
+                        .get_or_insert_with(|| Evidence::digest(batch.record(raw)))
+                        .clone(),
                 },
                 correlation: None,
             });
@@ -568,8 +572,8 @@ fn correlate(
     fired
 }
 
-/// A fired record found again: its summary, byte offset and line.
-type Reread = (Summary, u64, Option<u64>);
+/// A fired record found again: its summary, byte offset, line and digest.
+type Reread = (Summary, u64, Option<u64>, String);
 
 /// Turns fired correlations into detections, re-reading each triggering record (once per file)
 /// for its summary: holding every correlation input's summary in memory would cost far more.
@@ -609,7 +613,12 @@ fn finish_correlations(
                                 {
                                     local.push((
                                         (*file, raw.index),
-                                        (r.summary(), raw.offset, raw.line),
+                                        (
+                                            r.summary(),
+                                            raw.offset,
+                                            raw.line,
+                                            Evidence::digest(batch.record(raw)),
+                                        ),
                                     ));
                                 }
                             }
@@ -625,7 +634,7 @@ fn finish_correlations(
     fired
         .into_iter()
         .map(|f| {
-            let (mut summary, offset, line) = summaries
+            let (mut summary, offset, line, record_sha256) = summaries
                 .get(&(f.file, f.index))
                 .cloned()
                 .unwrap_or_default();
@@ -661,6 +670,7 @@ fn finish_correlations(
                     record_index: f.index,
                     line,
                     byte_offset: offset,
+                    record_sha256,
                 },
                 correlation,
             }
