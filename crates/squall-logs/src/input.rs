@@ -56,6 +56,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 let mut files: Vec<(PathBuf, u64)> = Vec::new();
                 for entry in walkdir::WalkDir::new(path).follow_links(true) {
                     match entry {
+                        Ok(e) if is_special(e.file_type()) => {
+                            found.warnings.push(special_file(e.path().display()));
+                        }
                         Ok(e) if e.file_type().is_file() => {
                             let has_log_ext = e
                                 .path()
@@ -82,6 +85,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                     found.push_file(file, Some(size));
                 }
             }
+            Ok(meta) if is_special(meta.file_type()) => {
+                found.warnings.push(special_file(path.display()))
+            }
             Ok(meta) => found.push_file(path.clone(), Some(meta.len())),
             Err(err) => found.warnings.push(Warning::file(
                 path.display().to_string(),
@@ -107,6 +113,41 @@ impl Discovery {
     }
 }
 
+/// A FIFO, socket or device: opening a FIFO blocks until a writer comes, and `/dev/zero` or
+/// `/dev/urandom` never end, so these are refused by type before anything opens them. Standard
+/// input (`-`) is the one stream Squall reads, and only when asked for by that name.
+fn is_special(kind: std::fs::FileType) -> bool {
+    !kind.is_file() && !kind.is_dir() && !kind.is_symlink()
+}
+
+fn special_file(name: impl ToString) -> Warning {
+    Warning::file(
+        name.to_string(),
+        SkipReason::SpecialFile,
+        "not a regular file (a FIFO, socket or device); not opened \
+         (help: copy the log to a file, or pipe it to standard input as `-`)",
+    )
+}
+
+/// Opens a regular file, refusing anything else by type: the check runs before `open`, which
+/// would block on a FIFO, and again on the opened handle, in case the path changed in between.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let refuse = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device); not opened",
+        )
+    };
+    if !std::fs::metadata(path)?.file_type().is_file() {
+        return Err(refuse());
+    }
+    let file = File::open(path)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(refuse());
+    }
+    Ok(file)
+}
+
 /// CloudTrail writes digests under `CloudTrail-Digest/` and names them `*_CloudTrail-Digest_*`.
 fn is_digest_path(path: &Path) -> bool {
     path.to_string_lossy().contains("CloudTrail-Digest")
@@ -130,7 +171,7 @@ impl<R: Read> Read for Counting<R> {
 /// (S3 objects are sometimes gzip without `.gz`, or the reverse).
 pub fn open(input: &Input, disk_bytes: Arc<AtomicU64>) -> io::Result<Box<dyn Read + Send>> {
     let raw: Box<dyn Read + Send> = match &input.path {
-        Some(p) => Box::new(File::open(p)?),
+        Some(p) => Box::new(open_regular(p)?),
         None => Box::new(io::stdin()),
     };
     let mut raw = Counting {
@@ -219,11 +260,16 @@ pub fn read_input(
     let reader = match open(input, disk_bytes) {
         Ok(r) => r,
         Err(e) => {
-            on_warning(Warning::file(
-                &input.name,
-                SkipReason::Unreadable,
-                e.to_string(),
-            ));
+            let special = input
+                .path
+                .as_deref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .is_some_and(|m| is_special(m.file_type()));
+            on_warning(if special {
+                special_file(&input.name)
+            } else {
+                Warning::file(&input.name, SkipReason::Unreadable, e.to_string())
+            });
             return FileTotals::default();
         }
     };
@@ -288,8 +334,7 @@ pub fn read_input(
                     ProblemKind::Read(_) => SkipReason::Unreadable,
                     ProblemKind::TooLarge(_) => SkipReason::TooLarge,
                 };
-                let counts_as_record =
-                    matches!(reason, SkipReason::Malformed | SkipReason::Truncated);
+                let counts_as_record = p.record;
                 on_warning(Warning {
                     file: input.name.clone(),
                     record: counts_as_record.then_some(index),

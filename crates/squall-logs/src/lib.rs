@@ -6,18 +6,22 @@
 //! parsing them) → [`Record::parse`] on a worker, which parses the top level once and nested
 //! members only on demand.
 
+mod audit;
 mod input;
 mod node;
 mod record;
 mod source;
 mod split;
+mod time;
 mod warning;
 
 pub use input::{
     Batch, Discovery, FileTotals, Input, RawRef, ReadOptions, discover, open, read_input,
 };
+pub use node::MAX_DEPTH;
 pub use node::Node;
 pub use record::{Record, RecordError, Summary, unwrap_lookup_event};
 pub use source::{LogSource, SummaryPaths};
 pub use split::{Piece, ProblemKind, SplitProblem, Splitter, Wrapper};
+pub use time::EventTime;
 pub use warning::{SkipReason, Warning};

@@ -4,10 +4,12 @@
 //! (see [`crate::Record`]). Strings borrow from the record's bytes unless they contain escapes.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use rsigma_eval::EventValue;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// One JSON value, borrowing its strings where it can.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,62 +68,150 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for Node<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Node<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-                Ok(Node::Null)
-            }
-            fn visit_none<E>(self) -> Result<Node<'de>, E> {
-                Ok(Node::Null)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
-                Ok(Node::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-                Ok(Node::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-                Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
-                Ok(Node::Float(v))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Owned(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::Array(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some((k, v)) = map.next_entry::<BorrowedStr<'de>, Node<'de>>()? {
-                    entries.push((k.0, v));
-                }
-                Ok(Node::Object(entries))
-            }
-        }
-        d.deserialize_any(V)
+/// How deep a value may sit below a record's top-level member and still become a tree.
+///
+/// serde_json stops at 128 levels (its guard against stack overflow) and fails the whole parse,
+/// which used to make a member vanish when one deep value sat inside it: a sibling nested 127
+/// levels down hid `requestParameters.name` from every rule. Stopping earlier, on our own terms,
+/// keeps the siblings: a container deeper than this is kept as its JSON text (see
+/// [`Node::parse`]), and [`crate::Record`] warns about it. No provider nests anywhere near this.
+pub const MAX_DEPTH: usize = 100;
+
+/// Deserializes one value that sits `depth` levels below the member being parsed.
+struct AtDepth(usize);
+
+impl<'de> DeserializeSeed<'de> for AtDepth {
+    type Value = Node<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(NodeVisitor(self.0))
     }
 }
 
+/// A child one level further down: a tree while within [`MAX_DEPTH`], its JSON text beyond.
+/// serde_json skips a raw value without recursion, so even a 100 000-level value costs no stack.
+struct Child(usize);
+
+impl<'de> DeserializeSeed<'de> for Child {
+    type Value = Node<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        if self.0 <= MAX_DEPTH {
+            return AtDepth(self.0).deserialize(d);
+        }
+        let raw = <&'de RawValue>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with(['{', '[']) {
+            Ok(Node::Str(Cow::Borrowed(text)))
+        } else {
+            // A scalar has no depth of its own: keep it as what it is.
+            serde_json::from_str(text).map_err(de::Error::custom)
+        }
+    }
+}
+
+struct NodeVisitor(usize);
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+        Ok(Node::Float(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(Child(self.0 + 1))? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let mut index = None;
+        while let Some(k) = map.next_key::<BorrowedStr<'de>>()? {
+            let v = map.next_value_seed(Child(self.0 + 1))?;
+            last_wins(&mut entries, &mut index, member_key, (k.0, v));
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+fn member_key<'e>(entry: &'e (Cow<'_, str>, Node<'_>)) -> &'e str {
+    &entry.0
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AtDepth(0).deserialize(d)
+    }
+}
+
+/// Objects with more members than this find a repeated key through a hash index instead of a
+/// scan, so a hostile object of a million keys costs linear time.
+const SCAN_KEYS: usize = 32;
+
+/// Adds `entry` to an object's members, or replaces the earlier member of the same key: when a
+/// key repeats, the last value wins, as in jq, Python, serde_json's `Value` and AWS's own
+/// parsers. Every reader of a record (rules, summary, correlation) goes through the members
+/// built here, so all of them see the same value. Returns whether a member was replaced.
+pub(crate) fn last_wins<T>(
+    entries: &mut Vec<T>,
+    index: &mut Option<HashMap<String, usize>>,
+    key_of: impl Fn(&T) -> &str,
+    entry: T,
+) -> bool {
+    let key = key_of(&entry);
+    let found = match index {
+        Some(map) => map.get(key).copied(),
+        None => entries.iter().position(|e| key_eq(key_of(e), key)),
+    };
+    if let Some(i) = found {
+        entries[i] = entry;
+        return true;
+    }
+    if index.is_none() && entries.len() >= SCAN_KEYS {
+        let map = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (key_of(e).to_owned(), i))
+            .collect();
+        *index = Some(map);
+    }
+    if let Some(map) = index {
+        map.insert(key.to_owned(), entries.len());
+    }
+    entries.push(entry);
+    false
+}
+
 impl<'a> Node<'a> {
-    /// Parses JSON text that is known to be one complete value.
+    /// Parses JSON text that is known to be one complete value. A repeated key keeps its last
+    /// value; a container more than [`MAX_DEPTH`] levels down is kept as a string holding its
+    /// JSON text, so keyword searches still see what it says.
     pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
         serde_json::from_str(text)
     }

@@ -6,6 +6,20 @@
 //! first asks for a path inside it. Most records are ruled out by `eventSource`/`eventName`
 //! alone, so most nested members are never parsed.
 //!
+//! A key that appears twice in one object (at the top level or nested) keeps its **last** value,
+//! as jq, Python, serde_json's `Value` and AWS's own parsers do: `{"eventName":"DescribeTrails",
+//! "eventName":"StopLogging"}` is a `StopLogging` to every rule, the summary and correlations,
+//! because all of them read the same members. Taking the first, as Squall once did, let an
+//! attacker show Squall one action and every other tool another. Such a record is still read,
+//! and [`Record::warnings`] says so.
+//!
+//! A value nested deeper than [`crate::node::MAX_DEPTH`] is kept as its JSON text, so its
+//! siblings stay readable; before, one deep value made the whole member (`userIdentity`,
+//! `requestParameters`) look absent to rules, without a word. That too is a warning.
+//!
+//! Times leave the reader parsed: [`Summary::time`] is RFC 3339 UTC with milliseconds, never
+//! the text the record carried, which is attacker-controlled and once reached reports as is.
+//!
 //! The same layer makes SigmaHQ's field conventions work on native records: GCP rules written
 //! against Elastic's `gcp.audit.method_name` or against `data.protoPayload.*`, and Azure rules
 //! written against Log Analytics columns (`ResultType`, `properties.message`) for records exported
@@ -20,8 +34,12 @@ use serde::Deserializer;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::node::{BorrowedStr, Node, key_eq};
+use crate::audit::{Findings, audit};
+use crate::input::RawRef;
+use crate::node::{BorrowedStr, Node, key_eq, last_wins};
 use crate::source::LogSource;
+use crate::time::{EventTime, quote};
+use crate::warning::{SkipReason, Warning};
 
 /// A parsed record; see the module documentation.
 pub struct Record<'a> {
@@ -29,6 +47,8 @@ pub struct Record<'a> {
     /// Top-level members in order: name, raw JSON, and the tree once a rule looked inside.
     fields: Vec<Field<'a>>,
     source: LogSource,
+    /// Duplicate keys and over-deep values anywhere in the record.
+    findings: Findings,
 }
 
 /// Why bytes could not become a record.
@@ -58,6 +78,10 @@ struct Field<'a> {
     tree: OnceCell<Option<Node<'a>>>,
 }
 
+fn field_key<'e>(field: &'e Field<'_>) -> &'e str {
+    &field.key
+}
+
 struct TopLevel<'a>(Vec<Field<'a>>);
 
 impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
@@ -70,12 +94,14 @@ impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
                 let mut fields = Vec::with_capacity(24);
+                let mut index = None;
                 while let Some((k, v)) = map.next_entry::<BorrowedStr<'de>, &'de RawValue>()? {
-                    fields.push(Field {
+                    let field = Field {
                         key: k.0,
                         raw: v,
                         tree: OnceCell::new(),
-                    });
+                    };
+                    last_wins(&mut fields, &mut index, field_key, field);
                 }
                 Ok(TopLevel(fields))
             }
@@ -103,6 +129,7 @@ impl<'a> Record<'a> {
             text,
             fields,
             source: LogSource::Unknown,
+            findings: audit(text),
         };
         record.source = forced.unwrap_or_else(|| record.classify());
         Ok(record)
@@ -218,19 +245,79 @@ impl<'a> Record<'a> {
         LogSource::Unknown
     }
 
-    /// When the event happened, in milliseconds since the epoch.
+    /// When the event happened, read from the provider's time field and parsed; `None` when the
+    /// record has no time or its text is not a time (see [`EventTime`]).
+    pub fn time(&self) -> Option<EventTime> {
+        EventTime::parse(&self.text_at(self.source.time_paths())?)
+    }
+
+    /// When the event happened, in milliseconds since the epoch: the same instant as
+    /// [`Summary::time`].
     pub fn time_millis(&self) -> Option<i64> {
-        let text = self.text_at(self.source.time_paths())?;
-        chrono::DateTime::parse_from_rfc3339(&text)
-            .ok()
-            .map(|t| t.timestamp_millis())
+        self.time().map(EventTime::millis)
+    }
+
+    /// What is wrong with a record that was read nonetheless: repeated keys, values too deep to
+    /// keep as a tree, and (for provider logs) a missing or unparseable event time. Each kind
+    /// is reported once per record, its first instance named. The worker that parsed the record
+    /// hands these to the hunt's sink, so the run's counts include them.
+    pub fn warnings(&self, file: &str, raw: &RawRef) -> Vec<Warning> {
+        let mut out = Vec::new();
+        let f = &self.findings;
+        if let Some(path) = &f.first_duplicate {
+            let more = match f.duplicates {
+                1 => String::new(),
+                n => format!(" ({} more repeated keys)", n - 1),
+            };
+            out.push(Warning::record(
+                file,
+                raw,
+                SkipReason::DuplicateKey,
+                format!(
+                    "key {} appears more than once in its object{more}; the last value is used",
+                    quote(path)
+                ),
+            ));
+        }
+        if let Some(path) = &f.first_too_deep {
+            out.push(Warning::record(
+                file,
+                raw,
+                SkipReason::TooDeep,
+                format!(
+                    "{} value(s) nested more than {} levels deep under {} kept as text: \
+                     rules cannot reach fields inside them",
+                    f.too_deep,
+                    crate::node::MAX_DEPTH,
+                    quote(path)
+                ),
+            ));
+        }
+        let paths = self.source.time_paths();
+        if !paths.is_empty() && self.time().is_none() {
+            let message = match self.text_at(paths) {
+                Some(t) => format!(
+                    "event time {} is not an RFC 3339 time (looked at {}); \
+                     time windows, correlations and timelines cannot place the record",
+                    quote(&t),
+                    paths.join(", ")
+                ),
+                None => format!(
+                    "no event time (looked at {}); \
+                     time windows, correlations and timelines cannot place the record",
+                    paths.join(", ")
+                ),
+            };
+            out.push(Warning::record(file, raw, SkipReason::BadTime, message));
+        }
+        out
     }
 
     /// The fields an analyst reads first, the same names for every provider.
     pub fn summary(&self) -> Summary {
         let paths = self.source.summary_paths();
         let mut s = Summary {
-            time: self.text_at(self.source.time_paths()),
+            time: self.time().map(|t| t.to_string()),
             principal: self.text_at(paths.principal),
             source_ip: self.text_at(paths.source_ip),
             action: self.text_at(paths.action),
@@ -310,6 +397,8 @@ fn azure_subscription(resource_id: &str) -> Option<String> {
 /// The normalized view of a record that detections and tables show.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
+    /// The event time as RFC 3339 UTC with milliseconds (`2024-01-02T03:04:05.000Z`), so times
+    /// compare as text; `None` when the record's time is absent or not a time.
     pub time: Option<String>,
     pub principal: Option<String>,
     pub source_ip: Option<String>,
@@ -402,14 +491,34 @@ impl Event for Record<'_> {
 
 /// Extracts the CloudTrail record that `aws cloudtrail lookup-events` carries as a string.
 pub fn unwrap_lookup_event(bytes: &[u8]) -> Result<String, RecordError> {
-    #[derive(serde::Deserialize)]
-    struct Element {
-        #[serde(rename = "CloudTrailEvent")]
-        cloudtrail_event: Option<String>,
+    /// The element's `CloudTrailEvent`; repeated, the last one wins, as everywhere in a record.
+    struct Element(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Element {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Element;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a lookup-events element")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
+                    let mut event = None;
+                    while let Some(k) = map.next_key::<BorrowedStr<'de>>()? {
+                        if k.0 == "CloudTrailEvent" {
+                            event = map.next_value::<Option<String>>()?;
+                        } else {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                    Ok(Element(event))
+                }
+            }
+            d.deserialize_map(V)
+        }
     }
     let element: Element =
         serde_json::from_slice(bytes).map_err(|e| RecordError::Json(e.to_string()))?;
-    element.cloudtrail_event.ok_or_else(|| {
+    element.0.ok_or_else(|| {
         RecordError::Json("lookup-events element has no CloudTrailEvent".to_string())
     })
 }

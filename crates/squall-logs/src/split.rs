@@ -57,6 +57,10 @@ pub struct SplitProblem {
     pub offset: u64,
     pub line: Option<u64>,
     pub kind: ProblemKind,
+    /// Whether the problem took the place of one record, which then has a position like any
+    /// other: a record skipped for its size or form still counts, so the records after it keep
+    /// the positions other tools give them.
+    pub record: bool,
 }
 
 /// The kinds of damage the splitter recognises. Each is reported once, with its position.
@@ -70,7 +74,8 @@ pub enum ProblemKind {
     Truncated,
     /// The underlying reader failed (corrupt or truncated compression, I/O error).
     Read(String),
-    /// A single record exceeds the configured limit; it is skipped without being buffered.
+    /// A single record exceeds the configured limit; it is skipped, and no more of it is held
+    /// than the limit and one read.
     TooLarge(usize),
 }
 
@@ -84,7 +89,8 @@ impl std::fmt::Display for ProblemKind {
             ProblemKind::TooLarge(limit) => {
                 write!(
                     f,
-                    "a record is larger than {limit} bytes; rest of file skipped"
+                    "record larger than the limit of {limit} bytes; skipped \
+                     (help: --max-record-mib raises the limit)"
                 )
             }
         }
@@ -185,7 +191,17 @@ impl<R: Read> Splitter<R> {
             if pending > self.max_record {
                 return Err(ProblemKind::TooLarge(self.max_record));
             }
-            let grow = (self.buf.len() * 2).max(self.end + READ_CHUNK);
+            // Doubling alone let a record of almost twice the limit in: the limit was checked
+            // only when the buffer was full, and a doubled buffer has room for that much. The
+            // buffer never exceeds the limit plus one read, so a longer record is refused (here
+            // or by its length, see `complete_value`) before more of it is held.
+            let most = self
+                .max_record
+                .saturating_add(READ_CHUNK)
+                .max(READ_CHUNK * 2);
+            let grow = (self.buf.len() * 2).min(most).max(self.end + READ_CHUNK);
+            // `resize` alone may double the capacity on its own account; ask for exactly this.
+            self.buf.reserve_exact(grow - self.buf.len());
             self.buf.resize(grow, 0);
         }
         loop {
@@ -210,7 +226,16 @@ impl<R: Read> Splitter<R> {
     /// A problem at absolute stream offset `offset` (taken before any refill moved the buffer).
     fn problem(&mut self, offset: u64, kind: ProblemKind) -> Piece<'_> {
         let line = self.line_mode.unwrap_or(false).then_some(self.line + 1);
-        Piece::Problem(SplitProblem { offset, line, kind })
+        let record = matches!(
+            kind,
+            ProblemKind::Malformed(_) | ProblemKind::Truncated | ProblemKind::TooLarge(_)
+        );
+        Piece::Problem(SplitProblem {
+            offset,
+            line,
+            kind,
+            record,
+        })
     }
 
     fn fail(&mut self, kind: ProblemKind) -> Piece<'_> {
@@ -311,7 +336,7 @@ impl<R: Read> Splitter<R> {
         let mut discarding = false;
         loop {
             match self.scan_value() {
-                ScanResult::Complete(len) if discarding => {
+                ScanResult::Complete(len) if discarding || len > self.max_record => {
                     self.start += len;
                     return Err(ScanOutcome::Skipped);
                 }
@@ -493,7 +518,16 @@ impl<R: Read> Splitter<R> {
                             ScanResult::NeedMore => match self.fill() {
                                 Ok(true) => {}
                                 Ok(false) => return Some(self.fail(ProblemKind::Truncated)),
-                                Err(kind) => return Some(self.fail(kind)),
+                                Err(kind) => {
+                                    // The wrapper's own members (a `NextToken`), not a record.
+                                    self.state = State::Done;
+                                    return Some(Piece::Problem(SplitProblem {
+                                        offset: self.offset(self.start),
+                                        line: None,
+                                        kind,
+                                        record: false,
+                                    }));
+                                }
                             },
                         }
                     }
@@ -587,6 +621,7 @@ impl<R: Read> Splitter<R> {
                     offset: at,
                     line,
                     kind: ProblemKind::Malformed(why.to_string()),
+                    record: true,
                 })
             }
         }
@@ -616,6 +651,18 @@ impl<R: Read> Splitter<R> {
 
     fn emit_line(&mut self, len: usize) -> Piece<'_> {
         let at = self.start;
+        if len > self.max_record {
+            // The line fit in the last read but not in the limit.
+            self.start = (at + len + 1).min(self.end);
+            let line = self.line + 1;
+            self.line += 1;
+            return Piece::Problem(SplitProblem {
+                offset: self.base + at as u64,
+                line: Some(line),
+                kind: ProblemKind::TooLarge(self.max_record),
+                record: true,
+            });
+        }
         let mut bytes_end = at + len;
         while bytes_end > at && matches!(self.buf[bytes_end - 1], b'\r' | b' ' | b'\t') {
             bytes_end -= 1;
@@ -782,6 +829,47 @@ mod tests {
             );
             assert!(seen.contains(&"too-large".to_string()));
             assert!(s.buf.len() <= 4 << 20, "buffer grew to {}", s.buf.len());
+        }
+    }
+
+    /// Issue 8 #12: a limit of N admitted records of almost 2N, because the buffer doubled past
+    /// the limit before the limit was checked. Now a record one and a half times the limit is
+    /// refused in every container, the buffer stays within the limit and one read, and a
+    /// record just under the limit still passes.
+    #[test]
+    fn the_record_limit_holds_and_bounds_the_buffer() {
+        let limit = 5 << 20;
+        let record = |size: usize| format!("{{\"a\":\"{}\"}}", "x".repeat(size - 8));
+        for (size, admitted) in [(limit * 3 / 2, false), (limit + 1, false), (limit, true)] {
+            let big = record(size);
+            assert_eq!(big.len(), size);
+            for input in [
+                format!("[{big},{{\"b\":1}}]"),
+                format!("{{\"Records\":[{big},{{\"b\":1}}]}}"),
+                format!("{{\"b\":0}}\n{big}\n{{\"b\":1}}\n"),
+                format!("{{\"b\":0}}\n{big}"),
+            ] {
+                let mut s = Splitter::new(input.as_bytes(), limit);
+                let (mut largest, mut too_large) = (0, 0);
+                while let Some(piece) = s.next_piece() {
+                    match piece {
+                        Piece::Record { bytes, .. } => largest = largest.max(bytes.len()),
+                        Piece::Problem(p) => {
+                            assert!(matches!(p.kind, ProblemKind::TooLarge(_)), "{p:?}");
+                            assert!(p.record, "a skipped record keeps its position");
+                            too_large += 1;
+                        }
+                    }
+                }
+                let what = format!("{size}-byte record in {:.12}", input);
+                assert_eq!(too_large, usize::from(!admitted), "{what}");
+                assert_eq!(largest == size, admitted, "{what}");
+                assert!(
+                    s.buf.capacity() <= limit + READ_CHUNK,
+                    "{what}: buffer grew to {}",
+                    s.buf.capacity()
+                );
+            }
         }
     }
 

@@ -2,7 +2,14 @@
 
 use std::fmt;
 
-/// Why a record or a file was skipped; the run summary counts each.
+use crate::input::RawRef;
+
+/// What was wrong with a record or a file; the run summary counts each.
+///
+/// Most reasons mean the record or file was skipped. A few mean it was read with a caveat the
+/// analyst must know about (a duplicate key, a value nested too deep to keep, a time that does
+/// not parse); [`SkipReason::skips`] tells them apart, so the summary can count those records
+/// as read *and* warned about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
@@ -22,6 +29,18 @@ pub enum SkipReason {
     Unrecognized,
     /// A record is larger than the configured limit.
     TooLarge,
+    /// A path names a FIFO, socket or device: reading one can block forever or never end, so
+    /// it is refused by its type without being opened.
+    SpecialFile,
+    /// The record was read, but an object in it holds the same key twice; the last value is
+    /// the one used (see [`crate::Record`]).
+    DuplicateKey,
+    /// The record was read, but a value nested deeper than Squall keeps as a tree is kept as
+    /// its JSON text: rules can search it as text but not reach fields inside it.
+    TooDeep,
+    /// The record was read, but its event time is absent or does not parse, so time windows,
+    /// correlations and timelines cannot place it.
+    BadTime,
 }
 
 impl SkipReason {
@@ -35,7 +54,19 @@ impl SkipReason {
             SkipReason::WrongShape => "wrong-shape",
             SkipReason::Unrecognized => "unrecognized",
             SkipReason::TooLarge => "too-large",
+            SkipReason::SpecialFile => "special-file",
+            SkipReason::DuplicateKey => "duplicate-key",
+            SkipReason::TooDeep => "too-deep",
+            SkipReason::BadTime => "bad-time",
         }
+    }
+
+    /// Whether the record or file was left unread; false for the caveats a read record carries.
+    pub fn skips(self) -> bool {
+        !matches!(
+            self,
+            SkipReason::DuplicateKey | SkipReason::TooDeep | SkipReason::BadTime
+        )
     }
 }
 
@@ -67,6 +98,25 @@ impl Warning {
             record: None,
             line: None,
             offset: None,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl Warning {
+    /// A problem with one record, placed by the [`RawRef`] the reader gave it.
+    pub fn record(
+        file: impl Into<String>,
+        raw: &RawRef,
+        reason: SkipReason,
+        message: impl Into<String>,
+    ) -> Self {
+        Warning {
+            file: file.into(),
+            record: Some(raw.index),
+            line: raw.line,
+            offset: Some(raw.offset),
             reason,
             message: message.into(),
         }

@@ -1,0 +1,235 @@
+//! One pass over a record's text for what the lazy parse would otherwise settle silently.
+//!
+//! [`crate::Record`] turns a nested member into a tree only when a rule reads it, so whether a
+//! duplicate key or an over-deep value is ever seen would depend on which rules were loaded.
+//! This scan looks at the whole record once, at parse time, so every record with a duplicate key
+//! or a value deeper than [`MAX_DEPTH`] is reported whatever the rules read. It keeps no tree:
+//! strings are skipped with `memchr`, keys are compared per object, and a value past the depth
+//! bound is skipped by counting brackets, so the stack of open objects never exceeds the bound.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use memchr::memchr2;
+
+use crate::node::MAX_DEPTH;
+
+/// What the scan found; the first of each kind is named by its path.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Findings {
+    /// Keys repeated within one object.
+    pub duplicates: u64,
+    /// Dotted path of the first repeated key (array levels add nothing to the path).
+    pub first_duplicate: Option<String>,
+    /// Containers that [`crate::Node`] keeps as text because they sit too deep.
+    pub too_deep: u64,
+    /// Dotted path of the member holding the first of them.
+    pub first_too_deep: Option<String>,
+}
+
+/// One open object or array.
+struct Frame<'t> {
+    object: bool,
+    /// The key of the member being read, for paths.
+    key: Option<Cow<'t, str>>,
+    /// Where this object's keys start in the shared key list.
+    keys_start: usize,
+    /// A hash of this object's keys once it has many (see [`SCAN_KEYS`]).
+    index: Option<HashSet<Cow<'t, str>>>,
+}
+
+/// Objects with more keys than this are checked through a hash set rather than a scan.
+const SCAN_KEYS: usize = 32;
+
+/// Scans `text`, a record that already parsed as a JSON object. Malformed text cannot make the
+/// scan fail or panic; it only makes the findings meaningless.
+pub(crate) fn audit(text: &str) -> Findings {
+    let bytes = text.as_bytes();
+    let mut found = Findings::default();
+    let mut frames: Vec<Frame<'_>> = Vec::new();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(bytes, i);
+                let in_object = frames.last().is_some_and(|f| f.object);
+                if expect_key && in_object {
+                    let key = key_text(text, i, end);
+                    let frame = frames.last_mut().expect("in an object");
+                    if is_repeat(frame, &mut keys, key.clone()) {
+                        found.duplicates += 1;
+                        if found.first_duplicate.is_none() {
+                            found.first_duplicate = Some(path(&frames, Some(&key)));
+                        }
+                    }
+                    frames.last_mut().expect("in an object").key = Some(key);
+                    expect_key = false;
+                }
+                i = end;
+            }
+            open @ (b'{' | b'[') => {
+                // The record object is frame 0; a member's value is at depth 0 (see Node).
+                let depth = frames.len().saturating_sub(1);
+                if !frames.is_empty() && depth > MAX_DEPTH {
+                    found.too_deep += 1;
+                    if found.first_too_deep.is_none() {
+                        found.first_too_deep = Some(path(&frames, None));
+                    }
+                    i = container_end(bytes, i);
+                    continue;
+                }
+                frames.push(Frame {
+                    object: open == b'{',
+                    key: None,
+                    keys_start: keys.len(),
+                    index: None,
+                });
+                expect_key = open == b'{';
+                i += 1;
+            }
+            b'}' | b']' => {
+                if let Some(frame) = frames.pop() {
+                    keys.truncate(frame.keys_start);
+                }
+                expect_key = false;
+                i += 1;
+            }
+            b',' => {
+                expect_key = frames.last().is_some_and(|f| f.object);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Whether `key` was already seen in the innermost object; remembers it if not.
+fn is_repeat<'t>(frame: &mut Frame<'t>, keys: &mut Vec<Cow<'t, str>>, key: Cow<'t, str>) -> bool {
+    if let Some(index) = &mut frame.index {
+        return !index.insert(key);
+    }
+    let own = &keys[frame.keys_start..];
+    if own.contains(&key) {
+        return true;
+    }
+    if own.len() >= SCAN_KEYS {
+        let mut index: HashSet<Cow<'t, str>> = own.iter().cloned().collect();
+        index.insert(key);
+        frame.index = Some(index);
+    } else {
+        keys.push(key);
+    }
+    false
+}
+
+/// The index just past the string that opens at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(j) = memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+        i += j;
+        if bytes[i] == b'"' {
+            return i + 1;
+        }
+        i += 2;
+    }
+    bytes.len()
+}
+
+/// The index just past the object or array that opens at `start`.
+fn container_end(bytes: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i = string_end(bytes, i);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// A key as serde_json reads it: escapes resolved, so `"event\u004eame"` is `eventName`.
+fn key_text(text: &str, start: usize, end: usize) -> Cow<'_, str> {
+    let inner = text.get(start + 1..end.saturating_sub(1)).unwrap_or("");
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    match text.get(start..end).map(serde_json::from_str::<String>) {
+        Some(Ok(s)) => Cow::Owned(s),
+        _ => Cow::Borrowed(inner),
+    }
+}
+
+/// The dotted path of the open members, and `last` after them.
+fn path(frames: &[Frame<'_>], last: Option<&str>) -> String {
+    let mut parts: Vec<&str> = frames.iter().filter_map(|f| f.key.as_deref()).collect();
+    if let Some(last) = last {
+        // The innermost frame's key is the previous member's, not this one's parent.
+        if frames.last().is_some_and(|f| f.object && f.key.is_some()) {
+            parts.pop();
+        }
+        parts.push(last);
+    }
+    parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_are_found_at_every_level_with_their_path() {
+        let f = audit(r#"{"a":1,"b":{"c":[{"d":1,"d":2}]},"a":3}"#);
+        assert_eq!(f.duplicates, 2);
+        assert_eq!(f.first_duplicate.as_deref(), Some("b.c.d"));
+        let f = audit(r#"{"a":{"x":1,"y":2},"b":{"x":1}}"#);
+        assert_eq!(
+            f.duplicates, 0,
+            "the same key in sibling objects is no repeat"
+        );
+    }
+
+    #[test]
+    fn escaped_spellings_of_a_key_are_the_same_key() {
+        let f = audit(r#"{"eventName":"a","event\u004eame":"b"}"#);
+        assert_eq!(f.first_duplicate.as_deref(), Some("eventName"));
+    }
+
+    #[test]
+    fn keys_in_large_objects_are_checked_too() {
+        let mut text = String::from("{");
+        for i in 0..100 {
+            text.push_str(&format!("\"k{i}\":{i},"));
+        }
+        text.push_str("\"k7\":0}");
+        let f = audit(&text);
+        assert_eq!(f.duplicates, 1);
+        assert_eq!(f.first_duplicate.as_deref(), Some("k7"));
+    }
+
+    #[test]
+    fn depth_is_counted_as_the_tree_counts_it() {
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        // A member's value is depth 0, so MAX_DEPTH + 1 nested arrays are just kept.
+        let kept = format!(r#"{{"p":{}}}"#, nest(MAX_DEPTH + 1));
+        assert_eq!(audit(&kept).too_deep, 0);
+        let cut = format!(r#"{{"p":{{"q":{}}}}}"#, nest(MAX_DEPTH + 1));
+        let f = audit(&cut);
+        assert_eq!(f.too_deep, 1);
+        assert_eq!(f.first_too_deep.as_deref(), Some("p.q"));
+    }
+}
