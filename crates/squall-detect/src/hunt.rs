@@ -3,24 +3,26 @@
 //! Reader threads take whole files (decompress, split into records) and hand batches of raw
 //! records over a bounded channel to one worker per core, which parse and match them. Memory is
 //! the channel's few batches plus the largest record. Matches of rules that feed a correlation
-//! are kept in a compact form (time, group-by values, a pointer to the record) and replayed in
-//! event-time order after all files are read, so a correlation sees a key's uses in the order
-//! they happened whatever file they were delivered in.
+//! are kept in a compact form (time, group-by values, a pointer to the record), spilled to sorted
+//! runs on disk past a memory budget ([`crate::spill`]), and replayed in event-time order after
+//! all files are read through Squall's correlation engine ([`crate::correlate`]), so a
+//! correlation sees a key's uses in the order they happened whatever file they were delivered in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use rsigma_eval::{DetectionBody, EvaluationResult, Event, EventValue, ResultBody, RuleHeader};
-use serde_json::{Map, Value};
+use rsigma_eval::RuleHeader;
 use squall_logs::{
     Batch, Input, LogSource, ReadOptions, Record, RecordError, SkipReason, Summary, Warning,
     read_input,
 };
 
+use crate::correlate::Correlator;
 use crate::detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 use crate::rules::{Route, RuleSet};
+use crate::spill::{CorrInput, Held, MEMORY_BUDGET, Merge, pack};
 
 /// How to hunt.
 #[derive(Debug, Clone, Default)]
@@ -111,40 +113,8 @@ pub fn sort_detections(detections: &mut [Detection]) {
     });
 }
 
-/// A match held for the correlation pass: small on purpose, there may be millions.
-/// Forty bytes and one allocation: the record is found again by (file, index) when it fires.
-struct CorrInput {
-    millis: i64,
-    index: u64,
-    /// The route's correlation fields, each as a presence byte (1/0) and the value, separated
-    /// by [`FIELD_SEP`].
-    values: Box<str>,
-    file: u32,
-    rule: u16,
-    route: u8,
-}
-
-const FIELD_SEP: char = '\u{1f}';
-
-/// Packs a record's values of the correlation fields; see [`CorrInput::values`].
-fn pack_values(record: &Record<'_>, fields: &[String]) -> Box<str> {
-    let mut packed = String::new();
-    for field in fields {
-        match record.get_field(field).and_then(|v| event_value_text(&v)) {
-            Some(v) => {
-                packed.push('1');
-                packed.push_str(&v);
-            }
-            None => packed.push('0'),
-        }
-        packed.push(FIELD_SEP);
-    }
-    packed.into_boxed_str()
-}
-
-#[derive(Default)]
 struct WorkerOut {
-    corr: Vec<CorrInput>,
+    corr: Held,
     by_source: BTreeMap<LogSource, u64>,
     skipped: BTreeMap<SkipReason, u64>,
     outside_window: u64,
@@ -152,39 +122,15 @@ struct WorkerOut {
     warnings: u64,
 }
 
-/// Per route: the correlation inputs' rule ids in a fixed order, and a result template for each.
-struct CorrTemplates {
-    index: HashMap<String, u32>,
-    results: Vec<EvaluationResult>,
-}
-
-fn templates(route: &Route) -> CorrTemplates {
-    let mut index = HashMap::new();
-    let mut results = Vec::new();
-    for rule in route.engine.engine().rules() {
-        let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-        if route.correlation_inputs.contains(&id) {
-            index.insert(id, results.len() as u32);
-            results.push(EvaluationResult {
-                header: RuleHeader {
-                    rule_title: rule.title.clone(),
-                    rule_id: rule.id.clone(),
-                    level: rule.level,
-                    // The correlation engine keys on id and title; output takes tags from the
-                    // rule's metadata, so the template stays cheap to clone per input.
-                    tags: Vec::new(),
-                    custom_attributes: Arc::new(HashMap::new()),
-                    enrichments: None,
-                },
-                body: ResultBody::Detection(DetectionBody {
-                    matched_selections: Vec::new(),
-                    matched_fields: Vec::new(),
-                    event: None,
-                }),
-            });
-        }
-    }
-    CorrTemplates { index, results }
+/// Per route: which correlation input (position in the route's `correlation_inputs`) a rule
+/// key is.
+fn input_index(route: &Route) -> HashMap<String, u32> {
+    route
+        .correlation_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (input.key.clone(), i as u32))
+        .collect()
 }
 
 fn route_slot(source: LogSource) -> usize {
@@ -192,13 +138,6 @@ fn route_slot(source: LogSource) -> usize {
         .iter()
         .position(|s| *s == source)
         .unwrap_or(LogSource::EVENTS.len())
-}
-
-fn event_value_text(v: &EventValue<'_>) -> Option<String> {
-    match v {
-        EventValue::Array(items) => items.iter().find_map(event_value_text),
-        other => other.as_str().map(|s| s.into_owned()),
-    }
 }
 
 /// Runs the rules over every input, handing warnings and detections to `sink` as they are
@@ -219,7 +158,7 @@ pub fn hunt(
     for (i, route) in rules.routes.iter().enumerate() {
         slots[route_slot(route.source)] = Some(i);
     }
-    let corr_templates: Vec<CorrTemplates> = rules.routes.iter().map(templates).collect();
+    let corr_index: Vec<HashMap<String, u32>> = rules.routes.iter().map(input_index).collect();
 
     let next_file = AtomicUsize::new(0);
     let read_skips: Mutex<BTreeMap<SkipReason, u64>> = Mutex::new(BTreeMap::new());
@@ -267,23 +206,22 @@ pub fn hunt(
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
-                let (slots, corr_templates) = (&slots, &corr_templates);
+                let (slots, corr_index) = (&slots, &corr_index);
                 s.spawn(move || {
-                    let mut out = WorkerOut::default();
+                    let mut out = WorkerOut {
+                        corr: Held::new(MEMORY_BUDGET / threads),
+                        by_source: BTreeMap::new(),
+                        skipped: BTreeMap::new(),
+                        outside_window: 0,
+                        untimed: 0,
+                        warnings: 0,
+                    };
                     for batch in rx {
                         progress
                             .records
                             .fetch_add(batch.records.len() as u64, Ordering::Relaxed);
                         match_batch(
-                            &batch,
-                            routes,
-                            slots,
-                            corr_templates,
-                            info,
-                            names,
-                            options,
-                            sink,
-                            &mut out,
+                            &batch, routes, slots, corr_index, info, names, options, sink, &mut out,
                         );
                     }
                     out
@@ -305,16 +243,9 @@ pub fn hunt(
         warnings: read_warnings.load(Ordering::Relaxed),
         ..Stats::default()
     };
-    // Merge into the largest worker's list: no second copy of the biggest allocation.
-    let mut outs = outs;
-    outs.sort_by_key(|o| std::cmp::Reverse(o.corr.len()));
-    let mut corr = outs
-        .first_mut()
-        .map(|o| std::mem::take(&mut o.corr))
-        .unwrap_or_default();
-    corr.reserve_exact(outs.iter().map(|o| o.corr.len()).sum());
+    let mut held = Vec::with_capacity(outs.len());
     for out in outs {
-        corr.extend(out.corr);
+        held.push(out.corr);
         for (k, v) in out.by_source {
             *stats.by_source.entry(k).or_insert(0) += v;
         }
@@ -326,7 +257,7 @@ pub fn hunt(
         stats.warnings += out.warnings;
     }
 
-    let fired = correlate(&mut rules.routes, &corr_templates, corr);
+    let fired = correlate(&rules.routes, Merge::new(held));
     let correlated = finish_correlations(inputs, rules, options, fired);
     if !correlated.is_empty() {
         sink.detections(correlated);
@@ -339,7 +270,7 @@ fn match_batch(
     batch: &Batch,
     routes: &[Route],
     slots: &[Option<usize>],
-    corr_templates: &[CorrTemplates],
+    corr_index: &[HashMap<String, u32>],
     info: &HashMap<String, Arc<RuleMeta>>,
     names: &[Arc<str>],
     options: &HuntOptions,
@@ -400,7 +331,7 @@ fn match_batch(
                 .rule_id
                 .as_deref()
                 .unwrap_or(&result.header.rule_title);
-            if let Some(&rule) = corr_templates[route_idx].index.get(id) {
+            if let Some(&rule) = corr_index[route_idx].get(id) {
                 let Some(millis) = millis else {
                     out.untimed += 1;
                     continue;
@@ -408,7 +339,7 @@ fn match_batch(
                 out.corr.push(CorrInput {
                     millis,
                     index: raw.index,
-                    values: pack_values(&record, &route.correlation_fields),
+                    values: pack(&record, &route.correlation_fields),
                     file: batch.file as u32,
                     rule: rule as u16,
                     route: route_idx as u8,
@@ -482,91 +413,66 @@ fn rule_meta(
 
 /// A correlation (or a `generate: true` input) that fired, before its record is re-read.
 struct Fired {
-    result: EvaluationResult,
+    /// The rule's key (id, or title) in the rule set's `info`.
+    rule: String,
     source: LogSource,
+    correlation: Option<CorrelationFacts>,
     millis: i64,
     file: u32,
     index: u64,
 }
 
-/// A correlation input seen through rsigma's [`Event`]: only the packed correlation fields.
-struct PackedEvent<'a> {
-    fields: &'a [String],
-    values: &'a str,
-}
-
-impl Event for PackedEvent<'_> {
-    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        let at = self.fields.iter().position(|f| f == path)?;
-        let value = self.values.split(FIELD_SEP).nth(at)?.strip_prefix('1')?;
-        Some(EventValue::Str(std::borrow::Cow::Borrowed(value)))
-    }
-
-    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
-        self.values
-            .split(FIELD_SEP)
-            .filter_map(|v| v.strip_prefix('1'))
-            .any(pred)
-    }
-
-    fn all_string_values(&self) -> Vec<std::borrow::Cow<'_, str>> {
-        self.values
-            .split(FIELD_SEP)
-            .filter_map(|v| v.strip_prefix('1'))
-            .map(std::borrow::Cow::Borrowed)
-            .collect()
-    }
-
-    fn to_json(&self) -> Value {
-        let mut map = Map::new();
-        for (field, value) in self.fields.iter().zip(self.values.split(FIELD_SEP)) {
-            if let Some(v) = value.strip_prefix('1') {
-                map.insert(field.clone(), Value::String(v.to_string()));
-            }
-        }
-        Value::Object(map)
-    }
-}
-
 /// Replays the held matches in event-time order through each route's correlation engine.
-fn correlate(
-    routes: &mut [Route],
-    templates: &[CorrTemplates],
-    mut inputs: Vec<CorrInput>,
-) -> Vec<Fired> {
-    inputs.sort_unstable_by_key(|c| (c.millis, c.file, c.index));
+fn correlate(routes: &[Route], inputs: Merge) -> Vec<Fired> {
+    let mut engines: Vec<Correlator> = routes.iter().map(Correlator::new).collect();
+    // Sigma reports a correlation's inputs only with `generate: true`; rsigma 0.23 also
+    // withholds an input whose id a `generate: false` correlation names, and Squall agrees.
+    let reported: Vec<Vec<bool>> = routes
+        .iter()
+        .map(|r| {
+            r.correlation_inputs
+                .iter()
+                .map(|i| {
+                    r.generated_inputs.contains(&i.key)
+                        && !i
+                            .id
+                            .as_ref()
+                            .is_some_and(|id| r.correlation_only_refs.contains(id))
+                })
+                .collect()
+        })
+        .collect();
     let mut fired = Vec::new();
+    let mut firings = Vec::new();
     for c in inputs {
-        let route = &mut routes[c.route as usize];
-        let event = PackedEvent {
-            fields: &route.correlation_fields,
-            values: &c.values,
+        let (r, rule) = (c.route as usize, c.rule as usize);
+        let route = &routes[r];
+        let at = |rule: String, correlation| Fired {
+            rule,
+            source: route.source,
+            correlation,
+            millis: c.millis,
+            file: c.file,
+            index: c.index,
         };
-        let result = templates[c.route as usize].results[c.rule as usize].clone();
-        let out =
-            route
-                .engine
-                .process_with_detections(&event, vec![result], c.millis.div_euclid(1000));
-        for result in out {
-            // rsigma 0.23 only filters `generate: false` inputs referenced by id, not by name, so
-            // Squall applies Sigma's rule itself: an input is reported only with `generate: true`.
-            if result.is_detection() {
-                let id = result
-                    .header
-                    .rule_id
-                    .as_deref()
-                    .unwrap_or(&result.header.rule_title);
-                if !route.generated_inputs.contains(id) {
-                    continue;
-                }
-            }
-            fired.push(Fired {
-                result,
-                source: route.source,
-                millis: c.millis,
-                file: c.file,
-                index: c.index,
-            });
+        if reported[r][rule] {
+            fired.push(at(route.correlation_inputs[rule].key.clone(), None));
+        }
+        let values: Vec<Option<&str>> = c.fields().collect();
+        engines[r].feed(rule, &values, c.millis.div_euclid(1000), &mut firings);
+        for f in firings.drain(..) {
+            let corr = &route.correlations[f.correlation];
+            let facts = CorrelationFacts {
+                kind: serde_json::to_value(corr.correlation_type)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                group: f.group,
+                value: f.value,
+                timespan_secs: corr.timespan_secs,
+            };
+            let key = corr.id.clone().unwrap_or_else(|| corr.title.clone());
+            fired.push(at(key, Some(facts)));
         }
     }
     fired
@@ -638,18 +544,7 @@ fn finish_correlations(
                 .get(&(f.file, f.index))
                 .cloned()
                 .unwrap_or_default();
-            let correlation = match &f.result.body {
-                ResultBody::Correlation(c) => Some(CorrelationFacts {
-                    kind: serde_json::to_value(c.correlation_type)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    group: c.group_key.clone(),
-                    value: c.aggregated_value,
-                    timespan_secs: c.timespan_secs,
-                }),
-                ResultBody::Detection(_) => None,
-            };
+            let correlation = f.correlation;
             if let Some(facts) = &correlation
                 && summary.principal.is_none()
             {
@@ -662,7 +557,17 @@ fn finish_correlations(
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             }
             Detection {
-                rule: rule_meta(&rules.info, &f.result.header, f.source),
+                rule: rules.info.get(&f.rule).cloned().unwrap_or_else(|| {
+                    // Every loaded rule is registered; this only guards the impossible.
+                    Arc::new(RuleMeta::new(
+                        f.rule.clone(),
+                        f.rule.clone(),
+                        Level::Informational,
+                        Vec::new(),
+                        String::new(),
+                        f.source,
+                    ))
+                }),
                 summary: Arc::new(summary),
                 event_millis: Some(f.millis),
                 evidence: Evidence {

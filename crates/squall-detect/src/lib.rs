@@ -5,9 +5,11 @@
 //! [`hunt::hunt`] streams the inputs through both cores, matches each record only against its
 //! log's rules, and runs correlations afterwards in event-time order across all files.
 
+pub mod correlate;
 pub mod detection;
 pub mod hunt;
 pub mod rules;
+pub mod spill;
 
 pub use detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 pub use hunt::{Collector, HuntOptions, Progress, Sink, Stats, hunt, sort_detections};

@@ -3,12 +3,15 @@
 //!
 //! Every log source gets its own rsigma [`CorrelationEngine`], so a record is only ever offered
 //! to the rules of its own log, and inside that engine rsigma's candidate index offers it only to
-//! the rules whose literal values it carries.
+//! the rules whose literal values it carries. Correlation rules are compiled into that engine
+//! too (it validates them, and the differential tests use it as the reference), but the hunt
+//! runs them with Squall's own engine, [`crate::correlate`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rsigma_eval::correlation::{CompiledCorrelation, compile_correlation};
 use rsigma_eval::{CorrelationAction, CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_parser::{CorrelationRule, SigmaCollection, SigmaRule};
 use squall_logs::LogSource;
@@ -70,15 +73,33 @@ fn rule_meta(
     )
 }
 
+/// A detection rule whose matches feed a correlation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationInput {
+    /// The rule's id, or its title when it has none: how Squall knows it.
+    pub key: String,
+    /// The rule's `id` and `name`: how a correlation's `rules:` may name it.
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
 /// The rules for one log source.
 pub struct Route {
     pub source: LogSource,
     pub engine: CorrelationEngine,
-    /// Rule ids whose matches feed a correlation: they are held back for the time-ordered
-    /// correlation pass instead of being reported directly.
-    pub correlation_inputs: HashSet<String>,
+    /// The detection rules whose matches feed a correlation, each once: they are held back for
+    /// the time-ordered correlation pass instead of being reported directly.
+    pub correlation_inputs: Vec<CorrelationInput>,
+    /// The correlation rules, compiled, in the order they were added to `engine`.
+    pub correlations: Vec<CompiledCorrelation>,
     /// The inputs of correlations with `generate: true`, which are reported as well.
     pub generated_inputs: HashSet<String>,
+    /// Every `rules:` entry of a correlation with `generate: false`. rsigma withholds an input
+    /// whose *id* is among them even if another correlation generates it; Squall does the same.
+    pub correlation_only_refs: HashSet<String>,
+    /// The route-wide suppression window: the first `rsigma.suppress` custom attribute among
+    /// the route's rules, as rsigma's engine takes it; a correlation's own attribute wins.
+    pub suppress_secs: Option<u64>,
     /// Every field a correlation of this route groups by or counts; only these are kept of a
     /// correlation input, so memory stays small.
     pub correlation_fields: Vec<String>,
@@ -184,6 +205,17 @@ pub fn load(dirs: &[PathBuf], builtin: bool, min_level: Option<Level>) -> RuleSe
     build(docs, problems, min_level)
 }
 
+/// rsigma's engine takes the first parseable `rsigma.suppress` of any rule added to it as its
+/// default suppression window; the same rule, so Squall's engine suppresses alike.
+fn take_suppress(suppress: &mut Option<u64>, attrs: &HashMap<String, yaml_serde::Value>) {
+    if suppress.is_none()
+        && let Some(text) = attrs.get("rsigma.suppress").and_then(|v| v.as_str())
+        && let Ok(span) = rsigma_parser::Timespan::parse(text)
+    {
+        *suppress = Some(span.seconds);
+    }
+}
+
 fn is_rule_file(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -256,8 +288,10 @@ pub fn build(
 
     // A correlation follows the rules it references: by name or id.
     let mut by_ref: HashMap<String, (String, LogSource)> = HashMap::new();
+    let mut identities: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
     for (_, rule, source) in &rules {
         let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+        identities.insert(id.clone(), (rule.id.clone(), rule.name.clone()));
         by_ref.insert(id.clone(), (id.clone(), *source));
         if let Some(name) = &rule.name {
             by_ref.insert(name.clone(), (id, *source));
@@ -280,13 +314,17 @@ pub fn build(
         let mut route = Route {
             source,
             engine: CorrelationEngine::new(config),
-            correlation_inputs: HashSet::new(),
+            correlation_inputs: Vec::new(),
+            correlations: Vec::new(),
             generated_inputs: HashSet::new(),
+            correlation_only_refs: HashSet::new(),
+            suppress_secs: None,
             correlation_fields: Vec::new(),
             detection_rules: 0,
             correlation_rules: 0,
         };
         for (origin, rule, _) in rules.iter().filter(|(_, _, s)| *s == source) {
+            take_suppress(&mut route.suppress_secs, &rule.custom_attributes);
             match route.engine.add_rule(rule) {
                 Ok(()) => {
                     route.detection_rules += 1;
@@ -315,13 +353,29 @@ pub fn build(
             if !targets.iter().all(|t| t.is_some_and(|(_, s)| *s == source)) {
                 continue;
             }
+            take_suppress(&mut route.suppress_secs, &corr.custom_attributes);
             match route.engine.add_correlation(corr) {
                 Ok(()) => {
                     route.correlation_rules += 1;
-                    for (id, _) in targets.into_iter().flatten() {
-                        route.correlation_inputs.insert(id.clone());
+                    route
+                        .correlations
+                        .push(compile_correlation(corr).expect("rsigma compiled it a moment ago"));
+                    if !corr.generate {
+                        route
+                            .correlation_only_refs
+                            .extend(corr.rules.iter().cloned());
+                    }
+                    for (key, _) in targets.into_iter().flatten() {
+                        if !route.correlation_inputs.iter().any(|i| &i.key == key) {
+                            let (id, name) = identities[key].clone();
+                            route.correlation_inputs.push(CorrelationInput {
+                                key: key.clone(),
+                                id,
+                                name,
+                            });
+                        }
                         if corr.generate {
-                            route.generated_inputs.insert(id.clone());
+                            route.generated_inputs.insert(key.clone());
                         }
                     }
                     let mut fields = corr.group_by.clone();
