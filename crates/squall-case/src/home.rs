@@ -19,3 +19,26 @@ pub fn resolve(explicit: Option<&Path>) -> Option<PathBuf> {
 pub fn store_path(home: &Path) -> PathBuf {
     home.join("squall.db")
 }
+
+/// The folder of a case's own files (saved standard input, and later collected logs, images
+/// and exports), beside the store and, like it, readable by its owner only. Created on first
+/// use.
+pub fn case_dir(home: &Path, case: &str) -> std::io::Result<PathBuf> {
+    // Case ids are `C-0001`; anything else could climb out of the home.
+    if case.is_empty() || !case.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a case id: {case:?}"),
+        ));
+    }
+    let dir = home.join("cases").join(case);
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(&dir)?;
+    Ok(dir)
+}

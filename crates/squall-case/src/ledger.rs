@@ -173,9 +173,47 @@ pub struct Head {
     pub hash: String,
 }
 
+/// Which signatures a verifier demands, beyond "every signature present is valid".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignaturePolicy {
+    /// Every entry must carry a valid signature.
+    pub require_signed: bool,
+    /// Public keys (hex) accepted as signers. When not empty, every entry must be signed by
+    /// one of them: naming the signers means nobody else, and nobody, may have written it.
+    pub signers: Vec<String>,
+}
+
+impl SignaturePolicy {
+    fn check(&self, e: &Entry) -> Result<(), String> {
+        let signed = crate::signing::check(e).map_err(|why| format!("bad signature: {why}"))?;
+        if !signed && (self.require_signed || !self.signers.is_empty()) {
+            return Err("not signed".into());
+        }
+        if !self.signers.is_empty()
+            && !e.signer.as_ref().is_some_and(|s| {
+                self.signers
+                    .iter()
+                    .any(|k| k.trim().eq_ignore_ascii_case(s.trim()))
+            })
+        {
+            return Err("signed by a key not given with --signer".into());
+        }
+        Ok(())
+    }
+}
+
 /// Checks a chain from its first entry: sequence, links and content. `expected_head` (kept by
 /// the store, or given by the analyst) catches entries cut from the end. Returns the head.
 pub fn verify(entries: &[Entry], expected_head: Option<&Head>) -> Result<Option<Head>, Break> {
+    verify_signed(entries, expected_head, &SignaturePolicy::default())
+}
+
+/// [`verify`], also holding every entry to a [`SignaturePolicy`].
+pub fn verify_signed(
+    entries: &[Entry],
+    expected_head: Option<&Head>,
+    policy: &SignaturePolicy,
+) -> Result<Option<Head>, Break> {
     let mut prev = GENESIS.to_string();
     for (i, e) in entries.iter().enumerate() {
         let position = i as u64 + 1;
@@ -201,8 +239,8 @@ pub fn verify(entries: &[Entry], expected_head: Option<&Head>) -> Result<Option<
                 "content does not match its hash (the entry was modified)".into(),
             ));
         }
-        if let Err(why) = crate::signing::check(e) {
-            return Err(at(format!("bad signature: {why}")));
+        if let Err(why) = policy.check(e) {
+            return Err(at(why));
         }
         prev = e.hash.clone();
     }

@@ -4,6 +4,7 @@
 //! [`Store`] is what the verbs use; [`SqliteStore`] is the embedded implementation. Every change
 //! to a case is a [`ledger::Entry`] written in the same transaction as the change itself.
 
+pub mod casefile;
 pub mod hash;
 pub mod home;
 pub mod inventory;
@@ -13,12 +14,14 @@ pub mod respond;
 pub mod signing;
 pub mod sqlite;
 pub mod store;
+pub mod text;
 pub mod timeline;
 pub mod triage;
 
-pub use ledger::{Break, Entry, GENESIS, Head, verify};
+pub use casefile::{CaseFile, Integrity};
+pub use ledger::{Break, Entry, GENESIS, Head, SignaturePolicy, verify, verify_signed};
 pub use sqlite::SqliteStore;
 pub use store::{
-    Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
-    STATUSES, Store, StoreError, Task,
+    Attached, AttachedDetection, Case, Evidence, HuntCase, HuntRun, NewCase, NewDetection,
+    NewEvidence, STATUSES, SourceDigest, Store, StoreError, Task,
 };

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::ledger::Entry;
 
@@ -14,14 +14,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Hex digits to bytes; anything else (odd length, a non-hex or multi-byte character) is
+/// `None`, never a panic: signer and signature fields come from files an attacker can edit.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    let t = text.trim();
+    let t = text.trim().as_bytes();
     if !t.len().is_multiple_of(2) {
         return None;
     }
-    (0..t.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    t.chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
         .collect()
 }
 
@@ -80,11 +82,16 @@ impl AnalystKey {
     }
 }
 
-/// Checks an entry's signature, if it has one: `Ok(true)` signed and valid, `Ok(false)`
-/// unsigned, `Err` for a signature that does not verify.
+/// Checks an entry's signature: `Ok(true)` signed and valid, `Ok(false)` carrying neither a
+/// signer nor a signature, `Err` for anything else. Half a signature (a signature without its
+/// signer, or a signer without a signature) is an error, not "unsigned": otherwise stripping
+/// the signer would turn a forged signature into one nobody checks.
 pub fn check(entry: &Entry) -> Result<bool, String> {
-    let (Some(signer), Some(signature)) = (&entry.signer, &entry.signature) else {
-        return Ok(false);
+    let (signer, signature) = match (&entry.signer, &entry.signature) {
+        (None, None) => return Ok(false),
+        (Some(signer), Some(signature)) => (signer, signature),
+        (None, Some(_)) => return Err("a signature without a signer".into()),
+        (Some(_), None) => return Err("a signer without a signature".into()),
     };
     let key = unhex(signer)
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -94,7 +101,7 @@ pub fn check(entry: &Entry) -> Result<bool, String> {
         .and_then(|b| <[u8; 64]>::try_from(b).ok())
         .map(|b| Signature::from_bytes(&b))
         .ok_or("the signature is not 64 bytes of hex")?;
-    key.verify(entry.hash.as_bytes(), &sig)
+    key.verify_strict(entry.hash.as_bytes(), &sig)
         .map(|()| true)
         .map_err(|_| "the signature does not match the entry (or not by this signer)".to_string())
 }

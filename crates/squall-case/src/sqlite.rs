@@ -14,8 +14,8 @@ use crate::inventory::Asset;
 use crate::ledger::{Entry, GENESIS};
 use crate::signing::AnalystKey;
 use crate::store::{
-    Attached, AttachedDetection, Case, Evidence, HuntRun, NewCase, NewDetection, NewEvidence,
-    Result, STATUSES, Store, StoreError, Task,
+    Attached, AttachedDetection, Case, Evidence, HuntCase, HuntRun, NewCase, NewDetection,
+    NewEvidence, Result, STATUSES, Store, StoreError, Task,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -117,6 +117,60 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Signs every entry this store appends, when the analyst has a key.
     signer: Option<AnalystKey>,
+    /// Opened from storage that cannot be written: reads work, writes are refused.
+    read_only: bool,
+}
+
+/// Creates the home (and its parents) readable by its owner only.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Creates an empty store file with owner-only permissions before SQLite does (SQLite gives
+/// its -wal and -shm files the store's permissions). An existing file is left as it is.
+fn create_private_file(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // Failure is fine here: the file exists, or SQLite will say why it cannot be created.
+    let _ = options.open(path);
+}
+
+/// Errors that mean "this storage cannot be written", after which a read-only open is tried.
+fn cannot_write(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.display().to_string().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x80.. => out.push_str(&format!("%{b:02X}")),
+            b => out.push(b as char),
+        }
+    }
+    out
 }
 
 fn now() -> String {
@@ -124,24 +178,80 @@ fn now() -> String {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date. A new
+    /// home and store are readable by their owner only: a case holds credentials' names,
+    /// attacker addresses and evidence locations. A store that cannot be written (an archived
+    /// case on read-only media) opens read-only, so it can still be shown and verified.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            create_private_dir(dir)?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.display().to_string(),
+        create_private_file(path);
+        let opened = Connection::open(path)
+            .map_err(|source| StoreError::Sqlite {
+                path: path.display().to_string(),
+                source,
+            })
+            .and_then(|conn| {
+                let mut store = SqliteStore {
+                    conn,
+                    path: path.to_path_buf(),
+                    signer: None,
+                    read_only: false,
+                };
+                store.setup().map(|()| store)
+            });
+        match opened {
+            Ok(store) => Ok(store),
+            Err(StoreError::Sqlite { source, .. }) if cannot_write(&source) && path.exists() => {
+                SqliteStore::open_read_only(path)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens an existing store without writing anything: not its journal, not its schema.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        use rusqlite::OpenFlags;
+        let shown = path.display().to_string();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let err = |source| StoreError::Sqlite {
+            path: shown.clone(),
             source,
-        })?;
-        let mut store = SqliteStore {
+        };
+        // A WAL store whose -wal and -shm files exist opens read-only as it is; one whose
+        // journal was checkpointed away is opened as immutable (no -shm needed).
+        let wal = PathBuf::from(format!("{shown}-wal"));
+        let wal_empty = std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
+        let conn = Connection::open_with_flags(path, flags)
+            .and_then(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                    .map(|_| c)
+            })
+            .or_else(|e| {
+                if !wal_empty {
+                    return Err(e);
+                }
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags)
+            })
+            .map_err(&err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        let known = MIGRATIONS.len() as i64;
+        if version != known {
+            return Err(StoreError::Invalid(format!(
+                "case store {shown} is read-only and has schema {version}, this squall needs \
+                 {known} (help: copy it to writable storage and open it there)"
+            )));
+        }
+        Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
             signer: None,
-        };
-        store.setup()?;
-        Ok(store)
+            read_only: true,
+        })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -214,6 +324,12 @@ impl SqliteStore {
     /// Runs `f` in a write transaction (with the signing key, if any), mapping errors.
     fn write<T>(&mut self, f: impl FnOnce(&Transaction, &Writing<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.display().to_string();
+        if self.read_only {
+            return Err(StoreError::Invalid(format!(
+                "case store {path} is on storage that cannot be written; it can be shown and \
+                 verified, not changed (help: copy it elsewhere, or use --home)"
+            )));
+        }
         let e = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
@@ -310,6 +426,165 @@ fn append(
     Ok(entry)
 }
 
+/// Attaches detections inside `tx`, each at most once. A detection is the same as one already
+/// attached when the rule, the event id and the record's digest agree; the same rule and event
+/// id with another digest is attached too, and named as a conflict.
+fn attach(
+    tx: &Transaction,
+    w: &Writing<'_>,
+    case: &str,
+    actor: &str,
+    detections: &[NewDetection],
+) -> Result<Attached> {
+    let mut outcome = Attached::default();
+    for d in detections {
+        let legacy = match &d.event_id {
+            Some(id) => format!("event:{id}"),
+            None => format!("record:{}#{}", d.file, d.record_index),
+        };
+        let identity = match &d.record_sha256 {
+            Some(digest) => format!("{legacy}#sha256:{digest}"),
+            None => legacy.clone(),
+        };
+        // `legacy` (the id, or the place, alone) is how earlier releases keyed a detection:
+        // the same record hunted again must not be attached twice.
+        let known: bool = tx
+            .query_row(
+                "SELECT 1 FROM detections WHERE case_id = ?1 AND rule_id = ?2
+                 AND (identity = ?3 OR identity = ?4)",
+                params![case, d.rule_id, identity, legacy],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(sql(w.path))?
+            .is_some();
+        if known {
+            outcome.already_attached += 1;
+            continue;
+        }
+        if let Some(id) = &d.event_id {
+            let twins: Vec<u64> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT ledger_seq FROM detections WHERE case_id = ?1 AND rule_id = ?2
+                         AND identity LIKE ?3 ESCAPE '\\'",
+                    )
+                    .map_err(sql(w.path))?;
+                let like = format!("event:{}#sha256:%", like_escape(id));
+                stmt.query_map(params![case, d.rule_id, like], |r| r.get(0))
+                    .map_err(sql(w.path))?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(sql(w.path))?
+            };
+            if let Some(seq) = twins.first() {
+                outcome.conflicts.push(format!(
+                    "event id {id} of rule {} is attached already (ledger entry {seq}) with \
+                     other content; {}#{} differs from it, and one of them is not the event \
+                     the provider logged",
+                    d.rule_id, d.file, d.record_index
+                ));
+            }
+        }
+        let event_time = d
+            .event_time
+            .as_deref()
+            .and_then(crate::casefile::normalize_time);
+        // The row's columns are what the ledger's payload says, by construction: the case is
+        // rebuilt from the payload (casefile.rs) and compared with the row.
+        let mut payload = d.json.clone();
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("rule_id".into(), d.rule_id.clone().into());
+            map.insert("rule_title".into(), d.title.clone().into());
+            map.insert("level".into(), d.level.clone().into());
+            map.insert("event_time".into(), d.event_time.clone().into());
+        }
+        let entry = append(tx, w, case, actor, "detection.attached", payload)?;
+        tx.execute(
+            "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
+             detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                case,
+                d.rule_id,
+                identity,
+                d.title,
+                d.level,
+                event_time,
+                entry.payload.to_string(),
+                entry.seq
+            ],
+        )
+        .map_err(sql(w.path))?;
+        // The incident was identified no later than its earliest detection; instants are
+        // compared, not text, and the ledger's rebuild (casefile.rs) decides the same way.
+        if let Some(t) = &event_time {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT identified_at FROM cases WHERE id = ?1",
+                    [case],
+                    |r| r.get(0),
+                )
+                .map_err(sql(w.path))?;
+            if current
+                .as_deref()
+                .is_none_or(|c| crate::casefile::earlier(t, c))
+            {
+                tx.execute(
+                    "UPDATE cases SET identified_at = ?2 WHERE id = ?1",
+                    params![case, t],
+                )
+                .map_err(sql(w.path))?;
+            }
+        }
+        outcome.added += 1;
+    }
+    Ok(outcome)
+}
+
+/// Escapes LIKE's wildcards in an event id (attacker text) so it matches only itself.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Opens a case inside `tx`; returns its id.
+fn insert_case(tx: &Transaction, w: &Writing<'_>, actor: &str, new: &NewCase) -> Result<String> {
+    if new.title.trim().is_empty() {
+        return Err(StoreError::Invalid("a case needs a title (--title)".into()));
+    }
+    let number: u64 = tx
+        .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM cases", [], |r| {
+            r.get(0)
+        })
+        .map_err(sql(w.path))?;
+    let id = format!("C-{number:04}");
+    let created = now();
+    tx.execute(
+        "INSERT INTO cases (id, number, title, status, severity, owner, created_at,
+         identified_at, head_seq, head_hash)
+         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, 0, ?7)",
+        params![
+            id,
+            number,
+            new.title,
+            new.severity,
+            new.owner,
+            created,
+            GENESIS
+        ],
+    )
+    .map_err(sql(w.path))?;
+    let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
+    let entry = append(tx, w, &id, actor, "case.opened", payload)?;
+    // The case opened when its first entry says so, to the microsecond.
+    tx.execute(
+        "UPDATE cases SET created_at = ?2, identified_at = ?2 WHERE id = ?1",
+        params![id, entry.time],
+    )
+    .map_err(sql(w.path))?;
+    Ok(id)
+}
+
 fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
     Ok(Case {
         id: r.get(0)?,
@@ -333,36 +608,7 @@ const CASE_COLUMNS: &str = "id, title, status, severity, owner, created_at, iden
 
 impl Store for SqliteStore {
     fn open_case(&mut self, actor: &str, new: &NewCase) -> Result<Case> {
-        if new.title.trim().is_empty() {
-            return Err(StoreError::Invalid("a case needs a title (--title)".into()));
-        }
-        let id = self.write(|tx, w| {
-            let number: u64 = tx
-                .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM cases", [], |r| {
-                    r.get(0)
-                })
-                .map_err(sql(w.path))?;
-            let id = format!("C-{number:04}");
-            let created = now();
-            tx.execute(
-                "INSERT INTO cases (id, number, title, status, severity, owner, created_at,
-                 identified_at, head_seq, head_hash)
-                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, 0, ?7)",
-                params![
-                    id,
-                    number,
-                    new.title,
-                    new.severity,
-                    new.owner,
-                    created,
-                    GENESIS
-                ],
-            )
-            .map_err(sql(w.path))?;
-            let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
-            append(tx, w, &id, actor, "case.opened", payload)?;
-            Ok(id)
-        })?;
+        let id = self.write(|tx, w| insert_case(tx, w, actor, new))?;
         self.case(&id)
     }
 
@@ -453,55 +699,7 @@ impl Store for SqliteStore {
         actor: &str,
         detections: &[NewDetection],
     ) -> Result<Attached> {
-        self.write(|tx, w| {
-            let mut outcome = Attached::default();
-            for d in detections {
-                let identity = match &d.event_id {
-                    Some(id) => format!("event:{id}"),
-                    None => format!("record:{}#{}", d.file, d.record_index),
-                };
-                let known: bool = tx
-                    .query_row(
-                        "SELECT 1 FROM detections WHERE case_id = ?1 AND rule_id = ?2 AND identity = ?3",
-                        params![case, d.rule_id, identity],
-                        |_| Ok(()),
-                    )
-                    .optional()
-                    .map_err(sql(w.path))?
-                    .is_some();
-                if known {
-                    outcome.already_attached += 1;
-                    continue;
-                }
-                let entry = append(tx, w, case, actor, "detection.attached", d.json.clone())?;
-                tx.execute(
-                    "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
-                     detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        case,
-                        d.rule_id,
-                        identity,
-                        d.title,
-                        d.level,
-                        d.event_time,
-                        d.json.to_string(),
-                        entry.seq
-                    ],
-                )
-                .map_err(sql(w.path))?;
-                // The incident was identified no later than its earliest detection.
-                if let Some(t) = &d.event_time {
-                    tx.execute(
-                        "UPDATE cases SET identified_at = ?2
-                         WHERE id = ?1 AND (identified_at IS NULL OR identified_at > ?2)",
-                        params![case, t],
-                    )
-                    .map_err(sql(w.path))?;
-                }
-                outcome.added += 1;
-            }
-            Ok(outcome)
-        })
+        self.write(|tx, w| attach(tx, w, case, actor, detections))
     }
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
@@ -552,11 +750,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry> {
+    fn record_hunt(
+        &mut self,
+        case: HuntCase<'_>,
+        actor: &str,
+        run: &HuntRun,
+        detections: &[NewDetection],
+    ) -> Result<(String, Entry, Attached)> {
         self.write(|tx, w| {
+            let id = match case {
+                HuntCase::Existing(id) => id.to_string(),
+                HuntCase::New(new) => insert_case(tx, w, actor, new)?,
+            };
+            let case = id.as_str();
             let payload = json!({
                 "inputs": run.inputs, "files": run.files, "records": run.records,
-                "rules": run.rules, "detections": run.detections,
+                "rules": run.rules, "detections": run.detections, "sources": run.sources,
             });
             let entry = append(tx, w, case, actor, "hunt.run", payload)?;
             for file in &run.files {
@@ -566,7 +775,8 @@ impl Store for SqliteStore {
                 )
                 .map_err(sql(w.path))?;
             }
-            Ok(entry)
+            let attached = attach(tx, w, case, actor, detections)?;
+            Ok((id.clone(), entry, attached))
         })
     }
 

@@ -82,9 +82,12 @@ pub struct NewDetection {
     pub title: String,
     pub level: String,
     pub event_time: Option<String>,
-    /// The provider's event id; with the rule id it identifies the detection even when the
-    /// same event is delivered in two files.
+    /// The provider's event id; with the rule id and the record's digest it identifies the
+    /// detection even when the same event is delivered in two files.
     pub event_id: Option<String>,
+    /// SHA-256 of the record's bytes. Event ids are written by whoever wrote the log, so an id
+    /// alone would let a decoy record with the real event's id hide the real one.
+    pub record_sha256: Option<String>,
     pub file: String,
     pub record_index: u64,
     /// The detection as `squall hunt` prints it in JSON.
@@ -112,10 +115,13 @@ pub struct AttachedDetection {
 }
 
 /// How many of the offered detections were new.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attached {
     pub added: u64,
     pub already_attached: u64,
+    /// Event ids seen again with other content (a rule, an id, two different records): both
+    /// are attached, and this says so, since one of them is not what the provider logged.
+    pub conflicts: Vec<String>,
 }
 
 /// A piece of evidence to record; its hash is computed by the caller while streaming it.
@@ -157,6 +163,25 @@ pub struct HuntRun {
     pub records: u64,
     pub rules: u64,
     pub detections: u64,
+    /// Each file's digest as it was hunted, so the case can tell later whether a source it
+    /// reads again is still what the hunt saw.
+    pub sources: Vec<SourceDigest>,
+}
+
+/// The case a hunt is recorded on.
+#[derive(Debug, Clone, Copy)]
+pub enum HuntCase<'a> {
+    Existing(&'a str),
+    /// Opened with the hunt, so that a case never exists without the hunt that made it.
+    New(&'a NewCase),
+}
+
+/// A hunted file's SHA-256 and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceDigest {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// A to-do on a case: who does what, and whether it is done.
@@ -197,8 +222,16 @@ pub trait Store {
     ) -> Result<Attached>;
     fn add_evidence(&mut self, case: &str, actor: &str, evidence: &NewEvidence)
     -> Result<Evidence>;
-    /// Records a hunt on the case and remembers the files it read.
-    fn record_hunt(&mut self, case: &str, actor: &str, run: &HuntRun) -> Result<Entry>;
+    /// Records a hunt on the case, remembers the files it read and attaches its detections,
+    /// all in one transaction: a hunt entry never claims detections that are not attached.
+    /// `--new-case` opens the case in that same transaction. Returns the case's id.
+    fn record_hunt(
+        &mut self,
+        case: HuntCase<'_>,
+        actor: &str,
+        run: &HuntRun,
+        detections: &[NewDetection],
+    ) -> Result<(String, Entry, Attached)>;
     /// Adds or replaces inventory records (by provider and id); returns how many.
     fn import_inventory(
         &mut self,

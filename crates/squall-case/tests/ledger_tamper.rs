@@ -45,6 +45,7 @@ fn fixture() -> Fixture {
         level: "high".into(),
         event_time: Some("2026-10-02T09:28:12Z".into()),
         event_id: Some("ev-1".into()),
+        record_sha256: None,
         file: "/logs/a.json.gz".into(),
         record_index: 4,
         json: json!({"rule_id": "r-1", "evidence": {"event_id": "ev-1"}}),
@@ -253,6 +254,7 @@ fn detections_are_never_attached_twice() {
         level: "high".into(),
         event_time: Some("2026-10-02T09:28:12Z".into()),
         event_id: Some("ev-1".into()),
+        record_sha256: None,
         // The same event found through another path to the same delivery.
         file: "/mnt/copy/a.json.gz".into(),
         record_index: 4,

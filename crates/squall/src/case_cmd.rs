@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use squall_case::signing::AnalystKey;
-use squall_case::{Case, Entry, NewCase, NewEvidence, SqliteStore, Store, verify};
+use squall_case::text;
+use squall_case::{Case, CaseFile, Entry, NewCase, NewEvidence, SqliteStore, Store};
 
 use crate::cli::{
     CaseCommand, EvidenceCommand, Format, InventoryCommand, LedgerCommand, ReportFormat,
@@ -83,14 +84,17 @@ fn print_cases(cases: &[Case], format: Format) -> anyhow::Result<()> {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["id", "status", "severity", "owner", "created_at", "title"])?;
             for c in cases {
-                w.write_record([
-                    c.id.as_str(),
-                    &c.status,
-                    opt(&c.severity),
-                    opt(&c.owner),
-                    &c.created_at,
-                    &c.title,
-                ])?;
+                crate::output::csv_row(
+                    &mut w,
+                    [
+                        c.id.as_str(),
+                        &c.status,
+                        opt(&c.severity),
+                        opt(&c.owner),
+                        &c.created_at,
+                        &c.title,
+                    ],
+                )?;
             }
             w.flush()?;
         }
@@ -102,12 +106,12 @@ fn print_cases(cases: &[Case], format: Format) -> anyhow::Result<()> {
                 writeln!(
                     out,
                     "{:<8} {:<10} {:<9} {:<16} {}  {}",
-                    c.id,
-                    c.status,
-                    opt(&c.severity),
-                    opt(&c.owner),
-                    &c.created_at[..19.min(c.created_at.len())],
-                    c.title
+                    text::terminal(&c.id),
+                    text::terminal(&c.status),
+                    text::terminal(opt(&c.severity)),
+                    text::terminal(opt(&c.owner)),
+                    text::terminal(&c.created_at.chars().take(19).collect::<String>()),
+                    text::terminal(&c.title)
                 )?;
             }
         }
@@ -115,51 +119,76 @@ fn print_cases(cases: &[Case], format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<()> {
-    let case = store.case(id)?;
-    let detections = store.detections(id)?;
-    let evidence = store.evidence(id)?;
-    let tasks = store.tasks(id)?;
+/// Says a failed integrity check at the top of a table (stdout, where the reader looks) and on
+/// stderr (where a script's operator looks when stdout goes to a file).
+pub fn print_banner(
+    out: &mut dyn Write,
+    integrity: &squall_case::Integrity,
+) -> std::io::Result<()> {
+    if let Some(banner) = integrity.banner() {
+        let banner = text::terminal(&banner);
+        writeln!(out, "{banner}\n")?;
+        eprintln!("squall: {banner}");
+    }
+    Ok(())
+}
+
+/// The exit code of a view: TAMPERED when the case did not verify.
+pub fn view_exit(integrity: &squall_case::Integrity) -> u8 {
+    if integrity.verified() {
+        exit::OK
+    } else {
+        exit::TAMPERED
+    }
+}
+
+fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<u8> {
+    let file = CaseFile::load(store, id)?;
+    let (case, detections, evidence, tasks) =
+        (&file.case, &file.detections, &file.evidence, &file.tasks);
     // Affected assets: the accounts (and regions) the detections name.
     let mut affected: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();
-    for d in &detections {
+    for d in detections {
         if let Some(account) = d.detection["account"].as_str() {
             let regions = affected.entry(account.to_string()).or_default();
             regions.extend(d.detection["region"].as_str().map(str::to_string));
         }
     }
-    let notes: Vec<Entry> = store
-        .ledger(id)?
-        .into_iter()
-        .filter(|e| e.kind == "note")
-        .collect();
     let mut out = std::io::stdout().lock();
     if format != Format::Table {
-        let notes: Vec<_> = notes
+        let notes: Vec<_> = file
+            .notes
             .iter()
-            .map(|n| serde_json::json!({"time": n.time, "actor": n.actor, "text": n.payload["text"]}))
+            .map(|n| serde_json::json!({"time": n.time, "actor": n.actor, "text": n.text}))
             .collect();
         let affected: Vec<_> = affected
             .iter()
             .map(|(a, r)| serde_json::json!({"account": a, "regions": r}))
             .collect();
         let doc = serde_json::json!({
+            "integrity": file.integrity,
             "case": case, "affected": affected, "detections": detections, "evidence": evidence,
             "tasks": tasks, "notes": notes,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(());
+        if let Some(banner) = file.integrity.banner() {
+            eprintln!("squall: {}", text::terminal(&banner));
+        }
+        return Ok(view_exit(&file.integrity));
     }
-    writeln!(out, "{}  {}", case.id, case.title)?;
+    print_banner(&mut out, &file.integrity)?;
+    let t = |s: &str| text::terminal(s).into_owned();
+    let o = |v: &Option<String>| text::terminal_or_dash(v.as_deref()).into_owned();
+    writeln!(out, "{}  {}", case.id, t(&case.title))?;
     writeln!(
         out,
         "status {}  severity {}  owner {}",
-        case.status,
-        opt(&case.severity),
-        opt(&case.owner)
+        t(&case.status),
+        o(&case.severity),
+        o(&case.owner)
     )?;
-    for (phase, t) in [
+    for (phase, time) in [
         ("opened", Some(&case.created_at)),
         ("identified", case.identified_at.as_ref()),
         ("triaged", case.triaged_at.as_ref()),
@@ -167,55 +196,65 @@ fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<()> {
         ("recovered", case.recovered_at.as_ref()),
         ("closed", case.closed_at.as_ref()),
     ] {
-        if let Some(t) = t {
-            writeln!(out, "  {phase:<11} {t}")?;
+        if let Some(time) = time {
+            writeln!(out, "  {phase:<11} {}", t(time))?;
         }
     }
     writeln!(
         out,
-        "ledger: {} entries, head {}",
-        case.head_seq, case.head_hash
+        "ledger: {} entries, head {}{}",
+        case.head_seq,
+        case.head_hash,
+        if file.integrity.verified() {
+            " (verified)"
+        } else {
+            " (NOT VERIFIED, see above)"
+        }
     )?;
     writeln!(out, "\ndetections ({}):", detections.len())?;
-    for d in &detections {
-        let principal = d.detection["principal"].as_str().unwrap_or("-");
+    for d in detections {
         writeln!(
             out,
-            "  {}  {:<8} {}  {principal}",
-            opt(&d.event_time),
-            d.level,
-            d.title
+            "  {}  {:<8} {}  {}",
+            o(&d.event_time),
+            t(&d.level),
+            t(&d.title),
+            text::terminal_or_dash(d.detection["principal"].as_str())
         )?;
     }
     writeln!(out, "\naffected ({}):", affected.len())?;
     for (account, regions) in &affected {
-        let regions: Vec<_> = regions.iter().map(String::as_str).collect();
-        writeln!(out, "  {account}  {}", regions.join(", "))?;
+        let regions: Vec<_> = regions.iter().map(|r| t(r)).collect();
+        writeln!(out, "  {}  {}", t(account), regions.join(", "))?;
     }
     writeln!(out, "\ntasks ({}):", tasks.len())?;
-    for t in &tasks {
-        let mark = if t.done { "x" } else { " " };
-        writeln!(out, "  [{mark}] {} {}  ({})", t.id, t.text, opt(&t.owner))?;
+    for task in tasks {
+        let mark = if task.done { "x" } else { " " };
+        writeln!(
+            out,
+            "  [{mark}] {} {}  ({})",
+            task.id,
+            t(&task.text),
+            o(&task.owner)
+        )?;
     }
     writeln!(out, "\nevidence ({}):", evidence.len())?;
-    for e in &evidence {
+    for e in evidence {
         writeln!(
             out,
             "  #{} {}  {} bytes  sha256 {}  ({})",
-            e.id, e.path, e.size, e.sha256, e.description
+            e.id,
+            t(&e.path),
+            e.size,
+            t(&e.sha256),
+            t(&e.description)
         )?;
     }
-    writeln!(out, "\nnotes ({}):", notes.len())?;
-    for n in &notes {
-        writeln!(
-            out,
-            "  {} {}: {}",
-            n.time,
-            n.actor,
-            n.payload["text"].as_str().unwrap_or("")
-        )?;
+    writeln!(out, "\nnotes ({}):", file.notes.len())?;
+    for n in &file.notes {
+        writeln!(out, "  {} {}: {}", t(&n.time), t(&n.actor), t(&n.text))?;
     }
-    Ok(())
+    Ok(view_exit(&file.integrity))
 }
 
 pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
@@ -239,7 +278,9 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
             }
         }
         CaseCommand::List { format } => print_cases(&store.cases()?, format_or_default(format))?,
-        CaseCommand::Show { case, format } => show(&store, &case, format_or_default(format))?,
+        CaseCommand::Show { case, format } => {
+            return show(&store, &case, format_or_default(format));
+        }
         CaseCommand::Note { case, text, lesson } => {
             let e = store.note(&case, &ctx.actor, &text, lesson)?;
             eprintln!("{case}: note recorded as ledger entry {}", e.seq);
@@ -272,17 +313,25 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn read_export(path: &Path) -> anyhow::Result<Vec<Entry>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{}:{}: not a ledger entry", path.display(), i + 1))
-        })
-        .collect()
+/// Reads an export: the entries, or the first line that is not one (a verdict, since an
+/// export is untrusted input and malformed is just another way of being tampered with).
+fn read_export(path: &Path) -> anyhow::Result<Result<Vec<Entry>, squall_case::Break>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut entries = Vec::new();
+    let lines = bytes.split(|b| *b == b'\n');
+    for (i, line) in lines.filter(|l| !l.trim_ascii().is_empty()).enumerate() {
+        match serde_json::from_slice(line) {
+            Ok(e) => entries.push(e),
+            Err(e) => {
+                return Ok(Err(squall_case::Break {
+                    position: i as u64 + 1,
+                    claimed_seq: None,
+                    problem: format!("not a ledger entry ({e})"),
+                }));
+            }
+        }
+    }
+    Ok(Ok(entries))
 }
 
 pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
@@ -294,13 +343,23 @@ pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
             require_signed,
             signer,
         } => {
-            let (name, entries, mut head) = match (case, file) {
+            let (name, entries, mut head, store) = match (case, file) {
                 (Some(id), _) => {
                     let store = ctx.store()?;
                     let c = store.case(&id)?;
-                    (id.clone(), store.ledger(&id)?, c.head())
+                    let entries = store.ledger(&id)?;
+                    (id, entries, c.head(), Some(store))
                 }
-                (None, Some(path)) => (path.display().to_string(), read_export(&path)?, None),
+                (None, Some(path)) => {
+                    let name = text::terminal(&path.display().to_string()).into_owned();
+                    match read_export(&path)? {
+                        Ok(entries) => (name, entries, None, None),
+                        Err(b) => {
+                            println!("{name}: TAMPERED at {}", text::terminal(&b.to_string()));
+                            return Ok(exit::TAMPERED);
+                        }
+                    }
+                }
                 (None, None) => bail!("give a case or --file"),
             };
             if let Some(hash) = expect_head {
@@ -313,44 +372,51 @@ pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 };
                 head = Some(squall_case::Head { seq, hash });
             }
-            // Signatures present are checked by `verify`; here, whether they are required and
-            // whose they may be.
-            let unsigned = entries.iter().find(|e| e.signature.is_none());
-            let stranger = entries.iter().find(|e| {
-                !signer.is_empty()
-                    && e.signer
-                        .as_ref()
-                        .is_some_and(|s| !signer.iter().any(|k| k.eq_ignore_ascii_case(s)))
-            });
-            match verify(&entries, head.as_ref()) {
-                Ok(_) if require_signed && unsigned.is_some() => {
-                    let seq = unsigned.map_or(0, |e| e.seq);
-                    println!("{name}: TAMPERED at entry {seq}: not signed");
-                    Ok(exit::DETECTED)
-                }
-                Ok(_) if stranger.is_some() => {
-                    let seq = stranger.map_or(0, |e| e.seq);
-                    println!(
-                        "{name}: TAMPERED at entry {seq}: signed by a key not given with --signer"
-                    );
-                    Ok(exit::DETECTED)
-                }
-                Ok(head) => {
-                    let head = head.map_or("empty".into(), |h| {
-                        format!("head seq {} sha256 {}", h.seq, h.hash)
-                    });
-                    let signed = entries.iter().filter(|e| e.signature.is_some()).count();
-                    println!(
-                        "{name}: intact, {} entries ({signed} signed), {head}",
-                        entries.len()
-                    );
-                    Ok(exit::OK)
-                }
+            let policy = squall_case::SignaturePolicy {
+                require_signed,
+                signers: signer,
+            };
+            let head = match squall_case::verify_signed(&entries, head.as_ref(), &policy) {
+                Ok(head) => head,
                 Err(b) => {
-                    println!("{name}: TAMPERED at {b}");
-                    Ok(exit::DETECTED)
+                    println!("{name}: TAMPERED at {}", text::terminal(&b.to_string()));
+                    return Ok(exit::TAMPERED);
                 }
+            };
+            // In the store, the ledger is also what the case's tables and hunted files are
+            // checked against: verifying it verifies what `case show` and the report present.
+            let mut checked = String::new();
+            if let Some(store) = &store {
+                let mut file = CaseFile::load(store, &name)?;
+                let sources = file.sources.len();
+                file.checked_sources();
+                if let Some(first) = file.integrity.failures.first() {
+                    println!(
+                        "{name}: TAMPERED: {} (and {} more problem(s); `squall case show {name}` lists them)",
+                        text::terminal(first),
+                        file.integrity.failures.len() - 1
+                    );
+                    return Ok(exit::TAMPERED);
+                }
+                let unchecked = file.integrity.unchecked.len();
+                checked = format!(
+                    "; the case's tables agree with it; {} hunted file(s) unchanged{}",
+                    sources - unchecked,
+                    match unchecked {
+                        0 => String::new(),
+                        n => format!(", {n} not hashed when hunted (not checked)"),
+                    }
+                );
             }
+            let head = head.map_or("empty".into(), |h| {
+                format!("head seq {} sha256 {}", h.seq, h.hash)
+            });
+            let signed = entries.iter().filter(|e| e.signature.is_some()).count();
+            println!(
+                "{name}: intact, {} entries ({signed} signed), {head}{checked}",
+                entries.len()
+            );
+            Ok(exit::OK)
         }
         LedgerCommand::Export { case, output } => {
             let store = ctx.store()?;
@@ -387,11 +453,13 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
         } => {
             let mut store = ctx.store()?;
             store.case(&case)?; // fail before reading a large file for nothing
-            let path = std::fs::canonicalize(&file)
-                .with_context(|| format!("evidence file {}", file.display()))?;
-            let handle = std::fs::File::open(&path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+            let path = std::fs::canonicalize(&file).with_context(|| {
+                format!(
+                    "evidence file {}",
+                    text::terminal(&file.display().to_string())
+                )
+            })?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             let bar = (std::io::stderr().is_terminal() && size > 64 << 20).then(|| {
                 let bar = indicatif::ProgressBar::new(size);
                 bar.set_style(
@@ -402,15 +470,15 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
                 );
                 bar
             });
-            let (sha256, size) = squall_case::hash::sha256_stream(handle, &mut |n| {
+            let hashed = squall_case::hash::sha256_file(&path, &mut |n| {
                 if let Some(b) = &bar {
                     b.set_position(n);
                 }
-            })
-            .with_context(|| format!("reading {}", path.display()))?;
+            });
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
+            let (sha256, size) = hashed.map_err(anyhow::Error::msg)?;
             let shown = path.display().to_string();
             let item = store.add_evidence(
                 &case,
@@ -424,7 +492,7 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
                     stored_at: shown,
                 },
             )?;
-            println!("{sha256}  {}", item.path);
+            println!("{sha256}  {}", text::terminal(&item.path));
             eprintln!(
                 "{case}: evidence #{} recorded ({} bytes, ledger entry {})",
                 item.id, item.size, item.ledger_seq
@@ -481,39 +549,45 @@ pub fn inventory(
 
 pub fn triage(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
     let mut store = ctx.store()?;
-    store.case(case)?;
-    let detections = store.detections(case)?;
-    let t = squall_case::triage::triage(&detections, &store.inventory()?);
+    let file = CaseFile::load(&store, case)?;
+    let t = squall_case::triage::triage(&file.detections, &store.inventory()?);
     let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
+    let x = |s: &str| text::terminal(s).into_owned();
     match format_or_default(format) {
         Format::Table => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{case}: severity {}", t.severity)?;
+            print_banner(&mut out, &file.integrity)?;
+            writeln!(out, "{case}: severity {}", x(&t.severity))?;
             for r in &t.reasons {
-                writeln!(out, "  because {r}")?;
+                writeln!(out, "  because {}", x(r))?;
             }
             for a in &t.assets {
                 let name = a
                     .name
                     .as_deref()
-                    .map(|n| format!(" ({n})"))
+                    .map(|n| format!(" ({})", x(n)))
                     .unwrap_or_default();
-                writeln!(out, "\n{}{name}", a.id)?;
+                writeln!(out, "\n{}{name}", x(&a.id))?;
                 for f in &a.flags {
-                    writeln!(out, "  ! {f}")?;
+                    writeln!(out, "  ! {}", x(f))?;
                 }
                 for ans in &a.answers {
-                    writeln!(out, "  {:<52} {}", ans.question, ans.answer)?;
+                    writeln!(out, "  {:<52} {}", x(ans.question), x(&ans.answer))?;
                 }
                 for q in &a.questions {
-                    writeln!(out, "  {:<52} ? ask {}", q.question, q.ask)?;
+                    writeln!(out, "  {:<52} ? ask {}", x(q.question), x(&q.ask))?;
                 }
             }
         }
-        _ => println!("{}", serde_json::to_string_pretty(&t)?),
+        _ => {
+            if let Some(banner) = file.integrity.banner() {
+                eprintln!("squall: {}", x(&banner));
+            }
+            println!("{}", serde_json::to_string_pretty(&t)?)
+        }
     }
     eprintln!("{case}: triage recorded as ledger entry {}", entry.seq);
-    Ok(exit::OK)
+    Ok(view_exit(&file.integrity))
 }
 
 pub fn report(
@@ -524,48 +598,39 @@ pub fn report(
 ) -> anyhow::Result<u8> {
     use squall_case::report::{self, ReportInput};
     let store = ctx.store()?;
-    let c = store.case(case)?;
-    let ledger = store.ledger(case)?;
-    let detections = store.detections(case)?;
-    let evidence = store.evidence(case)?;
-    let sources = store.sources(case)?;
+    let mut file = CaseFile::load(&store, case)?;
+    let sources = file.checked_sources();
     let events = if sources.is_empty() {
         Vec::new()
     } else {
         crate::timeline_cmd::activity(
             &sources,
-            &detections,
+            &file.detections,
             &crate::timeline_cmd::DEFAULT_PIVOTS,
             squall_case::timeline::Window::default(),
         )
         .1
     };
-    let ledger_check = match verify(&ledger, c.head().as_ref()) {
-        Ok(head) => Ok(head.map_or("empty".into(), |h| {
-            format!("head seq {} sha256 {}", h.seq, h.hash)
-        })),
-        Err(b) => Err(b.to_string()),
-    };
     let input = ReportInput {
-        case: &c,
-        ledger: &ledger,
-        detections: &detections,
-        evidence: &evidence,
+        file: &file,
         timeline: &events,
-        ledger_check,
     };
-    let text = match format {
+    let rendered = match format {
         ReportFormat::Md => report::markdown(&input),
         ReportFormat::Html => report::html(&input),
     };
     match output {
         Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(path, rendered)
+                .with_context(|| format!("writing {}", path.display()))?;
             eprintln!("{case}: report written to {}", path.display());
         }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
     }
-    Ok(exit::OK)
+    if let Some(banner) = file.integrity.banner() {
+        eprintln!("squall: {}", text::terminal(&banner));
+    }
+    Ok(view_exit(&file.integrity))
 }
 
 pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<u8> {

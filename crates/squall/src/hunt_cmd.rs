@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use squall_detect::{Detection, HuntOptions, Level, Progress, RuleSet, Sink};
 use squall_logs::{ReadOptions, Warning};
@@ -32,7 +32,8 @@ impl WarningPrinter {
             "warning: more warnings not shown (see the summary; --max-warnings raises the limit)"
                 .to_string()
         } else {
-            format!("warning: {text}")
+            // Warnings quote file names and record text: shown, never obeyed.
+            format!("warning: {}", squall_case::text::terminal(text))
         };
         let _guard = self.lock.lock().unwrap();
         match &self.bar {
@@ -144,6 +145,7 @@ fn to_new_detection(
         level: d.rule.level.name().to_string(),
         event_time: d.summary.time.clone(),
         event_id: d.summary.event_id.clone(),
+        record_sha256: Some(d.evidence.record_sha256.clone()).filter(|h| !h.is_empty()),
         file,
         record_index: d.evidence.record_index,
         json: serde_json::to_value(d).unwrap_or(serde_json::Value::Null),
@@ -186,6 +188,33 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
+
+    // `--case` is checked before anything is read. Standard input is saved into the case's
+    // folder first (a case's sources must be files it can check later), so with `-` a
+    // `--new-case` is opened first too; otherwise it opens with the hunt's record.
+    let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let case_id = match case_ctx {
+        Some(ctx) if args.case.is_some() || reads_stdin => {
+            Some(case_for_hunt(ctx, &args, reads_stdin)?)
+        }
+        _ => None,
+    };
+    let mut args = args;
+    if let (Some(ctx), Some(case)) = (case_ctx, &case_id)
+        && reads_stdin
+    {
+        let saved = save_stdin(&ctx.home, case)?;
+        if !args.quiet {
+            eprintln!(
+                "squall: standard input saved to {} for case {case}",
+                squall_case::text::terminal(&saved.display().to_string())
+            );
+        }
+        for p in args.paths.iter_mut().filter(|p| p.as_os_str() == "-") {
+            *p = saved.clone();
+        }
+    }
+    let args = args;
 
     let paths = if args.paths.is_empty() {
         let root = examples::materialize()?;
@@ -286,6 +315,16 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     {
         sink.record_failure(e);
     }
+    // What each source looked like before the hunt, to notice one that changes while read.
+    let before: Vec<Option<FileState>> = discovery
+        .inputs
+        .iter()
+        .map(|i| {
+            case_ctx
+                .and(i.path.as_deref())
+                .and_then(|p| FileState::of(p).ok())
+        })
+        .collect();
     let progress = Progress::default();
     let done = AtomicBool::new(false);
     let stats = std::thread::scope(|s| {
@@ -341,24 +380,86 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
              (help: narrow the hunt with --min-level, --since/--until or fewer --rules)"
         );
     }
+    let mut case_warnings = 0u64;
     if let (Some(ctx), Some(attach)) = (case_ctx, sink.to_attach) {
         let mut found = attach.into_inner().unwrap();
         squall_case::NewDetection::sort_by_time(&mut found);
+        let mut files = Vec::new();
+        let mut sources = Vec::new();
+        for (input, was) in discovery.inputs.iter().zip(&before) {
+            let Some(path) = &input.path else { continue };
+            let absolute = sink
+                .canonical
+                .get(&input.name)
+                .unwrap_or(&input.name)
+                .clone();
+            // Hashed right after the hunt read it (from the page cache, mostly), and compared
+            // with its state before the hunt: a file that changed in between is named.
+            let hashed = squall_case::hash::sha256_file(path, &mut |_| {});
+            match (hashed, was) {
+                (Ok((sha256, size)), Some(was))
+                    if FileState::of(path).ok().as_ref() == Some(was) =>
+                {
+                    sources.push(squall_case::SourceDigest {
+                        path: absolute.clone(),
+                        sha256,
+                        size,
+                    })
+                }
+                (Err(why), _) => {
+                    case_warnings += 1;
+                    printer.print(&format!(
+                        "{why}; its detections are attached, but the case cannot check it later"
+                    ));
+                }
+                _ => {
+                    case_warnings += 1;
+                    printer.print(&format!(
+                        "{}: changed while it was hunted; its detections are attached, but the \
+                         case cannot check it later (help: hunt a copy that nothing writes to)",
+                        input.name
+                    ));
+                }
+            }
+            files.push(absolute);
+        }
         let run = squall_case::HuntRun {
             inputs: paths.iter().map(|p| p.display().to_string()).collect(),
-            files: discovery
-                .inputs
-                .iter()
-                .filter(|i| i.path.is_some())
-                .map(|i| sink.canonical.get(&i.name).unwrap_or(&i.name).clone())
-                .collect(),
+            files,
             records: stats.records,
             rules: rules.active_rules() as u64,
             detections: found.len() as u64,
+            sources,
         };
-        attach_to_case(ctx, &args, &run, &found)?;
+        let new_case = squall_case::NewCase {
+            title: new_case_title(&args),
+            // A case opened by a hunt starts at its worst detection's level.
+            severity: found
+                .iter()
+                .map(|d| d.level.clone())
+                .max_by_key(|l| l.parse::<Level>().ok()),
+            owner: None,
+        };
+        let target = match &case_id {
+            Some(id) => squall_case::HuntCase::Existing(id),
+            None => squall_case::HuntCase::New(&new_case),
+        };
+        let mut store = ctx.store()?;
+        let (case, _, outcome) =
+            squall_case::Store::record_hunt(&mut store, target, &ctx.actor, &run, &found)?;
+        for conflict in &outcome.conflicts {
+            case_warnings += 1;
+            printer.print(conflict);
+        }
+        eprintln!(
+            "squall: {case}: {} detection(s) attached, {} already attached",
+            outcome.added, outcome.already_attached
+        );
     }
-    let warnings = stats.warnings + rules.problems.len() as u64 + discovery.warnings.len() as u64;
+    let warnings = stats.warnings
+        + rules.problems.len() as u64
+        + discovery.warnings.len() as u64
+        + case_warnings;
     if !args.quiet {
         print_summary(&rules, &discovery, stats, &sink.by_level, warnings, elapsed);
     }
@@ -384,47 +485,94 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     Ok(exit::OK)
 }
 
-/// Opens the case (for `--new-case`) and attaches the hunt's detections, each at most once.
-fn attach_to_case(
+/// The case a hunt files its detections in, when it must be known before the hunt reads
+/// anything: `--case`, checked to exist, or `--new-case` when standard input is saved into it.
+fn case_for_hunt(
     ctx: &case_cmd::Context,
     args: &HuntArgs,
-    run: &squall_case::HuntRun,
-    found: &[squall_case::NewDetection],
-) -> anyhow::Result<()> {
+    reads_stdin: bool,
+) -> anyhow::Result<String> {
     use squall_case::Store;
     let mut store = ctx.store()?;
-    let case = match (&args.case, &args.new_case) {
-        (Some(id), _) => store.case(id)?.id,
-        (None, Some(title)) => {
-            let title = if title.trim().is_empty() {
-                format!(
-                    "Hunt of {} at {}",
-                    run.inputs.join(", "),
-                    chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
-                )
-            } else {
-                title.clone()
-            };
-            let severity = found
-                .iter()
-                .map(|d| d.level.clone())
-                .max_by_key(|l| l.parse::<Level>().ok());
+    match &args.case {
+        Some(id) => Ok(store.case(id)?.id),
+        None if reads_stdin => {
             let new = squall_case::NewCase {
-                title,
-                severity,
+                title: new_case_title(args),
+                severity: None,
                 owner: None,
             };
-            store.open_case(&ctx.actor, &new)?.id
+            Ok(store.open_case(&ctx.actor, &new)?.id)
         }
-        (None, None) => return Ok(()),
-    };
-    store.record_hunt(&case, &ctx.actor, run)?;
-    let outcome = store.attach_detections(&case, &ctx.actor, found)?;
-    eprintln!(
-        "squall: {case}: {} detection(s) attached, {} already attached",
-        outcome.added, outcome.already_attached
-    );
-    Ok(())
+        None => bail!("a case hunt needs --case or --new-case"),
+    }
+}
+
+/// `--new-case`'s title, or one made from the inputs when it is empty.
+fn new_case_title(args: &HuntArgs) -> String {
+    match &args.new_case {
+        Some(title) if !title.trim().is_empty() => title.clone(),
+        _ => {
+            let inputs: Vec<_> = args.paths.iter().map(|p| p.display().to_string()).collect();
+            format!(
+                "Hunt of {} at {}",
+                if inputs.is_empty() {
+                    "the bundled example logs".to_string()
+                } else {
+                    inputs.join(", ")
+                },
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+            )
+        }
+    }
+}
+
+/// Copies standard input into the case's folder (owner-only, never overwriting), so the hunt
+/// reads a file the case can hash and check again; the bytes are kept as they came
+/// (compressed or not).
+fn save_stdin(home: &std::path::Path, case: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = squall_case::home::case_dir(home, case)
+        .with_context(|| format!("creating the folder of case {case}"))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+    let path = dir.join(format!("stdin-{stamp}.log"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file)
+        .and_then(|_| file.sync_all())
+        .with_context(|| format!("saving standard input to {}", path.display()))?;
+    Ok(path)
+}
+
+/// A file's identity and size and modification time, to tell whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileState {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl FileState {
+    fn of(path: &std::path::Path) -> std::io::Result<FileState> {
+        let m = std::fs::metadata(path)?;
+        Ok(FileState {
+            len: m.len(),
+            modified: m.modified().ok(),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            },
+        })
+    }
 }
 
 fn print_summary(

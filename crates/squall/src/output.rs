@@ -5,7 +5,22 @@ use std::io::{self, Write};
 
 use squall_detect::Detection;
 
+use squall_case::text;
+
 use crate::cli::Format;
+
+/// Writes one CSV row of text cells, each through [`text::csv_cell`]: the one way a CSV row is
+/// written, so no cell can start a spreadsheet formula.
+pub fn csv_row<W: Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(
+        cells
+            .into_iter()
+            .map(|c| text::csv_cell(c.as_ref()).into_owned()),
+    )
+}
 
 /// The table's columns: what a responder scans first.
 const COLUMNS: [&str; 9] = [
@@ -22,13 +37,15 @@ const COLUMNS: [&str; 9] = [
 /// Widest a column may get before its cells are shortened.
 const MAX_WIDTH: [usize; 9] = [24, 8, 48, 48, 18, 40, 40, 14, 14];
 
+/// Table cells; log fields (and rule titles, which come from rule files) are shown through
+/// [`text::terminal`], so they cannot drive the terminal or forge rows.
 fn cells(d: &Detection) -> [String; 9] {
     let s = &d.summary;
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let opt = |v: &Option<String>| text::terminal_or_dash(v.as_deref()).into_owned();
     [
         opt(&s.time),
         d.rule.level.name().to_string(),
-        d.rule.title.clone(),
+        text::terminal(&d.rule.title).into_owned(),
         opt(&s.principal),
         opt(&s.source_ip),
         opt(&s.action),
@@ -187,7 +204,7 @@ pub fn write_rows(
                 .has_headers(false)
                 .from_writer(out);
             for d in detections {
-                w.write_record(csv_record(d))?;
+                csv_row(&mut w, csv_record(d))?;
             }
             w.flush()?;
         }
@@ -253,6 +270,7 @@ mod tests {
                 record_index: 3,
                 line: None,
                 byte_offset: 9,
+                record_sha256: String::new(),
             },
             correlation: None,
         };
@@ -260,5 +278,50 @@ mod tests {
         assert_eq!(row.len(), CSV_HEADER.len());
         assert_eq!(row[13], "3");
         assert_eq!(row[19], "a;b");
+    }
+
+    #[test]
+    fn hostile_fields_stay_text_in_tables_and_csv() {
+        let summary = squall_logs::Summary {
+            principal: Some("=HYPERLINK(\"http://e.vil\")".into()),
+            action: Some("x\x1b]0;owned\x07\x1b[2J\r\nforged row".into()),
+            ..Default::default()
+        };
+        let d = Detection {
+            rule: std::sync::Arc::new(squall_detect::RuleMeta::new(
+                "r".into(),
+                "t".into(),
+                squall_detect::Level::High,
+                vec![],
+                "builtin:x".into(),
+                squall_logs::LogSource::CloudTrail,
+            )),
+            summary: std::sync::Arc::new(summary),
+            event_millis: None,
+            evidence: squall_detect::Evidence {
+                file: "-cmd".into(),
+                record_index: 0,
+                line: None,
+                byte_offset: 0,
+                record_sha256: String::new(),
+            },
+            correlation: None,
+        };
+        let mut table = Vec::new();
+        write_table(&mut table, std::slice::from_ref(&d)).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(
+            !table.contains('\x1b') && !table.contains('\r'),
+            "{table:?}"
+        );
+        assert_eq!(table.lines().count(), 2, "{table}");
+        let mut csv = Vec::new();
+        write_rows(&mut csv, Format::Csv, &[d]).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.contains("'=HYPERLINK") && csv.contains("'-cmd"),
+            "{csv}"
+        );
+        assert!(!csv.contains('\x1b'), "{csv:?}");
     }
 }

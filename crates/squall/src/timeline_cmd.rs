@@ -4,20 +4,22 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context as _, bail};
-use squall_case::Store;
 use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
+use squall_case::{CaseFile, Store, text};
 
-use crate::case_cmd::Context;
+use crate::case_cmd::{self, Context};
 use crate::cli::{Format, TimelineArgs, TimelineFormat};
-use crate::{exit, timespec};
+use crate::{output, timespec};
 
-/// The case's sources, or an error that says how to get some.
-fn sources(store: &impl Store, case: &str) -> anyhow::Result<Vec<String>> {
-    let sources = store.sources(case)?;
-    if sources.is_empty() {
+/// The case as its ledger tells it, and the sources that are still what was hunted; an error
+/// that says how to get some when it has none.
+fn checked(store: &impl Store, case: &str) -> anyhow::Result<(CaseFile, Vec<String>)> {
+    let mut file = CaseFile::load(store, case)?;
+    if file.sources.is_empty() {
         bail!("case {case} has no hunted logs to read (help: `squall hunt LOGS --case {case}`)");
     }
-    Ok(sources)
+    let sources = file.checked_sources();
+    Ok((file, sources))
 }
 
 /// The default actors to follow: who, from where, with which key.
@@ -34,17 +36,20 @@ pub fn activity(
     let actors = Actors::from_detections(detections);
     let (events, warnings) = timeline::build(sources, &actors, pivots, window, detections);
     for w in &warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", text::terminal(&w.to_string()));
     }
     (actors, events)
 }
 
 pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
     let store = ctx.store()?;
-    store.case(case)?;
-    let detections = store.detections(case)?;
-    let sources = sources(&store, case)?;
-    let (_, events) = activity(&sources, &detections, &DEFAULT_PIVOTS, Window::default());
+    let (file, sources) = checked(&store, case)?;
+    let (_, events) = activity(
+        &sources,
+        &file.detections,
+        &DEFAULT_PIVOTS,
+        Window::default(),
+    );
     let touched = timeline::scope(&events);
     let format = format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
@@ -52,8 +57,14 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
         Format::Json
     });
     let mut out = std::io::stdout().lock();
+    if format != Format::Table
+        && let Some(banner) = file.integrity.banner()
+    {
+        eprintln!("squall: {}", text::terminal(&banner));
+    }
     match format {
         Format::Table => {
+            case_cmd::print_banner(&mut out, &file.integrity)?;
             writeln!(
                 out,
                 "{case}: {} events of the case's actors in {} hunted files",
@@ -69,7 +80,10 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
                 writeln!(
                     out,
                     "  {:<60} {} .. {}  ({} events)",
-                    t.value, t.first_seen, t.last_seen, t.events
+                    text::terminal(&t.value),
+                    text::terminal(&t.first_seen),
+                    text::terminal(&t.last_seen),
+                    t.events
                 )?;
             }
         }
@@ -83,25 +97,27 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["kind", "value", "first_seen", "last_seen", "events"])?;
             for t in &touched {
-                w.write_record([
-                    t.kind,
-                    &t.value,
-                    &t.first_seen,
-                    &t.last_seen,
-                    &t.events.to_string(),
-                ])?;
+                output::csv_row(
+                    &mut w,
+                    [
+                        t.kind,
+                        &t.value,
+                        &t.first_seen,
+                        &t.last_seen,
+                        &t.events.to_string(),
+                    ],
+                )?;
             }
             w.flush()?;
         }
     }
-    Ok(exit::OK)
+    Ok(case_cmd::view_exit(&file.integrity))
 }
 
 pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
-    let case = store.case(&args.case)?;
-    let detections = store.detections(&args.case)?;
-    let sources = sources(&store, &args.case)?;
+    let (file, sources) = checked(&store, &args.case)?;
+    let detections = &file.detections;
     let before = timespec::duration_ms(&args.before)?;
     let after = timespec::duration_ms(&args.after)?;
     let window = match &args.around {
@@ -147,7 +163,7 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     } else {
         args.pivot.clone()
     };
-    let (actors, events) = activity(&sources, &detections, &pivots, window);
+    let (actors, events) = activity(&sources, detections, &pivots, window);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             TimelineFormat::Table
@@ -156,7 +172,14 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
         },
     );
     let mut buf = Vec::new();
-    write(&mut buf, format, &events, &case, &actors, &pivots)?;
+    if format == TimelineFormat::Table {
+        case_cmd::print_banner(&mut buf, &file.integrity)?;
+    } else if let Some(banner) = file.integrity.banner() {
+        // JSON Lines and CSV rows are for tools (Timesketch refuses a row that is not an
+        // event), so the warning goes to stderr and the exit code; HTML shows it on the page.
+        eprintln!("squall: {}", text::terminal(&banner));
+    }
+    write(&mut buf, format, &events, &file, &actors, &pivots)?;
     match &args.output {
         Some(path) => {
             std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?;
@@ -169,14 +192,14 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
         }
         None => std::io::stdout().lock().write_all(&buf)?,
     }
-    Ok(exit::OK)
+    Ok(case_cmd::view_exit(&file.integrity))
 }
 
 fn write(
     out: &mut Vec<u8>,
     format: TimelineFormat,
     events: &[TimelineEvent],
-    case: &squall_case::Case,
+    file: &CaseFile,
     actors: &Actors,
     pivots: &[Pivot],
 ) -> anyhow::Result<()> {
@@ -184,7 +207,12 @@ fn write(
         TimelineFormat::Table => {
             for e in events {
                 let mark = if e.detections.is_empty() { " " } else { "!" };
-                writeln!(out, "{mark} {:<26} {}", e.time, timeline::message(e))?;
+                writeln!(
+                    out,
+                    "{mark} {:<26} {}",
+                    text::terminal(&e.time),
+                    text::terminal(&timeline::message(e))
+                )?;
             }
             if events.is_empty() {
                 writeln!(out, "No events of the case's actors in the window.")?;
@@ -214,121 +242,114 @@ fn write(
                     w.write_record(row.keys())?;
                     header_written = true;
                 }
-                w.write_record(row.values().map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                }))?;
+                output::csv_row(
+                    &mut w,
+                    row.values().map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }),
+                )?;
             }
             if !header_written {
                 w.write_record(["message", "datetime", "timestamp", "timestamp_desc"])?;
             }
             w.flush()?;
         }
-        TimelineFormat::Html => html(out, events, case, actors, pivots)?,
+        TimelineFormat::Html => html(out, events, file, actors, pivots),
     }
     Ok(())
 }
 
-fn esc(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&#39;"),
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// One file, no external resources: it opens on an air-gapped forensic workstation.
+/// One file, no external resources: it opens on an air-gapped forensic workstation. Built
+/// with maud, which escapes every value it is given.
 fn html(
     out: &mut Vec<u8>,
     events: &[TimelineEvent],
-    case: &squall_case::Case,
+    file: &CaseFile,
     actors: &Actors,
     pivots: &[Pivot],
-) -> anyhow::Result<()> {
+) {
+    use maud::{DOCTYPE, PreEscaped, html};
+    let case = &file.case;
     let list = |set: &std::collections::BTreeSet<String>| {
         if set.is_empty() {
             "-".to_string()
         } else {
-            set.iter().map(|v| esc(v)).collect::<Vec<_>>().join(", ")
+            set.iter().cloned().collect::<Vec<_>>().join(", ")
         }
     };
-    write!(
-        out,
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{id} timeline</title>
-<style>
-body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}
-h1{{font-size:1.3em}} table{{border-collapse:collapse;width:100%}}
-th,td{{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top}}
-th{{background:#f4f4f4;position:sticky;top:0}} tr.detection{{background:#fff1f0}}
-td.time{{white-space:nowrap;font-family:monospace}} .muted{{color:#777}}
-input{{padding:.3em;width:30em;margin:.5em 0}}
-</style></head><body>
-<h1>{id}: {title}</h1>
-<p class="muted">Generated by squall {version} at {generated}. {count} events; followed: {pivots}.</p>
-<p>Principals: {principals}<br>Addresses: {ips}<br>Keys: {keys}</p>
-<input id="filter" placeholder="Filter rows" aria-label="Filter rows">
-<table><thead><tr><th>Time</th><th>Principal</th><th>Action</th><th>Resource</th><th>Source IP</th><th>Account</th><th>Region</th><th>Detections</th><th>Evidence</th></tr></thead><tbody>
-"#,
-        id = esc(&case.id),
-        title = esc(&case.title),
-        version = env!("CARGO_PKG_VERSION"),
-        generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        count = events.len(),
-        pivots = pivots
-            .iter()
-            .map(|p| format!("{p:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(", "),
-        principals = list(&actors.principals),
-        ips = list(&actors.ips),
-        keys = list(&actors.keys),
-    )?;
-    for e in events {
-        let s = &e.summary;
-        let o = |v: &Option<String>| esc(v.as_deref().unwrap_or("-"));
-        writeln!(
-            out,
-            r#"<tr{class}><td class="time">{time}</td><td>{principal}</td><td>{action}</td><td>{resource}</td><td>{ip}</td><td>{account}</td><td>{region}</td><td>{detections}</td><td class="muted">{file} #{index}<br>{event_id}</td></tr>"#,
-            class = if e.detections.is_empty() {
-                ""
-            } else {
-                r#" class="detection""#
-            },
-            time = esc(&e.time),
-            principal = o(&s.principal),
-            action = o(&s.action),
-            resource = o(&s.resource),
-            ip = o(&s.source_ip),
-            account = o(&s.account),
-            region = o(&s.region),
-            detections = esc(&e.detections.join("; ")),
-            file = esc(&e.file),
-            index = e.record_index,
-            event_id = o(&s.event_id),
-        )?;
-    }
-    write!(
-        out,
-        r#"</tbody></table>
-<script>
-document.getElementById('filter').addEventListener('input', function (ev) {{
-  var q = ev.target.value.toLowerCase();
-  document.querySelectorAll('tbody tr').forEach(function (tr) {{
-    tr.style.display = tr.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
-  }});
-}});
-</script>
-</body></html>
-"#
-    )?;
-    Ok(())
+    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let pivots = pivots
+        .iter()
+        .map(|p| format!("{p:?}").to_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (case.id) " timeline" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                @if let Some(banner) = file.integrity.banner() {
+                    p.integrity { strong { (banner) } }
+                }
+                h1 { (case.id) ": " (case.title) }
+                p.muted {
+                    "Generated by squall " (env!("CARGO_PKG_VERSION")) " at " (generated) ". "
+                    (events.len()) " events; followed: " (pivots) "."
+                }
+                p {
+                    "Principals: " (list(&actors.principals)) br;
+                    "Addresses: " (list(&actors.ips)) br;
+                    "Keys: " (list(&actors.keys))
+                }
+                input #filter placeholder="Filter rows" aria-label="Filter rows";
+                table {
+                    thead { tr {
+                        th { "Time" } th { "Principal" } th { "Action" } th { "Resource" }
+                        th { "Source IP" } th { "Account" } th { "Region" } th { "Detections" }
+                        th { "Evidence" }
+                    } }
+                    tbody {
+                        @for e in events {
+                            @let s = &e.summary;
+                            tr class=[(!e.detections.is_empty()).then_some("detection")] {
+                                td.time { (e.time) }
+                                td { (o(&s.principal)) }
+                                td { (o(&s.action)) }
+                                td { (o(&s.resource)) }
+                                td { (o(&s.source_ip)) }
+                                td { (o(&s.account)) }
+                                td { (o(&s.region)) }
+                                td { (e.detections.join("; ")) }
+                                td.muted { (e.file) " #" (e.record_index) br; (o(&s.event_id)) }
+                            }
+                        }
+                    }
+                }
+                script { (PreEscaped(FILTER)) }
+            }
+        }
+    };
+    out.extend_from_slice(page.into_string().as_bytes());
+    out.push(b'\n');
 }
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.3em} table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top}
+th{background:#f4f4f4;position:sticky;top:0} tr.detection{background:#fff1f0}
+td.time{white-space:nowrap;font-family:monospace} .muted{color:#777}
+p.integrity{background:#b00020;color:#fff;padding:.5em}
+input{padding:.3em;width:30em;margin:.5em 0}";
+
+const FILTER: &str = "document.getElementById('filter').addEventListener('input', function (ev) {
+  var q = ev.target.value.toLowerCase();
+  document.querySelectorAll('tbody tr').forEach(function (tr) {
+    tr.style.display = tr.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
+  });
+});";

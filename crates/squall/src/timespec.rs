@@ -10,16 +10,24 @@ pub fn duration_ms(text: &str) -> anyhow::Result<i64> {
     let n: i64 = num
         .parse()
         .map_err(|_| anyhow::anyhow!("cannot read duration '{text}' (help: 90m, 24h, 7d)"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        "w" => n * 7 * 86_400,
+    let per_unit: i64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
         _ => bail!("unknown unit in '{text}' (help: s, m, h, d or w)"),
     };
-    Ok(secs * 1000)
+    // Checked: a wrapped product would silently turn "long ago" into the future.
+    n.checked_mul(per_unit)
+        .and_then(|secs| secs.checked_mul(1000))
+        .filter(|ms| ms.abs() <= MAX_SPAN_MS)
+        .with_context(|| format!("duration '{text}' is out of range (at most 100,000 years)"))
 }
+
+/// The longest span a duration may have: far past any log, far inside `i64` milliseconds and
+/// chrono's range, so arithmetic on event times cannot overflow.
+const MAX_SPAN_MS: i64 = 100_000 * 366 * 86_400 * 1000;
 
 /// Milliseconds since the epoch for `--since`/`--until`.
 pub fn parse(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
@@ -31,12 +39,29 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
         let dt = d.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
         return Ok(dt.timestamp_millis());
     }
-    let age = duration_ms(t).map_err(|_| {
-        anyhow::anyhow!(
+    let age = match duration_ms(t) {
+        Ok(age) => age,
+        // An age with a known unit that is too large says so, rather than "cannot read".
+        Err(e) if e.to_string().contains("out of range") => return Err(e),
+        Err(_) => bail!(
             "cannot read time '{text}' (help: use RFC 3339 like 2026-10-01T12:00:00Z, a date like 2026-10-01, or an age like 90m, 24h, 7d)"
-        )
-    })?;
+        ),
+    };
     Ok(now.timestamp_millis() - age)
+}
+
+#[cfg(test)]
+mod overflow {
+    use super::*;
+
+    #[test]
+    fn huge_ages_are_an_error_not_a_wrapped_time() {
+        let now = Utc::now();
+        let err = parse("9999999999999d", now).unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{err}");
+        assert!(duration_ms("9223372036854775807s").is_err());
+        assert!(parse("36500d", now).unwrap() < now.timestamp_millis());
+    }
 }
 
 #[cfg(test)]

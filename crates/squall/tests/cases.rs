@@ -146,7 +146,7 @@ fn hunt_attaches_each_detection_to_a_case_once() {
     assert_eq!(affected, vec!["111122223333", "acme-prod"]);
     assert_eq!(shown["case"]["severity"], "high");
     // The incident was identified when its first detection happened, not when the case opened.
-    assert_eq!(shown["case"]["identified_at"], "2026-10-02T09:12:40Z");
+    assert_eq!(shown["case"]["identified_at"], "2026-10-02T09:12:40.000Z");
     // Opened, two hunt runs, ten detections.
     assert_eq!(shown["case"]["head_seq"], 13);
     squall(h)
@@ -655,7 +655,10 @@ fn the_postmortem_tells_the_case_from_detection_to_lessons() {
         .assert()
         .success();
     let html = std::fs::read_to_string(&html_file).unwrap();
-    assert!(html.starts_with("<!doctype html>") && html.contains("<h2>Lessons learned</h2>"));
+    assert!(
+        html.to_ascii_lowercase().starts_with("<!doctype html>")
+            && html.contains("<h2>Lessons learned</h2>")
+    );
     assert!(
         html.contains("a &lt;disk&gt; &amp; more"),
         "data is escaped"
@@ -731,7 +734,7 @@ fn signed_entries_show_who_vouched_for_them() {
         .args(["ledger", "verify", "C-0001", "--require-signed"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("entry 3: not signed"));
+        .stdout(predicate::str::contains("entry 3 (seq 3): not signed"));
     // A forged signature in an export is caught at its entry.
     let export = h.join("ledger.jsonl");
     squall(h)

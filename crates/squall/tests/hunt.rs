@@ -140,7 +140,7 @@ fn detections_name_their_evidence() {
     );
     assert_eq!(d["level"], "high");
     assert_eq!(d["log_source"], "cloudtrail");
-    assert_eq!(d["event_time"], "2026-01-01T00:01:00Z");
+    assert_eq!(d["event_time"], "2026-01-01T00:01:00.000Z");
     assert_eq!(d["principal"], "arn:aws:iam::123456789012:user/erin");
     assert_eq!(d["source_ip"], "203.0.113.5");
     assert_eq!(d["action"], "cloudtrail:StopLogging");
@@ -438,7 +438,7 @@ fn correlations_run_in_event_time_order_across_files() {
         .filter(|d| d["rule_title"] == "Access Key Used from More Than One Source Address")
         .collect();
     assert_eq!(found.len(), 2, "{found:?}");
-    assert_eq!(found[0]["event_time"], "2026-03-01T10:30:00Z");
+    assert_eq!(found[0]["event_time"], "2026-03-01T10:30:00.000Z");
     assert!(
         found[0]["evidence"]["file"]
             .as_str()
@@ -448,7 +448,7 @@ fn correlations_run_in_event_time_order_across_files() {
     assert_eq!(found[0]["correlation"]["type"], "value_count");
     assert_eq!(found[0]["correlation"]["group"][0][1], key);
     assert_eq!(found[0]["source_ip"], "198.51.100.66");
-    assert_eq!(found[1]["event_time"], "2026-03-01T12:41:00Z");
+    assert_eq!(found[1]["event_time"], "2026-03-01T12:41:00.000Z");
     // The building-block rule (generate: false) is not reported by itself.
     assert!(
         !titles(&out.get_output().stdout)
@@ -722,5 +722,5 @@ level: high
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["rule_title"], "New User Made Admin");
     assert_eq!(found[0]["correlation"]["group"][0][1], "mallory");
-    assert_eq!(found[0]["event_time"], "2026-06-01T10:05:00Z");
+    assert_eq!(found[0]["event_time"], "2026-06-01T10:05:00.000Z");
 }

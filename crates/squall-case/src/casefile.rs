@@ -1,0 +1,475 @@
+//! The case as its ledger tells it, and whether everything else agrees.
+//!
+//! Whatever a reader is shown (case show, timeline, scope, triage, report) comes from
+//! [`CaseFile::load`]: the case's state, detections, evidence, tasks and sources are rebuilt
+//! from the ledger's entries, never taken from the store's tables, so verifying the ledger
+//! verifies what the reader sees. The tables are still compared with the rebuilt case, and
+//! every difference (an evidence digest edited, a detection deleted, a source planted) is named
+//! in [`Integrity`], which each output prints at its top instead of "verified".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ledger::{Entry, Head, verify};
+use crate::store::{AttachedDetection, Case, Evidence, Result, Store, Task};
+
+/// A log file a hunt read for the case, as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub path: String,
+    /// The file's SHA-256 and size when it was hunted; `None` for hunts recorded by a Squall
+    /// that did not hash its sources.
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    /// The `hunt.run` entry that first read it.
+    pub ledger_seq: u64,
+}
+
+/// A note on the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub time: String,
+    pub actor: String,
+    pub text: String,
+    pub lesson: bool,
+    pub ledger_seq: u64,
+}
+
+/// What was checked before the case was shown, and what failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Integrity {
+    /// The ledger's head when the chain verified.
+    pub head: Option<String>,
+    /// Everything that did not hold: a broken chain, a table that disagrees with the ledger,
+    /// a source that changed or vanished. Empty when the case verified.
+    pub failures: Vec<String>,
+    /// What could not be checked (sources hashed by no one), said but not a failure.
+    pub unchecked: Vec<String>,
+}
+
+impl Integrity {
+    pub fn verified(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The line every output starts with when a check failed.
+    pub fn banner(&self) -> Option<String> {
+        if self.verified() {
+            return None;
+        }
+        Some(format!(
+            "INTEGRITY CHECK FAILED: {} problem(s); what follows may have been altered: {}",
+            self.failures.len(),
+            self.failures.join("; ")
+        ))
+    }
+
+    /// "verified, head …" or the failure, for a summary line.
+    pub fn summary(&self) -> String {
+        match (&self.head, self.verified()) {
+            (Some(head), true) => format!("verified, {head}"),
+            (None, true) => "verified, empty".into(),
+            (_, false) => format!("NOT VERIFIED: {}", self.failures.join("; ")),
+        }
+    }
+}
+
+/// A case rebuilt from its ledger, with the result of checking everything against it.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    pub case: Case,
+    pub ledger: Vec<Entry>,
+    pub detections: Vec<AttachedDetection>,
+    pub evidence: Vec<Evidence>,
+    pub tasks: Vec<Task>,
+    pub sources: Vec<Source>,
+    pub notes: Vec<Note>,
+    pub integrity: Integrity,
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// An event time in the one form Squall stores and prints (RFC 3339, UTC, milliseconds), or
+/// `None` for text that is not a time.
+pub fn normalize_time(t: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(t.trim())
+        .ok()
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
+}
+
+/// Whether `a` is earlier than `b`, comparing instants rather than text.
+pub fn earlier(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a < b,
+        _ => false,
+    }
+}
+
+/// The detection's fields that the case keeps beside its JSON, from that JSON.
+pub fn detection_from_payload(payload: &Value, ledger_seq: u64) -> AttachedDetection {
+    AttachedDetection {
+        rule_id: text(&payload["rule_id"]).unwrap_or_default(),
+        title: text(&payload["rule_title"]).unwrap_or_default(),
+        level: text(&payload["level"]).unwrap_or_default(),
+        event_time: payload["event_time"].as_str().and_then(normalize_time),
+        detection: payload.clone(),
+        ledger_seq,
+    }
+}
+
+/// Rebuilds a case's state from its entries (which [`CaseFile::load`] then verifies). Fields
+/// missing from a payload are left empty: a damaged entry is the verifier's to report, and the
+/// rebuild must never fail on it.
+pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
+    let mut case = Case {
+        id: id.to_string(),
+        title: String::new(),
+        status: "open".into(),
+        severity: None,
+        owner: None,
+        created_at: String::new(),
+        identified_at: None,
+        triaged_at: None,
+        contained_at: None,
+        recovered_at: None,
+        closed_at: None,
+        head_seq: 0,
+        head_hash: crate::ledger::GENESIS.to_string(),
+    };
+    let mut detections = Vec::new();
+    let mut evidence = Vec::new();
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
+    let mut notes = Vec::new();
+    for e in ledger {
+        let p = &e.payload;
+        match e.kind.as_str() {
+            "case.opened" => {
+                case.title = text(&p["title"]).unwrap_or_default();
+                case.severity = text(&p["severity"]);
+                case.owner = text(&p["owner"]);
+                case.created_at = e.time.clone();
+                case.identified_at = Some(e.time.clone());
+            }
+            "case.assigned" => case.owner = text(&p["owner"]),
+            "case.status" => {
+                let to = text(&p["to"]).unwrap_or_default();
+                let stamp = match to.as_str() {
+                    "triaged" => Some(&mut case.triaged_at),
+                    "contained" => Some(&mut case.contained_at),
+                    "recovered" => Some(&mut case.recovered_at),
+                    "closed" => Some(&mut case.closed_at),
+                    _ => None,
+                };
+                if let Some(stamp) = stamp {
+                    stamp.get_or_insert_with(|| e.time.clone());
+                }
+                case.status = to;
+            }
+            "case.triaged" => {
+                case.severity = text(&p["severity"]);
+                case.triaged_at.get_or_insert_with(|| e.time.clone());
+                if case.status == "open" {
+                    case.status = "triaged".into();
+                }
+            }
+            "detection.attached" => {
+                let d = detection_from_payload(p, e.seq);
+                if let Some(t) = &d.event_time
+                    && case.identified_at.as_deref().is_none_or(|i| earlier(t, i))
+                {
+                    case.identified_at = Some(t.clone());
+                }
+                detections.push(d);
+            }
+            "evidence.added" => evidence.push(Evidence {
+                id: p["evidence_id"].as_u64().unwrap_or(0),
+                path: text(&p["path"]).unwrap_or_default(),
+                sha256: text(&p["sha256"]).unwrap_or_default(),
+                size: p["size"].as_u64().unwrap_or(0),
+                description: text(&p["description"]).unwrap_or_default(),
+                source: text(&p["source"]),
+                stored_at: text(&p["stored_at"]).unwrap_or_default(),
+                added_by: e.actor.clone(),
+                added_at: e.time.clone(),
+                ledger_seq: e.seq,
+            }),
+            "task.added" => tasks.push(Task {
+                id: p["task"].as_u64().unwrap_or(0),
+                text: text(&p["text"]).unwrap_or_default(),
+                owner: text(&p["owner"]),
+                done: false,
+                created_at: e.time.clone(),
+                done_at: None,
+            }),
+            "task.done" => {
+                if let Some(t) = tasks
+                    .iter_mut()
+                    .find(|t| Some(t.id) == p["task"].as_u64() && !t.done)
+                {
+                    t.done = true;
+                    t.done_at = Some(e.time.clone());
+                }
+            }
+            "hunt.run" => {
+                let hashed: BTreeMap<&str, (&str, Option<u64>)> = p["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| {
+                        Some((
+                            s["path"].as_str()?,
+                            (s["sha256"].as_str()?, s["size"].as_u64()),
+                        ))
+                    })
+                    .collect();
+                for path in p["files"].as_array().into_iter().flatten() {
+                    let Some(path) = path.as_str() else { continue };
+                    if sources.iter().any(|s| s.path == path) {
+                        continue;
+                    }
+                    let (sha256, size) = hashed
+                        .get(path)
+                        .map_or((None, None), |(d, n)| (Some(d.to_string()), *n));
+                    sources.push(Source {
+                        path: path.to_string(),
+                        sha256,
+                        size,
+                        ledger_seq: e.seq,
+                    });
+                }
+            }
+            "note" => notes.push(Note {
+                time: e.time.clone(),
+                actor: e.actor.clone(),
+                text: text(&p["text"]).unwrap_or_default(),
+                lesson: p["lesson"] == true,
+                ledger_seq: e.seq,
+            }),
+            _ => {}
+        }
+        case.head_seq = e.seq;
+        case.head_hash = e.hash.clone();
+    }
+    // The store lists detections in event-time order, then ledger order; so does the rebuild.
+    detections.sort_by(|a: &AttachedDetection, b| {
+        (&a.event_time, a.ledger_seq).cmp(&(&b.event_time, b.ledger_seq))
+    });
+    sources.sort_by(|a, b| a.path.cmp(&b.path));
+    CaseFile {
+        case,
+        ledger: ledger.to_vec(),
+        detections,
+        evidence,
+        tasks,
+        sources,
+        notes,
+        integrity: Integrity::default(),
+    }
+}
+
+impl CaseFile {
+    /// Reads a case's ledger, verifies it against the kept head, rebuilds the case from it
+    /// and compares the store's tables with the rebuilt case.
+    pub fn load(store: &impl Store, id: &str) -> Result<CaseFile> {
+        let row = store.case(id)?;
+        let ledger = store.ledger(id)?;
+        let mut file = replay(id, &ledger);
+        let mut integrity = Integrity::default();
+        match verify(&ledger, row.head().as_ref()) {
+            Ok(head) => {
+                integrity.head =
+                    head.map(|Head { seq, hash }| format!("head seq {seq} sha256 {hash}"));
+            }
+            Err(b) => integrity.failures.push(format!("ledger tampered at {b}")),
+        }
+        compare_case(&row, &file.case, &mut integrity.failures);
+        compare_detections(
+            &store.detections(id)?,
+            &file.detections,
+            &mut integrity.failures,
+        );
+        compare_evidence(
+            &store.evidence(id)?,
+            &file.evidence,
+            &mut integrity.failures,
+        );
+        compare_tasks(&store.tasks(id)?, &file.tasks, &mut integrity.failures);
+        let rows: BTreeSet<String> = store.sources(id)?.into_iter().collect();
+        let kept: BTreeSet<String> = file.sources.iter().map(|s| s.path.clone()).collect();
+        for planted in rows.difference(&kept) {
+            integrity.failures.push(format!(
+                "the store lists a source the ledger never recorded: {planted}"
+            ));
+        }
+        for lost in kept.difference(&rows) {
+            integrity
+                .failures
+                .push(format!("the store lost the recorded source {lost}"));
+        }
+        // The case as shown keeps the row's head, which verification compared with the chain.
+        file.case.head_seq = row.head_seq;
+        file.case.head_hash = row.head_hash;
+        file.integrity = integrity;
+        Ok(file)
+    }
+
+    /// The sources to read again, each re-hashed and compared with its digest at hunt time.
+    /// A changed or missing source is a failure and is left out, since its records are no
+    /// longer what the hunt saw; an unhashed one is read but said to be unchecked.
+    pub fn checked_sources(&mut self) -> Vec<String> {
+        let mut readable = Vec::new();
+        for s in &self.sources {
+            let path = std::path::Path::new(&s.path);
+            match (&s.sha256, crate::hash::sha256_file(path, &mut |_| {})) {
+                (_, Err(why)) => self
+                    .integrity
+                    .failures
+                    .push(format!("source cannot be read again, left out: {why}")),
+                (Some(want), Ok((got, size)))
+                    if *want != got || s.size.is_some_and(|n| n != size) =>
+                {
+                    self.integrity.failures.push(format!(
+                        "source {} changed since it was hunted (sha256 {want} recorded in ledger entry {}, now {got}), left out",
+                        s.path, s.ledger_seq
+                    ));
+                }
+                (Some(_), Ok(_)) => readable.push(s.path.clone()),
+                (None, Ok(_)) => {
+                    self.integrity.unchecked.push(format!(
+                        "source {} was not hashed when it was hunted (ledger entry {})",
+                        s.path, s.ledger_seq
+                    ));
+                    readable.push(s.path.clone());
+                }
+            }
+        }
+        readable
+    }
+}
+
+fn differs<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    row: &T,
+    ledger: &T,
+    failures: &mut Vec<String>,
+) {
+    if row != ledger {
+        failures.push(format!(
+            "the store's {what} is {row:?} but the ledger says {ledger:?}"
+        ));
+    }
+}
+
+fn compare_case(row: &Case, rebuilt: &Case, f: &mut Vec<String>) {
+    differs("case title", &row.title, &rebuilt.title, f);
+    differs("case status", &row.status, &rebuilt.status, f);
+    differs("case severity", &row.severity, &rebuilt.severity, f);
+    differs("case owner", &row.owner, &rebuilt.owner, f);
+    // Earlier releases stamped a new case's row a few microseconds before its `case.opened`
+    // entry; those two times may differ by less than a second, the others not at all.
+    let close = |a: &str, b: &str| match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => (a - b).num_milliseconds().abs() < 1000,
+        _ => a == b,
+    };
+    if !close(&row.created_at, &rebuilt.created_at) {
+        differs("case opening time", &row.created_at, &rebuilt.created_at, f);
+    }
+    match (&row.identified_at, &rebuilt.identified_at) {
+        (Some(a), Some(b)) if close(a, b) => {}
+        (a, b) => differs("identification time", a, b, f),
+    }
+    differs("triage time", &row.triaged_at, &rebuilt.triaged_at, f);
+    differs(
+        "containment time",
+        &row.contained_at,
+        &rebuilt.contained_at,
+        f,
+    );
+    differs("recovery time", &row.recovered_at, &rebuilt.recovered_at, f);
+    differs("closing time", &row.closed_at, &rebuilt.closed_at, f);
+}
+
+fn compare_detections(
+    rows: &[AttachedDetection],
+    rebuilt: &[AttachedDetection],
+    f: &mut Vec<String>,
+) {
+    if rows.len() != rebuilt.len() {
+        f.push(format!(
+            "the store holds {} detection(s) but the ledger attached {}",
+            rows.len(),
+            rebuilt.len()
+        ));
+    }
+    let by_seq: BTreeMap<u64, &AttachedDetection> =
+        rows.iter().map(|d| (d.ledger_seq, d)).collect();
+    for d in rebuilt {
+        let Some(row) = by_seq.get(&d.ledger_seq) else {
+            continue;
+        };
+        let what = format!("detection of ledger entry {}", d.ledger_seq);
+        // Earlier releases stored the detection before normalizing its numbers; compare the
+        // normalized forms.
+        let row_json = crate::ledger::normalize(row.detection.clone());
+        if row_json != d.detection
+            || row.rule_id != d.rule_id
+            || row.title != d.title
+            || row.level != d.level
+        {
+            f.push(format!("the store's {what} differs from the ledger's"));
+        }
+        // Old stores kept the time as the log wrote it; compare instants.
+        let same_time = match (&row.event_time, &d.event_time) {
+            (Some(a), Some(b)) => normalize_time(a).as_deref() == Some(b.as_str()),
+            (a, b) => a.as_ref().and_then(|a| normalize_time(a)) == *b,
+        };
+        if !same_time {
+            f.push(format!(
+                "the store's {what} has another event time than the ledger's"
+            ));
+        }
+    }
+}
+
+fn compare_evidence(rows: &[Evidence], rebuilt: &[Evidence], f: &mut Vec<String>) {
+    if rows.len() != rebuilt.len() {
+        f.push(format!(
+            "the store holds {} evidence item(s) but the ledger recorded {}",
+            rows.len(),
+            rebuilt.len()
+        ));
+    }
+    for e in rebuilt {
+        match rows.iter().find(|r| r.id == e.id) {
+            Some(row) if row != e => f.push(format!(
+                "the store's evidence #{} differs from ledger entry {} (sha256 {} in the store, {} in the ledger)",
+                e.id, e.ledger_seq, row.sha256, e.sha256
+            )),
+            _ => {}
+        }
+    }
+}
+
+fn compare_tasks(rows: &[Task], rebuilt: &[Task], f: &mut Vec<String>) {
+    if rows != rebuilt {
+        f.push(format!(
+            "the store's tasks differ from the ledger's ({} in the store, {} in the ledger)",
+            rows.len(),
+            rebuilt.len()
+        ));
+    }
+}
