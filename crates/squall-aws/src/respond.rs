@@ -319,13 +319,7 @@ impl Action for RotateKey {
                 )
                 .into());
             }
-            if self.secret_file.exists() {
-                return Err(format!(
-                    "{} exists: the new secret is written only to a new file (help: choose another --secret-file)",
-                    self.secret_file.display()
-                )
-                .into());
-            }
+            secret_target_ok(&self.secret_file)?;
             p.notes.push(format!(
                 "the new key's secret goes to {} (mode 0600); it is never printed or recorded",
                 self.secret_file.display()
@@ -336,9 +330,27 @@ impl Action for RotateKey {
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         let user = plan.before["user"].as_str().unwrap_or_default();
+        // The file is made before the key: a secret with nowhere to go must never exist.
+        let shown = self.secret_file.display();
+        let file = create_secret_file(&self.secret_file)
+            .map_err(|e| format!("creating {shown}: {e}; no key was made"))?;
         let (id, secret) = iam::create_key(&self.c.iam, user).await.map_err(err)?;
-        write_secret(&self.secret_file, &id, &secret)
-            .map_err(|e| format!("writing {}: {e}", self.secret_file.display()))?;
+        if let Err(e) = write_secret(file, &id, &secret) {
+            // The secret is lost: take the new key back, so the user keeps one key slot free
+            // and the leaked key stays as it was until a rotation that works.
+            let undone = iam::delete_key(&self.c.iam, user, &id).await;
+            let _ = std::fs::remove_file(&self.secret_file);
+            return Err(match undone {
+                Ok(()) => format!(
+                    "writing {shown}: {e}; the new key {id} was deleted again and {} left as it was",
+                    self.key
+                ),
+                Err(d) => format!(
+                    "writing {shown}: {e}; deleting the new key {id} failed too ({d}): delete it by hand"
+                ),
+            }
+            .into());
+        }
         iam::set_key_status(&self.c.iam, user, &self.key, false)
             .await
             .map_err(err)?;
@@ -351,9 +363,32 @@ impl Action for RotateKey {
     }
 }
 
-/// Writes a credentials-file profile readable by its owner only; never overwrites.
-fn write_secret(path: &std::path::Path, id: &str, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
+/// Whether a new secret can be written at `path`: nothing there (not even a dangling link,
+/// which `exists()` would not see but creating the file would trip over), in a folder that is.
+fn secret_target_ok(path: &std::path::Path) -> Result<(), ActionError> {
+    let shown = path.display();
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(format!(
+            "{shown} exists: the new secret is written only to a new file (help: choose another --secret-file)"
+        )
+        .into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!(
+            "{} is not a folder, so {shown} cannot be written (help: create it, or choose another --secret-file)",
+            parent.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Creates the secret's file, readable by its owner only; never overwrites or follows a link.
+fn create_secret_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -361,12 +396,36 @@ fn write_secret(path: &std::path::Path, id: &str, secret: &str) -> std::io::Resu
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path)?;
+    options.open(path)
+}
+
+/// Writes a credentials-file profile into the file made for it.
+fn write_secret(mut f: std::fs::File, id: &str, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
     writeln!(
         f,
         "[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}"
     )?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod secret_file_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_never_sent_where_it_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let dangling = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &dangling).unwrap();
+        let err = secret_target_ok(&dangling).unwrap_err().to_string();
+        assert!(err.contains("exists"), "{err}");
+        let missing = dir.path().join("no-such-folder/creds");
+        let err = secret_target_ok(&missing).unwrap_err().to_string();
+        assert!(err.contains("not a folder"), "{err}");
+        assert!(create_secret_file(&dangling).is_err());
+        assert!(secret_target_ok(&dir.path().join("creds")).is_ok());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

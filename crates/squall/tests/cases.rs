@@ -422,6 +422,17 @@ fn kill_dash_nine_mid_write_leaves_the_store_consistent_and_loses_nothing_report
             attached == 0 || attached == 4000,
             "round {round}: {attached} detections"
         );
+        // The hunt's record and its detections land together: no record claiming
+        // detections that were never attached, no detections without their hunt.
+        let hunts = lines(squall(h).args(["ledger", "export", "C-0001"]))
+            .iter()
+            .filter(|e| e["kind"] == "hunt.run")
+            .count();
+        assert_eq!(
+            hunts > 0,
+            attached == 4000,
+            "round {round}: {hunts} hunt record(s)"
+        );
         squall(h)
             .args(["ledger", "verify", "C-0001"])
             .assert()

@@ -361,6 +361,19 @@ pub async fn create_key(client: &Client, user: &str) -> Result<(String, String),
     ))
 }
 
+/// Deletes an access key: used only to take back a new key whose secret could not be handed
+/// over, so that a failed rotation leaves the user as it was.
+pub async fn delete_key(client: &Client, user: &str, key: &str) -> Result<(), AwsError> {
+    client
+        .delete_access_key()
+        .user_name(user)
+        .access_key_id(key)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteAccessKey", key, e))?;
+    Ok(())
+}
+
 /// Whether the user can sign in to the console.
 pub async fn has_login_profile(client: &Client, user: &str) -> Result<bool, AwsError> {
     match client.get_login_profile().user_name(user).send().await {
