@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use serde_json::Value;
 use squall_aws::respond::{self as verbs, Clients};
 use squall_case::respond::{Action, Outcome, Run};
-use squall_case::{NewEvidence, SqliteStore, Store};
+use squall_case::{NewEvidence, SqliteStore, Store, text};
 
 use crate::case_cmd::{Context, format_or_default};
 use crate::cli::{
@@ -50,10 +50,13 @@ fn respond<A: Action>(
         let _ = writeln!(
             err,
             "plan: {} {}\n  before: {}\n  after:  {}",
-            p.action, p.resource, p.before, p.after
+            text::terminal(&p.action),
+            text::terminal(&p.resource),
+            p.before,
+            p.after
         );
         for n in &p.notes {
-            let _ = writeln!(err, "  note: {n}");
+            let _ = writeln!(err, "  note: {}", text::terminal(n));
         }
         if p.already_done {
             let _ = writeln!(err, "  already done: nothing to change");
@@ -79,9 +82,9 @@ fn respond<A: Action>(
     for o in outcomes.iter().filter(|o| o.status == "failed") {
         eprintln!(
             "error: {} {}: {}",
-            o.action,
-            o.resource,
-            o.error.as_deref().unwrap_or("failed")
+            text::terminal(&o.action),
+            text::terminal(&o.resource),
+            text::terminal(o.error.as_deref().unwrap_or("failed"))
         );
     }
     print_outcomes(&outcomes, r.format)?;
@@ -122,11 +125,11 @@ fn print_outcomes(outcomes: &[Outcome], format: Option<Format>) -> anyhow::Resul
                 writeln!(
                     out,
                     "{:<24} {:<22} {:<10} {:<7} {}",
-                    o.resource,
-                    o.action,
+                    text::terminal(&o.resource),
+                    text::terminal(&o.action),
                     o.status,
                     o.ledger_seq.map_or("-".to_string(), |s| s.to_string()),
-                    o.error.as_deref().unwrap_or("")
+                    text::terminal(o.error.as_deref().unwrap_or(""))
                 )?;
             }
         }
@@ -144,13 +147,16 @@ fn print_outcomes(outcomes: &[Outcome], format: Option<Format>) -> anyhow::Resul
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["resource", "action", "outcome", "ledger_seq", "error"])?;
             for o in outcomes {
-                w.write_record([
-                    o.resource.as_str(),
-                    o.action.as_str(),
-                    o.status,
-                    &o.ledger_seq.map_or(String::new(), |s| s.to_string()),
-                    o.error.as_deref().unwrap_or(""),
-                ])?;
+                crate::output::csv_row(
+                    &mut w,
+                    [
+                        o.resource.as_str(),
+                        o.action.as_str(),
+                        o.status,
+                        &o.ledger_seq.map_or(String::new(), |s| s.to_string()),
+                        o.error.as_deref().unwrap_or(""),
+                    ],
+                )?;
             }
             w.flush()?;
         }
@@ -617,8 +623,8 @@ pub fn inventory(
                         "  {:<6} {:<30} {:<12} {}",
                         f.severity,
                         f.kind,
-                        f.region.as_deref().unwrap_or("global"),
-                        f.message
+                        text::terminal(f.region.as_deref().unwrap_or("global")),
+                        text::terminal(&f.message)
                     )?;
                 }
                 if inv.findings.is_empty() {

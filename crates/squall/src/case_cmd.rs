@@ -528,10 +528,10 @@ pub fn inventory(
                         println!(
                             "{:<6} {:<14} {:<24} {:<8} {}",
                             format!("{:?}", a.provider).to_lowercase(),
-                            a.id,
-                            opt(&a.name),
+                            text::terminal(&a.id),
+                            text::terminal(opt(&a.name)),
                             opt(&env),
-                            opt(&a.owner)
+                            text::terminal(opt(&a.owner))
                         );
                     }
                 }
