@@ -463,15 +463,18 @@ fn attach(
             continue;
         }
         if let Some(id) = &d.event_id {
+            // Every identity of this rule and event id with a digest, as an index range
+            // (`:` + 1 is `;`), so a hunt of many detections stays linear.
+            let prefix = format!("event:{id}#sha256:");
+            let end = format!("event:{id}#sha256;");
             let twins: Vec<u64> = {
                 let mut stmt = tx
-                    .prepare(
+                    .prepare_cached(
                         "SELECT ledger_seq FROM detections WHERE case_id = ?1 AND rule_id = ?2
-                         AND identity LIKE ?3 ESCAPE '\\'",
+                         AND identity >= ?3 AND identity < ?4",
                     )
                     .map_err(sql(w.path))?;
-                let like = format!("event:{}#sha256:%", like_escape(id));
-                stmt.query_map(params![case, d.rule_id, like], |r| r.get(0))
+                stmt.query_map(params![case, d.rule_id, prefix, end], |r| r.get(0))
                     .map_err(sql(w.path))?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(sql(w.path))?
@@ -538,13 +541,6 @@ fn attach(
         outcome.added += 1;
     }
     Ok(outcome)
-}
-
-/// Escapes LIKE's wildcards in an event id (attacker text) so it matches only itself.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Opens a case inside `tx`; returns its id.

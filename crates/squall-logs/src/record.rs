@@ -34,7 +34,7 @@ use serde::Deserializer;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::audit::{Findings, audit};
+use crate::audit::{Findings, audit_members};
 use crate::input::RawRef;
 use crate::node::{BorrowedStr, Node, key_eq, last_wins};
 use crate::source::LogSource;
@@ -82,7 +82,8 @@ fn field_key<'e>(field: &'e Field<'_>) -> &'e str {
     &field.key
 }
 
-struct TopLevel<'a>(Vec<Field<'a>>);
+/// The record's members, and its repeated keys: the first one and how many.
+struct TopLevel<'a>(Vec<Field<'a>>, Option<Cow<'a, str>>, u64);
 
 impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -95,15 +96,20 @@ impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
                 let mut fields = Vec::with_capacity(24);
                 let mut index = None;
+                let (mut first_repeat, mut repeats) = (None, 0);
                 while let Some((k, v)) = map.next_entry::<BorrowedStr<'de>, &'de RawValue>()? {
+                    let key = k.0.clone();
                     let field = Field {
                         key: k.0,
                         raw: v,
                         tree: OnceCell::new(),
                     };
-                    last_wins(&mut fields, &mut index, field_key, field);
+                    if last_wins(&mut fields, &mut index, field_key, field) {
+                        repeats += 1;
+                        first_repeat.get_or_insert(key);
+                    }
                 }
-                Ok(TopLevel(fields))
+                Ok(TopLevel(fields, first_repeat, repeats))
             }
         }
         d.deserialize_map(V)
@@ -123,16 +129,26 @@ impl<'a> Record<'a> {
                 Err(e) => Err(RecordError::Json(e.to_string())),
             };
         }
-        let TopLevel(fields) =
+        let TopLevel(fields, first_repeat, repeats) =
             serde_json::from_str(text).map_err(|e| RecordError::Json(e.to_string()))?;
         let mut record = Record {
             text,
             fields,
             source: LogSource::Unknown,
-            findings: audit(text),
+            findings: Findings::default(),
         };
+        if let Some(key) = first_repeat {
+            record.findings.top_level_duplicates(&key, repeats);
+        }
+        let members = record.fields.iter().map(|f| (f.key.as_ref(), f.raw.get()));
+        if std::env::var_os("NOAUDIT").is_none() { audit_members(members, &mut record.findings); }
         record.source = forced.unwrap_or_else(|| record.classify());
         Ok(record)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn findings(&self) -> &Findings {
+        &self.findings
     }
 
     /// Which log the record belongs to, from its shape.

@@ -637,8 +637,30 @@ print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': sna
         serde_json::json!([[22, "10.20.0.0/16"], [443, "0.0.0.0/0"]])
     );
 
-    let secret_file = h.join("ci.credentials");
     let key = ids["key"].as_str().unwrap();
+    // A secret file that cannot be written (a dangling link, a missing folder) is refused
+    // before any key is made: the leaked key stays, and no secret is lost.
+    let dangling = h.join("dangling.credentials");
+    std::os::unix::fs::symlink(h.join("gone/creds"), &dangling).unwrap();
+    for target in [h.join("no-such-folder/creds"), dangling] {
+        squall(h, &moto)
+            .args(["recover", "aws", "key", key, "--rotate", "--secret-file"])
+            .arg(&target)
+            .args(["--case", "C-0001", "--yes", "--format", "json"])
+            .assert()
+            .failure();
+        let keys = setup(
+            &moto,
+            "iam = boto3.client('iam', **kw)\nprint(json.dumps(sorted(k['Status'] for k in iam.list_access_keys(UserName='ci')['AccessKeyMetadata'])))",
+        );
+        assert_eq!(
+            keys,
+            r#"["Active"]"#,
+            "no key made for {}",
+            target.display()
+        );
+    }
+    let secret_file = h.join("ci.credentials");
     let out = squall(h, &moto)
         .args(["recover", "aws", "key", key, "--rotate", "--secret-file"])
         .arg(&secret_file)
