@@ -72,26 +72,35 @@ pub(crate) fn audit_members<'t>(
     members: impl Iterator<Item = (&'t str, &'t str)>,
     found: &mut Findings,
 ) {
+    // One set of buffers for all members: most records need no allocation after the first.
+    let mut frames = Vec::with_capacity(16);
+    let mut keys = Vec::with_capacity(64);
     for (key, raw) in members {
         if raw.starts_with(['{', '[']) {
-            found.add(audit_member(key, raw));
+            found.add(audit_member(key, raw, &mut frames, &mut keys));
         }
     }
 }
 
 /// Scans the value `text` of the record's member `key`. Malformed text cannot make the scan
 /// fail or panic; it only makes the findings meaningless.
-fn audit_member(key: &str, text: &str) -> Findings {
+fn audit_member<'t>(
+    key: &'t str,
+    text: &'t str,
+    frames: &mut Vec<Frame<'t>>,
+    keys: &mut Vec<Cow<'t, str>>,
+) -> Findings {
     let bytes = text.as_bytes();
     let mut found = Findings::default();
     // The record object, open and reading `key`: paths and depths count from it.
-    let mut frames: Vec<Frame<'_>> = vec![Frame {
+    frames.clear();
+    keys.clear();
+    frames.push(Frame {
         object: true,
         key: Some(Cow::Borrowed(key)),
         keys_start: 0,
         index: None,
-    }];
-    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    });
     let mut expect_key = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -102,10 +111,10 @@ fn audit_member(key: &str, text: &str) -> Findings {
                 if expect_key && in_object {
                     let key = key_text(text, i, end, escaped);
                     let frame = frames.last_mut().expect("in an object");
-                    if is_repeat(frame, &mut keys, key.clone()) {
+                    if is_repeat(frame, keys, key.clone()) {
                         found.duplicates += 1;
                         if found.first_duplicate.is_none() {
-                            found.first_duplicate = Some(path(&frames, Some(&key)));
+                            found.first_duplicate = Some(path(frames, Some(&key)));
                         }
                     }
                     frames.last_mut().expect("in an object").key = Some(key);
@@ -119,7 +128,7 @@ fn audit_member(key: &str, text: &str) -> Findings {
                 if !frames.is_empty() && depth > MAX_DEPTH {
                     found.too_deep += 1;
                     if found.first_too_deep.is_none() {
-                        found.first_too_deep = Some(path(&frames, None));
+                        found.first_too_deep = Some(path(frames, None));
                     }
                     i = container_end(bytes, i);
                     continue;

@@ -96,7 +96,9 @@ fn main() -> ExitCode {
             ExitCode::from(exit::OK)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote paths, ids and provider messages, any of which an attacker may have
+            // written: shown, never obeyed.
+            eprintln!("error: {}", squall_case::text::terminal(&format!("{e:#}")));
             ExitCode::from(exit::ERROR)
         }
     }
