@@ -130,6 +130,7 @@ pub fn build(
     let paths: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
     let found = discover(&paths);
     let mut warnings = found.warnings;
+    let mut record_warnings = Vec::new();
     let mut events = Vec::new();
     for (i, input) in found.inputs.iter().enumerate() {
         read_input(
@@ -142,6 +143,9 @@ pub fn build(
                     let Ok(record) = Record::parse(batch.record(raw), None) else {
                         continue;
                     };
+                    // Repeated keys, values too deep, a time that is none: named, as the hunt
+                    // names them, rather than dropped without a word.
+                    record_warnings.extend(record.warnings(&input.name, raw));
                     let Some(millis) = record.time_millis() else {
                         continue;
                     };
@@ -174,6 +178,7 @@ pub fn build(
             },
             &mut |w| warnings.push(w),
         );
+        warnings.append(&mut record_warnings);
     }
     events.sort_by(|a, b| {
         (a.millis, &a.file, a.record_index).cmp(&(b.millis, &b.file, b.record_index))

@@ -35,8 +35,17 @@ pub fn activity(
 ) -> (Actors, Vec<TimelineEvent>) {
     let actors = Actors::from_detections(detections);
     let (events, warnings) = timeline::build(sources, &actors, pivots, window, detections);
-    for w in &warnings {
+    // As many as the hunt shows by default; a damaged corpus must not bury the output.
+    const SHOWN: usize = 20;
+    for w in warnings.iter().take(SHOWN) {
         eprintln!("warning: {}", text::terminal(&w.to_string()));
+    }
+    if warnings.len() > SHOWN {
+        eprintln!(
+            "warning: {} more warnings not shown ({} in all)",
+            warnings.len() - SHOWN,
+            warnings.len()
+        );
     }
     (actors, events)
 }

@@ -193,7 +193,7 @@ fn scope_lists_everything_the_actors_touched_with_first_and_last_seen() {
     let key = find("key", "AKIA5EXAMPLELEAKED01");
     // The key was first used by the pipeline, before the attacker.
     assert_eq!(key["first_seen"], "2026-10-02T09:11:02.000Z");
-    assert_eq!(key["last_seen"], "2026-10-02T09:28:12Z");
+    assert_eq!(key["last_seen"], "2026-10-02T09:28:12.000Z");
     find("resource", "snap-0e1f2a3b4c5d6e7f8");
     find("principal", "contractor-7@acme.example");
     assert!(
