@@ -670,7 +670,8 @@ pub struct HuntArgs {
     #[arg(long, value_name = "TITLE", num_args = 0..=1, default_missing_value = "")]
     pub new_case: Option<String>,
 
-    /// Largest single record accepted, in MiB; bounds memory on hostile input.
+    /// Largest single record accepted, in MiB; bounds memory on hostile input (each reading
+    /// thread may hold about twice this at once).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub max_record_mib: usize,
 
