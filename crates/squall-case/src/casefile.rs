@@ -324,13 +324,28 @@ impl CaseFile {
         Ok(file)
     }
 
-    /// The sources to read again, each re-hashed and compared with its digest at hunt time.
-    /// A changed or missing source is a failure and is left out, since its records are no
-    /// longer what the hunt saw; an unhashed one is read but said to be unchecked.
+    /// Re-hashes each source and compares it with its digest at hunt time (for `ledger
+    /// verify`; views check sources as they read them, see [`crate::timeline::build`]). A
+    /// changed or missing source is a failure; an unhashed one is said to be unchecked.
+    /// Returns the sources that still match.
     pub fn checked_sources(&mut self) -> Vec<String> {
         let mut readable = Vec::new();
         for s in &self.sources {
             let path = std::path::Path::new(&s.path);
+            // Another size is another file: said without hashing (a sparse file of terabytes
+            // would otherwise stall every check).
+            if let (Ok(m), Some(size)) = (std::fs::metadata(path), s.size)
+                && m.is_file()
+                && m.len() != size
+            {
+                self.integrity.failures.push(format!(
+                    "source {} changed since it was hunted ({size} bytes recorded in ledger entry {}, now {}), left out",
+                    s.path,
+                    s.ledger_seq,
+                    m.len()
+                ));
+                continue;
+            }
             match (&s.sha256, crate::hash::sha256_file(path, &mut |_| {})) {
                 (_, Err(why)) => self
                     .integrity

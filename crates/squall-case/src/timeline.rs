@@ -7,12 +7,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
-use squall_logs::{LogSource, ReadOptions, Record, Summary, Warning, discover, read_input};
+use squall_logs::{Input, LogSource, ReadOptions, Record, Summary, Warning, read_input_hashed};
 
+use crate::casefile::Source;
 use crate::store::AttachedDetection;
 
 /// What to follow from the detections to the rest of the activity.
@@ -108,16 +107,32 @@ pub struct Window {
     pub to: Option<i64>,
 }
 
-/// Reads the sources and keeps the events that involve the actors within the window.
-/// Problems reading a source are returned, not fatal: a timeline from what can be read is
-/// better than none, and the caller names what could not.
+/// What reading a case's sources gave: the events, the readers' warnings, and what the
+/// sources' checks found (see [`build`]).
+#[derive(Debug, Default)]
+pub struct Built {
+    pub events: Vec<TimelineEvent>,
+    pub warnings: Vec<Warning>,
+    /// Sources changed, missing or unreadable since the hunt: their events are left out.
+    pub failures: Vec<String>,
+    /// Sources read that no hunt hashed (recorded by an earlier Squall).
+    pub unchecked: Vec<String>,
+}
+
+/// Reads the case's sources and keeps the events that involve the actors within the window.
+///
+/// Each source is hashed by the same read that parses it and compared with its digest at hunt
+/// time; the events of a source that no longer matches are dropped and the source is named in
+/// [`Built::failures`]. Hashing and parsing one stream means a file swapped or rewritten
+/// between a check and a read cannot pass for the original. Problems reading a source are
+/// warnings, not fatal: a timeline from what can be read is better than none.
 pub fn build(
-    sources: &[String],
+    sources: &[Source],
     actors: &Actors,
     pivots: &[Pivot],
     window: Window,
     detections: &[AttachedDetection],
-) -> (Vec<TimelineEvent>, Vec<Warning>) {
+) -> Built {
     let mut by_event: HashMap<String, Vec<String>> = HashMap::new();
     for d in detections {
         if let Some(id) = d.detection["evidence"]["event_id"].as_str() {
@@ -127,17 +142,41 @@ pub fn build(
                 .push(d.title.clone());
         }
     }
-    let paths: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
-    let found = discover(&paths);
-    let mut warnings = found.warnings;
-    let mut record_warnings = Vec::new();
-    let mut events = Vec::new();
-    for (i, input) in found.inputs.iter().enumerate() {
-        read_input(
-            input,
+    let mut built = Built::default();
+    for (i, source) in sources.iter().enumerate() {
+        let path = PathBuf::from(&source.path);
+        // A source of another size is not the one hunted: said without reading it all.
+        match (std::fs::metadata(&path), source.size) {
+            (Err(e), _) => {
+                built.failures.push(format!(
+                    "source {} cannot be read again ({e}), left out",
+                    source.path
+                ));
+                continue;
+            }
+            (Ok(m), Some(size)) if m.is_file() && m.len() != size => {
+                built.failures.push(format!(
+                    "source {} changed since it was hunted ({size} bytes recorded in ledger entry {}, now {}), left out",
+                    source.path,
+                    source.ledger_seq,
+                    m.len()
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let input = Input {
+            path: Some(path),
+            name: source.path.clone(),
+            size: None,
+        };
+        let mut events = Vec::new();
+        let mut warnings = Vec::new();
+        let mut record_warnings = Vec::new();
+        let read = read_input_hashed(
+            &input,
             i,
             ReadOptions::default(),
-            Arc::new(AtomicU64::new(0)),
             &mut |batch| {
                 for raw in &batch.records {
                     let Ok(record) = Record::parse(batch.record(raw), None) else {
@@ -178,12 +217,36 @@ pub fn build(
             },
             &mut |w| warnings.push(w),
         );
-        warnings.append(&mut record_warnings);
+        match (read, &source.sha256) {
+            (Err(e), _) => built.failures.push(format!(
+                "source {} cannot be read again ({e}), left out",
+                source.path
+            )),
+            (Ok((_, got)), Some(want))
+                if got.sha256 != *want || source.size.is_some_and(|n| n != got.size) =>
+            {
+                built.failures.push(format!(
+                    "source {} changed since it was hunted (sha256 {want} recorded in ledger entry {}, now {}), left out",
+                    source.path, source.ledger_seq, got.sha256
+                ));
+            }
+            (Ok(_), checked) => {
+                if checked.is_none() {
+                    built.unchecked.push(format!(
+                        "source {} was not hashed when it was hunted (ledger entry {})",
+                        source.path, source.ledger_seq
+                    ));
+                }
+                built.events.append(&mut events);
+                built.warnings.append(&mut warnings);
+                built.warnings.append(&mut record_warnings);
+            }
+        }
     }
-    events.sort_by(|a, b| {
+    built.events.sort_by(|a, b| {
         (a.millis, &a.file, a.record_index).cmp(&(b.millis, &b.file, b.record_index))
     });
-    (events, warnings)
+    built
 }
 
 /// A one-line description of an event, for people and for Timesketch's `message`.

@@ -174,6 +174,76 @@ pub fn open(input: &Input, disk_bytes: Arc<AtomicU64>) -> io::Result<Box<dyn Rea
         Some(p) => Box::new(open_regular(p)?),
         None => Box::new(io::stdin()),
     };
+    decompress(raw, disk_bytes)
+}
+
+/// The SHA-256 and size of a file's bytes as stored, taken from the very bytes a read parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Feeds every byte read from the file into a shared hash, below any decompression buffer.
+struct Hashing<R> {
+    inner: R,
+    state: Arc<std::sync::Mutex<(sha2::Sha256, u64)>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        let mut state = self.state.lock().expect("hash state");
+        state.0.update(&buf[..n]);
+        state.1 += n as u64;
+        Ok(n)
+    }
+}
+
+/// [`read_input`] for a file whose digest must be known: the digest is of the bytes this read
+/// parsed (not of a second read that could see another file), completed with whatever the
+/// parse left unread. A file swapped or rewritten between two reads cannot pass for the
+/// original: what was parsed is what was hashed.
+pub fn read_input_hashed(
+    input: &Input,
+    file: usize,
+    options: ReadOptions,
+    on_batch: &mut dyn FnMut(Batch),
+    on_warning: &mut dyn FnMut(Warning),
+) -> io::Result<(FileTotals, FileDigest)> {
+    let path = input.path.as_deref().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "standard input has no digest")
+    })?;
+    let opened = open_regular(path)?;
+    // A second handle on the same open file (same offset), to hash what the parse left.
+    let mut rest = opened.try_clone()?;
+    let state = Arc::new(std::sync::Mutex::new((sha2::Sha256::default(), 0u64)));
+    let hashing = Hashing {
+        inner: opened,
+        state: state.clone(),
+    };
+    let reader = decompress(Box::new(hashing), Arc::new(AtomicU64::new(0)))?;
+    let totals = read_from(input, reader, file, options, on_batch, on_warning);
+    let mut tail = Hashing {
+        inner: &mut rest,
+        state: state.clone(),
+    };
+    io::copy(&mut tail, &mut io::sink())?;
+    let (hasher, size) = std::mem::take(&mut *state.lock().expect("hash state"));
+    use sha2::Digest;
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((totals, FileDigest { sha256, size }))
+}
+
+fn decompress(
+    raw: Box<dyn Read + Send>,
+    disk_bytes: Arc<AtomicU64>,
+) -> io::Result<Box<dyn Read + Send>> {
     let mut raw = Counting {
         inner: raw,
         counter: disk_bytes,
@@ -273,6 +343,18 @@ pub fn read_input(
             return FileTotals::default();
         }
     };
+    read_from(input, reader, file, options, on_batch, on_warning)
+}
+
+/// Splits an opened (decompressed) input into batches; see [`read_input`].
+fn read_from(
+    input: &Input,
+    reader: Box<dyn Read + Send>,
+    file: usize,
+    options: ReadOptions,
+    on_batch: &mut dyn FnMut(Batch),
+    on_warning: &mut dyn FnMut(Warning),
+) -> FileTotals {
     let mut splitter = Splitter::new(reader, options.max_record);
     let mut batch = Batch {
         file,

@@ -16,7 +16,8 @@ mod time;
 mod warning;
 
 pub use input::{
-    Batch, Discovery, FileTotals, Input, RawRef, ReadOptions, discover, open, read_input,
+    Batch, Discovery, FileDigest, FileTotals, Input, RawRef, ReadOptions, discover, open,
+    read_input, read_input_hashed,
 };
 pub use node::MAX_DEPTH;
 pub use node::Node;

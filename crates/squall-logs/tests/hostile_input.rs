@@ -675,3 +675,51 @@ proptest! {
         prop_assert_eq!(warned, 1);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 8 #3: what is hashed must be what was parsed.
+
+/// The digest of a hashed read is that of the file's stored bytes (compressed or not), also
+/// when the parse stops early, and the records are the same as a plain read's.
+#[test]
+fn a_hashed_read_digests_exactly_the_bytes_it_parsed() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = SEED_INPUTS[0].as_bytes().to_vec();
+    let mut broken = plain.clone();
+    broken.truncate(plain.len() / 2);
+    let mut trailing = gzip(&plain);
+    trailing.extend_from_slice(b"garbage after the gzip member");
+    for (name, bytes) in [
+        ("plain.json", plain.clone()),
+        ("z.json.gz", gzip(&plain)),
+        ("z.json.zst", zstd(&plain)),
+        ("cut.json", broken),
+        ("trailing.gz", trailing),
+    ] {
+        let path = write_file(dir.path(), name, &bytes);
+        let input = Input {
+            path: Some(path.clone()),
+            name: name.into(),
+            size: None,
+        };
+        let mut hashed = 0;
+        let (totals, digest) = squall_logs::read_input_hashed(
+            &input,
+            0,
+            ReadOptions::default(),
+            &mut |b| hashed += b.records.len(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(digest.size, bytes.len() as u64, "{name}");
+        assert_eq!(
+            digest.sha256,
+            format!("{:x}", sha2::Sha256::digest(&bytes)),
+            "{name}"
+        );
+        let plain_read = read_path(&path, 256 << 20);
+        assert_eq!(hashed, plain_read.records.len(), "{name}");
+        assert_eq!(totals.records, plain_read.totals.records, "{name}");
+    }
+}

@@ -599,18 +599,12 @@ pub fn report(
     use squall_case::report::{self, ReportInput};
     let store = ctx.store()?;
     let mut file = CaseFile::load(&store, case)?;
-    let sources = file.checked_sources();
-    let events = if sources.is_empty() {
-        Vec::new()
-    } else {
-        crate::timeline_cmd::activity(
-            &sources,
-            &file.detections,
-            &crate::timeline_cmd::DEFAULT_PIVOTS,
-            squall_case::timeline::Window::default(),
-        )
-        .1
-    };
+    let events = crate::timeline_cmd::activity(
+        &mut file,
+        &crate::timeline_cmd::DEFAULT_PIVOTS,
+        squall_case::timeline::Window::default(),
+    )
+    .1;
     let input = ReportInput {
         file: &file,
         timeline: &events,

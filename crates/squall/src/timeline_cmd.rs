@@ -11,30 +11,31 @@ use crate::case_cmd::{self, Context};
 use crate::cli::{Format, TimelineArgs, TimelineFormat};
 use crate::{output, timespec};
 
-/// The case as its ledger tells it, and the sources that are still what was hunted; an error
-/// that says how to get some when it has none.
-fn checked(store: &impl Store, case: &str) -> anyhow::Result<(CaseFile, Vec<String>)> {
-    let mut file = CaseFile::load(store, case)?;
+/// The case as its ledger tells it; an error that says how to get sources when it has none.
+fn load(store: &impl Store, case: &str) -> anyhow::Result<CaseFile> {
+    let file = CaseFile::load(store, case)?;
     if file.sources.is_empty() {
         bail!("case {case} has no hunted logs to read (help: `squall hunt LOGS --case {case}`)");
     }
-    let sources = file.checked_sources();
-    Ok((file, sources))
+    Ok(file)
 }
 
 /// The default actors to follow: who, from where, with which key.
 pub const DEFAULT_PIVOTS: [Pivot; 3] = [Pivot::Principal, Pivot::Ip, Pivot::Key];
 
-/// The case's actors and their events in the case's sources, reporting unreadable input as
-/// warnings.
+/// The case's actors and their events in the case's sources, each source checked against its
+/// digest as it is read (what fails is added to the case's integrity); unreadable input is
+/// reported as warnings.
 pub fn activity(
-    sources: &[String],
-    detections: &[squall_case::AttachedDetection],
+    file: &mut CaseFile,
     pivots: &[Pivot],
     window: Window,
 ) -> (Actors, Vec<TimelineEvent>) {
-    let actors = Actors::from_detections(detections);
-    let (events, warnings) = timeline::build(sources, &actors, pivots, window, detections);
+    let actors = Actors::from_detections(&file.detections);
+    let built = timeline::build(&file.sources, &actors, pivots, window, &file.detections);
+    file.integrity.failures.extend(built.failures);
+    file.integrity.unchecked.extend(built.unchecked);
+    let warnings = built.warnings;
     // As many as the hunt shows by default; a damaged corpus must not bury the output.
     const SHOWN: usize = 20;
     for w in warnings.iter().take(SHOWN) {
@@ -47,18 +48,14 @@ pub fn activity(
             warnings.len()
         );
     }
-    (actors, events)
+    (actors, built.events)
 }
 
 pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
     let store = ctx.store()?;
-    let (file, sources) = checked(&store, case)?;
-    let (_, events) = activity(
-        &sources,
-        &file.detections,
-        &DEFAULT_PIVOTS,
-        Window::default(),
-    );
+    let mut file = load(&store, case)?;
+    let (_, events) = activity(&mut file, &DEFAULT_PIVOTS, Window::default());
+    let sources = file.sources.len();
     let touched = timeline::scope(&events);
     let format = format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
@@ -76,9 +73,8 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
             case_cmd::print_banner(&mut out, &file.integrity)?;
             writeln!(
                 out,
-                "{case}: {} events of the case's actors in {} hunted files",
+                "{case}: {} events of the case's actors in {sources} hunted files",
                 events.len(),
-                sources.len()
             )?;
             let mut kind = "";
             for t in &touched {
@@ -125,7 +121,7 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
 
 pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
-    let (file, sources) = checked(&store, &args.case)?;
+    let mut file = load(&store, &args.case)?;
     let detections = &file.detections;
     let before = timespec::duration_ms(&args.before)?;
     let after = timespec::duration_ms(&args.after)?;
@@ -172,7 +168,7 @@ pub fn run(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     } else {
         args.pivot.clone()
     };
-    let (actors, events) = activity(&sources, detections, &pivots, window);
+    let (actors, events) = activity(&mut file, &pivots, window);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             TimelineFormat::Table
