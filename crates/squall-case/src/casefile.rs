@@ -124,6 +124,31 @@ pub fn detection_from_payload(payload: &Value, ledger_seq: u64) -> AttachedDetec
         event_time: payload["event_time"].as_str().and_then(normalize_time),
         detection: payload.clone(),
         ledger_seq,
+        identity: None,
+    }
+}
+
+/// Whether a row's deduplication key is the one its ledger payload calls for: the rule's
+/// event id (or the record's place, whose folder the payload does not keep, so only its index
+/// is checked) and the record's digest, as `attach` in sqlite.rs builds it.
+fn identity_matches(identity: &str, payload: &Value) -> bool {
+    let ev = &payload["evidence"];
+    let digest = ev["record_sha256"].as_str().filter(|d| !d.is_empty());
+    let base = match digest {
+        Some(d) => match identity.strip_suffix(&format!("#sha256:{d}")) {
+            Some(base) => base,
+            None => return false,
+        },
+        None => identity,
+    };
+    match ev["event_id"].as_str() {
+        Some(id) => base == format!("event:{id}"),
+        None => {
+            base.starts_with("record:")
+                && ev["record_index"]
+                    .as_u64()
+                    .is_some_and(|i| base.ends_with(&format!("#{i}")))
+        }
     }
 }
 
@@ -432,10 +457,33 @@ fn compare_detections(
     }
     let by_seq: BTreeMap<u64, &AttachedDetection> =
         rows.iter().map(|d| (d.ledger_seq, d)).collect();
+    let recorded: BTreeSet<u64> = rebuilt.iter().map(|d| d.ledger_seq).collect();
+    if by_seq.len() != rows.len() {
+        f.push("the store holds two detections for one ledger entry".into());
+    }
+    for seq in by_seq.keys().filter(|s| !recorded.contains(s)) {
+        f.push(format!(
+            "the store holds a detection for ledger entry {seq}, which attached none"
+        ));
+    }
     for d in rebuilt {
         let Some(row) = by_seq.get(&d.ledger_seq) else {
+            f.push(format!(
+                "the store lost the detection of ledger entry {}",
+                d.ledger_seq
+            ));
             continue;
         };
+        if !row
+            .identity
+            .as_deref()
+            .is_some_and(|i| identity_matches(i, &d.detection))
+        {
+            f.push(format!(
+                "the store's deduplication key of the detection of ledger entry {} is not the one its record calls for (a later hunt could be told it is attached already)",
+                d.ledger_seq
+            ));
+        }
         let what = format!("detection of ledger entry {}", d.ledger_seq);
         // Earlier releases stored the detection before normalizing its numbers; compare the
         // normalized forms.

@@ -385,8 +385,27 @@ fn append(
     let Some((seq, prev, status)) = head else {
         return Err(StoreError::NoCase(case.to_string()));
     };
-    if status == "closed" {
+    // Closed is what the ledger's last status change says; the table's column alone could be
+    // edited to reopen a closed case (or to close an open one).
+    let last_status: Option<String> = tx
+        .query_row(
+            "SELECT json_extract(payload, '$.to') FROM ledger
+             WHERE case_id = ?1 AND kind = 'case.status' ORDER BY seq DESC LIMIT 1",
+            [case],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql(w.path))?
+        .flatten();
+    if last_status.as_deref() == Some("closed") {
         return Err(StoreError::Closed(case.to_string()));
+    }
+    if status != last_status.as_deref().unwrap_or(&status) && kind != "case.status" {
+        return Err(StoreError::Invalid(format!(
+            "case {case}: the store says {status} but its ledger says {}; nothing recorded \
+             (help: `squall ledger verify {case}`)",
+            last_status.unwrap_or_default()
+        )));
     }
     let mut entry = Entry::new(
         seq + 1,
@@ -968,8 +987,8 @@ impl Store for SqliteStore {
 
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>> {
         self.query(
-            "SELECT rule_id, title, level, event_time, detection, ledger_seq FROM detections
-             WHERE case_id = ?1 ORDER BY event_time, ledger_seq",
+            "SELECT rule_id, title, level, event_time, detection, ledger_seq, identity
+             FROM detections WHERE case_id = ?1 ORDER BY event_time, ledger_seq",
             [case],
             |r| {
                 let json: String = r.get(4)?;
@@ -980,6 +999,7 @@ impl Store for SqliteStore {
                     event_time: r.get(3)?,
                     detection: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
                     ledger_seq: r.get(5)?,
+                    identity: Some(r.get(6)?),
                 })
             },
         )

@@ -112,6 +112,11 @@ pub struct AttachedDetection {
     pub event_time: Option<String>,
     pub detection: serde_json::Value,
     pub ledger_seq: u64,
+    /// The key the store deduplicates on (a row's; `None` when rebuilt from the ledger, which
+    /// derives it from the payload): checked, since a forged key could turn a future detection
+    /// away as "already attached".
+    #[serde(skip)]
+    pub identity: Option<String>,
 }
 
 /// How many of the offered detections were new.

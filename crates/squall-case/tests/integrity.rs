@@ -139,6 +139,14 @@ fn edits_to_the_stores_tables_are_named_and_not_shown() {
         ("DELETE FROM detections", "holds 0 detection(s)"),
         ("UPDATE tasks SET done = 1", "tasks differ"),
         (
+            "UPDATE detections SET identity = 'event:a-future-event'",
+            "deduplication key",
+        ),
+        (
+            "UPDATE detections SET ledger_seq = 999, title = 'benign'",
+            "lost the detection of ledger entry 3",
+        ),
+        (
             "INSERT INTO case_sources (case_id, path, ledger_seq) VALUES ('C-0001', '/planted.json', 2)",
             "never recorded: /planted.json",
         ),

@@ -277,7 +277,32 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
                 f => print_cases(&[case], f)?,
             }
         }
-        CaseCommand::List { format } => print_cases(&store.cases()?, format_or_default(format))?,
+        CaseCommand::List { format } => {
+            // Each case as its ledger tells it; a case whose checks fail is named first.
+            let mut cases = Vec::new();
+            let mut failed = Vec::new();
+            for row in store.cases()? {
+                let file = CaseFile::load(&store, &row.id)?;
+                if let Some(banner) = file.integrity.banner() {
+                    failed.push(format!("{}: {banner}", row.id));
+                }
+                cases.push(file.case);
+            }
+            let format = format_or_default(format);
+            for f in &failed {
+                if format == Format::Table {
+                    println!("{}", text::terminal(f));
+                }
+                eprintln!("squall: {}", text::terminal(f));
+            }
+            if format == Format::Table && !failed.is_empty() {
+                println!();
+            }
+            print_cases(&cases, format)?;
+            if !failed.is_empty() {
+                return Ok(exit::TAMPERED);
+            }
+        }
         CaseCommand::Show { case, format } => {
             return show(&store, &case, format_or_default(format));
         }

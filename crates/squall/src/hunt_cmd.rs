@@ -445,6 +445,17 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
             None => squall_case::HuntCase::New(&new_case),
         };
         let mut store = ctx.store()?;
+        // Whether a detection is attached already is read from the store's tables: on a case
+        // whose tables disagree with its ledger, that answer may have been forged.
+        if let Some(id) = &case_id
+            && let Some(banner) = squall_case::CaseFile::load(&store, id)?.integrity.banner()
+        {
+            case_warnings += 1;
+            printer.print(&format!(
+                "{id}: attaching to a case that fails its integrity check; detections may be \
+                 wrongly taken as attached already: {banner}"
+            ));
+        }
         let (case, _, outcome) =
             squall_case::Store::record_hunt(&mut store, target, &ctx.actor, &run, &found)?;
         for conflict in &outcome.conflicts {

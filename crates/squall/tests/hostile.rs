@@ -218,6 +218,12 @@ fn an_edited_store_or_log_is_named_at_the_top_of_every_view() {
         show.contains("\nC-0001  Hostile\n"),
         "the title from the ledger: {show}"
     );
+    let (list, code) = stdout_of(squall(h).args(["case", "list", "--format", "csv"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        list.contains(",Hostile") && !list.contains(",All clear"),
+        "{list}"
+    );
     let (md, code) = stdout_of(squall(h).args(["report", "C-0001"]));
     assert_eq!(code, Some(1));
     assert!(md.starts_with("**INTEGRITY CHECK FAILED"), "{md}");
