@@ -22,6 +22,6 @@ pub use casefile::{CaseFile, Integrity};
 pub use ledger::{Break, Entry, GENESIS, Head, SignaturePolicy, verify, verify_signed};
 pub use sqlite::SqliteStore;
 pub use store::{
-    Attached, AttachedDetection, Case, Evidence, HuntCase, HuntRun, NewCase, NewDetection,
-    NewEvidence, STATUSES, SourceDigest, Store, StoreError, Task,
+    Attached, AttachedDetection, Case, CheckedInventory, Evidence, HuntCase, HuntRun, NewCase,
+    NewDetection, NewEvidence, STATUSES, SourceDigest, Store, StoreError, Task,
 };

@@ -11,11 +11,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde_json::json;
 
 use crate::inventory::Asset;
-use crate::ledger::{Entry, GENESIS};
+use crate::ledger::{Entry, GENESIS, Head};
 use crate::signing::AnalystKey;
 use crate::store::{
-    Attached, AttachedDetection, Case, Evidence, HuntCase, HuntRun, NewCase, NewDetection,
-    NewEvidence, Result, STATUSES, Store, StoreError, Task,
+    Attached, AttachedDetection, Case, CheckedInventory, Evidence, HuntCase, HuntRun, NewCase,
+    NewDetection, NewEvidence, Result, STATUSES, Store, StoreError, Task,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -107,6 +107,26 @@ CREATE TABLE tasks (
     created_at TEXT NOT NULL,
     done_at    TEXT,
     PRIMARY KEY (case_id, id)
+);
+"#,
+    // The inventory gets its own hash chain: triage answers from it, so an edit to the
+    // inventory table must show, like an edit to a case's tables. One row holds its head.
+    r#"
+CREATE TABLE inventory_log (
+    seq       INTEGER PRIMARY KEY,
+    time      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    payload   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    signer    TEXT,
+    signature TEXT
+);
+CREATE TABLE inventory_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
 );
 "#,
 ];
@@ -600,6 +620,86 @@ fn insert_case(tx: &Transaction, w: &Writing<'_>, actor: &str, new: &NewCase) ->
     Ok(id)
 }
 
+/// Appends one entry to the inventory's log and moves its head, inside `tx`.
+fn append_inventory(
+    tx: &Transaction,
+    w: &Writing<'_>,
+    (seq, prev): (u64, String),
+    actor: &str,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<(u64, String)> {
+    let mut entry = Entry::new(
+        seq + 1,
+        now(),
+        actor.to_string(),
+        kind.to_string(),
+        payload,
+        prev,
+    );
+    if let Some(key) = w.signer {
+        let (public, signature) = key.sign(&entry.hash);
+        entry.signer = Some(public);
+        entry.signature = Some(signature);
+    }
+    tx.execute(
+        "INSERT INTO inventory_log (seq, time, actor, kind, payload, prev_hash, hash, signer, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            entry.seq,
+            entry.time,
+            entry.actor,
+            entry.kind,
+            entry.payload.to_string(),
+            entry.prev_hash,
+            entry.hash,
+            entry.signer,
+            entry.signature
+        ],
+    )
+    .map_err(sql(w.path))?;
+    tx.execute(
+        "INSERT INTO inventory_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![entry.seq, entry.hash],
+    )
+    .map_err(sql(w.path))?;
+    Ok((entry.seq, entry.hash))
+}
+
+/// The inventory table's records, in the order `inventory()` lists them.
+fn inventory_rows(tx: &Transaction, path: &str) -> Result<Vec<serde_json::Value>> {
+    let mut stmt = tx
+        .prepare("SELECT asset FROM inventory ORDER BY provider, id")
+        .map_err(sql(path))?;
+    let texts = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql(path))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql(path))?;
+    Ok(texts
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.clone())))
+        .collect())
+}
+
+/// A ledger (or inventory log) row; a payload that no longer parses is itself tampering, so
+/// its text is kept for verification to report instead of failing the read.
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let payload: String = r.get(4)?;
+    Ok(Entry {
+        seq: r.get(0)?,
+        time: r.get(1)?,
+        actor: r.get(2)?,
+        kind: r.get(3)?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+        prev_hash: r.get(5)?,
+        hash: r.get(6)?,
+        signer: r.get(7)?,
+        signature: r.get(8)?,
+    })
+}
+
 fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
     Ok(Case {
         id: r.get(0)?,
@@ -797,6 +897,24 @@ impl Store for SqliteStore {
 
     fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
         self.write(|tx, w| {
+            let head: Option<(u64, String)> = tx
+                .query_row("SELECT seq, hash FROM inventory_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(sql(w.path))?;
+            let mut head = head.unwrap_or((0, GENESIS.to_string()));
+            if head.0 == 0 {
+                // A store from before the inventory had its chain: what it holds is taken in
+                // as it stands, said so in the entry, before the first import is recorded.
+                let existing = inventory_rows(tx, w.path)?;
+                if !existing.is_empty() {
+                    let payload = json!({"source": "(inventory of an earlier squall, adopted as found)", "assets": existing});
+                    head = append_inventory(tx, w, head, actor, "inventory.adopted", payload)?;
+                }
+            }
+            let payload = json!({"source": source, "assets": assets});
+            append_inventory(tx, w, head, actor, "inventory.imported", payload)?;
             let at = now();
             for a in assets {
                 let provider = serde_json::to_value(a.provider)
@@ -820,6 +938,74 @@ impl Store for SqliteStore {
             }
             Ok(assets.len())
         })
+    }
+
+    fn inventory_checked(&self) -> Result<CheckedInventory> {
+        let entries = self.query(
+            "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature
+             FROM inventory_log ORDER BY seq",
+            [],
+            entry_from_row,
+        )?;
+        let head: Option<Head> = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM inventory_head WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Head {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())?;
+        let rows = self.inventory()?;
+        let mut out = CheckedInventory::default();
+        if entries.is_empty() && head.is_none() {
+            if !rows.is_empty() {
+                out.unchecked.push(format!(
+                    "the inventory ({} record(s)) was imported by an earlier squall and has no log to check it against until the next import",
+                    rows.len()
+                ));
+            }
+            out.assets = rows;
+            return Ok(out);
+        }
+        if let Err(b) = crate::ledger::verify(&entries, head.as_ref()) {
+            out.failures
+                .push(format!("the inventory's log is tampered at {b}"));
+        }
+        // Replay: later imports replace earlier records of the same provider and id.
+        let mut replayed: std::collections::BTreeMap<(String, String), Asset> = Default::default();
+        for e in &entries {
+            for a in e.payload["assets"].as_array().into_iter().flatten() {
+                match serde_json::from_value::<Asset>(a.clone()) {
+                    Ok(asset) => {
+                        let provider = serde_json::to_value(asset.provider)
+                            .ok()
+                            .and_then(|p| p.as_str().map(str::to_string))
+                            .unwrap_or_default();
+                        replayed.insert((provider, asset.id.clone()), asset);
+                    }
+                    Err(err) => out.failures.push(format!(
+                        "inventory log entry {} holds a record that is not one ({err})",
+                        e.seq
+                    )),
+                }
+            }
+        }
+        let logged: Vec<Asset> = replayed.into_values().collect();
+        if logged != rows {
+            out.failures.push(format!(
+                "the inventory table ({} record(s)) differs from its log ({} record(s)); triage answers from the log",
+                rows.len(),
+                logged.len()
+            ));
+        }
+        out.assets = logged;
+        Ok(out)
     }
 
     fn inventory(&self) -> Result<Vec<Asset>> {
@@ -965,23 +1151,7 @@ impl Store for SqliteStore {
             "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature FROM ledger
              WHERE case_id = ?1 ORDER BY rowid",
             [case],
-            |r| {
-                let payload: String = r.get(4)?;
-                Ok(Entry {
-                    seq: r.get(0)?,
-                    time: r.get(1)?,
-                    actor: r.get(2)?,
-                    kind: r.get(3)?,
-                    // A payload that no longer parses is itself tampering; keep its text so
-                    // verification reports the entry instead of failing to read the ledger.
-                    payload: serde_json::from_str(&payload)
-                        .unwrap_or(serde_json::Value::String(payload)),
-                    prev_hash: r.get(5)?,
-                    hash: r.get(6)?,
-                    signer: r.get(7)?,
-                    signature: r.get(8)?,
-                })
-            },
+            entry_from_row,
         )
     }
 

@@ -270,5 +270,18 @@ pub trait Store {
     fn tasks(&self, case: &str) -> Result<Vec<Task>>;
     /// The log files hunted for this case.
     fn sources(&self, case: &str) -> Result<Vec<String>>;
+    /// The inventory table's records, as stored.
     fn inventory(&self) -> Result<Vec<crate::inventory::Asset>>;
+    /// The inventory as its own hash-chained log tells it, with what does not hold.
+    fn inventory_checked(&self) -> Result<CheckedInventory>;
+}
+
+/// The inventory rebuilt from its log, and what failed: what triage answers from.
+#[derive(Debug, Clone, Default)]
+pub struct CheckedInventory {
+    pub assets: Vec<crate::inventory::Asset>,
+    /// A broken log, or a table that disagrees with it.
+    pub failures: Vec<String>,
+    /// An inventory from an earlier squall, which no log covers yet.
+    pub unchecked: Vec<String>,
 }

@@ -334,3 +334,73 @@ fn new_stores_are_private() {
     assert_eq!(mode(&folder), 0o700);
     assert!(squall_case::home::case_dir(&home, "../../etc").is_err());
 }
+
+#[test]
+fn triage_answers_from_the_inventorys_log_and_an_edited_table_is_named() {
+    use squall_case::inventory::Env;
+    let f = fixture();
+    let mut store = SqliteStore::open(&f.path).unwrap();
+    let mut asset = asset("aws", "111122223333");
+    asset.env = Some(Env::Prod);
+    store
+        .import_inventory("alice", "inv.yaml", std::slice::from_ref(&asset))
+        .unwrap();
+    let checked = store.inventory_checked().unwrap();
+    assert!(checked.failures.is_empty(), "{:?}", checked.failures);
+    assert_eq!(checked.assets, vec![asset.clone()]);
+    edit(
+        &f,
+        "UPDATE inventory SET asset = json_set(asset, '$.env', 'test')",
+    );
+    let checked = store.inventory_checked().unwrap();
+    assert!(
+        checked.failures[0].contains("differs from its log"),
+        "{:?}",
+        checked.failures
+    );
+    assert_eq!(
+        checked.assets[0].env,
+        Some(Env::Prod),
+        "the log's record, not the table's"
+    );
+    edit(
+        &f,
+        "UPDATE inventory_log SET payload = replace(payload, 'prod', 'test')",
+    );
+    let checked = store.inventory_checked().unwrap();
+    assert!(
+        checked.failures[0].contains("tampered"),
+        "{:?}",
+        checked.failures
+    );
+}
+
+#[test]
+fn an_inventory_from_an_earlier_squall_is_adopted_at_the_next_import() {
+    let f = fixture();
+    let mut store = SqliteStore::open(&f.path).unwrap();
+    let old = asset("gcp", "acme-prod");
+    store
+        .import_inventory("alice", "old.yaml", std::slice::from_ref(&old))
+        .unwrap();
+    // As an earlier release left it: rows, no log.
+    edit(&f, "DELETE FROM inventory_log");
+    edit(&f, "DELETE FROM inventory_head");
+    let checked = store.inventory_checked().unwrap();
+    assert!(checked.failures.is_empty() && !checked.unchecked.is_empty());
+    let new = asset("aws", "111122223333");
+    store
+        .import_inventory("alice", "new.yaml", std::slice::from_ref(&new))
+        .unwrap();
+    let checked = store.inventory_checked().unwrap();
+    assert!(
+        checked.failures.is_empty() && checked.unchecked.is_empty(),
+        "{checked:?}"
+    );
+    assert_eq!(checked.assets, vec![new, old]);
+}
+
+/// An inventory record with only its provider and id known.
+fn asset(provider: &str, id: &str) -> squall_case::inventory::Asset {
+    serde_json::from_value(json!({"provider": provider, "id": id})).unwrap()
+}

@@ -657,8 +657,10 @@ fn store_account(
     store: &mut SqliteStore,
     found: squall_case::inventory::Asset,
 ) -> anyhow::Result<()> {
+    // The hand-written fields kept are the inventory's log's, not an edited table's.
     let mut asset = store
-        .inventory()?
+        .inventory_checked()?
+        .assets
         .into_iter()
         .find(|a| a.id == found.id && a.provider == found.provider)
         .unwrap_or_else(|| found.clone());

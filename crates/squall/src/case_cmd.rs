@@ -545,8 +545,22 @@ pub fn inventory(
             return crate::aws_cmd::inventory(ctx, aws, &mut store, args);
         }
         InventoryCommand::List { format } => {
-            let assets = store.inventory()?;
-            match format_or_default(format) {
+            let checked = store.inventory_checked()?;
+            let assets = checked.assets;
+            let format = format_or_default(format);
+            let failed = (!checked.failures.is_empty()).then(|| {
+                format!(
+                    "INTEGRITY CHECK FAILED: {}",
+                    text::terminal(&checked.failures.join("; "))
+                )
+            });
+            if let Some(banner) = &failed {
+                eprintln!("squall: {banner}");
+                if format == Format::Table {
+                    println!("{banner}\n");
+                }
+            }
+            match format {
                 Format::Table => {
                     for a in &assets {
                         let env = a.env.map(|e| format!("{e:?}").to_lowercase());
@@ -567,6 +581,9 @@ pub fn inventory(
                 }
                 _ => println!("{}", serde_json::to_string_pretty(&assets)?),
             }
+            if failed.is_some() {
+                return Ok(exit::TAMPERED);
+            }
         }
     }
     Ok(exit::OK)
@@ -574,8 +591,12 @@ pub fn inventory(
 
 pub fn triage(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
     let mut store = ctx.store()?;
-    let file = CaseFile::load(&store, case)?;
-    let t = squall_case::triage::triage(&file.detections, &store.inventory()?);
+    let mut file = CaseFile::load(&store, case)?;
+    // The answers come from the inventory as its log tells it; an edited table is named.
+    let inventory = store.inventory_checked()?;
+    file.integrity.failures.extend(inventory.failures);
+    file.integrity.unchecked.extend(inventory.unchecked);
+    let t = squall_case::triage::triage(&file.detections, &inventory.assets);
     let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
     let x = |s: &str| text::terminal(s).into_owned();
     match format_or_default(format) {
