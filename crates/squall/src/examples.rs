@@ -1,7 +1,7 @@
 //! The bundled example logs: a small, invented incident across AWS, GCP and Azure that Squall
 //! hunts when run without paths, so a first run shows real output on any machine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -39,18 +39,54 @@ const FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
-/// Writes the example logs to a folder under the system's temp dir (once per version) and
-/// returns it, so detections point at files the analyst can open.
-pub fn materialize() -> anyhow::Result<PathBuf> {
-    let root = std::env::temp_dir().join(format!("squall-examples-{}", env!("CARGO_PKG_VERSION")));
+/// Writes the example logs into the Squall home (`<home>/examples/<version>`, owner-only like
+/// the home) and returns the folder, so detections point at files the analyst can open and a
+/// case can check again. Not in a shared temp folder: another user could plant logs there, or
+/// links that make the write land elsewhere. Each file is written to a fresh name and renamed
+/// into place (a rename replaces a link instead of following it), and only the bundled files
+/// are hunted (see [`files`]).
+pub fn materialize(home: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let home =
+        home.context("no home directory for the example logs (help: set --home or SQUALL_HOME)")?;
+    let root = home.join("examples").join(env!("CARGO_PKG_VERSION"));
     for (rel, bytes) in FILES {
         let path = root.join(rel);
-        if std::fs::read(&path).is_ok_and(|existing| existing == *bytes) {
+        let is_plain_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        if is_plain_file && std::fs::read(&path).is_ok_and(|existing| existing == *bytes) {
             continue;
         }
         let dir = path.parent().context("example path has a parent")?;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let fresh = dir.join(format!(".squall-{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&fresh);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&fresh)
+            .with_context(|| format!("writing {}", fresh.display()))?;
+        std::io::Write::write_all(&mut file, bytes)
+            .with_context(|| format!("writing {}", fresh.display()))?;
+        std::fs::rename(&fresh, &path).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(root)
+}
+
+/// The bundled files under `root`: what a hunt without paths reads, and nothing else that
+/// may have been put beside them.
+pub fn files(root: &Path) -> Vec<PathBuf> {
+    FILES.iter().map(|(rel, _)| root.join(rel)).collect()
 }

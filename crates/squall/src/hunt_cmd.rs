@@ -168,7 +168,12 @@ fn megabytes(n: u64) -> String {
     format!("{:.1} MB", n as f64 / 1e6)
 }
 
-pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Result<u8> {
+/// `home` is where the bundled example logs are written when no path is given.
+pub fn run(
+    args: HuntArgs,
+    case_ctx: Option<&case_cmd::Context>,
+    home: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let since = args
         .since
@@ -217,14 +222,14 @@ pub fn run(args: HuntArgs, case_ctx: Option<&case_cmd::Context>) -> anyhow::Resu
     let args = args;
 
     let paths = if args.paths.is_empty() {
-        let root = examples::materialize()?;
+        let root = examples::materialize(home)?;
         if !args.quiet {
             eprintln!(
                 "squall: no paths given; hunting the bundled example logs in {}",
                 root.display()
             );
         }
-        vec![root]
+        examples::files(&root)
     } else {
         args.paths.clone()
     };

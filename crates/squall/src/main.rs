@@ -60,7 +60,8 @@ fn run() -> anyhow::Result<u8> {
             } else {
                 None
             };
-            hunt_cmd::run(args, ctx.as_ref())
+            let home = squall_case::home::resolve(cli.home.as_deref());
+            hunt_cmd::run(args, ctx.as_ref(), home.as_deref())
         }
         cli::Command::Case(cmd) => case_cmd::case(&context()?, cmd),
         cli::Command::Timeline(args) => timeline_cmd::run(&context()?, args),
