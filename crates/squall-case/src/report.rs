@@ -521,10 +521,12 @@ fn md_code(x: &str, in_table: bool) -> String {
 
 impl Render for Span {
     fn render(&self) -> Markup {
+        // maud escapes markup; control and bidi characters are shown escaped too, so a field
+        // cannot reorder the page's text or write raw escapes to a terminal it is printed on.
         match self {
-            Span::Text(x) => html! { (x) },
-            Span::Code(x) => html! { code { (x) } },
-            Span::Strong(x) => html! { strong { (x) } },
+            Span::Text(x) => html! { (text::terminal(x)) },
+            Span::Code(x) => html! { code { (text::terminal(x)) } },
+            Span::Strong(x) => html! { strong { (text::terminal(x)) } },
         }
     }
 }

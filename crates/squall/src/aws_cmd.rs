@@ -80,7 +80,7 @@ fn respond<A: Action>(
         .run(actions, show),
     )?;
     for o in outcomes.iter().filter(|o| o.status == "failed") {
-        eprintln!(
+        say!(
             "error: {} {}: {}",
             text::terminal(&o.action),
             text::terminal(&o.resource),
@@ -91,7 +91,7 @@ fn respond<A: Action>(
     let failed = outcomes.iter().filter(|o| o.status == "failed").count();
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     if !r.yes {
-        eprintln!(
+        say!(
             "nothing changed: add --yes to carry out the plan ({} resource(s){})",
             outcomes.len(),
             if failed > 0 {
@@ -101,7 +101,7 @@ fn respond<A: Action>(
             }
         );
     } else {
-        eprintln!(
+        say!(
             "{} verified, {} already done (nothing changed), {} failed — recorded in case {}",
             count("verified"),
             count("unchanged"),
@@ -348,7 +348,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireCommand) -> anyh
             for id in &instances {
                 let detail = rt.block_on(squall_aws::services::ec2::instance(&c.ec2, id))?;
                 if detail.volumes.is_empty() {
-                    eprintln!(
+                    say!(
                         "warning: {id} has no EBS volume to acquire (instance store is lost on stop)"
                     );
                 }
@@ -447,7 +447,7 @@ fn image_all(
                         stored_at: dir.display().to_string(),
                     },
                 )?;
-                eprintln!(
+                say!(
                     "{snap}: {} ({} bytes{}) sha256 {} — evidence {} in case {case}",
                     img.path.display(),
                     img.bytes,
@@ -461,7 +461,7 @@ fn image_all(
                 );
             }
             Err(e) => {
-                eprintln!("error: imaging {snap}: {e}");
+                say!("error: imaging {snap}: {e}");
                 code = exit::FAILED;
             }
         }
@@ -503,7 +503,7 @@ pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverCommand) -> anyh
                 })
                 .collect();
             if actions.is_empty() {
-                eprintln!(
+                say!(
                     "no rule in {} is open to the world on admin or all ports",
                     c.region
                 );
@@ -579,12 +579,12 @@ pub fn inventory(
                     asset.name = Some(a.account.name.clone());
                     inv.errors
                         .iter()
-                        .for_each(|e| eprintln!("warning: {}: {e}", inv.account));
+                        .for_each(|e| say!("warning: {}: {e}", inv.account));
                     store_account(ctx, store, asset)?;
                     inv.errors.clear();
                     found.push(inv);
                 }
-                (None, e) => eprintln!(
+                (None, e) => say!(
                     "warning: account {} ({}) not read: {}",
                     a.account.id,
                     a.account.name,
@@ -596,7 +596,7 @@ pub fn inventory(
     } else {
         let inv = rt.block_on(squall_aws::inventory::inventory(&t, &options))?;
         for e in &inv.errors {
-            eprintln!("warning: {e}");
+            say!("warning: {e}");
         }
         store_account(ctx, store, inv.to_asset())?;
         vec![inv]
@@ -647,7 +647,7 @@ pub fn inventory(
             writeln!(out)?;
         }
     }
-    eprintln!("{} account(s) stored in the inventory", inventories.len());
+    say!("{} account(s) stored in the inventory", inventories.len());
     Ok(exit::OK)
 }
 

@@ -128,7 +128,7 @@ pub fn print_banner(
     if let Some(banner) = integrity.banner() {
         let banner = text::terminal(&banner);
         writeln!(out, "{banner}\n")?;
-        eprintln!("squall: {banner}");
+        say!("squall: {banner}");
     }
     Ok(())
 }
@@ -173,7 +173,7 @@ fn show(store: &SqliteStore, id: &str, format: Format) -> anyhow::Result<u8> {
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         if let Some(banner) = file.integrity.banner() {
-            eprintln!("squall: {}", text::terminal(&banner));
+            say!("squall: {}", text::terminal(&banner));
         }
         return Ok(view_exit(&file.integrity));
     }
@@ -293,7 +293,7 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
                 if format == Format::Table {
                     println!("{}", text::terminal(f));
                 }
-                eprintln!("squall: {}", text::terminal(f));
+                say!("squall: {}", text::terminal(f));
             }
             if format == Format::Table && !failed.is_empty() {
                 println!();
@@ -308,19 +308,19 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
         }
         CaseCommand::Note { case, text, lesson } => {
             let e = store.note(&case, &ctx.actor, &text, lesson)?;
-            eprintln!("{case}: note recorded as ledger entry {}", e.seq);
+            say!("{case}: note recorded as ledger entry {}", e.seq);
         }
         CaseCommand::Task { case, text, owner } => {
             let t = store.add_task(&case, &ctx.actor, &text, owner.as_deref())?;
-            eprintln!("{case}: task {} added", t.id);
+            say!("{case}: task {} added", t.id);
         }
         CaseCommand::Done { case, task, result } => {
             let e = store.finish_task(&case, &ctx.actor, task, &result)?;
-            eprintln!("{case}: task {task} done (ledger entry {})", e.seq);
+            say!("{case}: task {task} done (ledger entry {})", e.seq);
         }
         CaseCommand::Assign { case, owner } => {
             let e = store.assign(&case, &ctx.actor, &owner)?;
-            eprintln!("{case}: assigned to {owner} (ledger entry {})", e.seq);
+            say!("{case}: assigned to {owner} (ledger entry {})", e.seq);
         }
         CaseCommand::Status {
             case,
@@ -328,11 +328,11 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
             reason,
         } => {
             let e = store.set_status(&case, &ctx.actor, &status, &reason)?;
-            eprintln!("{case}: {status} (ledger entry {})", e.seq);
+            say!("{case}: {status} (ledger entry {})", e.seq);
         }
         CaseCommand::Close { case, reason } => {
             let e = store.set_status(&case, &ctx.actor, "closed", &reason)?;
-            eprintln!("{case}: closed (ledger entry {})", e.seq);
+            say!("{case}: closed (ledger entry {})", e.seq);
         }
     }
     Ok(exit::OK)
@@ -355,6 +355,15 @@ fn read_export(path: &Path) -> anyhow::Result<Result<Vec<Entry>, squall_case::Br
                 }));
             }
         }
+    }
+    if entries.is_empty() {
+        // Every case's ledger begins with `case.opened`: an empty export proves nothing, and
+        // "intact, 0 entries" would read as a pass.
+        return Ok(Err(squall_case::Break {
+            position: 1,
+            claimed_seq: None,
+            problem: "the export holds no entries (a case's ledger begins with case.opened)".into(),
+        }));
     }
     Ok(Ok(entries))
 }
@@ -455,7 +464,7 @@ pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 Some(path) => {
                     std::fs::write(&path, text)
                         .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!(
+                    say!(
                         "{case}: {} ledger entries written to {}",
                         entries.len(),
                         path.display()
@@ -518,9 +527,11 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
                 },
             )?;
             println!("{sha256}  {}", text::terminal(&item.path));
-            eprintln!(
+            say!(
                 "{case}: evidence #{} recorded ({} bytes, ledger entry {})",
-                item.id, item.size, item.ledger_seq
+                item.id,
+                item.size,
+                item.ledger_seq
             );
             Ok(exit::OK)
         }
@@ -539,7 +550,7 @@ pub fn inventory(
                 .with_context(|| format!("reading {}", file.display()))?;
             let assets = squall_case::inventory::parse(&file, &text).map_err(anyhow::Error::msg)?;
             let n = store.import_inventory(&ctx.actor, &file.display().to_string(), &assets)?;
-            eprintln!("{n} account(s) imported from {}", file.display());
+            say!("{n} account(s) imported from {}", file.display());
         }
         InventoryCommand::Aws(args) => {
             return crate::aws_cmd::inventory(ctx, aws, &mut store, args);
@@ -555,7 +566,7 @@ pub fn inventory(
                 )
             });
             if let Some(banner) = &failed {
-                eprintln!("squall: {banner}");
+                say!("squall: {banner}");
                 if format == Format::Table {
                     println!("{banner}\n");
                 }
@@ -627,12 +638,12 @@ pub fn triage(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resu
         }
         _ => {
             if let Some(banner) = file.integrity.banner() {
-                eprintln!("squall: {}", x(&banner));
+                say!("squall: {}", x(&banner));
             }
             println!("{}", serde_json::to_string_pretty(&t)?)
         }
     }
-    eprintln!("{case}: triage recorded as ledger entry {}", entry.seq);
+    say!("{case}: triage recorded as ledger entry {}", entry.seq);
     Ok(view_exit(&file.integrity))
 }
 
@@ -663,12 +674,12 @@ pub fn report(
         Some(path) => {
             std::fs::write(path, rendered)
                 .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{case}: report written to {}", path.display());
+            say!("{case}: report written to {}", path.display());
         }
         None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
     }
     if let Some(banner) = file.integrity.banner() {
-        eprintln!("squall: {}", text::terminal(&banner));
+        say!("squall: {}", text::terminal(&banner));
     }
     Ok(view_exit(&file.integrity))
 }
@@ -679,7 +690,7 @@ pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<u8> {
             let key = AnalystKey::generate().map_err(anyhow::Error::msg)?;
             key.save(&output).map_err(anyhow::Error::msg)?;
             println!("{}", key.public_hex());
-            eprintln!(
+            say!(
                 "key written to {} (keep it private; give the public key above to verifiers)",
                 output.display()
             );

@@ -1,6 +1,14 @@
 //! `squall`: the one binary an incident responder runs. Thin on purpose: it parses arguments,
 //! wires the library crates together and turns outcomes into exit codes.
 
+/// `eprintln!` for messages that quote anything not written by Squall itself (ids, paths,
+/// owners, provider messages): the whole line goes through the terminal neutralizer.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", squall_case::text::terminal(&format!($($arg)*)))
+    };
+}
+
 mod aws_cmd;
 mod case_cmd;
 mod cli;

@@ -11,7 +11,7 @@ mod common;
 use common::*;
 
 /// Escape sequences a terminal would obey: retitle, clear screen, an OSC 8 link, a forged row.
-const TERMINAL_ATTACK: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}]8;;http://e.vil\u{1b}\\link\u{1b}]8;;\u{1b}\\\r\nC-9999 forged row";
+const TERMINAL_ATTACK: &str = "\u{202e}\u{9b}31m\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}]8;;http://e.vil\u{1b}\\link\u{1b}]8;;\u{1b}\\\r\nC-9999 forged row";
 const MARKUP_ATTACK: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 const TIME_ATTACK: &str = "!! x\n## Summary\n\nAll clear: 0 detections. Ledger verified.";
 
@@ -56,7 +56,7 @@ fn stdout_of(cmd: &mut assert_cmd::Command) -> (String, Option<i32>) {
 
 fn no_terminal_control(what: &str, text: &str) {
     assert!(
-        !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'),
+        !text.contains(['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}']),
         "{what} writes terminal controls: {text:?}"
     );
     assert!(!text.contains("\nC-9999 forged row"), "{what}: forged row");
@@ -174,6 +174,8 @@ fn the_report_carries_no_markup_and_no_forged_times() {
         .unwrap()
         .stdout;
     let page = String::from_utf8(page).unwrap();
+    no_terminal_control("report html", &html);
+    no_terminal_control("timeline html", &page);
     assert_eq!(
         page.matches("<script").count(),
         1,
@@ -313,6 +315,14 @@ fn a_forged_export_with_stripped_signers_is_tampered() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("bad signature"));
+    std::fs::write(&export, "\n\n").unwrap();
+    squall(h)
+        .args(["ledger", "verify", "--file"])
+        .arg(&export)
+        .args(["--require-signed", "--signer", &public])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no entries"));
     std::fs::write(&export, "{\"seq\": \"x\"}\n").unwrap();
     squall(h)
         .args(["ledger", "verify", "--file"])
