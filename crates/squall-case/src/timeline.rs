@@ -177,6 +177,7 @@ pub fn build(
             &input,
             i,
             ReadOptions::default(),
+            Default::default(),
             &mut |batch| {
                 for raw in &batch.records {
                     let Ok(record) = Record::parse(batch.record(raw), None) else {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rsigma_eval::RuleHeader;
 use squall_logs::{
     Batch, Input, LogSource, ReadOptions, Record, RecordError, SkipReason, Summary, Warning,
-    read_input,
+    read_input, read_input_hashed,
 };
 
 use crate::correlate::Correlator;
@@ -36,6 +36,9 @@ pub struct HuntOptions {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub read: ReadOptions,
+    /// Hash each file (not standard input) with the very read that parses it, for a case's
+    /// chain of custody: [`Stats::digests`].
+    pub hash_files: bool,
 }
 
 /// Counters that a progress display may read while the hunt runs.
@@ -68,6 +71,9 @@ pub struct Stats {
     pub untimed_correlation_inputs: u64,
     /// Number of warnings (input problems) reported.
     pub warnings: u64,
+    /// With [`HuntOptions::hash_files`]: each file's SHA-256 and size, by input index, taken
+    /// from the bytes the hunt parsed (a file that could not be read has none).
+    pub digests: BTreeMap<usize, squall_logs::FileDigest>,
 }
 
 /// Where a hunt delivers what it finds, from any worker thread, as soon as it finds it: so
@@ -161,6 +167,8 @@ pub fn hunt(
     let corr_index: Vec<HashMap<String, u32>> = rules.routes.iter().map(input_index).collect();
 
     let next_file = AtomicUsize::new(0);
+    let digests: Mutex<BTreeMap<usize, squall_logs::FileDigest>> = Mutex::new(BTreeMap::new());
+    let digests_ref = &digests;
     let read_skips: Mutex<BTreeMap<SkipReason, u64>> = Mutex::new(BTreeMap::new());
     let read_warnings = AtomicU64::new(0);
     let decompressed = AtomicU64::new(0);
@@ -177,25 +185,52 @@ pub fn hunt(
             let tx = tx.clone();
             let (next_file, read_skips, read_warnings) = (&next_file, &read_skips, &read_warnings);
             let (decompressed, total_records) = (&decompressed, &total_records);
+            let digests = digests_ref;
             s.spawn(move || {
                 loop {
                     let i = next_file.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    let totals = read_input(
-                        input,
-                        i,
-                        options.read,
-                        progress.disk_bytes.clone(),
-                        &mut |batch| {
-                            // A closed channel means the workers are gone; nothing to do but stop.
-                            let _ = tx.send(batch);
-                        },
-                        &mut |w| {
-                            read_warnings.fetch_add(1, Ordering::Relaxed);
-                            *read_skips.lock().unwrap().entry(w.reason).or_insert(0) += 1;
-                            sink.warning(&w);
-                        },
-                    );
+                    // A closed channel means the workers are gone; nothing to do but stop.
+                    let mut on_batch = |batch| {
+                        let _ = tx.send(batch);
+                    };
+                    let mut on_warning = |w: Warning| {
+                        read_warnings.fetch_add(1, Ordering::Relaxed);
+                        *read_skips.lock().unwrap().entry(w.reason).or_insert(0) += 1;
+                        sink.warning(&w);
+                    };
+                    let totals = if options.hash_files && input.path.is_some() {
+                        match read_input_hashed(
+                            input,
+                            i,
+                            options.read,
+                            progress.disk_bytes.clone(),
+                            &mut on_batch,
+                            &mut on_warning,
+                        ) {
+                            Ok((totals, digest)) => {
+                                digests.lock().unwrap().insert(i, digest);
+                                totals
+                            }
+                            Err(e) => {
+                                on_warning(Warning::file(
+                                    &input.name,
+                                    SkipReason::Unreadable,
+                                    e.to_string(),
+                                ));
+                                Default::default()
+                            }
+                        }
+                    } else {
+                        read_input(
+                            input,
+                            i,
+                            options.read,
+                            progress.disk_bytes.clone(),
+                            &mut on_batch,
+                            &mut on_warning,
+                        )
+                    };
                     decompressed.fetch_add(totals.bytes, Ordering::Relaxed);
                     total_records.fetch_add(totals.records, Ordering::Relaxed);
                     progress.files_done.fetch_add(1, Ordering::Relaxed);
@@ -241,6 +276,7 @@ pub fn hunt(
         disk_bytes: progress.disk_bytes.load(Ordering::Relaxed),
         skipped: read_skips.into_inner().unwrap(),
         warnings: read_warnings.load(Ordering::Relaxed),
+        digests: digests.into_inner().unwrap(),
         ..Stats::default()
     };
     let mut held = Vec::with_capacity(outs.len());
@@ -302,6 +338,12 @@ fn match_batch(
                 continue;
             }
             _ => {}
+        }
+        // Read, but with something to say (a repeated key, a value too deep, no usable time):
+        // named and counted, not skipped.
+        for w in record.warnings(file, raw) {
+            out.warnings += 1;
+            sink.warning(&w);
         }
         *out.by_source.entry(source).or_insert(0) += 1;
         let mut millis = None;

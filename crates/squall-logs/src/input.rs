@@ -178,7 +178,7 @@ pub fn open(input: &Input, disk_bytes: Arc<AtomicU64>) -> io::Result<Box<dyn Rea
 }
 
 /// The SHA-256 and size of a file's bytes as stored, taken from the very bytes a read parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileDigest {
     pub sha256: String,
     pub size: u64,
@@ -209,6 +209,7 @@ pub fn read_input_hashed(
     input: &Input,
     file: usize,
     options: ReadOptions,
+    disk_bytes: Arc<AtomicU64>,
     on_batch: &mut dyn FnMut(Batch),
     on_warning: &mut dyn FnMut(Warning),
 ) -> io::Result<(FileTotals, FileDigest)> {
@@ -223,7 +224,7 @@ pub fn read_input_hashed(
         inner: opened,
         state: state.clone(),
     };
-    let reader = decompress(Box::new(hashing), Arc::new(AtomicU64::new(0)))?;
+    let reader = decompress(Box::new(hashing), disk_bytes)?;
     let totals = read_from(input, reader, file, options, on_batch, on_warning);
     let mut tail = Hashing {
         inner: &mut rest,

@@ -708,6 +708,7 @@ fn a_hashed_read_digests_exactly_the_bytes_it_parsed() {
             &input,
             0,
             ReadOptions::default(),
+            Arc::new(AtomicU64::new(0)),
             &mut |b| hashed += b.records.len(),
             &mut |_| {},
         )

@@ -286,6 +286,7 @@ pub fn run(
         read: ReadOptions {
             max_record: args.max_record_mib.max(1) << 20,
         },
+        hash_files: case_ctx.is_some(),
     };
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
@@ -320,16 +321,6 @@ pub fn run(
     {
         sink.record_failure(e);
     }
-    // What each source looked like before the hunt, to notice one that changes while read.
-    let before: Vec<Option<FileState>> = discovery
-        .inputs
-        .iter()
-        .map(|i| {
-            case_ctx
-                .and(i.path.as_deref())
-                .and_then(|p| FileState::of(p).ok())
-        })
-        .collect();
     let progress = Progress::default();
     let done = AtomicBool::new(false);
     let stats = std::thread::scope(|s| {
@@ -391,37 +382,27 @@ pub fn run(
         squall_case::NewDetection::sort_by_time(&mut found);
         let mut files = Vec::new();
         let mut sources = Vec::new();
-        for (input, was) in discovery.inputs.iter().zip(&before) {
-            let Some(path) = &input.path else { continue };
+        for (index, input) in discovery.inputs.iter().enumerate() {
+            if input.path.is_none() {
+                continue;
+            }
             let absolute = sink
                 .canonical
                 .get(&input.name)
                 .unwrap_or(&input.name)
                 .clone();
-            // Hashed right after the hunt read it (from the page cache, mostly), and compared
-            // with its state before the hunt: a file that changed in between is named.
-            let hashed = squall_case::hash::sha256_file(path, &mut |_| {});
-            match (hashed, was) {
-                (Ok((sha256, size)), Some(was))
-                    if FileState::of(path).ok().as_ref() == Some(was) =>
-                {
-                    sources.push(squall_case::SourceDigest {
-                        path: absolute.clone(),
-                        sha256,
-                        size,
-                    })
-                }
-                (Err(why), _) => {
+            // The digest of the very bytes the hunt parsed (see `HuntOptions::hash_files`).
+            match stats.digests.get(&index) {
+                Some(d) => sources.push(squall_case::SourceDigest {
+                    path: absolute.clone(),
+                    sha256: d.sha256.clone(),
+                    size: d.size,
+                }),
+                None => {
                     case_warnings += 1;
                     printer.print(&format!(
-                        "{why}; its detections are attached, but the case cannot check it later"
-                    ));
-                }
-                _ => {
-                    case_warnings += 1;
-                    printer.print(&format!(
-                        "{}: changed while it was hunted; its detections are attached, but the \
-                         case cannot check it later (help: hunt a copy that nothing writes to)",
+                        "{}: not hashed (it could not be read to its end); the case cannot \
+                         check it later",
                         input.name
                     ));
                 }
@@ -565,30 +546,6 @@ fn save_stdin(home: &std::path::Path, case: &str) -> anyhow::Result<std::path::P
         .and_then(|_| file.sync_all())
         .with_context(|| format!("saving standard input to {}", path.display()))?;
     Ok(path)
-}
-
-/// A file's identity and size and modification time, to tell whether it changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileState {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    #[cfg(unix)]
-    inode: (u64, u64),
-}
-
-impl FileState {
-    fn of(path: &std::path::Path) -> std::io::Result<FileState> {
-        let m = std::fs::metadata(path)?;
-        Ok(FileState {
-            len: m.len(),
-            modified: m.modified().ok(),
-            #[cfg(unix)]
-            inode: {
-                use std::os::unix::fs::MetadataExt;
-                (m.dev(), m.ino())
-            },
-        })
-    }
 }
 
 fn print_summary(
