@@ -346,6 +346,9 @@ pub fn build(
             }
         }
         for (origin, corr) in &correlations {
+            if corr.rules.is_empty() {
+                continue; // every route would take it vacuously; reported below
+            }
             let targets: Vec<_> = corr.rules.iter().map(|r| by_ref.get(r)).collect();
             if targets.iter().any(Option::is_none) {
                 continue; // reported below if no route takes it
@@ -415,6 +418,15 @@ pub fn build(
         }
     }
     for (origin, corr) in &correlations {
+        if corr.rules.is_empty() {
+            problems.push(RuleProblem {
+                origin: origin.clone(),
+                title: Some(corr.title.clone()),
+                message: "correlation names no rules (its `rules:` list is missing or empty)"
+                    .into(),
+            });
+            continue;
+        }
         let missing: Vec<_> = corr
             .rules
             .iter()

@@ -37,15 +37,8 @@ fn check(rules: &RuleSet, path: &Path) -> Result<(), TestCaseError> {
             l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
         })
     });
-    // A correlation on its own is the known exception, pinned by
-    // `a_correlation_that_names_no_rule_is_reported` below.
-    let correlation = std::fs::read(path).is_ok_and(|b| {
-        String::from_utf8_lossy(&b)
-            .lines()
-            .any(|l| l.starts_with("correlation:"))
-    });
     prop_assert!(
-        used > 0 || blank || correlation || !rules.problems.is_empty(),
+        used > 0 || blank || !rules.problems.is_empty(),
         "{} gave no rule and no problem",
         path.display()
     );
@@ -198,10 +191,8 @@ fn unusable_rule_files_are_named_in_an_error() {
 /// Found by `damaged_sigma_rules_never_panic_the_rule_loader`: a correlation whose `rules:` key
 /// is damaged (here `r[]ules:`) parses with no rules, is taken by every log route vacuously, and
 /// is dropped with the route when no detection rule shares it: no rule, no problem, no word.
-/// The fix belongs in `rules::build` (a correlation must name at least one rule, and one that
-/// no route takes is a problem); ignored until then so CI stays green.
+/// `rules::build` now names it.
 #[test]
-#[ignore = "rules::build drops a correlation naming no rule silently (issue 8 fuzzing)"]
 fn a_correlation_that_names_no_rule_is_reported() {
     let text = "title: Key used from two addresses\nid: 5e1f0000-0000-4000-8000-000000000001\n\
                 correlation:\n  type: value_count\n  r[]ules:\n    - some_rule\n  \
