@@ -50,19 +50,25 @@ pub struct Integrity {
 }
 
 impl Integrity {
+    /// Whether every check held (unchecked sources aside, which are said but not failures).
     pub fn verified(&self) -> bool {
         self.failures.is_empty()
     }
 
-    /// The line every output starts with when a check failed.
+    /// The line every output starts with when a check failed: the first few problems (a store
+    /// with every detection deleted has one per detection; JSON output lists them all).
     pub fn banner(&self) -> Option<String> {
+        const SHOWN: usize = 5;
         if self.verified() {
             return None;
         }
+        let mut shown = self.failures[..self.failures.len().min(SHOWN)].join("; ");
+        if self.failures.len() > SHOWN {
+            shown.push_str(&format!("; and {} more", self.failures.len() - SHOWN));
+        }
         Some(format!(
-            "INTEGRITY CHECK FAILED: {} problem(s); what follows may have been altered: {}",
+            "INTEGRITY CHECK FAILED: {} problem(s); what follows may have been altered: {shown}",
             self.failures.len(),
-            self.failures.join("; ")
         ))
     }
 
@@ -71,7 +77,10 @@ impl Integrity {
         match (&self.head, self.verified()) {
             (Some(head), true) => format!("verified, {head}"),
             (None, true) => "verified, empty".into(),
-            (_, false) => format!("NOT VERIFIED: {}", self.failures.join("; ")),
+            (_, false) => format!(
+                "NOT VERIFIED: {} problem(s), named at the top",
+                self.failures.len()
+            ),
         }
     }
 }

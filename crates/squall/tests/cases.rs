@@ -223,7 +223,7 @@ fn an_exported_ledger_is_reverified_by_jq_and_sha256sum() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: jq is not installed; the README's third-party check needs it");
+        skip_or_fail("jq is not installed; the README's third-party check needs it");
         return;
     }
     let home = tempfile::tempdir().unwrap();

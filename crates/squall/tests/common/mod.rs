@@ -29,6 +29,17 @@ pub fn squall(home: &Path) -> Command {
     cmd
 }
 
+/// A test that needs an outside helper (moto, Timesketch's validator, jq, unshare) and cannot
+/// find it: skipped with a message on a developer's machine, a failure when `CI` is set, so a
+/// broken install step can never pass as green.
+pub fn skip_or_fail(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{why}: CI must provide it (see .ci/run)"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
 /// Runs a command that must succeed and parses its standard output as one JSON document.
 pub fn json_of(cmd: &mut Command) -> Value {
     let out = cmd.assert().success();

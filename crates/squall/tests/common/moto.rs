@@ -36,7 +36,9 @@ pub fn moto() -> Option<Moto> {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("SKIPPED: moto_server not available ({e}); .ci/run installs moto[server]");
+            super::skip_or_fail(&format!(
+                "moto_server not available ({e}); .ci/run installs moto[server]"
+            ));
             return None;
         }
     };
