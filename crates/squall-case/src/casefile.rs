@@ -27,6 +27,48 @@ pub struct Source {
     pub ledger_seq: u64,
 }
 
+impl Source {
+    /// The file's size now against the recorded one, before anything is read: another size is
+    /// another file, said without hashing it (a sparse file of terabytes would otherwise stall
+    /// every check). Errors are the failure to name.
+    pub fn check_size(&self) -> std::result::Result<(), String> {
+        match (std::fs::metadata(&self.path), self.size) {
+            (Err(e), _) => Err(format!(
+                "source {} cannot be read again ({e}), left out",
+                self.path
+            )),
+            (Ok(m), Some(size)) if m.is_file() && m.len() != size => Err(format!(
+                "source {} changed since it was hunted ({size} bytes recorded in ledger entry {}, now {}), left out",
+                self.path,
+                self.ledger_seq,
+                m.len()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A digest taken now against the recorded one: `Ok(true)` it matches, `Ok(false)` no hunt
+    /// recorded one, `Err` the failure to name.
+    pub fn check_digest(&self, sha256: &str, size: u64) -> std::result::Result<bool, String> {
+        match &self.sha256 {
+            None => Ok(false),
+            Some(want) if want == sha256 && self.size.is_none_or(|n| n == size) => Ok(true),
+            Some(want) => Err(format!(
+                "source {} changed since it was hunted (sha256 {want} recorded in ledger entry {}, now {sha256}), left out",
+                self.path, self.ledger_seq
+            )),
+        }
+    }
+
+    /// What is said of a source that no hunt hashed.
+    pub fn unchecked(&self) -> String {
+        format!(
+            "source {} was not hashed when it was hunted (ledger entry {})",
+            self.path, self.ledger_seq
+        )
+    }
+}
+
 /// A note on the case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
@@ -365,40 +407,18 @@ impl CaseFile {
     pub fn checked_sources(&mut self) -> Vec<String> {
         let mut readable = Vec::new();
         for s in &self.sources {
-            let path = std::path::Path::new(&s.path);
-            // Another size is another file: said without hashing (a sparse file of terabytes
-            // would otherwise stall every check).
-            if let (Ok(m), Some(size)) = (std::fs::metadata(path), s.size)
-                && m.is_file()
-                && m.len() != size
-            {
-                self.integrity.failures.push(format!(
-                    "source {} changed since it was hunted ({size} bytes recorded in ledger entry {}, now {}), left out",
-                    s.path,
-                    s.ledger_seq,
-                    m.len()
-                ));
-                continue;
-            }
-            match (&s.sha256, crate::hash::sha256_file(path, &mut |_| {})) {
-                (_, Err(why)) => self
-                    .integrity
-                    .failures
-                    .push(format!("source cannot be read again, left out: {why}")),
-                (Some(want), Ok((got, size)))
-                    if *want != got || s.size.is_some_and(|n| n != size) =>
-                {
-                    self.integrity.failures.push(format!(
-                        "source {} changed since it was hunted (sha256 {want} recorded in ledger entry {}, now {got}), left out",
-                        s.path, s.ledger_seq
-                    ));
-                }
-                (Some(_), Ok(_)) => readable.push(s.path.clone()),
-                (None, Ok(_)) => {
-                    self.integrity.unchecked.push(format!(
-                        "source {} was not hashed when it was hunted (ledger entry {})",
-                        s.path, s.ledger_seq
-                    ));
+            let checked = s.check_size().and_then(|()| {
+                let (sha256, size) =
+                    crate::hash::sha256_file(std::path::Path::new(&s.path), &mut |_| {})
+                        .map_err(|why| format!("source cannot be read again, left out: {why}"))?;
+                s.check_digest(&sha256, size)
+            });
+            match checked {
+                Err(failure) => self.integrity.failures.push(failure),
+                Ok(hashed) => {
+                    if !hashed {
+                        self.integrity.unchecked.push(s.unchecked());
+                    }
                     readable.push(s.path.clone());
                 }
             }

@@ -128,6 +128,9 @@ CREATE TABLE inventory_head (
     seq  INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+-- Every append asks the ledger for the case's last status change; without this index that is a
+-- scan of the case's ledger per entry, quadratic in a hunt's detections.
+CREATE INDEX ledger_kind ON ledger (case_id, kind, seq);
 "#,
 ];
 
@@ -427,19 +430,7 @@ fn append(
             last_status.unwrap_or_default()
         )));
     }
-    let mut entry = Entry::new(
-        seq + 1,
-        now(),
-        actor.to_string(),
-        kind.to_string(),
-        payload,
-        prev,
-    );
-    if let Some(key) = w.signer {
-        let (public, signature) = key.sign(&entry.hash);
-        entry.signer = Some(public);
-        entry.signature = Some(signature);
-    }
+    let entry = next_entry(w, seq, prev, actor, kind, payload);
     tx.execute(
         "INSERT INTO ledger (case_id, seq, time, actor, kind, payload, prev_hash, hash, signer, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -476,6 +467,19 @@ fn attach(
     detections: &[NewDetection],
 ) -> Result<Attached> {
     let mut outcome = Attached::default();
+    // The incident was identified no later than its earliest detection; instants are compared,
+    // not text, and the ledger's rebuild (casefile.rs) decides the same way. Read and written
+    // once per attachment, not once per detection.
+    let identified_before: Option<String> = tx
+        .query_row(
+            "SELECT identified_at FROM cases WHERE id = ?1",
+            [case],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql(w.path))?
+        .flatten();
+    let mut identified = identified_before.clone();
     for d in detections {
         let legacy = match &d.event_id {
             Some(id) => format!("event:{id}"),
@@ -488,15 +492,12 @@ fn attach(
         // `legacy` (the id, or the place, alone) is how earlier releases keyed a detection:
         // the same record hunted again must not be attached twice.
         let known: bool = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT 1 FROM detections WHERE case_id = ?1 AND rule_id = ?2
                  AND (identity = ?3 OR identity = ?4)",
-                params![case, d.rule_id, identity, legacy],
-                |_| Ok(()),
             )
-            .optional()
-            .map_err(sql(w.path))?
-            .is_some();
+            .and_then(|mut stmt| stmt.exists(params![case, d.rule_id, identity, legacy]))
+            .map_err(sql(w.path))?;
         if known {
             outcome.already_attached += 1;
             continue;
@@ -506,19 +507,18 @@ fn attach(
             // (`:` + 1 is `;`), so a hunt of many detections stays linear.
             let prefix = format!("event:{id}#sha256:");
             let end = format!("event:{id}#sha256;");
-            let twins: Vec<u64> = {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT ledger_seq FROM detections WHERE case_id = ?1 AND rule_id = ?2
-                         AND identity >= ?3 AND identity < ?4",
-                    )
-                    .map_err(sql(w.path))?;
-                stmt.query_map(params![case, d.rule_id, prefix, end], |r| r.get(0))
-                    .map_err(sql(w.path))?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(sql(w.path))?
-            };
-            if let Some(seq) = twins.first() {
+            // The first twin is enough to name; one row, however many decoys share the id.
+            let twin: Option<u64> = tx
+                .prepare_cached(
+                    "SELECT ledger_seq FROM detections WHERE case_id = ?1 AND rule_id = ?2
+                     AND identity >= ?3 AND identity < ?4 LIMIT 1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![case, d.rule_id, prefix, end], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(sql(w.path))?;
+            if let Some(seq) = twin {
                 outcome.conflicts.push(format!(
                     "event id {id} of rule {} is attached already (ledger entry {seq}) with \
                      other content; {}#{} differs from it, and one of them is not the event \
@@ -556,28 +556,21 @@ fn attach(
             ],
         )
         .map_err(sql(w.path))?;
-        // The incident was identified no later than its earliest detection; instants are
-        // compared, not text, and the ledger's rebuild (casefile.rs) decides the same way.
-        if let Some(t) = &event_time {
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT identified_at FROM cases WHERE id = ?1",
-                    [case],
-                    |r| r.get(0),
-                )
-                .map_err(sql(w.path))?;
-            if current
+        if let Some(t) = event_time
+            && identified
                 .as_deref()
-                .is_none_or(|c| crate::casefile::earlier(t, c))
-            {
-                tx.execute(
-                    "UPDATE cases SET identified_at = ?2 WHERE id = ?1",
-                    params![case, t],
-                )
-                .map_err(sql(w.path))?;
-            }
+                .is_none_or(|c| crate::casefile::earlier(&t, c))
+        {
+            identified = Some(t);
         }
         outcome.added += 1;
+    }
+    if identified != identified_before {
+        tx.execute(
+            "UPDATE cases SET identified_at = ?2 WHERE id = ?1",
+            params![case, identified],
+        )
+        .map_err(sql(w.path))?;
     }
     Ok(outcome)
 }
@@ -620,15 +613,16 @@ fn insert_case(tx: &Transaction, w: &Writing<'_>, actor: &str, new: &NewCase) ->
     Ok(id)
 }
 
-/// Appends one entry to the inventory's log and moves its head, inside `tx`.
-fn append_inventory(
-    tx: &Transaction,
+/// The entry after `seq`/`prev`, stamped now and signed with the analyst's key if there is one:
+/// the one way a case's ledger and the inventory's log make entries.
+fn next_entry(
     w: &Writing<'_>,
-    (seq, prev): (u64, String),
+    seq: u64,
+    prev: String,
     actor: &str,
     kind: &str,
     payload: serde_json::Value,
-) -> Result<(u64, String)> {
+) -> Entry {
     let mut entry = Entry::new(
         seq + 1,
         now(),
@@ -642,6 +636,19 @@ fn append_inventory(
         entry.signer = Some(public);
         entry.signature = Some(signature);
     }
+    entry
+}
+
+/// Appends one entry to the inventory's log and moves its head, inside `tx`.
+fn append_inventory(
+    tx: &Transaction,
+    w: &Writing<'_>,
+    (seq, prev): (u64, String),
+    actor: &str,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<(u64, String)> {
+    let entry = next_entry(w, seq, prev, actor, kind, payload);
     tx.execute(
         "INSERT INTO inventory_log (seq, time, actor, kind, payload, prev_hash, hash, signer, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

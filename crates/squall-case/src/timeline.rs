@@ -145,25 +145,9 @@ pub fn build(
     let mut built = Built::default();
     for (i, source) in sources.iter().enumerate() {
         let path = PathBuf::from(&source.path);
-        // A source of another size is not the one hunted: said without reading it all.
-        match (std::fs::metadata(&path), source.size) {
-            (Err(e), _) => {
-                built.failures.push(format!(
-                    "source {} cannot be read again ({e}), left out",
-                    source.path
-                ));
-                continue;
-            }
-            (Ok(m), Some(size)) if m.is_file() && m.len() != size => {
-                built.failures.push(format!(
-                    "source {} changed since it was hunted ({size} bytes recorded in ledger entry {}, now {}), left out",
-                    source.path,
-                    source.ledger_seq,
-                    m.len()
-                ));
-                continue;
-            }
-            _ => {}
+        if let Err(failure) = source.check_size() {
+            built.failures.push(failure);
+            continue;
         }
         let input = Input {
             path: Some(path),
@@ -218,25 +202,19 @@ pub fn build(
             },
             &mut |w| warnings.push(w),
         );
-        match (read, &source.sha256) {
-            (Err(e), _) => built.failures.push(format!(
-                "source {} cannot be read again ({e}), left out",
-                source.path
-            )),
-            (Ok((_, got)), Some(want))
-                if got.sha256 != *want || source.size.is_some_and(|n| n != got.size) =>
-            {
-                built.failures.push(format!(
-                    "source {} changed since it was hunted (sha256 {want} recorded in ledger entry {}, now {}), left out",
-                    source.path, source.ledger_seq, got.sha256
-                ));
-            }
-            (Ok(_), checked) => {
-                if checked.is_none() {
-                    built.unchecked.push(format!(
-                        "source {} was not hashed when it was hunted (ledger entry {})",
-                        source.path, source.ledger_seq
-                    ));
+        let checked = read
+            .map_err(|e| {
+                format!(
+                    "source {} cannot be read again ({e}), left out",
+                    source.path
+                )
+            })
+            .and_then(|(_, got)| source.check_digest(&got.sha256, got.size));
+        match checked {
+            Err(failure) => built.failures.push(failure),
+            Ok(hashed) => {
+                if !hashed {
+                    built.unchecked.push(source.unchecked());
                 }
                 built.events.append(&mut events);
                 built.warnings.append(&mut warnings);

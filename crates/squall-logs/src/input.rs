@@ -233,11 +233,7 @@ pub fn read_input_hashed(
     io::copy(&mut tail, &mut io::sink())?;
     let (hasher, size) = std::mem::take(&mut *state.lock().expect("hash state"));
     use sha2::Digest;
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = format!("{:x}", hasher.finalize());
     Ok((totals, FileDigest { sha256, size }))
 }
 

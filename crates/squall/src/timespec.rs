@@ -3,26 +3,47 @@
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// Why a duration was refused: text that is no duration, or one too long to be a time.
+#[derive(Debug)]
+enum Duration {
+    Unreadable(String),
+    OutOfRange(String),
+}
+
 /// A duration like `90m`, `24h`, `7d`, in milliseconds.
 pub fn duration_ms(text: &str) -> anyhow::Result<i64> {
+    duration(text).map_err(|(Duration::Unreadable(m) | Duration::OutOfRange(m))| anyhow::anyhow!(m))
+}
+
+fn duration(text: &str) -> Result<i64, Duration> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
-    let n: i64 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("cannot read duration '{text}' (help: 90m, 24h, 7d)"))?;
+    let n: i64 = num.parse().map_err(|_| {
+        Duration::Unreadable(format!(
+            "cannot read duration '{text}' (help: 90m, 24h, 7d)"
+        ))
+    })?;
     let per_unit: i64 = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => bail!("unknown unit in '{text}' (help: s, m, h, d or w)"),
+        _ => {
+            return Err(Duration::Unreadable(format!(
+                "unknown unit in '{text}' (help: s, m, h, d or w)"
+            )));
+        }
     };
     // Checked: a wrapped product would silently turn "long ago" into the future.
     n.checked_mul(per_unit)
         .and_then(|secs| secs.checked_mul(1000))
         .filter(|ms| ms.abs() <= MAX_SPAN_MS)
-        .with_context(|| format!("duration '{text}' is out of range (at most 100,000 years)"))
+        .ok_or_else(|| {
+            Duration::OutOfRange(format!(
+                "duration '{text}' is out of range (at most 100,000 years)"
+            ))
+        })
 }
 
 /// The longest span a duration may have: far past any log, far inside `i64` milliseconds and
@@ -39,11 +60,11 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
         let dt = d.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
         return Ok(dt.timestamp_millis());
     }
-    let age = match duration_ms(t) {
+    let age = match duration(t) {
         Ok(age) => age,
         // An age with a known unit that is too large says so, rather than "cannot read".
-        Err(e) if e.to_string().contains("out of range") => return Err(e),
-        Err(_) => bail!(
+        Err(Duration::OutOfRange(m)) => bail!(m),
+        Err(Duration::Unreadable(_)) => bail!(
             "cannot read time '{text}' (help: use RFC 3339 like 2026-10-01T12:00:00Z, a date like 2026-10-01, or an age like 90m, 24h, 7d)"
         ),
     };
