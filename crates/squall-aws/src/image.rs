@@ -164,7 +164,7 @@ pub async fn image_snapshot(
     }
     feed_zeros(&mut hasher, list.volume_bytes.saturating_sub(position));
     file.sync_all().map_err(io(&path, "syncing the image"))?;
-    let sha256 = squall_case::hash::hex(&hasher.finalize());
+    let sha256 = squall_core::digest::hex(&hasher.finalize());
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     std::fs::write(
         dir.join(format!("{snapshot}.raw.sha256")),

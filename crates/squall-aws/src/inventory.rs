@@ -375,8 +375,8 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
 impl AwsInventory {
     /// The account as a case-store inventory record; fields the API cannot know stay unset
     /// so an imported record's owner and purpose survive the merge.
-    pub fn to_asset(&self) -> squall_case::inventory::Asset {
-        use squall_case::inventory::{Asset, CorpReach, Provider};
+    pub fn to_asset(&self) -> squall_core::Asset {
+        use squall_core::{Asset, CorpReach, Provider};
         let mut regions: Vec<String> = self
             .instances
             .iter()

@@ -1,6 +1,6 @@
 //! The responder's verbs on AWS — contain, release, stop, terminate, acquire, recover — each an
 //! [`Action`] on one resource: a plan from a fresh read, the change, and a read-back that the
-//! provider-neutral driver ([`squall_case::respond::Run`]) compares with the plan and records.
+//! provider-neutral driver (`squall_case::respond::Run`) compares with the plan and records.
 //!
 //! The calls themselves live in the thin service modules; this file says what a responder
 //! does and in which order, and why.
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
-use squall_case::respond::{Action, ActionError, Plan};
+use squall_core::respond::{Action, ActionError, Plan};
 
 use crate::AwsError;
 use crate::services::ec2::{self, ElasticIp, Eni};
@@ -65,7 +65,7 @@ fn err(e: AwsError) -> ActionError {
 }
 
 fn plan(action: &str, resource: &str, before: Value, after: Value, visible: bool) -> Plan {
-    let already_done = squall_case::respond::satisfies(&before, &after);
+    let already_done = squall_core::respond::satisfies(&before, &after);
     Plan {
         action: action.to_string(),
         resource: resource.to_string(),

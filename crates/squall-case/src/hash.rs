@@ -101,16 +101,7 @@ fn changed(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     a.len() != b.len() || a.modified().ok() != b.modified().ok()
 }
 
-/// Lower-case hex, as `sha256sum` prints digests.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use squall_core::digest::hex;
 
 #[cfg(test)]
 mod tests {

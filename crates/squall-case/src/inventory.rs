@@ -3,79 +3,9 @@
 //!
 //! Imported from YAML or TOML (schema in the README); provider APIs fill the same records later.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// Which cloud an asset lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Aws,
-    Gcp,
-    Azure,
-}
-
-/// Production or not: the first thing a responder asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Env {
-    Prod,
-    Staging,
-    Test,
-    Dev,
-}
-
-/// Kinds of data whose exposure changes the response (and who must be told).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DataClass {
-    Pii,
-    Pci,
-    Phi,
-    Secrets,
-    Public,
-}
-
-/// How an asset reaches back into the corporate network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CorpReach {
-    Vpn,
-    Peering,
-    Interconnect,
-    None,
-}
-
-/// One account, project or subscription. Unset fields are questions triage will ask the owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Asset {
-    pub id: String,
-    pub provider: Provider,
-    pub name: Option<String>,
-    pub owner: Option<String>,
-    pub contact: Option<String>,
-    pub purpose: Option<String>,
-    pub env: Option<Env>,
-    /// Data classes held; an empty list means "none of these", absent means unknown.
-    pub data: Option<Vec<DataClass>>,
-    pub regions: Option<Vec<String>>,
-    pub corp_reach: Option<Vec<CorpReach>>,
-    /// Other accounts/projects this one can act in (role trusts, peerings, shared VPCs).
-    pub trusts: Option<Vec<String>>,
-}
-
-impl Asset {
-    /// Takes what `other` knows and keeps the rest: API discovery fills regions and trusts
-    /// without erasing the owner and purpose a team wrote down.
-    pub fn merge_from(&mut self, other: Asset) {
-        macro_rules! take {
-            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
-        }
-        take!(
-            name, owner, contact, purpose, env, data, regions, corp_reach, trusts
-        );
-    }
-}
+pub use squall_core::asset::{Asset, CorpReach, DataClass, Env, Provider};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

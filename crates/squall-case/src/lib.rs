@@ -14,9 +14,11 @@ pub mod respond;
 pub mod signing;
 pub mod sqlite;
 pub mod store;
-pub mod text;
 pub mod timeline;
 pub mod triage;
+
+/// Attacker text as data (shared with every crate; see `squall_core::text`).
+pub use squall_core::text;
 
 pub use casefile::{CaseFile, Integrity};
 pub use ledger::{Break, Entry, GENESIS, Head, SignaturePolicy, verify, verify_signed};

@@ -713,7 +713,7 @@ mod tests {
                 assert!(!md.contains(bad), "{bad:?} in {md}");
             }
             for c in ['`', '|', '<', '[', '*'] {
-                assert!(!crate::text::tests::unescaped(md, c), "{c:?} in {md}");
+                assert!(!crate::text::unescaped(md, c), "{c:?} in {md}");
             }
         }
         // A code span shows its text literally (no HTML, no Markdown inside), as one span.
@@ -723,10 +723,7 @@ mod tests {
         );
         assert!(!code_cell.contains('\n'), "{code_cell}");
         // In a table, every `|` from the text is escaped, inside code spans too.
-        assert!(
-            !crate::text::tests::unescaped(&code_cell, '|'),
-            "{code_cell}"
-        );
+        assert!(!crate::text::unescaped(&code_cell, '|'), "{code_cell}");
         let html: String = doc.iter().map(|b| b.render().into_string()).collect();
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");

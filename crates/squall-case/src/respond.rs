@@ -10,64 +10,15 @@
 //! "nothing changed" instead of doing it twice. Resources run concurrently, bounded, and a
 //! failure on one does not stop the others: the outcome of each is returned for the summary.
 
-use std::future::Future;
-
 use futures_util::StreamExt;
-use serde::Serialize;
-use serde_json::{Value, json};
+use squall_core::entry::{
+    ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, Payload, Stage, Verified,
+};
 
+pub use squall_core::respond::{Action, ActionError, Outcome, Plan, Status, satisfies};
+
+use crate::ledger::Entry;
 use crate::store::{Result as StoreResult, Store};
-
-/// An error from a provider call, already saying which call and resource failed.
-pub type ActionError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A response action before it runs: printable, recordable, approvable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
-    /// `isolate-instance`, `deactivate-access-key`, `acquire-volume`, ...
-    pub action: String,
-    /// The resource it changes (an instance id, a key id, a volume id).
-    pub resource: String,
-    pub before: Value,
-    /// What a fresh read must show afterwards; verification compares against this.
-    pub after: Value,
-    /// The attacker will notice (their next call fails, their shell hangs): scope first.
-    pub visible_to_attacker: bool,
-    /// Already in the expected state: running it changes nothing.
-    pub already_done: bool,
-    /// A step the analyst should know about (for example: "the instance will be stopped").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// One response action on one resource, as a provider implements it.
-pub trait Action: Sync {
-    /// The resource it is about, to name it even when planning fails.
-    fn resource(&self) -> String;
-    /// Reads the resource and says what would change. Changes nothing.
-    fn plan(&self) -> impl Future<Output = Result<Plan, ActionError>> + Send;
-    /// Carries the plan out; returns facts worth recording (ids of what was created).
-    fn execute(&self, plan: &Plan) -> impl Future<Output = Result<Value, ActionError>> + Send;
-    /// Reads the state again, to compare with `plan.after`.
-    fn observe(&self, plan: &Plan) -> impl Future<Output = Result<Value, ActionError>> + Send;
-}
-
-/// What happened to one resource.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    pub action: String,
-    pub resource: String,
-    /// `planned` (no --yes), `unchanged` (already done), `verified`, `failed`.
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The ledger entry that closed this resource's record.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ledger_seq: Option<u64>,
-    /// The state read back (or found already done).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observed: Option<Value>,
-}
 
 /// Who runs the actions, on which case, and whether they approved.
 pub struct Run<'a, S: Store> {
@@ -80,21 +31,11 @@ pub struct Run<'a, S: Store> {
     pub concurrency: usize,
 }
 
-/// True when `observed` shows everything `expected` asks for (extra fields are fine).
-pub fn satisfies(observed: &Value, expected: &Value) -> bool {
-    match (observed, expected) {
-        (Value::Object(o), Value::Object(e)) => e
-            .iter()
-            .all(|(k, v)| satisfies(o.get(k).unwrap_or(&Value::Null), v)),
-        (o, e) => o == e,
-    }
-}
-
 impl<S: Store> Run<'_, S> {
-    fn record(&mut self, kind: &str, payload: Value) -> StoreResult<u64> {
+    fn record<P: Payload>(&mut self, payload: &P) -> StoreResult<u64> {
         Ok(self
             .store
-            .record_action(self.case, self.actor, kind, payload)?
+            .record_action(self.case, self.actor, P::KIND.as_str(), payload.to_value())?
             .seq)
     }
 
@@ -122,15 +63,19 @@ impl<S: Store> Run<'_, S> {
                 Err(e) => {
                     let mut seq = None;
                     if self.approved {
-                        seq = Some(self.record(
-                            "action.failed",
-                            json!({"stage": "plan", "resource": actions[i].resource(), "error": e.to_string()}),
-                        )?);
+                        seq = Some(self.record(&ActionFailed {
+                            action: None,
+                            resource: actions[i].resource(),
+                            stage: Stage::Plan,
+                            error: Some(e.to_string()),
+                            expected: None,
+                            observed: None,
+                        })?);
                     }
                     outcomes[i] = Some(Outcome {
                         action: "plan".to_string(),
                         resource: actions[i].resource(),
-                        status: "failed",
+                        status: Status::Failed,
                         error: Some(e.to_string()),
                         ledger_seq: seq,
                         observed: None,
@@ -149,21 +94,24 @@ impl<S: Store> Run<'_, S> {
                 observed,
             };
             if !self.approved {
-                outcomes[i] = Some(outcome("planned", None, None, None));
+                outcomes[i] = Some(outcome(Status::Planned, None, None, None));
                 continue;
             }
-            self.record(
-                "action.planned",
-                json!({"plan": plan, "approved_by": self.actor}),
-            )?;
+            self.record(&ActionPlanned {
+                plan: plan.clone(),
+                approved_by: self.actor.to_string(),
+            })?;
             if plan.already_done {
-                let seq = self.record(
-                    "action.verified",
-                    json!({"action": plan.action, "resource": plan.resource, "state": plan.before,
-                           "note": "already in the expected state; nothing changed"}),
-                )?;
+                let seq = self.record(&ActionVerified {
+                    action: plan.action.clone(),
+                    resource: plan.resource.clone(),
+                    how: Verified::Unchanged {
+                        state: plan.before.clone(),
+                        note: UNCHANGED_NOTE.to_string(),
+                    },
+                })?;
                 outcomes[i] = Some(outcome(
-                    "unchanged",
+                    Status::Unchanged,
                     None,
                     Some(seq),
                     Some(plan.before.clone()),
@@ -188,12 +136,13 @@ impl<S: Store> Run<'_, S> {
             .buffer_unordered(width);
         while let Some((i, executed, observed)) = done.next().await {
             let plan = plans[i].as_ref().expect("only planned actions run");
-            let head = |extra: Value| {
-                let mut v = json!({"action": plan.action, "resource": plan.resource});
-                if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
-                    m.extend(x);
-                }
-                v
+            let failed = |stage, error, expected, observed| ActionFailed {
+                action: Some(plan.action.clone()),
+                resource: plan.resource.clone(),
+                stage,
+                error,
+                expected,
+                observed,
             };
             let outcome = |status, error: Option<String>, ledger_seq, observed| Outcome {
                 action: plan.action.clone(),
@@ -205,29 +154,37 @@ impl<S: Store> Run<'_, S> {
             };
             outcomes[i] = Some(match (executed, observed) {
                 (Err(e), _) => {
-                    let seq = self.record(
-                        "action.failed",
-                        head(json!({"stage": "execute", "error": e.to_string()})),
-                    )?;
-                    outcome("failed", Some(e.to_string()), seq, None)
+                    let seq =
+                        self.record(&failed(Stage::Execute, Some(e.to_string()), None, None))?;
+                    outcome(Status::Failed, Some(e.to_string()), seq, None)
                 }
                 (Ok(facts), observed) => {
-                    self.record("action.executed", head(json!({"result": facts})))?;
+                    self.record(&ActionExecuted {
+                        action: plan.action.clone(),
+                        resource: plan.resource.clone(),
+                        result: facts,
+                    })?;
                     match observed {
                         Some(Ok(state)) if satisfies(&state, &plan.after) => {
-                            let seq = self.record(
-                                "action.verified",
-                                head(json!({"expected": plan.after, "observed": state})),
-                            )?;
-                            outcome("verified", None, seq, Some(state))
+                            let seq = self.record(&ActionVerified {
+                                action: plan.action.clone(),
+                                resource: plan.resource.clone(),
+                                how: Verified::Changed {
+                                    expected: plan.after.clone(),
+                                    observed: state.clone(),
+                                },
+                            })?;
+                            outcome(Status::Verified, None, seq, Some(state))
                         }
                         Some(Ok(state)) => {
-                            let seq = self.record(
-                                "action.failed",
-                                head(json!({"stage": "verify", "expected": plan.after, "observed": state})),
-                            )?;
+                            let seq = self.record(&failed(
+                                Stage::Verify,
+                                None,
+                                Some(plan.after.clone()),
+                                Some(state.clone()),
+                            ))?;
                             outcome(
-                                "failed",
+                                Status::Failed,
                                 Some(format!("expected {}, observed {state}", plan.after)),
                                 seq,
                                 Some(state),
@@ -238,12 +195,10 @@ impl<S: Store> Run<'_, S> {
                                 Some(Err(e)) => e.to_string(),
                                 _ => "the state could not be read back".to_string(),
                             };
-                            let seq = self.record(
-                                "action.failed",
-                                head(json!({"stage": "verify", "error": e})),
-                            )?;
+                            let seq =
+                                self.record(&failed(Stage::Verify, Some(e.clone()), None, None))?;
                             outcome(
-                                "failed",
+                                Status::Failed,
                                 Some(format!("executed, but not verified: {e}")),
                                 seq,
                                 None,
@@ -260,9 +215,58 @@ impl<S: Store> Run<'_, S> {
     }
 }
 
+/// The note an `action.verified` entry carries when the resource already was as planned.
+pub const UNCHANGED_NOTE: &str = "already in the expected state; nothing changed";
+
+/// What a case's ledger says its response did, read through the same types [`Run`] writes:
+/// the questions a later verb asks of earlier ones (what to restore, what was acquired).
+#[derive(Debug, Default)]
+pub struct History {
+    planned: Vec<ActionPlanned>,
+    verified: Vec<ActionVerified>,
+}
+
+impl History {
+    /// Reads the action entries of a case's ledger, oldest first; entries of other kinds, and
+    /// any whose payload is not the shape [`Run`] writes, are passed over.
+    pub fn read(entries: &[Entry]) -> History {
+        let mut h = History::default();
+        for e in entries {
+            if e.kind == ActionPlanned::KIND {
+                h.planned.extend(ActionPlanned::from_value(&e.payload));
+            } else if e.kind == ActionVerified::KIND {
+                h.verified.extend(ActionVerified::from_value(&e.payload));
+            }
+        }
+        h
+    }
+
+    /// The last approved plan of `action` on `resource` that changed something: its `before`
+    /// is the state to go back to. A re-run that found the resource already done saw only the
+    /// changed state, so it does not count.
+    pub fn last_change(&self, action: &str, resource: &str) -> Option<&Plan> {
+        self.planned
+            .iter()
+            .rev()
+            .map(|p| &p.plan)
+            .find(|p| p.action == action && p.resource == resource && !p.already_done)
+    }
+
+    /// The resources `action` was verified on (changed by it, or found already so).
+    pub fn verified(&self, action: &str) -> Vec<String> {
+        self.verified
+            .iter()
+            .filter(|v| v.action == action)
+            .map(|v| v.resource.clone())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::SqliteStore;
@@ -370,7 +374,7 @@ mod tests {
         let (_d, mut store) = store();
         let actions = [fake("a", "open")];
         let out = run(&mut store, false, &actions);
-        assert_eq!(out[0].status, "planned");
+        assert_eq!(out[0].status, Status::Planned);
         assert_eq!(*actions[0].calls.lock().unwrap(), vec!["plan"]);
         assert_eq!(kinds(&store), vec!["case.opened"]);
     }
@@ -390,7 +394,7 @@ mod tests {
             fake("missing", ""),
         ];
         let out = run(&mut store, true, &actions);
-        let status: Vec<&str> = out.iter().map(|o| o.status).collect();
+        let status: Vec<&str> = out.iter().map(|o| o.status.name()).collect();
         assert_eq!(
             status,
             vec!["verified", "failed", "unchanged", "failed", "failed"]
@@ -408,17 +412,16 @@ mod tests {
         assert!(crate::verify(&store.ledger("C-0001").unwrap(), None).is_ok());
         // Re-running converges: the verified one is unchanged now.
         let again = run(&mut store, true, &actions[..1]);
-        assert_eq!(again[0].status, "unchanged");
-    }
-
-    #[test]
-    fn verification_accepts_extra_fields_but_not_different_ones() {
-        assert!(satisfies(
-            &json!({"a": 1, "b": {"c": 2, "d": 3}}),
-            &json!({"b": {"c": 2}})
-        ));
-        assert!(!satisfies(&json!({"a": 1}), &json!({"a": 2})));
-        assert!(!satisfies(&json!({}), &json!({"a": false})));
-        assert!(satisfies(&json!({}), &json!({"a": null})));
+        assert_eq!(again[0].status, Status::Unchanged);
+        // What later verbs ask of the ledger: "a" changed once (its re-run found it done), "c"
+        // was already contained; the failures never count as verified.
+        let history = History::read(&store.ledger("C-0001").unwrap());
+        assert_eq!(history.verified("contain"), vec!["c", "a", "a"]);
+        assert_eq!(
+            history.last_change("contain", "a").unwrap().before,
+            json!({"state": "open"})
+        );
+        assert!(history.last_change("contain", "c").is_none());
+        assert!(history.verified("isolate").is_empty());
     }
 }

@@ -92,67 +92,17 @@ pub struct CorrelationFacts {
     pub timespan_secs: u64,
 }
 
-/// Sigma levels, ordered so `--min-level` can compare them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+pub use squall_core::Level;
 
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-
-    pub(crate) fn from_sigma(level: Option<&rsigma_parser::Level>) -> Level {
-        use rsigma_parser::Level as L;
-        match level {
-            Some(L::Critical) => Level::Critical,
-            Some(L::High) => Level::High,
-            Some(L::Medium) => Level::Medium,
-            Some(L::Low) => Level::Low,
-            Some(L::Informational) | None => Level::Informational,
-        }
-    }
-
-    /// Every level, lowest first.
-    pub const ALL: [Level; 5] = [
-        Level::Informational,
-        Level::Low,
-        Level::Medium,
-        Level::High,
-        Level::Critical,
-    ];
-}
-
-impl std::str::FromStr for Level {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.to_ascii_lowercase();
-        Level::ALL
-            .into_iter()
-            .find(|l| l.name() == s || (s == "info" && *l == Level::Informational))
-            .ok_or_else(|| {
-                format!(
-                    "unknown level '{s}' (expected informational, low, medium, high or critical)"
-                )
-            })
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+/// A rule's level as Squall ranks it; a rule without one is informational.
+pub(crate) fn level_from_sigma(level: Option<&rsigma_parser::Level>) -> Level {
+    use rsigma_parser::Level as L;
+    match level {
+        Some(L::Critical) => Level::Critical,
+        Some(L::High) => Level::High,
+        Some(L::Medium) => Level::Medium,
+        Some(L::Low) => Level::Low,
+        Some(L::Informational) | None => Level::Informational,
     }
 }
 

@@ -445,7 +445,7 @@ fn rule_meta(
         Arc::new(RuleMeta::new(
             id.to_string(),
             header.rule_title.clone(),
-            Level::from_sigma(header.level.as_ref()),
+            crate::detection::level_from_sigma(header.level.as_ref()),
             header.tags.clone(),
             String::new(),
             source,

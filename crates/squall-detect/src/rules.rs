@@ -66,7 +66,7 @@ fn rule_meta(
     RuleMeta::new(
         id.clone().unwrap_or_else(|| title.to_string()),
         title.to_string(),
-        Level::from_sigma(level.as_ref()),
+        crate::detection::level_from_sigma(level.as_ref()),
         tags.to_vec(),
         origin.to_string(),
         log_source,
@@ -281,9 +281,9 @@ pub fn build(
                 .into_iter()
                 .flatten()
                 .any(|r| referenced.contains(r));
-            needed || Level::from_sigma(rule.level.as_ref()) >= min
+            needed || crate::detection::level_from_sigma(rule.level.as_ref()) >= min
         });
-        correlations.retain(|(_, c)| Level::from_sigma(c.level.as_ref()) >= min);
+        correlations.retain(|(_, c)| crate::detection::level_from_sigma(c.level.as_ref()) >= min);
     }
 
     // A correlation follows the rules it references: by name or id.

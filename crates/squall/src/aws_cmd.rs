@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 use squall_aws::respond::{self as verbs, Clients};
-use squall_case::respond::{Action, Outcome, Run};
+use squall_case::respond::{Action, Outcome, Run, Status};
 use squall_case::{NewEvidence, SqliteStore, Store, text};
 
 use crate::case_cmd::{Context, format_or_default};
@@ -79,7 +79,7 @@ fn respond<A: Action>(
         }
         .run(actions, show),
     )?;
-    for o in outcomes.iter().filter(|o| o.status == "failed") {
+    for o in outcomes.iter().filter(|o| o.status == Status::Failed) {
         say!(
             "error: {} {}: {}",
             text::terminal(&o.action),
@@ -88,8 +88,11 @@ fn respond<A: Action>(
         );
     }
     print_outcomes(&outcomes, r.format)?;
-    let failed = outcomes.iter().filter(|o| o.status == "failed").count();
-    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .count();
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
     if !r.yes {
         say!(
             "nothing changed: add --yes to carry out the plan ({} resource(s){})",
@@ -103,8 +106,8 @@ fn respond<A: Action>(
     } else {
         say!(
             "{} verified, {} already done (nothing changed), {} failed — recorded in case {}",
-            count("verified"),
-            count("unchanged"),
+            count(Status::Verified),
+            count(Status::Unchanged),
             failed,
             r.case
         );
@@ -152,7 +155,7 @@ fn print_outcomes(outcomes: &[Outcome], format: Option<Format>) -> anyhow::Resul
                     [
                         o.resource.as_str(),
                         o.action.as_str(),
-                        o.status,
+                        o.status.name(),
                         &o.ledger_seq.map_or(String::new(), |s| s.to_string()),
                         o.error.as_deref().unwrap_or(""),
                     ],
@@ -369,7 +372,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireCommand) -> anyh
             {
                 let snapshots: Vec<String> = outcomes
                     .iter()
-                    .filter(|o| matches!(o.status, "verified" | "unchanged"))
+                    .filter(|o| o.status.holds())
                     .filter_map(|o| {
                         o.observed.as_ref()?["snapshot"]
                             .as_str()

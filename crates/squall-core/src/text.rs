@@ -143,6 +143,19 @@ fn leading_marker(chars: &[char]) -> Option<usize> {
     }
 }
 
+/// Whether `c` occurs in `md` without a backslash before it, so Markdown would read it as
+/// syntax: what tests of every Markdown renderer check hostile text against.
+pub fn unescaped(md: &str, c: char) -> bool {
+    let mut prev_backslashes = 0;
+    for ch in md.chars() {
+        if ch == c && prev_backslashes % 2 == 0 {
+            return true;
+        }
+        prev_backslashes = if ch == '\\' { prev_backslashes + 1 } else { 0 };
+    }
+    false
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -168,18 +181,6 @@ pub(crate) mod tests {
         assert_eq!(csv_cell("-"), "-");
         assert_eq!(csv_cell("iam:CreateUser"), "iam:CreateUser");
         assert_eq!(csv_cell("a\nb"), "a\\nb");
-    }
-
-    /// Whether `c` occurs in `md` without a backslash before it (so Markdown would read it).
-    pub(crate) fn unescaped(md: &str, c: char) -> bool {
-        let mut prev_backslashes = 0;
-        for ch in md.chars() {
-            if ch == c && prev_backslashes % 2 == 0 {
-                return true;
-            }
-            prev_backslashes = if ch == '\\' { prev_backslashes + 1 } else { 0 };
-        }
-        false
     }
 
     #[test]

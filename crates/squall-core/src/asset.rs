@@ -1,0 +1,97 @@
+//! Assets: the accounts, projects and subscriptions of an estate, as the inventory records
+//! them and triage reads them. Shared because a provider crate fills them from its APIs and the
+//! case store keeps them, and neither may depend on the other.
+
+use serde::{Deserialize, Serialize};
+
+/// Which cloud an asset lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+impl Provider {
+    /// Every provider, in the order they are listed to a user.
+    pub const ALL: [Provider; 3] = [Provider::Aws, Provider::Gcp, Provider::Azure];
+
+    /// The name used on the command line, in files and in the ledger.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Aws => "aws",
+            Provider::Gcp => "gcp",
+            Provider::Azure => "azure",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Production or not: the first thing a responder asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Env {
+    Prod,
+    Staging,
+    Test,
+    Dev,
+}
+
+/// Kinds of data whose exposure changes the response (and who must be told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    Pii,
+    Pci,
+    Phi,
+    Secrets,
+    Public,
+}
+
+/// How an asset reaches back into the corporate network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CorpReach {
+    Vpn,
+    Peering,
+    Interconnect,
+    None,
+}
+
+/// One account, project or subscription. Unset fields are questions triage will ask the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub id: String,
+    pub provider: Provider,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub contact: Option<String>,
+    pub purpose: Option<String>,
+    pub env: Option<Env>,
+    /// Data classes held; an empty list means "none of these", absent means unknown.
+    pub data: Option<Vec<DataClass>>,
+    pub regions: Option<Vec<String>>,
+    pub corp_reach: Option<Vec<CorpReach>>,
+    /// Other accounts/projects this one can act in (role trusts, peerings, shared VPCs).
+    pub trusts: Option<Vec<String>>,
+}
+
+impl Asset {
+    /// Takes what `other` knows and keeps the rest: API discovery fills regions and trusts
+    /// without erasing the owner and purpose a team wrote down.
+    pub fn merge_from(&mut self, other: Asset) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            name, owner, contact, purpose, env, data, regions, corp_reach, trusts
+        );
+    }
+}
