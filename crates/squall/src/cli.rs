@@ -250,10 +250,10 @@ pub enum CaseCommand {
 pub enum ContainCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(ContainAws),
+    Aws(crate::aws::ContainAws),
 }
 
-const RESPONSE_HELP: &str = "Every verb first prints its plan (resource, state before, state \
+pub const RESPONSE_HELP: &str = "Every verb first prints its plan (resource, state before, state \
     expected after) and changes nothing without --yes. With --yes it executes, reads the state \
     back to verify, and records plan, execution and verification in the case's ledger. \
     Re-running converges: what is already done is recorded as unchanged, never done twice. \
@@ -276,205 +276,27 @@ pub struct Response {
     /// The per-resource summary's format [default: table on a terminal, jsonl when piped].
     #[arg(short, long, value_enum)]
     pub format: Option<Format>,
-    #[command(flatten)]
-    pub target: AwsTargetArgs,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ContainAws {
-    /// Deactivate access keys (their users keep them, disabled, as evidence).
-    #[command(after_help = RESPONSE_HELP)]
-    Key {
-        /// Access key ids (AKIA..., ASIA... keys are contained through their role).
-        #[arg(required = true)]
-        keys: Vec<String>,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Contain IAM users: keys deactivated, console login and SSH public keys deleted (bodies
-    /// recorded), sessions issued before now denied.
-    #[command(after_help = RESPONSE_HELP)]
-    User {
-        #[arg(required = true)]
-        users: Vec<String>,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Contain IAM roles: every session issued before now denied (stolen temporary
-    /// credentials stop working; new sessions still do).
-    #[command(after_help = RESPONSE_HELP)]
-    Role {
-        #[arg(required = true)]
-        roles: Vec<String>,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Isolate, stop, hibernate or (after a verified acquisition) terminate instances.
-    #[command(
-        after_help = "Isolation keeps the instance running for the forensics: \
-        termination protection on; every network interface moved through an allow-all group \
-        (so live connections become untracked) into an empty isolation group (so they are cut); \
-        the instance profile detached and its role's older sessions denied; Elastic IPs \
-        disassociated. The prior state is recorded: `squall release aws instance` restores it.\n\n\
-        --terminate refuses unless the case's ledger holds a verified acquisition of every \
-        volume of the instance (`squall acquire aws instance`).\n\n\
-        Examples:\n  squall contain aws instance i-0abc --case C-0001 --isolate\n  \
-        squall contain aws instance i-0abc i-0def --case C-0001 --isolate --yes"
-    )]
-    Instance {
-        #[arg(required = true)]
-        instances: Vec<String>,
-        #[command(flatten)]
-        how: InstanceContainment,
-        #[command(flatten)]
-        r: Response,
-    },
-}
-
-/// What to do to an instance: exactly one.
-#[derive(Args, Debug, Clone, Copy)]
-#[group(required = true, multiple = false)]
-pub struct InstanceContainment {
-    /// Cut the network, the instance's credentials and its public addresses; keep it running.
-    #[arg(long)]
-    pub isolate: bool,
-    /// Stop it (memory is lost).
-    #[arg(long)]
-    pub stop: bool,
-    /// Hibernate it (memory kept on the root volume; hibernation must be enabled at launch).
-    #[arg(long)]
-    pub hibernate: bool,
-    /// Terminate it: only after every volume was acquired and verified in the case.
-    #[arg(long)]
-    pub terminate: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ReleaseCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(ReleaseAws),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ReleaseAws {
-    /// Undo an isolation: security groups, instance profile, Elastic IPs and termination
-    /// protection as the isolation recorded them. The role's older sessions stay denied.
-    #[command(after_help = RESPONSE_HELP)]
-    Instance {
-        #[arg(required = true)]
-        instances: Vec<String>,
-        #[command(flatten)]
-        r: Response,
-    },
+    Aws(crate::aws::ReleaseAws),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum AcquireCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(AcquireAws),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AcquireAws {
-    /// Snapshot every volume of running instances (never stopped), tagged with the case, and
-    /// optionally share and copy them to the forensic account and image them.
-    #[command(
-        after_help = "Snapshots are crash-consistent and invisible from inside the \
-        instance. With --forensic-account, each snapshot is shared with that account (copied \
-        first under a shareable KMS key when the volume uses the AWS-managed key, which cannot \
-        be shared); with --forensic-role too, Squall assumes that role there and copies it. \
-        With --image, each snapshot is read through the EBS direct APIs into DIR/<snapshot>.raw \
-        with its SHA-256, recorded as evidence.\n\n\
-        Examples:\n  squall acquire aws instance i-0abc --case C-0001 --yes\n  \
-        squall acquire aws instance i-0abc --case C-0001 --forensic-account 999988887777 \
-        --forensic-role IR --yes"
-    )]
-    Instance {
-        #[arg(required = true)]
-        instances: Vec<String>,
-        /// The security team's account that receives the snapshots.
-        #[arg(long, value_name = "ACCOUNT")]
-        forensic_account: Option<String>,
-        /// A role to assume in the forensic account to copy the shared snapshots there.
-        #[arg(long, value_name = "NAME", requires = "forensic_account")]
-        forensic_role: Option<String>,
-        #[command(flatten)]
-        image: ImageArgs,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Image existing snapshots through the EBS direct APIs into raw files with their SHA-256,
-    /// recorded as evidence on the case. An interrupted image resumes where it stopped.
-    Snapshot {
-        #[arg(required = true)]
-        snapshots: Vec<String>,
-        #[command(flatten)]
-        image: ImageArgs,
-        #[arg(long)]
-        case: String,
-        #[command(flatten)]
-        target: AwsTargetArgs,
-    },
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ImageArgs {
-    /// Write raw images here: DIR/<snapshot>.raw and DIR/<snapshot>.raw.sha256.
-    #[arg(long, value_name = "DIR")]
-    pub image: Option<PathBuf>,
-    /// Blocks fetched at once while imaging.
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub image_concurrency: usize,
+    Aws(crate::aws::AcquireAws),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RecoverCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(RecoverAws),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum RecoverAws {
-    /// Replace rules open to the world (0.0.0.0/0, ::/0) on admin ports (SSH, RDP) or all
-    /// ports: removed, and with --replace-with opened to that range instead.
-    #[command(after_help = RESPONSE_HELP)]
-    Firewall {
-        /// The range that keeps access (the office, the VPN), added before the world rule goes.
-        #[arg(long, value_name = "CIDR")]
-        replace_with: Option<String>,
-        /// Only these security groups [default: every group with such a rule].
-        #[arg(long = "group", value_name = "SG")]
-        groups: Vec<String>,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Rotate a leaked access key: a new key for its user, the old one deactivated.
-    #[command(after_help = RESPONSE_HELP)]
-    Key {
-        key: String,
-        /// Required: only a new key is made this way.
-        #[arg(long, required = true)]
-        rotate: bool,
-        /// Where the new key goes (a credentials-file profile, mode 0600, never overwritten);
-        /// the secret is never printed or recorded.
-        #[arg(long, value_name = "FILE")]
-        secret_file: PathBuf,
-        #[command(flatten)]
-        r: Response,
-    },
-    /// Rebuild an instance's root volume from a known-good snapshot; the old root volume is
-    /// kept, detached and tagged with the case.
-    #[command(after_help = RESPONSE_HELP)]
-    Instance {
-        instance: String,
-        #[arg(long, value_name = "SNAPSHOT")]
-        from_snapshot: String,
-        #[command(flatten)]
-        r: Response,
-    },
+    Aws(crate::aws::RecoverAws),
 }
 
 #[derive(Subcommand, Debug)]
@@ -496,54 +318,12 @@ pub enum InventoryCommand {
     /// Read an AWS account through its APIs: instances, security groups, IAM keys and role
     /// trusts, CloudTrail, flow logs, links back to corp; report what is wrong and store the
     /// account in the inventory (merged with what was imported).
-    Aws(AwsInventoryArgs),
+    Aws(crate::aws::InventoryArgs),
     /// List the inventory.
     List {
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },
-}
-
-/// Where and as whom to reach AWS: the standard credential chain, overridable.
-#[derive(Args, Debug, Clone)]
-pub struct AwsTargetArgs {
-    /// A profile from ~/.aws/config (SSO and assume-role profiles work).
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// Region(s) to read; repeat for several [default: every enabled region].
-    #[arg(long = "region", value_name = "REGION")]
-    pub regions: Vec<String>,
-    /// Another endpoint, e.g. a moto server (AWS_ENDPOINT_URL works too).
-    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Act in this account by assuming --role-name there (the session is named after the case).
-    #[arg(long, value_name = "ACCOUNT", requires = "role_name")]
-    pub account: Option<String>,
-    /// The incident-response role (the team's emergency access): assumed in --account or in
-    /// every --org account; `inventory aws` reports it missing.
-    #[arg(long, value_name = "NAME", env = "SQUALL_AWS_ROLE")]
-    pub role_name: Option<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct AwsInventoryArgs {
-    #[command(flatten)]
-    pub target: AwsTargetArgs,
-    /// Every account of the organization (Organizations:ListAccounts from the management
-    /// account), each reached by assuming --role-name.
-    #[arg(long, requires = "role_name")]
-    pub org: bool,
-    /// Tag names for owner/purpose/env/data (YAML or TOML: `owner: [Owner, team]`, ...).
-    #[arg(long, value_name = "FILE")]
-    pub tag_map: Option<PathBuf>,
-    /// VPCs instances may run in; an instance elsewhere is a finding (repeatable).
-    #[arg(long = "approved-vpc", value_name = "VPC")]
-    pub approved_vpcs: Vec<String>,
-    /// Access keys older than this many days are findings.
-    #[arg(long, default_value_t = 90)]
-    pub max_key_age_days: i64,
-    #[arg(short, long, value_enum)]
-    pub format: Option<Format>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,5 +1,6 @@
-//! `squall`: the one binary an incident responder runs. Thin on purpose: it parses arguments,
-//! wires the library crates together and turns outcomes into exit codes.
+//! `squall`: the one binary an incident responder runs, and only its front end: arguments,
+//! config layering, rendering, progress and exit codes. The work is `squall_flow`'s workflows,
+//! which a second front end (the web UI) calls the same way.
 
 /// `eprintln!` for messages that quote anything not written by Squall itself (ids, paths,
 /// owners, provider messages): the whole line goes through the terminal neutralizer.
@@ -9,15 +10,12 @@ macro_rules! say {
     };
 }
 
-mod aws_cmd;
-mod case_cmd;
+mod aws;
+mod case;
 mod cli;
 mod config;
-mod examples;
-mod hunt_cmd;
-mod output;
-mod timeline_cmd;
-mod timespec;
+mod hunt;
+mod render;
 
 use std::process::ExitCode;
 
@@ -44,9 +42,10 @@ fn run() -> anyhow::Result<u8> {
     let cli = cli::Cli::from_arg_matches(&matches)?;
     let config = config::load(cli.config.as_deref())?;
     let context =
-        || case_cmd::Context::new(cli.home.as_deref(), cli.actor.clone(), cli.sign_key.clone());
+        || squall_flow::Context::new(cli.home.as_deref(), cli.actor.clone(), cli.sign_key.clone());
+    use cli::{AcquireCommand, Command, ContainCommand, RecoverCommand, ReleaseCommand};
     match cli.command {
-        cli::Command::Hunt(mut args) => {
+        Command::Hunt(mut args) => {
             let sub = matches.subcommand_matches("hunt").expect("hunt matches");
             let given = |id: &str| {
                 matches!(
@@ -59,35 +58,30 @@ fn run() -> anyhow::Result<u8> {
                 max_record_mib: given("max_record_mib"),
             };
             config.hunt.apply(&mut args, &from_cli)?;
-            let ctx = if args.case.is_some() || args.new_case.is_some() {
-                Some(case_cmd::Context::new(
-                    cli.home.as_deref(),
-                    cli.actor,
-                    cli.sign_key,
-                )?)
-            } else {
-                None
-            };
+            let into_case = args.case.is_some() || args.new_case.is_some();
+            let ctx = into_case.then(context).transpose()?;
             let home = squall_case::home::resolve(cli.home.as_deref());
-            hunt_cmd::run(args, ctx.as_ref(), home.as_deref())
+            hunt::run(args, ctx.as_ref(), home.as_deref())
         }
-        cli::Command::Case(cmd) => case_cmd::case(&context()?, cmd),
-        cli::Command::Timeline(args) => timeline_cmd::run(&context()?, args),
-        cli::Command::Scope { case, format } => timeline_cmd::scope(&context()?, &case, format),
-        cli::Command::Key(cmd) => case_cmd::key(cmd),
-        cli::Command::Contain(cmd) => aws_cmd::contain(&context()?, &config.aws, cmd),
-        cli::Command::Release(cmd) => aws_cmd::release(&context()?, &config.aws, cmd),
-        cli::Command::Acquire(cmd) => aws_cmd::acquire(&context()?, &config.aws, cmd),
-        cli::Command::Recover(cmd) => aws_cmd::recover(&context()?, &config.aws, cmd),
-        cli::Command::Inventory(cmd) => case_cmd::inventory(&context()?, &config.aws, cmd),
-        cli::Command::Triage { case, format } => case_cmd::triage(&context()?, &case, format),
-        cli::Command::Report {
+        Command::Case(cmd) => case::case(&context()?, cmd),
+        Command::Timeline(args) => case::timeline(&context()?, args),
+        Command::Scope { case, format } => case::scope(&context()?, &case, format),
+        Command::Key(cmd) => case::key(cmd),
+        Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
+        Command::Triage { case, format } => case::triage(&context()?, &case, format),
+        Command::Report {
             case,
             format,
             output,
-        } => case_cmd::report(&context()?, &case, format, output.as_deref()),
-        cli::Command::Ledger(cmd) => case_cmd::ledger(&context()?, cmd),
-        cli::Command::Evidence(cmd) => case_cmd::evidence(&context()?, cmd),
+        } => case::report(&context()?, &case, format, output.as_deref()),
+        Command::Ledger(cmd) => case::ledger(&context()?, cmd),
+        Command::Evidence(cmd) => case::evidence(&context()?, cmd),
+        // The providers: each verb names its provider once, and that provider's front end
+        // takes it from there (its own target flags, its requests to `squall_flow`).
+        Command::Contain(ContainCommand::Aws(cmd)) => aws::contain(&context()?, &config.aws, cmd),
+        Command::Release(ReleaseCommand::Aws(cmd)) => aws::release(&context()?, &config.aws, cmd),
+        Command::Acquire(AcquireCommand::Aws(cmd)) => aws::acquire(&context()?, &config.aws, cmd),
+        Command::Recover(RecoverCommand::Aws(cmd)) => aws::recover(&context()?, &config.aws, cmd),
     }
 }
 

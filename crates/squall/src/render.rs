@@ -1,13 +1,102 @@
-//! Writing detections as a table, JSON, JSON Lines or CSV. The JSON field names are the stable
-//! interface documented in the README; the table is for people and may change.
+//! The one place output is written: every verb's results as a table, JSON, JSON Lines or CSV,
+//! the integrity banner, and detections (whose JSON field names are the stable interface
+//! documented in the README; tables are for people and may change). Text from logs, files and
+//! payloads passes through `squall_case::text` on its way to any of them.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
+use serde::Serialize;
+use squall_case::{Integrity, text};
 use squall_detect::Detection;
 
-use squall_case::text;
-
 use crate::cli::Format;
+use crate::exit;
+
+/// The format asked for, else a table for a person at a terminal and JSON for a pipe.
+pub fn format_or_default(format: Option<Format>) -> Format {
+    format.unwrap_or(if io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+/// Writes rows in the chosen format: JSON (one array), JSON Lines, CSV (`header`, then each
+/// row's `cells` through [`csv_row`]), or the view's own `table` layout.
+pub fn rows<T: Serialize>(
+    format: Format,
+    rows: &[T],
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+    table: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        Format::Table => table(&mut out)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, rows)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut out, r)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(header)?;
+            for r in rows {
+                csv_row(&mut w, cells(r))?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Says a failed integrity check at the top of a table (stdout, where the reader looks) and on
+/// stderr (where a script's operator looks when stdout goes to a file).
+pub fn banner(out: &mut dyn Write, integrity: &Integrity) -> io::Result<()> {
+    if let Some(banner) = integrity.banner() {
+        let banner = text::terminal(&banner);
+        writeln!(out, "{banner}\n")?;
+        say!("squall: {banner}");
+    }
+    Ok(())
+}
+
+/// For formats meant for tools, the failed check goes to stderr (and the exit code) only.
+pub fn banner_stderr(integrity: &Integrity) {
+    if let Some(banner) = integrity.banner() {
+        say!("squall: {}", text::terminal(&banner));
+    }
+}
+
+/// The exit code of a view: TAMPERED when the case did not verify.
+pub fn view_exit(integrity: &Integrity) -> u8 {
+    if integrity.verified() {
+        exit::OK
+    } else {
+        exit::TAMPERED
+    }
+}
+
+/// Warnings met re-reading a case's logs, as many as a hunt shows by default: a damaged corpus
+/// must not bury the output.
+pub fn warnings(warnings: &[squall_logs::Warning]) {
+    const SHOWN: usize = 20;
+    for w in warnings.iter().take(SHOWN) {
+        say!("warning: {}", text::terminal(&w.to_string()));
+    }
+    if warnings.len() > SHOWN {
+        say!(
+            "warning: {} more warnings not shown ({} in all)",
+            warnings.len() - SHOWN,
+            warnings.len()
+        );
+    }
+}
 
 /// Writes one CSV row of text cells, each through [`text::csv_cell`]: the one way a CSV row is
 /// written, so no cell can start a spreadsheet formula.

@@ -1,0 +1,316 @@
+//! The case verbs that read or add to a case's record: its views (list, show, triage, report),
+//! the ledger's verification and export, evidence, and the inventory triage answers from.
+//! Every view is `CaseFile::load`: rebuilt from the ledger and checked against it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use squall_case::report::{self, ReportInput};
+use squall_case::store::CheckedInventory;
+use squall_case::timeline::Window;
+use squall_case::triage::Triage;
+use squall_case::{
+    AttachedDetection, Break, Case, CaseFile, Entry, Evidence, Head, NewEvidence, SignaturePolicy,
+    Store,
+};
+use squall_logs::Warning;
+
+use crate::Context;
+use crate::activity::{self, DEFAULT_PIVOTS};
+
+/// An account (project, subscription) the case's detections name, with their regions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Affected {
+    pub account: String,
+    pub regions: BTreeSet<String>,
+}
+
+/// The accounts and regions the detections name, in account order.
+pub fn affected(detections: &[AttachedDetection]) -> Vec<Affected> {
+    let mut by_account: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for d in detections {
+        let Some(f) = squall_core::Finding::from_detection(&d.detection) else {
+            continue;
+        };
+        if let Some(account) = f.fields.account {
+            by_account
+                .entry(account)
+                .or_default()
+                .extend(f.fields.region);
+        }
+    }
+    by_account
+        .into_iter()
+        .map(|(account, regions)| Affected { account, regions })
+        .collect()
+}
+
+/// Every case as its ledger tells it, and the problems of those that fail their checks.
+pub struct CaseList {
+    pub cases: Vec<Case>,
+    /// `C-0001: INTEGRITY CHECK FAILED: ...`, one line per failing case.
+    pub failed: Vec<String>,
+}
+
+pub fn list(ctx: &Context) -> anyhow::Result<CaseList> {
+    let store = ctx.store()?;
+    let mut list = CaseList {
+        cases: Vec::new(),
+        failed: Vec::new(),
+    };
+    for row in store.cases()? {
+        let file = CaseFile::load(&store, &row.id)?;
+        if let Some(banner) = file.integrity.banner() {
+            list.failed.push(format!("{}: {banner}", row.id));
+        }
+        list.cases.push(file.case);
+    }
+    Ok(list)
+}
+
+/// `case show`: the case file and the accounts it touches.
+pub fn show(ctx: &Context, case: &str) -> anyhow::Result<(CaseFile, Vec<Affected>)> {
+    let file = CaseFile::load(&ctx.store()?, case)?;
+    let affected = affected(&file.detections);
+    Ok((file, affected))
+}
+
+/// The JSON document of `case show`.
+pub fn show_json(file: &CaseFile, affected: &[Affected]) -> serde_json::Value {
+    let notes: Vec<_> = file
+        .notes
+        .iter()
+        .map(|n| serde_json::json!({"time": n.time, "actor": n.actor, "text": n.text}))
+        .collect();
+    serde_json::json!({
+        "integrity": file.integrity,
+        "case": file.case, "affected": affected, "detections": file.detections,
+        "evidence": file.evidence, "tasks": file.tasks, "notes": notes,
+    })
+}
+
+/// What `ledger verify` concluded, as the line it prints after the ledger's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub intact: bool,
+    pub line: String,
+}
+
+impl Verdict {
+    fn tampered(line: String) -> Verdict {
+        Verdict {
+            intact: false,
+            line,
+        }
+    }
+}
+
+/// Which ledger to verify: a case in the store, or an export given to a third party.
+pub enum Ledger<'a> {
+    Case(&'a str),
+    Export(&'a Path),
+}
+
+/// Verifies a ledger's chain and signatures; for a case in the store, also that its tables
+/// and hunted files agree with it (what `case show` and the report present).
+pub fn verify(
+    ctx: &Context,
+    which: Ledger<'_>,
+    expect_head: Option<String>,
+    policy: &SignaturePolicy,
+) -> anyhow::Result<Verdict> {
+    let (name, entries, mut head, store) = match which {
+        Ledger::Case(id) => {
+            let store = ctx.store()?;
+            let c = store.case(id)?;
+            let entries = store.ledger(id)?;
+            (id.to_string(), entries, c.head(), Some(store))
+        }
+        Ledger::Export(path) => match read_export(path)? {
+            Ok(entries) => (path.display().to_string(), entries, None, None),
+            Err(b) => return Ok(Verdict::tampered(format!("TAMPERED at {b}"))),
+        },
+    };
+    if let Some(hash) = expect_head {
+        let seq = match &head {
+            Some(h) => h.seq,
+            None => entries
+                .iter()
+                .find(|e| e.hash == hash)
+                .map_or(u64::MAX, |e| e.seq),
+        };
+        head = Some(Head { seq, hash });
+    }
+    let head = match squall_case::verify_signed(&entries, head.as_ref(), policy) {
+        Ok(head) => head,
+        Err(b) => return Ok(Verdict::tampered(format!("TAMPERED at {b}"))),
+    };
+    let mut checked = String::new();
+    if let Some(store) = &store {
+        let mut file = CaseFile::load(store, &name)?;
+        let sources = file.sources.len();
+        file.checked_sources();
+        if let Some(first) = file.integrity.failures.first() {
+            return Ok(Verdict::tampered(format!(
+                "TAMPERED: {first} (and {} more problem(s); `squall case show {name}` lists them)",
+                file.integrity.failures.len() - 1
+            )));
+        }
+        let unchecked = file.integrity.unchecked.len();
+        checked = format!(
+            "; the case's tables agree with it; {} hunted file(s) unchanged{}",
+            sources - unchecked,
+            match unchecked {
+                0 => String::new(),
+                n => format!(", {n} not hashed when hunted (not checked)"),
+            }
+        );
+    }
+    let head = head.map_or("empty".into(), |h| {
+        format!("head seq {} sha256 {}", h.seq, h.hash)
+    });
+    let signed = entries.iter().filter(|e| e.signature.is_some()).count();
+    Ok(Verdict {
+        intact: true,
+        line: format!(
+            "intact, {} entries ({signed} signed), {head}{checked}",
+            entries.len()
+        ),
+    })
+}
+
+/// Reads an export: the entries, or the first line that is not one (a verdict, since an
+/// export is untrusted input and malformed is just another way of being tampered with).
+fn read_export(path: &Path) -> anyhow::Result<Result<Vec<Entry>, Break>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut entries = Vec::new();
+    let lines = bytes.split(|b| *b == b'\n');
+    for (i, line) in lines.filter(|l| !l.trim_ascii().is_empty()).enumerate() {
+        match serde_json::from_slice(line) {
+            Ok(e) => entries.push(e),
+            Err(e) => {
+                return Ok(Err(Break {
+                    position: i as u64 + 1,
+                    claimed_seq: None,
+                    problem: format!("not a ledger entry ({e})"),
+                }));
+            }
+        }
+    }
+    if entries.is_empty() {
+        // Every case's ledger begins with `case.opened`: an empty export proves nothing, and
+        // "intact, 0 entries" would read as a pass.
+        return Ok(Err(Break {
+            position: 1,
+            claimed_seq: None,
+            problem: "the export holds no entries (a case's ledger begins with case.opened)".into(),
+        }));
+    }
+    Ok(Ok(entries))
+}
+
+/// The case's ledger as JSON Lines (what a third party verifies), and how many entries.
+pub fn export(ctx: &Context, case: &str) -> anyhow::Result<(String, usize)> {
+    let entries = ctx.store()?.ledger(case)?;
+    let mut text = String::new();
+    for e in &entries {
+        text.push_str(&serde_json::to_string(e)?);
+        text.push('\n');
+    }
+    Ok((text, entries.len()))
+}
+
+/// A file to record as evidence.
+pub struct EvidenceFile {
+    pub case: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub source: Option<String>,
+}
+
+/// Hashes a file and records it on the case; `progress(done, total)` is told as it hashes.
+pub fn add_evidence(
+    ctx: &Context,
+    req: EvidenceFile,
+    progress: &mut dyn FnMut(u64, u64),
+) -> anyhow::Result<Evidence> {
+    let mut store = ctx.store()?;
+    store.case(&req.case)?; // fail before reading a large file for nothing
+    let path = std::fs::canonicalize(&req.file)
+        .with_context(|| format!("evidence file {}", req.file.display()))?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let (sha256, size) = squall_case::hash::sha256_file(&path, &mut |n| progress(n, size))
+        .map_err(anyhow::Error::msg)?;
+    let shown = path.display().to_string();
+    Ok(store.add_evidence(
+        &req.case,
+        &ctx.actor,
+        &NewEvidence {
+            path: shown.clone(),
+            sha256,
+            size,
+            description: req.description,
+            source: req.source,
+            stored_at: shown,
+        },
+    )?)
+}
+
+/// Imports an inventory file (YAML or TOML); returns how many accounts it held.
+pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let assets = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
+    Ok(ctx
+        .store()?
+        .import_inventory(&ctx.actor, &file.display().to_string(), &assets)?)
+}
+
+/// The inventory as its hash-chained log tells it, with the problems of an edited table.
+pub fn inventory(ctx: &Context) -> anyhow::Result<CheckedInventory> {
+    Ok(ctx.store()?.inventory_checked()?)
+}
+
+/// Triage, recorded in the ledger: the case file (with the inventory's checks added to its
+/// integrity), the triage, and the ledger entry that holds it.
+pub fn triage(ctx: &Context, case: &str) -> anyhow::Result<(CaseFile, Triage, u64)> {
+    let mut store = ctx.store()?;
+    let mut file = CaseFile::load(&store, case)?;
+    // The answers come from the inventory as its log tells it; an edited table is named.
+    let inventory = store.inventory_checked()?;
+    file.integrity.failures.extend(inventory.failures);
+    file.integrity.unchecked.extend(inventory.unchecked);
+    let t = squall_case::triage::triage(&file.detections, &inventory.assets);
+    let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
+    Ok((file, t, entry.seq))
+}
+
+/// The postmortem's two forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+/// The postmortem: the rendered report, the case file it was built from (for its integrity)
+/// and the problems met re-reading the hunted logs.
+pub fn report(
+    ctx: &Context,
+    case: &str,
+    format: ReportFormat,
+) -> anyhow::Result<(String, CaseFile, Vec<Warning>)> {
+    let store = ctx.store()?;
+    let mut file = CaseFile::load(&store, case)?;
+    let activity = activity::activity(&mut file, &DEFAULT_PIVOTS, Window::default());
+    let input = ReportInput {
+        file: &file,
+        timeline: &activity.events,
+    };
+    let rendered = match format {
+        ReportFormat::Markdown => report::markdown(&input),
+        ReportFormat::Html => report::html(&input),
+    };
+    Ok((rendered, file, activity.warnings))
+}

@@ -1,0 +1,406 @@
+//! A hunt, and a hunt into a case: the case is resolved before anything is read, standard input
+//! is saved into the case's folder first (a case's sources must be files it can check later),
+//! every file is hashed by the very read that parses it, and the detections are attached with
+//! the hunt's record in one transaction.
+//!
+//! The front end supplies the [`Sink`] that shows detections as they are found and reads
+//! [`Progress`] while the hunt runs; [`Hunt::run`] puts the case's collector in front of it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+use squall_case::{HuntCase, HuntRun, NewCase, NewDetection, SourceDigest, Store};
+use squall_detect::{Detection, HuntOptions, Level, Progress, RuleSet, Sink, Stats};
+use squall_logs::{Discovery, LogSource, ReadOptions, Warning};
+
+use crate::{Context, examples, timespec};
+
+/// The most detections one hunt attaches to a case: past this many the hunt is noise to be
+/// narrowed first, and holding them all would cost the memory the streaming design saves.
+pub const MAX_CASE_DETECTIONS: usize = 50_000;
+
+/// Which case a hunt files its detections in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseTarget {
+    /// `--case`: an existing case, checked before anything is read.
+    Existing(String),
+    /// `--new-case [TITLE]`: a new case, titled after the hunt when the title is empty.
+    New(String),
+}
+
+/// What to hunt, as plain options.
+#[derive(Debug, Clone, Default)]
+pub struct HuntRequest {
+    /// Files or folders; `-` is standard input; none means the bundled example logs.
+    pub paths: Vec<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub builtin: bool,
+    pub min_level: Option<Level>,
+    /// `--since`/`--until` as typed (RFC 3339, a date, or an age).
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub threads: Option<usize>,
+    pub input_format: Option<LogSource>,
+    pub max_record_mib: usize,
+    pub case: Option<CaseTarget>,
+}
+
+/// A hunt ready to run: its inputs found, its rules loaded, its case (if any) known.
+pub struct Hunt {
+    /// What was asked for (with `-` replaced by the saved file).
+    pub paths: Vec<PathBuf>,
+    pub rules: RuleSet,
+    pub discovery: Discovery,
+    /// Things the analyst should know before the results (stdin saved, examples used).
+    pub notices: Vec<String>,
+    options: HuntOptions,
+    min_level: Option<Level>,
+    case: Option<CaseHunt>,
+}
+
+/// The case side of a hunt.
+struct CaseHunt {
+    ctx: Context,
+    /// Known before the hunt (`--case`, or `--new-case` with standard input); otherwise the
+    /// case opens with the hunt's record.
+    id: Option<String>,
+    title: String,
+    /// Each input's name → its absolute path, so the same record found through another
+    /// relative path is recognised.
+    canonical: HashMap<String, String>,
+    found: Mutex<Vec<NewDetection>>,
+    too_many: AtomicBool,
+}
+
+/// What attaching a hunt's detections to a case did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub case: String,
+    pub added: u64,
+    pub already_attached: u64,
+    /// Problems to tell the analyst (files not hashed, a case failing its checks, conflicting
+    /// event ids), in the order they were found; each counts as a warning.
+    pub warnings: Vec<String>,
+}
+
+impl Hunt {
+    /// Resolves the case, saves standard input, finds the inputs and loads the rules. `ctx`
+    /// is needed only for a hunt into a case; `home` holds the bundled examples.
+    pub fn prepare(
+        req: HuntRequest,
+        ctx: Option<&Context>,
+        home: Option<&Path>,
+    ) -> anyhow::Result<Hunt> {
+        let now = chrono::Utc::now();
+        let time = |t: &Option<String>| t.as_deref().map(|t| timespec::parse(t, now)).transpose();
+        let (since, until) = (time(&req.since)?, time(&req.until)?);
+        if let (Some(s), Some(u)) = (since, until)
+            && s >= u
+        {
+            bail!("--since must be before --until");
+        }
+        if req.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        let mut notices = Vec::new();
+        let mut paths = req.paths.clone();
+        let reads_stdin = paths.iter().any(|p| p.as_os_str() == "-");
+        let case = match (ctx, &req.case) {
+            (Some(ctx), Some(target)) => {
+                let title = new_case_title(target, &req.paths);
+                let id = match target {
+                    CaseTarget::Existing(id) => Some(ctx.store()?.case(id)?.id),
+                    CaseTarget::New(_) if reads_stdin => {
+                        let new = NewCase {
+                            title: title.clone(),
+                            severity: None,
+                            owner: None,
+                        };
+                        Some(ctx.store()?.open_case(&ctx.actor, &new)?.id)
+                    }
+                    CaseTarget::New(_) => None,
+                };
+                if let Some(id) = id.as_deref().filter(|_| reads_stdin) {
+                    let saved = save_stdin(ctx, id)?;
+                    notices.push(format!(
+                        "standard input saved to {} for case {id}",
+                        saved.display()
+                    ));
+                    for p in paths.iter_mut().filter(|p| p.as_os_str() == "-") {
+                        p.clone_from(&saved);
+                    }
+                }
+                Some(CaseHunt {
+                    ctx: ctx.clone(),
+                    id,
+                    title,
+                    canonical: HashMap::new(),
+                    found: Mutex::new(Vec::new()),
+                    too_many: AtomicBool::new(false),
+                })
+            }
+            _ => None,
+        };
+        let given = paths.clone();
+        if paths.is_empty() {
+            let root = examples::materialize(home)?;
+            notices.push(format!(
+                "no paths given; hunting the bundled example logs in {}",
+                root.display()
+            ));
+            paths = examples::files(&root);
+        }
+        let rules = squall_detect::load(&req.rules, req.builtin, req.min_level);
+        let discovery = squall_logs::discover(&paths);
+        let mut hunt = Hunt {
+            paths: if given.is_empty() { paths } else { given },
+            rules,
+            discovery,
+            notices,
+            options: HuntOptions {
+                forced: req.input_format,
+                since,
+                until,
+                threads: req.threads.unwrap_or(0),
+                read: ReadOptions {
+                    max_record: req.max_record_mib.max(1) << 20,
+                },
+                hash_files: case.is_some(),
+            },
+            min_level: req.min_level,
+            case,
+        };
+        if let Some(case) = &mut hunt.case {
+            case.canonical = hunt
+                .discovery
+                .inputs
+                .iter()
+                .filter_map(|i| {
+                    let path = std::fs::canonicalize(i.path.as_ref()?).ok()?;
+                    Some((i.name.clone(), path.display().to_string()))
+                })
+                .collect();
+        }
+        Ok(hunt)
+    }
+
+    /// The problems that stop a hunt before it reads anything; the front end shows the rule
+    /// problems and discovery warnings first, since they usually explain these.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.discovery.inputs.is_empty() {
+            bail!(
+                "no log files found under {} (help: give files or folders holding .json, .jsonl, .gz or .zst logs)",
+                self.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if self.rules.active_rules() == 0 {
+            bail!("no usable rules (help: --rules DIR, or drop --no-builtin)");
+        }
+        Ok(())
+    }
+
+    /// Runs the hunt: detections at or above the minimum level reach `sink` as they are found
+    /// (and, for a case, are kept to attach).
+    pub fn run(&mut self, progress: &Progress, sink: &dyn Sink) -> Stats {
+        let collector = Collector {
+            inner: sink,
+            min_level: self.min_level,
+            case: self.case.as_ref(),
+        };
+        squall_detect::hunt(
+            &self.discovery.inputs,
+            &mut self.rules,
+            &self.options,
+            progress,
+            &collector,
+        )
+    }
+
+    /// Attaches what the hunt found to its case, with the hunt's record (inputs, files with
+    /// their digests, counts) in one transaction; `None` without a case.
+    pub fn attach(&mut self, stats: &Stats) -> anyhow::Result<Option<Attachment>> {
+        let Some(case) = self.case.take() else {
+            return Ok(None);
+        };
+        if case.too_many.load(Ordering::Relaxed) {
+            bail!(
+                "more than {MAX_CASE_DETECTIONS} detections: nothing was attached to a case \
+                 (help: narrow the hunt with --min-level, --since/--until or fewer --rules)"
+            );
+        }
+        let mut found = case.found.into_inner().unwrap();
+        NewDetection::sort_by_time(&mut found);
+        let mut warnings = Vec::new();
+        let mut files = Vec::new();
+        let mut sources = Vec::new();
+        for (index, input) in self.discovery.inputs.iter().enumerate() {
+            if input.path.is_none() {
+                continue;
+            }
+            let absolute = case
+                .canonical
+                .get(&input.name)
+                .unwrap_or(&input.name)
+                .clone();
+            // The digest of the very bytes the hunt parsed (see `HuntOptions::hash_files`).
+            match stats.digests.get(&index) {
+                Some(d) => sources.push(SourceDigest {
+                    path: absolute.clone(),
+                    sha256: d.sha256.clone(),
+                    size: d.size,
+                }),
+                None => warnings.push(format!(
+                    "{}: not hashed (it could not be read to its end); the case cannot \
+                     check it later",
+                    input.name
+                )),
+            }
+            files.push(absolute);
+        }
+        let run = HuntRun {
+            inputs: self.paths.iter().map(|p| p.display().to_string()).collect(),
+            files,
+            records: stats.records,
+            rules: self.rules.active_rules() as u64,
+            detections: found.len() as u64,
+            sources,
+        };
+        let new_case = NewCase {
+            title: case.title.clone(),
+            // A case opened by a hunt starts at its worst detection's level.
+            severity: found
+                .iter()
+                .map(|d| d.level.clone())
+                .max_by_key(|l| l.parse::<Level>().ok()),
+            owner: None,
+        };
+        let target = match &case.id {
+            Some(id) => HuntCase::Existing(id),
+            None => HuntCase::New(&new_case),
+        };
+        let mut store = case.ctx.store()?;
+        // Whether a detection is attached already is read from the store's tables: on a case
+        // whose tables disagree with its ledger, that answer may have been forged.
+        if let Some(id) = &case.id
+            && let Some(banner) = squall_case::CaseFile::load(&store, id)?.integrity.banner()
+        {
+            warnings.push(format!(
+                "{id}: attaching to a case that fails its integrity check; detections may be \
+                 wrongly taken as attached already: {banner}"
+            ));
+        }
+        let (id, _, outcome) = store.record_hunt(target, &case.ctx.actor, &run, &found)?;
+        warnings.extend(outcome.conflicts);
+        Ok(Some(Attachment {
+            case: id,
+            added: outcome.added,
+            already_attached: outcome.already_attached,
+            warnings,
+        }))
+    }
+}
+
+/// Stands in front of the front end's sink: drops detections below the minimum level (a
+/// correlation may need rules below it) and keeps a copy of the rest for the case.
+struct Collector<'a> {
+    inner: &'a dyn Sink,
+    min_level: Option<Level>,
+    case: Option<&'a CaseHunt>,
+}
+
+impl Sink for Collector<'_> {
+    fn warning(&self, warning: &Warning) {
+        self.inner.warning(warning);
+    }
+
+    fn detections(&self, mut found: Vec<Detection>) {
+        if let Some(min) = self.min_level {
+            found.retain(|d| d.rule.level >= min);
+        }
+        if found.is_empty() {
+            return;
+        }
+        if let Some(case) = self.case {
+            let new: Vec<_> = found
+                .iter()
+                .map(|d| to_new_detection(d, &case.canonical))
+                .collect();
+            let mut kept = case.found.lock().unwrap();
+            // Past the limit nothing more is held; `attach` refuses with a hint.
+            if kept.len() < MAX_CASE_DETECTIONS {
+                kept.extend(new);
+            } else {
+                case.too_many.store(true, Ordering::Relaxed);
+            }
+        }
+        self.inner.detections(found);
+    }
+}
+
+/// A detection as the case store keeps it; the file is made absolute so the same record found
+/// through another relative path is recognised.
+fn to_new_detection(d: &Detection, canonical: &HashMap<String, String>) -> NewDetection {
+    let file = canonical
+        .get(&*d.evidence.file)
+        .cloned()
+        .unwrap_or_else(|| d.evidence.file.to_string());
+    NewDetection {
+        rule_id: d.rule.id.clone(),
+        title: d.rule.title.clone(),
+        level: d.rule.level.name().to_string(),
+        event_time: d.summary.time.clone(),
+        event_id: d.summary.event_id.clone(),
+        record_sha256: Some(d.evidence.record_sha256.clone()).filter(|h| !h.is_empty()),
+        file,
+        record_index: d.evidence.record_index,
+        json: serde_json::to_value(d).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// `--new-case`'s title, or one made from the inputs when it is empty.
+fn new_case_title(target: &CaseTarget, paths: &[PathBuf]) -> String {
+    match target {
+        CaseTarget::New(title) if !title.trim().is_empty() => title.clone(),
+        _ => {
+            let inputs: Vec<_> = paths.iter().map(|p| p.display().to_string()).collect();
+            format!(
+                "Hunt of {} at {}",
+                if inputs.is_empty() {
+                    "the bundled example logs".to_string()
+                } else {
+                    inputs.join(", ")
+                },
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+            )
+        }
+    }
+}
+
+/// Copies standard input into the case's folder (owner-only, never overwriting), so the hunt
+/// reads a file the case can hash and check again; the bytes are kept as they came
+/// (compressed or not).
+fn save_stdin(ctx: &Context, case: &str) -> anyhow::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
+    let path = ctx.case_folder(case)?.stdin_file(&stamp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file)
+        .and_then(|_| file.sync_all())
+        .with_context(|| format!("saving standard input to {}", path.display()))?;
+    Ok(path)
+}

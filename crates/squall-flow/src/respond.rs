@@ -1,0 +1,114 @@
+//! Running a provider's actions on a case: the store opened, the case checked, the driver
+//! (`squall_case::respond::Run`: plan → approval → execute → verify → ledger) run, and the
+//! outcomes summed up. Every provider's verbs come through here.
+
+use squall_case::Store;
+use squall_case::respond::{Action, History, Outcome, Plan, Run, Status};
+
+use crate::Context;
+
+/// The options every response verb shares, whatever the provider.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The case the actions are recorded in.
+    pub case: String,
+    /// The analyst's approval (`--yes`): without it only the plans are produced.
+    pub approved: bool,
+    /// Resources read or changed at once.
+    pub concurrency: usize,
+}
+
+/// A plan as the front end shows it before anything runs.
+pub struct PlanShown<'a> {
+    pub plan: &'a Plan,
+    /// The attacker will notice and the case is not triaged yet: say "scope first" (once per
+    /// run, at the first such plan).
+    pub warn_untriaged: bool,
+}
+
+/// The outcomes of a run, one per resource, in the order the resources were given.
+#[derive(Debug, Clone)]
+pub struct Outcomes {
+    pub outcomes: Vec<Outcome>,
+    pub approved: bool,
+}
+
+impl Outcomes {
+    pub fn count(&self, status: Status) -> usize {
+        self.outcomes.iter().filter(|o| o.status == status).count()
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| o.status == Status::Failed)
+    }
+
+    /// The line that sums the run up.
+    pub fn summary(&self, case: &str) -> String {
+        let failed = self.count(Status::Failed);
+        if !self.approved {
+            format!(
+                "nothing changed: add --yes to carry out the plan ({} resource(s){})",
+                self.outcomes.len(),
+                if failed > 0 {
+                    format!(", {failed} could not be planned")
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            format!(
+                "{} verified, {} already done (nothing changed), {} failed — recorded in case {case}",
+                self.count(Status::Verified),
+                self.count(Status::Unchanged),
+                failed,
+            )
+        }
+    }
+}
+
+/// Plans every action, shows each plan through `show`, and — approved — runs them.
+pub fn run<A: Action>(
+    ctx: &Context,
+    rt: &tokio::runtime::Runtime,
+    r: &Response,
+    actions: &[A],
+    show: &mut dyn FnMut(PlanShown<'_>),
+) -> anyhow::Result<Outcomes> {
+    let mut store = ctx.store()?;
+    let case = store.case(&r.case)?;
+    let young = case.triaged_at.is_none();
+    let mut warned = false;
+    let outcomes = rt.block_on(
+        Run {
+            store: &mut store,
+            case: &r.case,
+            actor: &ctx.actor,
+            approved: r.approved,
+            concurrency: r.concurrency,
+        }
+        .run(actions, |plan| {
+            let warn_untriaged = !plan.already_done && plan.visible_to_attacker && young && !warned;
+            warned |= warn_untriaged;
+            show(PlanShown {
+                plan,
+                warn_untriaged,
+            })
+        }),
+    )?;
+    Ok(Outcomes {
+        outcomes,
+        approved: r.approved,
+    })
+}
+
+/// What the case's ledger says its response did so far.
+pub fn history(ctx: &Context, case: &str) -> anyhow::Result<History> {
+    Ok(History::read(&ctx.store()?.ledger(case)?))
+}
+
+/// A runtime for the providers' SDKs, which are asynchronous.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
