@@ -95,6 +95,46 @@ fn case_snapshot(all: &[ec2::Snapshot], case: &str, stage: &str) -> Option<ec2::
         .cloned()
 }
 
+/// The plan to acquire `volume` (`v` as read) from the case's snapshots of it in `state`: a
+/// completed snapshot, and with a forensic account, shared with it (and copied there when
+/// Squall has clients in it). `managed` says the volume is under the AWS-managed key, which
+/// cannot be shared, so a shareable copy comes first.
+fn acquisition_plan(
+    volume: &str,
+    v: &ec2::Volume,
+    state: Value,
+    forensic: Option<&Forensic>,
+    managed: bool,
+) -> Plan {
+    let mut before = state;
+    before["volume"] = json!(v);
+    let mut after = json!({"snapshot_state": "completed"});
+    if let Some(f) = forensic {
+        after["shared_with_forensic_account"] = json!(true);
+        if f.clients.is_some() {
+            after["forensic_copy_state"] = json!("completed");
+        }
+    }
+    let mut p = plan("acquire-volume", volume, before, after, false);
+    if let Some(f) = forensic {
+        if managed {
+            p.notes.push(format!(
+                "{volume} uses the AWS-managed key, which cannot be shared: the snapshot is copied under {} first",
+                kms::SHARE_ALIAS
+            ));
+        }
+        p.before["needs_reencryption"] = json!(managed);
+        p.notes.push(match f.clients {
+            Some(_) => format!("the shared snapshot is copied into account {}", f.account),
+            None => format!(
+                "shared with account {}; copy it there (help: --forensic-role to let Squall do it)",
+                f.account
+            ),
+        });
+    }
+    p
+}
+
 impl Action for AcquireVolume {
     fn resource(&self) -> String {
         self.volume.clone()
@@ -102,38 +142,21 @@ impl Action for AcquireVolume {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let v = ec2::volume(&self.c.ec2, &self.volume).await.map_err(err)?;
-        let mut before = self.state().await?;
-        before["volume"] = json!(v);
-        let mut after = json!({"snapshot_state": "completed"});
-        if let Some(f) = &self.forensic {
-            after["shared_with_forensic_account"] = json!(true);
-            if f.clients.is_some() {
-                after["forensic_copy_state"] = json!("completed");
+        let state = self.state().await?;
+        // Only a snapshot to share needs its key looked at.
+        let managed = match (&self.forensic, &v.kms_key) {
+            (Some(_), Some(k)) if v.encrypted => {
+                kms::aws_managed(&self.c.kms, k).await.map_err(err)?
             }
-        }
-        let mut p = plan("acquire-volume", &self.volume, before, after, false);
-        if let Some(f) = &self.forensic {
-            let managed = match &v.kms_key {
-                Some(k) if v.encrypted => kms::aws_managed(&self.c.kms, k).await.map_err(err)?,
-                _ => false,
-            };
-            if managed {
-                p.notes.push(format!(
-                    "{} uses the AWS-managed key, which cannot be shared: the snapshot is copied under {} first",
-                    self.volume,
-                    kms::SHARE_ALIAS
-                ));
-            }
-            p.before["needs_reencryption"] = json!(managed);
-            p.notes.push(match f.clients {
-                Some(_) => format!("the shared snapshot is copied into account {}", f.account),
-                None => format!(
-                    "shared with account {}; copy it there (help: --forensic-role to let Squall do it)",
-                    f.account
-                ),
-            });
-        }
-        Ok(p)
+            _ => false,
+        };
+        Ok(acquisition_plan(
+            &self.volume,
+            &v,
+            state,
+            self.forensic.as_ref(),
+            managed,
+        ))
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -233,5 +256,162 @@ impl Action for AcquireVolume {
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
         self.state().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn snapshot(id: &str, state: &str, tags: &[(&str, &str)]) -> ec2::Snapshot {
+        ec2::Snapshot {
+            id: id.to_string(),
+            state: state.to_string(),
+            volume: Some("vol-1".into()),
+            encrypted: true,
+            kms_key: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn volume() -> ec2::Volume {
+        ec2::Volume {
+            id: "vol-1".into(),
+            size_gib: 8,
+            encrypted: true,
+            kms_key: Some("arn:aws:kms:eu-west-1:111122223333:key/aws-ebs".into()),
+            availability_zone: Some("eu-west-1a".into()),
+            snapshot: None,
+        }
+    }
+
+    /// Clients that are never called: the plan only asks whether there are any.
+    fn offline_clients() -> Clients {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        Clients::new(&config)
+    }
+
+    #[test]
+    fn a_rerun_continues_with_the_same_usable_snapshot_of_the_case() {
+        let original = |case| [(CASE_TAG, case), ("squall:stage", "original")];
+        let all = [
+            snapshot("snap-01", "completed", &original("case-7")),
+            snapshot("snap-03", "pending", &original("case-7")),
+            // A failed snapshot is never picked, even if it is the newest.
+            snapshot("snap-09", "error", &original("case-7")),
+            // Another case's, another stage's, and an untagged one are not this case's.
+            snapshot("snap-05", "completed", &original("case-8")),
+            snapshot(
+                "snap-07",
+                "completed",
+                &[(CASE_TAG, "case-7"), ("squall:stage", "shareable")],
+            ),
+            snapshot("snap-08", "completed", &[]),
+        ];
+        let id = |case, stage| case_snapshot(&all, case, stage).map(|s| s.id);
+        assert_eq!(id("case-7", "original").as_deref(), Some("snap-03"));
+        assert_eq!(id("case-7", "shareable").as_deref(), Some("snap-07"));
+        assert_eq!(id("case-8", "original").as_deref(), Some("snap-05"));
+        assert_eq!(id("case-7", "forensic-copy"), None);
+        assert_eq!(id("case-9", "original"), None);
+        // The same one whatever order the listing came in.
+        let mut reversed = all.to_vec();
+        reversed.reverse();
+        assert_eq!(
+            case_snapshot(&reversed, "case-7", "original").map(|s| s.id),
+            Some("snap-03".to_string())
+        );
+    }
+
+    #[test]
+    fn without_a_forensic_account_an_acquisition_is_a_completed_snapshot() {
+        let state = json!({"snapshot": null, "snapshot_state": null});
+        let p = acquisition_plan("vol-1", &volume(), state, None, false);
+        assert_eq!(
+            (p.action.as_str(), p.resource.as_str()),
+            ("acquire-volume", "vol-1")
+        );
+        assert_eq!(p.after, json!({"snapshot_state": "completed"}));
+        assert_eq!(p.before["volume"]["id"], "vol-1");
+        assert_eq!(p.before.get("needs_reencryption"), None);
+        assert!(!p.visible_to_attacker);
+        assert!(!p.already_done);
+        assert!(p.notes.is_empty());
+
+        let state = json!({"snapshot": "snap-01", "snapshot_state": "completed"});
+        assert!(acquisition_plan("vol-1", &volume(), state, None, false).already_done);
+    }
+
+    #[test]
+    fn a_volume_under_the_aws_managed_key_is_shared_through_a_copy() {
+        let forensic = Forensic {
+            account: "444455556666".into(),
+            clients: None,
+        };
+        let state = json!({
+            "snapshot": "snap-01",
+            "snapshot_state": "completed",
+            "shareable_snapshot": null,
+            "shared_with_forensic_account": false,
+        });
+        let p = acquisition_plan("vol-1", &volume(), state, Some(&forensic), true);
+        assert_eq!(
+            p.after,
+            json!({"snapshot_state": "completed", "shared_with_forensic_account": true})
+        );
+        assert_eq!(p.before["needs_reencryption"], true);
+        // A snapshot taken but not shared yet is not an acquisition done.
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "vol-1 uses the AWS-managed key, which cannot be shared: the snapshot is copied under alias/squall-forensic-share first",
+                "shared with account 444455556666; copy it there (help: --forensic-role to let Squall do it)",
+            ]
+        );
+    }
+
+    #[test]
+    fn with_clients_in_the_forensic_account_the_acquisition_ends_with_a_copy_there() {
+        let forensic = Forensic {
+            account: "444455556666".into(),
+            clients: Some(offline_clients()),
+        };
+        let shared = json!({
+            "snapshot": "snap-01",
+            "snapshot_state": "completed",
+            "shareable_snapshot": null,
+            "shared_with_forensic_account": true,
+            "forensic_copy": null,
+            "forensic_copy_state": null,
+        });
+        let p = acquisition_plan("vol-1", &volume(), shared.clone(), Some(&forensic), false);
+        assert_eq!(
+            p.after,
+            json!({
+                "snapshot_state": "completed",
+                "shared_with_forensic_account": true,
+                "forensic_copy_state": "completed",
+            })
+        );
+        assert_eq!(p.before["needs_reencryption"], false);
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            ["the shared snapshot is copied into account 444455556666"]
+        );
+
+        let mut copied = shared;
+        copied["forensic_copy"] = json!("snap-0f");
+        copied["forensic_copy_state"] = json!("completed");
+        assert!(acquisition_plan("vol-1", &volume(), copied, Some(&forensic), false).already_done);
     }
 }

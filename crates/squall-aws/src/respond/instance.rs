@@ -97,11 +97,7 @@ impl IsolateInstance {
         let protected = ec2::termination_protection(&c.ec2, &self.id)
             .await
             .map_err(err)?;
-        let mut isolated = group.is_some()
-            && detail
-                .enis
-                .iter()
-                .all(|e| e.groups.len() == 1 && Some(&e.groups[0]) == group.as_ref());
+        let mut isolated = only_in(&detail.enis, group.as_deref());
         if let Some(g) = &group
             && isolated
         {
@@ -114,13 +110,7 @@ impl IsolateInstance {
                 .is_some(),
             None => false,
         };
-        Ok(json!({
-            "termination_protection": protected,
-            "network_isolated": isolated,
-            "instance_profile": detail.profile.as_ref().map(|p| &p.1),
-            "elastic_ips": eips.len(),
-            "role_sessions_revoked": revoked,
-        }))
+        Ok(isolation_state(protected, isolated, detail, eips, revoked))
     }
 
     /// The VPC's isolation group as known: made by this run's executions, else looked up once
@@ -138,16 +128,6 @@ impl IsolateInstance {
             .map_err(err)?;
         looked_up.insert(vpc.to_string(), g.clone());
         Ok(g)
-    }
-
-    fn vpc(&self, detail: &ec2::InstanceDetail) -> Result<String, ActionError> {
-        detail.vpc_id.clone().ok_or_else(|| {
-            format!(
-                "{} is not in a VPC: security groups cannot isolate it (help: --stop)",
-                self.id
-            )
-            .into()
-        })
     }
 
     /// The VPC's (allow-all, isolation) groups, made on first use.
@@ -194,38 +174,16 @@ impl Action for IsolateInstance {
                 ec2::elastic_ips(&c.ec2, &self.id).await.map_err(err)?,
             ),
         };
-        let vpc = self.vpc(&detail)?;
+        let vpc = vpc_of(&self.id, &detail)?;
         let group = self.isolation_group(&vpc).await?;
         let role = match &detail.profile {
             Some((_, arn)) => iam::profile_role(&c.iam, arn).await.map_err(err)?,
             None => None,
         };
-        let mut before = self.state(&detail, &eips, group, role.as_deref()).await?;
-        let protected = before["termination_protection"].clone();
-        before["prior"] = json!({
-            "termination_protection": protected,
-            "vpc": detail.vpc_id,
-            "enis": detail.enis,
-            "instance_profile": detail.profile.as_ref().map(|p| &p.1),
-            "profile_association": detail.profile.as_ref().map(|p| &p.0),
-            "role": role,
-            "elastic_ips": eips,
-        });
-        let after = json!({
-            "termination_protection": true,
-            "network_isolated": true,
-            "instance_profile": null,
-            "elastic_ips": 0,
-            "role_sessions_revoked": role.is_some(),
-        });
-        let mut p = plan("isolate-instance", &self.id, before, after, true);
-        if let Some(r) = &role {
-            p.notes.push(format!(
-                "role {r}: sessions issued before {} are denied — for every instance using it",
-                self.now
-            ));
-        }
-        Ok(p)
+        let state = self.state(&detail, &eips, group, role.as_deref()).await?;
+        Ok(isolation_plan(
+            &self.id, &self.now, &detail, &eips, role, state,
+        ))
     }
 
     /// Carries out the plan as read: the interfaces, profile and addresses it recorded.
@@ -276,11 +234,82 @@ impl Action for IsolateInstance {
         let c = &self.c;
         let detail = ec2::instance(&c.ec2, &self.id).await.map_err(err)?;
         let eips = ec2::elastic_ips(&c.ec2, &self.id).await.map_err(err)?;
-        let vpc = self.vpc(&detail)?;
+        let vpc = vpc_of(&self.id, &detail)?;
         let group = self.isolation_group(&vpc).await?;
         self.state(&detail, &eips, group, plan.before["prior"]["role"].as_str())
             .await
     }
+}
+
+/// The instance's VPC: outside one, security groups cannot isolate it.
+fn vpc_of(id: &str, detail: &ec2::InstanceDetail) -> Result<String, ActionError> {
+    detail.vpc_id.clone().ok_or_else(|| {
+        format!("{id} is not in a VPC: security groups cannot isolate it (help: --stop)").into()
+    })
+}
+
+/// Whether every interface is in `group` and in nothing else: an interface with one more group
+/// still lets that group's traffic through. (The group's own rules are checked apart.)
+fn only_in(enis: &[Eni], group: Option<&str>) -> bool {
+    group.is_some_and(|g| enis.iter().all(|e| e.groups.len() == 1 && e.groups[0] == g))
+}
+
+/// What isolation looks at, from what was read: termination protection, whether the network
+/// is cut, the profile and Elastic IPs still attached, whether the role's older sessions are
+/// denied.
+fn isolation_state(
+    protected: bool,
+    network_isolated: bool,
+    detail: &ec2::InstanceDetail,
+    eips: &[ElasticIp],
+    role_sessions_revoked: bool,
+) -> Value {
+    json!({
+        "termination_protection": protected,
+        "network_isolated": network_isolated,
+        "instance_profile": detail.profile.as_ref().map(|p| &p.1),
+        "elastic_ips": eips.len(),
+        "role_sessions_revoked": role_sessions_revoked,
+    })
+}
+
+/// The plan to isolate an instance in `state` (as [`isolation_state`] reads it). `before`
+/// also keeps, under `prior`, everything isolation takes away (interfaces and their groups,
+/// profile, role, Elastic IPs, termination protection): execution works from it, and a
+/// release puts it back from the ledger.
+fn isolation_plan(
+    id: &str,
+    now: &str,
+    detail: &ec2::InstanceDetail,
+    eips: &[ElasticIp],
+    role: Option<String>,
+    state: Value,
+) -> Plan {
+    let mut before = state;
+    let protected = before["termination_protection"].clone();
+    before["prior"] = json!({
+        "termination_protection": protected,
+        "vpc": detail.vpc_id,
+        "enis": detail.enis,
+        "instance_profile": detail.profile.as_ref().map(|p| &p.1),
+        "profile_association": detail.profile.as_ref().map(|p| &p.0),
+        "role": role,
+        "elastic_ips": eips,
+    });
+    let after = json!({
+        "termination_protection": true,
+        "network_isolated": true,
+        "instance_profile": null,
+        "elastic_ips": 0,
+        "role_sessions_revoked": role.is_some(),
+    });
+    let mut p = plan("isolate-instance", id, before, after, true);
+    if let Some(r) = &role {
+        p.notes.push(format!(
+            "role {r}: sessions issued before {now} are denied — for every instance using it"
+        ));
+    }
+    p
 }
 
 /// Sets one interface's groups; for a single-interface instance the instance-level groups
@@ -321,13 +350,39 @@ impl ReleaseInstance {
             .await
             .map_err(err)?;
         let eips = ec2::elastic_ips(&c.ec2, &self.id).await.map_err(err)?;
-        Ok(json!({
-            "termination_protection": protected,
-            "enis": detail.enis,
-            "instance_profile": detail.profile.as_ref().map(|p| &p.1),
-            "elastic_ips": eips.iter().map(|e| &e.allocation_id).collect::<Vec<_>>(),
-        }))
+        Ok(release_state(protected, &detail, &eips))
     }
+}
+
+/// What a release puts back, as read now: termination protection, the interfaces and their
+/// groups, the profile, the Elastic IPs' allocations.
+fn release_state(protected: bool, detail: &ec2::InstanceDetail, eips: &[ElasticIp]) -> Value {
+    json!({
+        "termination_protection": protected,
+        "enis": detail.enis,
+        "instance_profile": detail.profile.as_ref().map(|p| &p.1),
+        "elastic_ips": eips.iter().map(|e| &e.allocation_id).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan to release an instance now in `before` (as [`release_state`] reads it) back to
+/// `prior`, the state its isolation recorded.
+fn release_plan(id: &str, prior: &Value, before: Value) -> Plan {
+    let eips: Vec<ElasticIp> =
+        serde_json::from_value(prior["elastic_ips"].clone()).unwrap_or_default();
+    let after = json!({
+        "termination_protection": prior["termination_protection"],
+        "enis": prior["enis"],
+        "instance_profile": prior["instance_profile"],
+        "elastic_ips": eips.iter().map(|e| &e.allocation_id).collect::<Vec<_>>(),
+    });
+    let mut p = plan("release-instance", id, before, after, false);
+    if let Some(role) = prior["role"].as_str() {
+        p.notes.push(format!(
+            "role {role} keeps denying sessions issued before the isolation"
+        ));
+    }
+    p
 }
 
 impl Action for ReleaseInstance {
@@ -337,22 +392,7 @@ impl Action for ReleaseInstance {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
-        let prior = &self.prior;
-        let eips: Vec<ElasticIp> =
-            serde_json::from_value(prior["elastic_ips"].clone()).unwrap_or_default();
-        let after = json!({
-            "termination_protection": prior["termination_protection"],
-            "enis": prior["enis"],
-            "instance_profile": prior["instance_profile"],
-            "elastic_ips": eips.iter().map(|e| &e.allocation_id).collect::<Vec<_>>(),
-        });
-        let mut p = plan("release-instance", &self.id, before, after, false);
-        if let Some(role) = prior["role"].as_str() {
-            p.notes.push(format!(
-                "role {role} keeps denying sessions issued before the isolation"
-            ));
-        }
-        Ok(p)
+        Ok(release_plan(&self.id, &self.prior, before))
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -409,22 +449,7 @@ impl Action for StopInstance {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
-        let mut p = plan(
-            if self.hibernate {
-                "hibernate-instance"
-            } else {
-                "stop-instance"
-            },
-            &self.id,
-            json!({"state": d.state}),
-            json!({"state": "stopped"}),
-            true,
-        );
-        if !self.hibernate {
-            p.notes
-                .push("memory is lost: acquire it first if it matters (--hibernate keeps it on the root volume)".into());
-        }
-        Ok(p)
+        Ok(stop_plan(&self.id, self.hibernate, &d.state))
     }
 
     async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
@@ -440,6 +465,26 @@ impl Action for StopInstance {
             .map_err(err)?;
         Ok(json!({"state": state}))
     }
+}
+
+/// The plan to stop (or hibernate) an instance now in `state`.
+fn stop_plan(id: &str, hibernate: bool, state: &str) -> Plan {
+    let mut p = plan(
+        if hibernate {
+            "hibernate-instance"
+        } else {
+            "stop-instance"
+        },
+        id,
+        json!({"state": state}),
+        json!({"state": "stopped"}),
+        true,
+    );
+    if !hibernate {
+        p.notes
+            .push("memory is lost: acquire it first if it matters (--hibernate keeps it on the root volume)".into());
+    }
+    p
 }
 
 /// Terminate an instance — only once every one of its volumes has a verified acquisition in
@@ -459,33 +504,7 @@ impl Action for TerminateInstance {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
-        let missing: Vec<&str> = d
-            .volumes
-            .iter()
-            .map(|v| v.volume.as_str())
-            .filter(|v| !self.acquired.iter().any(|a| a == v))
-            .collect();
-        if d.state != "terminated" && !missing.is_empty() {
-            return Err(format!(
-                "refusing to terminate {}: no verified acquisition of {} in case {} (help: `squall acquire aws instance {} --case {} --yes` first)",
-                self.id,
-                missing.join(", "),
-                self.case,
-                self.id,
-                self.case
-            )
-            .into());
-        }
-        let mut p = plan(
-            "terminate-instance",
-            &self.id,
-            json!({"state": d.state, "volumes": d.volumes}),
-            json!({"state": "terminated"}),
-            true,
-        );
-        p.notes
-            .push("termination protection is turned off first; the acquired snapshots stay".into());
-        Ok(p)
+        termination_plan(&self.id, &self.case, &self.acquired, &d)
     }
 
     async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
@@ -501,5 +520,309 @@ impl Action for TerminateInstance {
             .await
             .map_err(err)?;
         Ok(json!({"state": state}))
+    }
+}
+
+/// The plan to terminate an instance, refused while any of its volumes is not among those the
+/// case has `acquired` (a terminated instance has nothing left to lose, so it is not refused).
+fn termination_plan(
+    id: &str,
+    case: &str,
+    acquired: &[String],
+    d: &ec2::InstanceDetail,
+) -> Result<Plan, ActionError> {
+    let missing: Vec<&str> = d
+        .volumes
+        .iter()
+        .map(|v| v.volume.as_str())
+        .filter(|v| !acquired.iter().any(|a| a == v))
+        .collect();
+    if d.state != "terminated" && !missing.is_empty() {
+        return Err(format!(
+            "refusing to terminate {id}: no verified acquisition of {} in case {case} (help: `squall acquire aws instance {id} --case {case} --yes` first)",
+            missing.join(", "),
+        )
+        .into());
+    }
+    let mut p = plan(
+        "terminate-instance",
+        id,
+        json!({"state": d.state, "volumes": d.volumes}),
+        json!({"state": "terminated"}),
+        true,
+    );
+    p.notes
+        .push("termination protection is turned off first; the acquired snapshots stay".into());
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ec2::Attachment;
+
+    const PROFILE: &str = "arn:aws:iam::111122223333:instance-profile/web";
+
+    fn eni(id: &str, groups: &[&str]) -> Eni {
+        Eni {
+            id: id.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn instance(enis: Vec<Eni>, profile: bool) -> ec2::InstanceDetail {
+        ec2::InstanceDetail {
+            id: "i-1".into(),
+            state: "running".into(),
+            vpc_id: Some("vpc-1".into()),
+            availability_zone: Some("eu-west-1a".into()),
+            root_device: Some("/dev/xvda".into()),
+            enis,
+            volumes: vec![
+                Attachment {
+                    device: "/dev/xvda".into(),
+                    volume: "vol-root".into(),
+                },
+                Attachment {
+                    device: "/dev/xvdf".into(),
+                    volume: "vol-data".into(),
+                },
+            ],
+            profile: profile.then(|| ("iip-assoc-1".to_string(), PROFILE.to_string())),
+        }
+    }
+
+    fn eip() -> ElasticIp {
+        ElasticIp {
+            allocation_id: "eipalloc-1".into(),
+            public_ip: "203.0.113.7".into(),
+            association_id: Some("eipassoc-1".into()),
+            eni: Some("eni-a".into()),
+            private_ip: Some("10.0.0.5".into()),
+        }
+    }
+
+    #[test]
+    fn an_isolation_plan_records_everything_it_takes_away() {
+        let d = instance(
+            vec![
+                eni("eni-a", &["sg-web", "sg-ssh"]),
+                eni("eni-b", &["sg-db"]),
+            ],
+            true,
+        );
+        let eips = [eip()];
+        let state = isolation_state(false, only_in(&d.enis, Some("sg-iso")), &d, &eips, false);
+        let role = Some("web-role".to_string());
+        let p = isolation_plan("i-1", "2024-05-01T10:00:00Z", &d, &eips, role, state);
+        assert_eq!(
+            (p.action.as_str(), p.resource.as_str()),
+            ("isolate-instance", "i-1")
+        );
+        assert_eq!(
+            p.before,
+            json!({
+                "termination_protection": false,
+                "network_isolated": false,
+                "instance_profile": PROFILE,
+                "elastic_ips": 1,
+                "role_sessions_revoked": false,
+                "prior": {
+                    "termination_protection": false,
+                    "vpc": "vpc-1",
+                    "enis": [
+                        {"id": "eni-a", "groups": ["sg-web", "sg-ssh"]},
+                        {"id": "eni-b", "groups": ["sg-db"]},
+                    ],
+                    "instance_profile": PROFILE,
+                    "profile_association": "iip-assoc-1",
+                    "role": "web-role",
+                    "elastic_ips": [{
+                        "allocation_id": "eipalloc-1",
+                        "public_ip": "203.0.113.7",
+                        "association_id": "eipassoc-1",
+                        "eni": "eni-a",
+                        "private_ip": "10.0.0.5",
+                    }],
+                },
+            })
+        );
+        assert_eq!(
+            p.after,
+            json!({
+                "termination_protection": true,
+                "network_isolated": true,
+                "instance_profile": null,
+                "elastic_ips": 0,
+                "role_sessions_revoked": true,
+            })
+        );
+        assert!(p.visible_to_attacker);
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "role web-role: sessions issued before 2024-05-01T10:00:00Z are denied — for every instance using it"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_instance_already_isolated_without_a_profile_needs_nothing() {
+        let d = instance(vec![eni("eni-a", &["sg-iso"])], false);
+        let state = isolation_state(true, only_in(&d.enis, Some("sg-iso")), &d, &[], false);
+        let p = isolation_plan("i-1", "now", &d, &[], None, state);
+        // No role to revoke: the plan does not ask for a revocation that cannot happen.
+        assert_eq!(p.after["role_sessions_revoked"], false);
+        assert_eq!(p.before["prior"]["role"], Value::Null);
+        assert!(p.already_done);
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn an_interface_is_isolated_only_in_the_isolation_group_alone() {
+        assert!(only_in(
+            &[eni("eni-a", &["sg-iso"]), eni("eni-b", &["sg-iso"])],
+            Some("sg-iso")
+        ));
+        assert!(!only_in(
+            &[eni("eni-a", &["sg-iso", "sg-web"])],
+            Some("sg-iso")
+        ));
+        assert!(!only_in(
+            &[eni("eni-a", &["sg-iso"]), eni("eni-b", &["sg-web"])],
+            Some("sg-iso")
+        ));
+        assert!(!only_in(&[eni("eni-a", &[])], Some("sg-iso")));
+        // The VPC has no isolation group yet: nothing can be in it.
+        assert!(!only_in(&[eni("eni-a", &["sg-iso"])], None));
+    }
+
+    #[test]
+    fn an_instance_outside_a_vpc_cannot_be_isolated() {
+        let mut d = instance(vec![eni("eni-a", &["sg-web"])], false);
+        assert_eq!(vpc_of("i-1", &d).unwrap(), "vpc-1");
+        d.vpc_id = None;
+        assert_eq!(
+            vpc_of("i-1", &d).unwrap_err().to_string(),
+            "i-1 is not in a VPC: security groups cannot isolate it (help: --stop)"
+        );
+    }
+
+    #[test]
+    fn a_release_puts_back_what_the_isolation_recorded() {
+        let was = instance(vec![eni("eni-a", &["sg-web", "sg-ssh"])], true);
+        let state = isolation_state(false, false, &was, &[eip()], false);
+        let isolation =
+            isolation_plan("i-1", "now", &was, &[eip()], Some("web-role".into()), state);
+        let prior = &isolation.before["prior"];
+
+        let isolated = instance(vec![eni("eni-a", &["sg-iso"])], false);
+        let p = release_plan("i-1", prior, release_state(true, &isolated, &[]));
+        assert_eq!(
+            (p.action.as_str(), p.visible_to_attacker),
+            ("release-instance", false)
+        );
+        assert_eq!(
+            p.before,
+            json!({
+                "termination_protection": true,
+                "enis": [{"id": "eni-a", "groups": ["sg-iso"]}],
+                "instance_profile": null,
+                "elastic_ips": [],
+            })
+        );
+        assert_eq!(
+            p.after,
+            json!({
+                "termination_protection": false,
+                "enis": [{"id": "eni-a", "groups": ["sg-web", "sg-ssh"]}],
+                "instance_profile": PROFILE,
+                "elastic_ips": ["eipalloc-1"],
+            })
+        );
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            ["role web-role keeps denying sessions issued before the isolation"]
+        );
+
+        let released = release_plan("i-1", prior, release_state(false, &was, &[eip()]));
+        assert!(released.already_done);
+    }
+
+    #[test]
+    fn stopping_warns_that_memory_is_lost_and_hibernating_does_not() {
+        let p = stop_plan("i-1", false, "running");
+        assert_eq!(p.action, "stop-instance");
+        assert_eq!(
+            (p.before.clone(), p.after.clone()),
+            (json!({"state": "running"}), json!({"state": "stopped"}))
+        );
+        assert_eq!(
+            p.notes,
+            [
+                "memory is lost: acquire it first if it matters (--hibernate keeps it on the root volume)"
+            ]
+        );
+        assert!(!p.already_done);
+
+        let p = stop_plan("i-1", true, "running");
+        assert_eq!(p.action, "hibernate-instance");
+        assert!(p.notes.is_empty());
+
+        assert!(stop_plan("i-1", false, "stopped").already_done);
+    }
+
+    #[test]
+    fn terminating_is_refused_while_a_volume_is_not_acquired() {
+        let d = instance(vec![eni("eni-a", &["sg-iso"])], false);
+        let e = termination_plan("i-1", "case-7", &["vol-root".to_string()], &d).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to terminate i-1: no verified acquisition of vol-data in case case-7 (help: `squall acquire aws instance i-1 --case case-7 --yes` first)"
+        );
+        let e = termination_plan("i-1", "case-7", &[], &d).unwrap_err();
+        assert!(
+            e.to_string().contains("of vol-root, vol-data in case"),
+            "{e}"
+        );
+        // An acquisition in the case of another volume does not count.
+        let e = termination_plan(
+            "i-1",
+            "case-7",
+            &["vol-other".into(), "vol-root".into()],
+            &d,
+        );
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn terminating_goes_ahead_once_every_volume_is_acquired() {
+        let d = instance(vec![eni("eni-a", &["sg-iso"])], false);
+        let acquired = ["vol-data".to_string(), "vol-root".to_string()];
+        let p = termination_plan("i-1", "case-7", &acquired, &d).unwrap();
+        assert_eq!(
+            p.before,
+            json!({"state": "running", "volumes": [
+                {"device": "/dev/xvda", "volume": "vol-root"},
+                {"device": "/dev/xvdf", "volume": "vol-data"},
+            ]})
+        );
+        assert_eq!(p.after, json!({"state": "terminated"}));
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            ["termination protection is turned off first; the acquired snapshots stay"]
+        );
+
+        // Already terminated: nothing is left to lose, so a re-run is not refused.
+        let mut gone = d;
+        gone.state = "terminated".into();
+        assert!(
+            termination_plan("i-1", "case-7", &[], &gone)
+                .unwrap()
+                .already_done
+        );
     }
 }

@@ -98,3 +98,44 @@ fn plan(action: &str, resource: &str, before: Value, after: Value, visible: bool
 pub fn now_utc() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_revocation_cut_off_is_utc_to_the_second_as_iam_compares_it() {
+        let now = now_utc();
+        // 2024-05-01T10:00:00Z: no fraction, no offset but Z.
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.ends_with('Z'), "{now}");
+        let parsed = chrono::DateTime::parse_from_rfc3339(&now).unwrap();
+        assert_eq!(parsed.offset().local_minus_utc(), 0);
+        let age = chrono::Utc::now().signed_duration_since(parsed);
+        assert!((0..5).contains(&age.num_seconds()), "{now}");
+    }
+
+    #[test]
+    fn a_plan_is_already_done_when_before_shows_everything_after_asks_for() {
+        let p = plan(
+            "stop-instance",
+            "i-1",
+            json!({"state": "stopped", "other": 1}),
+            json!({"state": "stopped"}),
+            true,
+        );
+        assert!(p.already_done);
+        assert!(p.visible_to_attacker);
+        assert!(p.notes.is_empty());
+        let p = plan(
+            "stop-instance",
+            "i-1",
+            json!({"state": "running"}),
+            json!({"state": "stopped"}),
+            false,
+        );
+        assert!(!p.already_done);
+    }
+}
