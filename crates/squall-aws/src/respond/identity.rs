@@ -1,0 +1,367 @@
+//! Stolen credentials: access keys, IAM users, IAM roles.
+//!
+//! What an attacker takes most often, and carries furthest, is an identity's credentials. These
+//! verbs make what the attacker holds stop working while the evidence stays: keys are disabled,
+//! never deleted; SSH public keys are recorded before they go; and sessions issued before the
+//! cut-off are denied by the revocation policy, the only way IAM has to end temporary
+//! credentials already handed out.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::{Clients, err, plan};
+use crate::services::iam::{self, Principal};
+
+/// Deactivate an access key; its user keeps the key, disabled, as evidence.
+pub struct DeactivateKey {
+    pub c: Clients,
+    pub key: String,
+}
+
+impl DeactivateKey {
+    async fn state(&self, user: &str) -> Result<Value, ActionError> {
+        let keys = iam::user_keys(&self.c.iam, user).await.map_err(err)?;
+        key_state(user, &self.key, &keys)
+    }
+}
+
+/// The key's status among its user's keys (id, status, created) as IAM listed them; a key that
+/// is not there is an error, not a key to skip.
+fn key_state(user: &str, key: &str, keys: &[(String, String, i64)]) -> Result<Value, ActionError> {
+    let status = keys
+        .iter()
+        .find(|k| k.0 == key)
+        .map(|k| k.1.clone())
+        .ok_or_else(|| format!("iam:ListAccessKeys on {user}: key {key} not found"))?;
+    Ok(json!({"user": user, "status": status}))
+}
+
+impl Action for DeactivateKey {
+    fn resource(&self) -> String {
+        self.key.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let user = iam::key_user(&self.c.iam, &self.key).await.map_err(err)?;
+        let before = self.state(&user).await?;
+        Ok(deactivation_plan(&self.key, &user, before))
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let user = plan.before["user"].as_str().unwrap_or_default();
+        iam::set_key_status(&self.c.iam, user, &self.key, false)
+            .await
+            .map_err(err)?;
+        Ok(json!({}))
+    }
+
+    async fn observe(&self, plan: &Plan) -> Result<Value, ActionError> {
+        self.state(plan.before["user"].as_str().unwrap_or_default())
+            .await
+    }
+}
+
+/// The plan to deactivate `key` of `user`, whose status `before` shows.
+fn deactivation_plan(key: &str, user: &str, before: Value) -> Plan {
+    let after = json!({"user": user, "status": "Inactive"});
+    plan("deactivate-access-key", key, before, after, true)
+}
+
+/// Contain an IAM user: every key deactivated, console login removed, SSH public keys
+/// deleted (their bodies recorded first), and sessions issued before now denied.
+pub struct ContainUser {
+    pub c: Clients,
+    pub user: String,
+    /// The revocation cut-off, fixed when the plan is made so plan and check agree.
+    pub now: String,
+}
+
+impl ContainUser {
+    async fn state(&self) -> Result<(Value, Vec<(String, String)>, Option<String>), ActionError> {
+        let c = &self.c.iam;
+        let keys = iam::user_keys(c, &self.user).await.map_err(err)?;
+        let login = iam::has_login_profile(c, &self.user).await.map_err(err)?;
+        let ssh = iam::ssh_keys(c, &self.user).await.map_err(err)?;
+        let revoked = iam::revoked_before(c, Principal::User(&self.user))
+            .await
+            .map_err(err)?;
+        let state = user_state(keys, login, &ssh, revoked.is_some());
+        Ok((state, ssh, revoked))
+    }
+}
+
+/// What containing a user looks at, from its keys (id, status, created), whether it has a
+/// console password, its SSH keys (id, body) and whether its older sessions are denied.
+fn user_state(
+    keys: Vec<(String, String, i64)>,
+    login: bool,
+    ssh: &[(String, String)],
+    sessions_revoked: bool,
+) -> Value {
+    let keys: BTreeMap<String, String> = keys.into_iter().map(|k| (k.0, k.1)).collect();
+    json!({
+        "access_keys": keys,
+        "console_login": login,
+        "ssh_keys": ssh.iter().map(|k| &k.0).collect::<Vec<_>>(),
+        "sessions_revoked": sessions_revoked,
+    })
+}
+
+impl Action for ContainUser {
+    fn resource(&self) -> String {
+        self.user.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let (state, ssh, revoked) = self.state().await?;
+        Ok(user_containment_plan(
+            &self.user, &self.now, state, &ssh, revoked,
+        ))
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let c = &self.c.iam;
+        // Sessions first: from this point on, whatever the attacker already holds is dead,
+        // even if a later step fails.
+        if plan.before["sessions_revoked"] != true {
+            iam::revoke_sessions(c, Principal::User(&self.user), &self.now)
+                .await
+                .map_err(err)?;
+        }
+        for (key, status) in plan.before["access_keys"].as_object().into_iter().flatten() {
+            if status != "Inactive" {
+                iam::set_key_status(c, &self.user, key, false)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        if plan.before["console_login"] == true {
+            iam::delete_login_profile(c, &self.user)
+                .await
+                .map_err(err)?;
+        }
+        for id in plan.before["ssh_keys"].as_array().into_iter().flatten() {
+            iam::delete_ssh_key(c, &self.user, id.as_str().unwrap_or_default())
+                .await
+                .map_err(err)?;
+        }
+        Ok(json!({"sessions_revoked_before": self.now}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        Ok(self.state().await?.0)
+    }
+}
+
+/// The plan to contain a user in `state` (as [`user_state`] reads it): every key it has
+/// inactive, no console login, no SSH keys, older sessions denied. The SSH keys' bodies and the
+/// cut-off already in force go into `before`, so the record keeps what was removed.
+fn user_containment_plan(
+    user: &str,
+    now: &str,
+    state: Value,
+    ssh: &[(String, String)],
+    revoked: Option<String>,
+) -> Plan {
+    let inactive: BTreeMap<&String, &str> = state["access_keys"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| (k, "Inactive"))
+        .collect();
+    let after = json!({
+        "access_keys": inactive,
+        "console_login": false,
+        "ssh_keys": [],
+        "sessions_revoked": true,
+    });
+    let mut before = state;
+    before["ssh_key_bodies"] = json!(ssh);
+    before["sessions_revoked_before"] = json!(revoked);
+    let mut p = plan("contain-user", user, before, after, true);
+    p.notes.push(format!(
+        "sessions issued before {now} are denied; the console password cannot be restored, only reset"
+    ));
+    p
+}
+
+/// Contain an IAM role: sessions issued before now are denied (stolen temporary credentials
+/// die); the role keeps working for new, legitimate sessions.
+pub struct ContainRole {
+    pub c: Clients,
+    pub role: String,
+    pub now: String,
+}
+
+impl Action for ContainRole {
+    fn resource(&self) -> String {
+        self.role.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let revoked = iam::revoked_before(&self.c.iam, Principal::Role(&self.role))
+            .await
+            .map_err(err)?;
+        Ok(role_containment_plan(&self.role, &self.now, revoked))
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        iam::revoke_sessions(&self.c.iam, Principal::Role(&self.role), &self.now)
+            .await
+            .map_err(err)?;
+        Ok(json!({"sessions_revoked_before": self.now}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let revoked = iam::revoked_before(&self.c.iam, Principal::Role(&self.role))
+            .await
+            .map_err(err)?;
+        Ok(role_sessions(revoked))
+    }
+}
+
+/// A role's sessions as its revocation policy leaves them: the cut-off, if there is one.
+fn role_sessions(revoked_before: Option<String>) -> Value {
+    json!({"sessions_revoked": revoked_before.is_some(), "sessions_revoked_before": revoked_before})
+}
+
+/// The plan to contain a role whose sessions before `revoked_before` are denied already (or
+/// none are): done once any cut-off is in force.
+fn role_containment_plan(role: &str, now: &str, revoked_before: Option<String>) -> Plan {
+    let mut p = plan(
+        "contain-role",
+        role,
+        role_sessions(revoked_before),
+        json!({"sessions_revoked": true}),
+        true,
+    );
+    p.notes.push(format!(
+        "every session of this role issued before {now} stops working, including legitimate workloads' (they re-authenticate)"
+    ));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, status: &str, created: i64) -> (String, String, i64) {
+        (id.to_string(), status.to_string(), created)
+    }
+
+    #[test]
+    fn deactivating_a_key_its_user_no_longer_lists_is_refused() {
+        let keys = [key("AKIAOTHER", "Active", 1)];
+        let e = key_state("alice", "AKIAGONE", &keys).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "iam:ListAccessKeys on alice: key AKIAGONE not found"
+        );
+    }
+
+    #[test]
+    fn deactivating_a_key_is_done_once_it_is_inactive() {
+        let active = [key("AKIA1", "Active", 1), key("AKIA2", "Inactive", 2)];
+        let before = key_state("alice", "AKIA1", &active).unwrap();
+        assert_eq!(before, json!({"user": "alice", "status": "Active"}));
+        let p = deactivation_plan("AKIA1", "alice", before);
+        assert_eq!(
+            (p.action.as_str(), p.resource.as_str()),
+            ("deactivate-access-key", "AKIA1")
+        );
+        assert_eq!(p.after, json!({"user": "alice", "status": "Inactive"}));
+        assert!(!p.already_done);
+
+        let inactive = [key("AKIA1", "Inactive", 1)];
+        let p = deactivation_plan(
+            "AKIA1",
+            "alice",
+            key_state("alice", "AKIA1", &inactive).unwrap(),
+        );
+        assert!(p.already_done);
+    }
+
+    #[test]
+    fn containing_a_user_turns_off_every_key_login_and_ssh_key_and_records_the_bodies() {
+        let ssh = [("APKA1".to_string(), "ssh-ed25519 AAAA attacker".to_string())];
+        let keys = vec![key("AKIA1", "Active", 1), key("AKIA2", "Inactive", 2)];
+        let state = user_state(keys, true, &ssh, false);
+        let p = user_containment_plan("alice", "2024-05-01T10:00:00Z", state, &ssh, None);
+        assert_eq!(p.action, "contain-user");
+        assert_eq!(
+            p.before,
+            json!({
+                "access_keys": {"AKIA1": "Active", "AKIA2": "Inactive"},
+                "console_login": true,
+                "ssh_keys": ["APKA1"],
+                "sessions_revoked": false,
+                "ssh_key_bodies": [["APKA1", "ssh-ed25519 AAAA attacker"]],
+                "sessions_revoked_before": null,
+            })
+        );
+        assert_eq!(
+            p.after,
+            json!({
+                "access_keys": {"AKIA1": "Inactive", "AKIA2": "Inactive"},
+                "console_login": false,
+                "ssh_keys": [],
+                "sessions_revoked": true,
+            })
+        );
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "sessions issued before 2024-05-01T10:00:00Z are denied; the console password cannot be restored, only reset"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_user_is_contained_only_when_nothing_is_left_open() {
+        let earlier = Some("2024-04-01T00:00:00Z".to_string());
+        let no_ssh: [(String, String); 0] = [];
+        let contained = |keys, login, ssh: &[(String, String)], revoked: &Option<String>| {
+            let state = user_state(keys, login, ssh, revoked.is_some());
+            user_containment_plan("alice", "now", state, ssh, revoked.clone()).already_done
+        };
+        let inactive = || vec![key("AKIA1", "Inactive", 1)];
+        assert!(contained(inactive(), false, &no_ssh, &earlier));
+        // A user with no keys at all is contained too: there is nothing to turn off.
+        assert!(contained(Vec::new(), false, &no_ssh, &earlier));
+
+        let one_ssh = [("APKA1".to_string(), "ssh-rsa AAAA".to_string())];
+        assert!(!contained(
+            vec![key("AKIA1", "Active", 1)],
+            false,
+            &no_ssh,
+            &earlier
+        ));
+        assert!(!contained(inactive(), true, &no_ssh, &earlier));
+        assert!(!contained(inactive(), false, &one_ssh, &earlier));
+        assert!(!contained(inactive(), false, &no_ssh, &None));
+    }
+
+    #[test]
+    fn containing_a_role_is_done_once_any_cut_off_is_in_force() {
+        let p = role_containment_plan("web", "2024-05-01T10:00:00Z", None);
+        assert_eq!(
+            p.before,
+            json!({"sessions_revoked": false, "sessions_revoked_before": null})
+        );
+        assert_eq!(p.after, json!({"sessions_revoked": true}));
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "every session of this role issued before 2024-05-01T10:00:00Z stops working, including legitimate workloads' (they re-authenticate)"
+            ]
+        );
+
+        let p = role_containment_plan("web", "now", Some("2024-04-01T00:00:00Z".into()));
+        assert_eq!(p.before["sessions_revoked_before"], "2024-04-01T00:00:00Z");
+        assert!(p.already_done);
+    }
+}

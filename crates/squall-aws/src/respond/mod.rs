@@ -1,0 +1,141 @@
+//! The responder's verbs on AWS — contain, release, stop, terminate, acquire, recover — each an
+//! [`Action`](squall_core::respond::Action) on one resource: a plan from a fresh read, the
+//! change, and a read-back that the provider-neutral driver (`squall_case::respond::Run`)
+//! compares with the plan and records.
+//!
+//! The calls themselves live in the thin service modules; the verbs say what a responder does
+//! and in which order, and why, one family per file:
+//!
+//! - `identity.rs`: stolen credentials (deactivate a key, contain a user or a role);
+//! - `instance.rs`: a compromised instance (isolate, release, stop, terminate);
+//! - `acquisition.rs`: evidence from its disks (snapshot, share, copy to the forensic account);
+//! - `recovery.rs`: back to a good state (rotate a key, replace a world-open rule, restore a
+//!   root volume).
+//!
+//! This module holds what they share: the clients, the names and tags Squall puts on what it
+//! creates, and how a plan is made. Every verb is re-exported here, so callers name
+//! `squall_aws::respond::IsolateInstance` whatever file it lives in.
+
+mod acquisition;
+mod identity;
+mod instance;
+mod recovery;
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+use squall_core::respond::{ActionError, Plan};
+
+use crate::AwsError;
+
+pub use acquisition::{AcquireVolume, Forensic};
+pub use identity::{ContainRole, ContainUser, DeactivateKey};
+pub use instance::{
+    IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
+};
+pub use recovery::{FixWorldRule, RestoreInstance, RotateKey, WorldRule};
+
+/// The isolation group: no rules at all, so nothing gets in or out.
+pub const ISOLATION_GROUP: &str = "squall-isolation";
+/// Applied for a moment before the isolation group. Security groups track connections: moving
+/// an instance to a group without rules leaves already-established flows (the attacker's
+/// shell) running. Traffic allowed by an allow-all rule in both directions is not tracked, so
+/// passing through this group first turns the live flows untracked, and the empty group then
+/// cuts them at once.
+pub const ALLOW_ALL_GROUP: &str = "squall-isolation-allow-all";
+
+/// Tag keys put on everything Squall creates, so the case's resources can be found again.
+pub const CASE_TAG: &str = "squall:case";
+/// Names the volume a snapshot was taken of, so a re-run finds it instead of taking another.
+pub const VOLUME_TAG: &str = "squall:volume";
+
+/// Long operations (a snapshot of a large volume) are waited for up to this long.
+pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);
+
+/// The clients a verb needs, made once from one configuration.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            region: config
+                .region()
+                .map_or("us-east-1".to_string(), |r| r.to_string()),
+        }
+    }
+}
+
+fn err(e: AwsError) -> ActionError {
+    Box::new(e)
+}
+
+fn plan(action: &str, resource: &str, before: Value, after: Value, visible: bool) -> Plan {
+    let already_done = squall_core::respond::satisfies(&before, &after);
+    Plan {
+        action: action.to_string(),
+        resource: resource.to_string(),
+        before,
+        after,
+        visible_to_attacker: visible,
+        already_done,
+        notes: Vec::new(),
+    }
+}
+
+/// Now, as IAM's `aws:TokenIssueTime` compares it.
+pub fn now_utc() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_revocation_cut_off_is_utc_to_the_second_as_iam_compares_it() {
+        let now = now_utc();
+        // 2024-05-01T10:00:00Z: no fraction, no offset but Z.
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.ends_with('Z'), "{now}");
+        let parsed = chrono::DateTime::parse_from_rfc3339(&now).unwrap();
+        assert_eq!(parsed.offset().local_minus_utc(), 0);
+        let age = chrono::Utc::now().signed_duration_since(parsed);
+        assert!((0..5).contains(&age.num_seconds()), "{now}");
+    }
+
+    #[test]
+    fn a_plan_is_already_done_when_before_shows_everything_after_asks_for() {
+        let p = plan(
+            "stop-instance",
+            "i-1",
+            json!({"state": "stopped", "other": 1}),
+            json!({"state": "stopped"}),
+            true,
+        );
+        assert!(p.already_done);
+        assert!(p.visible_to_attacker);
+        assert!(p.notes.is_empty());
+        let p = plan(
+            "stop-instance",
+            "i-1",
+            json!({"state": "running"}),
+            json!({"state": "stopped"}),
+            false,
+        );
+        assert!(!p.already_done);
+    }
+}
