@@ -5,8 +5,11 @@
 //! what the account holds and what is wrong with it. The service modules below it are thin:
 //! one call each, paginated, returning plain values.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod image;
 pub mod inventory;
+pub mod request;
 pub mod respond;
 pub mod services;
 

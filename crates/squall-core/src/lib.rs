@@ -5,6 +5,8 @@
 //! and Azure next) depends on this and on its SDK, never on the store or the Sigma engine.
 
 pub mod asset;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod digest;
 pub mod entry;
 pub mod finding;

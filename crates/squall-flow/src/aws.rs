@@ -3,7 +3,6 @@
 //! what earlier entries of the case's ledger say (the state an isolation replaced, the volumes
 //! acquired), imaging into evidence, and the inventory merged with what the team wrote.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use squall_aws::inventory::{AwsInventory, Options};
@@ -11,70 +10,10 @@ use squall_aws::respond::{self as verbs, Clients};
 use squall_aws::{SdkConfig, Target};
 use squall_case::{Evidence, NewEvidence, Store};
 
+pub use squall_aws::request::{Acquisition, Contain, Imaging, InstanceContainment, Recover};
+
 use crate::Context;
 use crate::respond::{self, Outcomes, PlanShown, Response};
-
-/// What `contain aws` cuts off.
-#[derive(Debug, Clone)]
-pub enum Contain {
-    /// Access keys, deactivated (kept, disabled, as evidence).
-    Keys(Vec<String>),
-    /// IAM users: keys, console login and SSH keys, and their older sessions.
-    Users(Vec<String>),
-    /// IAM roles: every session issued before now.
-    Roles(Vec<String>),
-    Instances {
-        ids: Vec<String>,
-        how: InstanceContainment,
-    },
-}
-
-/// What to do to an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceContainment {
-    /// Network, credentials and public addresses cut; kept running (memory intact).
-    Isolate,
-    Stop,
-    /// Stop with memory kept on the root volume.
-    Hibernate,
-    /// Only after every volume was acquired and verified in the case.
-    Terminate,
-}
-
-/// What `recover aws` fixes.
-#[derive(Debug, Clone)]
-pub enum Recover {
-    /// Rules open to the world on admin or all ports, optionally narrowed to `replace_with`;
-    /// only `groups` when given.
-    Firewall {
-        replace_with: Option<String>,
-        groups: Vec<String>,
-    },
-    /// A leaked key rotated; the new secret written to `secret_file` (owner-only).
-    Key { key: String, secret_file: PathBuf },
-    /// An instance's root volume replaced from a snapshot taken before the attacker.
-    Instance { instance: String, snapshot: String },
-}
-
-/// Where and how disk images are written.
-#[derive(Debug, Clone)]
-pub struct Imaging {
-    pub dir: PathBuf,
-    /// Blocks fetched at once.
-    pub concurrency: usize,
-}
-
-/// `acquire aws instance`.
-#[derive(Debug, Clone)]
-pub struct Acquisition {
-    pub instances: Vec<String>,
-    /// The security team's account that receives the snapshots, and the role to copy them
-    /// there with.
-    pub forensic_account: Option<String>,
-    pub forensic_role: Option<String>,
-    /// Image the snapshots too (only when approved).
-    pub image: Option<Imaging>,
-}
 
 /// What imaging tells the front end while it runs.
 pub enum ImageProgress<'a> {

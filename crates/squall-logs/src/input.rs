@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::batch::{Batch, RawRef};
 use crate::record::unwrap_lookup_event;
 use crate::split::{Piece, ProblemKind, Splitter, Wrapper};
 use crate::warning::{SkipReason, Warning};
@@ -261,34 +262,6 @@ fn decompress(
         [0x28, 0xb5, 0x2f, 0xfd] => Box::new(zstd::Decoder::new(stream)?),
         _ => Box::new(stream),
     })
-}
-
-/// Where one raw record sits in a batch and in its file.
-#[derive(Debug, Clone, Copy)]
-pub struct RawRef {
-    pub start: usize,
-    pub end: usize,
-    /// 0-based position of the record in its file.
-    pub index: u64,
-    /// Byte offset of the record in the decompressed file.
-    pub offset: u64,
-    /// 1-based line, for JSON Lines input.
-    pub line: Option<u64>,
-}
-
-/// Records copied out of one file, ready for a worker.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Which input (index into the discovered inputs).
-    pub file: usize,
-    pub buf: Vec<u8>,
-    pub records: Vec<RawRef>,
-}
-
-impl Batch {
-    pub fn record(&self, r: &RawRef) -> &[u8] {
-        &self.buf[r.start..r.end]
-    }
 }
 
 /// What reading one file produced besides its batches.

@@ -7,6 +7,7 @@
 //! members only on demand.
 
 mod audit;
+mod batch;
 mod input;
 mod node;
 mod record;
@@ -15,9 +16,10 @@ mod split;
 mod time;
 mod warning;
 
+pub use batch::{Batch, RawRef};
 pub use input::{
-    Batch, Discovery, FileDigest, FileTotals, Input, RawRef, ReadOptions, discover, open,
-    read_input, read_input_hashed,
+    Discovery, FileDigest, FileTotals, Input, ReadOptions, discover, open, read_input,
+    read_input_hashed,
 };
 pub use node::MAX_DEPTH;
 pub use node::Node;

@@ -35,7 +35,7 @@ use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::audit::{Findings, audit_members};
-use crate::input::RawRef;
+use crate::batch::RawRef;
 use crate::node::{BorrowedStr, Node, key_eq, last_wins};
 use crate::source::LogSource;
 use crate::time::{EventTime, quote};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::input::RawRef;
+use crate::batch::RawRef;
 
 /// What was wrong with a record or a file; the run summary counts each.
 ///

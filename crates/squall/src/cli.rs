@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use squall_core::cli::{Format, Response};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -250,53 +251,28 @@ pub enum CaseCommand {
 pub enum ContainCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(crate::aws::ContainAws),
-}
-
-pub const RESPONSE_HELP: &str = "Every verb first prints its plan (resource, state before, state \
-    expected after) and changes nothing without --yes. With --yes it executes, reads the state \
-    back to verify, and records plan, execution and verification in the case's ledger. \
-    Re-running converges: what is already done is recorded as unchanged, never done twice. \
-    Resources run concurrently (--concurrency); one failing does not stop the others.\n\n\
-    Exit codes: 0 every resource planned, verified or already done; 3 at least one failed \
-    (see the summary); 2 usage or store error.";
-
-/// The flags every response verb shares.
-#[derive(Args, Debug, Clone)]
-pub struct Response {
-    /// The case the actions are recorded in.
-    #[arg(long)]
-    pub case: String,
-    /// Carry out the plan (without it, only the plan is shown).
-    #[arg(long)]
-    pub yes: bool,
-    /// Resources read or changed at once.
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub concurrency: usize,
-    /// The per-resource summary's format [default: table on a terminal, jsonl when piped].
-    #[arg(short, long, value_enum)]
-    pub format: Option<Format>,
+    Aws(squall_aws::cli::ContainAws),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ReleaseCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(crate::aws::ReleaseAws),
+    Aws(squall_aws::cli::ReleaseAws),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum AcquireCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(crate::aws::AcquireAws),
+    Aws(squall_aws::cli::AcquireAws),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RecoverCommand {
     /// AWS resources.
     #[command(subcommand)]
-    Aws(crate::aws::RecoverAws),
+    Aws(squall_aws::cli::RecoverAws),
 }
 
 #[derive(Subcommand, Debug)]
@@ -318,7 +294,7 @@ pub enum InventoryCommand {
     /// Read an AWS account through its APIs: instances, security groups, IAM keys and role
     /// trusts, CloudTrail, flow logs, links back to corp; report what is wrong and store the
     /// account in the inventory (merged with what was imported).
-    Aws(crate::aws::InventoryArgs),
+    Aws(squall_aws::cli::InventoryArgs),
     /// List the inventory.
     List {
         #[arg(short, long, value_enum)]
@@ -371,19 +347,6 @@ pub enum EvidenceCommand {
         #[arg(long)]
         source: Option<String>,
     },
-}
-
-/// Output formats shared by every verb that lists things.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned columns for people.
-    Table,
-    /// One JSON array.
-    Json,
-    /// One JSON object per line.
-    Jsonl,
-    /// Comma-separated values with a header row.
-    Csv,
 }
 
 #[derive(Args, Debug)]

@@ -40,7 +40,7 @@ pub struct AwsConfig {
 
 impl AwsConfig {
     /// Fills what the command line and environment left unset.
-    pub fn apply(&self, t: &mut crate::aws::AwsTargetArgs) {
+    pub fn apply(&self, t: &mut squall_aws::cli::AwsTargetArgs) {
         if t.profile.is_none() {
             t.profile.clone_from(&self.profile);
         }
@@ -174,7 +174,7 @@ mod tests {
         )
         .unwrap();
         let config = load(Some(&path)).unwrap();
-        let mut t = crate::aws::AwsTargetArgs {
+        let mut t = squall_aws::cli::AwsTargetArgs {
             profile: Some("mine".into()),
             regions: vec![],
             endpoint_url: None,

@@ -14,6 +14,7 @@ mod aws;
 mod case;
 mod cli;
 mod config;
+mod exit;
 mod hunt;
 mod render;
 
@@ -21,21 +22,6 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-
-/// Exit codes, documented in `squall --help` and the README.
-pub mod exit {
-    /// The run completed (with or without detections).
-    pub const OK: u8 = 0;
-    /// `--fail-on-detection` and something was detected.
-    pub const DETECTED: u8 = 1;
-    /// A ledger or integrity check failed: `ledger verify` says TAMPERED, and every view of a
-    /// case (show, timeline, scope, triage, report) still prints, under a warning at its top.
-    pub const TAMPERED: u8 = 1;
-    /// Bad usage, nothing could be read, or a warning under `--strict`.
-    pub const ERROR: u8 = 2;
-    /// A response action failed on at least one resource (the others ran; see the summary).
-    pub const FAILED: u8 = 3;
-}
 
 fn run() -> anyhow::Result<u8> {
     let matches = cli::Cli::command().get_matches();
