@@ -15,10 +15,11 @@ use squall_core::entry::{
     CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, Note, Payload, Stage, TaskAdded,
     TaskDone, Verified,
 };
+use squall_core::finding::Location;
 
 use crate::casefile::CaseFile;
 use crate::ledger::Entry;
-use crate::store::Case;
+use crate::store::{AttachedDetection, Case};
 use crate::text;
 use crate::timeline::{self, TimelineEvent};
 
@@ -300,6 +301,17 @@ fn dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "—".into())
 }
 
+/// Where a detection's record is: its file and position (a detection that is not a finding,
+/// a damaged entry, has none to show).
+fn evidence_of(d: &AttachedDetection) -> Inline {
+    match d.finding.as_ref().map(|f| &f.location) {
+        Some(Location::LogRecord {
+            file, record_index, ..
+        }) => vec![code(file), t(format!(" #{record_index}"))],
+        _ => cell("—"),
+    }
+}
+
 /// The report as a document.
 fn document(r: &ReportInput<'_>) -> Vec<Block> {
     let file = r.file;
@@ -419,16 +431,16 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
         file.detections
             .iter()
             .map(|d| {
-                let ev = &d.detection["evidence"];
+                let principal = d
+                    .finding
+                    .as_ref()
+                    .and_then(|f| f.fields.principal.as_deref());
                 vec![
                     cell(d.event_time.as_deref().unwrap_or("—")),
                     cell(&d.level),
                     cell(&d.title),
-                    cell(d.detection["principal"].as_str().unwrap_or("—")),
-                    vec![
-                        code(ev["file"].as_str().unwrap_or("")),
-                        t(format!(" #{}", ev["record_index"])),
-                    ],
+                    cell(principal.unwrap_or("—")),
+                    evidence_of(d),
                 ]
             })
             .collect(),
