@@ -186,7 +186,9 @@ pub fn detection_from_payload(payload: &Value, ledger_seq: u64) -> AttachedDetec
 
 /// Whether a row's deduplication key is the one its ledger payload calls for: the rule's
 /// event id (or the record's place, whose folder the payload does not keep, so only its index
-/// is checked) and the record's digest, as `attach` in sqlite.rs builds it.
+/// is checked) and the record's digest, as `attach` in sqlite.rs builds it. It reads the
+/// record's evidence keys rather than its [`Finding`]: the key is checked for every record the
+/// store accepted, findings or not.
 fn identity_matches(identity: &str, payload: &Value) -> bool {
     let ev = &payload["evidence"];
     let digest = ev["record_sha256"].as_str().filter(|d| !d.is_empty());

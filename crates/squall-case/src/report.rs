@@ -82,8 +82,8 @@ pub fn durations(case: &Case, first_event: Option<&str>) -> Vec<(&'static str, S
         .collect()
 }
 
-/// A payload read as its kind's type; one not of that shape reads as empty (the ledger's checks,
-/// at the top of the report, say it was damaged).
+/// A payload read as its kind's type; one not of that shape (a damaged entry) reads as empty,
+/// as a missing field read by name did.
 fn read<P: Payload + Default>(payload: &Value) -> P {
     P::from_value(payload).unwrap_or_default()
 }

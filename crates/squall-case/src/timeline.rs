@@ -50,8 +50,9 @@ pub struct Actors {
 
 impl Actors {
     /// Collects the actors named by detections' findings. Addresses that are not IPs ("AWS
-    /// Internal", a service name) say nothing about an actor and are left out; so does a
-    /// correlation's principal, which names the group it counted, not who acted.
+    /// Internal", a service name) say nothing about an actor and are left out; so is a
+    /// correlation's principal, which may be its group's values shown in a principal's place
+    /// (see squall-detect's `finish_correlations`) rather than anyone who acted.
     pub fn from_detections(detections: &[AttachedDetection]) -> Actors {
         let mut a = Actors::default();
         for f in detections.iter().filter_map(|d| d.finding.as_ref()) {
