@@ -11,6 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
+use squall_core::entry::{
+    CaseAssigned, CaseOpened, CaseStatus, CaseTriaged, DetectionAttached, EvidenceAdded, HuntRun,
+    Kind, Payload, TaskAdded, TaskDone,
+};
+use squall_core::finding::Finding;
 
 use crate::ledger::{Entry, Head, verify};
 use crate::store::{AttachedDetection, Case, Evidence, Result, Store, Task};
@@ -140,10 +145,6 @@ pub struct CaseFile {
     pub integrity: Integrity,
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
-}
-
 /// An event time in the one form Squall stores and prints (RFC 3339, UTC, milliseconds), or
 /// `None` for text that is not a time.
 pub fn normalize_time(t: &str) -> Option<String> {
@@ -166,14 +167,18 @@ pub fn earlier(a: &str, b: &str) -> bool {
     }
 }
 
-/// The detection's fields that the case keeps beside its JSON, from that JSON.
+/// The detection a `detection.attached` payload records: the fields the case keeps beside its
+/// JSON (left empty when the payload is not of that shape, which the checks then report), the
+/// JSON itself, and the finding it reads as.
 pub fn detection_from_payload(payload: &Value, ledger_seq: u64) -> AttachedDetection {
+    let kept = DetectionAttached::from_value(payload).unwrap_or_default();
     AttachedDetection {
-        rule_id: text(&payload["rule_id"]).unwrap_or_default(),
-        title: text(&payload["rule_title"]).unwrap_or_default(),
-        level: text(&payload["level"]).unwrap_or_default(),
-        event_time: payload["event_time"].as_str().and_then(normalize_time),
+        rule_id: kept.rule_id,
+        title: kept.rule_title,
+        level: kept.level,
+        event_time: kept.event_time.as_deref().and_then(normalize_time),
         detection: payload.clone(),
+        finding: Finding::from_detection(payload),
         ledger_seq,
         identity: None,
     }
@@ -181,7 +186,9 @@ pub fn detection_from_payload(payload: &Value, ledger_seq: u64) -> AttachedDetec
 
 /// Whether a row's deduplication key is the one its ledger payload calls for: the rule's
 /// event id (or the record's place, whose folder the payload does not keep, so only its index
-/// is checked) and the record's digest, as `attach` in sqlite.rs builds it.
+/// is checked) and the record's digest, as `attach` in sqlite.rs builds it. It reads the
+/// record's evidence keys rather than its [`Finding`]: the key is checked for every record the
+/// store accepted, findings or not.
 fn identity_matches(identity: &str, payload: &Value) -> bool {
     let ev = &payload["evidence"];
     let digest = ev["record_sha256"].as_str().filter(|d| !d.is_empty());
@@ -203,9 +210,10 @@ fn identity_matches(identity: &str, payload: &Value) -> bool {
     }
 }
 
-/// Rebuilds a case's state from its entries (which [`CaseFile::load`] then verifies). Fields
-/// missing from a payload are left empty: a damaged entry is the verifier's to report, and the
-/// rebuild must never fail on it.
+/// Rebuilds a case's state from its entries (which [`CaseFile::load`] then verifies). Each
+/// payload is read as its kind's type; one not of that shape is read as empty (its record is
+/// still counted, with empty fields): a damaged entry is the verifier's to report, and the
+/// rebuild must never fail on it. Kinds no release wrote change nothing.
 pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
     let mut case = Case {
         id: id.to_string(),
@@ -228,18 +236,24 @@ pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
     let mut sources: Vec<Source> = Vec::new();
     let mut notes = Vec::new();
     for e in ledger {
+        case.head_seq = e.seq;
+        case.head_hash = e.hash.clone();
         let p = &e.payload;
-        match e.kind.as_str() {
-            "case.opened" => {
-                case.title = text(&p["title"]).unwrap_or_default();
-                case.severity = text(&p["severity"]);
-                case.owner = text(&p["owner"]);
+        let Some(kind) = Kind::parse(&e.kind) else {
+            continue;
+        };
+        match kind {
+            Kind::CaseOpened => {
+                let opened = CaseOpened::from_value(p).unwrap_or_default();
+                case.title = opened.title;
+                case.severity = opened.severity;
+                case.owner = opened.owner;
                 case.created_at = e.time.clone();
                 case.identified_at = Some(e.time.clone());
             }
-            "case.assigned" => case.owner = text(&p["owner"]),
-            "case.status" => {
-                let to = text(&p["to"]).unwrap_or_default();
+            Kind::CaseAssigned => case.owner = CaseAssigned::from_value(p).map(|a| a.owner),
+            Kind::CaseStatus => {
+                let to = CaseStatus::from_value(p).unwrap_or_default().to;
                 let stamp = match to.as_str() {
                     "triaged" => Some(&mut case.triaged_at),
                     "contained" => Some(&mut case.contained_at),
@@ -252,14 +266,14 @@ pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
                 }
                 case.status = to;
             }
-            "case.triaged" => {
-                case.severity = text(&p["severity"]);
+            Kind::CaseTriaged => {
+                case.severity = CaseTriaged::from_value(p).map(|t| t.severity);
                 case.triaged_at.get_or_insert_with(|| e.time.clone());
                 if case.status == "open" {
                     case.status = "triaged".into();
                 }
             }
-            "detection.attached" => {
+            Kind::DetectionAttached => {
                 let d = detection_from_payload(p, e.seq);
                 if let Some(t) = &d.event_time
                     && case.identified_at.as_deref().is_none_or(|i| earlier(t, i))
@@ -268,74 +282,82 @@ pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
                 }
                 detections.push(d);
             }
-            "evidence.added" => evidence.push(Evidence {
-                id: p["evidence_id"].as_u64().unwrap_or(0),
-                path: text(&p["path"]).unwrap_or_default(),
-                sha256: text(&p["sha256"]).unwrap_or_default(),
-                size: p["size"].as_u64().unwrap_or(0),
-                description: text(&p["description"]).unwrap_or_default(),
-                source: text(&p["source"]),
-                stored_at: text(&p["stored_at"]).unwrap_or_default(),
-                added_by: e.actor.clone(),
-                added_at: e.time.clone(),
-                ledger_seq: e.seq,
-            }),
-            "task.added" => tasks.push(Task {
-                id: p["task"].as_u64().unwrap_or(0),
-                text: text(&p["text"]).unwrap_or_default(),
-                owner: text(&p["owner"]),
-                done: false,
-                created_at: e.time.clone(),
-                done_at: None,
-            }),
-            "task.done" => {
-                if let Some(t) = tasks
-                    .iter_mut()
-                    .find(|t| Some(t.id) == p["task"].as_u64() && !t.done)
+            Kind::EvidenceAdded => {
+                let added = EvidenceAdded::from_value(p).unwrap_or_default();
+                evidence.push(Evidence {
+                    id: added.evidence_id,
+                    path: added.path,
+                    sha256: added.sha256,
+                    size: added.size,
+                    description: added.description,
+                    source: added.source,
+                    stored_at: added.stored_at,
+                    added_by: e.actor.clone(),
+                    added_at: e.time.clone(),
+                    ledger_seq: e.seq,
+                });
+            }
+            Kind::TaskAdded => {
+                let added = TaskAdded::from_value(p).unwrap_or_default();
+                tasks.push(Task {
+                    id: added.task,
+                    text: added.text,
+                    owner: added.owner,
+                    done: false,
+                    created_at: e.time.clone(),
+                    done_at: None,
+                });
+            }
+            Kind::TaskDone => {
+                // One that does not say which task finishes none.
+                if let Some(done) = TaskDone::from_value(p)
+                    && let Some(t) = tasks.iter_mut().find(|t| t.id == done.task && !t.done)
                 {
                     t.done = true;
                     t.done_at = Some(e.time.clone());
                 }
             }
-            "hunt.run" => {
-                let hashed: BTreeMap<&str, (&str, Option<u64>)> = p["sources"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| {
-                        Some((
-                            s["path"].as_str()?,
-                            (s["sha256"].as_str()?, s["size"].as_u64()),
-                        ))
-                    })
+            Kind::HuntRun => {
+                let run = HuntRun::from_value(p).unwrap_or_default();
+                let hashed: BTreeMap<&str, (&str, u64)> = run
+                    .sources
+                    .iter()
+                    .map(|s| (s.path.as_str(), (s.sha256.as_str(), s.size)))
                     .collect();
-                for path in p["files"].as_array().into_iter().flatten() {
-                    let Some(path) = path.as_str() else { continue };
-                    if sources.iter().any(|s| s.path == path) {
+                for path in &run.files {
+                    if sources.iter().any(|s| &s.path == path) {
                         continue;
                     }
                     let (sha256, size) = hashed
-                        .get(path)
-                        .map_or((None, None), |(d, n)| (Some(d.to_string()), *n));
+                        .get(path.as_str())
+                        .map_or((None, None), |(d, n)| (Some(d.to_string()), Some(*n)));
                     sources.push(Source {
-                        path: path.to_string(),
+                        path: path.clone(),
                         sha256,
                         size,
                         ledger_seq: e.seq,
                     });
                 }
             }
-            "note" => notes.push(Note {
-                time: e.time.clone(),
-                actor: e.actor.clone(),
-                text: text(&p["text"]).unwrap_or_default(),
-                lesson: p["lesson"] == true,
-                ledger_seq: e.seq,
-            }),
-            _ => {}
+            Kind::Note => {
+                let note = squall_core::entry::Note::from_value(p).unwrap_or_default();
+                notes.push(Note {
+                    time: e.time.clone(),
+                    actor: e.actor.clone(),
+                    text: note.text,
+                    lesson: note.lesson,
+                    ledger_seq: e.seq,
+                });
+            }
+            // The response's record: read by the report and by `respond::History`.
+            Kind::ActionPlanned
+            | Kind::ActionExecuted
+            | Kind::ActionVerified
+            | Kind::ActionFailed
+            // Kept in the inventory's own log, never a case's.
+            | Kind::InventoryImported
+            | Kind::InventoryAdopted => {}
         }
-        case.head_seq = e.seq;
-        case.head_hash = e.hash.clone();
     }
     // The store lists detections in event-time order, then ledger order; so does the rebuild.
     detections.sort_by(|a: &AttachedDetection, b| {

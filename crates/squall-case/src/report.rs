@@ -9,10 +9,17 @@
 use std::fmt::Write;
 
 use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
+use serde_json::Value;
+use squall_core::entry::{
+    ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, CaseAssigned, CaseOpened,
+    CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, Note, Payload, Stage, TaskAdded,
+    TaskDone, Verified,
+};
+use squall_core::finding::Location;
 
 use crate::casefile::CaseFile;
 use crate::ledger::Entry;
-use crate::store::Case;
+use crate::store::{AttachedDetection, Case};
 use crate::text;
 use crate::timeline::{self, TimelineEvent};
 
@@ -75,91 +82,151 @@ pub fn durations(case: &Case, first_event: Option<&str>) -> Vec<(&'static str, S
         .collect()
 }
 
-fn text(v: &serde_json::Value) -> &str {
-    v.as_str().unwrap_or("")
+/// A payload read as its kind's type; one not of that shape (a damaged entry) reads as empty,
+/// as a missing field read by name did.
+fn read<P: Payload + Default>(payload: &Value) -> P {
+    P::from_value(payload).unwrap_or_default()
 }
 
 /// The response timeline: what the team did, from the ledger.
 fn response_line(e: &Entry) -> Option<String> {
     let p = &e.payload;
-    Some(match e.kind.as_str() {
-        "case.opened" => format!("case opened: {}", text(&p["title"])),
-        "case.assigned" => format!("assigned to {}", text(&p["owner"])),
-        "case.status" => {
-            let reason = text(&p["reason"]);
+    let Some(kind) = Kind::parse(&e.kind) else {
+        return Some(e.kind.clone());
+    };
+    Some(match kind {
+        Kind::CaseOpened => format!("case opened: {}", read::<CaseOpened>(p).title),
+        Kind::CaseAssigned => format!("assigned to {}", read::<CaseAssigned>(p).owner),
+        Kind::CaseStatus => {
+            let CaseStatus { from, to, reason } = read(p);
             let reason = if reason.is_empty() {
                 String::new()
             } else {
                 format!(" ({reason})")
             };
-            format!("{} → {}{reason}", text(&p["from"]), text(&p["to"]))
+            format!("{from} → {to}{reason}")
         }
-        "case.triaged" => format!("triaged: severity {}", text(&p["severity"])),
-        "hunt.run" => format!(
-            "hunt over {} file(s), {} record(s), {} detection(s)",
-            p["files"].as_array().map_or(0, Vec::len),
-            p["records"],
-            p["detections"]
-        ),
-        "task.added" => format!("task {} added: {}", p["task"], text(&p["text"])),
-        "task.done" => format!("task {} done: {}", p["task"], text(&p["result"])),
-        "evidence.added" => format!(
-            "evidence #{} added: {} (sha256 {})",
-            p["evidence_id"],
-            text(&p["path"]),
-            text(&p["sha256"])
-        ),
-        "note" if p["lesson"] == true => return None,
-        "note" => format!("note: {}", text(&p["text"])),
-        "detection.attached" => return None,
-        kind if kind.starts_with("action.") => action_line(e),
-        other => other.to_string(),
+        Kind::CaseTriaged => format!("triaged: severity {}", read::<CaseTriaged>(p).severity),
+        Kind::HuntRun => {
+            let run: HuntRun = read(p);
+            format!(
+                "hunt over {} file(s), {} record(s), {} detection(s)",
+                run.files.len(),
+                run.records,
+                run.detections
+            )
+        }
+        Kind::TaskAdded => {
+            let t: TaskAdded = read(p);
+            format!("task {} added: {}", t.task, t.text)
+        }
+        Kind::TaskDone => {
+            let t: TaskDone = read(p);
+            format!("task {} done: {}", t.task, t.result)
+        }
+        Kind::EvidenceAdded => {
+            let ev: EvidenceAdded = read(p);
+            format!(
+                "evidence #{} added: {} (sha256 {})",
+                ev.evidence_id, ev.path, ev.sha256
+            )
+        }
+        // Lessons have their own section.
+        Kind::Note => match read::<Note>(p) {
+            Note { lesson: true, .. } => return None,
+            Note { text, .. } => format!("note: {text}"),
+        },
+        Kind::DetectionAttached => return None,
+        Kind::ActionPlanned | Kind::ActionExecuted | Kind::ActionVerified | Kind::ActionFailed => {
+            Step::read(e).map_or_else(|| e.kind.clone(), |step| step.line())
+        }
+        Kind::InventoryImported | Kind::InventoryAdopted => e.kind.clone(),
     })
 }
 
-/// The action and resource an `action.*` entry is about (a plan carries them inside).
-fn action_of(e: &Entry) -> (&str, &str) {
-    let p = &e.payload;
-    let at = if e.kind == "action.planned" {
-        &p["plan"]
-    } else {
-        p
-    };
-    let action = match text(&at["action"]) {
-        "" => "plan",
-        a => a,
-    };
-    (action, text(&at["resource"]))
+/// One step of a response action: an `action.*` entry read through the types the driver
+/// writes.
+enum Step {
+    Planned(ActionPlanned),
+    Executed(ActionExecuted),
+    Verified(ActionVerified),
+    Failed(ActionFailed),
 }
 
-/// One step of a response action, in words.
-fn action_line(e: &Entry) -> String {
-    let p = &e.payload;
-    let (action, resource) = action_of(e);
-    match e.kind.as_str() {
-        "action.planned" => format!(
-            "planned {action} on {resource} (approved by {})",
-            text(&p["approved_by"])
-        ),
-        "action.executed" => format!("executed {action} on {resource}"),
-        "action.verified" if p["note"].is_string() => {
-            format!("{action} on {resource}: already done, nothing changed")
+impl Step {
+    /// The entry as a step; `None` for other kinds, and for a payload not of its kind's shape.
+    fn read(e: &Entry) -> Option<Step> {
+        let p = &e.payload;
+        match Kind::parse(&e.kind)? {
+            Kind::ActionPlanned => ActionPlanned::from_value(p).map(Step::Planned),
+            Kind::ActionExecuted => ActionExecuted::from_value(p).map(Step::Executed),
+            Kind::ActionVerified => ActionVerified::from_value(p).map(Step::Verified),
+            Kind::ActionFailed => ActionFailed::from_value(p).map(Step::Failed),
+            _ => None,
         }
-        "action.verified" => format!("verified {action} on {resource}"),
-        "action.failed" => {
-            let why = match text(&p["error"]) {
-                "" => format!("expected {}, observed {}", p["expected"], p["observed"]),
-                error => error.to_string(),
-            };
-            format!(
-                "{action} on {resource} failed at {}: {why}",
-                match text(&p["stage"]) {
-                    "" => "execution",
-                    stage => stage,
-                }
-            )
+    }
+
+    /// The action and resource it is about (a plan carries them inside; a failure to plan
+    /// names no action, and reads as "plan").
+    fn target(&self) -> (&str, &str) {
+        let (action, resource) = match self {
+            Step::Planned(p) => (p.plan.action.as_str(), &p.plan.resource),
+            Step::Executed(x) => (x.action.as_str(), &x.resource),
+            Step::Verified(v) => (v.action.as_str(), &v.resource),
+            Step::Failed(f) => (f.action.as_deref().unwrap_or_default(), &f.resource),
+        };
+        let action = if action.is_empty() { "plan" } else { action };
+        (action, resource)
+    }
+
+    /// The action's outcome as of this step.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Step::Planned(_) => "planned",
+            Step::Executed(_) => "executed",
+            Step::Verified(ActionVerified {
+                how: Verified::Unchanged { .. },
+                ..
+            }) => "unchanged",
+            Step::Verified(_) => "verified",
+            Step::Failed(_) => "failed",
         }
-        other => other.to_string(),
+    }
+
+    /// The step, in words.
+    fn line(&self) -> String {
+        let (action, resource) = self.target();
+        match self {
+            Step::Planned(p) => format!(
+                "planned {action} on {resource} (approved by {})",
+                p.approved_by
+            ),
+            Step::Executed(_) => format!("executed {action} on {resource}"),
+            Step::Verified(ActionVerified {
+                how: Verified::Unchanged { .. },
+                ..
+            }) => format!("{action} on {resource}: already done, nothing changed"),
+            Step::Verified(_) => format!("verified {action} on {resource}"),
+            Step::Failed(f) => {
+                let shown = |v: &Option<Value>| v.clone().unwrap_or_default().to_string();
+                let why = match f.error.as_deref() {
+                    None | Some("") => format!(
+                        "expected {}, observed {}",
+                        shown(&f.expected),
+                        shown(&f.observed)
+                    ),
+                    Some(error) => error.to_string(),
+                };
+                let stage = match f.stage {
+                    Stage::Plan => "plan",
+                    Stage::Execute => "execute",
+                    Stage::Verify => "verify",
+                    // The first release recorded no stage; its failures read as execution's.
+                    Stage::Unrecorded => "execution",
+                };
+                format!("{action} on {resource} failed at {stage}: {why}")
+            }
+        }
     }
 }
 
@@ -167,15 +234,9 @@ fn action_line(e: &Entry) -> String {
 /// long it took. Rows in the order the actions were planned.
 fn action_rows(ledger: &[Entry]) -> Vec<[String; 6]> {
     let mut rows: Vec<([String; 6], String)> = Vec::new();
-    for e in ledger.iter().filter(|e| e.kind.starts_with("action.")) {
-        let (action, resource) = action_of(e);
-        let outcome = match e.kind.as_str() {
-            "action.planned" => "planned",
-            "action.executed" => "executed",
-            "action.verified" if e.payload["note"].is_string() => "unchanged",
-            "action.verified" => "verified",
-            _ => "failed",
-        };
+    for (e, step) in ledger.iter().filter_map(|e| Some((e, Step::read(e)?))) {
+        let (action, resource) = step.target();
+        let outcome = step.outcome();
         let open = rows.iter_mut().rev().find(|(r, _)| {
             r[1] == action
                 && r[2] == resource
@@ -184,7 +245,7 @@ fn action_rows(ledger: &[Entry]) -> Vec<[String; 6]> {
                 && r[3] != "failed"
         });
         match open {
-            Some((row, started)) if e.kind != "action.planned" => {
+            Some((row, started)) if !matches!(step, Step::Planned(_)) => {
                 row[3] = outcome.to_string();
                 row[4] = duration(Some(started), Some(&e.time)).unwrap_or_default();
                 row[5] = e.seq.to_string();
@@ -238,6 +299,17 @@ fn cell(s: impl Into<String>) -> Inline {
 
 fn dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "—".into())
+}
+
+/// Where a detection's record is: its file and position (a detection that is not a finding,
+/// a damaged entry, has none to show).
+fn evidence_of(d: &AttachedDetection) -> Inline {
+    match d.finding.as_ref().map(|f| &f.location) {
+        Some(Location::LogRecord {
+            file, record_index, ..
+        }) => vec![code(file), t(format!(" #{record_index}"))],
+        _ => cell("—"),
+    }
 }
 
 /// The report as a document.
@@ -303,35 +375,26 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
             .map(|(label, value)| vec![cell(label), cell(value)])
             .collect(),
     ));
-    if let Some(triage) = file.ledger.iter().rev().find(|e| e.kind == "case.triaged") {
+    if let Some(triage) = file
+        .ledger
+        .iter()
+        .rev()
+        .find(|e| e.kind == Kind::CaseTriaged)
+    {
         doc.push(Block::Heading(2, cell("Triage")));
-        let p = &triage.payload;
-        let items = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
-        doc.push(Block::List(
-            items(&p["reasons"])
-                .iter()
-                .map(|r| cell(str_of(r)))
-                .collect(),
-        ));
-        for a in items(&p["assets"]) {
-            doc.push(Block::Heading(3, cell(str_of(&a["id"]))));
+        let triage: CaseTriaged = read(&triage.payload);
+        doc.push(Block::List(triage.reasons.into_iter().map(cell).collect()));
+        for a in triage.assets {
+            doc.push(Block::Heading(3, cell(a.id)));
             let mut list: Vec<Inline> = Vec::new();
-            for f in items(&a["flags"]) {
-                list.push(vec![Span::Strong(str_of(&f).to_string())]);
+            for f in a.flags {
+                list.push(vec![Span::Strong(f)]);
             }
-            for ans in items(&a["answers"]) {
-                list.push(cell(format!(
-                    "{} {}",
-                    str_of(&ans["question"]),
-                    str_of(&ans["answer"])
-                )));
+            for ans in a.answers {
+                list.push(cell(format!("{} {}", ans.question, ans.answer)));
             }
-            for q in items(&a["questions"]) {
-                list.push(cell(format!(
-                    "{} (open: ask {})",
-                    str_of(&q["question"]),
-                    str_of(&q["ask"])
-                )));
+            for q in a.questions {
+                list.push(cell(format!("{} (open: ask {})", q.question, q.ask)));
             }
             doc.push(Block::List(list));
         }
@@ -368,16 +431,16 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
         file.detections
             .iter()
             .map(|d| {
-                let ev = &d.detection["evidence"];
+                let principal = d
+                    .finding
+                    .as_ref()
+                    .and_then(|f| f.fields.principal.as_deref());
                 vec![
                     cell(d.event_time.as_deref().unwrap_or("—")),
                     cell(&d.level),
                     cell(&d.title),
-                    cell(d.detection["principal"].as_str().unwrap_or("—")),
-                    vec![
-                        code(ev["file"].as_str().unwrap_or("")),
-                        t(format!(" #{}", ev["record_index"])),
-                    ],
+                    cell(principal.unwrap_or("—")),
+                    evidence_of(d),
                 ]
             })
             .collect(),
@@ -400,7 +463,11 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
             .collect(),
     ));
     doc.push(Block::Heading(2, cell("Actions")));
-    if file.ledger.iter().any(|e| e.kind.starts_with("action.")) {
+    if file
+        .ledger
+        .iter()
+        .any(|e| Kind::parse(&e.kind).is_some_and(Kind::is_action))
+    {
         doc.push(Block::Table(
             vec![
                 "Planned",
@@ -442,10 +509,6 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
         doc.push(Block::List(lessons));
     }
     doc
-}
-
-fn str_of(v: &serde_json::Value) -> &str {
-    v.as_str().unwrap_or("")
 }
 
 /// Markdown: the report to edit and send.
@@ -599,58 +662,103 @@ mod tests {
     #[test]
     fn actions_read_as_one_row_per_resource_with_outcome_and_time_taken() {
         use serde_json::json;
-        let plan = |action: &str, resource: &str| json!({"plan": {"action": action, "resource": resource}, "approved_by": "alice"});
-        let step = |action: &str, resource: &str| json!({"action": action, "resource": resource});
-        let ledger = [
-            entry(
-                2,
-                "2026-01-01T00:00:00Z",
-                "action.planned",
-                plan("isolate-instance", "i-1"),
-            ),
-            entry(
-                3,
-                "2026-01-01T00:00:00Z",
-                "action.planned",
-                plan("isolate-instance", "i-2"),
-            ),
-            entry(
+        use squall_core::respond::Plan;
+        let plan = |action: &str, resource: &str| {
+            (
+                Kind::ActionPlanned,
+                ActionPlanned {
+                    plan: Plan {
+                        action: action.into(),
+                        resource: resource.into(),
+                        before: json!({"s": 0}),
+                        after: json!({"s": 1}),
+                        visible_to_attacker: true,
+                        already_done: false,
+                        notes: Vec::new(),
+                    },
+                    approved_by: "alice".into(),
+                }
+                .to_value(),
+            )
+        };
+        let executed = |action: &str, resource: &str| {
+            (
+                Kind::ActionExecuted,
+                ActionExecuted {
+                    action: action.into(),
+                    resource: resource.into(),
+                    result: json!({}),
+                }
+                .to_value(),
+            )
+        };
+        let verified = |action: &str, resource: &str, how: Verified| {
+            (
+                Kind::ActionVerified,
+                ActionVerified {
+                    action: action.into(),
+                    resource: resource.into(),
+                    how,
+                }
+                .to_value(),
+            )
+        };
+        let failed = |action: Option<&str>, resource: &str, stage, error: &str| {
+            (
+                Kind::ActionFailed,
+                ActionFailed {
+                    action: action.map(Into::into),
+                    resource: resource.into(),
+                    stage,
+                    error: Some(error.into()),
+                    expected: None,
+                    observed: None,
+                }
+                .to_value(),
+            )
+        };
+        let changed = Verified::Changed {
+            expected: json!({"s": 1}),
+            observed: json!({"s": 1}),
+        };
+        let unchanged = Verified::Unchanged {
+            state: json!({"s": 1}),
+            note: crate::respond::UNCHANGED_NOTE.into(),
+        };
+        let steps = [
+            (2, "2026-01-01T00:00:00Z", plan("isolate-instance", "i-1")),
+            (3, "2026-01-01T00:00:00Z", plan("isolate-instance", "i-2")),
+            (
                 4,
                 "2026-01-01T00:00:05Z",
-                "action.executed",
-                step("isolate-instance", "i-1"),
+                executed("isolate-instance", "i-1"),
             ),
-            entry(
+            (
                 5,
                 "2026-01-01T00:00:07Z",
-                "action.verified",
-                step("isolate-instance", "i-1"),
+                verified("isolate-instance", "i-1", changed),
             ),
-            entry(
+            (
                 6,
                 "2026-01-01T00:00:09Z",
-                "action.failed",
-                json!({"action": "isolate-instance", "resource": "i-2", "stage": "execute", "error": "throttled"}),
+                failed(Some("isolate-instance"), "i-2", Stage::Execute, "throttled"),
             ),
-            entry(
+            (
                 7,
                 "2026-01-01T00:01:00Z",
-                "action.failed",
-                json!({"stage": "plan", "resource": "i-3", "error": "no such instance"}),
+                failed(None, "i-3", Stage::Plan, "no such instance"),
             ),
-            entry(
-                8,
-                "2026-01-01T00:02:00Z",
-                "action.planned",
-                plan("isolate-instance", "i-1"),
-            ),
-            entry(
+            (8, "2026-01-01T00:02:00Z", plan("isolate-instance", "i-1")),
+            (
                 9,
                 "2026-01-01T00:02:00Z",
-                "action.verified",
-                json!({"action": "isolate-instance", "resource": "i-1", "note": "already in the expected state"}),
+                verified("isolate-instance", "i-1", unchanged),
             ),
         ];
+        let ledger: Vec<Entry> = steps
+            .into_iter()
+            .map(|(seq, time, (kind, payload))| entry(seq, time, kind.as_str(), payload))
+            .collect();
         let rows = action_rows(&ledger);
         let short: Vec<(&str, &str, &str, &str)> = rows
             .iter()
@@ -665,13 +773,74 @@ mod tests {
                 ("isolate-instance", "i-1", "unchanged", "0 s"),
             ]
         );
+        let line = |e: &Entry| response_line(e).unwrap();
         assert_eq!(
-            action_line(&ledger[4]),
+            line(&ledger[4]),
             "isolate-instance on i-2 failed at execute: throttled"
         );
         assert_eq!(
-            action_line(&ledger[0]),
+            line(&ledger[0]),
             "planned isolate-instance on i-1 (approved by alice)"
+        );
+        assert_eq!(
+            line(&ledger[7]),
+            "isolate-instance on i-1: already done, nothing changed"
+        );
+    }
+
+    #[test]
+    fn the_first_releases_action_entries_read_as_they_did() {
+        use serde_json::json;
+        // No result when executed; no stage when execution or verification failed.
+        let ledger = [
+            entry(
+                1,
+                "2026-01-01T00:00:00Z",
+                "action.executed",
+                json!({"action": "deactivate-access-key", "resource": "AKIA1"}),
+            ),
+            entry(
+                2,
+                "2026-01-01T00:00:01Z",
+                "action.failed",
+                json!({"action": "deactivate-access-key", "resource": "AKIA1",
+                       "expected": {"status": "Inactive"}, "observed": {"status": "Active"}}),
+            ),
+            entry(
+                3,
+                "2026-01-01T00:00:02Z",
+                "action.failed",
+                json!({"action": "deactivate-access-key", "resource": "AKIA2", "error": "throttled"}),
+            ),
+        ];
+        let lines: Vec<String> = ledger.iter().filter_map(response_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "executed deactivate-access-key on AKIA1",
+                r#"deactivate-access-key on AKIA1 failed at execution: expected {"status":"Inactive"}, observed {"status":"Active"}"#,
+                "deactivate-access-key on AKIA2 failed at execution: throttled",
+            ]
+        );
+        let outcomes: Vec<String> = action_rows(&ledger)
+            .into_iter()
+            .map(|r| r[3].clone())
+            .collect();
+        assert_eq!(outcomes, ["failed", "failed"]);
+    }
+
+    #[test]
+    fn a_kind_no_release_wrote_is_named_and_a_lesson_is_left_to_its_section() {
+        use serde_json::json;
+        let forged = entry(1, "t", "case.frobbed", json!({"x": 1}));
+        assert_eq!(response_line(&forged).as_deref(), Some("case.frobbed"));
+        let lesson = Note {
+            text: "use OIDC".into(),
+            lesson: true,
+        };
+        assert_eq!(
+            response_line(&entry(2, "t", Note::KIND.as_str(), lesson.to_value())),
+            None
         );
     }
 

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use serde_json::json;
+use squall_core::entry::{
+    CaseAssigned, CaseOpened, CaseStatus, DetectionAttached, EvidenceAdded, InventoryAdopted,
+    InventoryImported, Kind, Note, Payload, TaskAdded, TaskDone,
+};
+use squall_core::finding::Finding;
 
 use crate::inventory::Asset;
 use crate::ledger::{Entry, GENESIS, Head};
@@ -388,13 +392,24 @@ struct Writing<'a> {
     signer: Option<&'a AnalystKey>,
 }
 
+/// Appends a typed payload to a case's ledger under its kind, inside `tx`.
+fn record<P: Payload>(
+    tx: &Transaction,
+    w: &Writing<'_>,
+    case: &str,
+    actor: &str,
+    payload: &P,
+) -> Result<Entry> {
+    append(tx, w, case, actor, P::KIND, payload.to_value())
+}
+
 /// Appends one entry to a case's ledger and moves its head, inside `tx`.
 fn append(
     tx: &Transaction,
     w: &Writing<'_>,
     case: &str,
     actor: &str,
-    kind: &str,
+    kind: Kind,
     payload: serde_json::Value,
 ) -> Result<Entry> {
     let head: Option<(u64, String, String)> = tx
@@ -413,8 +428,8 @@ fn append(
     let last_status: Option<String> = tx
         .query_row(
             "SELECT json_extract(payload, '$.to') FROM ledger
-             WHERE case_id = ?1 AND kind = 'case.status' ORDER BY seq DESC LIMIT 1",
-            [case],
+             WHERE case_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 1",
+            [case, Kind::CaseStatus.as_str()],
             |r| r.get(0),
         )
         .optional()
@@ -423,7 +438,7 @@ fn append(
     if last_status.as_deref() == Some("closed") {
         return Err(StoreError::Closed(case.to_string()));
     }
-    if status != last_status.as_deref().unwrap_or(&status) && kind != "case.status" {
+    if status != last_status.as_deref().unwrap_or(&status) && kind != Kind::CaseStatus {
         return Err(StoreError::Invalid(format!(
             "case {case}: the store says {status} but its ledger says {}; nothing recorded \
              (help: `squall ledger verify {case}`)",
@@ -533,14 +548,14 @@ fn attach(
             .and_then(crate::casefile::normalize_time);
         // The row's columns are what the ledger's payload says, by construction: the case is
         // rebuilt from the payload (casefile.rs) and compared with the row.
-        let mut payload = d.json.clone();
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("rule_id".into(), d.rule_id.clone().into());
-            map.insert("rule_title".into(), d.title.clone().into());
-            map.insert("level".into(), d.level.clone().into());
-            map.insert("event_time".into(), d.event_time.clone().into());
-        }
-        let entry = append(tx, w, case, actor, "detection.attached", payload)?;
+        let payload = DetectionAttached::new(
+            &d.json,
+            &d.rule_id,
+            &d.title,
+            &d.level,
+            d.event_time.as_deref(),
+        );
+        let entry = record(tx, w, case, actor, &payload)?;
         tx.execute(
             "INSERT INTO detections (case_id, rule_id, identity, title, level, event_time,
              detection, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -602,8 +617,12 @@ fn insert_case(tx: &Transaction, w: &Writing<'_>, actor: &str, new: &NewCase) ->
         ],
     )
     .map_err(sql(w.path))?;
-    let payload = json!({"title": new.title, "severity": new.severity, "owner": new.owner});
-    let entry = append(tx, w, &id, actor, "case.opened", payload)?;
+    let payload = CaseOpened {
+        title: new.title.clone(),
+        severity: new.severity.clone(),
+        owner: new.owner.clone(),
+    };
+    let entry = record(tx, w, &id, actor, &payload)?;
     // The case opened when its first entry says so, to the microsecond.
     tx.execute(
         "UPDATE cases SET created_at = ?2, identified_at = ?2 WHERE id = ?1",
@@ -620,14 +639,14 @@ fn next_entry(
     seq: u64,
     prev: String,
     actor: &str,
-    kind: &str,
+    kind: Kind,
     payload: serde_json::Value,
 ) -> Entry {
     let mut entry = Entry::new(
         seq + 1,
         now(),
         actor.to_string(),
-        kind.to_string(),
+        kind.as_str().to_string(),
         payload,
         prev,
     );
@@ -639,16 +658,15 @@ fn next_entry(
     entry
 }
 
-/// Appends one entry to the inventory's log and moves its head, inside `tx`.
-fn append_inventory(
+/// Appends a typed payload to the inventory's log and moves its head, inside `tx`.
+fn append_inventory<P: Payload>(
     tx: &Transaction,
     w: &Writing<'_>,
     (seq, prev): (u64, String),
     actor: &str,
-    kind: &str,
-    payload: serde_json::Value,
+    payload: &P,
 ) -> Result<(u64, String)> {
-    let entry = next_entry(w, seq, prev, actor, kind, payload);
+    let entry = next_entry(w, seq, prev, actor, P::KIND, payload.to_value());
     tx.execute(
         "INSERT INTO inventory_log (seq, time, actor, kind, payload, prev_hash, hash, signer, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -688,6 +706,23 @@ fn inventory_rows(tx: &Transaction, path: &str) -> Result<Vec<serde_json::Value>
         .iter()
         .map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.clone())))
         .collect())
+}
+
+/// The records an inventory log entry holds, each read on its own: an entry whose records do
+/// not all read (a tampered log) still gives the ones that do, and names each one that does
+/// not. Entries of other kinds, or of no inventory shape at all, hold none.
+fn logged_assets(e: &Entry) -> Vec<std::result::Result<Asset, serde_json::Error>> {
+    let imported = e.kind == Kind::InventoryImported;
+    if imported && let Some(p) = InventoryImported::from_value(&e.payload) {
+        return p.assets.into_iter().map(Ok).collect();
+    }
+    // Adopted records are as found; an imported entry that failed above is read the same way.
+    if (imported || e.kind == Kind::InventoryAdopted)
+        && let Some(p) = InventoryAdopted::from_value(&e.payload)
+    {
+        return p.assets.into_iter().map(serde_json::from_value).collect();
+    }
+    Vec::new()
 }
 
 /// A ledger (or inventory log) row; a payload that no longer parses is itself tampering, so
@@ -735,12 +770,11 @@ impl Store for SqliteStore {
     }
 
     fn note(&mut self, case: &str, actor: &str, text: &str, lesson: bool) -> Result<Entry> {
-        let payload = if lesson {
-            json!({"text": text, "lesson": true})
-        } else {
-            json!({"text": text})
+        let payload = Note {
+            text: text.to_string(),
+            lesson,
         };
-        self.write(|tx, w| append(tx, w, case, actor, "note", payload))
+        self.write(|tx, w| record(tx, w, case, actor, &payload))
     }
 
     fn record_action(
@@ -750,18 +784,18 @@ impl Store for SqliteStore {
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<Entry> {
-        if !matches!(
-            kind,
-            "action.planned" | "action.executed" | "action.verified" | "action.failed"
-        ) {
+        let Some(stage) = Kind::parse(kind).filter(|k| k.is_action()) else {
             return Err(StoreError::Invalid(format!("not an action stage: {kind}")));
-        }
-        self.write(|tx, w| append(tx, w, case, actor, kind, payload))
+        };
+        self.write(|tx, w| append(tx, w, case, actor, stage, payload))
     }
 
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
         self.write(|tx, w| {
-            let entry = append(tx, w, case, actor, "case.assigned", json!({"owner": owner}))?;
+            let payload = CaseAssigned {
+                owner: owner.to_string(),
+            };
+            let entry = record(tx, w, case, actor, &payload)?;
             tx.execute(
                 "UPDATE cases SET owner = ?2 WHERE id = ?1",
                 params![case, owner],
@@ -792,14 +826,12 @@ impl Store for SqliteStore {
                     "case {case} is already {current}; statuses only move forward"
                 )));
             }
-            let entry = append(
-                tx,
-                w,
-                case,
-                actor,
-                "case.status",
-                json!({"from": current, "to": status, "reason": reason}),
-            )?;
+            let payload = CaseStatus {
+                from: current,
+                to: status.to_string(),
+                reason: reason.to_string(),
+            };
+            let entry = record(tx, w, case, actor, &payload)?;
             let column = format!("{status}_at");
             let stamp = if status == "open" {
                 String::new()
@@ -833,11 +865,16 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .map_err(sql(w.path))?;
-            let payload = json!({
-                "evidence_id": id, "path": ev.path, "sha256": ev.sha256, "size": ev.size,
-                "description": ev.description, "source": ev.source, "stored_at": ev.stored_at,
-            });
-            let entry = append(tx, w, case, actor, "evidence.added", payload)?;
+            let payload = EvidenceAdded {
+                evidence_id: id,
+                path: ev.path.clone(),
+                sha256: ev.sha256.clone(),
+                size: ev.size,
+                description: ev.description.clone(),
+                source: ev.source.clone(),
+                stored_at: ev.stored_at.clone(),
+            };
+            let entry = record(tx, w, case, actor, &payload)?;
             tx.execute(
                 "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
                  stored_at, added_by, added_at, ledger_seq)
@@ -885,11 +922,7 @@ impl Store for SqliteStore {
                 HuntCase::New(new) => insert_case(tx, w, actor, new)?,
             };
             let case = id.as_str();
-            let payload = json!({
-                "inputs": run.inputs, "files": run.files, "records": run.records,
-                "rules": run.rules, "detections": run.detections, "sources": run.sources,
-            });
-            let entry = append(tx, w, case, actor, "hunt.run", payload)?;
+            let entry = record(tx, w, case, actor, run)?;
             for file in &run.files {
                 tx.execute(
                     "INSERT OR IGNORE INTO case_sources (case_id, path, ledger_seq) VALUES (?1, ?2, ?3)",
@@ -905,9 +938,11 @@ impl Store for SqliteStore {
     fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
         self.write(|tx, w| {
             let head: Option<(u64, String)> = tx
-                .query_row("SELECT seq, hash FROM inventory_head WHERE id = 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT seq, hash FROM inventory_head WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()
                 .map_err(sql(w.path))?;
             let mut head = head.unwrap_or((0, GENESIS.to_string()));
@@ -916,12 +951,18 @@ impl Store for SqliteStore {
                 // as it stands, said so in the entry, before the first import is recorded.
                 let existing = inventory_rows(tx, w.path)?;
                 if !existing.is_empty() {
-                    let payload = json!({"source": "(inventory of an earlier squall, adopted as found)", "assets": existing});
-                    head = append_inventory(tx, w, head, actor, "inventory.adopted", payload)?;
+                    let payload = InventoryAdopted {
+                        source: "(inventory of an earlier squall, adopted as found)".into(),
+                        assets: existing,
+                    };
+                    head = append_inventory(tx, w, head, actor, &payload)?;
                 }
             }
-            let payload = json!({"source": source, "assets": assets});
-            append_inventory(tx, w, head, actor, "inventory.imported", payload)?;
+            let payload = InventoryImported {
+                source: source.to_string(),
+                assets: assets.to_vec(),
+            };
+            append_inventory(tx, w, head, actor, &payload)?;
             let at = now();
             for a in assets {
                 let provider = serde_json::to_value(a.provider)
@@ -987,8 +1028,8 @@ impl Store for SqliteStore {
         // Replay: later imports replace earlier records of the same provider and id.
         let mut replayed: std::collections::BTreeMap<(String, String), Asset> = Default::default();
         for e in &entries {
-            for a in e.payload["assets"].as_array().into_iter().flatten() {
-                match serde_json::from_value::<Asset>(a.clone()) {
+            for read in logged_assets(e) {
+                match read {
                     Ok(asset) => {
                         let provider = serde_json::to_value(asset.provider)
                             .ok()
@@ -1038,7 +1079,7 @@ impl Store for SqliteStore {
         payload: serde_json::Value,
     ) -> Result<Entry> {
         self.write(|tx, w| {
-            let entry = append(tx, w, case, actor, "case.triaged", payload)?;
+            let entry = append(tx, w, case, actor, Kind::CaseTriaged, payload)?;
             tx.execute(
                 "UPDATE cases SET severity = ?2, triaged_at = COALESCE(triaged_at, ?3),
                  status = CASE WHEN status = 'open' THEN 'triaged' ELSE status END WHERE id = ?1",
@@ -1060,7 +1101,12 @@ impl Store for SqliteStore {
             let id: u64 = tx
                 .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks WHERE case_id = ?1", [case], |r| r.get(0))
                 .map_err(sql(w.path))?;
-            let entry = append(tx, w, case, actor, "task.added", json!({"task": id, "text": text, "owner": owner}))?;
+            let payload = TaskAdded {
+                task: id,
+                text: text.to_string(),
+                owner: owner.map(str::to_string),
+            };
+            let entry = record(tx, w, case, actor, &payload)?;
             tx.execute(
                 "INSERT INTO tasks (case_id, id, text, owner, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![case, id, text, owner, entry.time],
@@ -1089,14 +1135,11 @@ impl Store for SqliteStore {
                 }
                 Some(false) => {}
             }
-            let entry = append(
-                tx,
-                w,
-                case,
-                actor,
-                "task.done",
-                json!({"task": id, "result": result}),
-            )?;
+            let payload = TaskDone {
+                task: id,
+                result: result.to_string(),
+            };
+            let entry = record(tx, w, case, actor, &payload)?;
             tx.execute(
                 "UPDATE tasks SET done = 1, done_at = ?3 WHERE case_id = ?1 AND id = ?2",
                 params![case, id, entry.time],
@@ -1169,12 +1212,14 @@ impl Store for SqliteStore {
             [case],
             |r| {
                 let json: String = r.get(4)?;
+                let detection = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
                 Ok(AttachedDetection {
                     rule_id: r.get(0)?,
                     title: r.get(1)?,
                     level: r.get(2)?,
                     event_time: r.get(3)?,
-                    detection: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+                    finding: Finding::from_detection(&detection),
+                    detection,
                     ledger_seq: r.get(5)?,
                     identity: Some(r.get(6)?),
                 })
@@ -1202,5 +1247,200 @@ impl Store for SqliteStore {
                 })
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::store::SourceDigest;
+
+    /// Every verb's entry, kind and payload, is what the store wrote before its payloads had
+    /// types: the `json!` of each verb as it was, from the same inputs (issue 9).
+    #[test]
+    fn every_verb_records_the_json_earlier_releases_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let new = NewCase {
+            title: "Leaked key".into(),
+            severity: Some("high".into()),
+            owner: None,
+        };
+        let case = store.open_case("alice", &new).unwrap().id;
+        let c = case.as_str();
+        store.note(c, "alice", "plain", false).unwrap();
+        store.note(c, "alice", "learned", true).unwrap();
+        store.assign(c, "alice", "bob").unwrap();
+        store.add_task(c, "alice", "Rotate", Some("carol")).unwrap();
+        store.add_task(c, "alice", "Ask", None).unwrap();
+        store.finish_task(c, "alice", 1, "rotated").unwrap();
+        let ev = NewEvidence {
+            path: "/e/disk.raw".into(),
+            sha256: "ab".repeat(32),
+            size: 16,
+            description: "disk".into(),
+            source: None,
+            stored_at: "/h/disk.raw".into(),
+        };
+        store.add_evidence(c, "alice", &ev).unwrap();
+        let run = HuntRun {
+            inputs: vec!["logs".into()],
+            files: vec!["/l/a.json".into()],
+            records: 3,
+            rules: 2,
+            detections: 1,
+            sources: vec![SourceDigest {
+                path: "/l/a.json".into(),
+                sha256: "cd".repeat(32),
+                size: 10,
+            }],
+        };
+        let d = NewDetection {
+            rule_id: "r-1".into(),
+            title: "Root login".into(),
+            level: "high".into(),
+            event_time: None,
+            event_id: Some("e-1".into()),
+            record_sha256: None,
+            file: "/l/a.json".into(),
+            record_index: 0,
+            json: json!({"rule_id": "other", "level": "low", "principal": "root", "x": 1.5,
+                         "evidence": {"event_id": "e-1", "record_index": 0}}),
+        };
+        store
+            .record_hunt(
+                HuntCase::Existing(c),
+                "alice",
+                &run,
+                std::slice::from_ref(&d),
+            )
+            .unwrap();
+        let triage = json!({"severity": "high", "reasons": [], "assets": []});
+        store
+            .record_triage(c, "alice", "high", triage.clone())
+            .unwrap();
+        store.set_status(c, "alice", "contained", "").unwrap();
+
+        let mut detection = d.json.clone();
+        if let Some(map) = detection.as_object_mut() {
+            map.insert("rule_id".into(), d.rule_id.clone().into());
+            map.insert("rule_title".into(), d.title.clone().into());
+            map.insert("level".into(), d.level.clone().into());
+            map.insert("event_time".into(), d.event_time.clone().into());
+        }
+        let (text, owner, id) = ("Ask", None::<&str>, 2);
+        let expected: Vec<(&str, Value)> = vec![
+            (
+                "case.opened",
+                json!({"title": new.title, "severity": new.severity, "owner": new.owner}),
+            ),
+            ("note", json!({"text": "plain"})),
+            ("note", json!({"text": "learned", "lesson": true})),
+            ("case.assigned", json!({"owner": "bob"})),
+            (
+                "task.added",
+                json!({"task": 1, "text": "Rotate", "owner": "carol"}),
+            ),
+            (
+                "task.added",
+                json!({"task": id, "text": text, "owner": owner}),
+            ),
+            ("task.done", json!({"task": 1, "result": "rotated"})),
+            (
+                "evidence.added",
+                json!({
+                    "evidence_id": 1, "path": ev.path, "sha256": ev.sha256, "size": ev.size,
+                    "description": ev.description, "source": ev.source, "stored_at": ev.stored_at,
+                }),
+            ),
+            (
+                "hunt.run",
+                json!({
+                    "inputs": run.inputs, "files": run.files, "records": run.records,
+                    "rules": run.rules, "detections": run.detections, "sources": run.sources,
+                }),
+            ),
+            ("detection.attached", crate::ledger::normalize(detection)),
+            ("case.triaged", triage),
+            (
+                "case.status",
+                json!({"from": "triaged", "to": "contained", "reason": ""}),
+            ),
+        ];
+        let got: Vec<(String, Value)> = store
+            .ledger(c)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.payload))
+            .collect();
+        let expected: Vec<(String, Value)> = expected
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(got, expected);
+
+        // The inventory's log: an earlier release's rows adopted as found, then the import.
+        let asset: Asset =
+            serde_json::from_value(json!({"provider": "aws", "id": "111122223333"})).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO inventory (provider, id, asset, source, imported_by, imported_at)
+                 VALUES ('gcp', 'p', 'not json', 'old', 'a', 't')",
+                [],
+            )
+            .unwrap();
+        store
+            .import_inventory("alice", "inv.yaml", std::slice::from_ref(&asset))
+            .unwrap();
+        let payloads: Vec<(String, Value)> = store
+            .query(
+                "SELECT kind, payload FROM inventory_log ORDER BY seq",
+                [],
+                |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|(k, p)| (k, serde_json::from_str(&p).unwrap()))
+            .collect();
+        let existing = vec![Value::String("not json".into())];
+        assert_eq!(
+            payloads,
+            vec![
+                (
+                    "inventory.adopted".to_string(),
+                    json!({"source": "(inventory of an earlier squall, adopted as found)", "assets": existing})
+                ),
+                (
+                    "inventory.imported".to_string(),
+                    json!({"source": "inv.yaml", "assets": [asset]})
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inventory_entry_gives_the_records_that_read_and_names_the_others() {
+        let entry = |kind: &str, payload: Value| {
+            Entry::new(
+                1,
+                "t".into(),
+                "a".into(),
+                kind.into(),
+                payload,
+                GENESIS.into(),
+            )
+        };
+        let good = json!({"provider": "aws", "id": "111122223333"});
+        let records = json!({"source": "s", "assets": [good, "not json", {"id": 1}]});
+        for kind in ["inventory.imported", "inventory.adopted"] {
+            let read = logged_assets(&entry(kind, records.clone()));
+            assert_eq!(read.len(), 3, "{kind}");
+            assert_eq!(read[0].as_ref().unwrap().id, "111122223333");
+            assert!(read[1].is_err() && read[2].is_err());
+        }
+        assert!(logged_assets(&entry("note", records)).is_empty());
     }
 }

@@ -5,8 +5,12 @@
 //! state, so the ledger and the state cannot disagree, whatever stops the process.
 
 use serde::Serialize;
+use squall_core::finding::Finding;
 
 use crate::ledger::{Entry, Head};
+
+/// A hunt recorded on a case is its `hunt.run` payload.
+pub use squall_core::entry::{HuntRun, SourceDigest};
 
 /// Errors a store reports; each names the case or the file involved.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +114,12 @@ pub struct AttachedDetection {
     pub title: String,
     pub level: String,
     pub event_time: Option<String>,
+    /// The record as attached, shown verbatim.
     pub detection: serde_json::Value,
+    /// `detection` read as a finding: what triage, the timeline and the report read. `None`
+    /// when the record lacks the fields every detection has (a damaged or hand-made entry).
+    #[serde(skip)]
+    pub finding: Option<Finding>,
     pub ledger_seq: u64,
     /// The key the store deduplicates on (a row's; `None` when rebuilt from the ledger, which
     /// derives it from the payload): checked, since a forged key could turn a future detection
@@ -157,36 +166,12 @@ pub struct Evidence {
     pub ledger_seq: u64,
 }
 
-/// A hunt whose detections went into a case: the logs it read are the case's sources, which
-/// the timeline and scope read again.
-#[derive(Debug, Clone, Default)]
-pub struct HuntRun {
-    /// The paths as given.
-    pub inputs: Vec<String>,
-    /// Every file read, absolute.
-    pub files: Vec<String>,
-    pub records: u64,
-    pub rules: u64,
-    pub detections: u64,
-    /// Each file's digest as it was hunted, so the case can tell later whether a source it
-    /// reads again is still what the hunt saw.
-    pub sources: Vec<SourceDigest>,
-}
-
 /// The case a hunt is recorded on.
 #[derive(Debug, Clone, Copy)]
 pub enum HuntCase<'a> {
     Existing(&'a str),
     /// Opened with the hunt, so that a case never exists without the hunt that made it.
     New(&'a NewCase),
-}
-
-/// A hunted file's SHA-256 and size.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceDigest {
-    pub path: String,
-    pub sha256: String,
-    pub size: u64,
 }
 
 /// A to-do on a case: who does what, and whether it is done.

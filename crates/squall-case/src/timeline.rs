@@ -49,19 +49,25 @@ pub struct Actors {
 }
 
 impl Actors {
-    /// Collects the actors named by detections. Addresses that are not IPs ("AWS Internal",
-    /// a service name) say nothing about an actor and are left out.
+    /// Collects the actors named by detections' findings. Addresses that are not IPs ("AWS
+    /// Internal", a service name) say nothing about an actor and are left out; so is a
+    /// correlation's principal, which may be its group's values shown in a principal's place
+    /// (see squall-detect's `finish_correlations`) rather than anyone who acted.
     pub fn from_detections(detections: &[AttachedDetection]) -> Actors {
         let mut a = Actors::default();
-        for d in detections {
-            let field = |k: &str| d.detection[k].as_str().map(str::to_string);
-            if d.detection.get("correlation").is_none_or(|c| c.is_null()) {
-                a.principals.extend(field("principal"));
+        for f in detections.iter().filter_map(|d| d.finding.as_ref()) {
+            let fields = &f.fields;
+            if !f.is_correlation() {
+                a.principals.extend(fields.principal.clone());
             }
-            a.ips
-                .extend(field("source_ip").filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()));
-            a.keys.extend(field("access_key"));
-            a.resources.extend(field("resource"));
+            a.ips.extend(
+                fields
+                    .source_ip
+                    .clone()
+                    .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
+            );
+            a.keys.extend(fields.access_key.clone());
+            a.resources.extend(fields.resource.clone());
         }
         a
     }
@@ -135,9 +141,9 @@ pub fn build(
 ) -> Built {
     let mut by_event: HashMap<String, Vec<String>> = HashMap::new();
     for d in detections {
-        if let Some(id) = d.detection["evidence"]["event_id"].as_str() {
+        if let Some(id) = d.finding.as_ref().and_then(|f| f.fields.event_id.as_ref()) {
             by_event
-                .entry(id.to_string())
+                .entry(id.clone())
                 .or_default()
                 .push(d.title.clone());
         }
@@ -341,4 +347,50 @@ pub fn scope(events: &[TimelineEvent]) -> Vec<Touched> {
         )
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A detection as the case replays it from its ledger entry (numbers normalized as the
+    /// ledger keeps them).
+    fn attached(
+        principal: &str,
+        ip: &str,
+        correlation: Option<serde_json::Value>,
+    ) -> AttachedDetection {
+        let mut json = json!({"rule_id": "r", "rule_title": "t", "level": "high",
+                              "event_time": null, "principal": principal, "source_ip": ip,
+                              "access_key": "AKIA1", "resource": null,
+                              "evidence": {"file": "/l/a.json", "record_index": 0,
+                                           "byte_offset": 0, "event_id": "e-1"}});
+        if let Some(c) = correlation {
+            json["correlation"] = c;
+        }
+        crate::casefile::detection_from_payload(&crate::ledger::normalize(json), 1)
+    }
+
+    #[test]
+    fn actors_come_from_the_findings_and_a_correlation_names_no_principal() {
+        let fraction = json!({"type": "value_avg", "group": [["k", "v"]], "value": 2.5,
+                              "timespan_secs": 600});
+        let actors = Actors::from_detections(&[
+            attached("root", "203.0.113.9", None),
+            attached("AWS Internal", "AWS Internal", None),
+            attached("the group", "198.51.100.7", Some(fraction)),
+        ]);
+        assert_eq!(
+            actors.principals,
+            BTreeSet::from(["root".to_string(), "AWS Internal".to_string()])
+        );
+        assert_eq!(
+            actors.ips,
+            BTreeSet::from(["198.51.100.7".to_string(), "203.0.113.9".to_string()])
+        );
+        assert_eq!(actors.keys, BTreeSet::from(["AKIA1".to_string()]));
+        assert!(actors.resources.is_empty());
+    }
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use squall_core::entry::{CaseTriaged, TriageAnswer, TriageQuestion, TriagedAsset};
 
 use crate::inventory::{Asset, CorpReach, DataClass, Env, Provider};
 use crate::store::AttachedDetection;
@@ -181,6 +182,43 @@ pub struct Triage {
     pub assets: Vec<AssetTriage>,
 }
 
+impl Triage {
+    /// The `case.triaged` payload that records it: the JSON `squall triage` prints.
+    pub fn payload(&self) -> CaseTriaged {
+        CaseTriaged {
+            severity: self.severity.clone(),
+            reasons: self.reasons.clone(),
+            assets: self
+                .assets
+                .iter()
+                .map(|a| TriagedAsset {
+                    provider: a.provider,
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    possible_shadow_it: a.possible_shadow_it,
+                    answers: a
+                        .answers
+                        .iter()
+                        .map(|x| TriageAnswer {
+                            question: x.question.into(),
+                            answer: x.answer.clone(),
+                        })
+                        .collect(),
+                    questions: a
+                        .questions
+                        .iter()
+                        .map(|q| TriageQuestion {
+                            question: q.question.into(),
+                            ask: q.ask.clone(),
+                        })
+                        .collect(),
+                    flags: a.flags.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 const Q_PURPOSE: &str = "What is it for?";
 const Q_ENV: &str = "Production or test?";
 const Q_LATERAL: &str = "Can it reach other accounts or projects?";
@@ -224,14 +262,15 @@ pub fn triage(detections: &[AttachedDetection], inventory: &[Asset]) -> Triage {
             base = level;
             worst = Some(&d.title);
         }
-        let Some(account) = d.detection["account"].as_str() else {
+        let Some(fields) = d.finding.as_ref().map(|f| &f.fields) else {
             continue;
         };
-        let provider = d.detection["log_source"].as_str().and_then(provider_of);
-        let regions = affected.entry((provider, account.to_string())).or_default();
-        if let Some(r) = d.detection["region"].as_str() {
-            regions.insert(r.to_string());
-        }
+        let Some(account) = &fields.account else {
+            continue;
+        };
+        let provider = fields.log_source.as_deref().and_then(provider_of);
+        let regions = affected.entry((provider, account.clone())).or_default();
+        regions.extend(fields.region.clone());
     }
     let mut reasons = vec![if detections.is_empty() {
         "no detections attached".to_string()
@@ -401,7 +440,64 @@ fn triage_asset(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+    use squall_core::entry::Payload;
+
     use super::*;
+
+    fn detection(account: &str, region: &str, log_source: &str) -> AttachedDetection {
+        let json = json!({"rule_id": "r", "rule_title": "Root login", "level": "high",
+                          "event_time": "2026-10-02T09:28:12Z", "log_source": log_source,
+                          "account": account, "region": region,
+                          "evidence": {"file": "/l/a.json", "record_index": 0, "byte_offset": 0}});
+        crate::casefile::detection_from_payload(&json, 1)
+    }
+
+    #[test]
+    fn the_affected_accounts_and_regions_come_from_the_findings() {
+        let inventory: Vec<Asset> = vec![
+            serde_json::from_value(
+                json!({"provider": "aws", "id": "111122223333", "env": "prod",
+                                         "owner": "shop team", "regions": ["eu-central-1"]}),
+            )
+            .unwrap(),
+        ];
+        let t = triage(
+            &[
+                detection("111122223333", "us-east-1", "cloudtrail"),
+                detection("acme-prod", "europe-west3", "gcp-audit"),
+            ],
+            &inventory,
+        );
+        assert_eq!(t.severity, "critical");
+        let ids: Vec<(&str, Option<Provider>)> = t
+            .assets
+            .iter()
+            .map(|a| (a.id.as_str(), a.provider))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("111122223333", Some(Provider::Aws)),
+                ("acme-prod", Some(Provider::Gcp))
+            ]
+        );
+        let place = |a: &AssetTriage| {
+            a.answers
+                .iter()
+                .find(|x| x.question == Q_WHERE)
+                .map(|x| x.answer.clone())
+        };
+        assert_eq!(
+            place(&t.assets[0]).as_deref(),
+            Some("eu-central-1: Germany, EU/EEA (GDPR); us-east-1: United States, US")
+        );
+        // Recorded as the typed `case.triaged` payload, whose JSON is what `squall triage`
+        // prints.
+        let printed = serde_json::to_value(&t).unwrap();
+        assert_eq!(t.payload().to_value(), printed);
+        assert_eq!(CaseTriaged::from_value(&printed), Some(t.payload()));
+    }
 
     #[test]
     fn regions_and_zones_map_to_jurisdictions() {

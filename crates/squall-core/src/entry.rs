@@ -1,13 +1,16 @@
-//! The kinds of entry a case's ledger holds, and the typed payloads of those that later code
-//! reads back. Writers and readers use these instead of spelling kinds and keys by hand, so a
+//! The kinds of entry a case's ledger (and the inventory's log) holds, and each kind's typed
+//! payload. Writers and readers use these instead of spelling kinds and keys by hand, so a
 //! renamed field is a compile error rather than a silently empty report.
 //!
-//! Payloads serialize to exactly the JSON earlier releases wrote: the ledger's hashes cover
-//! that JSON, and a store written by an earlier release must verify unchanged.
+//! Payloads serialize to exactly the JSON earlier releases wrote, `null` for an unset optional
+//! field included: the ledger's hashes cover that JSON, and a store written by an earlier
+//! release must verify unchanged. Shapes only the first releases wrote (a hunt without source
+//! digests, an action without a stage or a result) still read.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::asset::{Asset, Provider};
 use crate::respond::Plan;
 
 /// Every kind of ledger entry Squall writes.
@@ -118,6 +121,8 @@ pub struct ActionPlanned {
 pub struct ActionExecuted {
     pub action: String,
     pub resource: String,
+    /// The first release recorded no result; its entries read as `null`.
+    #[serde(default)]
     pub result: Value,
 }
 
@@ -151,12 +156,24 @@ impl Verified {
 }
 
 /// Where an action failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Plan,
     Execute,
     Verify,
+    /// No stage recorded: the first release's failures (of execution or of verification)
+    /// named none. Only ever read from such an entry, never written.
+    #[default]
+    #[serde(skip)]
+    Unrecorded,
+}
+
+impl Stage {
+    /// Whether the entry named no stage (see [`Stage::Unrecorded`]).
+    pub fn is_unrecorded(&self) -> bool {
+        *self == Stage::Unrecorded
+    }
 }
 
 /// `action.failed`: what failed, at which stage, and what was seen.
@@ -166,6 +183,7 @@ pub struct ActionFailed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     pub resource: String,
+    #[serde(default, skip_serializing_if = "Stage::is_unrecorded")]
     pub stage: Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -173,6 +191,192 @@ pub struct ActionFailed {
     pub expected: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<Value>,
+}
+
+/// `case.opened`: the case as it was opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseOpened {
+    pub title: String,
+    pub severity: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// `case.assigned`: who owns the case from now on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseAssigned {
+    pub owner: String,
+}
+
+/// `case.status`: a move to a later phase (or to closed), and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseStatus {
+    pub from: String,
+    pub to: String,
+    /// Empty when none was given.
+    pub reason: String,
+}
+
+/// `case.triaged`: the triage as `squall triage` printed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseTriaged {
+    pub severity: String,
+    pub reasons: Vec<String>,
+    pub assets: Vec<TriagedAsset>,
+}
+
+/// One affected account or project of a [`CaseTriaged`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriagedAsset {
+    pub provider: Option<Provider>,
+    pub id: String,
+    pub name: Option<String>,
+    pub possible_shadow_it: bool,
+    pub answers: Vec<TriageAnswer>,
+    pub questions: Vec<TriageQuestion>,
+    pub flags: Vec<String>,
+}
+
+/// A question triage answered from the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageAnswer {
+    pub question: String,
+    pub answer: String,
+}
+
+/// A question the inventory could not answer, and whom to ask.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageQuestion {
+    pub question: String,
+    pub ask: String,
+}
+
+/// `hunt.run`: a hunt whose detections went into the case. The logs it read are the case's
+/// sources, which the timeline and scope read again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HuntRun {
+    /// The paths as given.
+    pub inputs: Vec<String>,
+    /// Every file read, absolute.
+    pub files: Vec<String>,
+    pub records: u64,
+    pub rules: u64,
+    pub detections: u64,
+    /// Each file's digest as it was hunted, so the case can tell later whether a source it
+    /// reads again is still what the hunt saw. Absent from hunts recorded before sources were
+    /// hashed.
+    #[serde(default)]
+    pub sources: Vec<SourceDigest>,
+}
+
+/// A hunted file's SHA-256 and size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceDigest {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// `detection.attached`: the detection as `squall hunt` printed it in JSON (read it with
+/// [`crate::finding::Finding::from_detection`]), with the four fields the case keeps beside
+/// it set by the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetectionAttached {
+    pub rule_id: String,
+    pub rule_title: String,
+    /// A level's name, as the hunt gave it.
+    pub level: String,
+    /// As the log wrote it; `null` when the record had none.
+    pub event_time: Option<String>,
+    /// Every other field of the detection, verbatim.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+impl DetectionAttached {
+    /// The payload recording `detection` (a detection's JSON object) with the case's own
+    /// values of the fields it keeps beside it; they replace the detection's.
+    pub fn new(
+        detection: &Value,
+        rule_id: &str,
+        rule_title: &str,
+        level: &str,
+        event_time: Option<&str>,
+    ) -> DetectionAttached {
+        let mut rest = detection.as_object().cloned().unwrap_or_default();
+        for kept in ["rule_id", "rule_title", "level", "event_time"] {
+            rest.remove(kept);
+        }
+        DetectionAttached {
+            rule_id: rule_id.to_string(),
+            rule_title: rule_title.to_string(),
+            level: level.to_string(),
+            event_time: event_time.map(str::to_string),
+            rest,
+        }
+    }
+}
+
+/// `evidence.added`: a file recorded with its digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAdded {
+    /// The evidence's number on the case, from 1.
+    pub evidence_id: u64,
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub description: String,
+    /// Where it came from (a host, a bucket, an acquisition); `null` when not said.
+    pub source: Option<String>,
+    /// Where it is kept now.
+    pub stored_at: String,
+}
+
+/// `task.added`: a to-do on the case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAdded {
+    /// The task's number on the case, from 1.
+    pub task: u64,
+    pub text: String,
+    pub owner: Option<String>,
+}
+
+/// `task.done`: a task finished, with what came of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDone {
+    pub task: u64,
+    pub result: String,
+}
+
+/// `note`: free text on the case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub text: String,
+    /// For the postmortem's lessons learned. Recorded only when set: a plain note is
+    /// `{"text": ...}` alone, as it was before lessons existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lesson: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `inventory.imported` (in the inventory's log): records read from a file, replacing earlier
+/// records of the same provider and id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryImported {
+    /// The file they came from.
+    pub source: String,
+    pub assets: Vec<Asset>,
+}
+
+/// `inventory.adopted` (in the inventory's log): the inventory an earlier release kept without
+/// a log, taken in as found before the first import is recorded. A record is whatever its row
+/// held (its text, when that was not JSON), so a bad row is named rather than lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryAdopted {
+    pub source: String,
+    pub assets: Vec<Value>,
 }
 
 /// A typed payload and the kind it is recorded under.
@@ -202,6 +406,42 @@ impl Payload for ActionVerified {
 }
 impl Payload for ActionFailed {
     const KIND: Kind = Kind::ActionFailed;
+}
+impl Payload for CaseOpened {
+    const KIND: Kind = Kind::CaseOpened;
+}
+impl Payload for CaseAssigned {
+    const KIND: Kind = Kind::CaseAssigned;
+}
+impl Payload for CaseStatus {
+    const KIND: Kind = Kind::CaseStatus;
+}
+impl Payload for CaseTriaged {
+    const KIND: Kind = Kind::CaseTriaged;
+}
+impl Payload for HuntRun {
+    const KIND: Kind = Kind::HuntRun;
+}
+impl Payload for DetectionAttached {
+    const KIND: Kind = Kind::DetectionAttached;
+}
+impl Payload for EvidenceAdded {
+    const KIND: Kind = Kind::EvidenceAdded;
+}
+impl Payload for TaskAdded {
+    const KIND: Kind = Kind::TaskAdded;
+}
+impl Payload for TaskDone {
+    const KIND: Kind = Kind::TaskDone;
+}
+impl Payload for Note {
+    const KIND: Kind = Kind::Note;
+}
+impl Payload for InventoryImported {
+    const KIND: Kind = Kind::InventoryImported;
+}
+impl Payload for InventoryAdopted {
+    const KIND: Kind = Kind::InventoryAdopted;
 }
 
 #[cfg(test)]
@@ -247,5 +487,227 @@ mod tests {
             ActionPlanned::from_value(&planned).unwrap().to_value(),
             planned
         );
+    }
+
+    /// `to_value` is the JSON the store's `json!` wrote before the payloads had types, and
+    /// that JSON reads back into the same value.
+    fn same_as_before<P: Payload + PartialEq + std::fmt::Debug>(typed: P, before: Value) {
+        assert_eq!(typed.to_value(), before, "{}", P::KIND);
+        assert_eq!(P::from_value(&before).as_ref(), Some(&typed), "{}", P::KIND);
+    }
+
+    #[test]
+    fn case_payloads_keep_the_json_earlier_releases_wrote() {
+        // `insert_case`: an unset severity or owner is `null`, not absent.
+        let (title, severity, owner) = ("Leaked key", Some("high"), None::<&str>);
+        same_as_before(
+            CaseOpened {
+                title: title.into(),
+                severity: severity.map(Into::into),
+                owner: None,
+            },
+            json!({"title": title, "severity": severity, "owner": owner}),
+        );
+        same_as_before(
+            CaseAssigned {
+                owner: "bob".into(),
+            },
+            json!({"owner": "bob"}),
+        );
+        let (current, status, reason) = ("open", "contained", "");
+        same_as_before(
+            CaseStatus {
+                from: current.into(),
+                to: status.into(),
+                reason: reason.into(),
+            },
+            json!({"from": current, "to": status, "reason": reason}),
+        );
+    }
+
+    #[test]
+    fn a_note_records_lesson_only_when_it_is_one() {
+        let text = "Replace CI keys with OIDC roles";
+        same_as_before(
+            Note {
+                text: text.into(),
+                lesson: true,
+            },
+            json!({"text": text, "lesson": true}),
+        );
+        same_as_before(
+            Note {
+                text: text.into(),
+                lesson: false,
+            },
+            json!({"text": text}),
+        );
+    }
+
+    #[test]
+    fn task_and_evidence_payloads_keep_the_json_earlier_releases_wrote() {
+        let (id, text, owner) = (2u64, "Rotate the key", None::<&str>);
+        same_as_before(
+            TaskAdded {
+                task: id,
+                text: text.into(),
+                owner: None,
+            },
+            json!({"task": id, "text": text, "owner": owner}),
+        );
+        same_as_before(
+            TaskAdded {
+                task: 1,
+                text: text.into(),
+                owner: Some("carol".into()),
+            },
+            json!({"task": 1, "text": text, "owner": "carol"}),
+        );
+        same_as_before(
+            TaskDone {
+                task: id,
+                result: "rotated".into(),
+            },
+            json!({"task": id, "result": "rotated"}),
+        );
+        let source: Option<&str> = None;
+        same_as_before(
+            EvidenceAdded {
+                evidence_id: 1,
+                path: "/e/disk.raw".into(),
+                sha256: "ab".repeat(32),
+                size: 16,
+                description: "a <disk>".into(),
+                source: None,
+                stored_at: "/home/cases/C-0001/disk.raw".into(),
+            },
+            json!({
+                "evidence_id": 1, "path": "/e/disk.raw", "sha256": "ab".repeat(32), "size": 16,
+                "description": "a <disk>", "source": source,
+                "stored_at": "/home/cases/C-0001/disk.raw",
+            }),
+        );
+    }
+
+    #[test]
+    fn a_hunt_keeps_its_json_and_one_from_before_sources_were_hashed_still_reads() {
+        let run = HuntRun {
+            inputs: vec!["logs".into()],
+            files: vec!["/l/a.json".into(), "/l/b.json.gz".into()],
+            records: 120,
+            rules: 40,
+            detections: 3,
+            sources: vec![SourceDigest {
+                path: "/l/a.json".into(),
+                sha256: "cd".repeat(32),
+                size: 4096,
+            }],
+        };
+        same_as_before(
+            run.clone(),
+            json!({
+                "inputs": ["logs"], "files": ["/l/a.json", "/l/b.json.gz"], "records": 120,
+                "rules": 40, "detections": 3,
+                "sources": [{"path": "/l/a.json", "sha256": "cd".repeat(32), "size": 4096}],
+            }),
+        );
+        let before_digests = json!({"inputs": ["logs"], "files": ["/l/a.json"], "records": 1,
+                                    "rules": 1, "detections": 0});
+        let read = HuntRun::from_value(&before_digests).unwrap();
+        assert!(read.sources.is_empty());
+        assert_eq!(read.files, ["/l/a.json"]);
+    }
+
+    #[test]
+    fn an_attached_detection_is_the_hunts_json_with_the_cases_own_fields() {
+        // `attach` copied the detection and set these four keys over it.
+        let detection = json!({"rule_id": "from-the-hunt", "rule_title": "T", "level": "high",
+                               "tags": ["t"], "event_time": "2026-10-02T09:28:12Z",
+                               "principal": "root", "resource": null,
+                               "evidence": {"file": "/l/a.json", "record_index": 4}});
+        let mut before = detection.clone();
+        let map = before.as_object_mut().unwrap();
+        map.insert("rule_id".into(), "r-1".into());
+        map.insert("rule_title".into(), "Root login".into());
+        map.insert("level".into(), "critical".into());
+        map.insert("event_time".into(), None::<String>.into());
+        let typed = DetectionAttached::new(&detection, "r-1", "Root login", "critical", None);
+        assert_eq!(typed.rest["principal"], "root");
+        same_as_before(typed, before);
+    }
+
+    #[test]
+    fn triage_and_inventory_payloads_keep_their_json() {
+        let triaged = json!({
+            "severity": "critical",
+            "reasons": ["highest detection level high (Root login)", "111122223333 is production"],
+            "assets": [
+                {"provider": "aws", "id": "111122223333", "name": "shop", "possible_shadow_it": false,
+                 "answers": [{"question": "Production or test?", "answer": "prod"}],
+                 "questions": [], "flags": []},
+                {"provider": null, "id": "acme-prod", "name": null, "possible_shadow_it": true,
+                 "answers": [], "questions": [{"question": "What is it for?", "ask": "the owner"}],
+                 "flags": ["not in the inventory: possible shadow IT"]},
+            ],
+        });
+        let typed = CaseTriaged::from_value(&triaged).unwrap();
+        assert_eq!(typed.assets[0].provider, Some(Provider::Aws));
+        assert_eq!(typed.to_value(), triaged);
+
+        let assets: Vec<Asset> = vec![
+            serde_json::from_value(json!({"provider": "aws", "id": "111122223333", "env": "prod"}))
+                .unwrap(),
+        ];
+        let source = "inventory.yaml";
+        same_as_before(
+            InventoryImported {
+                source: source.into(),
+                assets: assets.clone(),
+            },
+            json!({"source": source, "assets": assets}),
+        );
+        // Rows adopted as found: an unreadable one is kept as its text.
+        let existing = vec![
+            json!({"provider": "gcp", "id": "acme-prod"}),
+            json!("not json"),
+        ];
+        let source = "(inventory of an earlier squall, adopted as found)";
+        same_as_before(
+            InventoryAdopted {
+                source: source.into(),
+                assets: existing.clone(),
+            },
+            json!({"source": source, "assets": existing}),
+        );
+    }
+
+    #[test]
+    fn the_first_releases_action_entries_still_read() {
+        // No result on `action.executed`, no stage on `action.failed` (execution errors and
+        // failed verifications alike); the latter writes back as it was.
+        let executed = json!({"action": "deactivate-access-key", "resource": "AKIA1"});
+        assert_eq!(
+            ActionExecuted::from_value(&executed).unwrap().result,
+            Value::Null
+        );
+        for failed in [
+            json!({"action": "deactivate-access-key", "resource": "AKIA1", "error": "throttled"}),
+            json!({"action": "deactivate-access-key", "resource": "AKIA1",
+                   "expected": {"status": "Inactive"}, "observed": {"status": "Active"}}),
+        ] {
+            let typed = ActionFailed::from_value(&failed).unwrap();
+            assert_eq!(typed.stage, Stage::Unrecorded);
+            assert_eq!(typed.to_value(), failed);
+        }
+        // No entry names the unrecorded stage.
+        let named = json!({"action": "a", "resource": "r", "stage": "unrecorded"});
+        assert!(ActionFailed::from_value(&named).is_none());
+    }
+
+    #[test]
+    fn a_payload_of_another_shape_is_not_read_as_one() {
+        assert!(CaseStatus::from_value(&json!({"forged": "x"})).is_none());
+        assert!(EvidenceAdded::from_value(&json!({"evidence_id": "one"})).is_none());
+        assert!(Note::from_value(&json!("text")).is_none());
     }
 }

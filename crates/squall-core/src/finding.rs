@@ -158,8 +158,26 @@ struct CorrelationJson {
     #[serde(rename = "type")]
     kind: String,
     group: Vec<(String, String)>,
+    #[serde(deserialize_with = "recorded_number")]
     value: f64,
     timespan_secs: u64,
+}
+
+/// A number as `squall hunt` prints it or as the case ledger keeps it: the ledger stores a
+/// fraction as text and a whole number as an integer (so every JSON tool prints them alike),
+/// and a NaN was serialized as `null`.
+fn recorded_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::de::Error;
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| D::Error::custom(format!("{n} is not a number"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| D::Error::custom(format!("{s:?} is not a number"))),
+        Value::Null => Ok(f64::NAN),
+        other => Err(D::Error::custom(format!("{other} is not a number"))),
+    }
 }
 
 impl Finding {
@@ -313,6 +331,26 @@ mod tests {
         let f = Finding::from_detection(&c).unwrap();
         assert!(f.is_correlation());
         assert_eq!(f.to_detection().unwrap(), c);
+    }
+
+    #[test]
+    fn a_correlation_reads_as_the_case_ledger_recorded_it() {
+        // The ledger keeps whole numbers as integers and fractions as text (so every JSON tool
+        // prints them alike); NaN was serialized as null.
+        for (recorded, value) in [(json!(12), 12.0), (json!("2.5"), 2.5), (json!(2.5), 2.5)] {
+            let mut c = detection();
+            c["correlation"] = json!({"type": "value_avg", "group": [["k", "v"]],
+                                      "value": recorded, "timespan_secs": 600});
+            let f = Finding::from_detection(&c).unwrap();
+            assert!(matches!(f.origin, Origin::Correlation { value: v, .. } if v == value));
+        }
+        let mut c = detection();
+        c["correlation"] = json!({"type": "value_avg", "group": [], "value": null,
+                                  "timespan_secs": 600});
+        let f = Finding::from_detection(&c).unwrap();
+        assert!(matches!(f.origin, Origin::Correlation { value, .. } if value.is_nan()));
+        c["correlation"]["value"] = json!("many");
+        assert!(Finding::from_detection(&c).is_none());
     }
 
     #[test]
