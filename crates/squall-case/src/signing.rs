@@ -8,8 +8,6 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
-use crate::ledger::Entry;
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -82,12 +80,12 @@ impl AnalystKey {
     }
 }
 
-/// Checks an entry's signature: `Ok(true)` signed and valid, `Ok(false)` carrying neither a
+/// Checks an entry's signature over its hash: `Ok(true)` signed and valid, `Ok(false)` carrying neither a
 /// signer nor a signature, `Err` for anything else. Half a signature (a signature without its
 /// signer, or a signer without a signature) is an error, not "unsigned": otherwise stripping
 /// the signer would turn a forged signature into one nobody checks.
-pub fn check(entry: &Entry) -> Result<bool, String> {
-    let (signer, signature) = match (&entry.signer, &entry.signature) {
+pub fn check(hash: &str, signer: Option<&str>, signature: Option<&str>) -> Result<bool, String> {
+    let (signer, signature) = match (signer, signature) {
         (None, None) => return Ok(false),
         (Some(signer), Some(signature)) => (signer, signature),
         (None, Some(_)) => return Err("a signature without a signer".into()),
@@ -101,7 +99,7 @@ pub fn check(entry: &Entry) -> Result<bool, String> {
         .and_then(|b| <[u8; 64]>::try_from(b).ok())
         .map(|b| Signature::from_bytes(&b))
         .ok_or("the signature is not 64 bytes of hex")?;
-    key.verify_strict(entry.hash.as_bytes(), &sig)
+    key.verify_strict(hash.as_bytes(), &sig)
         .map(|()| true)
         .map_err(|_| "the signature does not match the entry (or not by this signer)".to_string())
 }
@@ -109,7 +107,7 @@ pub fn check(entry: &Entry) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::GENESIS;
+    use crate::ledger::{Entry, GENESIS};
 
     #[test]
     fn a_signed_entry_verifies_and_a_resigned_one_does_not() {
@@ -125,10 +123,13 @@ mod tests {
         let (signer, sig) = key.sign(&e.hash);
         e.signer = Some(signer);
         e.signature = Some(sig);
-        assert_eq!(check(&e), Ok(true));
+        assert_eq!(
+            check(&e.hash, e.signer.as_deref(), e.signature.as_deref()),
+            Ok(true)
+        );
         let other = AnalystKey::generate().unwrap();
         e.signer = Some(other.public_hex());
-        assert!(check(&e).is_err());
+        assert!(check(&e.hash, e.signer.as_deref(), e.signature.as_deref()).is_err());
     }
 
     #[test]

@@ -199,9 +199,110 @@ impl Serialize for Detection {
     }
 }
 
+impl Detection {
+    /// The detection as one CSV row, in [`CSV_HEADER`]'s order; nested values (tags, the
+    /// correlation's group) are joined so one row is one match. Cells are raw text: the writer
+    /// neutralizes them (formulas, control characters) on the way out.
+    pub fn csv_record(&self) -> Vec<String> {
+        let d = self;
+        let s = &d.summary;
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let (ctype, cgroup, cvalue) = match &d.correlation {
+            Some(c) => (
+                c.kind.clone(),
+                c.group
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                c.value.to_string(),
+            ),
+            None => Default::default(),
+        };
+        vec![
+            o(&s.time),
+            d.rule.level.name().into(),
+            d.rule.id.clone(),
+            d.rule.title.clone(),
+            d.rule.log_source.name().into(),
+            o(&s.principal),
+            o(&s.source_ip),
+            o(&s.action),
+            o(&s.resource),
+            o(&s.account),
+            o(&s.region),
+            o(&s.event_id),
+            d.evidence.file.to_string(),
+            d.evidence.record_index.to_string(),
+            d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
+            d.evidence.byte_offset.to_string(),
+            ctype,
+            cgroup,
+            cvalue,
+            d.rule.tags.join(";"),
+            d.rule.source.clone(),
+            o(&s.key),
+        ]
+    }
+}
+
+/// The CSV columns of `squall hunt --format csv`: the stable interface the README documents.
+pub const CSV_HEADER: [&str; 22] = [
+    "event_time",
+    "level",
+    "rule_id",
+    "rule_title",
+    "log_source",
+    "principal",
+    "source_ip",
+    "action",
+    "resource",
+    "account",
+    "region",
+    "event_id",
+    "file",
+    "record_index",
+    "line",
+    "byte_offset",
+    "correlation_type",
+    "correlation_group",
+    "correlation_value",
+    "tags",
+    "rule_source",
+    "access_key",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_rows_have_one_cell_per_header_column() {
+        let d = Detection {
+            rule: std::sync::Arc::new(crate::RuleMeta::new(
+                "r".into(),
+                "t".into(),
+                crate::Level::High,
+                vec!["a".into(), "b".into()],
+                "builtin:x".into(),
+                squall_logs::LogSource::CloudTrail,
+            )),
+            summary: Default::default(),
+            event_millis: None,
+            evidence: crate::Evidence {
+                file: "f".into(),
+                record_index: 3,
+                line: None,
+                byte_offset: 9,
+                record_sha256: String::new(),
+            },
+            correlation: None,
+        };
+        let row = d.csv_record();
+        assert_eq!(row.len(), CSV_HEADER.len());
+        assert_eq!(row[13], "3");
+        assert_eq!(row[19], "a;b");
+    }
 
     fn detection(line: Option<u64>, correlation: Option<CorrelationFacts>) -> Detection {
         Detection {

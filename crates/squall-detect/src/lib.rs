@@ -11,6 +11,6 @@ pub mod hunt;
 pub mod rules;
 pub mod spill;
 
-pub use detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
+pub use detection::{CSV_HEADER, CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 pub use hunt::{Collector, HuntOptions, Progress, Sink, Stats, hunt, sort_detections};
 pub use rules::{RuleProblem, RuleSet, load};

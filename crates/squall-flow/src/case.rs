@@ -30,15 +30,10 @@ pub struct Affected {
 /// The accounts and regions the detections name, in account order.
 pub fn affected(detections: &[AttachedDetection]) -> Vec<Affected> {
     let mut by_account: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for d in detections {
-        let Some(f) = squall_core::Finding::from_detection(&d.detection) else {
-            continue;
-        };
-        if let Some(account) = f.fields.account {
-            by_account
-                .entry(account)
-                .or_default()
-                .extend(f.fields.region);
+    for f in detections.iter().filter_map(|d| d.finding.as_ref()) {
+        if let Some(account) = &f.fields.account {
+            let regions = by_account.entry(account.clone()).or_default();
+            regions.extend(f.fields.region.clone());
         }
     }
     by_account

@@ -305,6 +305,118 @@ impl Hunt {
             warnings,
         }))
     }
+
+    /// The run's summary, a line each: files, bytes and rate; records by log; detections by
+    /// level (`by_level` indexed by [`Level`]); what was skipped and why; the rules; warnings.
+    pub fn summary(
+        &self,
+        stats: &Stats,
+        by_level: [u64; 5],
+        warnings: u64,
+        elapsed: std::time::Duration,
+    ) -> Vec<String> {
+        let (rules, discovery) = (&self.rules, &self.discovery);
+        let secs = elapsed.as_secs_f64().max(0.001);
+        let mut e = Vec::new();
+        e.push(format!(
+        "squall hunt: {} files ({} read, {} decompressed), {} records in {:.2} s ({} records/s)",
+        thousands(stats.files),
+        megabytes(stats.disk_bytes),
+        megabytes(stats.bytes),
+        thousands(stats.records),
+        secs,
+        thousands((stats.records as f64 / secs) as u64),
+    ));
+        if !discovery.digests.is_empty() {
+            e.push(format!(
+                "  digest files passed over: {}",
+                discovery.digests.len()
+            ));
+        }
+        if !stats.by_source.is_empty() {
+            let parts: Vec<_> = stats
+                .by_source
+                .iter()
+                .map(|(k, v)| format!("{k} {}", thousands(*v)))
+                .collect();
+            e.push(format!("  records by log: {}", parts.join(", ")));
+        }
+        let mut levels = Vec::new();
+        for level in Level::ALL.iter().rev() {
+            let n = by_level[*level as usize];
+            if n > 0 {
+                levels.push(format!("{} {level}", thousands(n)));
+            }
+        }
+        e.push(format!(
+            "  detections: {}",
+            if levels.is_empty() {
+                "none".to_string()
+            } else {
+                levels.join(", ")
+            }
+        ));
+        if !stats.skipped.is_empty() {
+            let parts: Vec<_> = stats
+                .skipped
+                .iter()
+                .map(|(k, v)| format!("{k} {}", thousands(*v)))
+                .collect();
+            e.push(format!("  skipped: {}", parts.join(", ")));
+        }
+        if stats.outside_window > 0 {
+            e.push(format!(
+                "  outside --since/--until: {}",
+                thousands(stats.outside_window)
+            ));
+        }
+        if stats.untimed_correlation_inputs > 0 {
+            e.push(format!(
+                "  records without a time, left out of correlations: {}",
+                thousands(stats.untimed_correlation_inputs)
+            ));
+        }
+        let builtin = rules
+            .info
+            .values()
+            .filter(|r| r.source.starts_with("builtin:"))
+            .count();
+        let mut line = format!(
+            "  rules: {} active ({} built-in, {} from --rules)",
+            rules.active_rules(),
+            builtin,
+            rules.active_rules().saturating_sub(builtin)
+        );
+        let other: usize = rules.other_logsources.values().sum();
+        if other > 0 {
+            line.push_str(&format!(", {other} for logs squall does not read"));
+        }
+        if !rules.problems.is_empty() {
+            line.push_str(&format!(", {} unusable", rules.problems.len()));
+        }
+        e.push(line);
+        if warnings > 0 {
+            e.push(format!("  warnings: {warnings}"));
+        }
+        e
+    }
+}
+
+/// `1234567` → `1,234,567`, for counts people read.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn megabytes(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / 1e6)
 }
 
 /// Stands in front of the front end's sink: drops detections below the minimum level (a

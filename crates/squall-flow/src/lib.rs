@@ -13,6 +13,7 @@ pub mod context;
 pub mod examples;
 pub mod hunt;
 pub mod respond;
+pub mod settings;
 pub mod timespec;
 
 pub use context::Context;

@@ -115,7 +115,11 @@ fn show(ctx: &Context, id: &str, format: Format) -> anyhow::Result<u8> {
             o(&d.event_time),
             t(&d.level),
             t(&d.title),
-            text::terminal_or_dash(d.detection["principal"].as_str())
+            text::terminal_or_dash(
+                d.finding
+                    .as_ref()
+                    .and_then(|f| f.fields.principal.as_deref())
+            )
         )?;
     }
     writeln!(out, "\naffected ({}):", affected.len())?;

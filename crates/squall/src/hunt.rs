@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use squall_detect::{Detection, Level, Progress, RuleSet, Sink};
+use squall_detect::{Detection, Progress, Sink};
 use squall_flow::hunt::{CaseTarget, Hunt, HuntRequest};
 use squall_logs::Warning;
 
@@ -96,22 +96,6 @@ impl Sink for Output<'_> {
             self.record_failure(e.into());
         }
     }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn megabytes(n: u64) -> String {
-    format!("{:.1} MB", n as f64 / 1e6)
 }
 
 /// `ctx` is given for a hunt into a case; `home` is where the bundled example logs are written
@@ -206,7 +190,7 @@ pub fn run(
                     bar.set_message(format!(
                         "files {}/{files}  {} records  {:.0} records/s",
                         progress.files_done.load(Ordering::Relaxed),
-                        thousands(records),
+                        squall_flow::hunt::thousands(records),
                         records as f64 / secs
                     ));
                     std::thread::sleep(Duration::from_millis(100));
@@ -259,7 +243,9 @@ pub fn run(
         + discovery.warnings.len() as u64
         + case_warnings;
     if !args.quiet {
-        print_summary(rules, discovery, stats, &sink.by_level, warnings, elapsed);
+        let by_level = sink.by_level.each_ref().map(|n| n.load(Ordering::Relaxed));
+        let lines = hunt.summary(stats, by_level, warnings, elapsed);
+        eprintln!("\n{}", lines.join("\n"));
     }
     if stats.records == 0
         && stats.files > 0
@@ -281,97 +267,4 @@ pub fn run(
         return Ok(exit::DETECTED);
     }
     Ok(exit::OK)
-}
-
-fn print_summary(
-    rules: &RuleSet,
-    discovery: &squall_logs::Discovery,
-    stats: &squall_detect::Stats,
-    by_level: &[AtomicU64; 5],
-    warnings: u64,
-    elapsed: Duration,
-) {
-    let secs = elapsed.as_secs_f64().max(0.001);
-    let mut e = std::io::stderr().lock();
-    let _ = writeln!(
-        e,
-        "\nsquall hunt: {} files ({} read, {} decompressed), {} records in {:.2} s ({} records/s)",
-        thousands(stats.files),
-        megabytes(stats.disk_bytes),
-        megabytes(stats.bytes),
-        thousands(stats.records),
-        secs,
-        thousands((stats.records as f64 / secs) as u64),
-    );
-    if !discovery.digests.is_empty() {
-        let _ = writeln!(e, "  digest files passed over: {}", discovery.digests.len());
-    }
-    if !stats.by_source.is_empty() {
-        let parts: Vec<_> = stats
-            .by_source
-            .iter()
-            .map(|(k, v)| format!("{k} {}", thousands(*v)))
-            .collect();
-        let _ = writeln!(e, "  records by log: {}", parts.join(", "));
-    }
-    let mut levels = Vec::new();
-    for level in Level::ALL.iter().rev() {
-        let n = by_level[*level as usize].load(Ordering::Relaxed);
-        if n > 0 {
-            levels.push(format!("{} {level}", thousands(n)));
-        }
-    }
-    let _ = writeln!(
-        e,
-        "  detections: {}",
-        if levels.is_empty() {
-            "none".to_string()
-        } else {
-            levels.join(", ")
-        }
-    );
-    if !stats.skipped.is_empty() {
-        let parts: Vec<_> = stats
-            .skipped
-            .iter()
-            .map(|(k, v)| format!("{k} {}", thousands(*v)))
-            .collect();
-        let _ = writeln!(e, "  skipped: {}", parts.join(", "));
-    }
-    if stats.outside_window > 0 {
-        let _ = writeln!(
-            e,
-            "  outside --since/--until: {}",
-            thousands(stats.outside_window)
-        );
-    }
-    if stats.untimed_correlation_inputs > 0 {
-        let _ = writeln!(
-            e,
-            "  records without a time, left out of correlations: {}",
-            thousands(stats.untimed_correlation_inputs)
-        );
-    }
-    let builtin = rules
-        .info
-        .values()
-        .filter(|r| r.source.starts_with("builtin:"))
-        .count();
-    let mut line = format!(
-        "  rules: {} active ({} built-in, {} from --rules)",
-        rules.active_rules(),
-        builtin,
-        rules.active_rules().saturating_sub(builtin)
-    );
-    let other: usize = rules.other_logsources.values().sum();
-    if other > 0 {
-        line.push_str(&format!(", {other} for logs squall does not read"));
-    }
-    if !rules.problems.is_empty() {
-        line.push_str(&format!(", {} unusable", rules.problems.len()));
-    }
-    let _ = writeln!(e, "{line}");
-    if warnings > 0 {
-        let _ = writeln!(e, "  warnings: {warnings}");
-    }
 }

@@ -43,7 +43,7 @@ fn run() -> anyhow::Result<u8> {
                 max_warnings: given("max_warnings"),
                 max_record_mib: given("max_record_mib"),
             };
-            config.hunt.apply(&mut args, &from_cli)?;
+            config::apply_hunt(&config.hunt, &mut args, &from_cli)?;
             let into_case = args.case.is_some() || args.new_case.is_some();
             let ctx = into_case.then(context).transpose()?;
             let home = squall_case::home::resolve(cli.home.as_deref());

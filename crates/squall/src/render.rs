@@ -199,73 +199,6 @@ fn write_table(out: &mut dyn Write, detections: &[Detection]) -> io::Result<()> 
     Ok(())
 }
 
-/// The flat CSV row; nested values (tags, correlation group) are joined so one row is one match.
-fn csv_record(d: &Detection) -> Vec<String> {
-    let s = &d.summary;
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    let (ctype, cgroup, cvalue) = match &d.correlation {
-        Some(c) => (
-            c.kind.clone(),
-            c.group
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(";"),
-            c.value.to_string(),
-        ),
-        None => Default::default(),
-    };
-    vec![
-        o(&s.time),
-        d.rule.level.name().into(),
-        d.rule.id.clone(),
-        d.rule.title.clone(),
-        d.rule.log_source.name().into(),
-        o(&s.principal),
-        o(&s.source_ip),
-        o(&s.action),
-        o(&s.resource),
-        o(&s.account),
-        o(&s.region),
-        o(&s.event_id),
-        d.evidence.file.to_string(),
-        d.evidence.record_index.to_string(),
-        d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
-        d.evidence.byte_offset.to_string(),
-        ctype,
-        cgroup,
-        cvalue,
-        d.rule.tags.join(";"),
-        d.rule.source.clone(),
-        o(&s.key),
-    ]
-}
-
-const CSV_HEADER: [&str; 22] = [
-    "event_time",
-    "level",
-    "rule_id",
-    "rule_title",
-    "log_source",
-    "principal",
-    "source_ip",
-    "action",
-    "resource",
-    "account",
-    "region",
-    "event_id",
-    "file",
-    "record_index",
-    "line",
-    "byte_offset",
-    "correlation_type",
-    "correlation_group",
-    "correlation_value",
-    "tags",
-    "rule_source",
-    "access_key",
-];
-
 /// Whether a format is written as detections arrive (constant memory) or at the end, sorted.
 pub fn streams(format: Format) -> bool {
     matches!(format, Format::Jsonl | Format::Csv)
@@ -275,7 +208,7 @@ pub fn streams(format: Format) -> bool {
 pub fn write_header(out: &mut dyn Write, format: Format) -> anyhow::Result<()> {
     if format == Format::Csv {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(CSV_HEADER)?;
+        w.write_record(squall_detect::CSV_HEADER)?;
         w.flush()?;
     }
     Ok(())
@@ -293,7 +226,7 @@ pub fn write_rows(
                 .has_headers(false)
                 .from_writer(out);
             for d in detections {
-                csv_row(&mut w, csv_record(d))?;
+                csv_row(&mut w, d.csv_record())?;
             }
             w.flush()?;
         }
@@ -339,34 +272,6 @@ mod tests {
         assert_eq!(short.chars().count(), 20);
         assert!(short.ends_with("responder/alice"));
         assert_eq!(fit("short", 20, true), "short");
-    }
-
-    #[test]
-    fn csv_rows_have_one_cell_per_header_column() {
-        let d = Detection {
-            rule: std::sync::Arc::new(squall_detect::RuleMeta::new(
-                "r".into(),
-                "t".into(),
-                squall_detect::Level::High,
-                vec!["a".into(), "b".into()],
-                "builtin:x".into(),
-                squall_logs::LogSource::CloudTrail,
-            )),
-            summary: Default::default(),
-            event_millis: None,
-            evidence: squall_detect::Evidence {
-                file: "f".into(),
-                record_index: 3,
-                line: None,
-                byte_offset: 9,
-                record_sha256: String::new(),
-            },
-            correlation: None,
-        };
-        let row = csv_record(&d);
-        assert_eq!(row.len(), CSV_HEADER.len());
-        assert_eq!(row[13], "3");
-        assert_eq!(row[19], "a;b");
     }
 
     #[test]
