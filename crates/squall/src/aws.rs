@@ -8,7 +8,6 @@ use squall_aws::cli::{AcquireAws, AwsTargetArgs, InventoryArgs, RecoverAws, Rele
 use squall_case::text;
 use squall_flow::Context;
 use squall_flow::aws::{self as flow, ImageProgress, Imaged};
-use squall_flow::respond::{Outcomes, PlanShown};
 
 pub use squall_aws::cli::ContainAws;
 
@@ -22,6 +21,11 @@ fn target(mut t: AwsTargetArgs, defaults: &AwsConfig) -> squall_aws::Target {
     t.target(None)
 }
 
+/// Plans are printed as the provider-neutral renderer prints them.
+fn plans(r: &Response) -> impl FnMut(squall_flow::respond::PlanShown<'_>) {
+    render::plan_printer(&r.case)
+}
+
 fn response(r: &Response) -> squall_flow::respond::Response {
     squall_flow::respond::Response {
         case: r.case.clone(),
@@ -30,92 +34,12 @@ fn response(r: &Response) -> squall_flow::respond::Response {
     }
 }
 
-/// Shows a plan on stderr (stdout is for the outcomes), warning once when the attacker will
-/// notice before the case was triaged.
-fn show(case: &str) -> impl FnMut(PlanShown<'_>) {
-    move |shown| {
-        let p = shown.plan;
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "plan: {} {}\n  before: {}\n  after:  {}",
-            text::terminal(&p.action),
-            text::terminal(&p.resource),
-            p.before,
-            p.after
-        );
-        for n in &p.notes {
-            let _ = writeln!(err, "  note: {}", text::terminal(n));
-        }
-        if p.already_done {
-            let _ = writeln!(err, "  already done: nothing to change");
-        } else if shown.warn_untriaged {
-            let _ = writeln!(
-                err,
-                "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
-            );
-        }
-    }
-}
-
-/// Prints each resource's outcome and the run's summary; FAILED when any resource failed.
-fn finish(outcomes: &Outcomes, r: &Response) -> anyhow::Result<u8> {
-    for o in outcomes.failed() {
-        say!(
-            "error: {} {}: {}",
-            text::terminal(&o.action),
-            text::terminal(&o.resource),
-            text::terminal(o.error.as_deref().unwrap_or("failed"))
-        );
-    }
-    let rows = &outcomes.outcomes;
-    render::rows(
-        render::format_or_default(r.format),
-        rows,
-        &["resource", "action", "outcome", "ledger_seq", "error"],
-        |o| {
-            vec![
-                o.resource.clone(),
-                o.action.clone(),
-                o.status.name().to_string(),
-                o.ledger_seq.map_or(String::new(), |s| s.to_string()),
-                o.error.clone().unwrap_or_default(),
-            ]
-        },
-        |out| {
-            writeln!(
-                out,
-                "{:<24} {:<22} {:<10} {:<7} ERROR",
-                "RESOURCE", "ACTION", "OUTCOME", "LEDGER"
-            )?;
-            for o in rows {
-                writeln!(
-                    out,
-                    "{:<24} {:<22} {:<10} {:<7} {}",
-                    text::terminal(&o.resource),
-                    text::terminal(&o.action),
-                    o.status,
-                    o.ledger_seq.map_or("-".to_string(), |s| s.to_string()),
-                    text::terminal(o.error.as_deref().unwrap_or(""))
-                )?;
-            }
-            Ok(())
-        },
-    )?;
-    say!("{}", outcomes.summary(&r.case));
-    Ok(if outcomes.failed().next().is_some() {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
-}
-
 /// `squall contain aws key|user|role|instance`.
 pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainAws) -> anyhow::Result<u8> {
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
-    let outcomes = flow::contain(ctx, &response(&r), &target, what, &mut show(&r.case))?;
-    finish(&outcomes, &r)
+    let outcomes = flow::contain(ctx, &response(&r), &target, what, &mut plans(&r))?;
+    render::outcomes(&outcomes, &r)
 }
 
 /// `squall release aws instance`: the prior state comes from the case's ledger.
@@ -126,8 +50,8 @@ pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseAws) -> anyhow::
         target,
     } = cmd;
     let target = self::target(target, defaults);
-    let outcomes = flow::release(ctx, &response(&r), &target, instances, &mut show(&r.case))?;
-    finish(&outcomes, &r)
+    let outcomes = flow::release(ctx, &response(&r), &target, instances, &mut plans(&r))?;
+    render::outcomes(&outcomes, &r)
 }
 
 /// Shows each image's progress as a bar and says each result as soon as it is known.
@@ -203,11 +127,11 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 &response(&r),
                 &target,
                 req,
-                &mut show(&r.case),
+                &mut plans(&r),
                 &mut |w| say!("warning: {w}"),
                 &mut image_progress(&r.case),
             )?;
-            let code = finish(&outcomes, &r)?;
+            let code = render::outcomes(&outcomes, &r)?;
             Ok(code.max(image_exit(&imaged)))
         }
         AcquireAws::Snapshot {
@@ -238,8 +162,8 @@ pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverAws) -> anyhow::
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
     let flow_r = response(&r);
-    match flow::recover(ctx, &flow_r, &target, what, &mut show(&r.case))? {
-        Ok(outcomes) => finish(&outcomes, &r),
+    match flow::recover(ctx, &flow_r, &target, what, &mut plans(&r))? {
+        Ok(outcomes) => render::outcomes(&outcomes, &r),
         Err(region) => {
             say!("no rule in {region} is open to the world on admin or all ports");
             Ok(exit::OK)

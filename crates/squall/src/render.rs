@@ -9,7 +9,9 @@ use serde::Serialize;
 use squall_case::{Integrity, text};
 use squall_detect::Detection;
 
-use crate::cli::Format;
+use squall_flow::respond::{Outcomes, PlanShown};
+
+use crate::cli::{Format, Response};
 use crate::exit;
 
 /// The format asked for, else a table for a person at a terminal and JSON for a pipe.
@@ -197,6 +199,86 @@ fn write_table(out: &mut dyn Write, detections: &[Detection]) -> io::Result<()> 
         line(out, row)?;
     }
     Ok(())
+}
+
+/// The plans of a response verb, on stderr (stdout is for the outcomes), whatever the
+/// provider; warns once when the attacker will notice before the case was triaged.
+pub fn plan_printer(case: &str) -> impl FnMut(PlanShown<'_>) {
+    move |shown| {
+        let p = shown.plan;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "plan: {} {}\n  before: {}\n  after:  {}",
+            text::terminal(&p.action),
+            text::terminal(&p.resource),
+            p.before,
+            p.after
+        );
+        for n in &p.notes {
+            let _ = writeln!(err, "  note: {}", text::terminal(n));
+        }
+        if p.already_done {
+            let _ = writeln!(err, "  already done: nothing to change");
+        } else if shown.warn_untriaged {
+            let _ = writeln!(
+                err,
+                "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
+            );
+        }
+    }
+}
+
+/// Prints each resource's outcome and the run's summary; FAILED when any resource failed.
+pub fn outcomes(outcomes: &Outcomes, r: &Response) -> anyhow::Result<u8> {
+    for o in outcomes.failed() {
+        say!(
+            "error: {} {}: {}",
+            text::terminal(&o.action),
+            text::terminal(&o.resource),
+            text::terminal(o.error.as_deref().unwrap_or("failed"))
+        );
+    }
+    let list = &outcomes.outcomes;
+    rows(
+        format_or_default(r.format),
+        list,
+        &["resource", "action", "outcome", "ledger_seq", "error"],
+        |o| {
+            vec![
+                o.resource.clone(),
+                o.action.clone(),
+                o.status.name().to_string(),
+                o.ledger_seq.map_or(String::new(), |s| s.to_string()),
+                o.error.clone().unwrap_or_default(),
+            ]
+        },
+        |out| {
+            writeln!(
+                out,
+                "{:<24} {:<22} {:<10} {:<7} ERROR",
+                "RESOURCE", "ACTION", "OUTCOME", "LEDGER"
+            )?;
+            for o in list {
+                writeln!(
+                    out,
+                    "{:<24} {:<22} {:<10} {:<7} {}",
+                    text::terminal(&o.resource),
+                    text::terminal(&o.action),
+                    o.status,
+                    o.ledger_seq.map_or("-".to_string(), |s| s.to_string()),
+                    text::terminal(o.error.as_deref().unwrap_or(""))
+                )?;
+            }
+            Ok(())
+        },
+    )?;
+    say!("{}", outcomes.summary(&r.case));
+    Ok(if outcomes.failed().next().is_some() {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// Whether a format is written as detections arrive (constant memory) or at the end, sorted.
