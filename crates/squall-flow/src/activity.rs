@@ -99,7 +99,7 @@ pub fn window(
 /// bidi characters are shown escaped as well.
 pub fn html(file: &CaseFile, activity: &Activity, pivots: &[Pivot]) -> String {
     use maud::{DOCTYPE, PreEscaped, html};
-    use squall_case::text;
+    use squall_core::text;
     let (case, events, actors) = (&file.case, &activity.events, &activity.actors);
     let list = |set: &std::collections::BTreeSet<String>| {
         if set.is_empty() {

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use squall_aws::cli::{AcquireAws, AwsTargetArgs, InventoryArgs, RecoverAws, ReleaseAws};
-use squall_case::text;
+use squall_core::text;
 use squall_flow::Context;
 use squall_flow::aws::{self as flow, ImageProgress, Imaged};
 

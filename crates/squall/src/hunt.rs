@@ -33,7 +33,7 @@ impl WarningPrinter {
                 .to_string()
         } else {
             // Warnings quote file names and record text: shown, never obeyed.
-            format!("warning: {}", squall_case::text::terminal(text))
+            format!("warning: {}", squall_core::text::terminal(text))
         };
         let _guard = self.lock.lock().unwrap();
         match &self.bar {
@@ -125,7 +125,7 @@ pub fn run(
     let mut hunt = Hunt::prepare(request, ctx, home)?;
     if !args.quiet {
         for notice in &hunt.notices {
-            eprintln!("squall: {}", squall_case::text::terminal(notice));
+            eprintln!("squall: {}", squall_core::text::terminal(notice));
         }
     }
 

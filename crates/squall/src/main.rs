@@ -6,7 +6,7 @@
 /// owners, provider messages): the whole line goes through the terminal neutralizer.
 macro_rules! say {
     ($($arg:tt)*) => {
-        eprintln!("{}", squall_case::text::terminal(&format!($($arg)*)))
+        eprintln!("{}", squall_core::text::terminal(&format!($($arg)*)))
     };
 }
 
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors quote paths, ids and provider messages, any of which an attacker may have
             // written: shown, never obeyed.
-            eprintln!("error: {}", squall_case::text::terminal(&format!("{e:#}")));
+            eprintln!("error: {}", squall_core::text::terminal(&format!("{e:#}")));
             ExitCode::from(exit::ERROR)
         }
     }

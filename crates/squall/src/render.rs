@@ -1,12 +1,13 @@
 //! The one place output is written: every verb's results as a table, JSON, JSON Lines or CSV,
 //! the integrity banner, and detections (whose JSON field names are the stable interface
 //! documented in the README; tables are for people and may change). Text from logs, files and
-//! payloads passes through `squall_case::text` on its way to any of them.
+//! payloads passes through `squall_core::text` on its way to any of them.
 
 use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
-use squall_case::{Integrity, text};
+use squall_case::Integrity;
+use squall_core::text;
 use squall_detect::Detection;
 
 use squall_flow::respond::{Outcomes, PlanShown};
