@@ -51,6 +51,7 @@ impl CaseFolder {
         Ok(CaseFolder { root })
     }
 
+    /// The case's folder itself.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -35,6 +35,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order a case usually meets them.
     pub const ALL: [Kind; 16] = [
         Kind::CaseOpened,
         Kind::CaseAssigned,

@@ -14,6 +14,7 @@ pub enum Level {
 }
 
 impl Level {
+    /// The name Sigma rules and Squall's outputs use.
     pub fn name(self) -> &'static str {
         match self {
             Level::Informational => "informational",

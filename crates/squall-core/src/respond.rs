@@ -57,6 +57,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The name outcomes are printed and serialized with.
     pub fn name(self) -> &'static str {
         match self {
             Status::Planned => "planned",

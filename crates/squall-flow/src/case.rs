@@ -49,6 +49,8 @@ pub struct CaseList {
     pub failed: Vec<String>,
 }
 
+/// `case list`: every case rebuilt from its ledger, so a tampered one is named, not shown as
+/// its tables say.
 pub fn list(ctx: &Context) -> anyhow::Result<CaseList> {
     let store = ctx.store()?;
     let mut list = CaseList {

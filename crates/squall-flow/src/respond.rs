@@ -34,10 +34,12 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
+    /// How many resources ended so.
     pub fn count(&self, status: Status) -> usize {
         self.outcomes.iter().filter(|o| o.status == status).count()
     }
 
+    /// The resources that failed, to name each with its error.
     pub fn failed(&self) -> impl Iterator<Item = &Outcome> {
         self.outcomes.iter().filter(|o| o.status == Status::Failed)
     }
