@@ -7,7 +7,7 @@ use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
 use squall_case::{CaseFile, Store};
 use squall_logs::Warning;
 
-use crate::timespec;
+use crate::{Context, timespec};
 
 /// The default actors to follow: who, from where, with which key.
 pub const DEFAULT_PIVOTS: [Pivot; 3] = [Pivot::Principal, Pivot::Ip, Pivot::Key];
@@ -92,6 +92,32 @@ pub fn window(
             }
         }
     })
+}
+
+/// A timeline's span as the analyst gives it: around a detection (its number in `case show`)
+/// or a time, or the detections' own span; widened by `before` and `after` (`90m`, `24h`).
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub around: Option<&'a str>,
+    pub before: &'a str,
+    pub after: &'a str,
+}
+
+/// A case's actors' activity: the case loaded (refused without hunted logs), its sources re-read
+/// within `span` (all of them without one, as scope and the report read them) and checked.
+pub fn of_case(
+    ctx: &Context,
+    case: &str,
+    pivots: &[Pivot],
+    span: Option<Span<'_>>,
+) -> anyhow::Result<(CaseFile, Activity)> {
+    let mut file = load(&ctx.store()?, case)?;
+    let window = match span {
+        Some(s) => window(&file, s.around, s.before, s.after)?,
+        None => Window::default(),
+    };
+    let activity = activity(&mut file, pivots, window);
+    Ok((file, activity))
 }
 
 /// One self-contained HTML timeline: no external resources, so it opens on an air-gapped

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use squall_case::signing::AnalystKey;
-use squall_case::timeline::{self, Pivot, Window};
+use squall_case::timeline::{self, Pivot};
 use squall_case::{Case, NewCase, Store};
 use squall_core::text;
 use squall_flow::Context;
-use squall_flow::activity::{self, Activity, DEFAULT_PIVOTS};
+use squall_flow::activity::{self, Activity, DEFAULT_PIVOTS, Span};
 use squall_flow::case as flow;
 
 use crate::cli::{
@@ -462,15 +462,9 @@ fn activity(
     ctx: &Context,
     case: &str,
     pivots: &[Pivot],
-    window: Option<(&str, &str, Option<&str>)>,
+    span: Option<Span<'_>>,
 ) -> anyhow::Result<(squall_case::CaseFile, Activity)> {
-    let store = ctx.store()?;
-    let mut file = activity::load(&store, case)?;
-    let window = match window {
-        Some((before, after, around)) => activity::window(&file, around, before, after)?,
-        None => Window::default(),
-    };
-    let activity = activity::activity(&mut file, pivots, window);
+    let (file, activity) = activity::of_case(ctx, case, pivots, span)?;
     render::warnings(&activity.warnings);
     Ok((file, activity))
 }
@@ -532,12 +526,12 @@ pub fn timeline(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     } else {
         args.pivot.clone()
     };
-    let window = (
-        args.before.as_str(),
-        args.after.as_str(),
-        args.around.as_deref(),
-    );
-    let (file, activity) = self::activity(ctx, &args.case, &pivots, Some(window))?;
+    let span = Span {
+        around: args.around.as_deref(),
+        before: &args.before,
+        after: &args.after,
+    };
+    let (file, activity) = self::activity(ctx, &args.case, &pivots, Some(span))?;
     let events = &activity.events;
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
