@@ -89,14 +89,12 @@ impl Actors {
     }
 }
 
-/// One event of the timeline.
-#[derive(Debug, Clone, Serialize)]
+/// One event of the timeline. Serialized flat, its time once (see the `Serialize` impl).
+#[derive(Debug, Clone)]
 pub struct TimelineEvent {
     pub time: String,
-    #[serde(skip)]
     pub millis: i64,
     pub log_source: LogSource,
-    #[serde(flatten)]
     pub summary: Summary,
     pub file: String,
     pub record_index: u64,
@@ -104,6 +102,49 @@ pub struct TimelineEvent {
     pub matched: Vec<Pivot>,
     /// Titles of the case's detections on this event.
     pub detections: Vec<String>,
+}
+
+impl Serialize for TimelineEvent {
+    /// The summary's fields beside the event's own, without repeating the time: flattening the
+    /// summary as it is would write `time` twice in one object, which JSON readers resolve
+    /// differently (first wins, last wins, or an error).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            time: &'a str,
+            log_source: LogSource,
+            principal: &'a Option<String>,
+            source_ip: &'a Option<String>,
+            action: &'a Option<String>,
+            resource: &'a Option<String>,
+            account: &'a Option<String>,
+            region: &'a Option<String>,
+            event_id: &'a Option<String>,
+            access_key: &'a Option<String>,
+            file: &'a str,
+            record_index: u64,
+            matched: &'a [Pivot],
+            detections: &'a [String],
+        }
+        let m = &self.summary;
+        Flat {
+            time: &self.time,
+            log_source: self.log_source,
+            principal: &m.principal,
+            source_ip: &m.source_ip,
+            action: &m.action,
+            resource: &m.resource,
+            account: &m.account,
+            region: &m.region,
+            event_id: &m.event_id,
+            access_key: &m.key,
+            file: &self.file,
+            record_index: self.record_index,
+            matched: &self.matched,
+            detections: &self.detections,
+        }
+        .serialize(s)
+    }
 }
 
 /// The time range to show, in milliseconds since the epoch (either end open).

@@ -22,6 +22,15 @@ fn the_timeline_shows_what_the_actors_did_between_the_detections() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     example_case(h);
+    let raw = squall(h)
+        .args(["timeline", "C-0001", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    // Each line is one JSON object with each key once: a repeated `time` is read differently
+    // by different JSON readers.
+    for line in String::from_utf8(raw.stdout).unwrap().lines() {
+        assert_eq!(line.matches("\"time\":").count(), 1, "{line}");
+    }
     let events = lines(squall(h).args(["timeline", "C-0001", "--format", "jsonl"]));
     let actions: Vec<&str> = events
         .iter()
