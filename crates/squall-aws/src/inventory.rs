@@ -369,7 +369,20 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
             message: format!("the incident-response role {role} does not exist: no emergency access to this account"),
         });
     }
+    most_severe_first(&mut inv.findings);
     Ok(inv)
+}
+
+/// Orders findings high, medium, low (each level in the order found): the one open admin
+/// port must not sit under thirty flow-log lines.
+pub fn most_severe_first(findings: &mut [Finding]) {
+    let rank = |f: &Finding| match f.severity {
+        "high" => 0,
+        "medium" => 1,
+        "low" => 2,
+        _ => 3,
+    };
+    findings.sort_by_key(rank);
 }
 
 impl AwsInventory {
@@ -497,6 +510,37 @@ pub async fn organization(target: &Target, options: &Options) -> Result<Vec<OrgA
         .and_then(|a| a.inventory.as_mut())
     {
         mine.findings.extend(unreachable);
+        most_severe_first(&mut mine.findings);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: &'static str, resource: &str) -> Finding {
+        Finding {
+            account: "111122223333".into(),
+            severity,
+            kind: "flow-logs-off",
+            resource: resource.into(),
+            region: None,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn findings_read_most_severe_first_and_otherwise_as_found() {
+        let mut f: Vec<Finding> = (0..32)
+            .map(|i| finding("low", &format!("vpc-{i}")))
+            .chain([finding("medium", "trail"), finding("high", "sg-open")])
+            .chain([finding("low", "vpc-last")])
+            .collect();
+        most_severe_first(&mut f);
+        assert_eq!(f[0].resource, "sg-open");
+        assert_eq!(f[1].resource, "trail");
+        assert_eq!(f[2].resource, "vpc-0");
+        assert_eq!(f.last().unwrap().resource, "vpc-last");
+    }
 }
