@@ -52,11 +52,16 @@ impl Context {
     }
 }
 
-/// `$USER@hostname`: who ran the command, as the ledger records it.
+/// `user@hostname`: who ran the command, as the ledger records it. `$USER` (or `%USERNAME%`)
+/// when set, else the operating system's name for the account running Squall (a service or a
+/// `sudo -i` shell may have no `$USER`; "unknown" in a ledger defends nothing).
 fn default_actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| whoami::fallible::username().ok())
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))

@@ -778,3 +778,32 @@ fn signed_entries_show_who_vouched_for_them() {
         .code(1)
         .stdout(predicate::str::contains("entry 2 (seq 2): bad signature"));
 }
+
+#[test]
+fn without_user_in_the_environment_the_ledger_names_the_os_account() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = std::process::Command::new("id").arg("-un").output();
+    let Some(account) = out
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    else {
+        return; // no `id` here to say what the account is called
+    };
+    squall(h)
+        .env_remove("SQUALL_ACTOR")
+        .env_remove("USER")
+        .env_remove("USERNAME")
+        .args(["case", "new", "--title", "t"])
+        .assert()
+        .success();
+    let export = squall(h)
+        .args(["ledger", "export", "C-0001"])
+        .output()
+        .unwrap();
+    let entry: serde_json::Value =
+        serde_json::from_slice(export.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let actor = entry["actor"].as_str().unwrap();
+    assert!(actor.starts_with(&format!("{account}@")), "{actor}");
+}
