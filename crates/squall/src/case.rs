@@ -109,10 +109,12 @@ fn show(ctx: &Context, id: &str, format: Format) -> anyhow::Result<u8> {
         case.head_seq, case.head_hash
     )?;
     writeln!(out, "\ndetections ({}):", detections.len())?;
-    for d in detections {
+    // Numbered as `timeline --around N` counts them.
+    for (n, d) in detections.iter().enumerate() {
         writeln!(
             out,
-            "  {}  {:<8} {}  {}",
+            "  {:<4} {}  {:<8} {}  {}",
+            format!("#{}", n + 1),
             o(&d.event_time),
             t(&d.level),
             t(&d.title),

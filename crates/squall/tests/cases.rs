@@ -807,3 +807,29 @@ fn without_user_in_the_environment_the_ledger_names_the_os_account() {
     let actor = entry["actor"].as_str().unwrap();
     assert!(actor.starts_with(&format!("{account}@")), "{actor}");
 }
+
+#[test]
+fn case_show_numbers_detections_as_timeline_around_counts_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["hunt", "--new-case", "Example", "-q", "--format", "jsonl"])
+        .assert()
+        .success();
+    let show = squall(h)
+        .args(["case", "show", "C-0001", "--format", "table"])
+        .output()
+        .unwrap();
+    let show = String::from_utf8(show.stdout).unwrap();
+    let json = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    let detections = json["detections"].as_array().unwrap();
+    // Detection N in the table is the one `timeline --around N` centres on.
+    let n = detections.len();
+    let last_time = detections[n - 1]["event_time"].as_str().unwrap();
+    let numbered = show
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("#{n} ")))
+        .unwrap_or_else(|| panic!("no #{n} in\n{show}"));
+    assert!(numbered.contains(last_time), "{numbered}");
+    assert!(show.contains("  #1 "), "{show}");
+}
