@@ -248,15 +248,15 @@ pub struct InventoryArgs {
 }
 
 impl AwsTargetArgs {
-    /// Where the calls go; `case` names the assumed role's session.
-    pub fn target(self, case: Option<&str>) -> Target {
+    /// Where the calls go (the workflow names the assumed role's session after the case).
+    pub fn target(self) -> Target {
         Target {
             profile: self.profile,
             region: self.regions.first().cloned(),
             endpoint_url: self.endpoint_url,
             account: self.account,
             role_name: self.role_name,
-            case: case.map(str::to_string),
+            case: None,
         }
     }
 }

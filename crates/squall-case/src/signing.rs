@@ -8,9 +8,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use squall_core::digest::hex;
 
 /// Hex digits to bytes; anything else (odd length, a non-hex or multi-byte character) is
 /// `None`, never a panic: signer and signature fields come from files an attacker can edit.
@@ -50,14 +48,7 @@ impl AnalystKey {
     /// Writes the key readable by its owner only.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(path).map_err(|e| {
+        let mut f = crate::home::new_private_file(path).map_err(|e| {
             format!(
                 "cannot create {}: {e} (an existing key is never overwritten)",
                 path.display()

@@ -153,30 +153,15 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
+    crate::home::private_dir(dir)
         .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))
 }
 
 /// Creates an empty store file with owner-only permissions before SQLite does (SQLite gives
 /// its -wal and -shm files the store's permissions). An existing file is left as it is.
 fn create_private_file(path: &Path) {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     // Failure is fine here: the file exists, or SQLite will say why it cannot be created.
-    let _ = options.open(path);
+    let _ = crate::home::new_private_file(path);
 }
 
 /// Errors that mean "this storage cannot be written", after which a read-only open is tried.

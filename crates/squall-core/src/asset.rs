@@ -14,9 +14,6 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Every provider, in the order they are listed to a user.
-    pub const ALL: [Provider; 3] = [Provider::Aws, Provider::Gcp, Provider::Azure];
-
     /// The name used on the command line, in files and in the ledger.
     pub fn name(self) -> &'static str {
         match self {

@@ -12,17 +12,10 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Whether `s` has the form of a SHA-256 digest as Squall writes it.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn hex_is_lower_case_and_two_digits_a_byte() {
         assert_eq!(super::hex(&[0, 0xab, 0x0f]), "00ab0f");
-        assert!(super::is_sha256_hex(&"a".repeat(64)));
-        assert!(!super::is_sha256_hex(&"A".repeat(64)));
     }
 }

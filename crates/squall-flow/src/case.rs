@@ -118,12 +118,13 @@ pub fn verify(
     expect_head: Option<String>,
     policy: &SignaturePolicy,
 ) -> anyhow::Result<Verdict> {
-    let (name, entries, mut head, store) = match which {
+    let (name, entries, mut head, file) = match which {
         Ledger::Case(id) => {
-            let store = ctx.store()?;
-            let c = store.case(id)?;
-            let entries = store.ledger(id)?;
-            (id.to_string(), entries, c.head(), Some(store))
+            // The case file holds the entries it was rebuilt from: verified below, not read
+            // a second time.
+            let mut file = CaseFile::load(&ctx.store()?, id)?;
+            let entries = std::mem::take(&mut file.ledger);
+            (id.to_string(), entries, file.case.head(), Some(file))
         }
         Ledger::Export(path) => match read_export(path)? {
             Ok(entries) => (path.display().to_string(), entries, None, None),
@@ -145,8 +146,7 @@ pub fn verify(
         Err(b) => return Ok(Verdict::tampered(format!("TAMPERED at {b}"))),
     };
     let mut checked = String::new();
-    if let Some(store) = &store {
-        let mut file = CaseFile::load(store, &name)?;
+    if let Some(mut file) = file {
         let sources = file.sources.len();
         file.checked_sources();
         if let Some(first) = file.integrity.failures.first() {

@@ -56,27 +56,11 @@ pub fn materialize(home: Option<&Path>) -> anyhow::Result<PathBuf> {
             continue;
         }
         let dir = path.parent().context("example path has a parent")?;
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(dir)
+        squall_case::home::private_dir(dir)
             .with_context(|| format!("creating {}", dir.display()))?;
         let fresh = dir.join(format!(".squall-{}.tmp", std::process::id()));
         let _ = std::fs::remove_file(&fresh);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&fresh)
+        let mut file = squall_case::home::new_private_file(&fresh)
             .with_context(|| format!("writing {}", fresh.display()))?;
         std::io::Write::write_all(&mut file, bytes)
             .with_context(|| format!("writing {}", fresh.display()))?;

@@ -50,7 +50,8 @@ pub struct HuntRequest {
 
 /// A hunt ready to run: its inputs found, its rules loaded, its case (if any) known.
 pub struct Hunt {
-    /// What was asked for (with `-` replaced by the saved file).
+    /// What was hunted: the paths given (`-` replaced by the saved file), or the bundled
+    /// example files when none were.
     pub paths: Vec<PathBuf>,
     pub rules: RuleSet,
     pub discovery: Discovery,
@@ -144,7 +145,6 @@ impl Hunt {
             }
             _ => None,
         };
-        let given = paths.clone();
         if paths.is_empty() {
             let root = examples::materialize(home)?;
             notices.push(format!(
@@ -156,7 +156,7 @@ impl Hunt {
         let rules = squall_detect::load(&req.rules, req.builtin, req.min_level);
         let discovery = squall_logs::discover(&paths);
         let mut hunt = Hunt {
-            paths: if given.is_empty() { paths } else { given },
+            paths,
             rules,
             discovery,
             notices,
@@ -501,15 +501,7 @@ fn new_case_title(target: &CaseTarget, paths: &[PathBuf]) -> String {
 fn save_stdin(ctx: &Context, case: &str) -> anyhow::Result<PathBuf> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
     let path = ctx.case_folder(case)?.stdin_file(&stamp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&path)
+    let mut file = squall_case::home::new_private_file(&path)
         .with_context(|| format!("creating {}", path.display()))?;
     std::io::copy(&mut std::io::stdin().lock(), &mut file)
         .and_then(|_| file.sync_all())

@@ -18,7 +18,7 @@ use crate::{exit, render};
 /// The target: the flags, and what they and the environment left unset from `[aws]`.
 fn target(mut t: AwsTargetArgs, defaults: &AwsConfig) -> squall_aws::Target {
     crate::config::apply_aws(defaults, &mut t);
-    t.target(None)
+    t.target()
 }
 
 /// Plans are printed as the provider-neutral renderer prints them.
@@ -202,7 +202,7 @@ pub fn inventory(ctx: &Context, defaults: &AwsConfig, args: InventoryArgs) -> an
                 writeln!(
                     out,
                     "account {}: {} region(s), {} instance(s), {} access key(s), {} role(s) trusting other accounts, {} link(s) to corp, {} trail(s)",
-                    inv.account,
+                    text::terminal(&inv.account),
                     inv.regions.len(),
                     inv.instances.len(),
                     inv.access_keys.len(),

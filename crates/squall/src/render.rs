@@ -206,28 +206,34 @@ fn write_table(out: &mut dyn Write, detections: &[Detection]) -> io::Result<()> 
 /// provider; warns once when the attacker will notice before the case was triaged.
 pub fn plan_printer(case: &str) -> impl FnMut(PlanShown<'_>) {
     move |shown| {
-        let p = shown.plan;
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "plan: {} {}\n  before: {}\n  after:  {}",
-            text::terminal(&p.action),
-            text::terminal(&p.resource),
-            p.before,
-            p.after
-        );
-        for n in &p.notes {
-            let _ = writeln!(err, "  note: {}", text::terminal(n));
-        }
-        if p.already_done {
-            let _ = writeln!(err, "  already done: nothing to change");
-        } else if shown.warn_untriaged {
-            let _ = writeln!(
-                err,
-                "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
-            );
-        }
+        let _ = write_plan(&mut std::io::stderr().lock(), &shown, case);
     }
+}
+
+fn write_plan(out: &mut dyn Write, shown: &PlanShown<'_>, case: &str) -> io::Result<()> {
+    let p = shown.plan;
+    writeln!(
+        out,
+        "plan: {} {}\n  before: {}\n  after:  {}",
+        text::terminal(&p.action),
+        text::terminal(&p.resource),
+        // JSON escapes C0 controls but not C1 or bidi ones, and states quote names and
+        // descriptions an attacker may have set (a security group's, a tag's).
+        text::terminal(&p.before.to_string()),
+        text::terminal(&p.after.to_string())
+    )?;
+    for n in &p.notes {
+        writeln!(out, "  note: {}", text::terminal(n))?;
+    }
+    if p.already_done {
+        writeln!(out, "  already done: nothing to change")?;
+    } else if shown.warn_untriaged {
+        writeln!(
+            out,
+            "  warning: the attacker will notice; case {case} is not triaged yet (scope first: `squall scope {case}`)"
+        )?;
+    }
+    Ok(())
 }
 
 /// Prints each resource's outcome and the run's summary; FAILED when any resource failed.
@@ -355,6 +361,31 @@ mod tests {
         assert_eq!(short.chars().count(), 20);
         assert!(short.ends_with("responder/alice"));
         assert_eq!(fit("short", 20, true), "short");
+    }
+
+    #[test]
+    fn a_plans_states_cannot_drive_the_terminal() {
+        let plan = squall_core::Plan {
+            action: "isolate-instance".into(),
+            resource: "i-1".into(),
+            // A security group named with C1 CSI and a bidi override: JSON leaves both as is.
+            before: serde_json::json!({"groups": ["sg-1 \u{9b}2J\u{202e}evil"]}),
+            after: serde_json::json!({"groups": ["squall-isolation"]}),
+            visible_to_attacker: true,
+            already_done: false,
+            notes: vec!["x\u{1b}]0;t\u{7}".into()],
+        };
+        let shown = PlanShown {
+            plan: &plan,
+            warn_untriaged: true,
+        };
+        let mut out = Vec::new();
+        write_plan(&mut out, &shown, "C-0001").unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for c in ['\u{9b}', '\u{202e}', '\u{1b}', '\u{7}'] {
+            assert!(!out.contains(c), "{c:?} in {out:?}");
+        }
+        assert!(out.contains("scope first"), "{out}");
     }
 
     #[test]
