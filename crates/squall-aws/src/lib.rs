@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod request;
 pub mod respond;
 pub mod services;
+pub mod verbs;
 
 use std::time::Duration;
 

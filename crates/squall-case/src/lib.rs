@@ -4,6 +4,7 @@
 //! [`Store`] is what the verbs use; [`SqliteStore`] is the embedded implementation. Every change
 //! to a case is a [`ledger::Entry`] written in the same transaction as the change itself.
 
+pub mod affected;
 pub mod casefile;
 pub mod hash;
 pub mod home;

@@ -17,6 +17,7 @@ use squall_core::entry::{
 };
 use squall_core::finding::Location;
 
+use crate::affected;
 use crate::casefile::CaseFile;
 use crate::ledger::Entry;
 use crate::store::{AttachedDetection, Case};
@@ -312,6 +313,102 @@ fn evidence_of(d: &AttachedDetection) -> Inline {
     }
 }
 
+/// What the attacker touched: each change with its record, what was only used, and the calls
+/// that failed (which changed nothing), from the same checked events as the timeline.
+fn touched(timeline: &[TimelineEvent]) -> Vec<Block> {
+    if timeline.is_empty() {
+        return Vec::new();
+    }
+    let a = affected::affected(timeline);
+    let mut doc = vec![Block::Heading(2, cell("What the attacker touched"))];
+    let record = |s: &affected::Seen| vec![code(&s.file), t(format!(" #{}", s.record_index))];
+    let mut changes: Vec<_> = a
+        .resources
+        .iter()
+        .flat_map(|r| r.changes.iter().map(move |c| (r, c)))
+        .collect();
+    // In the order they happened, as the reader of a postmortem follows them.
+    changes.sort_by(|(_, a), (_, b)| {
+        (&a.record.time, &a.record.file, a.record.record_index).cmp(&(
+            &b.record.time,
+            &b.record.file,
+            b.record.record_index,
+        ))
+    });
+    let changes: Vec<Vec<Inline>> = changes
+        .into_iter()
+        .map(|(r, c)| {
+            let mut what = c.change.past().to_string();
+            if let Some(p) = &c.parent {
+                what.push_str(&format!(" → {p}"));
+            }
+            if let Some(d) = &c.detail {
+                what.push_str(&format!(" ({d})"));
+            }
+            let by = c.record.principal.as_deref().unwrap_or("—");
+            vec![
+                cell(&c.record.time),
+                cell(r.kind.name().replace('_', " ")),
+                vec![code(&r.id)],
+                cell(what),
+                cell(by),
+                record(&c.record),
+            ]
+        })
+        .collect();
+    if changes.is_empty() {
+        doc.push(Block::Para(cell("No changes in the hunted logs.")));
+    } else {
+        doc.push(Block::Table(
+            vec!["Time", "Kind", "Resource", "Change", "By", "Evidence"],
+            changes,
+        ));
+    }
+    let used: Vec<Inline> = a
+        .resources
+        .iter()
+        .filter(|r| !r.changed() && r.kind != squall_core::touched::Kind::Resource)
+        .map(|r| {
+            let mut line = vec![
+                t(format!("{} ", r.kind.name().replace('_', " "))),
+                code(&r.id),
+            ];
+            if let Some(p) = &r.parent {
+                line.push(t(format!(" ({p})")));
+            }
+            line.push(t(format!(
+                ": used {} to {}, {} event(s)",
+                r.first_seen, r.last_seen, r.events
+            )));
+            line
+        })
+        .collect();
+    if !used.is_empty() {
+        doc.push(Block::Heading(3, cell("Used, not changed")));
+        doc.push(Block::List(used));
+    }
+    if !a.failed.is_empty() {
+        doc.push(Block::Heading(3, cell("Failed calls (no change)")));
+        doc.push(Block::Table(
+            vec!["Time", "Call", "Error", "Tried", "By", "Evidence"],
+            a.failed
+                .iter()
+                .map(|f| {
+                    vec![
+                        cell(&f.record.time),
+                        cell(dash(&f.record.action)),
+                        cell(&f.error),
+                        cell(f.attempted.join("; ")),
+                        cell(dash(&f.record.principal)),
+                        record(&f.record),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    doc
+}
+
 /// The report as a document.
 fn document(r: &ReportInput<'_>) -> Vec<Block> {
     let file = r.file;
@@ -417,6 +514,7 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
                 .collect(),
         ));
     }
+    doc.extend(touched(r.timeline));
     doc.push(Block::Heading(2, cell("Response timeline")));
     doc.push(Block::Table(
         vec!["Time", "Who", "What"],

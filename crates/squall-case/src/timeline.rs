@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
+use squall_core::Touch;
 use squall_logs::{Input, LogSource, ReadOptions, Record, Summary, Warning, read_input_hashed};
 
 use crate::casefile::Source;
@@ -102,6 +103,19 @@ pub struct TimelineEvent {
     pub matched: Vec<Pivot>,
     /// Titles of the case's detections on this event.
     pub detections: Vec<String>,
+    /// Why the call failed (CloudTrail's `errorCode`); a failed call changed nothing.
+    pub error: Option<String>,
+    /// The resources the record names and what it did to each (see `squall_logs`' touches).
+    pub touches: Vec<Touch>,
+}
+
+impl TimelineEvent {
+    /// The changes the call made: none when it failed.
+    pub fn changes(&self) -> impl Iterator<Item = &Touch> {
+        self.touches
+            .iter()
+            .filter(|t| t.change.is_change() && self.error.is_none())
+    }
 }
 
 impl Serialize for TimelineEvent {
@@ -125,6 +139,10 @@ impl Serialize for TimelineEvent {
             record_index: u64,
             matched: &'a [Pivot],
             detections: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: &'a Option<String>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            changes: Vec<&'a Touch>,
         }
         let m = &self.summary;
         Flat {
@@ -142,6 +160,8 @@ impl Serialize for TimelineEvent {
             record_index: self.record_index,
             matched: &self.matched,
             detections: &self.detections,
+            error: &self.error,
+            changes: self.changes().collect(),
         }
         .serialize(s)
     }
@@ -236,6 +256,8 @@ pub fn build(
                         .and_then(|id| by_event.get(id).cloned())
                         .unwrap_or_default();
                     events.push(TimelineEvent {
+                        error: record.error(),
+                        touches: record.touches(),
                         time: summary.time.clone().unwrap_or_default(),
                         millis,
                         log_source: record.source(),
@@ -289,6 +311,9 @@ pub fn message(e: &TimelineEvent) -> String {
     if let Some(ip) = &s.source_ip {
         m.push_str(&format!(" from {ip}"));
     }
+    if let Some(error) = &e.error {
+        m.push_str(&format!(" (failed: {error})"));
+    }
     if !e.detections.is_empty() {
         m.push_str(&format!(" [detection: {}]", e.detections.join("; ")));
     }
@@ -327,13 +352,14 @@ pub fn timesketch_row(e: &TimelineEvent) -> serde_json::Map<String, serde_json::
     row.insert("file".into(), Value::String(e.file.clone()));
     row.insert("record_index".into(), Value::from(e.record_index));
     row.insert("detections".into(), Value::String(e.detections.join("; ")));
+    row.insert("error".into(), text(&e.error));
     row
 }
 
-/// One thing the actors touched, with when.
+/// An account, region, address or action the actors' events show, with when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Touched {
-    /// `account`, `region`, `resource`, `principal`, `ip`, `key` or `action`.
+    /// `account`, `region`, `ip` or `action`.
     pub kind: &'static str,
     pub value: String,
     pub first_seen: String,
@@ -341,19 +367,17 @@ pub struct Touched {
     pub events: u64,
 }
 
-/// The blast radius: every account, region, resource, principal, address, key and action in
-/// the events, each with first and last seen.
-pub fn scope(events: &[TimelineEvent]) -> Vec<Touched> {
+/// Where the actors acted and what they called: every account, region, source address and
+/// action in the events, each with first and last seen. The resources they touched are
+/// [`crate::affected`]'s.
+pub fn context(events: &[TimelineEvent]) -> Vec<Touched> {
     let mut seen: std::collections::BTreeMap<(&'static str, String), Touched> = Default::default();
     for e in events {
         let s = &e.summary;
         for (kind, value) in [
             ("account", &s.account),
             ("region", &s.region),
-            ("resource", &s.resource),
-            ("principal", &s.principal),
             ("ip", &s.source_ip),
-            ("key", &s.key),
             ("action", &s.action),
         ] {
             let Some(value) = value else { continue };
@@ -371,15 +395,7 @@ pub fn scope(events: &[TimelineEvent]) -> Vec<Touched> {
             t.events += 1;
         }
     }
-    let order = [
-        "account",
-        "region",
-        "principal",
-        "key",
-        "ip",
-        "resource",
-        "action",
-    ];
+    let order = ["account", "region", "ip", "action"];
     let mut out: Vec<Touched> = seen.into_values().collect();
     out.sort_by_key(|t| {
         (

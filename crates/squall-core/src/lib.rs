@@ -13,9 +13,11 @@ pub mod finding;
 pub mod level;
 pub mod respond;
 pub mod text;
+pub mod touched;
 
 pub use asset::{Asset, CorpReach, DataClass, Env, Provider};
 pub use entry::Kind;
 pub use finding::{Finding, Location, Origin};
 pub use level::Level;
 pub use respond::{Action, ActionError, Outcome, Plan, Status};
+pub use touched::{Change, Touch};

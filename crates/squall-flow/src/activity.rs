@@ -3,8 +3,11 @@
 //! this one activity.
 
 use anyhow::{Context as _, bail};
+use squall_aws::verbs::Verb;
+use squall_case::affected::{self, Affected, Resource};
 use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
 use squall_case::{CaseFile, Store};
+use squall_core::{Change, Provider};
 use squall_logs::Warning;
 
 use crate::{Context, timespec};
@@ -118,6 +121,32 @@ pub fn of_case(
     };
     let activity = activity(&mut file, pivots, window);
     Ok((file, activity))
+}
+
+/// What a case touched (see [`squall_case::affected`]), with the events' accounts, regions,
+/// addresses and actions around it.
+pub struct Scope {
+    pub affected: Affected,
+    /// Accounts, regions, source addresses and actions, each with first and last seen.
+    pub context: Vec<timeline::Touched>,
+}
+
+/// The case's scope from its actors' activity.
+pub fn scope(activity: &Activity) -> Scope {
+    Scope {
+        affected: affected::affected(&activity.events),
+        context: timeline::context(&activity.events),
+    }
+}
+
+/// The provider verb that acts on a touched resource, and the id it takes (see
+/// `squall_aws::verbs`); `None` where no Squall verb acts on it yet.
+pub fn verb_for(r: &Resource) -> Option<(Verb, String)> {
+    let changes: Vec<Change> = r.changes.iter().map(|c| c.change).collect();
+    match r.provider? {
+        Provider::Aws => squall_aws::verbs::acting_on(r.kind, &r.id, r.parent.as_deref(), &changes),
+        Provider::Gcp | Provider::Azure => None,
+    }
 }
 
 /// One self-contained HTML timeline: no external resources, so it opens on an air-gapped

@@ -14,6 +14,7 @@ mod record;
 mod source;
 mod split;
 mod time;
+mod touches;
 mod warning;
 
 pub use batch::{Batch, RawRef};

@@ -186,6 +186,11 @@ impl<'a> Record<'a> {
             .as_ref()
     }
 
+    /// A top-level member as a tree (`requestParameters`), parsed on first use.
+    pub(crate) fn member(&self, key: &str) -> Option<&Node<'a>> {
+        self.index_of(key, false).and_then(|i| self.tree(i))
+    }
+
     /// A top-level member as a matcher value; plain strings are sliced from the raw text.
     fn top_value(&self, i: usize) -> Option<EventValue<'_>> {
         let raw = self.fields[i].raw.get();

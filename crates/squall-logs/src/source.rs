@@ -197,6 +197,20 @@ impl LogSource {
             LogSource::Unknown => "unknown",
         }
     }
+
+    /// The provider whose estate the log describes; `None` for records of no known shape.
+    pub fn provider(self) -> Option<squall_core::Provider> {
+        use squall_core::Provider;
+        match self {
+            LogSource::CloudTrail | LogSource::CloudTrailDigest => Some(Provider::Aws),
+            LogSource::GcpAudit => Some(Provider::Gcp),
+            LogSource::AzureActivity
+            | LogSource::AzureSignIn
+            | LogSource::AzureAudit
+            | LogSource::AzureRisk => Some(Provider::Azure),
+            LogSource::Unknown => None,
+        }
+    }
 }
 
 impl fmt::Display for LogSource {

@@ -471,57 +471,6 @@ fn activity(
     Ok((file, activity))
 }
 
-pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Result<u8> {
-    let (file, activity) = activity(ctx, case, &DEFAULT_PIVOTS, None)?;
-    let sources = file.sources.len();
-    let events = &activity.events;
-    let touched = timeline::scope(events);
-    let format = format_or_default(format);
-    if format != Format::Table {
-        banner_stderr(&file.integrity);
-    }
-    render::rows(
-        format,
-        &touched,
-        &["kind", "value", "first_seen", "last_seen", "events"],
-        |t| {
-            let (first, last) = (t.first_seen.clone(), t.last_seen.clone());
-            vec![
-                t.kind.into(),
-                t.value.clone(),
-                first,
-                last,
-                t.events.to_string(),
-            ]
-        },
-        |out| {
-            banner(out, &file.integrity)?;
-            let n = events.len();
-            writeln!(
-                out,
-                "{case}: {n} events of the case's actors in {sources} hunted files"
-            )?;
-            let mut kind = "";
-            for t in &touched {
-                if t.kind != kind {
-                    kind = t.kind;
-                    writeln!(out, "\n{kind}:")?;
-                }
-                writeln!(
-                    out,
-                    "  {:<60} {} .. {}  ({} events)",
-                    text::terminal(&t.value),
-                    text::terminal(&t.first_seen),
-                    text::terminal(&t.last_seen),
-                    t.events
-                )?;
-            }
-            Ok(())
-        },
-    )?;
-    Ok(view_exit(&file.integrity))
-}
-
 pub fn timeline(ctx: &Context, args: TimelineArgs) -> anyhow::Result<u8> {
     let pivots = if args.pivot.is_empty() {
         DEFAULT_PIVOTS.to_vec()

@@ -1,0 +1,221 @@
+//! What a case touched, in words every provider shares: the resources its actors used and the
+//! changes they made, one [`Touch`] per resource a log record names.
+//!
+//! A log reader turns a record into touches (CloudTrail's `RunInstances` launches instances, its
+//! `CreateAccessKey` creates a key for a user); the case gathers them into affected resources;
+//! a front end prints them with the command that acts on each. Keeping the vocabulary here lets
+//! GCP's and Azure's readers say the same things without knowing how they are shown.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of resource was touched. The order is the order a responder reads them in: who
+/// acted and with which credentials, what identity was changed, what runs, what leaks, what
+/// stopped watching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An identity that made calls (an ARN, a service account, a user principal name).
+    Principal,
+    /// A long-term key (AWS `AKIA...`, a GCP service-account key).
+    AccessKey,
+    /// Temporary credentials (AWS `ASIA...`), traced to the role that issued them.
+    SessionKey,
+    User,
+    Role,
+    Group,
+    /// A console password.
+    LoginProfile,
+    /// A policy embedded in a user, group or role.
+    InlinePolicy,
+    /// A standalone policy that can be attached to many principals.
+    ManagedPolicy,
+    PolicyVersion,
+    Instance,
+    KeyPair,
+    /// A firewall: a security group, a VPC firewall rule, a network security group.
+    Firewall,
+    Snapshot,
+    Image,
+    /// Object storage: a bucket or container.
+    Bucket,
+    /// An audit trail: CloudTrail, a log sink, a diagnostic setting.
+    Trail,
+    /// Other watchers: flow logs, threat detectors, configuration recorders.
+    Monitoring,
+    /// A resource the record names that no reader typed: listed so nothing is lost.
+    Resource,
+}
+
+impl Kind {
+    /// The heading a list of these resources goes under.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Principal => "principals",
+            Kind::AccessKey => "access keys",
+            Kind::SessionKey => "session keys",
+            Kind::User => "users",
+            Kind::Role => "roles",
+            Kind::Group => "groups",
+            Kind::LoginProfile => "login profiles",
+            Kind::InlinePolicy => "inline policies",
+            Kind::ManagedPolicy => "managed policies",
+            Kind::PolicyVersion => "policy versions",
+            Kind::Instance => "instances",
+            Kind::KeyPair => "key pairs",
+            Kind::Firewall => "firewalls",
+            Kind::Snapshot => "snapshots",
+            Kind::Image => "images",
+            Kind::Bucket => "buckets",
+            Kind::Trail => "trails",
+            Kind::Monitoring => "monitoring",
+            Kind::Resource => "other resources",
+        }
+    }
+
+    /// The name in JSON and CSV (`access_key`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Principal => "principal",
+            Kind::AccessKey => "access_key",
+            Kind::SessionKey => "session_key",
+            Kind::User => "user",
+            Kind::Role => "role",
+            Kind::Group => "group",
+            Kind::LoginProfile => "login_profile",
+            Kind::InlinePolicy => "inline_policy",
+            Kind::ManagedPolicy => "managed_policy",
+            Kind::PolicyVersion => "policy_version",
+            Kind::Instance => "instance",
+            Kind::KeyPair => "key_pair",
+            Kind::Firewall => "firewall",
+            Kind::Snapshot => "snapshot",
+            Kind::Image => "image",
+            Kind::Bucket => "bucket",
+            Kind::Trail => "trail",
+            Kind::Monitoring => "monitoring",
+            Kind::Resource => "resource",
+        }
+    }
+}
+
+/// What happened to the resource. Everything but [`Change::Used`] is a change the actor made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Signed a call, made a call, or was read: the resource is affected, not changed.
+    Used,
+    /// A role taken on: new temporary credentials issued for it.
+    Assumed,
+    Created,
+    /// Instances started from nothing (they run, and cost, until stopped).
+    Launched,
+    /// Its settings or its document replaced.
+    Modified,
+    /// A policy attached to, or a user added to, the principal named as the parent.
+    Attached,
+    Detached,
+    /// Access widened: a firewall rule opened, a bucket made public.
+    Opened,
+    /// Given to another account or to everyone.
+    Shared,
+    /// Stopped recording or watching.
+    Stopped,
+    Deleted,
+}
+
+impl Change {
+    /// The verb, in the past tense, for tables and reports.
+    pub fn past(self) -> &'static str {
+        match self {
+            Change::Used => "used",
+            Change::Assumed => "assumed",
+            Change::Created => "created",
+            Change::Launched => "launched",
+            Change::Modified => "modified",
+            Change::Attached => "attached",
+            Change::Detached => "detached",
+            Change::Opened => "opened",
+            Change::Shared => "shared",
+            Change::Stopped => "stopped",
+            Change::Deleted => "deleted",
+        }
+    }
+
+    /// Whether the actor changed something (as opposed to using it).
+    pub fn is_change(self) -> bool {
+        self != Change::Used
+    }
+}
+
+/// One resource one record names, and what the record did to it. The record itself (time,
+/// principal, file and index) is kept by whoever read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touch {
+    pub kind: Kind,
+    /// The resource's own id: `i-0abc...`, `AKIA...`, a user name, a policy ARN.
+    pub id: String,
+    pub change: Change,
+    /// What the resource belongs to or was attached to, as `kind name` (`user ci-deployer`,
+    /// `role bastion-role`, `instance i-0abc`): a key's user, a session key's role, a role
+    /// session's instance, a policy's principal, a firewall rule's group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The particulars a responder asks next: `tcp 22 from 0.0.0.0/0`, `shared with
+    /// 111122223333`, `g5.12xlarge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Touch {
+    /// A touch without a parent or detail.
+    pub fn new(kind: Kind, id: impl Into<String>, change: Change) -> Touch {
+        Touch {
+            kind,
+            id: id.into(),
+            change,
+            parent: None,
+            detail: None,
+        }
+    }
+
+    /// The same touch, belonging to `parent` (`user alice`).
+    pub fn parent(mut self, parent: Option<String>) -> Touch {
+        self.parent = parent;
+        self
+    }
+
+    /// The same touch, with its particulars.
+    pub fn detail(mut self, detail: Option<String>) -> Touch {
+        self.detail = detail.filter(|d| !d.is_empty());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_changes_name_themselves_as_they_serialize() {
+        for kind in [Kind::AccessKey, Kind::LoginProfile, Kind::Resource] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.name())
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(Change::Launched).unwrap(),
+            serde_json::json!("launched")
+        );
+        assert!(!Change::Used.is_change());
+        assert!(Change::Stopped.is_change());
+    }
+
+    #[test]
+    fn an_empty_detail_is_no_detail() {
+        let t = Touch::new(Kind::User, "u", Change::Created).detail(Some(String::new()));
+        assert_eq!(t.detail, None);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"kind":"user","id":"u","change":"created"}"#);
+    }
+}
