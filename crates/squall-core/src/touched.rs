@@ -31,6 +31,8 @@ pub enum Kind {
     ManagedPolicy,
     PolicyVersion,
     Instance,
+    /// A serverless function (Lambda, Cloud Functions, Azure Functions).
+    Function,
     KeyPair,
     /// A firewall: a security group, a VPC firewall rule, a network security group.
     Firewall,
@@ -61,6 +63,7 @@ impl Kind {
             Kind::ManagedPolicy => "managed policies",
             Kind::PolicyVersion => "policy versions",
             Kind::Instance => "instances",
+            Kind::Function => "functions",
             Kind::KeyPair => "key pairs",
             Kind::Firewall => "firewalls",
             Kind::Snapshot => "snapshots",
@@ -86,6 +89,7 @@ impl Kind {
             Kind::ManagedPolicy => "managed_policy",
             Kind::PolicyVersion => "policy_version",
             Kind::Instance => "instance",
+            Kind::Function => "function",
             Kind::KeyPair => "key_pair",
             Kind::Firewall => "firewall",
             Kind::Snapshot => "snapshot",

@@ -242,15 +242,67 @@ impl Record<'_> {
                 None
             }
             ("ec2", "StartInstances" | "StopInstances" | "TerminateInstances") => {
-                let change = match name.as_str() {
-                    "StartInstances" => Launched,
-                    "StopInstances" => Stopped,
-                    _ => Deleted,
+                let (change, detail) = match name.as_str() {
+                    "StartInstances" => (Modified, said("started")),
+                    "StopInstances" => (Stopped, None),
+                    _ => (Deleted, said("terminated")),
                 };
                 for id in texts(req, "instancesSet.items.instanceId") {
-                    out.push(Touch::new(Kind::Instance, id, change));
+                    out.push(Touch::new(Kind::Instance, id, change).detail(detail.clone()));
                 }
                 None
+            }
+            ("ec2-instance-connect", "SendSSHPublicKey" | "SendSerialConsoleSSHPublicKey") => {
+                touch(Kind::Instance, r("instanceId"), Modified).map(|t| {
+                    t.detail(Some(match r("instanceOSUser") {
+                        Some(user) => format!("temporary SSH key pushed for OS user {user}"),
+                        None => "temporary SSH key pushed for the serial console".to_string(),
+                    }))
+                })
+            }
+            ("rds", "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute") => {
+                let id = r("dBSnapshotIdentifier").or(r("dBClusterSnapshotIdentifier"));
+                let mut added = texts(req, "valuesToAdd");
+                if let Some(all) = added.iter().position(|v| v.eq_ignore_ascii_case("all")) {
+                    added[all] = "everyone (public)".to_string();
+                }
+                let removed = texts(req, "valuesToRemove");
+                if added.is_empty() {
+                    let detail = (!removed.is_empty())
+                        .then(|| format!("share removed from {}", bounded_list(&removed)));
+                    touch(Kind::Snapshot, id, Modified).map(|t| t.detail(detail))
+                } else {
+                    let detail = format!("shared with {}", bounded_list(&added));
+                    touch(Kind::Snapshot, id, Shared).map(|t| t.detail(Some(detail)))
+                }
+            }
+            ("lambda", _) => {
+                // Lambda's event names carry the API version: `UpdateFunctionCode20150331v2`.
+                let call = name
+                    .find(|c: char| c.is_ascii_digit())
+                    .map_or(&name[..], |at| &name[..at]);
+                let function = r("functionName").map(|f| last_segment(&f).to_string());
+                match call {
+                    "CreateFunction" => touch(Kind::Function, function, Created),
+                    "DeleteFunction" => touch(Kind::Function, function, Deleted),
+                    "UpdateFunctionCode" => touch(Kind::Function, function, Modified)
+                        .map(|t| t.detail(said("code replaced"))),
+                    "UpdateFunctionConfiguration" => {
+                        let layers = texts(req, "layers");
+                        let detail = if layers.is_empty() {
+                            "configuration changed".to_string()
+                        } else {
+                            format!("layers set: {}", bounded_list(&layers))
+                        };
+                        touch(Kind::Function, function, Modified).map(|t| t.detail(Some(detail)))
+                    }
+                    "AddPermission" => touch(Kind::Function, function, Opened).map(|t| {
+                        let who = r("principal").unwrap_or_else(|| "?".into());
+                        let action = r("action").unwrap_or_else(|| "?".into());
+                        t.detail(Some(format!("{action} allowed to {who}")))
+                    }),
+                    _ => None,
+                }
             }
             ("ec2", "ModifyInstanceAttribute") => touch(Kind::Instance, r("instanceId"), Modified)
                 .map(|t| t.detail(req.and_then(changed_attribute))),
