@@ -206,7 +206,12 @@ pub fn html(file: &CaseFile, activity: &Activity, pivots: &[Pivot]) -> String {
                             tr class=[(!e.detections.is_empty()).then_some("detection")] {
                                 td.time { (t(&e.time)) }
                                 td { (t(&o(&s.principal))) }
-                                td { (t(&o(&s.action))) }
+                                td {
+                                    (t(&o(&s.action)))
+                                    @if let Some(error) = &e.error {
+                                        " " span.failed { "(failed: " (t(error)) ")" }
+                                    }
+                                }
                                 td { (t(&o(&s.resource))) }
                                 td { (t(&o(&s.source_ip))) }
                                 td { (t(&o(&s.account))) }
@@ -231,7 +236,7 @@ h1{font-size:1.3em} table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top}
 th{background:#f4f4f4;position:sticky;top:0} tr.detection{background:#fff1f0}
 td.time{white-space:nowrap;font-family:monospace} .muted{color:#777}
-p.integrity{background:#b00020;color:#fff;padding:.5em}
+p.integrity{background:#b00020;color:#fff;padding:.5em} span.failed{color:#b00020}
 input{padding:.3em;width:30em;margin:.5em 0}";
 
 const FILTER: &str = "document.getElementById('filter').addEventListener('input', function (ev) {

@@ -182,8 +182,13 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 verbs.entry(verb).or_default().push(id);
             }
         }
-        for (verb, mut ids) in verbs {
-            ids.dedup();
+        for (verb, ids) in verbs {
+            // Several session keys of one role name the role once.
+            let mut seen = std::collections::HashSet::new();
+            let ids: Vec<String> = ids
+                .into_iter()
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
             let command = command(&verb.argv(ids.iter().map(String::as_str)), case);
             writeln!(out, "  act: {}", text::terminal(&command))?;
         }

@@ -277,6 +277,16 @@ fn timeline_and_report_show_failed_calls_as_failed() {
         "{table}"
     );
 
+    let html = squall(&home)
+        .args(["timeline", "C-0001", "--format", "html"])
+        .assert()
+        .success();
+    let html = String::from_utf8(html.get_output().stdout.clone()).unwrap();
+    assert!(
+        html.contains(r#"<span class="failed">(failed: AccessDenied)</span>"#),
+        "{html}"
+    );
+
     let report = squall(&home)
         .args(["report", "C-0001", "--format", "md"])
         .assert()
