@@ -181,7 +181,7 @@ fn timesketch_output_passes_timesketchs_own_import_checks() {
 }
 
 #[test]
-fn scope_lists_everything_the_actors_touched_with_first_and_last_seen() {
+fn scope_lists_everything_the_actors_touched_with_first_and_last_seen_and_failed_calls_apart() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     example_case(h);
@@ -200,11 +200,19 @@ fn scope_lists_everything_the_actors_touched_with_first_and_last_seen() {
     // Both clouds the attacker's address reached.
     find("account", "111122223333");
     find("account", "acme-prod");
-    let key = find("key", "AKIA5EXAMPLELEAKED01");
+    let key = find("access_key", "AKIA5EXAMPLELEAKED01");
+    assert_eq!(key["parent"], "user ci-deployer");
     // The key was first used by the pipeline, before the attacker.
     assert_eq!(key["first_seen"], "2026-10-02T09:11:02.000Z");
     assert_eq!(key["last_seen"], "2026-10-02T09:28:12.000Z");
-    find("resource", "snap-0e1f2a3b4c5d6e7f8");
+    // The snapshot was shared out: a change, with its record and to whom.
+    let snapshot = find("snapshot", "snap-0e1f2a3b4c5d6e7f8");
+    assert_eq!(snapshot["changes"][0]["change"], "shared");
+    assert_eq!(snapshot["changes"][0]["detail"], "shared with 999988887777");
+    // The refused RunInstances is a failed call, not a launch.
+    let failed = find("failed_call", "ec2:RunInstances");
+    assert_eq!(failed["error"], "Client.InstanceLimitExceeded");
+    assert!(!touched.iter().any(|t| t["kind"] == "instance"));
     find("principal", "contractor-7@acme.example");
     assert!(
         !touched.iter().any(|t| t["value"] == "kms:Decrypt"),
