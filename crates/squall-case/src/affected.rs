@@ -175,9 +175,11 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                 });
             }
         }
+        // The call's target is covered when the reader typed what the call did, or names it.
         let typed = |id: &str| {
             e.touches.iter().any(|t| {
-                t.id == id
+                t.change.is_change()
+                    || t.id == id
                     || t.parent
                         .as_deref()
                         .and_then(|p| p.split_once(' '))
@@ -225,7 +227,7 @@ fn changed_owner(t: &Touch) -> Option<Touch> {
     }
     let (kind, name) = t.parent.as_deref()?.split_once(' ')?;
     let kind = match kind {
-        "user" => Kind::User,
+        "user" | "service_account" => Kind::User,
         "role" => Kind::Role,
         "group" => Kind::Group,
         "managed_policy" => Kind::ManagedPolicy,

@@ -53,7 +53,12 @@ impl Record<'_> {
             }
             LogSource::GcpAudit => {
                 let key = self.text_at(&["protoPayload.authenticationInfo.serviceAccountKeyName"]);
-                self.principal_and_key(&mut out, key, None);
+                let owner = self
+                    .text_at(&["protoPayload.authenticationInfo.principalEmail"])
+                    .filter(|_| key.is_some())
+                    .map(|p| format!("service_account {p}"));
+                self.principal_and_key(&mut out, key.map(|k| last_segment(&k).to_string()), owner);
+                self.gcp_changes(&mut out);
             }
             _ => self.principal_and_key(&mut out, None, None),
         }
@@ -398,6 +403,128 @@ impl Record<'_> {
         };
         out.extend(touch);
     }
+}
+
+impl Record<'_> {
+    /// GCP's writes that matter in a response: instances, firewall rules, service accounts and
+    /// their keys, IAM policies, log sinks. `resourceName` names the target; the request says
+    /// what was asked.
+    fn gcp_changes(&self, out: &mut Vec<Touch>) {
+        let Some(method) = self.text_at(&["protoPayload.methodName"]) else {
+            return;
+        };
+        let payload = self.member("protoPayload");
+        let req = payload.and_then(|p| p.member("request", false));
+        let resp = payload.and_then(|p| p.member("response", false));
+        let resource = self.text_at(&["protoPayload.resourceName"]);
+        let name = resource.as_deref().map(last_segment).map(str::to_string);
+        // `v1.compute.instances.insert`, `beta.compute.firewalls.patch`, `...CreateServiceAccountKey`.
+        let call = method.rsplit('.').next().unwrap_or(&method);
+        let on = |what: &str| method.contains(&format!(".{what}."));
+        use Change::*;
+        let said = |d: &str| Some(d.to_string());
+        let touch = if on("compute.instances") {
+            let change = match call {
+                "insert" => Some((Launched, None)),
+                "delete" => Some((Deleted, None)),
+                "stop" | "suspend" => Some((Stopped, None)),
+                "start" | "resume" => Some((Modified, said("started"))),
+                "setMetadata" => Some((Modified, said("metadata set (SSH keys, startup script)"))),
+                "setServiceAccount" => Some((Modified, said("service account set"))),
+                _ => None,
+            };
+            change.and_then(|(c, d)| touch(Kind::Instance, name, c).map(|t| t.detail(d)))
+        } else if on("compute.firewalls") {
+            let rule = gcp_firewall_rule(req);
+            match call {
+                "insert" => touch(Kind::Firewall, name, Opened).map(|t| t.detail(rule)),
+                "patch" | "update" => touch(Kind::Firewall, name, Modified).map(|t| t.detail(rule)),
+                "delete" => touch(Kind::Firewall, name, Deleted),
+                _ => None,
+            }
+        } else if method.ends_with("CreateServiceAccountKey") {
+            let account = req
+                .and_then(|r| r.first_text("name"))
+                .map(|n| format!("service_account {}", last_segment(&n)));
+            let key = resp
+                .and_then(|r| r.first_text("name"))
+                .map(|n| last_segment(&n).to_string())
+                .or_else(|| Some("(new key)".to_string()));
+            touch(Kind::AccessKey, key, Created).map(|t| t.parent(account))
+        } else if method.ends_with("DeleteServiceAccountKey") {
+            touch(Kind::AccessKey, name, Deleted)
+        } else if method.ends_with("CreateServiceAccount") {
+            let email = resp.and_then(|r| r.first_text("email")).or(name);
+            touch(Kind::User, email, Created)
+        } else if call.eq_ignore_ascii_case("setIamPolicy") || call == "setIamPermissions" {
+            let mut public = false;
+            if let Some(r) = req {
+                r.visit_strings(&mut |s| {
+                    public |= s == "allUsers" || s == "allAuthenticatedUsers";
+                });
+            }
+            let kind = match resource.as_deref() {
+                Some(r) if r.contains("/buckets/") => Kind::Bucket,
+                Some(r) if r.contains("/snapshots/") => Kind::Snapshot,
+                Some(r) if r.contains("/images/") => Kind::Image,
+                Some(r) if r.contains("/serviceAccounts/") => Kind::User,
+                _ => Kind::Resource,
+            };
+            let id = if kind == Kind::Resource {
+                resource
+            } else {
+                name
+            };
+            if public {
+                let change = if matches!(kind, Kind::Snapshot | Kind::Image) {
+                    Shared
+                } else {
+                    Opened
+                };
+                touch(kind, id, change).map(|t| t.detail(said("IAM policy grants allUsers")))
+            } else {
+                touch(kind, id, Modified).map(|t| t.detail(said("IAM policy set")))
+            }
+        } else if method.ends_with("ConfigServiceV2.DeleteSink") {
+            touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
+        } else if method.ends_with("ConfigServiceV2.UpdateSink") {
+            touch(Kind::Trail, name, Modified).map(|t| t.detail(said("log sink")))
+        } else {
+            None
+        };
+        out.extend(touch);
+    }
+}
+
+/// A GCP firewall rule as asked: `ingress tcp 22 from 0.0.0.0/0`.
+fn gcp_firewall_rule(req: Option<&Node<'_>>) -> Option<String> {
+    let req = req?;
+    let direction = req
+        .first_text("direction")
+        .map(|d| d.to_ascii_lowercase())
+        .unwrap_or_else(|| "ingress".to_string());
+    let mut allowed = Vec::new();
+    for rule in elements(Some(req), "alloweds")
+        .into_iter()
+        .chain(elements(Some(req), "allowed"))
+    {
+        let protocol = rule
+            .first_text("IPProtocol")
+            .or_else(|| rule.first_text("ipProtocol"))
+            .unwrap_or_else(|| "all".to_string());
+        let ports = texts(Some(rule), "ports");
+        allowed.push(if ports.is_empty() {
+            protocol
+        } else {
+            format!("{protocol} {}", bounded_list(&ports))
+        });
+    }
+    let from = texts(Some(req), "sourceRanges");
+    let mut rule = format!("{direction} {}", bounded_list(&allowed));
+    if !from.is_empty() {
+        rule.push_str(&format!(" from {}", bounded_list(&from)));
+    }
+    Some(rule)
 }
 
 /// A touch of the resource named `id`, when the record names it.
@@ -775,6 +902,70 @@ mod tests {
         assert_eq!(touches(gcp).1.as_deref(), Some("7 PERMISSION_DENIED"));
         let gcp_ok = json!({"protoPayload": {"methodName": "x", "status": {}}});
         assert_eq!(touches(gcp_ok).1, None);
+    }
+
+    #[test]
+    fn gcp_firewalls_keys_and_public_policies_are_changes() {
+        let gcp = |method: &str, resource: &str, request: serde_json::Value| {
+            json!({"protoPayload": {"methodName": method, "resourceName": resource,
+                "status": {}, "request": request,
+                "authenticationInfo": {"principalEmail": "contractor@example.com"}},
+                "insertId": "x", "timestamp": "2026-10-02T09:33:47.881Z"})
+        };
+        let (t, error) = touches(gcp(
+            "v1.compute.firewalls.insert",
+            "projects/p/global/firewalls/allow-ssh",
+            json!({"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"],
+                   "alloweds": [{"IPProtocol": "tcp", "ports": ["22"]}]}),
+        ));
+        assert_eq!(error, None);
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Firewall,
+                "allow-ssh",
+                Change::Opened,
+                None,
+                Some("ingress tcp 22 from 0.0.0.0/0")
+            )]
+        );
+        let (t, _) = touches(gcp(
+            "google.iam.admin.v1.CreateServiceAccountKey",
+            "projects/-/serviceAccounts/1142",
+            json!({"name": "projects/-/serviceAccounts/deployer@p.iam.gserviceaccount.com"}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::AccessKey,
+                "(new key)",
+                Change::Created,
+                Some("service_account deployer@p.iam.gserviceaccount.com"),
+                None
+            )]
+        );
+        let (t, _) = touches(gcp(
+            "storage.setIamPermissions",
+            "projects/_/buckets/exports",
+            json!({"policy": {"bindings": [{"role": "roles/storage.objectViewer",
+                                            "members": ["allUsers"]}]}}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Bucket,
+                "exports",
+                Change::Opened,
+                None,
+                Some("IAM policy grants allUsers")
+            )]
+        );
+        let (t, _) = touches(gcp(
+            "v1.compute.instances.insert",
+            "projects/p/zones/z/instances/miner-1",
+            json!({}),
+        ));
+        assert_eq!(changes(&t)[0].2, Change::Launched);
     }
 
     #[test]

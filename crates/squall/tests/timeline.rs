@@ -214,6 +214,19 @@ fn scope_lists_everything_the_actors_touched_with_first_and_last_seen_and_failed
     assert_eq!(failed["error"], "Client.InstanceLimitExceeded");
     assert!(!touched.iter().any(|t| t["kind"] == "instance"));
     find("principal", "contractor-7@acme.example");
+    // GCP's writes are changes too: the rule opened to the world, the key made for a service
+    // account (which is thereby changed), and no untyped duplicate of either.
+    let rule = find("firewall", "allow-ssh-temp");
+    assert_eq!(
+        rule["changes"][0]["detail"],
+        "ingress tcp 22 from 0.0.0.0/0"
+    );
+    let account = find("user", "deployer@acme-prod.iam.gserviceaccount.com");
+    assert_eq!(account["changes"][0]["change"], "modified");
+    assert!(
+        !touched.iter().any(|t| t["kind"] == "resource"),
+        "{touched:?}"
+    );
     assert!(
         !touched.iter().any(|t| t["value"] == "kms:Decrypt"),
         "unrelated roles are out of scope"
