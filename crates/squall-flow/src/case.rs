@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use serde::Serialize;
 use squall_case::report::{self, ReportInput};
 use squall_case::store::CheckedInventory;
@@ -13,7 +13,7 @@ use squall_case::timeline::Window;
 use squall_case::triage::Triage;
 use squall_case::{
     AttachedDetection, Break, Case, CaseFile, Entry, Evidence, Head, NewEvidence, SignaturePolicy,
-    Store,
+    Store, Task,
 };
 use squall_logs::Warning;
 
@@ -253,6 +253,64 @@ pub fn add_evidence(
             stored_at: shown,
         },
     )?)
+}
+
+/// A case moved to a later phase: the ledger entry that records it, and the tasks still open
+/// at a phase by which they should be done (recovered, closed), which the front end warns of.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub seq: u64,
+    pub open_tasks: Vec<Task>,
+}
+
+/// The phases a case should reach with its tasks done: recovery means the estate is back,
+/// and a closed case's open tasks are forgotten.
+const TASKS_DONE_BY: [&str; 2] = ["recovered", "closed"];
+
+/// `case status` / `case close`: moves the case on. Moving to recovered or closed with tasks
+/// still open is reported in the result; with `strict` it is refused and nothing is recorded.
+pub fn set_status(
+    ctx: &Context,
+    case: &str,
+    status: &str,
+    reason: &str,
+    strict: bool,
+) -> anyhow::Result<StatusChange> {
+    let mut store = ctx.store()?;
+    let open_tasks: Vec<Task> = if TASKS_DONE_BY.contains(&status) {
+        // The tasks as the ledger tells them, not as a table may have been edited to say.
+        CaseFile::load(&store, case)?
+            .tasks
+            .into_iter()
+            .filter(|t| !t.done)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if strict && !open_tasks.is_empty() {
+        bail!(
+            "{case}: not moved to {status}: {} (help: finish them with `squall case done {case} \
+             N --result ...`, or move on without --strict)",
+            open_tasks_line(&open_tasks)
+        );
+    }
+    let entry = store.set_status(case, &ctx.actor, status, reason)?;
+    Ok(StatusChange {
+        seq: entry.seq,
+        open_tasks,
+    })
+}
+
+/// `N task(s) still open: #2 "Ask the owner" (carol), #3 ...`, for warnings and refusals.
+pub fn open_tasks_line(tasks: &[Task]) -> String {
+    let each: Vec<String> = tasks
+        .iter()
+        .map(|t| match &t.owner {
+            Some(owner) => format!("#{} \"{}\" ({owner})", t.id, t.text),
+            None => format!("#{} \"{}\"", t.id, t.text),
+        })
+        .collect();
+    format!("{} task(s) still open: {}", tasks.len(), each.join(", "))
 }
 
 /// Imports an inventory file (YAML or TOML); returns how many accounts it held.

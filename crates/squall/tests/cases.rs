@@ -833,3 +833,90 @@ fn case_show_numbers_detections_as_timeline_around_counts_them() {
     assert!(numbered.contains(last_time), "{numbered}");
     assert!(show.contains("  #1 "), "{show}");
 }
+
+#[test]
+fn recovering_with_open_tasks_warns_strict_refuses_and_the_report_lists_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["case", "new", "--title", "Leaked key"])
+        .assert()
+        .success();
+    for (text, owner) in [
+        ("Rotate the CI key", Some("carol")),
+        ("Ask <b>the</b> owner | about `snap`", None),
+    ] {
+        let mut cmd = squall(h);
+        cmd.args(["case", "task", "C-0001", text]);
+        if let Some(owner) = owner {
+            cmd.args(["--owner", owner]);
+        }
+        cmd.assert().success();
+    }
+    squall(h)
+        .args(["case", "done", "C-0001", "1", "--result", "rotated"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "status", "C-0001", "contained"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+    // --strict refuses, names the open task, and records nothing.
+    squall(h)
+        .args(["case", "status", "C-0001", "recovered", "--strict"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("not moved to recovered")
+                .and(predicate::str::contains("#2 \"Ask <b>the</b> owner"))
+                .and(predicate::str::contains("#1").not()),
+        );
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["case"]["status"], "contained");
+    // Without it the case moves on, with a warning naming the task.
+    squall(h)
+        .args(["case", "status", "C-0001", "recovered"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("warning: C-0001: recovered with 1 task(s) still open: #2")
+                .and(predicate::str::contains("Ask <b>the</b> owner")),
+        );
+    let out = squall(h).args(["report", "C-0001"]).assert().success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let section = md
+        .split("## Open tasks")
+        .nth(1)
+        .expect("an open-tasks section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(section.contains("task 2: Ask"), "{section}");
+    assert!(
+        !section.contains("Rotate the CI key"),
+        "a done task: {section}"
+    );
+    assert!(
+        !section.contains("<b>") && !squall_core::text::unescaped(section, '|'),
+        "task text is escaped: {section}"
+    );
+    let html = String::from_utf8_lossy(
+        &squall(h)
+            .args(["report", "C-0001", "--format", "html"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .to_string();
+    assert!(html.contains("<h2>Open tasks</h2>"), "{html}");
+    assert!(html.contains("Ask &lt;b&gt;the&lt;/b&gt; owner"), "{html}");
+    // Once it is done, the section goes.
+    squall(h)
+        .args(["case", "done", "C-0001", "2", "--result", "asked"])
+        .assert()
+        .success();
+    let out = squall(h).args(["report", "C-0001"]).assert().success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Open tasks"));
+}
