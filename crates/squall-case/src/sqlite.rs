@@ -842,6 +842,16 @@ impl Store for SqliteStore {
     }
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
+        // A relative path names another file from every other folder the case is read in.
+        // Ledgers of releases that recorded relative paths still read: this holds for writing.
+        for (what, path) in [("path", &ev.path), ("storage path", &ev.stored_at)] {
+            if !std::path::Path::new(path).is_absolute() {
+                return Err(StoreError::Invalid(format!(
+                    "{case}: evidence {what} {path} is relative; a case records evidence by \
+                     absolute paths"
+                )));
+            }
+        }
         self.write(|tx, w| {
             let id: u64 = tx
                 .query_row(
@@ -1427,5 +1437,44 @@ mod tests {
             assert!(read[1].is_err() && read[2].is_err());
         }
         assert!(logged_assets(&entry("note", records)).is_empty());
+    }
+
+    #[test]
+    fn evidence_is_recorded_by_absolute_path_and_a_relative_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let new = NewCase {
+            title: "Disk".into(),
+            severity: None,
+            owner: None,
+        };
+        let case = store.open_case("alice", &new).unwrap().id;
+        let ev = |path: &str, stored_at: &str| NewEvidence {
+            path: path.into(),
+            sha256: "ab".repeat(32),
+            size: 16,
+            description: "disk".into(),
+            source: None,
+            stored_at: stored_at.into(),
+        };
+        for (path, stored_at, named) in [
+            ("disk.raw", "/h/disk.raw", "evidence path disk.raw"),
+            ("/e/disk.raw", "images", "evidence storage path images"),
+        ] {
+            let err = store
+                .add_evidence(&case, "alice", &ev(path, stored_at))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named) && err.contains("relative"), "{err}");
+        }
+        assert!(
+            store.evidence(&case).unwrap().is_empty(),
+            "nothing recorded"
+        );
+        assert_eq!(store.ledger(&case).unwrap().len(), 1, "only case.opened");
+        store
+            .add_evidence(&case, "alice", &ev("/e/disk.raw", "/e/disk.raw"))
+            .unwrap();
+        assert_eq!(store.evidence(&case).unwrap()[0].path, "/e/disk.raw");
     }
 }

@@ -235,8 +235,7 @@ pub fn add_evidence(
 ) -> anyhow::Result<Evidence> {
     let mut store = ctx.store()?;
     store.case(&req.case)?; // fail before reading a large file for nothing
-    let path = std::fs::canonicalize(&req.file)
-        .with_context(|| format!("evidence file {}", req.file.display()))?;
+    let path = existing_file(&req.file, "evidence file")?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let (sha256, size) = squall_case::hash::sha256_file(&path, &mut |n| progress(n, size))
         .map_err(anyhow::Error::msg)?;
@@ -313,14 +312,34 @@ pub fn open_tasks_line(tasks: &[Task]) -> String {
     format!("{} task(s) still open: {}", tasks.len(), each.join(", "))
 }
 
-/// Imports an inventory file (YAML or TOML); returns how many accounts it held.
+/// The absolute, canonical path of a file that must exist, so what is recorded reads the
+/// same from any folder; a missing file is said plainly, with where it was looked for.
+fn existing_file(file: &Path, what: &str) -> anyhow::Result<PathBuf> {
+    match std::fs::canonicalize(file) {
+        Ok(path) if path.is_file() => Ok(path),
+        Ok(path) => bail!("{what} {} is not a file", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let looked = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+            bail!(
+                "{what} {} does not exist (looked for {}); nothing was recorded",
+                file.display(),
+                looked.display()
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("{what} {}", file.display())),
+    }
+}
+
+/// Imports an inventory file (YAML or TOML); returns how many accounts it held. The
+/// inventory's log records the file by its absolute path.
 pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<usize> {
+    let path = existing_file(file, "inventory file")?;
     let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let assets = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
     Ok(ctx
         .store()?
-        .import_inventory(&ctx.actor, &file.display().to_string(), &assets)?)
+        .import_inventory(&ctx.actor, &path.display().to_string(), &assets)?)
 }
 
 /// The inventory as its hash-chained log tells it, with the problems of an edited table.

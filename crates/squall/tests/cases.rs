@@ -920,3 +920,74 @@ fn recovering_with_open_tasks_warns_strict_refuses_and_the_report_lists_them() {
     let out = squall(h).args(["report", "C-0001"]).assert().success();
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Open tasks"));
 }
+
+#[test]
+fn evidence_and_inventory_given_by_relative_paths_are_recorded_absolute() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let work = h.join("work");
+    std::fs::create_dir_all(work.join("acq")).unwrap();
+    std::fs::write(work.join("acq/disk.raw"), b"evidence bytes").unwrap();
+    std::fs::write(
+        work.join("inventory.yaml"),
+        "accounts:\n  - id: '111122223333'\n    provider: aws\n    env: prod\n",
+    )
+    .unwrap();
+    squall(h)
+        .args(["case", "new", "--title", "Disk"])
+        .assert()
+        .success();
+    squall(h)
+        .current_dir(&work)
+        .args(["evidence", "add", "C-0001", "acq/../acq/disk.raw"])
+        .args(["--description", "root volume"])
+        .assert()
+        .success();
+    let canonical = std::fs::canonicalize(work.join("acq/disk.raw")).unwrap();
+    // Read from another folder, the case names the same file.
+    let shown = json_of(
+        squall(h)
+            .current_dir("/")
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    assert_eq!(
+        shown["evidence"][0]["path"],
+        canonical.display().to_string()
+    );
+    assert_eq!(
+        shown["evidence"][0]["stored_at"],
+        canonical.display().to_string()
+    );
+    // A file that is not there is said to be missing, and nothing is recorded.
+    squall(h)
+        .current_dir(&work)
+        .args(["evidence", "add", "C-0001", "acq/memory.lime"])
+        .args(["--description", "x"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("acq/memory.lime does not exist").and(
+                predicate::str::contains(work.join("acq/memory.lime").display().to_string()),
+            ),
+        );
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["evidence"].as_array().unwrap().len(), 1);
+
+    // The inventory's log names the file it came from by its absolute path.
+    squall(h)
+        .current_dir(&work)
+        .args(["inventory", "import", "inventory.yaml"])
+        .assert()
+        .success();
+    let db = rusqlite::Connection::open(h.join("squall.db")).unwrap();
+    let payload: String = db
+        .query_row(
+            "SELECT payload FROM inventory_log WHERE kind = 'inventory.imported'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    let inventory = std::fs::canonicalize(work.join("inventory.yaml")).unwrap();
+    assert_eq!(payload["source"], inventory.display().to_string());
+}
