@@ -14,7 +14,7 @@ use squall_core::entry::{
 };
 use squall_core::finding::Finding;
 
-use crate::inventory::Asset;
+use crate::inventory::{Asset, Provider, Resource};
 use crate::ledger::{Entry, GENESIS, Head};
 use crate::signing::AnalystKey;
 use crate::store::{
@@ -930,7 +930,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
+    fn import_resources(
+        &mut self,
+        actor: &str,
+        source: &str,
+        assets: &[Asset],
+        resources: &[Resource],
+    ) -> Result<usize> {
         self.write(|tx, w| {
             let head: Option<(u64, String)> = tx
                 .query_row(
@@ -956,6 +962,7 @@ impl Store for SqliteStore {
             let payload = InventoryImported {
                 source: source.to_string(),
                 assets: assets.to_vec(),
+                resources: resources.to_vec(),
             };
             append_inventory(tx, w, head, actor, &payload)?;
             let at = now();
@@ -1039,6 +1046,25 @@ impl Store for SqliteStore {
                 }
             }
         }
+        // Resources replay the same way, by provider, account and id; each is read on its own
+        // so one that does not read is named rather than losing the entry's others.
+        let mut resources: std::collections::BTreeMap<(Provider, String, String), Resource> =
+            Default::default();
+        for e in entries.iter().filter(|e| e.kind == Kind::InventoryImported) {
+            let listed = e.payload.get("resources").and_then(|r| r.as_array());
+            for r in listed.into_iter().flatten() {
+                match serde_json::from_value::<Resource>(r.clone()) {
+                    Ok(r) => {
+                        resources.insert((r.provider, r.account.clone(), r.id.clone()), r);
+                    }
+                    Err(err) => out.failures.push(format!(
+                        "inventory log entry {} holds a resource that is not one ({err})",
+                        e.seq
+                    )),
+                }
+            }
+        }
+        out.resources = resources.into_values().collect();
         let logged: Vec<Asset> = replayed.into_values().collect();
         if logged != rows {
             out.failures.push(format!(

@@ -14,7 +14,7 @@ pub mod level;
 pub mod respond;
 pub mod text;
 
-pub use asset::{Asset, CorpReach, DataClass, Env, Provider};
+pub use asset::{Asset, CorpReach, DataClass, Env, Provider, Resource};
 pub use entry::Kind;
 pub use finding::{Finding, Location, Origin};
 pub use level::Level;

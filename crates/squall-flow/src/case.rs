@@ -330,16 +330,30 @@ fn existing_file(file: &Path, what: &str) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Imports an inventory file (YAML or TOML); returns how many accounts it held. The
-/// inventory's log records the file by its absolute path.
-pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<usize> {
+/// What an inventory file held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub accounts: usize,
+    pub resources: usize,
+}
+
+/// Imports an inventory file (YAML or TOML): its accounts, and its resources with their
+/// tags. The inventory's log records the file by its absolute path.
+pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<Imported> {
     let path = existing_file(file, "inventory file")?;
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let assets = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
-    Ok(ctx
-        .store()?
-        .import_inventory(&ctx.actor, &path.display().to_string(), &assets)?)
+    let inventory = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
+    let accounts = ctx.store()?.import_resources(
+        &ctx.actor,
+        &path.display().to_string(),
+        &inventory.accounts,
+        &inventory.resources,
+    )?;
+    Ok(Imported {
+        accounts,
+        resources: inventory.resources.len(),
+    })
 }
 
 /// The inventory as its hash-chained log tells it, with the problems of an edited table.
@@ -356,7 +370,7 @@ pub fn triage(ctx: &Context, case: &str) -> anyhow::Result<(CaseFile, Triage, u6
     let inventory = store.inventory_checked()?;
     file.integrity.failures.extend(inventory.failures);
     file.integrity.unchecked.extend(inventory.unchecked);
-    let t = squall_case::triage::triage(&file.detections, &inventory.assets);
+    let t = squall_case::triage::triage(&file.detections, &inventory.assets, &inventory.resources);
     let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
     Ok((file, t, entry.seq))
 }

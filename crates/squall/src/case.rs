@@ -342,7 +342,14 @@ pub fn inventory(
     match cmd {
         InventoryCommand::Import { file } => {
             let n = flow::import_inventory(ctx, &file)?;
-            say!("{n} account(s) imported from {}", file.display());
+            match n.resources {
+                0 => say!("{} account(s) imported from {}", n.accounts, file.display()),
+                r => say!(
+                    "{} account(s) and {r} resource(s) imported from {}",
+                    n.accounts,
+                    file.display()
+                ),
+            }
             Ok(exit::OK)
         }
         InventoryCommand::Aws(args) => crate::aws::inventory(ctx, aws, args),

@@ -991,3 +991,79 @@ fn evidence_and_inventory_given_by_relative_paths_are_recorded_absolute() {
     let inventory = std::fs::canonicalize(work.join("inventory.yaml")).unwrap();
     assert_eq!(payload["source"], inventory.display().to_string());
 }
+
+#[test]
+fn triage_answers_production_from_the_tags_of_the_instance_the_case_touches() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let event = serde_json::json!({"eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dana",
+                         "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLEKEY00001",
+                         "userName": "dana"},
+        "eventTime": "2026-10-02T09:14:07Z", "eventSource": "ec2-instance-connect.amazonaws.com",
+        "eventName": "SendSSHPublicKey", "awsRegion": "eu-central-1",
+        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-cli/2.15.0",
+        "requestParameters": {"instanceId": "i-0abc", "instanceOSUser": "ec2-user"},
+        "responseElements": null, "eventID": "0b9f6d1e-6a52-4b7e-8d3c-2f1a9e8b7c6d",
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333"});
+    let log = h.join("trail.jsonl");
+    std::fs::write(&log, format!("{event}\n")).unwrap();
+    squall(h)
+        .args([
+            "hunt",
+            "--new-case",
+            "Instance Connect",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    // The account's record says nothing of its environment; the instance's tag does.
+    let inventory = h.join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "accounts:\n  - id: '111122223333'\n    provider: aws\n    owner: shop team\n\
+         resources:\n  - provider: aws\n    account: '111122223333'\n    id: i-0abc\n    \
+         kind: instance\n    tags: {Environment: prod, Owner: shop}\n",
+    )
+    .unwrap();
+    squall(h)
+        .args(["inventory", "import"])
+        .arg(&inventory)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "1 account(s) and 1 resource(s) imported",
+        ));
+    let t = json_of(squall(h).args(["triage", "C-0001", "--format", "json"]));
+    let account = &t["assets"][0];
+    assert_eq!(account["id"], "111122223333");
+    let env = account["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["question"] == "Production or test?");
+    assert_eq!(
+        env.map(|a| &a["answer"]),
+        Some(&Value::from(
+            "production (tag Environment=prod on instance i-0abc)"
+        )),
+        "{t}"
+    );
+    assert!(
+        account["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["question"] != "Production or test?"),
+        "not asked when a tag answers it: {t}"
+    );
+    assert!(
+        t["reasons"].as_array().unwrap().contains(&Value::from(
+            "111122223333: tag Environment=prod on instance i-0abc says production"
+        )),
+        "{t}"
+    );
+}
