@@ -1503,4 +1503,45 @@ mod tests {
             .unwrap();
         assert_eq!(store.evidence(&case).unwrap()[0].path, "/e/disk.raw");
     }
+
+    #[test]
+    fn resources_are_kept_in_the_inventorys_log_and_a_later_import_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let resource = |env: &str| -> Resource {
+            serde_json::from_value(json!({"provider": "aws", "account": "111122223333",
+                "id": "i-0abc", "kind": "instance", "tags": {"Environment": env}}))
+            .unwrap()
+        };
+        store
+            .import_resources("alice", "/i/a.yaml", &[], &[resource("test")])
+            .unwrap();
+        store
+            .import_resources("alice", "/i/b.yaml", &[], &[resource("prod")])
+            .unwrap();
+        // An import of accounts alone leaves them be.
+        store.import_inventory("alice", "aws-api", &[]).unwrap();
+        let checked = store.inventory_checked().unwrap();
+        assert!(checked.failures.is_empty(), "{:?}", checked.failures);
+        assert_eq!(checked.resources, [resource("prod")]);
+        // A resource edited into the log so that it no longer reads is named, not dropped
+        // silently.
+        store
+            .conn
+            .execute(
+                "UPDATE inventory_log SET payload = json_set(payload, '$.resources[0].tags', 'x')
+                 WHERE seq = 2",
+                [],
+            )
+            .unwrap();
+        let checked = store.inventory_checked().unwrap();
+        assert!(
+            checked
+                .failures
+                .iter()
+                .any(|f| f.contains("inventory log entry 2 holds a resource that is not one")),
+            "{:?}",
+            checked.failures
+        );
+    }
 }
