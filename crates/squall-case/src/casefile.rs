@@ -587,3 +587,42 @@ fn compare_tasks(rows: &[Task], rebuilt: &[Task], f: &mut Vec<String>) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ledger::GENESIS;
+
+    #[test]
+    fn evidence_an_earlier_release_recorded_by_a_relative_path_still_reads() {
+        let entry = |seq, kind: Kind, payload| {
+            Entry::new(
+                seq,
+                "2026-11-03T08:00:00Z".into(),
+                "dana".into(),
+                kind.as_str().into(),
+                payload,
+                GENESIS.into(),
+            )
+        };
+        let ledger = [
+            entry(
+                1,
+                Kind::CaseOpened,
+                json!({"title": "t", "severity": null, "owner": null}),
+            ),
+            entry(
+                2,
+                Kind::EvidenceAdded,
+                json!({"evidence_id": 1, "path": "disk.raw", "sha256": "ab".repeat(32),
+                       "size": 16, "description": "d", "source": null, "stored_at": "disk.raw"}),
+            ),
+        ];
+        let file = replay("C-0001", &ledger);
+        assert_eq!(file.evidence.len(), 1);
+        assert_eq!(file.evidence[0].path, "disk.raw");
+        assert_eq!(file.evidence[0].sha256, "ab".repeat(32));
+    }
+}

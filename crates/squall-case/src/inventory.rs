@@ -5,21 +5,24 @@
 
 use serde::Deserialize;
 
-pub use squall_core::asset::{Asset, CorpReach, DataClass, Env, Provider};
+pub use squall_core::asset::{Asset, CorpReach, DataClass, Env, Provider, Resource};
 
-#[derive(Deserialize)]
+/// What an inventory file lists: its accounts, and resources with their tags.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub struct Inventory {
     #[serde(default)]
-    accounts: Vec<Asset>,
+    pub accounts: Vec<Asset>,
+    #[serde(default)]
+    pub resources: Vec<Resource>,
 }
 
 /// Reads an inventory file; errors name the file, line and field.
-pub fn parse(path: &std::path::Path, text: &str) -> Result<Vec<Asset>, String> {
+pub fn parse(path: &std::path::Path, text: &str) -> Result<Inventory, String> {
     let is_toml = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    let file: File = if is_toml {
+    let file: Inventory = if is_toml {
         toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -48,7 +51,24 @@ pub fn parse(path: &std::path::Path, text: &str) -> Result<Vec<Asset>, String> {
             ));
         }
     }
-    Ok(file.accounts)
+    let mut seen_resources = std::collections::HashSet::new();
+    for r in &file.resources {
+        if r.id.trim().is_empty() || r.account.trim().is_empty() {
+            return Err(format!(
+                "{}: a resource has an empty id or account",
+                path.display()
+            ));
+        }
+        if !seen_resources.insert((r.provider, r.account.clone(), r.id.clone())) {
+            return Err(format!(
+                "{}: resource {} of account {} is listed twice",
+                path.display(),
+                r.id,
+                r.account
+            ));
+        }
+    }
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -64,7 +84,8 @@ mod tests {
         let a = parse(Path::new("i.yaml"), yaml).unwrap();
         let b = parse(Path::new("i.toml"), toml).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a[0].data, Some(vec![DataClass::Pii]));
+        assert_eq!(a.accounts[0].data, Some(vec![DataClass::Pii]));
+        assert!(a.resources.is_empty());
     }
 
     #[test]
@@ -81,5 +102,17 @@ mod tests {
             err.starts_with("inv.toml:") && err.contains("owner_name"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn resources_are_listed_with_their_tags_and_named_once() {
+        let yaml = "accounts: []\nresources:\n  - provider: aws\n    account: '111122223333'\n    id: i-0abc\n    kind: instance\n    tags: {Environment: prod}\n";
+        let toml = "[[resources]]\nprovider = 'aws'\naccount = '111122223333'\nid = 'i-0abc'\nkind = 'instance'\ntags = { Environment = 'prod' }\n";
+        let a = parse(Path::new("i.yaml"), yaml).unwrap();
+        assert_eq!(a, parse(Path::new("i.toml"), toml).unwrap());
+        assert_eq!(a.resources[0].tags["Environment"], "prod");
+        let twice = format!("{toml}{toml}");
+        let err = parse(Path::new("i.toml"), &twice).unwrap_err();
+        assert!(err.contains("i-0abc") && err.contains("twice"), "{err}");
     }
 }

@@ -590,6 +590,7 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
             "No response actions were run through Squall on this case.",
         )));
     }
+    doc.extend(open_tasks(file));
     doc.push(Block::Heading(2, cell("Lessons learned")));
     let lessons: Vec<Inline> = file
         .notes
@@ -607,6 +608,38 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
         doc.push(Block::List(lessons));
     }
     doc
+}
+
+/// The tasks the case still has open, in their own section so a postmortem cannot read as
+/// finished while work is left; none when every task is done.
+fn open_tasks(file: &CaseFile) -> Vec<Block> {
+    let open: Vec<Inline> = file
+        .tasks
+        .iter()
+        .filter(|task| !task.done)
+        .map(|task| {
+            let owner = task.owner.as_deref().unwrap_or("no owner");
+            cell(format!(
+                "task {}: {} ({owner}, added {})",
+                task.id, task.text, task.created_at
+            ))
+        })
+        .collect();
+    if open.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Block::Heading(2, cell("Open tasks")),
+        Block::List(open),
+        Block::Para(vec![
+            t("Finish each with "),
+            code(format!(
+                "squall case done {} N --result \"...\"",
+                file.case.id
+            )),
+            t("."),
+        ]),
+    ]
 }
 
 /// Markdown: the report to edit and send.

@@ -14,7 +14,7 @@ use squall_core::entry::{
 };
 use squall_core::finding::Finding;
 
-use crate::inventory::Asset;
+use crate::inventory::{Asset, Provider, Resource};
 use crate::ledger::{Entry, GENESIS, Head};
 use crate::signing::AnalystKey;
 use crate::store::{
@@ -842,6 +842,16 @@ impl Store for SqliteStore {
     }
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
+        // A relative path names another file from every other folder the case is read in.
+        // Ledgers of releases that recorded relative paths still read: this holds for writing.
+        for (what, path) in [("path", &ev.path), ("storage path", &ev.stored_at)] {
+            if !std::path::Path::new(path).is_absolute() {
+                return Err(StoreError::Invalid(format!(
+                    "{case}: evidence {what} {path} is relative; a case records evidence by \
+                     absolute paths"
+                )));
+            }
+        }
         self.write(|tx, w| {
             let id: u64 = tx
                 .query_row(
@@ -920,7 +930,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn import_inventory(&mut self, actor: &str, source: &str, assets: &[Asset]) -> Result<usize> {
+    fn import_resources(
+        &mut self,
+        actor: &str,
+        source: &str,
+        assets: &[Asset],
+        resources: &[Resource],
+    ) -> Result<usize> {
         self.write(|tx, w| {
             let head: Option<(u64, String)> = tx
                 .query_row(
@@ -946,6 +962,7 @@ impl Store for SqliteStore {
             let payload = InventoryImported {
                 source: source.to_string(),
                 assets: assets.to_vec(),
+                resources: resources.to_vec(),
             };
             append_inventory(tx, w, head, actor, &payload)?;
             let at = now();
@@ -1029,6 +1046,25 @@ impl Store for SqliteStore {
                 }
             }
         }
+        // Resources replay the same way, by provider, account and id; each is read on its own
+        // so one that does not read is named rather than losing the entry's others.
+        let mut resources: std::collections::BTreeMap<(Provider, String, String), Resource> =
+            Default::default();
+        for e in entries.iter().filter(|e| e.kind == Kind::InventoryImported) {
+            let listed = e.payload.get("resources").and_then(|r| r.as_array());
+            for r in listed.into_iter().flatten() {
+                match serde_json::from_value::<Resource>(r.clone()) {
+                    Ok(r) => {
+                        resources.insert((r.provider, r.account.clone(), r.id.clone()), r);
+                    }
+                    Err(err) => out.failures.push(format!(
+                        "inventory log entry {} holds a resource that is not one ({err})",
+                        e.seq
+                    )),
+                }
+            }
+        }
+        out.resources = resources.into_values().collect();
         let logged: Vec<Asset> = replayed.into_values().collect();
         if logged != rows {
             out.failures.push(format!(
@@ -1427,5 +1463,85 @@ mod tests {
             assert!(read[1].is_err() && read[2].is_err());
         }
         assert!(logged_assets(&entry("note", records)).is_empty());
+    }
+
+    #[test]
+    fn evidence_is_recorded_by_absolute_path_and_a_relative_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let new = NewCase {
+            title: "Disk".into(),
+            severity: None,
+            owner: None,
+        };
+        let case = store.open_case("alice", &new).unwrap().id;
+        let ev = |path: &str, stored_at: &str| NewEvidence {
+            path: path.into(),
+            sha256: "ab".repeat(32),
+            size: 16,
+            description: "disk".into(),
+            source: None,
+            stored_at: stored_at.into(),
+        };
+        for (path, stored_at, named) in [
+            ("disk.raw", "/h/disk.raw", "evidence path disk.raw"),
+            ("/e/disk.raw", "images", "evidence storage path images"),
+        ] {
+            let err = store
+                .add_evidence(&case, "alice", &ev(path, stored_at))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named) && err.contains("relative"), "{err}");
+        }
+        assert!(
+            store.evidence(&case).unwrap().is_empty(),
+            "nothing recorded"
+        );
+        assert_eq!(store.ledger(&case).unwrap().len(), 1, "only case.opened");
+        store
+            .add_evidence(&case, "alice", &ev("/e/disk.raw", "/e/disk.raw"))
+            .unwrap();
+        assert_eq!(store.evidence(&case).unwrap()[0].path, "/e/disk.raw");
+    }
+
+    #[test]
+    fn resources_are_kept_in_the_inventorys_log_and_a_later_import_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let resource = |env: &str| -> Resource {
+            serde_json::from_value(json!({"provider": "aws", "account": "111122223333",
+                "id": "i-0abc", "kind": "instance", "tags": {"Environment": env}}))
+            .unwrap()
+        };
+        store
+            .import_resources("alice", "/i/a.yaml", &[], &[resource("test")])
+            .unwrap();
+        store
+            .import_resources("alice", "/i/b.yaml", &[], &[resource("prod")])
+            .unwrap();
+        // An import of accounts alone leaves them be.
+        store.import_inventory("alice", "aws-api", &[]).unwrap();
+        let checked = store.inventory_checked().unwrap();
+        assert!(checked.failures.is_empty(), "{:?}", checked.failures);
+        assert_eq!(checked.resources, [resource("prod")]);
+        // A resource edited into the log so that it no longer reads is named, not dropped
+        // silently.
+        store
+            .conn
+            .execute(
+                "UPDATE inventory_log SET payload = json_set(payload, '$.resources[0].tags', 'x')
+                 WHERE seq = 2",
+                [],
+            )
+            .unwrap();
+        let checked = store.inventory_checked().unwrap();
+        assert!(
+            checked
+                .failures
+                .iter()
+                .any(|f| f.contains("inventory log entry 2 holds a resource that is not one")),
+            "{:?}",
+            checked.failures
+        );
     }
 }

@@ -228,6 +228,18 @@ pub trait Store {
         actor: &str,
         source: &str,
         assets: &[crate::inventory::Asset],
+    ) -> Result<usize> {
+        self.import_resources(actor, source, assets, &[])
+    }
+    /// [`Store::import_inventory`] with resources and their tags, which replace earlier
+    /// records of the same provider, account and id. Resources are kept in the inventory's
+    /// log alone (no table to drift from it).
+    fn import_resources(
+        &mut self,
+        actor: &str,
+        source: &str,
+        assets: &[crate::inventory::Asset],
+        resources: &[crate::inventory::Resource],
     ) -> Result<usize>;
     /// Records a triage: severity, answers and open questions; moves an open case to triaged.
     fn record_triage(
@@ -265,6 +277,8 @@ pub trait Store {
 #[derive(Debug, Clone, Default)]
 pub struct CheckedInventory {
     pub assets: Vec<crate::inventory::Asset>,
+    /// Resources and their tags, as the log's imports left them.
+    pub resources: Vec<crate::inventory::Resource>,
     /// A broken log, or a table that disagrees with it.
     pub failures: Vec<String>,
     /// An inventory from an earlier squall, which no log covers yet.

@@ -1,12 +1,15 @@
 //! Triage: a severity from the detections and what is at stake, and the standard questions
 //! answered from the inventory — with the owner to ask for every answer it does not have.
+//! "Production or test?" is also answered by the environment tags of the resources the
+//! detections name (an instance tagged `Environment=prod`), each answer citing its tag and
+//! resource; sources that disagree are shown as a conflict for the owner to settle.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use squall_core::entry::{CaseTriaged, TriageAnswer, TriageQuestion, TriagedAsset};
 
-use crate::inventory::{Asset, CorpReach, DataClass, Env, Provider};
+use crate::inventory::{Asset, CorpReach, DataClass, Env, Provider, Resource};
 use crate::store::AttachedDetection;
 
 /// Where a region is and which data-protection law governs data at rest there.
@@ -250,10 +253,124 @@ fn join<T: Serialize>(items: &[T]) -> String {
         .join(", ")
 }
 
-/// Triage from the case's detections and the inventory.
-pub fn triage(detections: &[AttachedDetection], inventory: &[Asset]) -> Triage {
-    // Affected assets and the regions their detections came from.
-    let mut affected: BTreeMap<(Option<Provider>, String), BTreeSet<String>> = BTreeMap::new();
+/// Production or test, as one source says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Production,
+    Test,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Production => "production",
+            Stage::Test => "test",
+        }
+    }
+
+    fn of_env(env: Env) -> Stage {
+        match env {
+            Env::Prod => Stage::Production,
+            Env::Staging | Env::Test | Env::Dev => Stage::Test,
+        }
+    }
+
+    /// What an environment tag's value says; `None` for a value that says neither.
+    fn of_tag(value: &str) -> Option<Stage> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "prod" | "production" | "prd" => Some(Stage::Production),
+            "test" | "dev" | "staging" | "qa" | "sandbox" => Some(Stage::Test),
+            _ => None,
+        }
+    }
+}
+
+/// Tag names that carry an environment (compared without case: `Environment`, `env`, `Env`,
+/// `stage`, ...).
+const ENV_TAGS: [&str; 3] = ["environment", "env", "stage"];
+
+/// One source's answer to "Production or test?", and how to cite it.
+#[derive(Debug, Clone)]
+struct EnvSaid {
+    stage: Stage,
+    cited: String,
+}
+
+/// What the environment tags of `resources` say, each citing its tag and resource.
+fn tagged_envs(resources: &[&Resource]) -> Vec<EnvSaid> {
+    let mut said = Vec::new();
+    for r in resources {
+        let named = match &r.kind {
+            Some(kind) => format!("{kind} {}", r.id),
+            None => r.id.clone(),
+        };
+        for (key, value) in &r.tags {
+            if !ENV_TAGS.iter().any(|n| key.eq_ignore_ascii_case(n)) {
+                continue;
+            }
+            if let Some(stage) = Stage::of_tag(value) {
+                said.push(EnvSaid {
+                    stage,
+                    cited: format!("tag {key}={value} on {named}"),
+                });
+            }
+        }
+    }
+    said
+}
+
+/// "Production or test?" from the account's inventory record and its resources' tags: the
+/// answer (or none), and a flag when the sources disagree. Without tags the answer is the
+/// inventory's word, as it always was.
+fn env_answer(account: Option<Env>, tagged: &[EnvSaid]) -> (Option<String>, Option<String>) {
+    if tagged.is_empty() {
+        return (account.map(|e| join(&[e])), None);
+    }
+    let mut said = tagged.to_vec();
+    if let Some(e) = account {
+        said.push(EnvSaid {
+            stage: Stage::of_env(e),
+            cited: format!("inventory: {}", join(&[e])),
+        });
+    }
+    let cite = |stage: Stage| {
+        said.iter()
+            .filter(|s| s.stage == stage)
+            .map(|s| s.cited.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let stages: BTreeSet<Stage> = said.iter().map(|s| s.stage).collect();
+    match stages.into_iter().collect::<Vec<_>>()[..] {
+        [one] => (Some(format!("{} ({})", one.name(), cite(one))), None),
+        _ => (
+            None,
+            Some(format!(
+                "conflicting answers to \"{Q_ENV}\": production ({}), test ({})",
+                cite(Stage::Production),
+                cite(Stage::Test)
+            )),
+        ),
+    }
+}
+
+/// What the detections say of one affected account: where the activity was, and which of
+/// its resources it named.
+#[derive(Default)]
+struct Seen {
+    regions: BTreeSet<String>,
+    resources: BTreeSet<String>,
+}
+
+/// Triage from the case's detections and the inventory: its accounts, and its resources with
+/// their tags.
+pub fn triage(
+    detections: &[AttachedDetection],
+    inventory: &[Asset],
+    resources: &[Resource],
+) -> Triage {
+    // Affected assets, the regions their detections came from and the resources they name.
+    let mut affected: BTreeMap<(Option<Provider>, String), Seen> = BTreeMap::new();
     let mut base = 0usize;
     let mut worst: Option<&str> = None;
     for d in detections {
@@ -269,8 +386,9 @@ pub fn triage(detections: &[AttachedDetection], inventory: &[Asset]) -> Triage {
             continue;
         };
         let provider = fields.log_source.as_deref().and_then(provider_of);
-        let regions = affected.entry((provider, account.clone())).or_default();
-        regions.extend(fields.region.clone());
+        let seen = affected.entry((provider, account.clone())).or_default();
+        seen.regions.extend(fields.region.clone());
+        seen.resources.extend(fields.resource.clone());
     }
     let mut reasons = vec![if detections.is_empty() {
         "no detections attached".to_string()
@@ -283,11 +401,21 @@ pub fn triage(detections: &[AttachedDetection], inventory: &[Asset]) -> Triage {
     }];
     let (mut at_stake, mut reach) = (false, false);
     let mut assets = Vec::new();
-    for ((provider, id), seen_regions) in affected {
+    for ((provider, id), seen) in affected {
         let asset = inventory
             .iter()
             .find(|a| a.id == id && provider.is_none_or(|p| p == a.provider));
-        let t = triage_asset(provider, &id, asset, &seen_regions);
+        let touched: Vec<&Resource> = resources
+            .iter()
+            .filter(|r| r.account == id && provider.is_none_or(|p| p == r.provider))
+            .filter(|r| seen.resources.iter().any(|n| r.is_named_by(n)))
+            .collect();
+        let tagged = tagged_envs(&touched);
+        for t in tagged.iter().filter(|t| t.stage == Stage::Production) {
+            at_stake = true;
+            reasons.push(format!("{id}: {} says production", t.cited));
+        }
+        let t = triage_asset(provider, &id, asset, &seen.regions, &tagged);
         if let Some(a) = asset {
             if a.env == Some(Env::Prod) {
                 at_stake = true;
@@ -329,6 +457,7 @@ fn triage_asset(
     id: &str,
     asset: Option<&Asset>,
     seen_regions: &BTreeSet<String>,
+    tagged: &[EnvSaid],
 ) -> AssetTriage {
     let mut answers = Vec::new();
     let mut questions = Vec::new();
@@ -354,7 +483,9 @@ fn triage_asset(
         }),
     };
     answer(Q_PURPOSE, asset.and_then(|a| a.purpose.clone()));
-    answer(Q_ENV, asset.and_then(|a| a.env).map(|e| join(&[e])));
+    let (env, conflict) = env_answer(asset.and_then(|a| a.env), tagged);
+    answer(Q_ENV, env);
+    flags.extend(conflict);
     answer(
         Q_LATERAL,
         asset.and_then(|a| a.trusts.as_ref()).map(|t| {
@@ -468,6 +599,7 @@ mod tests {
                 detection("acme-prod", "europe-west3", "gcp-audit"),
             ],
             &inventory,
+            &[],
         );
         assert_eq!(t.severity, "critical");
         let ids: Vec<(&str, Option<Provider>)> = t
@@ -519,5 +651,121 @@ mod tests {
         assert_eq!(place("australiasoutheast").unwrap().country, "Australia");
         assert_eq!(place("us-gov-west-1").unwrap().jurisdiction, "US");
         assert!(place("mars-north-1").is_none());
+    }
+
+    fn detection_on(account: &str, resource: &str) -> AttachedDetection {
+        let json = json!({"rule_id": "r", "rule_title": "SSH key pushed", "level": "medium",
+                          "event_time": "2026-10-02T09:14:07Z", "log_source": "cloudtrail",
+                          "account": account, "region": "eu-central-1", "resource": resource,
+                          "evidence": {"file": "/l/a.json", "record_index": 0, "byte_offset": 0}});
+        crate::casefile::detection_from_payload(&json, 1)
+    }
+
+    fn resource(id: &str, kind: &str, tags: serde_json::Value) -> Resource {
+        serde_json::from_value(
+            json!({"provider": "aws", "account": "111122223333", "id": id,
+                                      "kind": kind, "tags": tags}),
+        )
+        .unwrap()
+    }
+
+    fn env_of(t: &Triage) -> Option<String> {
+        t.assets[0]
+            .answers
+            .iter()
+            .find(|a| a.question == Q_ENV)
+            .map(|a| a.answer.clone())
+    }
+
+    #[test]
+    fn an_instance_tagged_prod_answers_production_or_test_and_is_cited() {
+        let inventory: Vec<Asset> = vec![
+            serde_json::from_value(json!({"provider": "aws", "id": "111122223333",
+                                          "owner": "shop team"}))
+            .unwrap(),
+        ];
+        let resources = [
+            resource(
+                "i-0abc",
+                "instance",
+                json!({"Environment": "prod", "Owner": "shop"}),
+            ),
+            // Not named by any detection: its tag says nothing about this case.
+            resource("i-0fff", "instance", json!({"Environment": "test"})),
+        ];
+        let t = triage(
+            &[detection_on("111122223333", "i-0abc")],
+            &inventory,
+            &resources,
+        );
+        assert_eq!(
+            env_of(&t).as_deref(),
+            Some("production (tag Environment=prod on instance i-0abc)")
+        );
+        assert!(t.assets[0].questions.iter().all(|q| q.question != Q_ENV));
+        assert!(t.assets[0].flags.is_empty(), "{:?}", t.assets[0].flags);
+        assert!(
+            t.reasons.contains(
+                &"111122223333: tag Environment=prod on instance i-0abc says production"
+                    .to_string()
+            ),
+            "{:?}",
+            t.reasons
+        );
+        assert_eq!(t.severity, "high", "medium, one step up for production");
+        // Logs may name the resource by its ARN; tag names and values are read without case.
+        let resources = [resource("vol-1", "volume", json!({"stage": "PRD"}))];
+        let t = triage(
+            &[detection_on(
+                "111122223333",
+                "arn:aws:ec2:eu-central-1:111122223333:volume/vol-1",
+            )],
+            &inventory,
+            &resources,
+        );
+        assert_eq!(
+            env_of(&t).as_deref(),
+            Some("production (tag stage=PRD on volume vol-1)")
+        );
+    }
+
+    #[test]
+    fn sources_that_disagree_are_shown_as_a_conflict_for_the_owner() {
+        let inventory: Vec<Asset> = vec![
+            serde_json::from_value(json!({"provider": "aws", "id": "111122223333",
+                                          "env": "test", "owner": "shop team"}))
+            .unwrap(),
+        ];
+        let resources = [
+            resource("i-0abc", "instance", json!({"env": "production"})),
+            resource("i-0def", "instance", json!({"Env": "qa"})),
+        ];
+        let t = triage(
+            &[
+                detection_on("111122223333", "i-0abc"),
+                detection_on("111122223333", "i-0def"),
+            ],
+            &inventory,
+            &resources,
+        );
+        let a = &t.assets[0];
+        assert_eq!(env_of(&t), None, "not silently resolved");
+        assert!(
+            a.questions
+                .iter()
+                .any(|q| q.question == Q_ENV && q.ask == "shop team")
+        );
+        assert_eq!(
+            a.flags,
+            [
+                "conflicting answers to \"Production or test?\": production (tag env=production on \
+                 instance i-0abc), test (tag Env=qa on instance i-0def; inventory: test)"
+            ]
+        );
+        // Production anywhere raises the severity until the owner says otherwise.
+        assert_eq!(t.severity, "high");
+        // With no tags, the inventory's word is the answer, as before.
+        let t = triage(&[detection_on("111122223333", "i-0abc")], &inventory, &[]);
+        assert_eq!(env_of(&t).as_deref(), Some("test"));
     }
 }

@@ -2,6 +2,8 @@
 //! them and triage reads them. Shared because a provider crate fills them from its APIs and the
 //! case store keeps them, and neither may depend on the other.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Which cloud an asset lives in.
@@ -90,5 +92,34 @@ impl Asset {
         take!(
             name, owner, contact, purpose, env, data, regions, corp_reach, trusts
         );
+    }
+}
+
+/// A resource inside an account (an instance, a volume, a bucket) and its tags, as an
+/// inventory lists it. Apart from [`Asset`] because the account is what triage asks its
+/// questions of, and a resource's tags are answers about the resources a case touches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    pub provider: Provider,
+    /// The account, project or subscription it is in.
+    pub account: String,
+    /// As the provider names it (`i-0abc...`, `vol-...`); an ARN naming it also matches.
+    pub id: String,
+    /// `instance`, `volume`, `bucket`, ...: said when triage cites it.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Resource {
+    /// Whether `named` (an id, or an ARN or path ending in `/id` or `:id`, as logs name
+    /// resources) is this resource.
+    pub fn is_named_by(&self, named: &str) -> bool {
+        named == self.id
+            || named
+                .strip_suffix(self.id.as_str())
+                .is_some_and(|head| head.ends_with('/') || head.ends_with(':'))
     }
 }

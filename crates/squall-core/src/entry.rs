@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::asset::{Asset, Provider};
+use crate::asset::{Asset, Provider, Resource};
 use crate::respond::Plan;
 
 /// Every kind of ledger entry Squall writes.
@@ -369,6 +369,11 @@ pub struct InventoryImported {
     /// The file they came from.
     pub source: String,
     pub assets: Vec<Asset>,
+    /// Resources and their tags, replacing earlier records of the same provider, account and
+    /// id. Recorded only when the import held some: an import of accounts alone is the JSON
+    /// it was before resources existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
 }
 
 /// `inventory.adopted` (in the inventory's log): the inventory an earlier release kept without
@@ -664,8 +669,22 @@ mod tests {
             InventoryImported {
                 source: source.into(),
                 assets: assets.clone(),
+                resources: Vec::new(),
             },
             json!({"source": source, "assets": assets}),
+        );
+        let resources: Vec<Resource> = vec![
+            serde_json::from_value(json!({"provider": "aws", "account": "111122223333",
+                "id": "i-0abc", "kind": "instance", "tags": {"Environment": "prod"}}))
+            .unwrap(),
+        ];
+        same_as_before(
+            InventoryImported {
+                source: source.into(),
+                assets: assets.clone(),
+                resources: resources.clone(),
+            },
+            json!({"source": source, "assets": assets, "resources": resources}),
         );
         // Rows adopted as found: an unreadable one is kept as its text.
         let existing = vec![

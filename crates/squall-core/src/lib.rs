@@ -15,7 +15,7 @@ pub mod respond;
 pub mod text;
 pub mod touched;
 
-pub use asset::{Asset, CorpReach, DataClass, Env, Provider};
+pub use asset::{Asset, CorpReach, DataClass, Env, Provider, Resource};
 pub use entry::Kind;
 pub use finding::{Finding, Location, Origin};
 pub use level::Level;

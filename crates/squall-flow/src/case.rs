@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use serde::Serialize;
 use squall_case::report::{self, ReportInput};
 use squall_case::store::CheckedInventory;
@@ -13,7 +13,7 @@ use squall_case::timeline::Window;
 use squall_case::triage::Triage;
 use squall_case::{
     AttachedDetection, Break, Case, CaseFile, Entry, Evidence, Head, NewEvidence, SignaturePolicy,
-    Store,
+    Store, Task,
 };
 use squall_logs::Warning;
 
@@ -235,8 +235,7 @@ pub fn add_evidence(
 ) -> anyhow::Result<Evidence> {
     let mut store = ctx.store()?;
     store.case(&req.case)?; // fail before reading a large file for nothing
-    let path = std::fs::canonicalize(&req.file)
-        .with_context(|| format!("evidence file {}", req.file.display()))?;
+    let path = existing_file(&req.file, "evidence file")?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let (sha256, size) = squall_case::hash::sha256_file(&path, &mut |n| progress(n, size))
         .map_err(anyhow::Error::msg)?;
@@ -255,14 +254,106 @@ pub fn add_evidence(
     )?)
 }
 
-/// Imports an inventory file (YAML or TOML); returns how many accounts it held.
-pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<usize> {
+/// A case moved to a later phase: the ledger entry that records it, and the tasks still open
+/// at a phase by which they should be done (recovered, closed), which the front end warns of.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub seq: u64,
+    pub open_tasks: Vec<Task>,
+}
+
+/// The phases a case should reach with its tasks done: recovery means the estate is back,
+/// and a closed case's open tasks are forgotten.
+const TASKS_DONE_BY: [&str; 2] = ["recovered", "closed"];
+
+/// `case status` / `case close`: moves the case on. Moving to recovered or closed with tasks
+/// still open is reported in the result; with `strict` it is refused and nothing is recorded.
+pub fn set_status(
+    ctx: &Context,
+    case: &str,
+    status: &str,
+    reason: &str,
+    strict: bool,
+) -> anyhow::Result<StatusChange> {
+    let mut store = ctx.store()?;
+    let open_tasks: Vec<Task> = if TASKS_DONE_BY.contains(&status) {
+        // The tasks as the ledger tells them, not as a table may have been edited to say.
+        CaseFile::load(&store, case)?
+            .tasks
+            .into_iter()
+            .filter(|t| !t.done)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if strict && !open_tasks.is_empty() {
+        bail!(
+            "{case}: not moved to {status}: {} (help: finish them with `squall case done {case} \
+             N --result ...`, or move on without --strict)",
+            open_tasks_line(&open_tasks)
+        );
+    }
+    let entry = store.set_status(case, &ctx.actor, status, reason)?;
+    Ok(StatusChange {
+        seq: entry.seq,
+        open_tasks,
+    })
+}
+
+/// `N task(s) still open: #2 "Ask the owner" (carol), #3 ...`, for warnings and refusals.
+pub fn open_tasks_line(tasks: &[Task]) -> String {
+    let each: Vec<String> = tasks
+        .iter()
+        .map(|t| match &t.owner {
+            Some(owner) => format!("#{} \"{}\" ({owner})", t.id, t.text),
+            None => format!("#{} \"{}\"", t.id, t.text),
+        })
+        .collect();
+    format!("{} task(s) still open: {}", tasks.len(), each.join(", "))
+}
+
+/// The absolute, canonical path of a file that must exist, so what is recorded reads the
+/// same from any folder; a missing file is said plainly, with where it was looked for.
+fn existing_file(file: &Path, what: &str) -> anyhow::Result<PathBuf> {
+    match std::fs::canonicalize(file) {
+        Ok(path) if path.is_file() => Ok(path),
+        Ok(path) => bail!("{what} {} is not a file", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let looked = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+            bail!(
+                "{what} {} does not exist (looked for {}); nothing was recorded",
+                file.display(),
+                looked.display()
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("{what} {}", file.display())),
+    }
+}
+
+/// What an inventory file held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub accounts: usize,
+    pub resources: usize,
+}
+
+/// Imports an inventory file (YAML or TOML): its accounts, and its resources with their
+/// tags. The inventory's log records the file by its absolute path.
+pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<Imported> {
+    let path = existing_file(file, "inventory file")?;
     let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let assets = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
-    Ok(ctx
-        .store()?
-        .import_inventory(&ctx.actor, &file.display().to_string(), &assets)?)
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let inventory = squall_case::inventory::parse(file, &text).map_err(anyhow::Error::msg)?;
+    let accounts = ctx.store()?.import_resources(
+        &ctx.actor,
+        &path.display().to_string(),
+        &inventory.accounts,
+        &inventory.resources,
+    )?;
+    Ok(Imported {
+        accounts,
+        resources: inventory.resources.len(),
+    })
 }
 
 /// The inventory as its hash-chained log tells it, with the problems of an edited table.
@@ -279,7 +370,7 @@ pub fn triage(ctx: &Context, case: &str) -> anyhow::Result<(CaseFile, Triage, u6
     let inventory = store.inventory_checked()?;
     file.integrity.failures.extend(inventory.failures);
     file.integrity.unchecked.extend(inventory.unchecked);
-    let t = squall_case::triage::triage(&file.detections, &inventory.assets);
+    let t = squall_case::triage::triage(&file.detections, &inventory.assets, &inventory.resources);
     let entry = store.record_triage(case, &ctx.actor, &t.severity, serde_json::to_value(&t)?)?;
     Ok((file, t, entry.seq))
 }

@@ -4,7 +4,9 @@
 
 use std::io::Write;
 
+use anyhow::Context as _;
 use squall_aws::cli::{AcquireAws, AwsTargetArgs, InventoryArgs, RecoverAws, ReleaseAws};
+use squall_aws::request::Imaging;
 use squall_core::text;
 use squall_flow::Context;
 use squall_flow::aws::{self as flow, ImageProgress, Imaged};
@@ -104,6 +106,20 @@ fn image_exit(imaged: &[Imaged]) -> u8 {
     }
 }
 
+/// `--image DIR`, made absolute: the images are recorded as evidence by their paths, which
+/// must name the same files from whatever folder the case is read in. (Not canonical: the
+/// folder is made only when imaging starts, after the plan is approved.)
+fn imaging(image: &squall_aws::cli::ImageArgs) -> anyhow::Result<Option<Imaging>> {
+    image
+        .imaging()
+        .map(|mut imaging| {
+            imaging.dir = std::path::absolute(&imaging.dir)
+                .with_context(|| format!("--image {}", imaging.dir.display()))?;
+            Ok(imaging)
+        })
+        .transpose()
+}
+
 /// `squall acquire aws instance|snapshot`.
 pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::Result<u8> {
     match cmd {
@@ -119,7 +135,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 instances,
                 forensic_account: forensic_account.or_else(|| defaults.forensic_account.clone()),
                 forensic_role: forensic_role.or_else(|| defaults.forensic_role.clone()),
-                image: image.imaging(),
+                image: imaging(&image)?,
             };
             let target = self::target(target, defaults);
             let (outcomes, imaged) = flow::acquire(
@@ -140,7 +156,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
             case,
             target,
         } => {
-            let Some(imaging) = image.imaging() else {
+            let Some(imaging) = imaging(&image)? else {
                 anyhow::bail!("nothing to do: --image DIR says where the images go");
             };
             let target = self::target(target, defaults);

@@ -216,16 +216,34 @@ pub fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<u8> {
             case,
             status,
             reason,
-        } => {
-            let e = store()?.set_status(&case, &ctx.actor, &status, &reason)?;
-            say!("{case}: {status} (ledger entry {})", e.seq);
-        }
-        CaseCommand::Close { case, reason } => {
-            let e = store()?.set_status(&case, &ctx.actor, "closed", &reason)?;
-            say!("{case}: closed (ledger entry {})", e.seq);
-        }
+            strict,
+        } => move_case(ctx, &case, &status, &reason, strict)?,
+        CaseCommand::Close {
+            case,
+            reason,
+            strict,
+        } => move_case(ctx, &case, "closed", &reason, strict)?,
     }
     Ok(exit::OK)
+}
+
+/// `case status` and `case close`: the move, and a warning naming the tasks left open.
+fn move_case(
+    ctx: &Context,
+    case: &str,
+    status: &str,
+    reason: &str,
+    strict: bool,
+) -> anyhow::Result<()> {
+    let change = flow::set_status(ctx, case, status, reason, strict)?;
+    if !change.open_tasks.is_empty() {
+        say!(
+            "warning: {case}: {status} with {}",
+            flow::open_tasks_line(&change.open_tasks)
+        );
+    }
+    say!("{case}: {status} (ledger entry {})", change.seq);
+    Ok(())
 }
 
 pub fn ledger(ctx: &Context, cmd: LedgerCommand) -> anyhow::Result<u8> {
@@ -324,7 +342,14 @@ pub fn inventory(
     match cmd {
         InventoryCommand::Import { file } => {
             let n = flow::import_inventory(ctx, &file)?;
-            say!("{n} account(s) imported from {}", file.display());
+            match n.resources {
+                0 => say!("{} account(s) imported from {}", n.accounts, file.display()),
+                r => say!(
+                    "{} account(s) and {r} resource(s) imported from {}",
+                    n.accounts,
+                    file.display()
+                ),
+            }
             Ok(exit::OK)
         }
         InventoryCommand::Aws(args) => crate::aws::inventory(ctx, aws, args),

@@ -231,19 +231,26 @@ pub enum CaseCommand {
     },
     /// Hand a case to someone.
     Assign { case: String, owner: String },
-    /// Move a case to its next phase: triaged, contained, recovered or closed.
+    /// Move a case to its next phase: triaged, contained, recovered or closed. Tasks still
+    /// open at recovered or closed are named in a warning.
     Status {
         case: String,
         status: String,
         /// Why, for the record.
         #[arg(long, default_value = "")]
         reason: String,
+        /// Refuse to reach recovered or closed while tasks are open (exit 2).
+        #[arg(long, env = "SQUALL_STRICT")]
+        strict: bool,
     },
-    /// Close a case.
+    /// Close a case. Tasks still open are named in a warning.
     Close {
         case: String,
         #[arg(long, default_value = "")]
         reason: String,
+        /// Refuse to close while tasks are open (exit 2).
+        #[arg(long, env = "SQUALL_STRICT")]
+        strict: bool,
     },
 }
 

@@ -142,6 +142,13 @@ pub fn run(
             .expect("valid template")
             .progress_chars("=> "),
         );
+        // The first frame says what is being read; a rate appears with the first records.
+        bar.set_message(progress_message(
+            0,
+            hunt.discovery.inputs.len(),
+            0,
+            Duration::ZERO,
+        ));
         bar
     });
     let printer = WarningPrinter {
@@ -184,14 +191,12 @@ pub fn run(
             let (progress, done) = (&progress, &done);
             s.spawn(move || {
                 while !done.load(Ordering::Relaxed) {
-                    let records = progress.records.load(Ordering::Relaxed);
-                    let secs = started.elapsed().as_secs_f64().max(0.001);
                     bar.set_position(progress.disk_bytes.load(Ordering::Relaxed));
-                    bar.set_message(format!(
-                        "files {}/{files}  {} records  {:.0} records/s",
+                    bar.set_message(progress_message(
                         progress.files_done.load(Ordering::Relaxed),
-                        squall_flow::hunt::thousands(records),
-                        records as f64 / secs
+                        files,
+                        progress.records.load(Ordering::Relaxed),
+                        started.elapsed(),
                     ));
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -267,4 +272,35 @@ pub fn run(
         return Ok(exit::DETECTED);
     }
     Ok(exit::OK)
+}
+
+/// The progress bar's message. Until the first batch of records reaches the workers there is
+/// no rate to show, only what is being read: a "0 records/s" frame would read as a stalled
+/// hunt.
+fn progress_message(files_done: u64, files: usize, records: u64, elapsed: Duration) -> String {
+    if records == 0 {
+        let plural = if files == 1 { "" } else { "s" };
+        return format!("reading {files} file{plural}…");
+    }
+    let secs = elapsed.as_secs_f64().max(0.001);
+    format!(
+        "files {files_done}/{files}  {} records  {} records/s",
+        squall_flow::hunt::thousands(records),
+        squall_flow::hunt::thousands((records as f64 / secs) as u64)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_frame_says_what_is_read_not_a_zero_rate() {
+        let first = progress_message(0, 3, 0, Duration::ZERO);
+        assert_eq!(first, "reading 3 files…");
+        assert!(!first.contains("records/s"), "{first}");
+        // Later frames, once records arrive, carry the count and the rate.
+        let later = progress_message(1, 3, 5_000, Duration::from_secs(2));
+        assert_eq!(later, "files 1/3  5,000 records  2,500 records/s");
+    }
 }

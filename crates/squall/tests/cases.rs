@@ -833,3 +833,237 @@ fn case_show_numbers_detections_as_timeline_around_counts_them() {
     assert!(numbered.contains(last_time), "{numbered}");
     assert!(show.contains("  #1 "), "{show}");
 }
+
+#[test]
+fn recovering_with_open_tasks_warns_strict_refuses_and_the_report_lists_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    squall(h)
+        .args(["case", "new", "--title", "Leaked key"])
+        .assert()
+        .success();
+    for (text, owner) in [
+        ("Rotate the CI key", Some("carol")),
+        ("Ask <b>the</b> owner | about `snap`", None),
+    ] {
+        let mut cmd = squall(h);
+        cmd.args(["case", "task", "C-0001", text]);
+        if let Some(owner) = owner {
+            cmd.args(["--owner", owner]);
+        }
+        cmd.assert().success();
+    }
+    squall(h)
+        .args(["case", "done", "C-0001", "1", "--result", "rotated"])
+        .assert()
+        .success();
+    squall(h)
+        .args(["case", "status", "C-0001", "contained"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+    // --strict refuses, names the open task, and records nothing.
+    squall(h)
+        .args(["case", "status", "C-0001", "recovered", "--strict"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("not moved to recovered")
+                .and(predicate::str::contains("#2 \"Ask <b>the</b> owner"))
+                .and(predicate::str::contains("#1").not()),
+        );
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["case"]["status"], "contained");
+    // Without it the case moves on, with a warning naming the task.
+    squall(h)
+        .args(["case", "status", "C-0001", "recovered"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("warning: C-0001: recovered with 1 task(s) still open: #2")
+                .and(predicate::str::contains("Ask <b>the</b> owner")),
+        );
+    let out = squall(h).args(["report", "C-0001"]).assert().success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let section = md
+        .split("## Open tasks")
+        .nth(1)
+        .expect("an open-tasks section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(section.contains("task 2: Ask"), "{section}");
+    assert!(
+        !section.contains("Rotate the CI key"),
+        "a done task: {section}"
+    );
+    assert!(
+        !section.contains("<b>") && !squall_core::text::unescaped(section, '|'),
+        "task text is escaped: {section}"
+    );
+    let html = String::from_utf8_lossy(
+        &squall(h)
+            .args(["report", "C-0001", "--format", "html"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .to_string();
+    assert!(html.contains("<h2>Open tasks</h2>"), "{html}");
+    assert!(html.contains("Ask &lt;b&gt;the&lt;/b&gt; owner"), "{html}");
+    // Once it is done, the section goes.
+    squall(h)
+        .args(["case", "done", "C-0001", "2", "--result", "asked"])
+        .assert()
+        .success();
+    let out = squall(h).args(["report", "C-0001"]).assert().success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("## Open tasks"));
+}
+
+#[test]
+fn evidence_and_inventory_given_by_relative_paths_are_recorded_absolute() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let work = h.join("work");
+    std::fs::create_dir_all(work.join("acq")).unwrap();
+    std::fs::write(work.join("acq/disk.raw"), b"evidence bytes").unwrap();
+    std::fs::write(
+        work.join("inventory.yaml"),
+        "accounts:\n  - id: '111122223333'\n    provider: aws\n    env: prod\n",
+    )
+    .unwrap();
+    squall(h)
+        .args(["case", "new", "--title", "Disk"])
+        .assert()
+        .success();
+    squall(h)
+        .current_dir(&work)
+        .args(["evidence", "add", "C-0001", "acq/../acq/disk.raw"])
+        .args(["--description", "root volume"])
+        .assert()
+        .success();
+    let canonical = std::fs::canonicalize(work.join("acq/disk.raw")).unwrap();
+    // Read from another folder, the case names the same file.
+    let shown = json_of(
+        squall(h)
+            .current_dir("/")
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    assert_eq!(
+        shown["evidence"][0]["path"],
+        canonical.display().to_string()
+    );
+    assert_eq!(
+        shown["evidence"][0]["stored_at"],
+        canonical.display().to_string()
+    );
+    // A file that is not there is said to be missing, and nothing is recorded.
+    squall(h)
+        .current_dir(&work)
+        .args(["evidence", "add", "C-0001", "acq/memory.lime"])
+        .args(["--description", "x"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("acq/memory.lime does not exist").and(
+                predicate::str::contains(work.join("acq/memory.lime").display().to_string()),
+            ),
+        );
+    let shown = json_of(squall(h).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(shown["evidence"].as_array().unwrap().len(), 1);
+
+    // The inventory's log names the file it came from by its absolute path.
+    squall(h)
+        .current_dir(&work)
+        .args(["inventory", "import", "inventory.yaml"])
+        .assert()
+        .success();
+    let db = rusqlite::Connection::open(h.join("squall.db")).unwrap();
+    let payload: String = db
+        .query_row(
+            "SELECT payload FROM inventory_log WHERE kind = 'inventory.imported'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    let inventory = std::fs::canonicalize(work.join("inventory.yaml")).unwrap();
+    assert_eq!(payload["source"], inventory.display().to_string());
+}
+
+#[test]
+fn triage_answers_production_from_the_tags_of_the_instance_the_case_touches() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let event = serde_json::json!({"eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dana",
+                         "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLEKEY00001",
+                         "userName": "dana"},
+        "eventTime": "2026-10-02T09:14:07Z", "eventSource": "ec2-instance-connect.amazonaws.com",
+        "eventName": "SendSSHPublicKey", "awsRegion": "eu-central-1",
+        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-cli/2.15.0",
+        "requestParameters": {"instanceId": "i-0abc", "instanceOSUser": "ec2-user"},
+        "responseElements": null, "eventID": "0b9f6d1e-6a52-4b7e-8d3c-2f1a9e8b7c6d",
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333"});
+    let log = h.join("trail.jsonl");
+    std::fs::write(&log, format!("{event}\n")).unwrap();
+    squall(h)
+        .args([
+            "hunt",
+            "--new-case",
+            "Instance Connect",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    // The account's record says nothing of its environment; the instance's tag does.
+    let inventory = h.join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "accounts:\n  - id: '111122223333'\n    provider: aws\n    owner: shop team\n\
+         resources:\n  - provider: aws\n    account: '111122223333'\n    id: i-0abc\n    \
+         kind: instance\n    tags: {Environment: prod, Owner: shop}\n",
+    )
+    .unwrap();
+    squall(h)
+        .args(["inventory", "import"])
+        .arg(&inventory)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "1 account(s) and 1 resource(s) imported",
+        ));
+    let t = json_of(squall(h).args(["triage", "C-0001", "--format", "json"]));
+    let account = &t["assets"][0];
+    assert_eq!(account["id"], "111122223333");
+    let env = account["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["question"] == "Production or test?");
+    assert_eq!(
+        env.map(|a| &a["answer"]),
+        Some(&Value::from(
+            "production (tag Environment=prod on instance i-0abc)"
+        )),
+        "{t}"
+    );
+    assert!(
+        account["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["question"] != "Production or test?"),
+        "not asked when a tag answers it: {t}"
+    );
+    assert!(
+        t["reasons"].as_array().unwrap().contains(&Value::from(
+            "111122223333: tag Environment=prod on instance i-0abc says production"
+        )),
+        "{t}"
+    );
+}
