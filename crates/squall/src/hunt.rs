@@ -238,8 +238,9 @@ pub fn run(
             printer.print(w);
         }
         eprintln!(
-            "squall: {}: {} detection(s) attached, {} already attached",
-            attached.case, attached.added, attached.already_attached
+            "squall: {}: {} detection(s) attached, {} already attached (what they touched: \
+             `squall scope {}`)",
+            attached.case, attached.added, attached.already_attached, attached.case
         );
     }
     let (rules, discovery) = (&hunt.rules, &hunt.discovery);

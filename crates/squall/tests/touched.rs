@@ -116,7 +116,10 @@ fn hunted() -> (tempfile::TempDir, std::path::PathBuf) {
         .args(["hunt", "--new-case", "drill", "-q", "--format", "jsonl"])
         .arg(&log)
         .assert()
-        .success();
+        .success()
+        .stderr(predicates::str::contains(
+            "(what they touched: `squall scope C-0001`)",
+        ));
     (dir, home)
 }
 
