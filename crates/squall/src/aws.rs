@@ -39,7 +39,26 @@ pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainAws) -> anyhow::
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
     let outcomes = flow::contain(ctx, &response(&r), &target, what, &mut plans(&r))?;
-    render::outcomes(&outcomes, &r)
+    let code = render::outcomes(&outcomes, &r)?;
+    cut_offs(&outcomes);
+    Ok(code)
+}
+
+/// Says the session cut-off each contained principal has now, as read back (or found): the
+/// time the analyst quotes, not the one the run meant to set.
+fn cut_offs(outcomes: &squall_flow::respond::Outcomes) {
+    for o in outcomes.outcomes.iter().filter(|o| o.status.holds()) {
+        if let Some(t) = o
+            .observed
+            .as_ref()
+            .and_then(|s| s["sessions_revoked_before"].as_str())
+        {
+            say!(
+                "{}: sessions issued before {t} are denied (the cut-off in force)",
+                o.resource
+            );
+        }
+    }
 }
 
 /// `squall release aws instance`: the prior state comes from the case's ledger.

@@ -556,6 +556,67 @@ print(json.dumps({'keys': keys, 'login': login, 'ssh': len(ssh),
 }
 
 #[test]
+fn containing_a_role_again_moves_the_cut_off_to_now_and_says_which_is_in_force() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='deployer', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+"#,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    let in_force = |moto: &Moto| -> String {
+        setup(
+            moto,
+            "iam = boto3.client('iam', **kw)\nd = iam.get_role_policy(RoleName='deployer', PolicyName='SquallRevokeOlderSessions')['PolicyDocument']\nprint(d['Statement'][0]['Condition']['DateLessThan']['aws:TokenIssueTime'])",
+        )
+    };
+    let contain = |h: &Path| {
+        let out = squall(h, &moto)
+            .args([
+                "contain", "aws", "role", "deployer", "--case", "C-0001", "--yes", "--format",
+                "json",
+            ])
+            .assert()
+            .success();
+        let outcome: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        (outcome, stderr)
+    };
+    let (first, _) = contain(h);
+    assert_eq!(first[0]["status"], "verified", "{first}");
+    let first_cut = in_force(&moto);
+    // Sessions are minted after the containment (the attacker assumes the role again): the
+    // cut-off, to the second, must move past them.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (again, stderr) = contain(h);
+    assert_eq!(
+        again[0]["status"], "verified",
+        "a re-run changes the cut-off: {again}"
+    );
+    let cut = in_force(&moto);
+    assert!(cut > first_cut, "{cut} is not after {first_cut}");
+    assert_eq!(
+        again[0]["observed"]["sessions_revoked_before"],
+        cut.as_str()
+    );
+    assert!(
+        stderr.contains(&format!("the cut-off moves from {first_cut} to {cut}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "deployer: sessions issued before {cut} are denied (the cut-off in force)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn recovering_replaces_world_open_rules_rotates_a_key_and_restores_a_disk() {
     let Some(moto) = moto() else { return };
     let ids: Value = serde_json::from_str(&setup(
