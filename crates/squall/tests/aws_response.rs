@@ -267,6 +267,115 @@ fn isolating_an_instance_cuts_network_credentials_and_addresses_and_release_rest
 }
 
 #[test]
+fn isolation_leaves_no_world_open_group_behind_for_inventory_or_recovery() {
+    let Some(moto) = moto() else { return };
+    let script = WEB_SERVER.replace(
+        "print(json.dumps({'instance': i, 'web': web, 'ssh': ssh, 'eip': eip}))\n",
+        "second = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[web])['Instances'][0]['InstanceId']\n\
+         other = ec2.create_vpc(CidrBlock='10.1.0.0/16')['Vpc']['VpcId']\n\
+         fake = ec2.create_security_group(GroupName='squall-isolation-allow-all', Description='not Squall', VpcId=other)['GroupId']\n\
+         ec2.authorize_security_group_ingress(GroupId=fake, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])\n\
+         print(json.dumps({'instance': i, 'second': second, 'vpc': vpc, 'fake': fake}))\n",
+    );
+    let ids: Value = serde_json::from_str(&setup(&moto, &script)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    // Squall's groups in the instance's VPC: their rules (ingress + egress) and their tags.
+    let squall_groups = |moto: &Moto| -> Value {
+        serde_json::from_str(&setup(
+            moto,
+            &format!(
+                "ec2 = boto3.client('ec2', **kw)\ngs = ec2.describe_security_groups(Filters=[{{'Name': 'vpc-id', 'Values': [{vpc:?}]}}])['SecurityGroups']\nprint(json.dumps({{g['GroupName']: {{'rules': len(g['IpPermissions']) + len(g['IpPermissionsEgress']), 'purpose': {{t['Key']: t['Value'] for t in g.get('Tags', [])}}.get('squall:purpose')}} for g in gs if g['GroupName'].startswith('squall-')}}))",
+                vpc = ids["vpc"].as_str().unwrap()
+            ),
+        ))
+        .unwrap()
+    };
+    let isolate = |id: &str| {
+        let out = json_out(squall(h, &moto).args([
+            "contain",
+            "aws",
+            "instance",
+            id,
+            "--case",
+            "C-0001",
+            "--isolate",
+            "--yes",
+            "--format",
+            "json",
+        ]));
+        assert_eq!(out[0]["status"], "verified", "{out}");
+    };
+    isolate(ids["instance"].as_str().unwrap());
+    let groups = squall_groups(&moto);
+    assert_eq!(
+        groups,
+        serde_json::json!({
+            "squall-isolation": {"rules": 0, "purpose": "squall-isolation"},
+            "squall-isolation-allow-all": {"rules": 0, "purpose": "squall-isolation-allow-all"},
+        }),
+        "the allow-all group is emptied once the interfaces moved on"
+    );
+    // The next isolation in the VPC puts the rules back for its pass, and empties them again.
+    isolate(ids["second"].as_str().unwrap());
+    assert_eq!(squall_groups(&moto), groups);
+
+    // Even with its allow-all rules back (a run interrupted mid-pass), Squall's own group is
+    // neither an inventory finding nor a rule to recover; a look-alike without its tag is both.
+    let allow_all = setup(
+        &moto,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\ng = ec2.describe_security_groups(Filters=[{{'Name': 'vpc-id', 'Values': [{vpc:?}]}}, {{'Name': 'group-name', 'Values': ['squall-isolation-allow-all']}}])['SecurityGroups'][0]['GroupId']\nec2.authorize_security_group_ingress(GroupId=g, IpPermissions=[{{'IpProtocol': '-1', 'IpRanges': [{{'CidrIp': '0.0.0.0/0'}}]}}])\nprint(g)",
+            vpc = ids["vpc"].as_str().unwrap()
+        ),
+    );
+    let inv = json_out(squall(h, &moto).args([
+        "inventory",
+        "aws",
+        "--region",
+        "us-east-1",
+        "--format",
+        "json",
+    ]));
+    let open: Vec<&str> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "open-admin-port")
+        .map(|f| f["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, vec![ids["fake"].as_str().unwrap()], "{inv}");
+    let planned = json_out(squall(h, &moto).args([
+        "recover", "aws", "firewall", "--case", "C-0001", "--format", "json",
+    ]));
+    let targets: Vec<&str> = planned
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        vec![format!(
+            "{}:tcp/22:0.0.0.0/0",
+            ids["fake"].as_str().unwrap()
+        )],
+        "{planned}"
+    );
+    let out = squall(h, &moto)
+        .args([
+            "recover", "aws", "firewall", "--group", &allow_all, "--case", "C-0001",
+        ])
+        .assert()
+        .success();
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr).contains("no rule in us-east-1"),
+        "Squall's own group is not a recovery target even when named"
+    );
+}
+
+#[test]
 fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
     let Some(moto) = moto() else { return };
     let script = WEB_SERVER.replace(

@@ -578,6 +578,7 @@ mod tests {
             from_port: Some(from),
             to_port: Some(to),
             cidr: cidr.into(),
+            purpose: None,
         }
     }
 

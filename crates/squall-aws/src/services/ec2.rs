@@ -29,7 +29,13 @@ pub struct IngressRule {
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
     pub cidr: String,
+    /// The group's `squall:purpose` tag: Squall's own groups carry their name there.
+    #[serde(skip)]
+    pub purpose: Option<String>,
 }
+
+/// The tag Squall puts on the security groups it makes, valued with the group's name.
+pub const PURPOSE_TAG: &str = "squall:purpose";
 
 /// The regions enabled for the account.
 pub async fn regions(client: &Client) -> Result<Vec<String>, AwsError> {
@@ -605,7 +611,7 @@ pub async fn ensure_group(
                 .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
                 .tags(
                     aws_sdk_ec2::types::Tag::builder()
-                        .key("squall:purpose")
+                        .key(PURPOSE_TAG)
                         .value(name)
                         .build(),
                 )
@@ -653,6 +659,79 @@ pub async fn ensure_group(
             .map_err(call("ec2:RevokeSecurityGroupEgress", &id))?;
     }
     Ok(id)
+}
+
+/// Puts the allow-all rules (every protocol, 0.0.0.0/0, in and out) on a group, or takes them
+/// off; what is already so is left alone.
+pub async fn set_allow_all(client: &Client, group: &str, open: bool) -> Result<(), AwsError> {
+    let out = client
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", group))?;
+    let everything = |p: &aws_sdk_ec2::types::IpPermission| {
+        p.ip_protocol() == Some("-1")
+            && p.ip_ranges()
+                .iter()
+                .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+    };
+    let g = out.security_groups().first();
+    let ingress = g.is_some_and(|g| g.ip_permissions().iter().any(everything));
+    let egress = g.is_some_and(|g| g.ip_permissions_egress().iter().any(everything));
+    let rule = || {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .build(),
+            )
+            .build()
+    };
+    match (open, ingress) {
+        (true, false) => {
+            client
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map_err(call("ec2:AuthorizeSecurityGroupIngress", group))?;
+        }
+        (false, true) => {
+            client
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map_err(call("ec2:RevokeSecurityGroupIngress", group))?;
+        }
+        _ => {}
+    }
+    match (open, egress) {
+        (true, false) => {
+            client
+                .authorize_security_group_egress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map_err(call("ec2:AuthorizeSecurityGroupEgress", group))?;
+        }
+        (false, true) => {
+            client
+                .revoke_security_group_egress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map_err(call("ec2:RevokeSecurityGroupEgress", group))?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The rules of a group (ingress, egress), to check an isolation group is still empty.
@@ -1155,6 +1234,12 @@ fn flatten(g: &aws_sdk_ec2::types::SecurityGroup, region: &str) -> Vec<IngressRu
                 from_port: p.from_port(),
                 to_port: p.to_port(),
                 cidr: cidr.to_string(),
+                purpose: g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(PURPOSE_TAG))
+                    .and_then(|t| t.value())
+                    .map(str::to_string),
             });
         }
     }
