@@ -293,18 +293,11 @@ fn isolation_leaves_no_world_open_group_behind_for_inventory_or_recovery() {
         .unwrap()
     };
     let isolate = |id: &str| {
-        let out = json_out(squall(h, &moto).args([
-            "contain",
-            "aws",
-            "instance",
-            id,
-            "--case",
-            "C-0001",
-            "--isolate",
-            "--yes",
-            "--format",
-            "json",
-        ]));
+        let out = json_out(
+            squall(h, &moto)
+                .args(["contain", "aws", "instance", id])
+                .args("--case C-0001 --isolate --yes --format json".split(' ')),
+        );
         assert_eq!(out[0]["status"], "verified", "{out}");
     };
     isolate(ids["instance"].as_str().unwrap());
@@ -330,14 +323,9 @@ fn isolation_leaves_no_world_open_group_behind_for_inventory_or_recovery() {
             vpc = ids["vpc"].as_str().unwrap()
         ),
     );
-    let inv = json_out(squall(h, &moto).args([
-        "inventory",
-        "aws",
-        "--region",
-        "us-east-1",
-        "--format",
-        "json",
-    ]));
+    let inv = json_out(
+        squall(h, &moto).args("inventory aws --region us-east-1 --format json".split(' ')),
+    );
     let open: Vec<&str> = inv["findings"]
         .as_array()
         .unwrap()

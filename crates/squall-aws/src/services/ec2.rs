@@ -689,47 +689,45 @@ pub async fn set_allow_all(client: &Client, group: &str, open: bool) -> Result<(
             )
             .build()
     };
-    match (open, ingress) {
-        (true, false) => {
-            client
+    // (is egress, present now): each direction changed only when it is not as wanted.
+    for (out_bound, present) in [(false, ingress), (true, egress)] {
+        if present == open {
+            continue;
+        }
+        match (open, out_bound) {
+            (true, false) => client
                 .authorize_security_group_ingress()
                 .group_id(group)
                 .ip_permissions(rule())
                 .send()
                 .await
-                .map_err(call("ec2:AuthorizeSecurityGroupIngress", group))?;
-        }
-        (false, true) => {
-            client
+                .map(drop)
+                .map_err(call("ec2:AuthorizeSecurityGroupIngress", group)),
+            (false, false) => client
                 .revoke_security_group_ingress()
                 .group_id(group)
                 .ip_permissions(rule())
                 .send()
                 .await
-                .map_err(call("ec2:RevokeSecurityGroupIngress", group))?;
-        }
-        _ => {}
-    }
-    match (open, egress) {
-        (true, false) => {
-            client
+                .map(drop)
+                .map_err(call("ec2:RevokeSecurityGroupIngress", group)),
+            (true, true) => client
                 .authorize_security_group_egress()
                 .group_id(group)
                 .ip_permissions(rule())
                 .send()
                 .await
-                .map_err(call("ec2:AuthorizeSecurityGroupEgress", group))?;
-        }
-        (false, true) => {
-            client
+                .map(drop)
+                .map_err(call("ec2:AuthorizeSecurityGroupEgress", group)),
+            (false, true) => client
                 .revoke_security_group_egress()
                 .group_id(group)
                 .ip_permissions(rule())
                 .send()
                 .await
-                .map_err(call("ec2:RevokeSecurityGroupEgress", group))?;
-        }
-        _ => {}
+                .map(drop)
+                .map_err(call("ec2:RevokeSecurityGroupEgress", group)),
+        }?;
     }
     Ok(())
 }
