@@ -136,13 +136,23 @@ pub enum AcquireAws {
     },
     /// Image existing snapshots through the EBS direct APIs into raw files with their SHA-256,
     /// recorded as evidence on the case. An interrupted image resumes where it stopped.
+    ///
+    /// The plan names each snapshot's instance, volume and start time; the reads show in the
+    /// account's CloudTrail, so nothing is read without --yes. Snapshots are imaged one after
+    /// the other (whatever --concurrency says), each one's blocks in parallel
+    /// (--image-concurrency).
+    ///
+    /// Examples:
+    ///   squall acquire aws snapshot snap-0123 --case C-0001 --image /cases/C-0001/images
+    ///   squall acquire aws snapshot snap-0123 --case C-0001 --image /cases/C-0001/images --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
     Snapshot {
         #[arg(required = true)]
         snapshots: Vec<String>,
         #[command(flatten)]
         image: ImageArgs,
-        #[arg(long)]
-        case: String,
+        #[command(flatten)]
+        r: Response,
         #[command(flatten)]
         target: AwsTargetArgs,
     },

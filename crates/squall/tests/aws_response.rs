@@ -405,19 +405,26 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         ))
         .unwrap()
     };
-    let acquired = json_out(squall(h, &moto).args([
-        "acquire",
-        "aws",
-        "instance",
-        instance,
-        "--case",
-        "C-0001",
-        "--forensic-account",
-        "999988887777",
-        "--yes",
-        "--format",
-        "json",
-    ]));
+    let acquire = || {
+        squall(h, &moto)
+            .args(["acquire", "aws", "instance", instance])
+            .args("--case C-0001 --forensic-account 999988887777 --yes --format json".split(' '))
+            .assert()
+            .success()
+    };
+    let out = acquire();
+    let acquired: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // Every volume's plan names its instance.
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("plan: acquire-volume vol-")
+                && l.ends_with(&format!(" (instance {instance})")))
+            .count(),
+        2,
+        "{stderr}"
+    );
     assert_eq!(acquired.as_array().unwrap().len(), 2, "{acquired}");
     assert!(
         acquired
@@ -456,21 +463,44 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         );
         assert_eq!(o["tags"]["squall:instance"], instance);
     }
+    // Each snapshot is evidence of the case, named by its ARN with its volume, instance,
+    // account and region; AWS gives no digest, so none is made up.
+    let evidence = |h: &Path| -> Vec<Value> {
+        let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+        case["evidence"].as_array().unwrap().clone()
+    };
+    let recorded = evidence(h);
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    for o in stage("original") {
+        let id = o["id"].as_str().unwrap();
+        let volume = o["tags"]["squall:volume"].as_str().unwrap();
+        let e = recorded
+            .iter()
+            .find(|e| e["path"] == format!("arn:aws:ec2:us-east-1::snapshot/{id}"))
+            .unwrap_or_else(|| panic!("{id} not in {recorded:?}"));
+        let description = e["description"].as_str().unwrap();
+        for part in [
+            id,
+            volume,
+            instance,
+            "account 123456789012",
+            "region us-east-1",
+            "started 20",
+        ] {
+            assert!(description.contains(part), "{part} not in {description}");
+        }
+        assert_eq!(e["sha256"], "");
+        assert_eq!(e["source"], format!("aws:ec2:volume/{volume}"));
+    }
+    let report = squall(h, &moto)
+        .args(["report", "C-0001"])
+        .assert()
+        .success();
+    let report = String::from_utf8_lossy(&report.get_output().stdout).to_string();
+    assert!(report.contains("2 piece(s) of evidence"), "{report}");
 
     // Again: converges, no second snapshot.
-    let again = json_out(squall(h, &moto).args([
-        "acquire",
-        "aws",
-        "instance",
-        instance,
-        "--case",
-        "C-0001",
-        "--forensic-account",
-        "999988887777",
-        "--yes",
-        "--format",
-        "json",
-    ]));
+    let again: Value = serde_json::from_slice(&acquire().get_output().stdout).unwrap();
     assert!(
         again
             .as_array()
@@ -480,6 +510,7 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         "{again}"
     );
     assert_eq!(snapshots(&moto).as_array().unwrap().len(), 3);
+    assert_eq!(evidence(h).len(), 2, "a re-run records no snapshot twice");
 
     // Now the evidence is there: terminate goes through.
     let gone = json_out(squall(h, &moto).args([
@@ -534,10 +565,32 @@ fn imaging_a_snapshot_hashes_every_block_and_resumes_after_an_interruption() {
                 "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
             ])
             .arg(&images)
+            .arg("--yes")
             .assert()
             .success();
         String::from_utf8_lossy(&out.get_output().stderr).to_string()
     };
+    // The plan alone: what would be read and where it goes; nothing read, nothing recorded.
+    let out = squall(h, &moto)
+        .args([
+            "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+        ])
+        .arg(&images)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("plan: image-snapshot {snap} (instance unknown)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("add --yes"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        format!("resource,action,outcome,ledger_seq,error\n{snap},image-snapshot,planned,,\n")
+    );
+    assert!(!images.join(format!("{snap}.raw")).exists());
+    assert_eq!(kinds(&ledger(h, &moto)), vec!["case.opened"]);
     let stderr = image(h);
     assert!(stderr.contains(want), "{stderr}");
     let raw = images.join(format!("{snap}.raw"));
@@ -550,6 +603,18 @@ fn imaging_a_snapshot_hashes_every_block_and_resumes_after_an_interruption() {
     let evidence = &case["evidence"][0];
     assert_eq!(evidence["sha256"], want, "{case}");
     assert_eq!(evidence["source"], format!("aws:ebs:snapshot/{snap}"));
+    // Run again on the complete image: nothing read, nothing recorded twice.
+    let again = json_out(
+        squall(h, &moto)
+            .args([
+                "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+            ])
+            .arg(&images)
+            .args(["--yes", "--format", "json"]),
+    );
+    assert_eq!(again[0]["status"], "unchanged", "{again}");
+    let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 1, "{case}");
 
     // An interrupted run: four blocks durable, garbage after them. The next run keeps the
     // durable part (re-hashing it), fetches the rest, and ends with the same digest.
@@ -1241,7 +1306,7 @@ print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
             "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
         ])
         .arg(&images)
-        .args(["--image-concurrency", "2"])
+        .args(["--image-concurrency", "2", "--yes"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1266,6 +1331,7 @@ print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
             "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
         ])
         .arg(&images)
+        .arg("--yes")
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();

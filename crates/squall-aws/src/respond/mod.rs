@@ -29,7 +29,7 @@ use squall_core::respond::{ActionError, Plan};
 
 use crate::AwsError;
 
-pub use acquisition::{AcquireVolume, Forensic};
+pub use acquisition::{AcquireVolume, Forensic, ImageSnapshot};
 pub use identity::{ContainRole, ContainUser, DeactivateKey};
 pub use instance::{
     IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
@@ -56,6 +56,8 @@ pub fn is_squall_group(name: &str, purpose_tag: Option<&str>) -> bool {
 pub const CASE_TAG: &str = "squall:case";
 /// Names the volume a snapshot was taken of, so a re-run finds it instead of taking another.
 pub const VOLUME_TAG: &str = "squall:volume";
+/// Names the instance the volume of a snapshot belonged to.
+pub const INSTANCE_TAG: &str = "squall:instance";
 
 /// Long operations (a snapshot of a large volume) are waited for up to this long.
 pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);

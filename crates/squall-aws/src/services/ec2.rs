@@ -224,10 +224,7 @@ pub async fn storage(
             region: region.to_string(),
             volume: s.volume_id().map(str::to_string),
             encrypted: s.encrypted().unwrap_or(false),
-            started: s.start_time().and_then(|t| {
-                chrono::DateTime::from_timestamp(t.secs(), 0)
-                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            }),
+            started: s.start_time().and_then(utc),
         }));
     }
     Ok((volumes, snapshots))
@@ -825,6 +822,8 @@ pub struct Volume {
     pub kms_key: Option<String>,
     pub availability_zone: Option<String>,
     pub snapshot: Option<String>,
+    /// The instance it is attached to, if any.
+    pub instance: Option<String>,
 }
 
 /// One volume's size, encryption key and zone.
@@ -850,7 +849,18 @@ pub async fn volume(client: &Client, id: &str) -> Result<Volume, AwsError> {
             .snapshot_id()
             .filter(|s| !s.is_empty())
             .map(str::to_string),
+        instance: v
+            .attachments()
+            .iter()
+            .find_map(|a| a.instance_id())
+            .map(str::to_string),
     })
+}
+
+/// A time from the API as UTC to the second (`2024-05-01T10:00:00Z`).
+fn utc(t: &aws_sdk_ec2::primitives::DateTime) -> Option<String> {
+    chrono::DateTime::from_timestamp(t.secs(), 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// A snapshot as the acquisition sees it.
@@ -862,6 +872,11 @@ pub struct Snapshot {
     pub encrypted: bool,
     pub kms_key: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// When the snapshot was started: the moment its data is of.
+    pub started: Option<String>,
+    pub size_gib: Option<i32>,
+    /// The account that owns it.
+    pub owner: Option<String>,
 }
 
 fn snapshot_of(s: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
@@ -879,6 +894,9 @@ fn snapshot_of(s: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
             .iter()
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect(),
+        started: s.start_time().and_then(utc),
+        size_gib: s.volume_size(),
+        owner: s.owner_id().map(str::to_string),
     }
 }
 
