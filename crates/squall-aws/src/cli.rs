@@ -206,8 +206,12 @@ pub enum RecoverAws {
     #[command(after_help = RESPONSE_HELP)]
     Instance {
         instance: String,
+        /// A snapshot started before the compromise (the case's earliest detection).
         #[arg(long, value_name = "SNAPSHOT")]
         from_snapshot: String,
+        /// Restore from a snapshot started after the compromise: only if you know it is clean.
+        #[arg(long)]
+        allow_after_compromise: bool,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -330,6 +334,7 @@ impl RecoverAws {
             RecoverAws::Instance {
                 instance,
                 from_snapshot,
+                allow_after_compromise,
                 r,
                 target,
             } => (
@@ -338,6 +343,7 @@ impl RecoverAws {
                 Recover::Instance {
                     instance,
                     snapshot: from_snapshot,
+                    allow_after_compromise,
                 },
             ),
         }

@@ -508,17 +508,40 @@ pub fn recover(
             }];
             respond::run(ctx, &rt, r, &actions, show)?
         }
-        Recover::Instance { instance, snapshot } => {
+        Recover::Instance {
+            instance,
+            snapshot,
+            allow_after_compromise,
+        } => {
             let actions = [verbs::RestoreInstance {
                 c,
                 id: instance,
                 snapshot,
                 case: r.case.clone(),
                 wait: std::time::Duration::from_secs(900),
+                compromised_at: compromised_at(&squall_case::CaseFile::load(
+                    &ctx.store()?,
+                    &r.case,
+                )?),
+                allow_after_compromise,
             }];
             respond::run(ctx, &rt, r, &actions, show)?
         }
     }))
+}
+
+/// When the compromise began, as far as the case knows: its earliest detection's event time.
+fn compromised_at(file: &squall_case::CaseFile) -> Option<String> {
+    file.detections
+        .iter()
+        .filter_map(|d| d.event_time.clone())
+        .reduce(|a, b| {
+            if squall_case::casefile::earlier(&b, &a) {
+                b
+            } else {
+                a
+            }
+        })
 }
 
 /// `inventory aws [--org]`: each account read and stored in the inventory (merged with what

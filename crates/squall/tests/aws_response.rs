@@ -941,13 +941,7 @@ print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': sna
         "json",
     ]));
     assert_eq!(restored[0]["status"], "verified", "{restored}");
-    let root: Value = serde_json::from_str(&setup(
-        &moto,
-        &format!(
-            "ec2 = boto3.client('ec2', **kw)\nd = ec2.describe_instances(InstanceIds=[{instance:?}])['Reservations'][0]['Instances'][0]\nroot = [b['Ebs']['VolumeId'] for b in d['BlockDeviceMappings'] if b['DeviceName'] == d['RootDeviceName']][0]\nkept = ec2.describe_volumes(Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Volumes']\nprint(json.dumps({{'from': ec2.describe_volumes(VolumeIds=[root])['Volumes'][0]['SnapshotId'], 'state': d['State']['Name'], 'kept': [v['State'] for v in kept if v['VolumeId'] != root]}}))"
-        ),
-    ))
-    .unwrap();
+    let root: Value = serde_json::from_str(&setup(&moto, &root_volume(instance))).unwrap();
     assert_eq!(root["from"], snap);
     assert_eq!(root["state"], "running");
     assert_eq!(
@@ -955,6 +949,84 @@ print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': sna
         serde_json::json!(["available"]),
         "old root kept"
     );
+}
+
+/// An instance, and a snapshot of another volume taken now (moto stamps it with the time).
+const SNAPSHOT_OF_TODAY: &str = r#"
+ec2 = boto3.client('ec2', **kw)
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
+v = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
+print(json.dumps({'instance': i, 'snapshot': ec2.create_snapshot(VolumeId=v)['SnapshotId']}))
+"#;
+
+#[test]
+fn restoring_from_a_snapshot_started_after_the_compromise_is_refused_unless_allowed() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(&moto, SNAPSHOT_OF_TODAY)).unwrap();
+    let (instance, snap) = (
+        ids["instance"].as_str().unwrap(),
+        ids["snapshot"].as_str().unwrap(),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // The example incident: its earliest detection, 2026-10-02T09:12:40Z, is the compromise;
+    // the snapshot moto just took was started after it.
+    squall(h, &moto)
+        .args(["hunt", "--new-case", "Example incident", "-q"])
+        .assert()
+        .success();
+    let root_from = |moto: &Moto| {
+        let root: Value = serde_json::from_str(&setup(moto, &root_volume(instance))).unwrap();
+        root["from"].as_str().unwrap_or_default().to_string()
+    };
+    let was = root_from(&moto);
+    let restore = |extra: &[&str]| {
+        squall(h, &moto)
+            .args(["recover", "aws", "instance", instance])
+            .args([
+                "--from-snapshot",
+                snap,
+                "--case",
+                "C-0001",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .assert()
+    };
+    let out = restore(&["--yes"]).code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!(
+            "refusing to restore {instance} from {snap}: it was started 20"
+        )) && stderr.contains("not before the compromise at 2026-10-02T09:12:40.000Z")
+            && stderr.contains("--allow-after-compromise"),
+        "{stderr}"
+    );
+    assert_eq!(root_from(&moto), was, "nothing changed");
+
+    // Allowed knowingly: the plan puts the two times side by side, and the restore goes on.
+    let out = restore(&["--allow-after-compromise"]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("\"compromised_at\":\"2026-10-02T09:12:40.000Z\"")
+            && stderr.contains("\"snapshot_started\":\"20")
+            && stderr.contains("restored because --allow-after-compromise says it is clean"),
+        "{stderr}"
+    );
+    let out = restore(&["--allow-after-compromise", "--yes"]).success();
+    let restored: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(restored[0]["status"], "verified", "{restored}");
+    assert_eq!(root_from(&moto), snap);
+}
+
+/// A boto3 script printing where the instance's root volume comes from (`from`, its
+/// snapshot), the instance's state, and the volumes kept with the case's tag besides it.
+fn root_volume(instance: &str) -> String {
+    format!(
+        "ec2 = boto3.client('ec2', **kw)\nd = ec2.describe_instances(InstanceIds=[{instance:?}])['Reservations'][0]['Instances'][0]\nroot = [b['Ebs']['VolumeId'] for b in d['BlockDeviceMappings'] if b['DeviceName'] == d['RootDeviceName']][0]\nkept = ec2.describe_volumes(Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Volumes']\nprint(json.dumps({{'from': ec2.describe_volumes(VolumeIds=[root])['Volumes'][0].get('SnapshotId'), 'state': d['State']['Name'], 'kept': [v['State'] for v in kept if v['VolumeId'] != root]}}))"
+    )
 }
 
 #[test]
