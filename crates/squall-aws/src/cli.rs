@@ -136,13 +136,23 @@ pub enum AcquireAws {
     },
     /// Image existing snapshots through the EBS direct APIs into raw files with their SHA-256,
     /// recorded as evidence on the case. An interrupted image resumes where it stopped.
+    ///
+    /// The plan names each snapshot's instance, volume and start time; the reads show in the
+    /// account's CloudTrail, so nothing is read without --yes. Snapshots are imaged one after
+    /// the other (whatever --concurrency says), each one's blocks in parallel
+    /// (--image-concurrency).
+    ///
+    /// Examples:
+    ///   squall acquire aws snapshot snap-0123 --case C-0001 --image /cases/C-0001/images
+    ///   squall acquire aws snapshot snap-0123 --case C-0001 --image /cases/C-0001/images --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
     Snapshot {
         #[arg(required = true)]
         snapshots: Vec<String>,
         #[command(flatten)]
         image: ImageArgs,
-        #[arg(long)]
-        case: String,
+        #[command(flatten)]
+        r: Response,
         #[command(flatten)]
         target: AwsTargetArgs,
     },
@@ -196,8 +206,12 @@ pub enum RecoverAws {
     #[command(after_help = RESPONSE_HELP)]
     Instance {
         instance: String,
+        /// A snapshot started before the compromise (the case's earliest detection).
         #[arg(long, value_name = "SNAPSHOT")]
         from_snapshot: String,
+        /// Restore from a snapshot started after the compromise: only if you know it is clean.
+        #[arg(long)]
+        allow_after_compromise: bool,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -320,6 +334,7 @@ impl RecoverAws {
             RecoverAws::Instance {
                 instance,
                 from_snapshot,
+                allow_after_compromise,
                 r,
                 target,
             } => (
@@ -328,6 +343,7 @@ impl RecoverAws {
                 Recover::Instance {
                     instance,
                     snapshot: from_snapshot,
+                    allow_after_compromise,
                 },
             ),
         }

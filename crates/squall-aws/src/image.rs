@@ -28,6 +28,52 @@ pub struct Image {
     pub resumed_bytes: u64,
 }
 
+/// What a folder holds of a snapshot's image, as the files say: the raw image with its
+/// `.sha256` beside it and no `.progress` left is complete; a `.progress` file is an
+/// interrupted image to resume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum OnDisk {
+    Absent,
+    /// Durable up to `committed` bytes.
+    Partial {
+        committed: u64,
+    },
+    /// Imaged: the file, the digest its checksum file gives, its size.
+    Complete {
+        path: PathBuf,
+        sha256: String,
+        bytes: u64,
+    },
+}
+
+/// What `dir` holds of `snapshot`'s image (see [`OnDisk`]). A checksum file that is not a
+/// SHA-256 in `sha256sum` format does not make an image complete.
+pub fn on_disk(dir: &Path, snapshot: &str) -> OnDisk {
+    let path = dir.join(format!("{snapshot}.raw"));
+    if let Some(p) = std::fs::read(dir.join(format!("{snapshot}.raw.progress")))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Progress>(&b).ok())
+        .filter(|p| p.snapshot == snapshot)
+    {
+        return OnDisk::Partial {
+            committed: p.committed,
+        };
+    }
+    let sha256 = std::fs::read_to_string(dir.join(format!("{snapshot}.raw.sha256")))
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    match (sha256, std::fs::metadata(&path)) {
+        (Some(sha256), Ok(m)) => OnDisk::Complete {
+            path,
+            sha256,
+            bytes: m.len(),
+        },
+        _ => OnDisk::Absent,
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 struct Progress {
     snapshot: String,
@@ -114,14 +160,18 @@ pub async fn image_snapshot(
     save_progress(&progress_path, &progress)?;
 
     let bs = list.block_size;
-    let todo =
-        list.blocks
-            .iter()
-            .filter(|(i, _)| i * bs >= committed)
-            .map(|(i, token)| async move {
-                let got = ebs::get_block(client, snapshot, *i, token).await;
-                (*i, got)
-            });
+    // Owned, so the stream of fetches holds no borrowing closure and the image can be made
+    // inside a response action (whose futures must be `Send`).
+    let todo: Vec<(u64, String)> = list
+        .blocks
+        .iter()
+        .filter(|(i, _)| i * bs >= committed)
+        .cloned()
+        .collect();
+    let todo = todo.into_iter().map(|(i, token)| async move {
+        let got = ebs::get_block(client, snapshot, i, &token).await;
+        (i, got)
+    });
     let mut fetched = futures_util::stream::iter(todo).buffered(concurrency.max(1));
     let mut position = committed;
     let mut since_sync = 0u64;
@@ -194,4 +244,46 @@ fn rehash(file: &mut File, upto: u64, hasher: &mut Sha256) -> std::io::Result<()
         left -= want as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_is_complete_only_with_its_checksum_and_no_progress_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
+        std::fs::write(d.join("snap-1.raw"), [0u8; 16]).unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent, "no checksum yet");
+        std::fs::write(d.join("snap-1.raw.sha256"), "not-a-digest  snap-1.raw\n").unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
+        let digest = "ab".repeat(32);
+        std::fs::write(
+            d.join("snap-1.raw.sha256"),
+            format!("{digest}  snap-1.raw\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            on_disk(d, "snap-1"),
+            OnDisk::Complete {
+                path: d.join("snap-1.raw"),
+                sha256: digest,
+                bytes: 16
+            }
+        );
+        // A re-image under way: what is durable, whatever an earlier checksum says.
+        save_progress(
+            &d.join("snap-1.raw.progress"),
+            &Progress {
+                snapshot: "snap-1".into(),
+                block_size: 524_288,
+                volume_bytes: 1 << 30,
+                committed: 4096,
+            },
+        )
+        .unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Partial { committed: 4096 });
+    }
 }

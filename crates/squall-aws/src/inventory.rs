@@ -122,7 +122,10 @@ fn world(cidr: &str) -> bool {
 /// What a world-open rule exposes: `["SSH"]`, `["all ports"]`, ... or `None` when the rule is
 /// not open to the world or only opens other ports.
 pub fn world_admin_exposure(rule: &ec2::IngressRule) -> Option<Vec<&'static str>> {
-    if !world(&rule.cidr) {
+    // Squall's own groups are its isolation machinery, never a finding nor a rule to replace.
+    if !world(&rule.cidr)
+        || crate::respond::is_squall_group(&rule.group_name, rule.purpose.as_deref())
+    {
         return None;
     }
     let exposed: Vec<&str> = if rule.protocol == "-1" {
@@ -528,6 +531,39 @@ mod tests {
             region: None,
             message: String::new(),
         }
+    }
+
+    fn all_ports_to_the_world(group: &str, purpose: Option<&str>) -> ec2::IngressRule {
+        ec2::IngressRule {
+            group_id: "sg-1".into(),
+            group_name: group.into(),
+            region: "eu-west-1".into(),
+            protocol: "-1".into(),
+            from_port: None,
+            to_port: None,
+            cidr: "0.0.0.0/0".into(),
+            purpose: purpose.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn squalls_own_groups_are_never_world_open_findings() {
+        use crate::respond::{ALLOW_ALL_GROUP, ISOLATION_GROUP};
+        for g in [ALLOW_ALL_GROUP, ISOLATION_GROUP] {
+            assert_eq!(
+                world_admin_exposure(&all_ports_to_the_world(g, Some(g))),
+                None
+            );
+        }
+        // A group only named like Squall's is a finding like any other.
+        assert_eq!(
+            world_admin_exposure(&all_ports_to_the_world(ALLOW_ALL_GROUP, None)),
+            Some(vec!["all ports"])
+        );
+        assert_eq!(
+            world_admin_exposure(&all_ports_to_the_world("web", Some(ALLOW_ALL_GROUP))),
+            Some(vec!["all ports"])
+        );
     }
 
     #[test]

@@ -42,8 +42,13 @@ pub enum Recover {
     },
     /// A leaked key rotated; the new secret written to `secret_file` (owner-only).
     Key { key: String, secret_file: PathBuf },
-    /// An instance's root volume replaced from a snapshot taken before the attacker.
-    Instance { instance: String, snapshot: String },
+    /// An instance's root volume replaced from a snapshot taken before the attacker; one
+    /// started after the case's compromise time only with `allow_after_compromise`.
+    Instance {
+        instance: String,
+        snapshot: String,
+        allow_after_compromise: bool,
+    },
 }
 
 /// Where and how disk images are written.

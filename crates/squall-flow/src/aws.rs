@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use squall_aws::image::{Image, OnDisk};
 use squall_aws::inventory::{AwsInventory, Options};
 use squall_aws::respond::{self as verbs, Clients};
 use squall_aws::{SdkConfig, Target};
@@ -169,8 +170,9 @@ pub fn release(
 }
 
 /// `acquire aws instance`: every EBS volume snapshotted (the instance keeps running), shared
-/// with and copied to the forensic account when one is given, and — approved, with imaging
-/// asked for — imaged into evidence. `warn` hears of instances with nothing to acquire.
+/// with and copied to the forensic account when one is given, each completed snapshot recorded
+/// as evidence of the case (once), and — approved, with imaging asked for — imaged into
+/// evidence. `warn` hears of instances with nothing to acquire.
 pub fn acquire(
     ctx: &Context,
     r: &Response,
@@ -179,7 +181,7 @@ pub fn acquire(
     show: &mut dyn FnMut(PlanShown<'_>),
     warn: &mut dyn FnMut(String),
     progress: &mut dyn FnMut(ImageProgress<'_>),
-) -> anyhow::Result<(Outcomes, Vec<Imaged>)> {
+) -> anyhow::Result<(Outcomes, Vec<Evidence>, Vec<Imaged>)> {
     let rt = respond::runtime()?;
     let (c, config) = connect(&rt, target, &r.case);
     let forensic = req.forensic_account.map(|account| {
@@ -213,6 +215,33 @@ pub fn acquire(
         }
     }
     let outcomes = respond::run(ctx, &rt, r, &actions, show)?;
+    let mut recorded = Vec::new();
+    if r.approved {
+        let mut store = ctx.store()?;
+        for (action, outcome) in actions.iter().zip(&outcomes.outcomes) {
+            let Some(state) = outcome.observed.as_ref().filter(|_| outcome.status.holds()) else {
+                continue;
+            };
+            let (Some(id), "completed") = (
+                state["snapshot"].as_str(),
+                state["snapshot_state"].as_str().unwrap_or_default(),
+            ) else {
+                continue;
+            };
+            match rt.block_on(squall_aws::services::ec2::snapshot(&c.ec2, id)) {
+                Ok(snap) => recorded.push(record_once(
+                    &mut store,
+                    &r.case,
+                    &ctx.actor,
+                    snapshot_evidence(&snap, &action.instance, &c.region),
+                )?),
+                Err(e) => warn(format!(
+                    "{id} of {} ({}) was acquired but not recorded as evidence: {e} (help: run the acquisition again to record it)",
+                    action.volume, action.instance
+                )),
+            }
+        }
+    }
     let mut imaged = Vec::new();
     if let Some(imaging) = req.image.filter(|_| r.approved) {
         let snapshots: Vec<String> = outcomes
@@ -227,22 +256,170 @@ pub fn acquire(
             .collect();
         imaged = image_all(ctx, &rt, &config, &r.case, &snapshots, &imaging, progress)?;
     }
-    Ok((outcomes, imaged))
+    Ok((outcomes, recorded, imaged))
 }
 
-/// `acquire aws snapshot --image DIR`: existing snapshots imaged into evidence of `case`.
+/// A snapshot Squall took, as evidence: named by its ARN, with the volume, instance, account
+/// and region it comes from and when it was started. AWS gives no digest of a snapshot's
+/// contents, so none is recorded (the digest stays empty rather than made up); imaging the
+/// snapshot gives one.
+fn snapshot_evidence(
+    snap: &squall_aws::services::ec2::Snapshot,
+    instance: &str,
+    region: &str,
+) -> NewEvidence {
+    let volume = snap.volume.as_deref().unwrap_or("an unknown volume");
+    let account = snap.owner.as_deref().unwrap_or("unknown");
+    let mut description = format!(
+        "EBS snapshot {} of volume {volume} of instance {instance}, account {account}, region {region}, started {}",
+        snap.id,
+        snap.started.as_deref().unwrap_or("at an unknown time"),
+    );
+    if let Some(key) = &snap.kms_key {
+        description.push_str(&format!(", encrypted under {key}"));
+    }
+    description.push_str(&format!(
+        "; AWS gives no digest of a snapshot: `squall acquire aws snapshot {} --image DIR` makes a SHA-256",
+        snap.id
+    ));
+    NewEvidence {
+        path: format!("arn:aws:ec2:{region}::snapshot/{}", snap.id),
+        sha256: String::new(),
+        size: snap.size_gib.map_or(0, |g| g.max(0) as u64) << 30,
+        description,
+        source: Some(format!("aws:ec2:volume/{volume}")),
+        stored_at: format!("AWS account {account}, region {region}"),
+    }
+}
+
+/// `acquire aws snapshot --image DIR`: existing snapshots planned (instance, volume, start
+/// time, what the folder holds already) and — approved — imaged one after the other, each
+/// image recorded as evidence of the case (once, however often it is re-run). `progress` hears
+/// of each image as it grows, and of each result once the run is over.
 pub fn image(
     ctx: &Context,
-    case: &str,
+    r: &Response,
     target: &Target,
     snapshots: &[String],
     imaging: &Imaging,
-    progress: &mut dyn FnMut(ImageProgress<'_>),
-) -> anyhow::Result<Vec<Imaged>> {
-    ctx.store()?.case(case)?;
+    show: &mut dyn FnMut(PlanShown<'_>),
+    progress: &mut (dyn FnMut(ImageProgress<'_>) + Send),
+) -> anyhow::Result<(Outcomes, Vec<Imaged>)> {
     let rt = respond::runtime()?;
-    let (_, config) = connect(&rt, target, case);
-    image_all(ctx, &rt, &config, case, snapshots, imaging, progress)
+    let (c, config) = connect(&rt, target, &r.case);
+    // The driver wants `Sync` actions; the front end's progress is told through one lock,
+    // with a start for each snapshot as its first bytes arrive.
+    let told = std::sync::Mutex::new((None::<String>, progress));
+    let on_bytes = |snap: &str, done: u64, total: u64| {
+        let mut told = told.lock().unwrap_or_else(|p| p.into_inner());
+        let (current, progress) = &mut *told;
+        if current.as_deref() != Some(snap) {
+            *current = Some(snap.to_string());
+            progress(ImageProgress::Started(snap));
+        }
+        progress(ImageProgress::Blocks { done, total });
+    };
+    let actions: Vec<_> = snapshots
+        .iter()
+        .map(|snap| verbs::ImageSnapshot {
+            c: c.clone(),
+            config: config.clone(),
+            snapshot: snap.clone(),
+            dir: imaging.dir.clone(),
+            concurrency: imaging.concurrency,
+            progress: &on_bytes,
+            imaged: std::sync::Mutex::default(),
+        })
+        .collect();
+    // One image at a time: each already reads its blocks in parallel.
+    let one_by_one = Response {
+        concurrency: 1,
+        ..r.clone()
+    };
+    let outcomes = respond::run(ctx, &rt, &one_by_one, &actions, show)?;
+    let mut store = ctx.store()?;
+    let mut imaged = Vec::new();
+    for (action, outcome) in actions.iter().zip(&outcomes.outcomes) {
+        if !outcome.status.holds() {
+            continue;
+        }
+        let made = action
+            .imaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let on_disk = outcome
+            .observed
+            .as_ref()
+            .and_then(|o| serde_json::from_value(o["image"].clone()).ok());
+        let Some(OnDisk::Complete {
+            path,
+            sha256,
+            bytes,
+        }) = on_disk
+        else {
+            continue;
+        };
+        let img = made.unwrap_or(Image {
+            snapshot: action.snapshot.clone(),
+            path,
+            sha256,
+            bytes,
+            blocks: 0,
+            resumed_bytes: 0,
+        });
+        let evidence = record_once(
+            &mut store,
+            &r.case,
+            &ctx.actor,
+            image_evidence(&img, imaging),
+        )?;
+        let done = Imaged {
+            snapshot: action.snapshot.clone(),
+            result: Ok((img, evidence)),
+        };
+        let mut told = told.lock().unwrap_or_else(|p| p.into_inner());
+        (told.1)(ImageProgress::Done(&done));
+        imaged.push(done);
+    }
+    Ok((outcomes, imaged))
+}
+
+/// A raw image as evidence: the file, its SHA-256 and size, and the snapshot it was read from.
+fn image_evidence(img: &squall_aws::image::Image, imaging: &Imaging) -> NewEvidence {
+    let blocks = match img.blocks {
+        0 => String::new(),
+        n => format!(" ({n} blocks with data)"),
+    };
+    NewEvidence {
+        path: img.path.display().to_string(),
+        sha256: img.sha256.clone(),
+        size: img.bytes,
+        description: format!(
+            "raw image of EBS snapshot {}{blocks}, read through the EBS direct APIs",
+            img.snapshot
+        ),
+        source: Some(format!("aws:ebs:snapshot/{}", img.snapshot)),
+        stored_at: imaging.dir.display().to_string(),
+    }
+}
+
+/// Records `new` on the case unless the case already holds the same item (the same path with
+/// the same digest): a re-run, or an image found complete, is evidence once.
+fn record_once(
+    store: &mut squall_case::SqliteStore,
+    case: &str,
+    actor: &str,
+    new: NewEvidence,
+) -> anyhow::Result<Evidence> {
+    if let Some(e) = store
+        .evidence(case)?
+        .into_iter()
+        .find(|e| e.path == new.path && e.sha256 == new.sha256)
+    {
+        return Ok(e);
+    }
+    Ok(store.add_evidence(case, actor, &new)?)
 }
 
 /// Images snapshots one after the other (each one's blocks in parallel) and records each
@@ -270,21 +447,7 @@ fn image_all(
         ));
         let result = match result {
             Ok(img) => {
-                let e = store.add_evidence(
-                    case,
-                    &ctx.actor,
-                    &NewEvidence {
-                        path: img.path.display().to_string(),
-                        sha256: img.sha256.clone(),
-                        size: img.bytes,
-                        description: format!(
-                            "raw image of EBS snapshot {snap} ({} blocks with data), read through the EBS direct APIs",
-                            img.blocks
-                        ),
-                        source: Some(format!("aws:ebs:snapshot/{snap}")),
-                        stored_at: imaging.dir.display().to_string(),
-                    },
-                )?;
+                let e = record_once(&mut store, case, &ctx.actor, image_evidence(&img, imaging))?;
                 Ok((img, e))
             }
             Err(e) => Err(e.to_string()),
@@ -345,17 +508,40 @@ pub fn recover(
             }];
             respond::run(ctx, &rt, r, &actions, show)?
         }
-        Recover::Instance { instance, snapshot } => {
+        Recover::Instance {
+            instance,
+            snapshot,
+            allow_after_compromise,
+        } => {
             let actions = [verbs::RestoreInstance {
                 c,
                 id: instance,
                 snapshot,
                 case: r.case.clone(),
                 wait: std::time::Duration::from_secs(900),
+                compromised_at: compromised_at(&squall_case::CaseFile::load(
+                    &ctx.store()?,
+                    &r.case,
+                )?),
+                allow_after_compromise,
             }];
             respond::run(ctx, &rt, r, &actions, show)?
         }
     }))
+}
+
+/// When the compromise began, as far as the case knows: its earliest detection's event time.
+fn compromised_at(file: &squall_case::CaseFile) -> Option<String> {
+    file.detections
+        .iter()
+        .filter_map(|d| d.event_time.clone())
+        .reduce(|a, b| {
+            if squall_case::casefile::earlier(&b, &a) {
+                b
+            } else {
+                a
+            }
+        })
 }
 
 /// `inventory aws [--org]`: each account read and stored in the inventory (merged with what
@@ -418,4 +604,36 @@ fn store_account(
     asset.merge_from(found);
     store.import_inventory(&ctx.actor, "aws-api", std::slice::from_ref(&asset))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_snapshot_is_evidence_named_by_its_arn_with_where_it_comes_from_and_no_made_up_digest() {
+        let snap = squall_aws::services::ec2::Snapshot {
+            id: "snap-01".into(),
+            state: "completed".into(),
+            volume: Some("vol-1".into()),
+            encrypted: true,
+            kms_key: Some("arn:aws:kms:eu-west-1:111122223333:key/k".into()),
+            tags: BTreeMap::new(),
+            started: Some("2024-05-01T10:00:00Z".into()),
+            size_gib: Some(8),
+            owner: Some("111122223333".into()),
+        };
+        let e = snapshot_evidence(&snap, "i-1", "eu-west-1");
+        assert_eq!(e.path, "arn:aws:ec2:eu-west-1::snapshot/snap-01");
+        assert_eq!(e.sha256, "", "AWS gives no digest of a snapshot");
+        assert_eq!(e.size, 8 << 30);
+        assert_eq!(
+            e.description,
+            "EBS snapshot snap-01 of volume vol-1 of instance i-1, account 111122223333, region eu-west-1, started 2024-05-01T10:00:00Z, encrypted under arn:aws:kms:eu-west-1:111122223333:key/k; AWS gives no digest of a snapshot: `squall acquire aws snapshot snap-01 --image DIR` makes a SHA-256"
+        );
+        assert_eq!(e.source.as_deref(), Some("aws:ec2:volume/vol-1"));
+        assert_eq!(e.stored_at, "AWS account 111122223333, region eu-west-1");
+    }
 }

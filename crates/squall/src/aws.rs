@@ -41,7 +41,26 @@ pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainAws) -> anyhow::
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
     let outcomes = flow::contain(ctx, &response(&r), &target, what, &mut plans(&r))?;
-    render::outcomes(&outcomes, &r)
+    let code = render::outcomes(&outcomes, &r)?;
+    cut_offs(&outcomes);
+    Ok(code)
+}
+
+/// Says the session cut-off each contained principal has now, as read back (or found): the
+/// time the analyst quotes, not the one the run meant to set.
+fn cut_offs(outcomes: &squall_flow::respond::Outcomes) {
+    for o in outcomes.outcomes.iter().filter(|o| o.status.holds()) {
+        if let Some(t) = o
+            .observed
+            .as_ref()
+            .and_then(|s| s["sessions_revoked_before"].as_str())
+        {
+            say!(
+                "{}: sessions issued before {t} are denied (the cut-off in force)",
+                o.resource
+            );
+        }
+    }
 }
 
 /// `squall release aws instance`: the prior state comes from the case's ledger.
@@ -57,14 +76,17 @@ pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseAws) -> anyhow::
 }
 
 /// Shows each image's progress as a bar and says each result as soon as it is known.
-fn image_progress(case: &str) -> impl FnMut(ImageProgress<'_>) {
+fn image_progress(case: &str) -> impl FnMut(ImageProgress<'_>) + Send {
     let style = indicatif::ProgressStyle::with_template(
         "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     )
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    let mut bar = None;
+    let mut bar: Option<indicatif::ProgressBar> = None;
     move |event| match event {
         ImageProgress::Started(snap) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
             let b = indicatif::ProgressBar::new(0).with_style(style.clone());
             b.set_message(format!("imaging {snap}"));
             bar = Some(b);
@@ -138,7 +160,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 image: imaging(&image)?,
             };
             let target = self::target(target, defaults);
-            let (outcomes, imaged) = flow::acquire(
+            let (outcomes, recorded, imaged) = flow::acquire(
                 ctx,
                 &response(&r),
                 &target,
@@ -148,27 +170,31 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 &mut image_progress(&r.case),
             )?;
             let code = render::outcomes(&outcomes, &r)?;
+            for e in &recorded {
+                say!("{}: evidence {} in case {}", e.path, e.id, r.case);
+            }
             Ok(code.max(image_exit(&imaged)))
         }
         AcquireAws::Snapshot {
             snapshots,
             image,
-            case,
+            r,
             target,
         } => {
             let Some(imaging) = imaging(&image)? else {
                 anyhow::bail!("nothing to do: --image DIR says where the images go");
             };
             let target = self::target(target, defaults);
-            let imaged = flow::image(
+            let (outcomes, _) = flow::image(
                 ctx,
-                &case,
+                &response(&r),
                 &target,
                 &snapshots,
                 &imaging,
-                &mut image_progress(&case),
+                &mut plans(&r),
+                &mut image_progress(&r.case),
             )?;
-            Ok(image_exit(&imaged))
+            render::outcomes(&outcomes, &r)
         }
     }
 }

@@ -212,11 +212,18 @@ pub fn plan_printer(case: &str) -> impl FnMut(PlanShown<'_>) {
 
 fn write_plan(out: &mut dyn Write, shown: &PlanShown<'_>, case: &str) -> io::Result<()> {
     let p = shown.plan;
+    // A volume or snapshot says whose it is: the instance its state names.
+    let of = match p.before.get("instance") {
+        Some(serde_json::Value::String(i)) if *i != p.resource => format!(" (instance {i})"),
+        Some(serde_json::Value::Null) => " (instance unknown)".to_string(),
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "plan: {} {}\n  before: {}\n  after:  {}",
+        "plan: {} {}{}\n  before: {}\n  after:  {}",
         text::terminal(&p.action),
         text::terminal(&p.resource),
+        text::terminal(&of),
         // JSON escapes C0 controls but not C1 or bidi ones, and states quote names and
         // descriptions an attacker may have set (a security group's, a tag's).
         text::terminal(&p.before.to_string()),
@@ -361,6 +368,42 @@ mod tests {
         assert_eq!(short.chars().count(), 20);
         assert!(short.ends_with("responder/alice"));
         assert_eq!(fit("short", 20, true), "short");
+    }
+
+    #[test]
+    fn a_volume_or_snapshot_plan_names_its_instance() {
+        let mut plan = squall_core::Plan {
+            action: "acquire-volume".into(),
+            resource: "vol-1".into(),
+            before: serde_json::json!({"instance": "i-1", "snapshot": null}),
+            after: serde_json::json!({"snapshot_state": "completed"}),
+            visible_to_attacker: false,
+            already_done: false,
+            notes: vec![],
+        };
+        let line = |plan: &squall_core::Plan| {
+            let mut out = Vec::new();
+            let shown = PlanShown {
+                plan,
+                warn_untriaged: false,
+            };
+            write_plan(&mut out, &shown, "C-0001").unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(line(&plan), "plan: acquire-volume vol-1 (instance i-1)");
+        plan.before["instance"] = serde_json::Value::Null;
+        assert_eq!(line(&plan), "plan: acquire-volume vol-1 (instance unknown)");
+        // An instance's own plan does not name itself twice; others name no instance.
+        plan.resource = "i-1".into();
+        plan.before = serde_json::json!({"instance": "i-1"});
+        assert_eq!(line(&plan), "plan: acquire-volume i-1");
+        plan.before = serde_json::json!({"state": "running"});
+        assert_eq!(line(&plan), "plan: acquire-volume i-1");
     }
 
     #[test]

@@ -267,6 +267,103 @@ fn isolating_an_instance_cuts_network_credentials_and_addresses_and_release_rest
 }
 
 #[test]
+fn isolation_leaves_no_world_open_group_behind_for_inventory_or_recovery() {
+    let Some(moto) = moto() else { return };
+    let script = WEB_SERVER.replace(
+        "print(json.dumps({'instance': i, 'web': web, 'ssh': ssh, 'eip': eip}))\n",
+        "second = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[web])['Instances'][0]['InstanceId']\n\
+         other = ec2.create_vpc(CidrBlock='10.1.0.0/16')['Vpc']['VpcId']\n\
+         fake = ec2.create_security_group(GroupName='squall-isolation-allow-all', Description='not Squall', VpcId=other)['GroupId']\n\
+         ec2.authorize_security_group_ingress(GroupId=fake, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])\n\
+         print(json.dumps({'instance': i, 'second': second, 'vpc': vpc, 'fake': fake}))\n",
+    );
+    let ids: Value = serde_json::from_str(&setup(&moto, &script)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    // Squall's groups in the instance's VPC: their rules (ingress + egress) and their tags.
+    let squall_groups = |moto: &Moto| -> Value {
+        serde_json::from_str(&setup(
+            moto,
+            &format!(
+                "ec2 = boto3.client('ec2', **kw)\ngs = ec2.describe_security_groups(Filters=[{{'Name': 'vpc-id', 'Values': [{vpc:?}]}}])['SecurityGroups']\nprint(json.dumps({{g['GroupName']: {{'rules': len(g['IpPermissions']) + len(g['IpPermissionsEgress']), 'purpose': {{t['Key']: t['Value'] for t in g.get('Tags', [])}}.get('squall:purpose')}} for g in gs if g['GroupName'].startswith('squall-')}}))",
+                vpc = ids["vpc"].as_str().unwrap()
+            ),
+        ))
+        .unwrap()
+    };
+    let isolate = |id: &str| {
+        let out = json_out(
+            squall(h, &moto)
+                .args(["contain", "aws", "instance", id])
+                .args("--case C-0001 --isolate --yes --format json".split(' ')),
+        );
+        assert_eq!(out[0]["status"], "verified", "{out}");
+    };
+    isolate(ids["instance"].as_str().unwrap());
+    let groups = squall_groups(&moto);
+    assert_eq!(
+        groups,
+        serde_json::json!({
+            "squall-isolation": {"rules": 0, "purpose": "squall-isolation"},
+            "squall-isolation-allow-all": {"rules": 0, "purpose": "squall-isolation-allow-all"},
+        }),
+        "the allow-all group is emptied once the interfaces moved on"
+    );
+    // The next isolation in the VPC puts the rules back for its pass, and empties them again.
+    isolate(ids["second"].as_str().unwrap());
+    assert_eq!(squall_groups(&moto), groups);
+
+    // Even with its allow-all rules back (a run interrupted mid-pass), Squall's own group is
+    // neither an inventory finding nor a rule to recover; a look-alike without its tag is both.
+    let allow_all = setup(
+        &moto,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\ng = ec2.describe_security_groups(Filters=[{{'Name': 'vpc-id', 'Values': [{vpc:?}]}}, {{'Name': 'group-name', 'Values': ['squall-isolation-allow-all']}}])['SecurityGroups'][0]['GroupId']\nec2.authorize_security_group_ingress(GroupId=g, IpPermissions=[{{'IpProtocol': '-1', 'IpRanges': [{{'CidrIp': '0.0.0.0/0'}}]}}])\nprint(g)",
+            vpc = ids["vpc"].as_str().unwrap()
+        ),
+    );
+    let inv = json_out(
+        squall(h, &moto).args("inventory aws --region us-east-1 --format json".split(' ')),
+    );
+    let open: Vec<&str> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "open-admin-port")
+        .map(|f| f["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, vec![ids["fake"].as_str().unwrap()], "{inv}");
+    let planned = json_out(squall(h, &moto).args([
+        "recover", "aws", "firewall", "--case", "C-0001", "--format", "json",
+    ]));
+    let targets: Vec<&str> = planned
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        vec![format!(
+            "{}:tcp/22:0.0.0.0/0",
+            ids["fake"].as_str().unwrap()
+        )],
+        "{planned}"
+    );
+    let out = squall(h, &moto)
+        .args([
+            "recover", "aws", "firewall", "--group", &allow_all, "--case", "C-0001",
+        ])
+        .assert()
+        .success();
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr).contains("no rule in us-east-1"),
+        "Squall's own group is not a recovery target even when named"
+    );
+}
+
+#[test]
 fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
     let Some(moto) = moto() else { return };
     let script = WEB_SERVER.replace(
@@ -308,19 +405,26 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         ))
         .unwrap()
     };
-    let acquired = json_out(squall(h, &moto).args([
-        "acquire",
-        "aws",
-        "instance",
-        instance,
-        "--case",
-        "C-0001",
-        "--forensic-account",
-        "999988887777",
-        "--yes",
-        "--format",
-        "json",
-    ]));
+    let acquire = || {
+        squall(h, &moto)
+            .args(["acquire", "aws", "instance", instance])
+            .args("--case C-0001 --forensic-account 999988887777 --yes --format json".split(' '))
+            .assert()
+            .success()
+    };
+    let out = acquire();
+    let acquired: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // Every volume's plan names its instance.
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("plan: acquire-volume vol-")
+                && l.ends_with(&format!(" (instance {instance})")))
+            .count(),
+        2,
+        "{stderr}"
+    );
     assert_eq!(acquired.as_array().unwrap().len(), 2, "{acquired}");
     assert!(
         acquired
@@ -359,21 +463,44 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         );
         assert_eq!(o["tags"]["squall:instance"], instance);
     }
+    // Each snapshot is evidence of the case, named by its ARN with its volume, instance,
+    // account and region; AWS gives no digest, so none is made up.
+    let evidence = |h: &Path| -> Vec<Value> {
+        let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+        case["evidence"].as_array().unwrap().clone()
+    };
+    let recorded = evidence(h);
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    for o in stage("original") {
+        let id = o["id"].as_str().unwrap();
+        let volume = o["tags"]["squall:volume"].as_str().unwrap();
+        let e = recorded
+            .iter()
+            .find(|e| e["path"] == format!("arn:aws:ec2:us-east-1::snapshot/{id}"))
+            .unwrap_or_else(|| panic!("{id} not in {recorded:?}"));
+        let description = e["description"].as_str().unwrap();
+        for part in [
+            id,
+            volume,
+            instance,
+            "account 123456789012",
+            "region us-east-1",
+            "started 20",
+        ] {
+            assert!(description.contains(part), "{part} not in {description}");
+        }
+        assert_eq!(e["sha256"], "");
+        assert_eq!(e["source"], format!("aws:ec2:volume/{volume}"));
+    }
+    let report = squall(h, &moto)
+        .args(["report", "C-0001"])
+        .assert()
+        .success();
+    let report = String::from_utf8_lossy(&report.get_output().stdout).to_string();
+    assert!(report.contains("2 piece(s) of evidence"), "{report}");
 
     // Again: converges, no second snapshot.
-    let again = json_out(squall(h, &moto).args([
-        "acquire",
-        "aws",
-        "instance",
-        instance,
-        "--case",
-        "C-0001",
-        "--forensic-account",
-        "999988887777",
-        "--yes",
-        "--format",
-        "json",
-    ]));
+    let again: Value = serde_json::from_slice(&acquire().get_output().stdout).unwrap();
     assert!(
         again
             .as_array()
@@ -383,6 +510,7 @@ fn terminating_is_refused_until_every_volume_is_acquired_and_verified() {
         "{again}"
     );
     assert_eq!(snapshots(&moto).as_array().unwrap().len(), 3);
+    assert_eq!(evidence(h).len(), 2, "a re-run records no snapshot twice");
 
     // Now the evidence is there: terminate goes through.
     let gone = json_out(squall(h, &moto).args([
@@ -437,10 +565,32 @@ fn imaging_a_snapshot_hashes_every_block_and_resumes_after_an_interruption() {
                 "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
             ])
             .arg(&images)
+            .arg("--yes")
             .assert()
             .success();
         String::from_utf8_lossy(&out.get_output().stderr).to_string()
     };
+    // The plan alone: what would be read and where it goes; nothing read, nothing recorded.
+    let out = squall(h, &moto)
+        .args([
+            "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+        ])
+        .arg(&images)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("plan: image-snapshot {snap} (instance unknown)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("add --yes"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        format!("resource,action,outcome,ledger_seq,error\n{snap},image-snapshot,planned,,\n")
+    );
+    assert!(!images.join(format!("{snap}.raw")).exists());
+    assert_eq!(kinds(&ledger(h, &moto)), vec!["case.opened"]);
     let stderr = image(h);
     assert!(stderr.contains(want), "{stderr}");
     let raw = images.join(format!("{snap}.raw"));
@@ -453,6 +603,18 @@ fn imaging_a_snapshot_hashes_every_block_and_resumes_after_an_interruption() {
     let evidence = &case["evidence"][0];
     assert_eq!(evidence["sha256"], want, "{case}");
     assert_eq!(evidence["source"], format!("aws:ebs:snapshot/{snap}"));
+    // Run again on the complete image: nothing read, nothing recorded twice.
+    let again = json_out(
+        squall(h, &moto)
+            .args([
+                "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
+            ])
+            .arg(&images)
+            .args(["--yes", "--format", "json"]),
+    );
+    assert_eq!(again[0]["status"], "unchanged", "{again}");
+    let case = json_out(squall(h, &moto).args(["case", "show", "C-0001", "--format", "json"]));
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 1, "{case}");
 
     // An interrupted run: four blocks durable, garbage after them. The next run keeps the
     // durable part (re-hashing it), fetches the rest, and ends with the same digest.
@@ -553,6 +715,67 @@ print(json.dumps({'keys': keys, 'login': login, 'ssh': len(ssh),
         "contain", "aws", "user", "mallory", "--case", "C-0001", "--yes", "--format", "json",
     ]));
     assert_eq!(again[0]["status"], "unchanged", "{again}");
+}
+
+#[test]
+fn containing_a_role_again_moves_the_cut_off_to_now_and_says_which_is_in_force() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='deployer', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+"#,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    new_case(h, &moto);
+    let in_force = |moto: &Moto| -> String {
+        setup(
+            moto,
+            "iam = boto3.client('iam', **kw)\nd = iam.get_role_policy(RoleName='deployer', PolicyName='SquallRevokeOlderSessions')['PolicyDocument']\nprint(d['Statement'][0]['Condition']['DateLessThan']['aws:TokenIssueTime'])",
+        )
+    };
+    let contain = |h: &Path| {
+        let out = squall(h, &moto)
+            .args([
+                "contain", "aws", "role", "deployer", "--case", "C-0001", "--yes", "--format",
+                "json",
+            ])
+            .assert()
+            .success();
+        let outcome: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        (outcome, stderr)
+    };
+    let (first, _) = contain(h);
+    assert_eq!(first[0]["status"], "verified", "{first}");
+    let first_cut = in_force(&moto);
+    // Sessions are minted after the containment (the attacker assumes the role again): the
+    // cut-off, to the second, must move past them.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (again, stderr) = contain(h);
+    assert_eq!(
+        again[0]["status"], "verified",
+        "a re-run changes the cut-off: {again}"
+    );
+    let cut = in_force(&moto);
+    assert!(cut > first_cut, "{cut} is not after {first_cut}");
+    assert_eq!(
+        again[0]["observed"]["sessions_revoked_before"],
+        cut.as_str()
+    );
+    assert!(
+        stderr.contains(&format!("the cut-off moves from {first_cut} to {cut}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "deployer: sessions issued before {cut} are denied (the cut-off in force)"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -718,13 +941,7 @@ print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': sna
         "json",
     ]));
     assert_eq!(restored[0]["status"], "verified", "{restored}");
-    let root: Value = serde_json::from_str(&setup(
-        &moto,
-        &format!(
-            "ec2 = boto3.client('ec2', **kw)\nd = ec2.describe_instances(InstanceIds=[{instance:?}])['Reservations'][0]['Instances'][0]\nroot = [b['Ebs']['VolumeId'] for b in d['BlockDeviceMappings'] if b['DeviceName'] == d['RootDeviceName']][0]\nkept = ec2.describe_volumes(Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Volumes']\nprint(json.dumps({{'from': ec2.describe_volumes(VolumeIds=[root])['Volumes'][0]['SnapshotId'], 'state': d['State']['Name'], 'kept': [v['State'] for v in kept if v['VolumeId'] != root]}}))"
-        ),
-    ))
-    .unwrap();
+    let root: Value = serde_json::from_str(&setup(&moto, &root_volume(instance))).unwrap();
     assert_eq!(root["from"], snap);
     assert_eq!(root["state"], "running");
     assert_eq!(
@@ -732,6 +949,84 @@ print(json.dumps({'sg': sg, 'db': db, 'key': key, 'instance': i, 'snapshot': sna
         serde_json::json!(["available"]),
         "old root kept"
     );
+}
+
+/// An instance, and a snapshot of another volume taken now (moto stamps it with the time).
+const SNAPSHOT_OF_TODAY: &str = r#"
+ec2 = boto3.client('ec2', **kw)
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
+v = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
+print(json.dumps({'instance': i, 'snapshot': ec2.create_snapshot(VolumeId=v)['SnapshotId']}))
+"#;
+
+#[test]
+fn restoring_from_a_snapshot_started_after_the_compromise_is_refused_unless_allowed() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(&moto, SNAPSHOT_OF_TODAY)).unwrap();
+    let (instance, snap) = (
+        ids["instance"].as_str().unwrap(),
+        ids["snapshot"].as_str().unwrap(),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // The example incident: its earliest detection, 2026-10-02T09:12:40Z, is the compromise;
+    // the snapshot moto just took was started after it.
+    squall(h, &moto)
+        .args(["hunt", "--new-case", "Example incident", "-q"])
+        .assert()
+        .success();
+    let root_from = |moto: &Moto| {
+        let root: Value = serde_json::from_str(&setup(moto, &root_volume(instance))).unwrap();
+        root["from"].as_str().unwrap_or_default().to_string()
+    };
+    let was = root_from(&moto);
+    let restore = |extra: &[&str]| {
+        squall(h, &moto)
+            .args(["recover", "aws", "instance", instance])
+            .args([
+                "--from-snapshot",
+                snap,
+                "--case",
+                "C-0001",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .assert()
+    };
+    let out = restore(&["--yes"]).code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!(
+            "refusing to restore {instance} from {snap}: it was started 20"
+        )) && stderr.contains("not before the compromise at 2026-10-02T09:12:40.000Z")
+            && stderr.contains("--allow-after-compromise"),
+        "{stderr}"
+    );
+    assert_eq!(root_from(&moto), was, "nothing changed");
+
+    // Allowed knowingly: the plan puts the two times side by side, and the restore goes on.
+    let out = restore(&["--allow-after-compromise"]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("\"compromised_at\":\"2026-10-02T09:12:40.000Z\"")
+            && stderr.contains("\"snapshot_started\":\"20")
+            && stderr.contains("restored because --allow-after-compromise says it is clean"),
+        "{stderr}"
+    );
+    let out = restore(&["--allow-after-compromise", "--yes"]).success();
+    let restored: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(restored[0]["status"], "verified", "{restored}");
+    assert_eq!(root_from(&moto), snap);
+}
+
+/// A boto3 script printing where the instance's root volume comes from (`from`, its
+/// snapshot), the instance's state, and the volumes kept with the case's tag besides it.
+fn root_volume(instance: &str) -> String {
+    format!(
+        "ec2 = boto3.client('ec2', **kw)\nd = ec2.describe_instances(InstanceIds=[{instance:?}])['Reservations'][0]['Instances'][0]\nroot = [b['Ebs']['VolumeId'] for b in d['BlockDeviceMappings'] if b['DeviceName'] == d['RootDeviceName']][0]\nkept = ec2.describe_volumes(Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Volumes']\nprint(json.dumps({{'from': ec2.describe_volumes(VolumeIds=[root])['Volumes'][0].get('SnapshotId'), 'state': d['State']['Name'], 'kept': [v['State'] for v in kept if v['VolumeId'] != root]}}))"
+    )
 }
 
 #[test]
@@ -1083,7 +1378,7 @@ print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
             "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
         ])
         .arg(&images)
-        .args(["--image-concurrency", "2"])
+        .args(["--image-concurrency", "2", "--yes"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1108,6 +1403,7 @@ print(json.dumps({'snapshot': sid, 'sha256': h.hexdigest()}))
             "acquire", "aws", "snapshot", snap, "--case", "C-0001", "--image",
         ])
         .arg(&images)
+        .arg("--yes")
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();

@@ -10,8 +10,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{CASE_TAG, Clients, VOLUME_TAG, err, plan};
+use std::path::{Path, PathBuf};
+
+use super::{CASE_TAG, Clients, INSTANCE_TAG, VOLUME_TAG, err, plan};
 use crate::AwsError;
+use crate::image::{self, Image};
 use crate::services::{ec2, kms};
 
 /// Where evidence goes: the security team's own account.
@@ -101,12 +104,14 @@ fn case_snapshot(all: &[ec2::Snapshot], case: &str, stage: &str) -> Option<ec2::
 /// cannot be shared, so a shareable copy comes first.
 fn acquisition_plan(
     volume: &str,
+    instance: &str,
     v: &ec2::Volume,
     state: Value,
     forensic: Option<&Forensic>,
     managed: bool,
 ) -> Plan {
     let mut before = state;
+    before["instance"] = json!(instance);
     before["volume"] = json!(v);
     let mut after = json!({"snapshot_state": "completed"});
     if let Some(f) = forensic {
@@ -152,6 +157,7 @@ impl Action for AcquireVolume {
         };
         Ok(acquisition_plan(
             &self.volume,
+            &self.instance,
             &v,
             state,
             self.forensic.as_ref(),
@@ -170,7 +176,7 @@ impl Action for AcquireVolume {
             [
                 (CASE_TAG, self.case.as_str()),
                 (VOLUME_TAG, self.volume.as_str()),
-                ("squall:instance", self.instance.as_str()),
+                (INSTANCE_TAG, self.instance.as_str()),
                 ("squall:stage", stage),
             ]
         };
@@ -259,6 +265,111 @@ impl Action for AcquireVolume {
     }
 }
 
+/// Image an existing snapshot through the EBS direct APIs into `dir/<snapshot>.raw` with its
+/// SHA-256 (no volume made, no instance attached). The reads are recorded in the account's
+/// CloudTrail, so the plan counts as visible to the attacker. A partial image left by an
+/// interrupted run is resumed; a complete one is not read again.
+pub struct ImageSnapshot<'p> {
+    pub c: Clients,
+    /// The configuration the EBS client is made from.
+    pub config: aws_config::SdkConfig,
+    pub snapshot: String,
+    pub dir: PathBuf,
+    /// Blocks fetched at once.
+    pub concurrency: usize,
+    /// Told (snapshot, bytes done, bytes in all) as the image grows.
+    pub progress: &'p (dyn Fn(&str, u64, u64) + Sync),
+    /// The image this run made, for the evidence record.
+    pub imaged: std::sync::Mutex<Option<Image>>,
+}
+
+impl Action for ImageSnapshot<'_> {
+    fn resource(&self) -> String {
+        self.snapshot.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let snap = ec2::snapshot(&self.c.ec2, &self.snapshot)
+            .await
+            .map_err(err)?;
+        // The instance, from Squall's tag, else from where its volume is attached now; a
+        // label only, so a volume that cannot be read leaves it unknown.
+        let instance = match snap.tags.get(INSTANCE_TAG) {
+            Some(i) => Some(i.clone()),
+            None => match &snap.volume {
+                Some(v) => ec2::volume(&self.c.ec2, v)
+                    .await
+                    .ok()
+                    .and_then(|v| v.instance),
+                None => None,
+            },
+        };
+        let here = image::on_disk(&self.dir, &self.snapshot);
+        image_plan(&snap, instance.as_deref(), &self.dir, &here)
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let snap = self.snapshot.as_str();
+        let img = image::image_snapshot(
+            &self.config,
+            snap,
+            &self.dir,
+            self.concurrency,
+            |done, total| (self.progress)(snap, done, total),
+        )
+        .await
+        .map_err(err)?;
+        let facts = json!(img);
+        *self.imaged.lock().unwrap_or_else(|p| p.into_inner()) = Some(img);
+        Ok(facts)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        Ok(json!({"image": image::on_disk(&self.dir, &self.snapshot)}))
+    }
+}
+
+/// The plan to image `snap` (of `instance`, when known) into `dir`, where `here` is what is
+/// there already. Only a completed snapshot can be read: anything else is refused with the
+/// way on.
+fn image_plan(
+    snap: &ec2::Snapshot,
+    instance: Option<&str>,
+    dir: &Path,
+    here: &image::OnDisk,
+) -> Result<Plan, ActionError> {
+    if snap.state != "completed" {
+        return Err(format!(
+            "snapshot {} is {}: only a completed snapshot can be read (help: wait until it is completed, then run again)",
+            snap.id, snap.state
+        )
+        .into());
+    }
+    let before = json!({
+        "instance": instance,
+        "volume": snap.volume,
+        "started": snap.started,
+        "size_gib": snap.size_gib,
+        "encrypted": snap.encrypted,
+        "owner": snap.owner,
+        "image": here,
+    });
+    let after = json!({"image": {"state": "complete"}});
+    let mut p = plan("image-snapshot", &snap.id, before, after, true);
+    let raw = dir.join(format!("{}.raw", snap.id));
+    p.notes.push(match here {
+        image::OnDisk::Partial { committed } => format!(
+            "resumes the image in {} after the {committed} bytes already synced",
+            raw.display()
+        ),
+        _ => format!(
+            "read through the EBS direct APIs into {} with its SHA-256; no volume is made",
+            raw.display()
+        ),
+    });
+    Ok(p)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -276,6 +387,9 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            started: Some("2024-05-01T10:00:00Z".into()),
+            size_gib: Some(8),
+            owner: Some("111122223333".into()),
         }
     }
 
@@ -287,6 +401,7 @@ mod tests {
             kms_key: Some("arn:aws:kms:eu-west-1:111122223333:key/aws-ebs".into()),
             availability_zone: Some("eu-west-1a".into()),
             snapshot: None,
+            instance: Some("i-1".into()),
         }
     }
 
@@ -334,20 +449,22 @@ mod tests {
     #[test]
     fn without_a_forensic_account_an_acquisition_is_a_completed_snapshot() {
         let state = json!({"snapshot": null, "snapshot_state": null});
-        let p = acquisition_plan("vol-1", &volume(), state, None, false);
+        let p = acquisition_plan("vol-1", "i-1", &volume(), state, None, false);
         assert_eq!(
             (p.action.as_str(), p.resource.as_str()),
             ("acquire-volume", "vol-1")
         );
         assert_eq!(p.after, json!({"snapshot_state": "completed"}));
         assert_eq!(p.before["volume"]["id"], "vol-1");
+        // Every volume's plan names the instance it belongs to.
+        assert_eq!(p.before["instance"], "i-1");
         assert_eq!(p.before.get("needs_reencryption"), None);
         assert!(!p.visible_to_attacker);
         assert!(!p.already_done);
         assert!(p.notes.is_empty());
 
         let state = json!({"snapshot": "snap-01", "snapshot_state": "completed"});
-        assert!(acquisition_plan("vol-1", &volume(), state, None, false).already_done);
+        assert!(acquisition_plan("vol-1", "i-1", &volume(), state, None, false).already_done);
     }
 
     #[test]
@@ -362,7 +479,7 @@ mod tests {
             "shareable_snapshot": null,
             "shared_with_forensic_account": false,
         });
-        let p = acquisition_plan("vol-1", &volume(), state, Some(&forensic), true);
+        let p = acquisition_plan("vol-1", "i-1", &volume(), state, Some(&forensic), true);
         assert_eq!(
             p.after,
             json!({"snapshot_state": "completed", "shared_with_forensic_account": true})
@@ -393,7 +510,14 @@ mod tests {
             "forensic_copy": null,
             "forensic_copy_state": null,
         });
-        let p = acquisition_plan("vol-1", &volume(), shared.clone(), Some(&forensic), false);
+        let p = acquisition_plan(
+            "vol-1",
+            "i-1",
+            &volume(),
+            shared.clone(),
+            Some(&forensic),
+            false,
+        );
         assert_eq!(
             p.after,
             json!({
@@ -412,6 +536,67 @@ mod tests {
         let mut copied = shared;
         copied["forensic_copy"] = json!("snap-0f");
         copied["forensic_copy_state"] = json!("completed");
-        assert!(acquisition_plan("vol-1", &volume(), copied, Some(&forensic), false).already_done);
+        assert!(
+            acquisition_plan("vol-1", "i-1", &volume(), copied, Some(&forensic), false)
+                .already_done
+        );
+    }
+
+    #[test]
+    fn imaging_a_snapshot_names_its_instance_and_is_done_once_complete() {
+        let dir = Path::new("/evidence");
+        let snap = snapshot("snap-01", "completed", &[(INSTANCE_TAG, "i-1")]);
+        let p = image_plan(&snap, Some("i-1"), dir, &image::OnDisk::Absent).unwrap();
+        assert_eq!(
+            (p.action.as_str(), p.resource.as_str()),
+            ("image-snapshot", "snap-01")
+        );
+        assert_eq!(
+            p.before,
+            json!({
+                "instance": "i-1",
+                "volume": "vol-1",
+                "started": "2024-05-01T10:00:00Z",
+                "size_gib": 8,
+                "encrypted": true,
+                "owner": "111122223333",
+                "image": {"state": "absent"},
+            })
+        );
+        assert!(p.visible_to_attacker);
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "read through the EBS direct APIs into /evidence/snap-01.raw with its SHA-256; no volume is made"
+            ]
+        );
+
+        let partial = image::OnDisk::Partial { committed: 4096 };
+        let p = image_plan(&snap, None, dir, &partial).unwrap();
+        assert_eq!(p.before["instance"], Value::Null);
+        assert!(!p.already_done);
+        assert!(p.notes[0].contains("after the 4096 bytes already synced"));
+
+        let complete = image::OnDisk::Complete {
+            path: dir.join("snap-01.raw"),
+            sha256: "ab".repeat(32),
+            bytes: 1 << 30,
+        };
+        assert!(
+            image_plan(&snap, Some("i-1"), dir, &complete)
+                .unwrap()
+                .already_done
+        );
+    }
+
+    #[test]
+    fn a_snapshot_still_being_taken_is_not_imaged() {
+        let snap = snapshot("snap-01", "pending", &[]);
+        let e = image_plan(&snap, None, Path::new("/e"), &image::OnDisk::Absent).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "snapshot snap-01 is pending: only a completed snapshot can be read (help: wait until it is completed, then run again)"
+        );
     }
 }

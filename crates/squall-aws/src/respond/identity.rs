@@ -188,7 +188,8 @@ fn user_containment_plan(
 }
 
 /// Contain an IAM role: sessions issued before now are denied (stolen temporary credentials
-/// die); the role keeps working for new, legitimate sessions.
+/// die); the role keeps working for new, legitimate sessions. A re-run moves the cut-off
+/// forward to its own now: sessions minted since the last run (the attacker's too) die as well.
 pub struct ContainRole {
     pub c: Clients,
     pub role: String,
@@ -207,11 +208,14 @@ impl Action for ContainRole {
         Ok(role_containment_plan(&self.role, &self.now, revoked))
     }
 
-    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        iam::revoke_sessions(&self.c.iam, Principal::Role(&self.role), &self.now)
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let cut_off = plan.after["sessions_revoked_before"]
+            .as_str()
+            .unwrap_or(&self.now);
+        iam::revoke_sessions(&self.c.iam, Principal::Role(&self.role), cut_off)
             .await
             .map_err(err)?;
-        Ok(json!({"sessions_revoked_before": self.now}))
+        Ok(json!({"sessions_revoked_before": cut_off}))
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
@@ -227,19 +231,38 @@ fn role_sessions(revoked_before: Option<String>) -> Value {
     json!({"sessions_revoked": revoked_before.is_some(), "sessions_revoked_before": revoked_before})
 }
 
+/// The cut-off a containment at `now` leaves in force: `now`, unless the one in force already
+/// is later (a cut-off never moves back, which would revive sessions already denied).
+fn cut_off_at(now: &str, in_force: Option<&str>) -> String {
+    let time = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match in_force {
+        Some(t) if time(t).is_some_and(|t| time(now).is_some_and(|n| t >= n)) => t.to_string(),
+        _ => now.to_string(),
+    }
+}
+
 /// The plan to contain a role whose sessions before `revoked_before` are denied already (or
-/// none are): done once any cut-off is in force.
+/// none are): the cut-off moved forward to `now`, so every session issued until this run is
+/// denied, those minted since an earlier containment included. Done only when the cut-off in
+/// force is `now` or later.
 fn role_containment_plan(role: &str, now: &str, revoked_before: Option<String>) -> Plan {
+    let cut_off = cut_off_at(now, revoked_before.as_deref());
+    let earlier = revoked_before.clone().filter(|t| *t != cut_off);
     let mut p = plan(
         "contain-role",
         role,
         role_sessions(revoked_before),
-        json!({"sessions_revoked": true}),
+        json!({"sessions_revoked": true, "sessions_revoked_before": cut_off}),
         true,
     );
-    p.notes.push(format!(
-        "every session of this role issued before {now} stops working, including legitimate workloads' (they re-authenticate)"
-    ));
+    p.notes.push(match earlier {
+        Some(t) => format!(
+            "the cut-off moves from {t} to {cut_off}: every session of this role issued before {cut_off} stops working, including those minted since {t} and legitimate workloads' (they re-authenticate)"
+        ),
+        None => format!(
+            "every session of this role issued before {cut_off} stops working, including legitimate workloads' (they re-authenticate)"
+        ),
+    });
     p
 }
 
@@ -345,13 +368,16 @@ mod tests {
     }
 
     #[test]
-    fn containing_a_role_is_done_once_any_cut_off_is_in_force() {
+    fn containing_a_role_denies_every_session_before_now() {
         let p = role_containment_plan("web", "2024-05-01T10:00:00Z", None);
         assert_eq!(
             p.before,
             json!({"sessions_revoked": false, "sessions_revoked_before": null})
         );
-        assert_eq!(p.after, json!({"sessions_revoked": true}));
+        assert_eq!(
+            p.after,
+            json!({"sessions_revoked": true, "sessions_revoked_before": "2024-05-01T10:00:00Z"})
+        );
         assert!(!p.already_done);
         assert_eq!(
             p.notes,
@@ -359,9 +385,40 @@ mod tests {
                 "every session of this role issued before 2024-05-01T10:00:00Z stops working, including legitimate workloads' (they re-authenticate)"
             ]
         );
+    }
 
-        let p = role_containment_plan("web", "now", Some("2024-04-01T00:00:00Z".into()));
-        assert_eq!(p.before["sessions_revoked_before"], "2024-04-01T00:00:00Z");
-        assert!(p.already_done);
+    #[test]
+    fn containing_a_role_again_moves_the_cut_off_forward_to_now() {
+        // Sessions minted after the first containment (the attacker re-assumed the role) must
+        // die too: an earlier cut-off is not the containment asked for now.
+        let p = role_containment_plan(
+            "web",
+            "2024-05-01T12:00:00Z",
+            Some("2024-05-01T10:00:00Z".into()),
+        );
+        assert_eq!(p.before["sessions_revoked_before"], "2024-05-01T10:00:00Z");
+        assert_eq!(p.after["sessions_revoked_before"], "2024-05-01T12:00:00Z");
+        assert!(!p.already_done);
+        assert_eq!(
+            p.notes,
+            [
+                "the cut-off moves from 2024-05-01T10:00:00Z to 2024-05-01T12:00:00Z: every session of this role issued before 2024-05-01T12:00:00Z stops working, including those minted since 2024-05-01T10:00:00Z and legitimate workloads' (they re-authenticate)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_role_cut_off_never_moves_back() {
+        // Already at or past now (a run in the same second, a clock ahead): nothing to change.
+        for in_force in ["2024-05-01T12:00:00Z", "2024-05-01T13:00:00Z"] {
+            let p = role_containment_plan("web", "2024-05-01T12:00:00Z", Some(in_force.into()));
+            assert_eq!(p.after["sessions_revoked_before"], in_force);
+            assert!(p.already_done, "{in_force}");
+        }
+        // A cut-off that cannot be read is replaced, not trusted.
+        assert_eq!(
+            cut_off_at("2024-05-01T12:00:00Z", Some("soon")),
+            "2024-05-01T12:00:00Z"
+        );
     }
 }

@@ -32,8 +32,46 @@ pub struct IsolateInstance {
     pub survey: Arc<Survey>,
 }
 
-/// VPC id → (allow-all group, isolation group).
-pub type IsolationGroups = tokio::sync::Mutex<HashMap<String, (String, String)>>;
+/// Each VPC's isolation groups as found or made by this run, and how many isolations are
+/// passing through its allow-all group right now.
+#[derive(Default)]
+pub struct IsolationGroups {
+    vpcs: tokio::sync::Mutex<HashMap<String, VpcGroups>>,
+}
+
+/// One VPC's groups. The allow-all group holds its allow-all rules only while an interface is
+/// on its way through it: left open, it would be a group admitting the world on every port
+/// (an inventory finding, and an open door for whatever is put in it).
+struct VpcGroups {
+    allow: String,
+    isolation: String,
+    /// Isolations between entering the allow-all group and leaving it.
+    passing: usize,
+}
+
+impl VpcGroups {
+    fn new(allow: String, isolation: String) -> VpcGroups {
+        VpcGroups {
+            allow,
+            isolation,
+            passing: 0,
+        }
+    }
+
+    /// One more isolation passes through; true when it is the only one, so the allow-all
+    /// rules must be (put back) in place first.
+    fn enter(&mut self) -> bool {
+        self.passing += 1;
+        self.passing == 1
+    }
+
+    /// One isolation has passed through (or given up); true when none is left passing, so the
+    /// allow-all rules must go.
+    fn leave(&mut self) -> bool {
+        self.passing = self.passing.saturating_sub(1);
+        self.passing == 0
+    }
+}
 
 /// What planning many isolations reads once for all of them: the instances, their profiles
 /// and Elastic IPs (two or three calls per 200 instances instead of three per instance), and
@@ -116,8 +154,8 @@ impl IsolateInstance {
     /// The VPC's isolation group as known: made by this run's executions, else looked up once
     /// per run (never created here: plans change nothing).
     async fn isolation_group(&self, vpc: &str) -> Result<Option<String>, ActionError> {
-        if let Some((_, isolation)) = self.groups.lock().await.get(vpc) {
-            return Ok(Some(isolation.clone()));
+        if let Some(g) = self.groups.vpcs.lock().await.get(vpc) {
+            return Ok(Some(g.isolation.clone()));
         }
         let mut looked_up = self.survey.groups.lock().await;
         if let Some(g) = looked_up.get(vpc) {
@@ -130,33 +168,55 @@ impl IsolateInstance {
         Ok(g)
     }
 
-    /// The VPC's (allow-all, isolation) groups, made on first use.
-    async fn ensure_groups(&self, vpc: &str) -> Result<(String, String), ActionError> {
-        let mut known = self.groups.lock().await;
-        if let Some(g) = known.get(vpc) {
-            return Ok(g.clone());
-        }
+    /// The VPC's (allow-all, isolation) groups, made on first use, with the allow-all rules
+    /// in place: this isolation is passing through until [`IsolateInstance::passed`].
+    async fn enter_groups(&self, vpc: &str) -> Result<(String, String), ActionError> {
+        let mut known = self.groups.vpcs.lock().await;
         let ec2 = &self.c.ec2;
-        let allow = ec2::ensure_group(
-            ec2,
-            vpc,
-            ALLOW_ALL_GROUP,
-            "Squall: passes live connections to untracked before isolation",
-            true,
-        )
-        .await
-        .map_err(err)?;
-        let isolation = ec2::ensure_group(
-            ec2,
-            vpc,
-            ISOLATION_GROUP,
-            "Squall: isolation, no traffic in or out",
-            false,
-        )
-        .await
-        .map_err(err)?;
-        known.insert(vpc.to_string(), (allow.clone(), isolation.clone()));
-        Ok((allow, isolation))
+        if !known.contains_key(vpc) {
+            let allow = ec2::ensure_group(
+                ec2,
+                vpc,
+                ALLOW_ALL_GROUP,
+                "Squall: passes live connections to untracked before isolation",
+                true,
+            )
+            .await
+            .map_err(err)?;
+            let isolation = ec2::ensure_group(
+                ec2,
+                vpc,
+                ISOLATION_GROUP,
+                "Squall: isolation, no traffic in or out",
+                false,
+            )
+            .await
+            .map_err(err)?;
+            known.insert(vpc.to_string(), VpcGroups::new(allow, isolation));
+        }
+        let g = known.get_mut(vpc).expect("inserted above");
+        // The lock is held over the change, so no isolation enters while the rules go.
+        if g.enter()
+            && let Err(e) = ec2::set_allow_all(ec2, &g.allow, true).await
+        {
+            g.leave();
+            return Err(err(e));
+        }
+        Ok((g.allow.clone(), g.isolation.clone()))
+    }
+
+    /// This isolation has moved its interfaces on (or failed to): the last one through empties
+    /// the allow-all group, so nothing Squall leaves behind admits the world.
+    async fn passed(&self, vpc: &str) -> Result<(), ActionError> {
+        let mut known = self.groups.vpcs.lock().await;
+        if let Some(g) = known.get_mut(vpc)
+            && g.leave()
+        {
+            ec2::set_allow_all(&self.c.ec2, &g.allow, false)
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
     }
 }
 
@@ -196,20 +256,29 @@ impl Action for IsolateInstance {
         ec2::set_termination_protection(&c.ec2, &self.id, true)
             .await
             .map_err(err)?;
-        let (allow, isolation) = self.ensure_groups(vpc).await?;
-        for eni in &enis {
-            set_groups(c, &self.id, single, &eni.id, std::slice::from_ref(&allow)).await?;
+        let (allow, isolation) = self.enter_groups(vpc).await?;
+        let moved = async {
+            for eni in &enis {
+                set_groups(c, &self.id, single, &eni.id, std::slice::from_ref(&allow)).await?;
+            }
+            for eni in &enis {
+                set_groups(
+                    c,
+                    &self.id,
+                    single,
+                    &eni.id,
+                    std::slice::from_ref(&isolation),
+                )
+                .await?;
+            }
+            Ok::<(), ActionError>(())
         }
-        for eni in &enis {
-            set_groups(
-                c,
-                &self.id,
-                single,
-                &eni.id,
-                std::slice::from_ref(&isolation),
-            )
-            .await?;
-        }
+        .await;
+        // Emptied even when a move failed: an interface stuck in the allow-all group is then
+        // cut off instead of open to the world.
+        let emptied = self.passed(vpc).await;
+        moved?;
+        emptied?;
         let role = prior["role"].as_str();
         if let Some(role) = role {
             iam::revoke_sessions(&c.iam, Principal::Role(role), &self.now)
@@ -696,6 +765,24 @@ mod tests {
         assert!(!only_in(&[eni("eni-a", &[])], Some("sg-iso")));
         // The VPC has no isolation group yet: nothing can be in it.
         assert!(!only_in(&[eni("eni-a", &["sg-iso"])], None));
+    }
+
+    #[test]
+    fn the_allow_all_group_is_open_only_while_an_isolation_passes_through() {
+        let mut g = VpcGroups::new("sg-allow".into(), "sg-iso".into());
+        // The first isolation through opens it; a second one at the same time finds it open.
+        assert!(g.enter());
+        assert!(!g.enter());
+        // The first one leaving must not empty it under the second one's interfaces.
+        assert!(!g.leave());
+        // The last one leaving empties it.
+        assert!(g.leave());
+        // The next use opens it again.
+        assert!(g.enter());
+        assert!(g.leave());
+        // A leave without an enter (a failed entry) never underflows into "still passing".
+        assert!(g.leave());
+        assert!(g.enter());
     }
 
     #[test]

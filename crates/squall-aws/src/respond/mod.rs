@@ -29,7 +29,7 @@ use squall_core::respond::{ActionError, Plan};
 
 use crate::AwsError;
 
-pub use acquisition::{AcquireVolume, Forensic};
+pub use acquisition::{AcquireVolume, Forensic, ImageSnapshot};
 pub use identity::{ContainRole, ContainUser, DeactivateKey};
 pub use instance::{
     IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
@@ -45,10 +45,19 @@ pub const ISOLATION_GROUP: &str = "squall-isolation";
 /// cuts them at once.
 pub const ALLOW_ALL_GROUP: &str = "squall-isolation-allow-all";
 
+/// Whether a security group is one of Squall's own (the isolation group, the allow-all group
+/// it passes through): its name, and the tag Squall put on it when it made it. The name alone
+/// is not enough (anyone can name a group so, to hide a world-open rule in it).
+pub fn is_squall_group(name: &str, purpose_tag: Option<&str>) -> bool {
+    [ISOLATION_GROUP, ALLOW_ALL_GROUP].contains(&name) && purpose_tag == Some(name)
+}
+
 /// Tag keys put on everything Squall creates, so the case's resources can be found again.
 pub const CASE_TAG: &str = "squall:case";
 /// Names the volume a snapshot was taken of, so a re-run finds it instead of taking another.
 pub const VOLUME_TAG: &str = "squall:volume";
+/// Names the instance the volume of a snapshot belonged to.
+pub const INSTANCE_TAG: &str = "squall:instance";
 
 /// Long operations (a snapshot of a large volume) are waited for up to this long.
 pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);
@@ -115,6 +124,16 @@ mod tests {
         assert_eq!(parsed.offset().local_minus_utc(), 0);
         let age = chrono::Utc::now().signed_duration_since(parsed);
         assert!((0..5).contains(&age.num_seconds()), "{now}");
+    }
+
+    #[test]
+    fn squall_groups_are_known_by_name_and_tag_together() {
+        assert!(is_squall_group(ALLOW_ALL_GROUP, Some(ALLOW_ALL_GROUP)));
+        assert!(is_squall_group(ISOLATION_GROUP, Some(ISOLATION_GROUP)));
+        // A look-alike without the tag, a tag on another group, a tag naming the other group.
+        assert!(!is_squall_group(ALLOW_ALL_GROUP, None));
+        assert!(!is_squall_group("web", Some("web")));
+        assert!(!is_squall_group(ALLOW_ALL_GROUP, Some(ISOLATION_GROUP)));
     }
 
     #[test]

@@ -274,13 +274,18 @@ impl Action for FixWorldRule {
 }
 
 /// Rebuild an instance's root volume from a known-good snapshot. The compromised root volume
-/// is detached and kept (tagged) as evidence, never deleted.
+/// is detached and kept (tagged) as evidence, never deleted. A snapshot started after the
+/// compromise may hold the attacker's changes: it is refused unless the analyst says so.
 pub struct RestoreInstance {
     pub c: Clients,
     pub id: String,
     pub snapshot: String,
     pub case: String,
     pub wait: Duration,
+    /// When the compromise began, as the case knows it (its earliest detection).
+    pub compromised_at: Option<String>,
+    /// The analyst knows the snapshot is clean though it was started after the compromise.
+    pub allow_after_compromise: bool,
 }
 
 impl RestoreInstance {
@@ -327,17 +332,69 @@ fn restore_plan(id: &str, snapshot: &str, case: &str, before: Value) -> Plan {
     p
 }
 
+/// Puts the snapshot's start time against the compromise's into the restore plan `p`, and
+/// refuses a restore still to do from a snapshot not known to predate the compromise (started
+/// at or after it, or at a time AWS does not say) unless `allow` (`--allow-after-compromise`).
+fn against_compromise(
+    p: &mut Plan,
+    snapshot: &str,
+    started: Option<&str>,
+    compromised: Option<&str>,
+    allow: bool,
+) -> Result<(), ActionError> {
+    p.before["snapshot_started"] = json!(started);
+    p.before["compromised_at"] = json!(compromised);
+    let time = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let Some(compromised) = compromised else {
+        p.notes.push(format!(
+            "snapshot {snapshot} was started {}; the case has no detection with a time, so whether it predates the compromise is not known: make sure it is clean",
+            started.unwrap_or("at a time AWS does not give")
+        ));
+        return Ok(());
+    };
+    let predates = match (started.and_then(time), time(compromised)) {
+        (Some(s), Some(c)) => s < c,
+        _ => false,
+    };
+    let started = started.unwrap_or("at a time AWS does not give");
+    if predates {
+        p.notes.push(format!(
+            "snapshot {snapshot} was started {started}, before the compromise at {compromised} (the case's earliest detection)"
+        ));
+        return Ok(());
+    }
+    if !allow && !p.already_done {
+        return Err(format!(
+            "refusing to restore {} from {snapshot}: it was started {started}, not before the compromise at {compromised} (the case's earliest detection), so it may hold what the attacker changed (help: choose a snapshot started before {compromised}, or add --allow-after-compromise if you know this one is clean)",
+            p.resource
+        )
+        .into());
+    }
+    p.notes.push(format!(
+        "snapshot {snapshot} was started {started}, not before the compromise at {compromised} (the case's earliest detection): restored because --allow-after-compromise says it is clean"
+    ));
+    Ok(())
+}
+
 impl Action for RestoreInstance {
     fn resource(&self) -> String {
         self.id.clone()
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
-        ec2::snapshot(&self.c.ec2, &self.snapshot)
+        let snap = ec2::snapshot(&self.c.ec2, &self.snapshot)
             .await
             .map_err(err)?;
         let before = self.state().await?;
-        Ok(restore_plan(&self.id, &self.snapshot, &self.case, before))
+        let mut p = restore_plan(&self.id, &self.snapshot, &self.case, before);
+        against_compromise(
+            &mut p,
+            &self.snapshot,
+            snap.started.as_deref(),
+            self.compromised_at.as_deref(),
+            self.allow_after_compromise,
+        )?;
+        Ok(p)
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -578,6 +635,7 @@ mod tests {
             from_port: Some(from),
             to_port: Some(to),
             cidr: cidr.into(),
+            purpose: None,
         }
     }
 
@@ -689,6 +747,107 @@ mod tests {
         );
         assert_eq!(stopped.after["state"], "stopped");
         assert!(stopped.already_done);
+    }
+
+    fn restore() -> Plan {
+        let before = restore_state(&instance("running"), Some("snap-old".into()));
+        restore_plan("i-1", "snap-good", "case-7", before)
+    }
+
+    #[test]
+    fn a_snapshot_started_before_the_compromise_is_restored_with_both_times_in_the_plan() {
+        let mut p = restore();
+        against_compromise(
+            &mut p,
+            "snap-good",
+            Some("2024-05-01T09:00:00Z"),
+            Some("2024-05-01T10:00:00.000Z"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(p.before["snapshot_started"], "2024-05-01T09:00:00Z");
+        assert_eq!(p.before["compromised_at"], "2024-05-01T10:00:00.000Z");
+        assert_eq!(
+            p.notes[1],
+            "snapshot snap-good was started 2024-05-01T09:00:00Z, before the compromise at 2024-05-01T10:00:00.000Z (the case's earliest detection)"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_started_after_the_compromise_is_refused_unless_the_analyst_allows_it() {
+        for started in [
+            Some("2024-05-01T11:00:00Z"),
+            Some("2024-05-01T10:00:00Z"),
+            None,
+        ] {
+            let e = against_compromise(
+                &mut restore(),
+                "snap-late",
+                started,
+                Some("2024-05-01T10:00:00.000Z"),
+                false,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("refusing to restore i-1 from snap-late: it was started "),
+                "{e}"
+            );
+            assert!(
+                e.contains("not before the compromise at 2024-05-01T10:00:00.000Z"),
+                "{e}"
+            );
+            assert!(e.contains("--allow-after-compromise"), "{e}");
+        }
+        let mut p = restore();
+        against_compromise(
+            &mut p,
+            "snap-late",
+            Some("2024-05-01T11:00:00Z"),
+            Some("2024-05-01T10:00:00.000Z"),
+            true,
+        )
+        .unwrap();
+        assert!(
+            p.notes[1].contains("restored because --allow-after-compromise"),
+            "{:?}",
+            p.notes
+        );
+        // Already restored from it: nothing left to refuse.
+        let done = restore_plan(
+            "i-1",
+            "snap-late",
+            "case-7",
+            restore_state(&instance("running"), Some("snap-late".into())),
+        );
+        let mut done = done;
+        against_compromise(
+            &mut done,
+            "snap-late",
+            Some("2024-05-01T11:00:00Z"),
+            Some("2024-05-01T10:00:00.000Z"),
+            false,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn without_a_detection_time_the_plan_says_the_snapshot_cannot_be_checked() {
+        let mut p = restore();
+        against_compromise(
+            &mut p,
+            "snap-good",
+            Some("2024-05-01T09:00:00Z"),
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(p.before["compromised_at"], Value::Null);
+        assert!(
+            p.notes[1].contains("the case has no detection with a time"),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! EBS direct APIs: a snapshot's blocks read over HTTPS, without making a volume from it.
 
 use aws_sdk_ebs::Client;
+use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::AwsError;
 
@@ -41,17 +42,23 @@ pub async fn list_blocks(client: &Client, snapshot: &str) -> Result<BlockList, A
             },
             // Some servers (moto) send BlockIndex as a JSON string, which the SDK rejects;
             // the answer is otherwise sound, so it is read leniently from the raw body.
-            Err(aws_sdk_ebs::error::SdkError::ResponseError(r)) => r
-                .raw()
-                .body()
-                .bytes()
-                .and_then(Page::lenient)
-                .ok_or_else(|| AwsError::Call {
-                    call: "ebs:ListSnapshotBlocks",
-                    on: format!(" on {snapshot}"),
-                    message: "the answer could not be read".into(),
-                })?,
-            Err(e) => return Err(AwsError::call("ebs:ListSnapshotBlocks", snapshot, e)),
+            Err(e) => {
+                let aws_sdk_ebs::error::SdkError::ResponseError(r) = &e else {
+                    return Err(with_next_step(AwsError::call(
+                        "ebs:ListSnapshotBlocks",
+                        snapshot,
+                        e,
+                    )));
+                };
+                let body = r.raw().body().bytes();
+                match body.and_then(Page::lenient) {
+                    Some(page) => page,
+                    None => {
+                        let why = DisplayErrorContext(&e).to_string();
+                        return Err(unreadable(snapshot, r.raw().status().as_u16(), body, &why));
+                    }
+                }
+            }
         };
         // EBS direct blocks are 512 KiB and the API gives the size in bytes; a value under
         // 4 KiB cannot be bytes (moto reports 512, i.e. KiB), so it is read as KiB.
@@ -86,19 +93,71 @@ pub async fn get_block(
         .send()
         .await
         .map_err(|e| {
-            AwsError::call(
+            with_next_step(AwsError::call(
                 "ebs:GetSnapshotBlock",
                 &format!("{snapshot} block {index}"),
                 e,
-            )
+            ))
         })?;
     let checksum = out.checksum().map(str::to_string);
     let data = out.block_data.collect().await.map_err(|e| AwsError::Call {
         call: "ebs:GetSnapshotBlock",
         on: format!(" on {snapshot} block {index}"),
-        message: format!("the body broke off: {e}"),
+        message: format!(
+            "the body broke off: {} ({NEXT_STEP})",
+            DisplayErrorContext(&e)
+        ),
     })?;
     Ok((data.into_bytes().to_vec(), checksum))
+}
+
+/// What to check when an EBS direct read fails, whatever the cause: the calls need their own
+/// permissions (and the key's, for an encrypted snapshot), only a completed snapshot in the
+/// client's region can be read, and an interrupted image is not lost.
+const NEXT_STEP: &str = "help: the credentials need ebs:ListSnapshotBlocks and ebs:GetSnapshotBlock (and kms:Decrypt on the snapshot's key if it is encrypted); the snapshot must be completed and in the region asked for (--region); re-running resumes the image where it stopped";
+
+/// The error, with what to check next added to what went wrong.
+fn with_next_step(e: AwsError) -> AwsError {
+    match e {
+        AwsError::Call { call, on, message } => AwsError::Call {
+            call,
+            on,
+            message: format!("{message} ({NEXT_STEP})"),
+        },
+        other => other,
+    }
+}
+
+/// A ListSnapshotBlocks answer that could not be read even leniently: why, as far as the
+/// answer says (the HTTP status, the service's error code and message when the body is an
+/// error document, the SDK's error chain in `why`), and what to do. The body itself is never
+/// quoted: it holds block tokens.
+fn unreadable(snapshot: &str, status: u16, body: Option<&[u8]>, why: &str) -> AwsError {
+    let doc: serde_json::Value = body
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| doc[*k].as_str())
+            .map(|s| squall_core::text::terminal(s).into_owned())
+    };
+    // `__type` may come as `namespace#Code`.
+    let code = text(&["__type", "code", "Code"]).map(|c| match c.rsplit_once('#') {
+        Some((_, c)) => c.to_string(),
+        None => c,
+    });
+    let mut message = format!("HTTP {status}");
+    if let Some(code) = code {
+        message.push_str(&format!(", {code}"));
+    }
+    if let Some(m) = text(&["message", "Message"]) {
+        message.push_str(&format!(": {m}"));
+    }
+    AwsError::Call {
+        call: "ebs:ListSnapshotBlocks",
+        on: format!(" on {snapshot}"),
+        message: format!("the answer could not be read ({message}; {why}) ({NEXT_STEP})"),
+    }
 }
 
 /// One page of ListSnapshotBlocks.
@@ -131,5 +190,65 @@ impl Page {
                 .collect(),
             next_token: v["NextToken"].as_str().map(str::to_string),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_answer_says_why_and_what_to_do() {
+        let body = br#"{"__type": "com.amazon#AccessDeniedException", "message": "not authorized to perform ebs:ListSnapshotBlocks"}"#;
+        let e = unreadable("snap-1", 403, Some(body), "response error: unexpected body");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(
+                "ebs:ListSnapshotBlocks failed on snap-1: the answer could not be read (HTTP 403, AccessDeniedException: not authorized to perform ebs:ListSnapshotBlocks; response error: unexpected body)"
+            ),
+            "{shown}"
+        );
+        for step in [
+            "ebs:ListSnapshotBlocks and ebs:GetSnapshotBlock",
+            "must be completed",
+            "--region",
+            "re-running resumes",
+        ] {
+            assert!(shown.contains(step), "{step} missing from {shown}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_answer_never_quotes_its_body() {
+        // A page whose blocks cannot be read: its tokens must not reach the message.
+        let body = br#"{"Blocks": "not a list", "BlockToken": "SECRET-TOKEN"}"#;
+        let shown = unreadable("snap-1", 200, Some(body), "deserialization failed").to_string();
+        assert!(!shown.contains("SECRET-TOKEN"), "{shown}");
+        assert!(
+            shown.contains("(HTTP 200; deserialization failed)"),
+            "{shown}"
+        );
+        let shown = unreadable("snap-1", 502, None, "io error").to_string();
+        assert!(shown.contains("(HTTP 502; io error)"), "{shown}");
+    }
+
+    #[test]
+    fn every_failed_call_ends_with_the_next_step() {
+        let e = with_next_step(AwsError::Call {
+            call: "ebs:GetSnapshotBlock",
+            on: " on snap-1 block 3".into(),
+            message: "ValidationException: snapshot is pending".into(),
+        });
+        assert!(
+            e.to_string().starts_with(
+                "ebs:GetSnapshotBlock failed on snap-1 block 3: ValidationException: snapshot is pending (help: the credentials need"
+            ),
+            "{e}"
+        );
+        // Missing credentials keep their own help.
+        assert!(matches!(
+            with_next_step(AwsError::NoCredentials),
+            AwsError::NoCredentials
+        ));
     }
 }

@@ -29,7 +29,13 @@ pub struct IngressRule {
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
     pub cidr: String,
+    /// The group's `squall:purpose` tag: Squall's own groups carry their name there.
+    #[serde(skip)]
+    pub purpose: Option<String>,
 }
+
+/// The tag Squall puts on the security groups it makes, valued with the group's name.
+pub const PURPOSE_TAG: &str = "squall:purpose";
 
 /// The regions enabled for the account.
 pub async fn regions(client: &Client) -> Result<Vec<String>, AwsError> {
@@ -218,10 +224,7 @@ pub async fn storage(
             region: region.to_string(),
             volume: s.volume_id().map(str::to_string),
             encrypted: s.encrypted().unwrap_or(false),
-            started: s.start_time().and_then(|t| {
-                chrono::DateTime::from_timestamp(t.secs(), 0)
-                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            }),
+            started: s.start_time().and_then(utc),
         }));
     }
     Ok((volumes, snapshots))
@@ -605,7 +608,7 @@ pub async fn ensure_group(
                 .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
                 .tags(
                     aws_sdk_ec2::types::Tag::builder()
-                        .key("squall:purpose")
+                        .key(PURPOSE_TAG)
                         .value(name)
                         .build(),
                 )
@@ -653,6 +656,77 @@ pub async fn ensure_group(
             .map_err(call("ec2:RevokeSecurityGroupEgress", &id))?;
     }
     Ok(id)
+}
+
+/// Puts the allow-all rules (every protocol, 0.0.0.0/0, in and out) on a group, or takes them
+/// off; what is already so is left alone.
+pub async fn set_allow_all(client: &Client, group: &str, open: bool) -> Result<(), AwsError> {
+    let out = client
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", group))?;
+    let everything = |p: &aws_sdk_ec2::types::IpPermission| {
+        p.ip_protocol() == Some("-1")
+            && p.ip_ranges()
+                .iter()
+                .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+    };
+    let g = out.security_groups().first();
+    let ingress = g.is_some_and(|g| g.ip_permissions().iter().any(everything));
+    let egress = g.is_some_and(|g| g.ip_permissions_egress().iter().any(everything));
+    let rule = || {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .build(),
+            )
+            .build()
+    };
+    // (is egress, present now): each direction changed only when it is not as wanted.
+    for (out_bound, present) in [(false, ingress), (true, egress)] {
+        if present == open {
+            continue;
+        }
+        match (open, out_bound) {
+            (true, false) => client
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map(drop)
+                .map_err(call("ec2:AuthorizeSecurityGroupIngress", group)),
+            (false, false) => client
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map(drop)
+                .map_err(call("ec2:RevokeSecurityGroupIngress", group)),
+            (true, true) => client
+                .authorize_security_group_egress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map(drop)
+                .map_err(call("ec2:AuthorizeSecurityGroupEgress", group)),
+            (false, true) => client
+                .revoke_security_group_egress()
+                .group_id(group)
+                .ip_permissions(rule())
+                .send()
+                .await
+                .map(drop)
+                .map_err(call("ec2:RevokeSecurityGroupEgress", group)),
+        }?;
+    }
+    Ok(())
 }
 
 /// The rules of a group (ingress, egress), to check an isolation group is still empty.
@@ -748,6 +822,8 @@ pub struct Volume {
     pub kms_key: Option<String>,
     pub availability_zone: Option<String>,
     pub snapshot: Option<String>,
+    /// The instance it is attached to, if any.
+    pub instance: Option<String>,
 }
 
 /// One volume's size, encryption key and zone.
@@ -773,7 +849,18 @@ pub async fn volume(client: &Client, id: &str) -> Result<Volume, AwsError> {
             .snapshot_id()
             .filter(|s| !s.is_empty())
             .map(str::to_string),
+        instance: v
+            .attachments()
+            .iter()
+            .find_map(|a| a.instance_id())
+            .map(str::to_string),
     })
+}
+
+/// A time from the API as UTC to the second (`2024-05-01T10:00:00Z`).
+fn utc(t: &aws_sdk_ec2::primitives::DateTime) -> Option<String> {
+    chrono::DateTime::from_timestamp(t.secs(), 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// A snapshot as the acquisition sees it.
@@ -785,6 +872,11 @@ pub struct Snapshot {
     pub encrypted: bool,
     pub kms_key: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// When the snapshot was started: the moment its data is of.
+    pub started: Option<String>,
+    pub size_gib: Option<i32>,
+    /// The account that owns it.
+    pub owner: Option<String>,
 }
 
 fn snapshot_of(s: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
@@ -802,6 +894,9 @@ fn snapshot_of(s: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
             .iter()
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect(),
+        started: s.start_time().and_then(utc),
+        size_gib: s.volume_size(),
+        owner: s.owner_id().map(str::to_string),
     }
 }
 
@@ -1155,6 +1250,12 @@ fn flatten(g: &aws_sdk_ec2::types::SecurityGroup, region: &str) -> Vec<IngressRu
                 from_port: p.from_port(),
                 to_port: p.to_port(),
                 cidr: cidr.to_string(),
+                purpose: g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(PURPOSE_TAG))
+                    .and_then(|t| t.value())
+                    .map(str::to_string),
             });
         }
     }
