@@ -844,7 +844,9 @@ impl Store for SqliteStore {
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
         // A relative path names another file from every other folder the case is read in.
         // Ledgers of releases that recorded relative paths still read: this holds for writing.
-        for (what, path) in [("path", &ev.path), ("storage path", &ev.stored_at)] {
+        // Evidence kept in a cloud (a snapshot) is named by the provider's own identifier.
+        let files = [("path", &ev.path), ("storage path", &ev.stored_at)];
+        for (what, path) in files.into_iter().filter(|_| !in_a_cloud(&ev.path)) {
             if !std::path::Path::new(path).is_absolute() {
                 return Err(StoreError::Invalid(format!(
                     "{case}: evidence {what} {path} is relative; a case records evidence by \
@@ -1271,6 +1273,12 @@ impl Store for SqliteStore {
     }
 }
 
+/// Whether evidence is named by a provider's identifier rather than a file: an AWS ARN, a GCP
+/// full resource name (`//compute.googleapis.com/...`).
+fn in_a_cloud(path: &str) -> bool {
+    path.starts_with("arn:") || path.starts_with("//")
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -1502,6 +1510,12 @@ mod tests {
             .add_evidence(&case, "alice", &ev("/e/disk.raw", "/e/disk.raw"))
             .unwrap();
         assert_eq!(store.evidence(&case).unwrap()[0].path, "/e/disk.raw");
+        // A snapshot kept in the cloud is named by its ARN, where it is kept in words.
+        let snapshot = ev(
+            "arn:aws:ec2:eu-west-1::snapshot/snap-1",
+            "AWS account 111122223333, region eu-west-1",
+        );
+        store.add_evidence(&case, "alice", &snapshot).unwrap();
     }
 
     #[test]
