@@ -389,6 +389,21 @@ pub fn most_severe_first(findings: &mut [Finding]) {
 }
 
 impl AwsInventory {
+    /// The account's instances with their tags, so triage answers "production or test?" from
+    /// an instance's own `Environment` tag when a case names the instance.
+    pub fn resources(&self) -> Vec<squall_core::Resource> {
+        self.instances
+            .iter()
+            .map(|i| squall_core::Resource {
+                provider: squall_core::Provider::Aws,
+                account: self.account.clone(),
+                id: i.instance.id.clone(),
+                kind: Some("instance".to_string()),
+                tags: i.instance.tags.clone(),
+            })
+            .collect()
+    }
+
     /// The account as a case-store inventory record; fields the API cannot know stay unset
     /// so an imported record's owner and purpose survive the merge.
     pub fn to_asset(&self) -> squall_core::Asset {

@@ -560,7 +560,7 @@ pub fn inventory(
         for e in &inv.errors {
             warn(e.to_string());
         }
-        store_account(ctx, &mut store, inv.to_asset())?;
+        store_account(ctx, &mut store, inv.to_asset(), &inv.resources())?;
         return Ok(vec![inv]);
     }
     let accounts = rt.block_on(squall_aws::inventory::organization(target, options))?;
@@ -573,7 +573,7 @@ pub fn inventory(
                 for e in &inv.errors {
                     warn(format!("{}: {e}", inv.account));
                 }
-                store_account(ctx, &mut store, asset)?;
+                store_account(ctx, &mut store, asset, &inv.resources())?;
                 inv.errors.clear();
                 found.push(inv);
             }
@@ -588,11 +588,13 @@ pub fn inventory(
     Ok(found)
 }
 
-/// Merges what the API knows into the stored record, keeping what the team wrote by hand.
+/// Merges what the API knows into the stored record, keeping what the team wrote by hand, and
+/// records the account's instances with their tags (triage reads their environment).
 fn store_account(
     ctx: &Context,
     store: &mut squall_case::SqliteStore,
     found: squall_core::Asset,
+    resources: &[squall_core::Resource],
 ) -> anyhow::Result<()> {
     // The hand-written fields kept are the inventory's log's, not an edited table's.
     let mut asset = store
@@ -602,7 +604,12 @@ fn store_account(
         .find(|a| a.id == found.id && a.provider == found.provider)
         .unwrap_or_else(|| found.clone());
     asset.merge_from(found);
-    store.import_inventory(&ctx.actor, "aws-api", std::slice::from_ref(&asset))?;
+    store.import_resources(
+        &ctx.actor,
+        "aws-api",
+        std::slice::from_ref(&asset),
+        resources,
+    )?;
     Ok(())
 }
 

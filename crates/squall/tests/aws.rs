@@ -27,7 +27,8 @@ ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
     {'IpProtocol': 'tcp', 'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
 image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
 ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro',
-    TagSpecifications=[{'ResourceType': 'instance', 'Tags': [{'Key': 'Owner', 'Value': 'shop-team'}]}])
+    TagSpecifications=[{'ResourceType': 'instance', 'Tags': [{'Key': 'Owner', 'Value': 'shop-team'},
+                                                             {'Key': 'Environment', 'Value': 'prod'}]}])
 ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro')
 iam = boto3.client('iam', **kw)
 iam.create_user(UserName='ci-deployer')
@@ -116,6 +117,58 @@ fn inventory_aws_reports_what_is_wrong_and_feeds_triage() {
         .unwrap();
     assert_eq!(account["trusts"][0], "444455556666");
     assert_eq!(account["regions"][0], "us-east-1");
+
+    // A case that names the owned instance: triage answers "production or test?" from the
+    // instance's own Environment tag, as `inventory aws` read it, and says where it read it.
+    let instance = inv["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["owner"] == "shop-team")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let event = serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-10-02T09:14:07Z",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/dana",
+                         "accountId": "123456789012", "accessKeyId": "AKIAEXAMPLEKEY00001",
+                         "userName": "dana"},
+        "eventSource": "ec2-instance-connect.amazonaws.com", "eventName": "SendSSHPublicKey",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
+        "requestParameters": {"instanceId": instance, "instanceOSUser": "ec2-user"},
+        "responseElements": null, "eventID": "e-1", "recipientAccountId": "123456789012"});
+    let log = h.join("trail.jsonl");
+    std::fs::write(&log, format!("{event}\n")).unwrap();
+    squall(h, &moto)
+        .args([
+            "hunt",
+            "--new-case",
+            "Instance Connect",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let triage = squall(h, &moto)
+        .args(["triage", "C-0001", "--format", "json"])
+        .assert()
+        .success();
+    let triage: Value = serde_json::from_slice(&triage.get_output().stdout).unwrap();
+    let answer = triage["assets"][0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["question"] == "Production or test?")
+        .map(|a| a["answer"].clone());
+    assert_eq!(
+        answer,
+        Some(Value::from(format!(
+            "production (tag Environment=prod on instance {instance})"
+        ))),
+        "{triage}"
+    );
 }
 
 #[test]
