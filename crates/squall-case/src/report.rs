@@ -349,7 +349,7 @@ fn touched(timeline: &[TimelineEvent]) -> Vec<Block> {
             vec![
                 cell(&c.record.time),
                 cell(r.kind.name().replace('_', " ")),
-                vec![code(&r.id)],
+                cell(&r.id),
                 cell(what),
                 cell(by),
                 record(&c.record),
@@ -369,10 +369,8 @@ fn touched(timeline: &[TimelineEvent]) -> Vec<Block> {
         .iter()
         .filter(|r| !r.changed() && r.kind != squall_core::touched::Kind::Resource)
         .map(|r| {
-            let mut line = vec![
-                t(format!("{} ", r.kind.name().replace('_', " "))),
-                code(&r.id),
-            ];
+            // Ids are the attacker's text: a text span escapes them, a code span would not.
+            let mut line = vec![t(format!("{} {}", r.kind.name().replace('_', " "), r.id))];
             if let Some(p) = &r.parent {
                 line.push(t(format!(" ({p})")));
             }

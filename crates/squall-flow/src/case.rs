@@ -317,7 +317,12 @@ pub fn open_tasks_line(tasks: &[Task]) -> String {
 fn existing_file(file: &Path, what: &str) -> anyhow::Result<PathBuf> {
     match std::fs::canonicalize(file) {
         Ok(path) if path.is_file() => Ok(path),
-        Ok(path) => bail!("{what} {} is not a file", path.display()),
+        Ok(path) => {
+            let kind = std::fs::metadata(&path)
+                .map(|m| squall_case::hash::file_kind(&m))
+                .unwrap_or("not a file");
+            bail!("{what} {} is {kind}, not a regular file", path.display())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let looked = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
             bail!(

@@ -303,7 +303,7 @@ fn timeline_and_report_show_failed_calls_as_failed() {
         .next()
         .unwrap();
     assert!(
-        touched.contains("| `AKIANEWKEY0000000001` | created"),
+        touched.contains("| AKIANEWKEY0000000001 | created"),
         "{touched}"
     );
     assert!(
