@@ -87,25 +87,27 @@ impl ContainUser {
         let revoked = iam::revoked_before(c, Principal::User(&self.user))
             .await
             .map_err(err)?;
-        let state = user_state(keys, login, &ssh, revoked.is_some());
+        let state = user_state(keys, login, &ssh, revoked.clone());
         Ok((state, ssh, revoked))
     }
 }
 
 /// What containing a user looks at, from its keys (id, status, created), whether it has a
-/// console password, its SSH keys (id, body) and whether its older sessions are denied.
+/// console password, its SSH keys (id, body) and the cut-off before which its sessions are
+/// denied, if any.
 fn user_state(
     keys: Vec<(String, String, i64)>,
     login: bool,
     ssh: &[(String, String)],
-    sessions_revoked: bool,
+    revoked_before: Option<String>,
 ) -> Value {
     let keys: BTreeMap<String, String> = keys.into_iter().map(|k| (k.0, k.1)).collect();
     json!({
         "access_keys": keys,
         "console_login": login,
         "ssh_keys": ssh.iter().map(|k| &k.0).collect::<Vec<_>>(),
-        "sessions_revoked": sessions_revoked,
+        "sessions_revoked": revoked_before.is_some(),
+        "sessions_revoked_before": revoked_before,
     })
 }
 
@@ -124,9 +126,12 @@ impl Action for ContainUser {
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         let c = &self.c.iam;
         // Sessions first: from this point on, whatever the attacker already holds is dead,
-        // even if a later step fails.
-        if plan.before["sessions_revoked"] != true {
-            iam::revoke_sessions(c, Principal::User(&self.user), &self.now)
+        // even if a later step fails. A cut-off already in force moves forward to the plan's.
+        let cut_off = plan.after["sessions_revoked_before"]
+            .as_str()
+            .unwrap_or(&self.now);
+        if plan.before["sessions_revoked_before"] != plan.after["sessions_revoked_before"] {
+            iam::revoke_sessions(c, Principal::User(&self.user), cut_off)
                 .await
                 .map_err(err)?;
         }
@@ -147,7 +152,7 @@ impl Action for ContainUser {
                 .await
                 .map_err(err)?;
         }
-        Ok(json!({"sessions_revoked_before": self.now}))
+        Ok(json!({"sessions_revoked_before": cut_off}))
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
@@ -156,8 +161,9 @@ impl Action for ContainUser {
 }
 
 /// The plan to contain a user in `state` (as [`user_state`] reads it): every key it has
-/// inactive, no console login, no SSH keys, older sessions denied. The SSH keys' bodies and the
-/// cut-off already in force go into `before`, so the record keeps what was removed.
+/// inactive, no console login, no SSH keys, sessions issued before `now` denied (a cut-off
+/// already in force moves forward, as a role's does). The SSH keys' bodies go into `before`,
+/// so the record keeps what was removed.
 fn user_containment_plan(
     user: &str,
     now: &str,
@@ -171,18 +177,23 @@ fn user_containment_plan(
         .flatten()
         .map(|(k, _)| (k, "Inactive"))
         .collect();
+    let cut_off = cut_off_at(now, revoked.as_deref());
     let after = json!({
         "access_keys": inactive,
         "console_login": false,
         "ssh_keys": [],
         "sessions_revoked": true,
+        "sessions_revoked_before": cut_off,
     });
     let mut before = state;
     before["ssh_key_bodies"] = json!(ssh);
-    before["sessions_revoked_before"] = json!(revoked);
     let mut p = plan("contain-user", user, before, after, true);
+    let moved = revoked
+        .filter(|t| *t != cut_off)
+        .map(|t| format!(" (the cut-off moves from {t})"))
+        .unwrap_or_default();
     p.notes.push(format!(
-        "sessions issued before {now} are denied; the console password cannot be restored, only reset"
+        "sessions issued before {cut_off} are denied{moved}; the console password cannot be restored, only reset"
     ));
     p
 }
@@ -310,7 +321,7 @@ mod tests {
     fn containing_a_user_turns_off_every_key_login_and_ssh_key_and_records_the_bodies() {
         let ssh = [("APKA1".to_string(), "ssh-ed25519 AAAA attacker".to_string())];
         let keys = vec![key("AKIA1", "Active", 1), key("AKIA2", "Inactive", 2)];
-        let state = user_state(keys, true, &ssh, false);
+        let state = user_state(keys, true, &ssh, None);
         let p = user_containment_plan("alice", "2024-05-01T10:00:00Z", state, &ssh, None);
         assert_eq!(p.action, "contain-user");
         assert_eq!(
@@ -320,8 +331,8 @@ mod tests {
                 "console_login": true,
                 "ssh_keys": ["APKA1"],
                 "sessions_revoked": false,
-                "ssh_key_bodies": [["APKA1", "ssh-ed25519 AAAA attacker"]],
                 "sessions_revoked_before": null,
+                "ssh_key_bodies": [["APKA1", "ssh-ed25519 AAAA attacker"]],
             })
         );
         assert_eq!(
@@ -331,6 +342,7 @@ mod tests {
                 "console_login": false,
                 "ssh_keys": [],
                 "sessions_revoked": true,
+                "sessions_revoked_before": "2024-05-01T10:00:00Z",
             })
         );
         assert!(!p.already_done);
@@ -344,11 +356,13 @@ mod tests {
 
     #[test]
     fn a_user_is_contained_only_when_nothing_is_left_open() {
-        let earlier = Some("2024-04-01T00:00:00Z".to_string());
+        // A cut-off at or past now is in force; an earlier one moves forward (below).
+        let earlier = Some("2024-05-01T10:00:00Z".to_string());
         let no_ssh: [(String, String); 0] = [];
         let contained = |keys, login, ssh: &[(String, String)], revoked: &Option<String>| {
-            let state = user_state(keys, login, ssh, revoked.is_some());
-            user_containment_plan("alice", "now", state, ssh, revoked.clone()).already_done
+            let state = user_state(keys, login, ssh, revoked.clone());
+            user_containment_plan("alice", "2024-05-01T10:00:00Z", state, ssh, revoked.clone())
+                .already_done
         };
         let inactive = || vec![key("AKIA1", "Inactive", 1)];
         assert!(contained(inactive(), false, &no_ssh, &earlier));
@@ -365,6 +379,30 @@ mod tests {
         assert!(!contained(inactive(), true, &no_ssh, &earlier));
         assert!(!contained(inactive(), false, &one_ssh, &earlier));
         assert!(!contained(inactive(), false, &no_ssh, &None));
+    }
+
+    #[test]
+    fn containing_a_user_again_moves_the_cut_off_forward() {
+        // Sessions minted after the first containment (from a key turned back on, a console
+        // login) must die too; everything else already done stays as it is.
+        let no_ssh: [(String, String); 0] = [];
+        let earlier = Some("2024-05-01T10:00:00Z".to_string());
+        let state = user_state(
+            vec![key("AKIA1", "Inactive", 1)],
+            false,
+            &no_ssh,
+            earlier.clone(),
+        );
+        let p = user_containment_plan("alice", "2024-05-01T12:00:00Z", state, &no_ssh, earlier);
+        assert!(!p.already_done);
+        assert_eq!(p.before["sessions_revoked_before"], "2024-05-01T10:00:00Z");
+        assert_eq!(p.after["sessions_revoked_before"], "2024-05-01T12:00:00Z");
+        assert_eq!(
+            p.notes,
+            [
+                "sessions issued before 2024-05-01T12:00:00Z are denied (the cut-off moves from 2024-05-01T10:00:00Z); the console password cannot be restored, only reset"
+            ]
+        );
     }
 
     #[test]
