@@ -5,15 +5,17 @@
 //! Built from the same checked events as the timeline ([`crate::timeline::build`]), so scope and
 //! the report say only what the hunted logs show.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use squall_core::Provider;
-use squall_core::touched::{Change, Kind, Touch};
+use squall_core::touched::{Change, Kind, Rule, Touch};
 
 use crate::timeline::TimelineEvent;
 
-/// The record a change or a failed call comes from.
+/// The record a change or a failed call comes from. Shared by every touch of the record, so a
+/// record naming a thousand resources is held once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Seen {
     pub time: String,
@@ -26,9 +28,9 @@ pub struct Seen {
 }
 
 impl Seen {
-    fn of(e: &TimelineEvent) -> Seen {
+    fn of(e: &TimelineEvent) -> Arc<Seen> {
         let s = &e.summary;
-        Seen {
+        Arc::new(Seen {
             time: e.time.clone(),
             principal: s.principal.clone(),
             action: s.action.clone(),
@@ -36,7 +38,7 @@ impl Seen {
             file: e.file.clone(),
             record_index: e.record_index,
             event_id: s.event_id.clone(),
-        }
+        })
     }
 }
 
@@ -47,8 +49,11 @@ pub struct Changed {
     /// What it was attached to or belongs to, for this change (`user backup-admin`).
     pub parent: Option<String>,
     pub detail: Option<String>,
+    /// The firewall rules the change added, as the record states them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
     #[serde(flatten)]
-    pub record: Seen,
+    pub record: Arc<Seen>,
 }
 
 /// A resource the case's actors touched.
@@ -67,16 +72,27 @@ pub struct Resource {
     pub last_seen: String,
     /// How many records name it.
     pub events: u64,
+    /// Named only by events that share a source address with the case's actors, none of
+    /// their principals or keys: a bystander behind the same NAT as likely as an accomplice,
+    /// so listed but never acted on.
+    pub address_only: bool,
     /// The changes made to it, in time order; empty when it was only used.
     pub changes: Vec<Changed>,
     /// The first record that names it.
-    pub first_record: Seen,
+    pub first_record: Arc<Seen>,
 }
 
 impl Resource {
     /// Whether the actors changed it (as opposed to only using it).
     pub fn changed(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Whether its last change deleted it: nothing is left to act on.
+    pub fn deleted(&self) -> bool {
+        self.changes
+            .last()
+            .is_some_and(|c| c.change == Change::Deleted)
     }
 }
 
@@ -87,7 +103,7 @@ pub struct FailedCall {
     /// What the call would have changed (`user evil created`), when the record names it.
     pub attempted: Vec<String>,
     #[serde(flatten)]
-    pub record: Seen,
+    pub record: Arc<Seen>,
 }
 
 /// Everything the case touched.
@@ -105,18 +121,64 @@ impl Affected {
     }
 }
 
+/// Which resource a touch names: one per provider, account, kind and id, and for parts that
+/// only have a name within their owner (inline policies, policy versions) per owner too.
+/// A placeholder id (a key whose id the record did not give) is never the same twice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    provider: Option<Provider>,
+    account: Option<String>,
+    kind: Kind,
+    id: String,
+    owner: Option<String>,
+    unique: Option<(String, u64)>,
+}
+
+impl Key {
+    fn of(t: &Touch, e: &TimelineEvent) -> Key {
+        let owned = matches!(t.kind, Kind::InlinePolicy | Kind::PolicyVersion);
+        Key {
+            provider: e.log_source.provider(),
+            account: e.summary.account.clone(),
+            kind: t.kind,
+            id: t.id.clone(),
+            owner: owned.then(|| t.parent.clone()).flatten(),
+            unique: t
+                .id
+                .starts_with('(')
+                .then(|| (e.file.clone(), e.record_index)),
+        }
+    }
+}
+
 /// Gathers the events' touches by resource. A record's own resource that no reader typed is
 /// kept as [`Kind::Resource`], so nothing the old scope listed is lost. Events arrive in time
 /// order ([`crate::timeline::build`] sorts them), so first and last seen follow that order.
 pub fn affected(events: &[TimelineEvent]) -> Affected {
-    let mut index: HashMap<(Kind, String), usize> = HashMap::new();
+    // A long-running operation whose last entry failed made no change at its first.
+    let failed_operations: HashSet<&str> = events
+        .iter()
+        .filter(|e| e.error.is_some())
+        .filter_map(|e| e.operation.as_deref())
+        .collect();
+    let mut index: HashMap<Key, usize> = HashMap::new();
     let mut out = Affected::default();
     for e in events {
-        let provider = e.log_source.provider();
+        let seen = Seen::of(e);
+        // Reached through the case's principals or keys, or only through a shared address.
+        let by_actor = e
+            .matched
+            .iter()
+            .any(|p| !matches!(p, crate::timeline::Pivot::Ip))
+            || e.matched.is_empty();
+        let voided = e
+            .operation
+            .as_deref()
+            .is_some_and(|op| e.error.is_none() && failed_operations.contains(op));
         let mut named = |t: &Touch, resources: &mut Vec<Resource>| -> usize {
-            let at = *index.entry((t.kind, t.id.clone())).or_insert_with(|| {
+            let at = *index.entry(Key::of(t, e)).or_insert_with(|| {
                 resources.push(Resource {
-                    provider,
+                    provider: e.log_source.provider(),
                     kind: t.kind,
                     id: t.id.clone(),
                     parent: t.parent.clone(),
@@ -126,8 +188,9 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                     first_seen: e.time.clone(),
                     last_seen: e.time.clone(),
                     events: 0,
+                    address_only: true,
                     changes: Vec::new(),
-                    first_record: Seen::of(e),
+                    first_record: seen.clone(),
                 });
                 resources.len() - 1
             });
@@ -135,14 +198,18 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
             if r.parent.is_none() {
                 r.parent = t.parent.clone();
             }
+            r.address_only &= !by_actor;
             r.last_seen = e.time.clone();
             at
         };
-        let mut counted = std::collections::HashSet::new();
+        let mut counted = HashSet::new();
         let mut attempted = Vec::new();
         for t in &e.touches {
             if t.change.is_change() && e.error.is_some() {
                 attempted.push(describe(t));
+                continue;
+            }
+            if t.change.is_change() && voided {
                 continue;
             }
             let at = named(t, &mut out.resources);
@@ -155,7 +222,8 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                     change: t.change,
                     parent: t.parent.clone(),
                     detail: t.detail.clone(),
-                    record: Seen::of(e),
+                    rules: t.rules.clone(),
+                    record: seen.clone(),
                 });
             } else if r.detail.is_none() {
                 r.detail = t.detail.clone();
@@ -171,7 +239,8 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                     change: Change::Modified,
                     parent: None,
                     detail: Some(describe(t)),
-                    record: Seen::of(e),
+                    rules: Vec::new(),
+                    record: seen.clone(),
                 });
             }
         }
@@ -199,7 +268,7 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
             out.failed.push(FailedCall {
                 error: error.clone(),
                 attempted,
-                record: Seen::of(e),
+                record: seen,
             });
         }
     }
@@ -243,7 +312,7 @@ pub fn describe(t: &Touch) -> String {
     if let Some(p) = &t.parent {
         let word = match t.change {
             Change::Attached => "to",
-            Change::Detached => "from",
+            Change::Detached | Change::Deleted => "from",
             Change::Created => "for",
             _ => "of",
         };
@@ -279,6 +348,7 @@ mod tests {
             detections: vec![],
             error: error.map(String::from),
             touches,
+            operation: None,
         }
     }
 
@@ -336,6 +406,106 @@ mod tests {
             Some("access key AKIA2 created for user backup")
         );
         assert_eq!(a.change_count(), 2);
+    }
+
+    #[test]
+    fn owners_accounts_addresses_and_failed_operations_keep_resources_apart() {
+        use crate::timeline::Pivot;
+        let t = |kind, id: &str, parent: &str| {
+            Touch::new(kind, id, Change::Created).parent(Some(parent.to_string()))
+        };
+        let at = "2026-01-01T00:00:00.000Z";
+        let mut other_account = event(
+            at,
+            "iam:CreateUser",
+            None,
+            vec![Touch::new(Kind::User, "admin", Change::Created)],
+        );
+        other_account.summary.account = Some("222233334444".into());
+        let mut bystander = event(
+            at,
+            "s3:ListBuckets",
+            None,
+            vec![Touch::new(Kind::AccessKey, "AKIABOB", Change::Used)],
+        );
+        bystander.matched = vec![Pivot::Ip];
+        let mut started = event(
+            at,
+            "v1.compute.instances.insert",
+            None,
+            vec![Touch::new(Kind::Instance, "miner", Change::Launched)],
+        );
+        started.operation = Some("op-1".into());
+        let mut failed = event(
+            at,
+            "v1.compute.instances.insert",
+            Some("8 ZONE_RESOURCE_POOL_EXHAUSTED"),
+            vec![],
+        );
+        failed.operation = Some("op-1".into());
+        let events = [
+            event(
+                at,
+                "iam:PutUserPolicy",
+                None,
+                vec![t(Kind::InlinePolicy, "admin", "user a")],
+            ),
+            event(
+                at,
+                "iam:PutRolePolicy",
+                None,
+                vec![t(Kind::InlinePolicy, "admin", "role b")],
+            ),
+            event(
+                at,
+                "iam:CreateUser",
+                None,
+                vec![Touch::new(Kind::User, "admin", Change::Created)],
+            ),
+            other_account,
+            event(
+                at,
+                "x",
+                None,
+                vec![t(Kind::AccessKey, "(new key)", "service_account a")],
+            ),
+            TimelineEvent {
+                record_index: 8,
+                ..event(
+                    at,
+                    "x",
+                    None,
+                    vec![t(Kind::AccessKey, "(new key)", "service_account b")],
+                )
+            },
+            bystander,
+            started,
+            failed,
+        ];
+        let a = affected(&events);
+        let count = |kind, id: &str| {
+            a.resources
+                .iter()
+                .filter(|r| r.kind == kind && r.id == id)
+                .count()
+        };
+        // One policy name on two principals is two policies; one user name in two accounts is
+        // two users; two keys whose ids the records did not give are two keys.
+        assert_eq!(count(Kind::InlinePolicy, "admin"), 2);
+        assert_eq!(count(Kind::User, "admin"), 2);
+        assert_eq!(count(Kind::AccessKey, "(new key)"), 2);
+        // A key seen only through a shared address is listed, marked, never acted on.
+        let bob = a.resources.iter().find(|r| r.id == "AKIABOB").unwrap();
+        assert!(bob.address_only);
+        assert!(
+            a.resources
+                .iter()
+                .filter(|r| r.id != "AKIABOB")
+                .all(|r| !r.address_only)
+        );
+        // The launch whose operation failed launched nothing.
+        assert_eq!(count(Kind::Instance, "miner"), 0);
+        assert_eq!(a.failed.len(), 1);
     }
 
     #[test]

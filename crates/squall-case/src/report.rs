@@ -345,7 +345,14 @@ fn touched(timeline: &[TimelineEvent]) -> Vec<Block> {
             if let Some(d) = &c.detail {
                 what.push_str(&format!(" ({d})"));
             }
-            let by = c.record.principal.as_deref().unwrap_or("—");
+            // The attacker names sessions: a principal can be kilobytes, once per change.
+            let by: String = match c.record.principal.as_deref() {
+                Some(p) if p.chars().count() > 160 => {
+                    format!("{}…", p.chars().take(160).collect::<String>())
+                }
+                Some(p) => p.to_string(),
+                None => "—".to_string(),
+            };
             vec![
                 cell(&c.record.time),
                 cell(r.kind.name().replace('_', " ")),

@@ -107,6 +107,9 @@ pub struct TimelineEvent {
     pub error: Option<String>,
     /// The resources the record names and what it did to each (see `squall_logs`' touches).
     pub touches: Vec<Touch>,
+    /// The long-running operation the record belongs to (GCP), whose last entry decides
+    /// whether the change of its first happened.
+    pub operation: Option<String>,
 }
 
 impl TimelineEvent {
@@ -258,6 +261,7 @@ pub fn build(
                     events.push(TimelineEvent {
                         error: record.error(),
                         touches: record.touches(),
+                        operation: record.operation(),
                         time: summary.time.clone().unwrap_or_default(),
                         millis,
                         log_source: record.source(),

@@ -145,9 +145,10 @@ impl Change {
         }
     }
 
-    /// Whether the actor changed something (as opposed to using it).
+    /// Whether the actor changed something (as opposed to using it). Assuming a role uses it:
+    /// the session key it mints is the change.
     pub fn is_change(self) -> bool {
-        self != Change::Used
+        !matches!(self, Change::Used | Change::Assumed)
     }
 }
 
@@ -168,6 +169,38 @@ pub struct Touch {
     /// 111122223333`, `g5.12xlarge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The firewall rules a call added or removed, as the record states them: what decides
+    /// whether a rule is open to the world on an administration port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+}
+
+/// One firewall rule as a log record states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub ingress: bool,
+    /// `tcp`, `udp`, `icmp`, or `all`.
+    pub protocol: String,
+    /// The port range; `None` for every port.
+    pub ports: Option<(u32, u32)>,
+    /// CIDR ranges, groups or prefix lists the rule lets in (ingress) or out to (egress).
+    pub peers: Vec<String>,
+}
+
+impl Rule {
+    /// Open to any address: a `/0` range (`0.0.0.0/0`, `::/0`, and `203.0.113.9/0`, which
+    /// AWS accepts and which matches every address all the same).
+    pub fn is_world(&self) -> bool {
+        self.peers.iter().any(|p| p.ends_with("/0"))
+    }
+
+    /// Whether the rule covers `port` (every protocol covers every port).
+    pub fn covers(&self, port: u32) -> bool {
+        match (self.protocol.as_str(), self.ports) {
+            ("all", _) | (_, None) => true,
+            (_, Some((from, to))) => from <= port && port <= to,
+        }
+    }
 }
 
 impl Touch {
@@ -179,6 +212,7 @@ impl Touch {
             change,
             parent: None,
             detail: None,
+            rules: Vec::new(),
         }
     }
 
@@ -212,7 +246,24 @@ mod tests {
             serde_json::json!("launched")
         );
         assert!(!Change::Used.is_change());
+        assert!(!Change::Assumed.is_change());
         assert!(Change::Stopped.is_change());
+    }
+
+    #[test]
+    fn a_rule_is_world_open_on_a_port_it_covers() {
+        let rule = |protocol: &str, ports, peer: &str| Rule {
+            ingress: true,
+            protocol: protocol.into(),
+            ports,
+            peers: vec![peer.into()],
+        };
+        assert!(rule("tcp", Some((22, 22)), "0.0.0.0/0").covers(22));
+        assert!(!rule("tcp", Some((5432, 5432)), "0.0.0.0/0").covers(22));
+        assert!(rule("all", None, "::/0").covers(3389));
+        assert!(rule("tcp", Some((0, 65535)), "::/0").is_world());
+        assert!(rule("tcp", Some((22, 22)), "208.236.235.254/0").is_world());
+        assert!(!rule("tcp", Some((22, 22)), "10.0.0.0/8").is_world());
     }
 
     #[test]

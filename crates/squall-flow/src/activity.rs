@@ -7,6 +7,7 @@ use squall_aws::verbs::Verb;
 use squall_case::affected::{self, Affected, Resource};
 use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
 use squall_case::{CaseFile, Store};
+use squall_core::touched::Rule;
 use squall_core::{Change, Provider};
 use squall_logs::Warning;
 
@@ -141,10 +142,19 @@ pub fn scope(activity: &Activity) -> Scope {
 
 /// The provider verb that acts on a touched resource, and the id it takes (see
 /// `squall_aws::verbs`); `None` where no Squall verb acts on it yet.
+///
+/// A resource seen only through a shared source address, or already deleted, gets none: the
+/// first may be a bystander, the second is gone.
 pub fn verb_for(r: &Resource) -> Option<(Verb, String)> {
+    if r.address_only || r.deleted() {
+        return None;
+    }
     let changes: Vec<Change> = r.changes.iter().map(|c| c.change).collect();
+    let rules: Vec<Rule> = r.changes.iter().flat_map(|c| c.rules.clone()).collect();
     match r.provider? {
-        Provider::Aws => squall_aws::verbs::acting_on(r.kind, &r.id, r.parent.as_deref(), &changes),
+        Provider::Aws => {
+            squall_aws::verbs::acting_on(r.kind, &r.id, r.parent.as_deref(), &changes, &rules)
+        }
         Provider::Gcp | Provider::Azure => None,
     }
 }

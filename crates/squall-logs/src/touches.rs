@@ -10,7 +10,7 @@
 //! A call that failed changed nothing: [`Record::error`] says why, and the case lists it as a
 //! failed call instead of a change.
 
-use squall_core::touched::{Change, Kind, Touch};
+use squall_core::touched::{Change, Kind, Rule, Touch};
 
 use crate::node::Node;
 use crate::record::Record;
@@ -20,12 +20,20 @@ use crate::source::LogSource;
 /// record with a million rules costs a bounded line.
 const DETAIL_ITEMS: usize = 8;
 
+/// Resources one record can name (a `RunInstances` of a thousand instances is a real one);
+/// past it, the last says how many more were left out, so one record's cost stays bounded.
+pub const MAX_TOUCHES: usize = 1000;
+
 impl Record<'_> {
     /// Why the call failed, or `None` when it succeeded: CloudTrail's `errorCode`, GCP's
     /// non-zero `protoPayload.status.code`, Azure's `Failure` result.
     pub fn error(&self) -> Option<String> {
         match self.source() {
-            LogSource::CloudTrail => self.text_at(&["errorCode"]),
+            LogSource::CloudTrail => self.text_at(&["errorCode"]).or_else(|| {
+                // A failed console sign-in has no errorCode, only its answer.
+                let answer = self.text_at(&["responseElements.ConsoleLogin"])?;
+                (answer == "Failure").then(|| "ConsoleLogin Failure".to_string())
+            }),
             LogSource::GcpAudit => {
                 let code = self.text_at(&["protoPayload.status.code"])?;
                 (code != "0").then(|| match self.text_at(&["protoPayload.status.message"]) {
@@ -33,10 +41,20 @@ impl Record<'_> {
                     None => code,
                 })
             }
-            LogSource::AzureActivity => {
-                let status = self.text_at(&["resultType", "status.value", "properties.status"])?;
-                status.eq_ignore_ascii_case("failure").then_some(status)
-            }
+            LogSource::AzureActivity => ["resultType", "status.value", "properties.status"]
+                .iter()
+                .filter_map(|p| self.text_at(&[p]))
+                .find(|s| s.eq_ignore_ascii_case("failure") || s.eq_ignore_ascii_case("failed")),
+            _ => None,
+        }
+    }
+
+    /// The long-running operation a GCP record belongs to (`operation.id`): its first entry
+    /// names the change, its last says whether it happened, so a failed last entry voids
+    /// the first's change.
+    pub fn operation(&self) -> Option<String> {
+        match self.source() {
+            LogSource::GcpAudit => self.text_at(&["operation.id"]),
             _ => None,
         }
     }
@@ -45,6 +63,25 @@ impl Record<'_> {
     /// The credentials come first, then the call's own changes (for a failed call, what it
     /// would have changed).
     pub fn touches(&self) -> Vec<Touch> {
+        let mut out = self.touches_unbounded();
+        if out.len() > MAX_TOUCHES {
+            let more = out.len() - MAX_TOUCHES;
+            out.truncate(MAX_TOUCHES);
+            if let Some(last) = out.last_mut() {
+                let said = last
+                    .detail
+                    .take()
+                    .map(|d| format!("{d}; "))
+                    .unwrap_or_default();
+                last.detail = Some(format!(
+                    "{said}and {more} more in the same record, not listed"
+                ));
+            }
+        }
+        out
+    }
+
+    fn touches_unbounded(&self) -> Vec<Touch> {
         let mut out = Vec::new();
         match self.source() {
             LogSource::CloudTrail => {
@@ -91,6 +128,7 @@ impl Record<'_> {
                 }
             }
             Some("AssumedRole") | Some("FederatedUser") => {
+                let issuer = issuer.or_else(|| self.assumed_role().map(|(role, _)| role));
                 let parent = issuer.as_ref().map(|name| match issuer_type.as_deref() {
                     Some("IAMUser") => format!("user {name}"),
                     _ => format!("role {name}"),
@@ -100,9 +138,13 @@ impl Record<'_> {
                 }
                 let instance = self.role_session_instance();
                 if let Some(k) = key {
-                    let detail = instance
-                        .as_ref()
-                        .map(|i| format!("instance {i}'s role session"));
+                    let detail = instance.as_ref().map(|i| match i {
+                        Ok(i) => format!("instance {i}'s role session"),
+                        Err(i) => format!(
+                            "a session named {i}, not shown to be that instance's \
+                             (no ec2RoleDelivery)"
+                        ),
+                    });
                     out.push(
                         Touch::new(Kind::SessionKey, k, Change::Used)
                             .parent(parent.clone())
@@ -112,7 +154,7 @@ impl Record<'_> {
                 if let (Some(name), Some("Role") | None) = (&issuer, issuer_type.as_deref()) {
                     out.push(Touch::new(Kind::Role, name.clone(), Change::Used));
                 }
-                if let Some(i) = instance {
+                if let Some(Ok(i)) = instance {
                     let detail = Some("its instance-role credentials were used".to_string());
                     out.push(
                         Touch::new(Kind::Instance, i, Change::Used)
@@ -126,12 +168,28 @@ impl Record<'_> {
     }
 
     /// The instance behind an instance-role session: EC2 names the session after the instance
-    /// (`assumed-role/web-role/i-0abc...`).
-    fn role_session_instance(&self) -> Option<String> {
+    /// (`assumed-role/web-role/i-0abc...`) and marks the credentials it delivered
+    /// (`sessionContext.ec2RoleDelivery`). Anyone calling AssumeRole can name a session
+    /// `i-0abc...`, so the name alone is `Err`: said, never acted on.
+    fn role_session_instance(&self) -> Option<Result<String, String>> {
+        let session = self.assumed_role()?.1;
+        if !is_instance_id(&session) {
+            return None;
+        }
+        Some(
+            match self.text_at(&["userIdentity.sessionContext.ec2RoleDelivery"]) {
+                Some(_) => Ok(session),
+                None => Err(session),
+            },
+        )
+    }
+
+    /// The role and session of an assumed-role ARN (`assumed-role/ROLE/SESSION`).
+    fn assumed_role(&self) -> Option<(String, String)> {
         let arn = self.text_at(&["userIdentity.arn"])?;
         let rest = arn.split_once(":assumed-role/")?.1;
-        let session = rest.rsplit('/').next()?;
-        is_instance_id(session).then(|| session.to_string())
+        let (role, session) = rest.split_once('/')?;
+        Some((role.to_string(), session.to_string()))
     }
 
     fn cloudtrail_changes(&self, out: &mut Vec<Touch>) {
@@ -225,7 +283,13 @@ impl Record<'_> {
                     .map(|t| t.detail(said("MFA device removed")))
             }
             ("sts", "AssumeRole" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML") => {
-                let role = r("roleArn").map(|arn| last_segment(&arn).to_string());
+                // A role in another account keeps its ARN: it is not this account's role of
+                // the same name, and no verb here acts on it.
+                let recipient = self.text_at(&["recipientAccountId"]);
+                let role = r("roleArn").map(|arn| match (arn_account(&arn), &recipient) {
+                    (Some(a), Some(own)) if a != own => arn.clone(),
+                    _ => last_segment(&arn).to_string(),
+                });
                 let parent = role.as_ref().map(|n| format!("role {n}"));
                 let session = r("roleSessionName").map(|s| format!("session {s}"));
                 out.extend(touch(Kind::Role, role, Assumed).map(|t| t.detail(session)));
@@ -324,19 +388,22 @@ impl Record<'_> {
                 touch(Kind::Firewall, r("groupId").or(r("groupName")), Deleted)
             }
             ("ec2", "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress") => {
-                let direction = if name.ends_with("Egress") {
-                    "egress"
+                let (line, rules) = firewall_rules(!name.ends_with("Egress"), req, resp);
+                // Opened: reachable from (or out to) any address; narrower rules modify it.
+                let change = if rules.iter().any(Rule::is_world) {
+                    Opened
                 } else {
-                    "ingress"
+                    Modified
                 };
-                let rules = firewall_rules(req, resp);
-                touch(Kind::Firewall, r("groupId").or(r("groupName")), Opened)
-                    .map(|t| t.detail(Some(format!("{direction} {rules}"))))
+                touch(Kind::Firewall, r("groupId").or(r("groupName")), change).map(|mut t| {
+                    t.rules = rules;
+                    t.detail(Some(line))
+                })
             }
             ("ec2", "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress") => {
-                let rules = firewall_rules(req, None);
+                let (line, _) = firewall_rules(!name.ends_with("Egress"), req, None);
                 touch(Kind::Firewall, r("groupId").or(r("groupName")), Modified)
-                    .map(|t| t.detail(Some(format!("revoked {rules}"))))
+                    .map(|t| t.detail(Some(format!("revoked {line}"))))
             }
             ("ec2", "CreateSnapshot") => touch(Kind::Snapshot, a("snapshotId"), Created)
                 .map(|t| t.parent(r("volumeId").map(|v| format!("volume {v}")))),
@@ -395,8 +462,23 @@ impl Record<'_> {
                 touch(Kind::Monitoring, r("configurationRecorderName"), change)
                     .map(|t| t.detail(said("AWS Config recorder")))
             }
-            ("s3", "PutBucketPolicy" | "PutBucketAcl" | "DeletePublicAccessBlock") => {
-                touch(Kind::Bucket, r("bucketName"), Opened).map(|t| t.detail(Some(name.clone())))
+            ("s3", "PutBucketPolicy" | "PutBucketAcl") => {
+                // Opened only when the grant reaches everyone; any other policy modifies it.
+                let (change, detail) = if req.is_some_and(grants_public) {
+                    (Opened, format!("{name}: grants everyone"))
+                } else {
+                    (Modified, name.clone())
+                };
+                touch(Kind::Bucket, r("bucketName"), change).map(|t| t.detail(Some(detail)))
+            }
+            ("s3", "DeletePublicAccessBlock" | "PutPublicAccessBlock") => {
+                let what = if name.starts_with("Delete") {
+                    "removed"
+                } else {
+                    "set"
+                };
+                touch(Kind::Bucket, r("bucketName"), Modified)
+                    .map(|t| t.detail(Some(format!("public access block {what}"))))
             }
             ("s3", "DeleteBucket") => touch(Kind::Bucket, r("bucketName"), Deleted),
             _ => None,
@@ -435,13 +517,25 @@ impl Record<'_> {
             };
             change.and_then(|(c, d)| touch(Kind::Instance, name, c).map(|t| t.detail(d)))
         } else if on("compute.firewalls") {
-            let rule = gcp_firewall_rule(req);
-            match call {
-                "insert" => touch(Kind::Firewall, name, Opened).map(|t| t.detail(rule)),
-                "patch" | "update" => touch(Kind::Firewall, name, Modified).map(|t| t.detail(rule)),
-                "delete" => touch(Kind::Firewall, name, Deleted),
+            let (line, rules) = gcp_firewall_rules(req);
+            // Opened: a rule that allows any address in; a deny rule or a narrower one is not.
+            let world = rules.iter().any(Rule::is_world);
+            let change = match call {
+                "insert" if world => Some(Opened),
+                "insert" => Some(Created),
+                "patch" | "update" => Some(if world { Opened } else { Modified }),
+                "delete" => Some(Deleted),
                 _ => None,
-            }
+            };
+            change.and_then(|c| {
+                touch(Kind::Firewall, name, c).map(|mut t| {
+                    if c != Deleted {
+                        t.rules = rules;
+                        t = t.detail(line);
+                    }
+                    t
+                })
+            })
         } else if method.ends_with("CreateServiceAccountKey") {
             let account = req
                 .and_then(|r| r.first_text("name"))
@@ -454,7 +548,11 @@ impl Record<'_> {
         } else if method.ends_with("DeleteServiceAccountKey") {
             touch(Kind::AccessKey, name, Deleted)
         } else if method.ends_with("CreateServiceAccount") {
-            let email = resp.and_then(|r| r.first_text("email")).or(name);
+            // The new account's address, else the id it was asked for (never the project's).
+            let email = resp
+                .and_then(|r| r.first_text("email"))
+                .or_else(|| req.and_then(|r| r.first_text("account_id")))
+                .or_else(|| req.and_then(|r| r.first_text("accountId")));
             touch(Kind::User, email, Created)
         } else if call.eq_ignore_ascii_case("setIamPolicy") || call == "setIamPermissions" {
             let mut public = false;
@@ -475,6 +573,7 @@ impl Record<'_> {
             } else {
                 name
             };
+            let granted = gcp_granted(self.member("protoPayload"));
             if public {
                 let change = if matches!(kind, Kind::Snapshot | Kind::Image) {
                     Shared
@@ -483,7 +582,8 @@ impl Record<'_> {
                 };
                 touch(kind, id, change).map(|t| t.detail(said("IAM policy grants allUsers")))
             } else {
-                touch(kind, id, Modified).map(|t| t.detail(said("IAM policy set")))
+                let detail = granted.unwrap_or_else(|| "IAM policy set".to_string());
+                touch(kind, id, Modified).map(|t| t.detail(Some(detail)))
             }
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
             touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
@@ -496,35 +596,105 @@ impl Record<'_> {
     }
 }
 
-/// A GCP firewall rule as asked: `ingress tcp 22 from 0.0.0.0/0`.
-fn gcp_firewall_rule(req: Option<&Node<'_>>) -> Option<String> {
-    let req = req?;
+/// A GCP firewall rule as asked (`ingress tcp 22 from 0.0.0.0/0`, `ingress denies tcp 22 from
+/// 0.0.0.0/0`), and the rules it allows (a deny rule allows nothing).
+fn gcp_firewall_rules(req: Option<&Node<'_>>) -> (Option<String>, Vec<Rule>) {
+    let Some(req) = req else {
+        return (None, Vec::new());
+    };
     let direction = req
         .first_text("direction")
         .map(|d| d.to_ascii_lowercase())
         .unwrap_or_else(|| "ingress".to_string());
-    let mut allowed = Vec::new();
-    for rule in elements(Some(req), "alloweds")
-        .into_iter()
-        .chain(elements(Some(req), "allowed"))
-    {
-        let protocol = rule
-            .first_text("IPProtocol")
-            .or_else(|| rule.first_text("ipProtocol"))
-            .unwrap_or_else(|| "all".to_string());
-        let ports = texts(Some(rule), "ports");
-        allowed.push(if ports.is_empty() {
-            protocol
-        } else {
-            format!("{protocol} {}", bounded_list(&ports))
-        });
+    let ingress = direction != "egress";
+    let peers = if ingress {
+        texts(Some(req), "sourceRanges")
+    } else {
+        texts(Some(req), "destinationRanges")
+    };
+    let mut rules = Vec::new();
+    let said = |list: &str, allow: bool, rules: &mut Vec<Rule>| {
+        let mut out = Vec::new();
+        for rule in elements(Some(req), list) {
+            let protocol = rule
+                .first_text("IPProtocol")
+                .or_else(|| rule.first_text("ipProtocol"))
+                .map(|p| p.to_ascii_lowercase())
+                .unwrap_or_else(|| "all".to_string());
+            let ports = texts(Some(rule), "ports");
+            out.push(if ports.is_empty() {
+                protocol.clone()
+            } else {
+                format!("{protocol} {}", bounded_list(&ports))
+            });
+            if !allow {
+                continue;
+            }
+            // `22`, `8000-8080`; no ports is every port.
+            let ranges: Vec<Option<(u32, u32)>> = if ports.is_empty() {
+                vec![None]
+            } else {
+                ports
+                    .iter()
+                    .take(DETAIL_ITEMS)
+                    .map(|p| port_range(p))
+                    .collect()
+            };
+            for range in ranges {
+                rules.push(Rule {
+                    ingress,
+                    protocol: protocol.clone(),
+                    ports: range,
+                    peers: peers.iter().take(DETAIL_ITEMS).cloned().collect(),
+                });
+            }
+        }
+        out
+    };
+    let allowed = said("alloweds", true, &mut rules);
+    let allowed = [allowed, said("allowed", true, &mut rules)].concat();
+    let denied = [
+        said("denieds", false, &mut rules),
+        said("denied", false, &mut rules),
+    ]
+    .concat();
+    rules.truncate(DETAIL_ITEMS);
+    let mut line = direction;
+    if !allowed.is_empty() {
+        line.push_str(&format!(" {}", bounded_list(&allowed)));
     }
-    let from = texts(Some(req), "sourceRanges");
-    let mut rule = format!("{direction} {}", bounded_list(&allowed));
-    if !from.is_empty() {
-        rule.push_str(&format!(" from {}", bounded_list(&from)));
+    if !denied.is_empty() {
+        line.push_str(&format!(" denies {}", bounded_list(&denied)));
     }
-    Some(rule)
+    if !peers.is_empty() {
+        let word = if ingress { "from" } else { "to" };
+        line.push_str(&format!(" {word} {}", bounded_list(&peers)));
+    }
+    (Some(line), rules)
+}
+
+/// `22` → (22, 22), `8000-8080` → (8000, 8080); anything else is every port.
+fn port_range(p: &str) -> Option<(u32, u32)> {
+    let (a, b) = p.split_once('-').unwrap_or((p, p));
+    match (a.trim().parse(), b.trim().parse()) {
+        (Ok(a), Ok(b)) if a <= b => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// What a GCP IAM policy change granted, from the audit log's policy delta: `granted
+/// roles/owner to user:x@example.com`.
+fn gcp_granted(payload: Option<&Node<'_>>) -> Option<String> {
+    let mut granted = Vec::new();
+    for delta in elements(payload, "serviceData.policyDelta.bindingDeltas") {
+        if delta.first_text("action").as_deref() != Some("ADD") {
+            continue;
+        }
+        if let (Some(role), Some(member)) = (delta.first_text("role"), delta.first_text("member")) {
+            granted.push(format!("{role} to {member}"));
+        }
+    }
+    (!granted.is_empty()).then(|| format!("granted {}", bounded_list(&granted)))
 }
 
 /// A touch of the resource named `id`, when the record names it.
@@ -602,12 +772,17 @@ fn texts(node: Option<&Node<'_>>, path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The rules a firewall call added: `tcp 22 from 0.0.0.0/0`. The response's rule set is what
-/// AWS applied; the request is read when the response has none (older records, a revoke).
-fn firewall_rules(req: Option<&Node<'_>>, resp: Option<&Node<'_>>) -> String {
+/// The rules a firewall call added or removed, with the line that says them: `ingress tcp 22
+/// from 0.0.0.0/0`. The response's rule set is what AWS applied; the request is read when the
+/// response has none (older records, a revoke). At most [`DETAIL_ITEMS`] rules are kept.
+fn firewall_rules(
+    ingress: bool,
+    req: Option<&Node<'_>>,
+    resp: Option<&Node<'_>>,
+) -> (String, Vec<Rule>) {
     let mut rules = Vec::new();
     for rule in elements(resp, "securityGroupRuleSet.items") {
-        let from = [
+        let peer = [
             "cidrIpv4",
             "cidrIpv6",
             "referencedGroupInfo.groupId",
@@ -615,44 +790,72 @@ fn firewall_rules(req: Option<&Node<'_>>, resp: Option<&Node<'_>>) -> String {
         ]
         .iter()
         .find_map(|p| rule.first_text(p));
-        rules.push(rule_text(rule, from.into_iter().collect()));
+        rules.push(aws_rule(ingress, rule, peer.into_iter().collect()));
     }
     if rules.is_empty() {
         for perm in elements(req, "ipPermissions.items") {
-            let mut from = texts(Some(perm), "ipRanges.items.cidrIp");
-            from.extend(texts(Some(perm), "ipv6Ranges.items.cidrIpv6"));
-            from.extend(texts(Some(perm), "groups.items.groupId"));
-            rules.push(rule_text(perm, from));
+            let mut peers = texts(Some(perm), "ipRanges.items.cidrIp");
+            peers.extend(texts(Some(perm), "ipv6Ranges.items.cidrIpv6"));
+            peers.extend(texts(Some(perm), "groups.items.groupId"));
+            rules.push(aws_rule(ingress, perm, peers));
         }
         // The older form: one rule in the request's own fields.
         if let Some(req) = req
             && let Some(cidr) = req.first_text("cidrIp")
         {
-            rules.push(rule_text(req, vec![cidr]));
+            rules.push(aws_rule(ingress, req, vec![cidr]));
         }
     }
+    let direction = if ingress { "ingress" } else { "egress" };
     if rules.is_empty() {
-        return "rules not named in the record".to_string();
+        return (format!("{direction}: rules not named in the record"), rules);
     }
-    bounded_list(&rules)
+    let lines: Vec<String> = rules.iter().map(rule_text).collect();
+    // The world-open rules first, so the kept ones are those that decide what to do.
+    rules.sort_by_key(|r| !r.is_world());
+    rules.truncate(DETAIL_ITEMS);
+    (format!("{direction} {}", bounded_list(&lines)), rules)
 }
 
-fn rule_text(rule: &Node<'_>, from: Vec<String>) -> String {
+/// A rule of an AWS security group, from its `ipProtocol`, `fromPort` and `toPort`.
+fn aws_rule(ingress: bool, rule: &Node<'_>, mut peers: Vec<String>) -> Rule {
     let protocol = match rule.first_text("ipProtocol").as_deref() {
-        Some("-1") | None => "all traffic".to_string(),
-        Some(p) => p.to_string(),
+        Some("-1") | None => "all".to_string(),
+        Some(p) => p.to_ascii_lowercase(),
     };
-    let ports = match (rule.first_text("fromPort"), rule.first_text("toPort")) {
-        (Some(a), Some(b)) if a == b && a != "-1" => format!(" {a}"),
-        (Some(a), Some(b)) if a != "-1" => format!(" {a}-{b}"),
-        _ => String::new(),
+    let port = |k: &str| rule.first_text(k).and_then(|p| p.parse::<i64>().ok());
+    let ports = match (port("fromPort"), port("toPort")) {
+        (Some(a), Some(b)) if a >= 0 && b >= a && b <= 65535 => Some((a as u32, b as u32)),
+        _ => None,
     };
-    let from = if from.is_empty() {
-        String::new()
-    } else {
-        format!(" from {}", bounded_list(&from))
+    // A world-open peer is kept whatever else the rule lists.
+    peers.sort_by_key(|p| !p.ends_with("/0"));
+    peers.truncate(DETAIL_ITEMS);
+    Rule {
+        ingress,
+        protocol,
+        ports,
+        peers,
+    }
+}
+
+/// `tcp 22 from 0.0.0.0/0`, `all traffic to 0.0.0.0/0`.
+fn rule_text(rule: &Rule) -> String {
+    let protocol = match rule.protocol.as_str() {
+        "all" => "all traffic".to_string(),
+        p => p.to_string(),
     };
-    format!("{protocol}{ports}{from}")
+    let ports = match rule.ports {
+        Some((a, b)) if a == b => format!(" {a}"),
+        Some((a, b)) => format!(" {a}-{b}"),
+        None => String::new(),
+    };
+    let peers = match (rule.peers.is_empty(), rule.ingress) {
+        (true, _) => String::new(),
+        (false, true) => format!(" from {}", bounded_list(&rule.peers)),
+        (false, false) => format!(" to {}", bounded_list(&rule.peers)),
+    };
+    format!("{protocol}{ports}{peers}")
 }
 
 /// The attribute `ModifyInstanceAttribute` changed (`userData`, `groupSet`, ...).
@@ -680,6 +883,38 @@ fn bounded_list(items: &[String]) -> String {
         0 => shown,
         more => format!("{shown} and {more} more"),
     }
+}
+
+/// The account of an ARN (`arn:aws:iam::111122223333:role/x` → `111122223333`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Whether an S3 ACL or bucket policy in a request grants everyone: a public canned ACL, a
+/// grant to the AllUsers or AuthenticatedUsers group, or a policy statement allowing `*`
+/// without a condition.
+fn grants_public(req: &Node<'_>) -> bool {
+    let canned = req.first_text("x-amz-acl").is_some_and(|a| {
+        matches!(
+            a.as_str(),
+            "public-read" | "public-read-write" | "authenticated-read"
+        )
+    });
+    let mut public = canned;
+    req.visit_strings(&mut |s| {
+        public |= s.ends_with("/global/AllUsers") || s.ends_with("/global/AuthenticatedUsers");
+    });
+    for statement in elements(Some(req), "bucketPolicy.Statement") {
+        let allows = statement.first_text("Effect").as_deref() == Some("Allow");
+        let everyone = match statement.member("Principal", false) {
+            Some(Node::Str(p)) => p == "*",
+            Some(p) => texts(Some(p), "AWS").iter().any(|a| a == "*"),
+            None => false,
+        };
+        let conditioned = statement.member("Condition", false).is_some();
+        public |= allows && everyone && !conditioned;
+    }
+    public
 }
 
 /// The name at the end of an ARN (`arn:aws:iam::1:role/path/name` → `name`).
@@ -969,6 +1204,59 @@ mod tests {
     }
 
     #[test]
+    fn gcp_deny_rules_open_nothing_and_grants_say_who_got_what() {
+        let gcp = |method: &str, resource: &str, payload: serde_json::Value| {
+            let mut p = json!({"methodName": method, "resourceName": resource, "status": {},
+                "authenticationInfo": {"principalEmail": "contractor@example.com"}});
+            for (k, v) in payload.as_object().unwrap() {
+                p[k] = v.clone();
+            }
+            json!({"protoPayload": p, "insertId": "x", "timestamp": "2026-10-02T09:33:47.881Z",
+                   "operation": {"id": "op-1", "first": true}})
+        };
+        let deny = gcp(
+            "v1.compute.firewalls.insert",
+            "projects/p/global/firewalls/block",
+            json!({"request": {"direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"],
+                               "denieds": [{"IPProtocol": "tcp", "ports": ["22"]}]}}),
+        );
+        let (t, _) = touches(deny.clone());
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Firewall,
+                "block",
+                Change::Created,
+                None,
+                Some("ingress denies tcp 22 from 0.0.0.0/0")
+            )]
+        );
+        let r = Record::parse(deny.to_string().as_bytes(), None)
+            .unwrap()
+            .operation();
+        assert_eq!(r.as_deref(), Some("op-1"));
+        let grant = gcp(
+            "SetIamPolicy",
+            "projects/p",
+            json!({"serviceData": {"policyDelta":
+            {"bindingDeltas": [{"action": "ADD", "role": "roles/owner",
+                                "member": "user:attacker@example.com"}]}}}),
+        );
+        let (t, _) = touches(grant);
+        assert_eq!(
+            changes(&t)[0].4,
+            Some("granted roles/owner to user:attacker@example.com")
+        );
+        let account = gcp(
+            "google.iam.admin.v1.CreateServiceAccount",
+            "projects/p",
+            json!({"request": {"account_id": "backdoor"}}),
+        );
+        let (t, _) = touches(account);
+        assert_eq!(changes(&t)[0].1, "backdoor");
+    }
+
+    #[test]
     fn firewall_rules_and_shares_say_what_was_opened_and_to_whom() {
         let open = cloudtrail(
             "AuthorizeSecurityGroupIngress",
@@ -1043,24 +1331,147 @@ mod tests {
             json!({"roleArn": "arn:aws:iam::111122223333:role/ops/deploy", "roleSessionName": "x"}),
             json!({"credentials": {"accessKeyId": "ASIAMINTED0000000001"}}),
         );
+        let (t, _) = touches(r);
+        // Assuming uses the role; the key it mints is the change.
+        assert!(t.contains(
+            &Touch::new(Kind::Role, "deploy", Change::Assumed).detail(Some("session x".into()))
+        ));
         assert_eq!(
-            changes(&touches(r).0),
-            vec![
-                (
-                    Kind::Role,
-                    "deploy",
-                    Change::Assumed,
-                    None,
-                    Some("session x")
-                ),
-                (
-                    Kind::SessionKey,
-                    "ASIAMINTED0000000001",
-                    Change::Created,
-                    Some("role deploy"),
-                    None
-                ),
-            ]
+            changes(&t),
+            vec![(
+                Kind::SessionKey,
+                "ASIAMINTED0000000001",
+                Change::Created,
+                Some("role deploy"),
+                None
+            )]
+        );
+        // Another account's role of the same name is not this account's: it keeps its ARN.
+        let r = cloudtrail(
+            "AssumeRole",
+            "sts.amazonaws.com",
+            json!({"roleArn": "arn:aws:iam::999900001111:role/deploy", "roleSessionName": "x"}),
+            json!({"credentials": {"accessKeyId": "ASIAMINTED0000000002"}}),
+        );
+        let (t, _) = touches(r);
+        assert!(
+            t.iter()
+                .any(|t| t.kind == Kind::Role && t.id == "arn:aws:iam::999900001111:role/deploy")
+        );
+    }
+
+    #[test]
+    fn a_session_merely_named_like_an_instance_is_no_instance() {
+        // Anyone calling AssumeRole picks the session name; only EC2's own delivery counts.
+        let mut r = cloudtrail("ListBuckets", "s3.amazonaws.com", json!(null), json!(null));
+        r["userIdentity"] = json!({"type": "AssumedRole", "accessKeyId": "ASIA3",
+            "arn": "arn:aws:sts::111122223333:assumed-role/admin/i-0123456789abcdef0"});
+        let (t, _) = touches(r);
+        assert!(t.iter().all(|t| t.kind != Kind::Instance), "{t:?}");
+        let key = t.iter().find(|t| t.kind == Kind::SessionKey).unwrap();
+        // The role comes from the ARN when the record names no session issuer.
+        assert_eq!(key.parent.as_deref(), Some("role admin"));
+        assert!(
+            key.detail
+                .as_deref()
+                .unwrap()
+                .contains("not shown to be that instance's")
+        );
+    }
+
+    #[test]
+    fn only_world_wide_grants_open_and_egress_goes_to() {
+        let rule = |name: &str, cidr: &str, port: i64| {
+            cloudtrail(
+                name,
+                "ec2.amazonaws.com",
+                json!({"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp",
+                    "fromPort": port, "toPort": port,
+                    "ipRanges": {"items": [{"cidrIp": cidr}]}}]}}),
+                json!(null),
+            )
+        };
+        let (t, _) = touches(rule("AuthorizeSecurityGroupIngress", "10.0.0.0/8", 5432));
+        assert_eq!(changes(&t)[0].2, Change::Modified);
+        let (t, _) = touches(rule("AuthorizeSecurityGroupEgress", "0.0.0.0/0", 443));
+        assert_eq!(changes(&t)[0].2, Change::Opened);
+        assert_eq!(changes(&t)[0].4, Some("egress tcp 443 to 0.0.0.0/0"));
+        let opened = t.iter().find(|t| t.kind == Kind::Firewall).unwrap();
+        assert_eq!(opened.rules[0].ports, Some((443, 443)));
+        assert!(!opened.rules[0].ingress);
+
+        let bucket = |name: &str, req: serde_json::Value| {
+            let (t, _) = touches(cloudtrail(name, "s3.amazonaws.com", req, json!(null)));
+            changes(&t)[0].2
+        };
+        assert_eq!(
+            bucket(
+                "PutBucketAcl",
+                json!({"bucketName": "b", "x-amz-acl": ["private"]})
+            ),
+            Change::Modified
+        );
+        assert_eq!(
+            bucket(
+                "PutBucketAcl",
+                json!({"bucketName": "b", "x-amz-acl": "public-read"})
+            ),
+            Change::Opened
+        );
+        let policy = |principal: serde_json::Value, condition: bool| {
+            let mut st =
+                json!({"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject"});
+            if condition {
+                st["Condition"] = json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}});
+            }
+            json!({"bucketName": "b", "bucketPolicy": {"Statement": [st]}})
+        };
+        assert_eq!(
+            bucket("PutBucketPolicy", policy(json!("*"), false)),
+            Change::Opened
+        );
+        assert_eq!(
+            bucket("PutBucketPolicy", policy(json!({"AWS": "*"}), true)),
+            Change::Modified
+        );
+        assert_eq!(
+            bucket(
+                "PutBucketPolicy",
+                policy(json!({"AWS": "arn:aws:iam::1:root"}), false)
+            ),
+            Change::Modified
+        );
+    }
+
+    #[test]
+    fn a_failed_console_sign_in_is_failed_and_one_record_names_a_bounded_number() {
+        let mut login = cloudtrail(
+            "ConsoleLogin",
+            "signin.amazonaws.com",
+            json!(null),
+            json!({"ConsoleLogin": "Failure"}),
+        );
+        login["errorMessage"] = json!("Failed authentication");
+        assert_eq!(touches(login).1.as_deref(), Some("ConsoleLogin Failure"));
+
+        let items: Vec<_> = (0..MAX_TOUCHES + 500)
+            .map(|i| json!({"instanceId": format!("i-{i:017x}")}))
+            .collect();
+        let run = cloudtrail(
+            "RunInstances",
+            "ec2.amazonaws.com",
+            json!({}),
+            json!({"instancesSet": {"items": items}}),
+        );
+        let (t, _) = touches(run);
+        assert_eq!(t.len(), MAX_TOUCHES);
+        assert!(
+            t.last()
+                .unwrap()
+                .detail
+                .as_deref()
+                .unwrap()
+                .ends_with("not listed")
         );
     }
 }

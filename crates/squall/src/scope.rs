@@ -44,6 +44,10 @@ struct Row<'a> {
     /// The first record naming the resource, or the failed call's record.
     #[serde(skip_serializing_if = "Option::is_none")]
     record: Option<&'a Seen>,
+    /// Named only by events that share a source address with the case's actors: listed,
+    /// never acted on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    address_only: bool,
     /// The Squall command that acts on the resource, shell-quoted.
     #[serde(skip_serializing_if = "Option::is_none")]
     command: Option<String>,
@@ -64,7 +68,8 @@ fn resource_row<'a>(r: &'a Resource, case: &str) -> Row<'a> {
         error: None,
         attempted: None,
         record: Some(&r.first_record),
-        command: activity::verb_for(r).map(|(verb, id)| command(&verb.argv([id.as_str()]), case)),
+        address_only: r.address_only,
+        command: activity::verb_for(r).map(|(verb, id)| command(&verb.argv(case, [id.as_str()]))),
     }
 }
 
@@ -83,6 +88,7 @@ fn failed_row(f: &FailedCall) -> Row<'_> {
         error: Some(&f.error),
         attempted: Some(&f.attempted),
         record: Some(&f.record),
+        address_only: false,
         command: None,
     }
 }
@@ -102,16 +108,16 @@ fn context_row(t: &Touched) -> Row<'_> {
         error: None,
         attempted: None,
         record: None,
+        address_only: false,
         command: None,
     }
 }
 
-/// `squall <words> --case CASE`, each word quoted for a POSIX shell: resource ids come from
-/// the logs, which the attacker wrote, so a user named `x; rm -rf ~` stays one argument.
-fn command(argv: &[String], case: &str) -> String {
+/// `squall <words>`, each word quoted for a POSIX shell. The provider's verbs propose only
+/// well-formed ids, after `--`; the quoting is the second wall, not the first.
+fn command(argv: &[String]) -> String {
     let mut words = vec!["squall".to_string()];
     words.extend(argv.iter().cloned());
-    words.extend(["--case".to_string(), case.to_string()]);
     words
         .iter()
         .map(|w| match shlex::try_quote(w) {
@@ -132,6 +138,19 @@ fn at(s: &Seen) -> String {
     format!("[{name} #{}]", s.record_index)
 }
 
+/// A principal as a table line shows it: the attacker picks session names, so one ARN can be
+/// kilobytes long; the JSON keeps it whole.
+fn short(s: &str) -> String {
+    const SHOWN: usize = 160;
+    match s.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}… ({} more bytes)", &s[..at], s.len() - at),
+        None => s.to_string(),
+    }
+}
+
+/// Ids per `act:` line, so a line stays well within what a shell takes.
+const IDS_PER_LINE: usize = 50;
+
 fn change_line(c: &Changed) -> String {
     let mut line = format!("{} {}", c.change.past(), c.record.time);
     if let Some(p) = &c.parent {
@@ -141,7 +160,7 @@ fn change_line(c: &Changed) -> String {
         line.push_str(&format!(" ({d})"));
     }
     if let Some(who) = &c.record.principal {
-        line.push_str(&format!(" by {who}"));
+        line.push_str(&format!(" by {}", short(who)));
     }
     format!("{line}  {}", at(&c.record))
 }
@@ -152,16 +171,26 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
     for r in &a.resources {
         kinds.entry(r.kind).or_default().push(r);
     }
+    // With several accounts, each command names the one it acts in.
+    let accounts: std::collections::BTreeSet<_> = a
+        .resources
+        .iter()
+        .filter(|r| activity::verb_for(r).is_some())
+        .map(|r| r.account.clone())
+        .collect();
     for (kind, resources) in &kinds {
         writeln!(out, "\n{} ({}):", kind.plural(), resources.len())?;
         let mut verbs: BTreeMap<_, Vec<String>> = BTreeMap::new();
         for r in resources {
-            let mut line = format!("  {}", r.id);
+            let mut line = format!("  {}", short(&r.id));
             if let Some(p) = &r.parent {
                 line.push_str(&format!("  ({p})"));
             }
             if let Some(d) = &r.detail {
                 line.push_str(&format!("  {d}"));
+            }
+            if r.address_only {
+                line.push_str("  [same source address only: not acted on]");
             }
             if r.changed() {
                 writeln!(out, "{}", text::terminal(&line))?;
@@ -179,18 +208,27 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 writeln!(out, "{}{}", text::terminal(&line), text::terminal(&seen))?;
             }
             if let Some((verb, id)) = activity::verb_for(r) {
-                verbs.entry(verb).or_default().push(id);
+                verbs.entry((r.account.clone(), verb)).or_default().push(id);
             }
         }
-        for (verb, ids) in verbs {
+        for ((account, verb), ids) in verbs {
             // Several session keys of one role name the role once.
             let mut seen = std::collections::HashSet::new();
             let ids: Vec<String> = ids
                 .into_iter()
                 .filter(|id| seen.insert(id.clone()))
                 .collect();
-            let command = command(&verb.argv(ids.iter().map(String::as_str)), case);
-            writeln!(out, "  act: {}", text::terminal(&command))?;
+            for chunk in ids.chunks(IDS_PER_LINE) {
+                let mut argv = verb.argv(case, chunk.iter().map(String::as_str));
+                if let (true, Some(account)) = (accounts.len() > 1, &account) {
+                    let at = argv
+                        .iter()
+                        .position(|w| w == "--case")
+                        .unwrap_or(argv.len());
+                    argv.splice(at..at, ["--account".to_string(), account.clone()]);
+                }
+                writeln!(out, "  act: {}", text::terminal(&command(&argv)))?;
+            }
         }
     }
     if !a.failed.is_empty() {
@@ -204,7 +242,7 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 f.error
             );
             if let Some(who) = &r.principal {
-                line.push_str(&format!(" by {who}"));
+                line.push_str(&format!(" by {}", short(who)));
             }
             if !f.attempted.is_empty() {
                 line.push_str(&format!(" (tried: {})", f.attempted.join("; ")));
@@ -255,6 +293,7 @@ fn cells(r: &Row<'_>) -> Vec<String> {
             .map(|s| format!("{} #{}", s.file, s.record_index))
             .unwrap_or_default(),
         r.command.clone().unwrap_or_default(),
+        if r.address_only { "yes" } else { "" }.to_string(),
     ]
 }
 
@@ -283,6 +322,7 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
         "attempted",
         "record",
         "command",
+        "address_only",
     ];
     render::rows(format, &rows, &header, cells, |out| {
         banner(out, &file.integrity)?;
@@ -312,13 +352,13 @@ mod tests {
             "contain".to_string(),
             "aws".into(),
             "user".into(),
+            "--".into(),
             "x; rm -rf ~".into(),
         ];
-        assert_eq!(
-            command(&argv, "C-0001"),
-            "squall contain aws user 'x; rm -rf ~' --case C-0001"
-        );
+        assert_eq!(command(&argv), "squall contain aws user -- 'x; rm -rf ~'");
         let nul = vec!["a\0b".to_string()];
-        assert!(command(&nul, "C-1").contains("NUL"));
+        assert!(command(&nul).contains("NUL"));
+        assert_eq!(short("abc"), "abc");
+        assert!(short(&"a".repeat(20_000)).ends_with("(19840 more bytes)"));
     }
 }

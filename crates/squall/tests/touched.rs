@@ -40,13 +40,25 @@ fn drill(dir: &Path) -> std::path::PathBuf {
                         "keyName": "miner"})
         })
         .collect();
+    // The instance's stolen role credentials, used from outside to blind the trail.
     let mut from_instance = record(
         9,
+        "StopLogging",
+        "cloudtrail.amazonaws.com",
+        json!({"name": "org-trail"}),
+        Value::Null,
+    );
+    // Someone else behind the attacker's address: listed, never acted on.
+    let mut bystander = record(
+        10,
         "ListBuckets",
         "s3.amazonaws.com",
         Value::Null,
         Value::Null,
     );
+    bystander["userIdentity"] = json!({"type": "IAMUser", "userName": "bob",
+        "arn": "arn:aws:iam::111122223333:user/bob", "accountId": "111122223333",
+        "accessKeyId": "AKIABOBBOBBOBBOB0001"});
     from_instance["userIdentity"] = json!({"type": "AssumedRole", "accessKeyId": STOLEN,
         "arn": "arn:aws:sts::111122223333:assumed-role/web-role/i-0123456789abcdef0",
         "accountId": "111122223333",
@@ -85,22 +97,16 @@ fn drill(dir: &Path) -> std::path::PathBuf {
             json!({"instancesSet": {"items": instances}}),
         ),
         record(
-            6,
-            "StopLogging",
-            "cloudtrail.amazonaws.com",
-            json!({"name": "org-trail"}),
-            Value::Null,
-        ),
-        record(
             7,
             "AuthorizeSecurityGroupIngress",
             "ec2.amazonaws.com",
-            json!({"groupId": "sg-0bastion", "ipPermissions": {"items": [{"ipProtocol": "tcp",
+            json!({"groupId": "sg-0b1a2c3d4e5f60789", "ipPermissions": {"items": [{"ipProtocol": "tcp",
                 "fromPort": 22, "toPort": 22,
                 "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
             json!({"_return": true}),
         ),
         from_instance,
+        bystander,
     ];
     let path = dir.join("trail.json");
     std::fs::write(&path, json!({ "Records": records }).to_string()).unwrap();
@@ -145,7 +151,7 @@ fn scope_lists_what_was_touched_with_its_record_and_the_command_for_it() {
         && r["changes"][0]["detail"] == "p4d.24xlarge, key pair miner"));
     assert_eq!(
         launched[0]["command"],
-        "squall contain aws instance i-00000000000000001 --isolate --case C-0001"
+        "squall contain aws instance --isolate --case C-0001 -- i-00000000000000001"
     );
 
     // The instance behind the role session, and the session key traced to its role.
@@ -158,7 +164,7 @@ fn scope_lists_what_was_touched_with_its_record_and_the_command_for_it() {
     assert_eq!(session[0]["value"], STOLEN);
     assert_eq!(
         session[0]["command"],
-        "squall contain aws role web-role --case C-0001"
+        "squall contain aws role --case C-0001 -- web-role"
     );
 
     // The key minted for another user, that user (quoted for the shell), the policy, the
@@ -176,15 +182,25 @@ fn scope_lists_what_was_touched_with_its_record_and_the_command_for_it() {
         .find(|r| r["value"] == HOSTILE_USER)
         .unwrap();
     assert_eq!(user["changes"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        user["command"],
-        "squall contain aws user 'evil\u{1b}[31m; rm -rf ~' --case C-0001"
-    );
+    // No IAM user can have that name: it is listed, never proposed to a command.
+    assert!(user.get("command").is_none(), "{user}");
     assert_eq!(
         rows(scope, "managed_policy")[0]["changes"][0]["change"],
         "attached"
     );
-    assert_eq!(rows(scope, "trail")[0]["changes"][0]["change"], "stopped");
+    let trail = &rows(scope, "trail")[0]["changes"][0];
+    assert_eq!(trail["change"], "stopped");
+    assert_eq!(
+        trail["principal"],
+        "arn:aws:sts::111122223333:assumed-role/web-role/i-0123456789abcdef0"
+    );
+    // The bystander's key and user are listed as such, with no command.
+    let bob = rows(scope, "access_key")
+        .into_iter()
+        .find(|r| r["value"] == "AKIABOBBOBBOBBOB0001")
+        .unwrap();
+    assert_eq!(bob["address_only"], true, "{bob}");
+    assert!(bob.get("command").is_none(), "{bob}");
     let firewall = rows(scope, "firewall");
     assert_eq!(
         firewall[0]["changes"][0]["detail"],
@@ -192,7 +208,7 @@ fn scope_lists_what_was_touched_with_its_record_and_the_command_for_it() {
     );
     assert_eq!(
         firewall[0]["command"],
-        "squall recover aws firewall --group sg-0bastion --case C-0001"
+        "squall recover aws firewall --case C-0001 --group sg-0b1a2c3d4e5f60789"
     );
 
     // The denied CreateUser is a failed call, and the user it named is nowhere a resource.
@@ -229,9 +245,10 @@ fn scope_table_groups_by_kind_and_keeps_attacker_text_inert() {
         .unwrap();
     assert_eq!(act.matches(" i-").count(), 21, "{act}");
     assert!(
-        text.contains("contain aws user ci-deployer 'evil\\x1b[31m; rm -rf ~' --case C-0001"),
+        text.contains("act: squall contain aws user --case C-0001 -- ci-deployer\n"),
         "{text}"
     );
+    assert!(!text.contains("rm -rf ~'"), "{text}");
     // CSV: a cell per field, the same rows.
     let csv = squall(&home)
         .args(["scope", "C-0001", "--format", "csv"])
