@@ -318,10 +318,49 @@ pub fn message(e: &TimelineEvent) -> String {
     if let Some(error) = &e.error {
         m.push_str(&format!(" (failed: {error})"));
     }
+    if let Some(changed) = changes_line(e) {
+        m.push_str(&format!(" → {changed}"));
+    }
     if !e.detections.is_empty() {
         m.push_str(&format!(" [detection: {}]", e.detections.join("; ")));
     }
     m
+}
+
+/// What the call changed, in a few words: `created access key AKIA... for user x`, or
+/// `launched 20 instances` when one call changed many of a kind; at most three kinds.
+fn changes_line(e: &TimelineEvent) -> Option<String> {
+    let mut groups: Vec<(&Touch, usize)> = Vec::new();
+    for t in e.changes() {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.kind == t.kind && g.change == t.change)
+        {
+            Some((_, n)) => *n += 1,
+            None => groups.push((t, 1)),
+        }
+    }
+    let mut said: Vec<String> = groups
+        .iter()
+        .take(3)
+        .map(|(t, n)| {
+            let kind = t.kind.name().replace('_', " ");
+            match n {
+                1 => {
+                    let mut one = format!("{} {kind} {}", t.change.past(), t.id);
+                    if let Some(p) = &t.parent {
+                        one.push_str(&format!(" ({p})"));
+                    }
+                    one
+                }
+                n => format!("{} {n} {}", t.change.past(), t.kind.plural()),
+            }
+        })
+        .collect();
+    if groups.len() > 3 {
+        said.push(format!("{} more kinds", groups.len() - 3));
+    }
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 /// The event as a Timesketch JSONL/CSV row: `message`, `datetime`, `timestamp` (µs) and

@@ -321,6 +321,62 @@ impl Record<'_> {
                 }
                 None
             }
+            ("ssm", "SendCommand") => {
+                let document = r("documentName").unwrap_or_else(|| "a document".into());
+                for id in texts(req, "instanceIds").into_iter().take(MAX_TOUCHES) {
+                    let t = Touch::new(Kind::Instance, id, Modified);
+                    out.push(t.detail(Some(format!("command sent ({document})"))));
+                }
+                None
+            }
+            ("ssm", "StartSession") => touch(Kind::Instance, r("target"), Modified)
+                .map(|t| t.detail(said("shell session started (SSM)"))),
+            ("ec2", "AssociateIamInstanceProfile" | "ReplaceIamInstanceProfileAssociation") => {
+                let profile = r("iamInstanceProfile.arn").or(r("iamInstanceProfile.name"));
+                touch(Kind::Instance, r("instanceId"), Modified).map(|t| {
+                    let profile = profile.unwrap_or_else(|| "?".into());
+                    t.detail(Some(format!("instance profile set: {profile}")))
+                })
+            }
+            ("rds", "ModifyDBInstance" | "ModifyDBCluster") => {
+                let id = r("dBInstanceIdentifier").or(r("dBClusterIdentifier"));
+                let what = if req.is_some_and(|q| q.member("masterUserPassword", false).is_some()) {
+                    "database: master password changed"
+                } else {
+                    "database: settings changed"
+                };
+                touch(Kind::Resource, id, Modified).map(|t| t.detail(said(what)))
+            }
+            (
+                "iam",
+                "CreateSAMLProvider" | "UpdateSAMLProvider" | "CreateOpenIDConnectProvider",
+            ) => {
+                let id = a("sAMLProviderArn")
+                    .or(a("openIDConnectProviderArn"))
+                    .or(r("sAMLProviderArn"))
+                    .or(r("name"))
+                    .or(r("url"));
+                let change = if name.starts_with("Update") {
+                    Modified
+                } else {
+                    Created
+                };
+                touch(Kind::Resource, id, change)
+                    .map(|t| t.detail(said("identity provider: who may sign in as roles")))
+            }
+            ("guardduty", "CreateIPSet" | "UpdateIPSet") => {
+                let change = if name.starts_with("Update") {
+                    Modified
+                } else {
+                    Created
+                };
+                touch(
+                    Kind::Monitoring,
+                    a("ipSetId").or(r("ipSetId")).or(r("name")),
+                    change,
+                )
+                .map(|t| t.detail(said("GuardDuty trusted IP list: no findings from these")))
+            }
             ("ec2-instance-connect", "SendSSHPublicKey" | "SendSerialConsoleSSHPublicKey") => {
                 touch(Kind::Instance, r("instanceId"), Modified).map(|t| {
                     t.detail(Some(match r("instanceOSUser") {
@@ -585,6 +641,12 @@ impl Record<'_> {
                 let detail = granted.unwrap_or_else(|| "IAM policy set".to_string());
                 touch(kind, id, Modified).map(|t| t.detail(Some(detail)))
             }
+        } else if method.ends_with("compute.projects.setCommonInstanceMetadata") {
+            touch(Kind::Resource, resource, Modified).map(|t| {
+                t.detail(said(
+                    "project-wide metadata set (SSH keys, startup scripts)",
+                ))
+            })
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
             touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
         } else if method.ends_with("ConfigServiceV2.UpdateSink") {

@@ -173,6 +173,22 @@ const EXPECTED: &[(&str, &[Changed])] = &[
             (Kind::Instance, "i-9d2abfF1798C34950", Change::Modified),
         ],
     ),
+    (
+        "aws.execution.ssm-send-command",
+        &[
+            (Kind::Instance, "i-00456A8D163f546Ff", Change::Modified),
+            (Kind::Instance, "i-cfE23b1a7ceba6f86", Change::Modified),
+            (Kind::Instance, "i-9D40CCFc0aE91CFa5", Change::Modified),
+        ],
+    ),
+    (
+        "aws.execution.ssm-start-session",
+        &[
+            (Kind::Instance, "i-eA1d1296c1dE3Aa1f", Change::Modified),
+            (Kind::Instance, "i-d0b6DCBA8984dE148", Change::Modified),
+            (Kind::Instance, "i-d3720C7af6fCfF2B2", Change::Modified),
+        ],
+    ),
     // Reads only: secrets, parameters, user data, password data.
     ("aws.credential-access.secretsmanager-retrieve-secrets", &[]),
     (
