@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod image;
 pub mod inventory;
+pub mod propose;
 pub mod request;
 pub mod respond;
 pub mod services;

@@ -63,6 +63,34 @@ const FIREWALL: Verb = Verb {
     flags: &[],
 };
 
+const STOP: Verb = Verb {
+    words: &["contain", "aws", "instance"],
+    each: None,
+    flags: &["--stop"],
+};
+const ACQUIRE: Verb = Verb {
+    words: &["acquire", "aws", "instance"],
+    each: None,
+    flags: &[],
+};
+
+/// The verb that carries out a proposed step (`squall respond`), by the action it names, and
+/// the id it takes; `None` for an action no verb here carries out yet, or an id that is not a
+/// well-formed AWS id of its kind.
+pub fn for_action(action: &str, id: &str) -> Option<Verb> {
+    let verb = match action {
+        "deactivate-access-key" => KEY,
+        "contain-user" => USER,
+        "contain-role" => ROLE,
+        "isolate-instance" => INSTANCE,
+        "stop-instance" => STOP,
+        "acquire-instance" => ACQUIRE,
+        "replace-world-rule" => FIREWALL,
+        _ => return None,
+    };
+    well_formed(&verb, id).then_some(verb)
+}
+
 /// The ports `recover aws firewall` closes when open to the world (SSH, RDP; every port).
 const ADMIN_PORTS: [u32; 2] = [22, 3389];
 
@@ -206,6 +234,21 @@ mod tests {
             FIREWALL.argv("C-1", ["sg-1", "sg-2"]).join(" "),
             "recover aws firewall --case C-1 --group sg-1 --group sg-2"
         );
+    }
+
+    #[test]
+    fn a_proposed_step_names_the_verb_that_carries_it_out() {
+        let argv = |action, id| for_action(action, id).map(|v| v.argv("C-1", [id]).join(" "));
+        assert_eq!(
+            argv("stop-instance", "i-0123456789abcdef0").as_deref(),
+            Some("contain aws instance --stop --case C-1 -- i-0123456789abcdef0")
+        );
+        assert_eq!(
+            argv("acquire-instance", "i-0123456789abcdef0").as_deref(),
+            Some("acquire aws instance --case C-1 -- i-0123456789abcdef0")
+        );
+        assert_eq!(argv("start-logging", "org"), None);
+        assert_eq!(argv("contain-user", "x; rm"), None);
     }
 
     #[test]

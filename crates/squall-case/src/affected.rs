@@ -8,117 +8,25 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde::Serialize;
 use squall_core::Provider;
-use squall_core::touched::{Change, Kind, Rule, Touch};
+use squall_core::touched::{Change, Kind, Touch};
 
 use crate::timeline::TimelineEvent;
 
-/// The record a change or a failed call comes from. Shared by every touch of the record, so a
-/// record naming a thousand resources is held once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Seen {
-    pub time: String,
-    pub principal: Option<String>,
-    pub action: Option<String>,
-    pub source_ip: Option<String>,
-    pub file: String,
-    pub record_index: u64,
-    pub event_id: Option<String>,
-}
+pub use squall_core::touched::{Affected, Changed, FailedCall, Resource, Seen};
 
-impl Seen {
-    fn of(e: &TimelineEvent) -> Arc<Seen> {
-        let s = &e.summary;
-        Arc::new(Seen {
-            time: e.time.clone(),
-            principal: s.principal.clone(),
-            action: s.action.clone(),
-            source_ip: s.source_ip.clone(),
-            file: e.file.clone(),
-            record_index: e.record_index,
-            event_id: s.event_id.clone(),
-        })
-    }
-}
-
-/// One change made to a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Changed {
-    pub change: Change,
-    /// What it was attached to or belongs to, for this change (`user backup-admin`).
-    pub parent: Option<String>,
-    pub detail: Option<String>,
-    /// The firewall rules the change added, as the record states them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<Rule>,
-    #[serde(flatten)]
-    pub record: Arc<Seen>,
-}
-
-/// A resource the case's actors touched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Resource {
-    pub provider: Option<Provider>,
-    pub kind: Kind,
-    pub id: String,
-    /// What it belongs to, as first seen: a key's user, a session key's role.
-    pub parent: Option<String>,
-    /// What the records say of it when it was only used (an instance-role session's instance).
-    pub detail: Option<String>,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub first_seen: String,
-    pub last_seen: String,
-    /// How many records name it.
-    pub events: u64,
-    /// Named only by events that share a source address with the case's actors, none of
-    /// their principals or keys: a bystander behind the same NAT as likely as an accomplice,
-    /// so listed but never acted on.
-    pub address_only: bool,
-    /// The changes made to it, in time order; empty when it was only used.
-    pub changes: Vec<Changed>,
-    /// The first record that names it.
-    pub first_record: Arc<Seen>,
-}
-
-impl Resource {
-    /// Whether the actors changed it (as opposed to only using it).
-    pub fn changed(&self) -> bool {
-        !self.changes.is_empty()
-    }
-
-    /// Whether its last change deleted it: nothing is left to act on.
-    pub fn deleted(&self) -> bool {
-        self.changes
-            .last()
-            .is_some_and(|c| c.change == Change::Deleted)
-    }
-}
-
-/// A call that failed: what it tried, why it failed, and where it is recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FailedCall {
-    pub error: String,
-    /// What the call would have changed (`user evil created`), when the record names it.
-    pub attempted: Vec<String>,
-    #[serde(flatten)]
-    pub record: Arc<Seen>,
-}
-
-/// Everything the case touched.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Affected {
-    /// By kind (in [`Kind`]'s order), then by first seen.
-    pub resources: Vec<Resource>,
-    pub failed: Vec<FailedCall>,
-}
-
-impl Affected {
-    /// How many changes the actors made, over all resources.
-    pub fn change_count(&self) -> usize {
-        self.resources.iter().map(|r| r.changes.len()).sum()
-    }
+/// The record an event came from, shared by every touch of it.
+fn seen(e: &TimelineEvent) -> Arc<Seen> {
+    let s = &e.summary;
+    Arc::new(Seen {
+        time: e.time.clone(),
+        principal: s.principal.clone(),
+        action: s.action.clone(),
+        source_ip: s.source_ip.clone(),
+        file: e.file.clone(),
+        record_index: e.record_index,
+        event_id: s.event_id.clone(),
+    })
 }
 
 /// Which resource a touch names: one per provider, account, kind and id, and for parts that
@@ -164,7 +72,7 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut out = Affected::default();
     for e in events {
-        let seen = Seen::of(e);
+        let seen = seen(e);
         // Reached through the case's principals or keys, or only through a shared address.
         let by_actor = e
             .matched

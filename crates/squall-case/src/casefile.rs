@@ -349,8 +349,10 @@ pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
                     ledger_seq: e.seq,
                 });
             }
-            // The response's record: read by the report and by `respond::History`.
-            Kind::ActionPlanned
+            // The response's record: read by the report and by `respond::History`; proposals
+            // and the analyst's approvals by the proposal workflow.
+            Kind::ResponseProposed | Kind::ResponseApproved | Kind::ResponseSkipped
+            | Kind::ActionPlanned
             | Kind::ActionExecuted
             | Kind::ActionVerified
             | Kind::ActionFailed

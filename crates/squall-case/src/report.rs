@@ -12,8 +12,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 use serde_json::Value;
 use squall_core::entry::{
     ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, CaseAssigned, CaseOpened,
-    CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, Note, Payload, Stage, TaskAdded,
-    TaskDone, Verified,
+    CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, Note, Payload, ResponseApproved,
+    ResponseProposed, ResponseSkipped, Stage, TaskAdded, TaskDone, Verified,
 };
 use squall_core::finding::Location;
 
@@ -142,7 +142,41 @@ fn response_line(e: &Entry) -> Option<String> {
             Step::read(e).map_or_else(|| e.kind.clone(), |step| step.line())
         }
         Kind::InventoryImported | Kind::InventoryAdopted => e.kind.clone(),
+        Kind::ResponseProposed => match ResponseProposed::from_value(p) {
+            Some(r) => format!(
+                "response proposed: {} step(s) (proposal {})",
+                r.steps.len(),
+                r.proposal
+            ),
+            None => e.kind.clone(),
+        },
+        Kind::ResponseApproved => match ResponseApproved::from_value(p) {
+            Some(r) => format!(
+                "steps {} of proposal {} approved",
+                list(&r.steps),
+                r.proposal
+            ),
+            None => e.kind.clone(),
+        },
+        Kind::ResponseSkipped => match ResponseSkipped::from_value(p) {
+            Some(r) => format!(
+                "steps {} of proposal {} skipped: {}",
+                list(&r.steps),
+                r.proposal,
+                r.reason
+            ),
+            None => e.kind.clone(),
+        },
     })
+}
+
+/// Step numbers as a list: `1, 3, 4`.
+fn list(steps: &[u32]) -> String {
+    steps
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One step of a response action: an `action.*` entry read through the types the driver

@@ -775,6 +775,19 @@ impl Store for SqliteStore {
         self.write(|tx, w| append(tx, w, case, actor, stage, payload))
     }
 
+    fn record_response(
+        &mut self,
+        case: &str,
+        actor: &str,
+        kind: Kind,
+        payload: serde_json::Value,
+    ) -> Result<Entry> {
+        if !kind.is_response() {
+            return Err(StoreError::Invalid(format!("not a response entry: {kind}")));
+        }
+        self.write(|tx, w| append(tx, w, case, actor, kind, payload))
+    }
+
     fn assign(&mut self, case: &str, actor: &str, owner: &str) -> Result<Entry> {
         self.write(|tx, w| {
             let payload = CaseAssigned {

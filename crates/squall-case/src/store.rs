@@ -201,6 +201,15 @@ pub trait Store {
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<Entry>;
+    /// Records a proposed response or the analyst's approval or skip of its steps
+    /// (`response.proposed`, `response.approved`, `response.skipped`).
+    fn record_response(
+        &mut self,
+        case: &str,
+        actor: &str,
+        kind: squall_core::Kind,
+        payload: serde_json::Value,
+    ) -> Result<Entry>;
     /// Moves a case to a later status (`triaged`, `contained`, `recovered`, `closed`),
     /// stamping the phase time.
     fn set_status(&mut self, case: &str, actor: &str, status: &str, reason: &str) -> Result<Entry>;

@@ -32,11 +32,14 @@ pub enum Kind {
     ActionExecuted,
     ActionVerified,
     ActionFailed,
+    ResponseProposed,
+    ResponseApproved,
+    ResponseSkipped,
 }
 
 impl Kind {
     /// Every kind, in the order a case usually meets them.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 19] = [
         Kind::CaseOpened,
         Kind::CaseAssigned,
         Kind::CaseStatus,
@@ -53,6 +56,9 @@ impl Kind {
         Kind::ActionExecuted,
         Kind::ActionVerified,
         Kind::ActionFailed,
+        Kind::ResponseProposed,
+        Kind::ResponseApproved,
+        Kind::ResponseSkipped,
     ];
 
     /// The name the ledger records (and an export shows).
@@ -74,6 +80,9 @@ impl Kind {
             Kind::ActionExecuted => "action.executed",
             Kind::ActionVerified => "action.verified",
             Kind::ActionFailed => "action.failed",
+            Kind::ResponseProposed => "response.proposed",
+            Kind::ResponseApproved => "response.approved",
+            Kind::ResponseSkipped => "response.skipped",
         }
     }
 
@@ -81,6 +90,14 @@ impl Kind {
     /// reader reports rather than guesses at).
     pub fn parse(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// A proposed response, or the analyst's word on its steps.
+    pub fn is_response(self) -> bool {
+        matches!(
+            self,
+            Kind::ResponseProposed | Kind::ResponseApproved | Kind::ResponseSkipped
+        )
     }
 
     /// A response action's record (planned, executed, verified, failed).
@@ -108,6 +125,31 @@ impl PartialEq<Kind> for String {
     fn eq(&self, other: &Kind) -> bool {
         self == other.as_str()
     }
+}
+
+/// `response.proposed`: the steps the case calls for, numbered; a later proposal replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseProposed {
+    /// 1 for the case's first proposal, then 2, ...
+    pub proposal: u32,
+    pub steps: Vec<crate::proposal::Step>,
+}
+
+/// `response.approved`: the analyst approved these steps of a proposal (the entry's actor and
+/// time say who and when).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseApproved {
+    pub proposal: u32,
+    pub steps: Vec<u32>,
+}
+
+/// `response.skipped`: the analyst decided against these steps, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseSkipped {
+    pub proposal: u32,
+    pub steps: Vec<u32>,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `action.planned`: an approved plan, before anything ran.
@@ -403,6 +445,15 @@ pub trait Payload: Serialize + for<'de> Deserialize<'de> {
 
 impl Payload for ActionPlanned {
     const KIND: Kind = Kind::ActionPlanned;
+}
+impl Payload for ResponseProposed {
+    const KIND: Kind = Kind::ResponseProposed;
+}
+impl Payload for ResponseApproved {
+    const KIND: Kind = Kind::ResponseApproved;
+}
+impl Payload for ResponseSkipped {
+    const KIND: Kind = Kind::ResponseSkipped;
 }
 impl Payload for ActionExecuted {
     const KIND: Kind = Kind::ActionExecuted;
@@ -722,6 +773,45 @@ mod tests {
         // No entry names the unrecorded stage.
         let named = json!({"action": "a", "resource": "r", "stage": "unrecorded"});
         assert!(ActionFailed::from_value(&named).is_none());
+    }
+
+    #[test]
+    fn response_payloads_say_the_proposal_and_the_steps() {
+        use crate::proposal::{Phase, Step};
+        let step = Step {
+            step: 1,
+            phase: Phase::Undo,
+            provider: Provider::Aws,
+            action: "start-logging".into(),
+            resource: "org".into(),
+            account: None,
+            region: None,
+            with: Default::default(),
+            reason: "stopped by x".into(),
+            record: None,
+            after: vec![],
+            by_hand: None,
+        };
+        let proposed = ResponseProposed {
+            proposal: 2,
+            steps: vec![step],
+        };
+        assert_eq!(
+            proposed.to_value(),
+            json!({"proposal": 2, "steps": [{"step": 1, "phase": "undo", "provider": "aws",
+                   "action": "start-logging", "resource": "org", "reason": "stopped by x"}]})
+        );
+        assert_eq!(
+            ResponseProposed::from_value(&proposed.to_value()),
+            Some(proposed)
+        );
+        let skipped = json!({"proposal": 1, "steps": [3], "reason": "kept"});
+        assert_eq!(
+            ResponseSkipped::from_value(&skipped).map(|s| s.steps),
+            Some(vec![3])
+        );
+        assert!(Kind::parse("response.approved").is_some_and(Kind::is_response));
+        assert!(!Kind::ActionPlanned.is_response());
     }
 
     #[test]

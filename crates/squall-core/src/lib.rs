@@ -11,6 +11,7 @@ pub mod digest;
 pub mod entry;
 pub mod finding;
 pub mod level;
+pub mod proposal;
 pub mod respond;
 pub mod text;
 pub mod touched;

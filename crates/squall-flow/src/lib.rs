@@ -12,6 +12,7 @@ pub mod case;
 pub mod context;
 pub mod examples;
 pub mod hunt;
+pub mod proposal;
 pub mod respond;
 pub mod settings;
 pub mod timespec;

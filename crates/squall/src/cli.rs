@@ -76,10 +76,42 @@ pub enum Command {
         squall timeline C-0001 --format html -o c-0001.html")]
     Timeline(TimelineArgs),
 
-    /// Investigate: the blast radius — every account, region, resource, principal, key and
-    /// address the case's actors touched in the hunted logs, with first and last seen.
+    /// Investigate: what the case touched — keys, users, roles, instances, policies,
+    /// firewalls, trails, snapshots — each change with its record, failed calls apart, and the
+    /// command that acts on each.
+    #[command(after_help = "Examples:\n  squall scope C-0001\n  squall scope C-0001 --format json")]
     Scope {
         case: String,
+        #[arg(short, long, value_enum)]
+        format: Option<Format>,
+    },
+
+    /// Contain and recover: the case proposes its response from what it touched (acquire,
+    /// contain, stop, undo each change, rotate), in a safe order, each step with its reason;
+    /// the analyst approves or skips steps. Every proposal, approval and skip is a ledger
+    /// entry.
+    #[command(
+        after_help = "Examples:\n  squall respond C-0001                     # propose, or show the proposal\n  \
+        squall respond C-0001 --approve 1,3-7\n  squall respond C-0001 --approve all\n  \
+        squall respond C-0001 --skip 4 --reason \"owner confirmed the rule is wanted\"\n  \
+        squall respond C-0001 --propose            # propose again after new findings\n\n\
+        Approved steps are carried out by the command each step shows, which plans, asks for \
+        --yes and records as every response verb does."
+    )]
+    Respond {
+        case: String,
+        /// Propose again, replacing the current proposal (after a new hunt or new findings).
+        #[arg(long, conflicts_with_all = ["approve", "skip"])]
+        propose: bool,
+        /// Approve these steps: `all`, or numbers and ranges (`1,3-7`).
+        #[arg(long, value_name = "STEPS", conflicts_with = "skip")]
+        approve: Option<String>,
+        /// Decide against these steps (with --reason).
+        #[arg(long, value_name = "STEPS", requires = "reason")]
+        skip: Option<String>,
+        /// Why the steps are skipped (recorded).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },

@@ -17,6 +17,7 @@ mod config;
 mod exit;
 mod hunt;
 mod render;
+mod respond;
 mod scope;
 
 use std::process::ExitCode;
@@ -53,6 +54,19 @@ fn run() -> anyhow::Result<u8> {
         Command::Case(cmd) => case::case(&context()?, cmd),
         Command::Timeline(args) => case::timeline(&context()?, args),
         Command::Scope { case, format } => scope::scope(&context()?, &case, format),
+        Command::Respond {
+            case,
+            propose,
+            approve,
+            skip,
+            reason,
+            format,
+        } => respond::respond(
+            &context()?,
+            &case,
+            respond::Word::of(propose, approve, skip, reason),
+            format,
+        ),
         Command::Key(cmd) => case::key(cmd),
         Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
         Command::Triage { case, format } => case::triage(&context()?, &case, format),

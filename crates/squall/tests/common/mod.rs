@@ -2,6 +2,7 @@
 //! settings, and its JSON output read back.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod drill;
 pub mod moto;
 
 use std::path::Path;

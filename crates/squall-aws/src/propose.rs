@@ -1,0 +1,390 @@
+//! What AWS's response to a touched resource is: the steps `squall respond` proposes for it.
+//!
+//! Each step names the action as the provider's plans name it, so what ran is found in the
+//! ledger under the same name. The rules are a responder's: copy a compromised or launched
+//! instance before touching it; deactivate keys (the attacker's and the leaked one), contain
+//! the users the attacker made or changed and the roles whose sessions it used; stop what it
+//! launched only once acquired; undo each change it made; rotate the leaked key. Where Squall
+//! has no verb, the step says what to do by hand.
+
+use std::collections::BTreeMap;
+
+use squall_core::Provider;
+use squall_core::proposal::{Phase, RecordRef, Step};
+use squall_core::touched::{Change, Changed, Kind, Resource, Seen};
+
+use crate::verbs;
+
+/// The steps for one resource, unnumbered (the caller orders and numbers a proposal's steps).
+/// A resource seen only through a shared address gets none: it may be a bystander's.
+pub fn steps(r: &Resource) -> Vec<Step> {
+    if r.address_only || r.provider != Some(Provider::Aws) {
+        return Vec::new();
+    }
+    let changed = |c: Change| r.changes.iter().find(|x| x.change == c);
+    let by_attacker = |c: &Changed| {
+        format!(
+            "{} by {} at {}",
+            c.change.past(),
+            c.record
+                .principal
+                .as_deref()
+                .unwrap_or("an unknown principal"),
+            c.record.time
+        )
+    };
+    let used = || {
+        format!(
+            "used by the case's actors from {} to {}",
+            r.first_seen, r.last_seen
+        )
+    };
+    let step = |phase, action: &str, reason: String, seen: &Seen| Step {
+        step: 0,
+        phase,
+        provider: Provider::Aws,
+        action: action.to_string(),
+        resource: r.id.clone(),
+        account: r.account.clone(),
+        region: r.region.clone(),
+        with: BTreeMap::new(),
+        reason,
+        record: Some(RecordRef {
+            file: seen.file.clone(),
+            record_index: seen.record_index,
+            event_id: seen.event_id.clone(),
+        }),
+        after: Vec::new(),
+        by_hand: None,
+    };
+    let first = &r.first_record;
+    // What the last change made of it, and its record.
+    let last = r.changes.last();
+    let undo = |action: &str, c: &Changed| {
+        let mut s = step(Phase::Undo, action, by_attacker(c), &c.record);
+        if let Some(p) = &c.parent {
+            s.with.insert("principal".into(), p.clone());
+        }
+        s
+    };
+    let by_hand = |mut s: Step, what: &str| {
+        s.by_hand = Some(what.to_string());
+        s
+    };
+    let mut out = Vec::new();
+    if r.deleted() && r.kind != Kind::Trail {
+        return out;
+    }
+    match r.kind {
+        Kind::AccessKey if r.id.starts_with("AKIA") => {
+            let made = changed(Change::Created);
+            let reason = made.map(by_attacker).unwrap_or_else(used);
+            let seen = made.map(|c| &*c.record).unwrap_or(first);
+            out.push(step(Phase::Contain, "deactivate-access-key", reason, seen));
+            // A key the attacker made is evidence, not a credential to keep; a leaked one is
+            // replaced once contained.
+            if made.is_none() {
+                let rotate = step(Phase::Rotate, "rotate-access-key", used(), first);
+                out.push(by_hand(
+                    rotate,
+                    &format!(
+                        "squall recover aws key {} --rotate --secret-file FILE (the new secret \
+                         goes to FILE; hand it to the key's owner)",
+                        r.id
+                    ),
+                ));
+            }
+        }
+        Kind::SessionKey => {
+            if let Some(role) = r.parent.as_deref().and_then(|p| p.strip_prefix("role ")) {
+                let mut s = step(Phase::Contain, "contain-role", used(), first);
+                s.resource = role.to_string();
+                s.reason = format!("its session key {} was {}", r.id, used());
+                out.push(s);
+            }
+        }
+        Kind::User => {
+            // The attacker's users, and users it changed; a user whose key merely leaked is
+            // answered by the key's steps (containing it would lock its owner out too).
+            if let Some(c) = changed(Change::Created).or(last) {
+                out.push(step(
+                    Phase::Contain,
+                    "contain-user",
+                    by_attacker(c),
+                    &c.record,
+                ));
+            }
+        }
+        Kind::Role => {
+            let reason = last.map(by_attacker).unwrap_or_else(used);
+            out.push(step(Phase::Contain, "contain-role", reason, first));
+            if let Some(c) = r.changes.iter().find(|c| c.change == Change::Modified) {
+                let restore = undo("restore-trust-policy", c);
+                out.push(by_hand(
+                    restore,
+                    "restore the role's trust policy from before the change (the previous \
+                     document is in the account's history, not in the log)",
+                ));
+            }
+        }
+        Kind::Instance => {
+            let launched = changed(Change::Launched);
+            let seen = launched.map(|c| &*c.record).unwrap_or(first);
+            let reason = launched
+                .map(by_attacker)
+                .or_else(|| last.map(by_attacker))
+                .unwrap_or_else(used);
+            out.push(step(
+                Phase::Acquire,
+                "acquire-instance",
+                reason.clone(),
+                seen,
+            ));
+            let contain = if launched.is_some() {
+                step(Phase::Stop, "stop-instance", reason, seen)
+            } else {
+                step(Phase::Contain, "isolate-instance", reason, seen)
+            };
+            out.push(contain);
+        }
+        Kind::LoginProfile => {
+            if let Some(c) = changed(Change::Created).or(changed(Change::Modified)) {
+                out.push(undo("disable-login-profile", c));
+            }
+        }
+        Kind::ManagedPolicy => {
+            for c in r.changes.iter().filter(|c| c.change == Change::Attached) {
+                out.push(undo("detach-policy", c));
+            }
+        }
+        Kind::InlinePolicy => {
+            if let Some(c) = changed(Change::Created) {
+                out.push(undo("delete-inline-policy", c));
+            }
+        }
+        Kind::PolicyVersion => {
+            if let Some(c) = last {
+                out.push(by_hand(
+                    undo("restore-default-policy-version", c),
+                    "squall recover aws policy-version: set the version that was the default \
+                     before (it is in the policy's versions)",
+                ));
+            }
+        }
+        Kind::KeyPair => {
+            if let Some(c) = changed(Change::Created) {
+                out.push(undo("remove-key-pair", c));
+            }
+        }
+        Kind::Firewall => {
+            if let Some(c) = changed(Change::Opened) {
+                let rules: Vec<_> = r.changes.iter().flat_map(|c| c.rules.clone()).collect();
+                let closes = verbs::acting_on(r.kind, &r.id, None, &[Change::Opened], &rules);
+                let action = if closes.is_some() {
+                    "replace-world-rule"
+                } else {
+                    "revoke-ingress"
+                };
+                let mut s = undo(action, c);
+                if let Some(d) = &c.detail {
+                    s.with.insert("rules".into(), d.clone());
+                }
+                out.push(s);
+            }
+        }
+        Kind::Snapshot | Kind::Image => {
+            if let Some(c) = changed(Change::Shared) {
+                let action = if r.kind == Kind::Snapshot {
+                    "unshare-snapshot"
+                } else {
+                    "unshare-image"
+                };
+                let mut s = undo(action, c);
+                if let Some(d) = &c.detail {
+                    s.with.insert("shared".into(), d.clone());
+                }
+                out.push(s);
+            }
+        }
+        Kind::Trail => match last.map(|c| c.change) {
+            Some(Change::Stopped) => out.push(undo("start-logging", last.expect("a change"))),
+            Some(Change::Deleted) => out.push(by_hand(
+                undo("recreate-trail", last.expect("a change")),
+                "recreate the trail (its settings are in the account's configuration history)",
+            )),
+            Some(_) => out.push(by_hand(
+                undo("restore-trail", last.expect("a change")),
+                "restore the trail's event selectors and settings from before the change",
+            )),
+            None => {}
+        },
+        Kind::Monitoring | Kind::Bucket | Kind::Function => {
+            if let Some(c) = last {
+                let what = format!(
+                    "undo by hand: {} {} was {}{}",
+                    r.kind.name().replace('_', " "),
+                    r.id,
+                    c.change.past(),
+                    c.detail
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+                out.push(by_hand(undo("restore", c), &what));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use squall_core::touched::Rule;
+
+    use super::*;
+
+    fn seen(i: u64) -> Arc<Seen> {
+        Arc::new(Seen {
+            time: format!("2026-11-02T10:0{i}:00.000Z"),
+            principal: Some("arn:aws:iam::1:user/ci".into()),
+            action: None,
+            source_ip: None,
+            file: "/l/ct.json".into(),
+            record_index: i,
+            event_id: None,
+        })
+    }
+
+    fn resource(kind: Kind, id: &str, changes: &[(Change, Option<&str>)]) -> Resource {
+        Resource {
+            provider: Some(Provider::Aws),
+            kind,
+            id: id.into(),
+            parent: None,
+            detail: None,
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            first_seen: "2026-11-02T10:00:00.000Z".into(),
+            last_seen: "2026-11-02T10:09:00.000Z".into(),
+            events: 1,
+            address_only: false,
+            changes: changes
+                .iter()
+                .enumerate()
+                .map(|(i, (c, parent))| Changed {
+                    change: *c,
+                    parent: parent.map(String::from),
+                    detail: None,
+                    rules: Vec::new(),
+                    record: seen(i as u64 + 1),
+                })
+                .collect(),
+            first_record: seen(0),
+        }
+    }
+
+    fn actions(r: &Resource) -> Vec<(Phase, String, String)> {
+        steps(r)
+            .into_iter()
+            .map(|s| (s.phase, s.action, s.resource))
+            .collect()
+    }
+
+    #[test]
+    fn a_leaked_key_is_contained_and_rotated_and_the_attackers_key_only_contained() {
+        let leaked = resource(Kind::AccessKey, "AKIALEAKED0000000001", &[]);
+        let steps_of_leaked = steps(&leaked);
+        assert_eq!(
+            actions(&leaked),
+            [
+                (
+                    Phase::Contain,
+                    "deactivate-access-key".into(),
+                    "AKIALEAKED0000000001".into()
+                ),
+                (
+                    Phase::Rotate,
+                    "rotate-access-key".into(),
+                    "AKIALEAKED0000000001".into()
+                ),
+            ]
+        );
+        assert!(
+            steps_of_leaked[1].by_hand.is_some(),
+            "rotation needs a secret file"
+        );
+        let made = resource(
+            Kind::AccessKey,
+            "AKIAMADE000000000001",
+            &[(Change::Created, Some("user backup"))],
+        );
+        assert_eq!(actions(&made).len(), 1);
+        assert_eq!(steps(&made)[0].record.as_ref().unwrap().record_index, 1);
+        assert!(
+            steps(&made)[0]
+                .reason
+                .starts_with("created by arn:aws:iam::1:user/ci")
+        );
+    }
+
+    #[test]
+    fn instances_are_acquired_before_they_are_stopped_or_isolated() {
+        let launched = resource(Kind::Instance, "i-1", &[(Change::Launched, None)]);
+        assert_eq!(
+            actions(&launched),
+            [
+                (Phase::Acquire, "acquire-instance".into(), "i-1".into()),
+                (Phase::Stop, "stop-instance".into(), "i-1".into()),
+            ]
+        );
+        let compromised = resource(Kind::Instance, "i-2", &[]);
+        assert_eq!(actions(&compromised)[1].1, "isolate-instance");
+    }
+
+    #[test]
+    fn each_change_is_undone_and_what_squall_cannot_do_says_how() {
+        let policy = resource(
+            Kind::ManagedPolicy,
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+            &[(Change::Attached, Some("user backup"))],
+        );
+        let detach = &steps(&policy)[0];
+        assert_eq!(detach.action, "detach-policy");
+        assert_eq!(detach.with["principal"], "user backup");
+        let trail = resource(Kind::Trail, "org", &[(Change::Stopped, None)]);
+        assert_eq!(
+            actions(&trail),
+            [(Phase::Undo, "start-logging".into(), "org".into())]
+        );
+        let deleted = resource(Kind::Trail, "org", &[(Change::Deleted, None)]);
+        assert!(steps(&deleted)[0].by_hand.is_some());
+        let mut open = resource(
+            Kind::Firewall,
+            "sg-0123456789abcdef0",
+            &[(Change::Opened, None)],
+        );
+        open.changes[0].rules = vec![Rule {
+            ingress: true,
+            protocol: "tcp".into(),
+            ports: Some((22, 22)),
+            peers: vec!["0.0.0.0/0".into()],
+        }];
+        assert_eq!(steps(&open)[0].action, "replace-world-rule");
+        open.changes[0].rules[0].ports = Some((5432, 5432));
+        assert_eq!(steps(&open)[0].action, "revoke-ingress");
+    }
+
+    #[test]
+    fn bystanders_and_a_leaked_keys_owner_are_not_contained() {
+        let mut bob = resource(Kind::AccessKey, "AKIABOB0000000000001", &[]);
+        bob.address_only = true;
+        assert!(steps(&bob).is_empty());
+        let owner = resource(Kind::User, "ci", &[]);
+        assert!(steps(&owner).is_empty());
+        let made = resource(Kind::User, "backup", &[(Change::Created, None)]);
+        assert_eq!(actions(&made)[0].1, "contain-user");
+    }
+}

@@ -1,0 +1,329 @@
+//! `squall respond`: the case proposes its response from what it touched, the analyst approves
+//! or skips steps, and each word is a ledger entry. Everything a front end needs to show a plan
+//! and take approvals is here and in the entries, not in the front end.
+
+use std::collections::HashSet;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use squall_case::{CaseFile, Store};
+use squall_core::Provider;
+use squall_core::entry::{
+    ActionPlanned, ActionVerified, Kind, Payload, ResponseApproved, ResponseProposed,
+    ResponseSkipped,
+};
+use squall_core::proposal::{self as steps, Phase, Step};
+use squall_core::touched::Resource;
+
+use crate::Context;
+use crate::activity::{self, DEFAULT_PIVOTS};
+
+/// Where a step stands, from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Neither approved nor skipped yet.
+    Proposed,
+    Approved {
+        by: String,
+        at: String,
+    },
+    Skipped {
+        by: String,
+        at: String,
+        reason: String,
+    },
+    /// Its action ran and was verified after the proposal was made.
+    Done {
+        at: String,
+    },
+}
+
+/// A step and where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    #[serde(flatten)]
+    pub step: Step,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// The case's current proposal (its latest), each step with where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Current {
+    pub proposal: u32,
+    pub proposed_by: String,
+    pub proposed_at: String,
+    /// The ledger entry that holds it.
+    pub seq: u64,
+    pub steps: Vec<Standing>,
+}
+
+/// The steps a case's affected resources call for, ordered phase by phase (resources in the
+/// order scope lists them within a phase), numbered from 1, each instance's stop after its
+/// acquisition. The same action on the same resource is proposed once.
+pub fn steps_for(resources: &[Resource]) -> Vec<Step> {
+    let mut seen = HashSet::new();
+    let mut all: Vec<Step> = resources
+        .iter()
+        .flat_map(|r| match r.provider {
+            Some(Provider::Aws) => squall_aws::propose::steps(r),
+            // GCP's and Azure's verbs come with their providers.
+            _ => Vec::new(),
+        })
+        .filter(|s| seen.insert((s.action.clone(), s.resource.clone(), s.account.clone())))
+        .collect();
+    all.sort_by_key(|s| s.phase);
+    for (i, s) in all.iter_mut().enumerate() {
+        s.step = i as u32 + 1;
+    }
+    let acquired: Vec<(String, Option<String>, u32)> = all
+        .iter()
+        .filter(|s| s.action == "acquire-instance")
+        .map(|s| (s.resource.clone(), s.account.clone(), s.step))
+        .collect();
+    for s in all.iter_mut().filter(|s| s.phase > Phase::Acquire) {
+        if let Some((_, _, n)) = acquired
+            .iter()
+            .find(|(r, a, _)| *r == s.resource && *a == s.account)
+        {
+            s.after.push(*n);
+        }
+    }
+    all
+}
+
+/// Proposes the case's response from what its hunted logs show it touched, and records the
+/// proposal (`response.proposed`). Refused for a case that does not verify: a plan built on
+/// a record that was changed is not one to act on.
+pub fn propose(ctx: &Context, case: &str) -> anyhow::Result<Current> {
+    let (file, activity) = activity::of_case(ctx, case, &DEFAULT_PIVOTS, None)?;
+    if let Some(banner) = file.integrity.banner() {
+        bail!("{banner}; no response is proposed from it");
+    }
+    let scope = activity::scope(&activity);
+    let steps = steps_for(&scope.affected.resources);
+    if steps.is_empty() {
+        bail!(
+            "case {case}: nothing in what it touched calls for a response step (see `squall \
+             scope {case}`)"
+        );
+    }
+    let proposal = latest(&file).map_or(1, |(p, _)| p.proposal + 1);
+    let mut store = ctx.store()?;
+    let payload = ResponseProposed { proposal, steps };
+    store.record_response(case, &ctx.actor, Kind::ResponseProposed, payload.to_value())?;
+    current(&squall_case::CaseFile::load(&store, case)?)
+        .context("the proposal just recorded does not read back")
+}
+
+/// The case's latest proposal and the entry that holds it.
+fn latest(file: &CaseFile) -> Option<(ResponseProposed, &squall_case::ledger::Entry)> {
+    file.ledger
+        .iter()
+        .rev()
+        .filter(|e| e.kind == Kind::ResponseProposed)
+        .find_map(|e| ResponseProposed::from_value(&e.payload).map(|p| (p, e)))
+}
+
+/// The case's current proposal with each step's standing, from the ledger alone; `None` when
+/// no response was proposed.
+pub fn current(file: &CaseFile) -> Option<Current> {
+    let (proposal, entry) = latest(file)?;
+    let later = file.ledger.iter().filter(|e| e.seq > entry.seq);
+    let mut standing: Vec<Standing> = proposal
+        .steps
+        .iter()
+        .cloned()
+        .map(|step| Standing {
+            step,
+            status: Status::Proposed,
+        })
+        .collect();
+    // The analyst's word, in ledger order: a later word on a step replaces an earlier one.
+    let mut plans: Vec<ActionPlanned> = Vec::new();
+    for e in later {
+        let mark = |steps: &[u32], status: &Status, standing: &mut Vec<Standing>| {
+            for s in standing.iter_mut().filter(|s| steps.contains(&s.step.step)) {
+                if !matches!(s.status, Status::Done { .. }) {
+                    s.status = status.clone();
+                }
+            }
+        };
+        match Kind::parse(&e.kind) {
+            Some(Kind::ResponseApproved) => {
+                if let Some(a) = ResponseApproved::from_value(&e.payload)
+                    .filter(|a| a.proposal == proposal.proposal)
+                {
+                    let status = Status::Approved {
+                        by: e.actor.clone(),
+                        at: e.time.clone(),
+                    };
+                    mark(&a.steps, &status, &mut standing);
+                }
+            }
+            Some(Kind::ResponseSkipped) => {
+                if let Some(a) = ResponseSkipped::from_value(&e.payload)
+                    .filter(|a| a.proposal == proposal.proposal)
+                {
+                    let status = Status::Skipped {
+                        by: e.actor.clone(),
+                        at: e.time.clone(),
+                        reason: a.reason,
+                    };
+                    mark(&a.steps, &status, &mut standing);
+                }
+            }
+            Some(Kind::ActionPlanned) => plans.extend(ActionPlanned::from_value(&e.payload)),
+            Some(Kind::ActionVerified) => {
+                let Some(v) = ActionVerified::from_value(&e.payload) else {
+                    continue;
+                };
+                for s in standing.iter_mut() {
+                    if done_by(&s.step, &v, &plans) {
+                        s.status = Status::Done { at: e.time.clone() };
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Current {
+        proposal: proposal.proposal,
+        proposed_by: entry.actor.clone(),
+        proposed_at: entry.time.clone(),
+        seq: entry.seq,
+        steps: standing,
+    })
+}
+
+/// Whether a verified action carried out a step: the same action on the same resource, or for
+/// an instance's acquisition, a volume acquired from that instance (its plan names it).
+fn done_by(step: &Step, v: &ActionVerified, plans: &[ActionPlanned]) -> bool {
+    if step.action == "acquire-instance" {
+        return v.action == "acquire-volume"
+            && plans.iter().any(|p| {
+                p.plan.action == "acquire-volume"
+                    && p.plan.resource == v.resource
+                    && p.plan.before["instance"] == step.resource.as_str()
+            });
+    }
+    v.action == step.action && v.resource == step.resource
+}
+
+/// Records the analyst's approval of steps (`1,3-7` or `all`) of the current proposal.
+pub fn approve(ctx: &Context, case: &str, spec: &str) -> anyhow::Result<Current> {
+    word(ctx, case, spec, None)
+}
+
+/// Records that the analyst decided against steps, and why.
+pub fn skip(ctx: &Context, case: &str, spec: &str, reason: &str) -> anyhow::Result<Current> {
+    word(ctx, case, spec, Some(reason))
+}
+
+fn word(ctx: &Context, case: &str, spec: &str, skip: Option<&str>) -> anyhow::Result<Current> {
+    let mut store = ctx.store()?;
+    let file = CaseFile::load(&store, case)?;
+    if let Some(banner) = file.integrity.banner() {
+        bail!("{banner}; nothing is approved on it");
+    }
+    let Some(now) = current(&file) else {
+        bail!("case {case} has no proposed response (help: `squall respond {case}` proposes one)");
+    };
+    let steps = steps::parse_steps(spec, now.steps.len() as u32).map_err(|e| {
+        anyhow::anyhow!(
+            "--{} {spec}: {e}",
+            if skip.is_some() { "skip" } else { "approve" }
+        )
+    })?;
+    let proposal = now.proposal;
+    match skip {
+        None => {
+            let payload = ResponseApproved { proposal, steps };
+            store.record_response(case, &ctx.actor, Kind::ResponseApproved, payload.to_value())?
+        }
+        Some(reason) => {
+            let payload = ResponseSkipped {
+                proposal,
+                steps,
+                reason: reason.to_string(),
+            };
+            store.record_response(case, &ctx.actor, Kind::ResponseSkipped, payload.to_value())?
+        }
+    };
+    current(&CaseFile::load(&store, case)?).context("the proposal does not read back")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use squall_core::entry::Verified;
+    use squall_core::respond::Plan;
+
+    use super::*;
+
+    fn step(action: &str, resource: &str) -> Step {
+        Step {
+            step: 1,
+            phase: Phase::Acquire,
+            provider: Provider::Aws,
+            action: action.into(),
+            resource: resource.into(),
+            account: None,
+            region: None,
+            with: Default::default(),
+            reason: String::new(),
+            record: None,
+            after: vec![],
+            by_hand: None,
+        }
+    }
+
+    fn verified(action: &str, resource: &str) -> ActionVerified {
+        ActionVerified {
+            action: action.into(),
+            resource: resource.into(),
+            how: Verified::Changed {
+                expected: json!({}),
+                observed: json!({}),
+            },
+        }
+    }
+
+    #[test]
+    fn a_step_is_done_by_its_own_action_or_by_its_instances_volumes() {
+        assert!(done_by(
+            &step("deactivate-access-key", "AKIA1"),
+            &verified("deactivate-access-key", "AKIA1"),
+            &[]
+        ));
+        assert!(!done_by(
+            &step("deactivate-access-key", "AKIA1"),
+            &verified("deactivate-access-key", "AKIA2"),
+            &[]
+        ));
+        let planned = ActionPlanned {
+            plan: Plan {
+                action: "acquire-volume".into(),
+                resource: "vol-1".into(),
+                before: json!({"instance": "i-1"}),
+                after: json!({}),
+                visible_to_attacker: false,
+                already_done: false,
+                notes: vec![],
+            },
+            approved_by: "alice".into(),
+        };
+        let acquire = step("acquire-instance", "i-1");
+        assert!(done_by(
+            &acquire,
+            &verified("acquire-volume", "vol-1"),
+            std::slice::from_ref(&planned)
+        ));
+        assert!(!done_by(
+            &acquire,
+            &verified("acquire-volume", "vol-2"),
+            &[planned]
+        ));
+    }
+}

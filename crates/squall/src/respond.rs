@@ -1,0 +1,176 @@
+//! `squall respond`: shows the case's proposed response (proposing one first when there is
+//! none), and records the analyst's approvals and skips.
+
+use std::io::Write;
+
+use squall_core::text;
+use squall_flow::Context;
+use squall_flow::proposal::{self, Current, Standing, Status};
+
+use crate::cli::Format;
+use crate::exit;
+use crate::render::{self, format_or_default};
+
+/// What the analyst said on the command line.
+pub enum Word {
+    /// Show the proposal, proposing one if the case has none.
+    Show,
+    Propose,
+    Approve(String),
+    Skip {
+        steps: String,
+        reason: String,
+    },
+}
+
+impl Word {
+    pub fn of(
+        propose: bool,
+        approve: Option<String>,
+        skip: Option<String>,
+        reason: Option<String>,
+    ) -> Word {
+        match (propose, approve, skip) {
+            (true, ..) => Word::Propose,
+            (_, Some(steps), _) => Word::Approve(steps),
+            (_, _, Some(steps)) => Word::Skip {
+                steps,
+                reason: reason.unwrap_or_default(),
+            },
+            _ => Word::Show,
+        }
+    }
+}
+
+/// The command that carries out a step, shell-quoted, when a Squall verb does.
+fn command(s: &Standing, case: &str) -> Option<String> {
+    let step = &s.step;
+    let verb = squall_aws::verbs::for_action(&step.action, &step.resource)?;
+    let mut argv = vec!["squall".to_string()];
+    argv.extend(verb.argv(case, [step.resource.as_str()]));
+    Some(
+        argv.iter()
+            .map(|w| {
+                shlex::try_quote(w)
+                    .map(|q| q.into_owned())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn status_word(s: &Status) -> String {
+    match s {
+        Status::Proposed => "proposed".into(),
+        Status::Approved { by, .. } => format!("approved by {by}"),
+        Status::Skipped { by, reason, .. } => format!("skipped by {by}: {reason}"),
+        Status::Done { at } => format!("done {at}"),
+    }
+}
+
+fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
+    let count = |f: fn(&Status) -> bool| c.steps.iter().filter(|s| f(&s.status)).count();
+    writeln!(
+        out,
+        "{case}: proposal {} by {} at {}: {} steps ({} approved, {} skipped, {} done)",
+        c.proposal,
+        text::terminal(&c.proposed_by),
+        c.proposed_at,
+        c.steps.len(),
+        count(|s| matches!(s, Status::Approved { .. })),
+        count(|s| matches!(s, Status::Skipped { .. })),
+        count(|s| matches!(s, Status::Done { .. })),
+    )?;
+    let mut phase = None;
+    for s in &c.steps {
+        let step = &s.step;
+        if phase != Some(step.phase) {
+            phase = Some(step.phase);
+            writeln!(out, "\n{}:", step.phase.name())?;
+        }
+        let after = if step.after.is_empty() {
+            String::new()
+        } else {
+            let after: Vec<String> = step.after.iter().map(|n| format!("#{n}")).collect();
+            format!(" (after {})", after.join(", "))
+        };
+        let line = format!(
+            "{:>3}. {} {}{after}  [{}]",
+            step.step,
+            step.action,
+            step.resource,
+            status_word(&s.status)
+        );
+        writeln!(out, "{}", text::terminal(&line))?;
+        let mut why = format!("     why: {}", step.reason);
+        if let Some(r) = &step.record {
+            why.push_str(&format!(" [{} #{}]", r.file, r.record_index));
+        }
+        writeln!(out, "{}", text::terminal(&why))?;
+        if let Some(hand) = &step.by_hand {
+            writeln!(out, "     by hand: {}", text::terminal(hand))?;
+        } else if let Some(cmd) = command(s, case) {
+            writeln!(out, "     run: {}", text::terminal(&cmd))?;
+        }
+    }
+    writeln!(
+        out,
+        "\nnext: `squall respond {case} --approve STEPS` (all, or 1,3-7) and `--skip STEPS \
+         --reason TEXT` record your decision; each approved step runs through its command"
+    )
+}
+
+pub fn respond(
+    ctx: &Context,
+    case: &str,
+    word: Word,
+    format: Option<Format>,
+) -> anyhow::Result<u8> {
+    let current = match word {
+        Word::Propose => proposal::propose(ctx, case)?,
+        Word::Show => {
+            let file = squall_case::CaseFile::load(&ctx.store()?, case)?;
+            match proposal::current(&file) {
+                Some(c) => c,
+                None => proposal::propose(ctx, case)?,
+            }
+        }
+        Word::Approve(steps) => proposal::approve(ctx, case, &steps)?,
+        Word::Skip { steps, reason } => proposal::skip(ctx, case, &steps, &reason)?,
+    };
+    let format = format_or_default(format);
+    let header = [
+        "step", "phase", "action", "resource", "status", "reason", "record", "after", "command",
+        "by_hand",
+    ];
+    render::rows(
+        format,
+        &current.steps,
+        &header,
+        |s| {
+            let step = &s.step;
+            vec![
+                step.step.to_string(),
+                step.phase.name().to_string(),
+                step.action.clone(),
+                step.resource.clone(),
+                status_word(&s.status),
+                step.reason.clone(),
+                step.record
+                    .as_ref()
+                    .map(|r| format!("{} #{}", r.file, r.record_index))
+                    .unwrap_or_default(),
+                step.after
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                command(s, case).unwrap_or_default(),
+                step.by_hand.clone().unwrap_or_default(),
+            ]
+        },
+        |out| table(out, case, &current),
+    )?;
+    Ok(exit::OK)
+}
