@@ -208,6 +208,13 @@ fn done_by(step: &Step, v: &ActionVerified, plans: &[ActionPlanned]) -> bool {
                     && p.plan.before["instance"] == step.resource.as_str()
             });
     }
+    // A group's world rules are named `sg-...:tcp/22:0.0.0.0/0`: the step is the group's.
+    if step.action == "replace-world-rule" {
+        return v.action == step.action
+            && v.resource
+                .strip_prefix(step.resource.as_str())
+                .is_some_and(|rest| rest.starts_with(':'));
+    }
     v.action == step.action && v.resource == step.resource
 }
 
@@ -326,4 +333,119 @@ mod tests {
             &[planned]
         ));
     }
+}
+
+/// What carrying out one approved step came to.
+#[derive(Debug)]
+pub enum Carried {
+    /// Its verb ran (plans only without approval) with these outcomes.
+    Ran(crate::respond::Outcomes),
+    /// No Squall verb carries it out: what to do by hand.
+    ByHand(String),
+    /// It waits for these steps to be done first.
+    Waiting(Vec<u32>),
+}
+
+/// Carries out the current proposal's approved steps that are not done yet, in order, each
+/// through its provider verb (which plans from a fresh read, executes only with `r.approved`,
+/// verifies and records, as when run on its own). A run that fails stops the rest, since later
+/// steps may rest on it; a re-run continues from the first step not done.
+pub fn carry_out(
+    ctx: &Context,
+    r: &crate::respond::Response,
+    target: &squall_aws::Target,
+    show: &mut dyn FnMut(crate::respond::PlanShown<'_>),
+) -> anyhow::Result<Vec<(Step, Carried)>> {
+    use squall_aws::request::{Acquisition, Contain, InstanceContainment, Recover};
+    let case = &r.case;
+    let load = || -> anyhow::Result<Current> {
+        let store = ctx.store()?;
+        let file = CaseFile::load(&store, case)?;
+        if let Some(banner) = file.integrity.banner() {
+            bail!("{banner}; nothing is carried out on it");
+        }
+        current(&file).with_context(|| {
+            format!("case {case} has no proposed response (help: `squall respond {case}`)")
+        })
+    };
+    let mut now = load()?;
+    let order: Vec<u32> = now
+        .steps
+        .iter()
+        .filter(|s| matches!(s.status, Status::Approved { .. }))
+        .map(|s| s.step.step)
+        .collect();
+    let mut out = Vec::new();
+    for n in order {
+        let Some(standing) = now.steps.iter().find(|s| s.step.step == n) else {
+            continue;
+        };
+        let step = standing.step.clone();
+        if let Some(hand) = step.by_hand.clone() {
+            out.push((step, Carried::ByHand(hand)));
+            continue;
+        }
+        let waiting: Vec<u32> = step
+            .after
+            .iter()
+            .copied()
+            .filter(|a| {
+                !now.steps
+                    .iter()
+                    .any(|s| s.step.step == *a && matches!(s.status, Status::Done { .. }))
+            })
+            .collect();
+        if !waiting.is_empty() {
+            out.push((step, Carried::Waiting(waiting)));
+            continue;
+        }
+        let id = vec![step.resource.clone()];
+        let contain = |what, show: &mut dyn FnMut(crate::respond::PlanShown<'_>)| {
+            crate::aws::contain(ctx, r, target, what, show)
+        };
+        let outcomes = match step.action.as_str() {
+            "deactivate-access-key" => contain(Contain::Keys(id), show)?,
+            "contain-user" => contain(Contain::Users(id), show)?,
+            "contain-role" => contain(Contain::Roles(id), show)?,
+            "isolate-instance" | "stop-instance" => {
+                let how = if step.action == "stop-instance" {
+                    InstanceContainment::Stop
+                } else {
+                    InstanceContainment::Isolate
+                };
+                contain(Contain::Instances { ids: id, how }, show)?
+            }
+            "acquire-instance" => {
+                let req = Acquisition {
+                    instances: id,
+                    forensic_account: None,
+                    forensic_role: None,
+                    image: None,
+                };
+                crate::aws::acquire(ctx, r, target, req, show, &mut |_| {}, &mut |_| {})?.0
+            }
+            "replace-world-rule" => {
+                let what = Recover::Firewall {
+                    replace_with: None,
+                    groups: id,
+                };
+                match crate::aws::recover(ctx, r, target, what, show)? {
+                    Ok(o) => o,
+                    Err(refused) => bail!("step {n}: {refused}"),
+                }
+            }
+            other => {
+                let hand = format!("no Squall verb carries out {other} yet: do it by hand");
+                out.push((step, Carried::ByHand(hand)));
+                continue;
+            }
+        };
+        let failed = outcomes.count(squall_case::respond::Status::Failed) > 0;
+        out.push((step, Carried::Ran(outcomes)));
+        if failed && r.approved {
+            break;
+        }
+        now = load()?;
+    }
+    Ok(out)
 }

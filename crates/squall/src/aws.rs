@@ -18,7 +18,7 @@ use crate::config::AwsConfig;
 use crate::{exit, render};
 
 /// The target: the flags, and what they and the environment left unset from `[aws]`.
-fn target(mut t: AwsTargetArgs, defaults: &AwsConfig) -> squall_aws::Target {
+pub fn target(mut t: AwsTargetArgs, defaults: &AwsConfig) -> squall_aws::Target {
     crate::config::apply_aws(defaults, &mut t);
     t.target()
 }

@@ -95,8 +95,12 @@ pub enum Command {
         squall respond C-0001 --approve 1,3-7\n  squall respond C-0001 --approve all\n  \
         squall respond C-0001 --skip 4 --reason \"owner confirmed the rule is wanted\"\n  \
         squall respond C-0001 --propose            # propose again after new findings\n\n\
-        Approved steps are carried out by the command each step shows, which plans, asks for \
-        --yes and records as every response verb does."
+        squall respond C-0001 --run                # the approved steps' plans, nothing changes\n  \
+        squall respond C-0001 --yes                # carry them out, in order\n\n\
+        Each approved step runs through its verb, which plans from a fresh read, changes \
+        nothing without --yes, verifies and records, as when run on its own; a step that \
+        waits for another (a launched instance is stopped only after its acquisition) runs \
+        once that one is done; a failed step stops the run."
     )]
     Respond {
         case: String,
@@ -112,6 +116,19 @@ pub enum Command {
         /// Why the steps are skipped (recorded).
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// Carry out the approved steps that are not done yet, in order, each through its verb
+        /// (plan, execute, verify, record); a re-run continues where the last one stopped.
+        /// Without --yes only their plans are shown.
+        #[arg(long, conflicts_with_all = ["propose", "approve", "skip"])]
+        run: bool,
+        /// With --run: carry the plans out (implies --run).
+        #[arg(long, conflicts_with_all = ["propose", "approve", "skip"])]
+        yes: bool,
+        /// Resources read or changed at once.
+        #[arg(long, default_value_t = 16, value_name = "N")]
+        concurrency: usize,
+        #[command(flatten)]
+        target: squall_aws::cli::AwsTargetArgs,
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },

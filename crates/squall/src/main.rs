@@ -60,13 +60,23 @@ fn run() -> anyhow::Result<u8> {
             approve,
             skip,
             reason,
+            run,
+            yes,
+            concurrency,
+            target,
             format,
-        } => respond::respond(
-            &context()?,
-            &case,
-            respond::Word::of(propose, approve, skip, reason),
-            format,
-        ),
+        } => {
+            let word = if run || yes {
+                respond::Word::Run {
+                    yes,
+                    concurrency,
+                    target: aws::target(target, &config.aws),
+                }
+            } else {
+                respond::Word::of(propose, approve, skip, reason)
+            };
+            respond::respond(&context()?, &case, word, format)
+        }
         Command::Key(cmd) => case::key(cmd),
         Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
         Command::Triage { case, format } => case::triage(&context()?, &case, format),

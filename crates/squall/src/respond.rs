@@ -5,7 +5,7 @@ use std::io::Write;
 
 use squall_core::text;
 use squall_flow::Context;
-use squall_flow::proposal::{self, Current, Standing, Status};
+use squall_flow::proposal::{self, Carried, Current, Standing, Status};
 
 use crate::cli::Format;
 use crate::exit;
@@ -20,6 +20,12 @@ pub enum Word {
     Skip {
         steps: String,
         reason: String,
+    },
+    /// Carry out the approved steps (plans only without `yes`).
+    Run {
+        yes: bool,
+        concurrency: usize,
+        target: squall_aws::Target,
     },
 }
 
@@ -121,6 +127,66 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
     )
 }
 
+/// Carries out the approved steps and prints their outcomes as every response verb does.
+fn run(
+    ctx: &Context,
+    case: &str,
+    yes: bool,
+    concurrency: usize,
+    target: &squall_aws::Target,
+    format: Option<Format>,
+) -> anyhow::Result<u8> {
+    let r = squall_flow::respond::Response {
+        case: case.to_string(),
+        approved: yes,
+        concurrency,
+    };
+    let carried = proposal::carry_out(ctx, &r, target, &mut render::plan_printer(case))?;
+    let mut all = squall_flow::respond::Outcomes {
+        outcomes: Vec::new(),
+        approved: yes,
+    };
+    let mut left = 0;
+    for (step, what) in carried {
+        let n = step.step;
+        let about = format!("step {n} ({} {})", step.action, step.resource);
+        match what {
+            Carried::Ran(o) => all.outcomes.extend(o.outcomes),
+            Carried::ByHand(how) => {
+                left += 1;
+                say!(
+                    "{}: by hand: {}",
+                    text::terminal(&about),
+                    text::terminal(&how)
+                );
+            }
+            Carried::Waiting(steps) => {
+                left += 1;
+                let steps: Vec<String> = steps.iter().map(|s| format!("#{s}")).collect();
+                say!(
+                    "{}: waits for {} to be done",
+                    text::terminal(&about),
+                    steps.join(", ")
+                );
+            }
+        }
+    }
+    if all.outcomes.is_empty() && left == 0 {
+        say!(
+            "{case}: no approved step is waiting (help: `squall respond {case}` shows the \
+             proposal, `--approve STEPS` approves)"
+        );
+        return Ok(exit::OK);
+    }
+    let shared = crate::cli::Response {
+        case: case.to_string(),
+        yes,
+        concurrency,
+        format,
+    };
+    render::outcomes(&all, &shared)
+}
+
 pub fn respond(
     ctx: &Context,
     case: &str,
@@ -128,6 +194,11 @@ pub fn respond(
     format: Option<Format>,
 ) -> anyhow::Result<u8> {
     let current = match word {
+        Word::Run {
+            yes,
+            concurrency,
+            target,
+        } => return run(ctx, case, yes, concurrency, &target, format),
         Word::Propose => proposal::propose(ctx, case)?,
         Word::Show => {
             let file = squall_case::CaseFile::load(&ctx.store()?, case)?;

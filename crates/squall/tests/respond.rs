@@ -153,3 +153,185 @@ fn approvals_and_skips_are_the_analysts_recorded_word() {
     assert!(report.contains("steps 3 of proposal 1 skipped: owner keeps it"));
     assert!(report.contains("response proposed"));
 }
+
+/// The leaked-key drill against moto: the estate as the attacker left it, its CloudTrail
+/// written with the estate's real ids, hunted into a case; the proposal approved whole and
+/// carried out with `--yes`; every effect read back through the API.
+#[test]
+fn an_approved_response_is_carried_out_in_order_and_confirmed_through_the_api() {
+    use common::moto::{moto, setup};
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='ci-deployer')
+leaked = iam.create_access_key(UserName='ci-deployer')['AccessKey']['AccessKeyId']
+iam.create_user(UserName='backup-admin')
+made = iam.create_access_key(UserName='backup-admin')['AccessKey']['AccessKeyId']
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sg = ec2.create_security_group(GroupName='bastion', Description='b', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+miner = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='p3.2xlarge',
+    Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
+print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner}))
+"#,
+    ))
+    .unwrap();
+    let id = |k: &str| ids[k].as_str().unwrap().to_string();
+    let who = serde_json::json!({"type": "IAMUser", "userName": "ci-deployer",
+        "arn": "arn:aws:iam::123456789012:user/ci-deployer", "accountId": "123456789012",
+        "accessKeyId": id("leaked")});
+    let record = |minute: u32, name: &str, source: &str, req: Value, resp: Value| {
+        serde_json::json!({"eventVersion": "1.09",
+            "eventTime": format!("2026-11-02T10:{minute:02}:00Z"), "eventSource": source,
+            "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7",
+            "recipientAccountId": "123456789012", "eventID": format!("ev-{minute}"),
+            "userIdentity": who, "requestParameters": req, "responseElements": resp})
+    };
+    let records = vec![
+        record(
+            1,
+            "CreateAccessKey",
+            "iam.amazonaws.com",
+            serde_json::json!({"userName": "backup-admin"}),
+            serde_json::json!({"accessKey": {"accessKeyId": id("made"), "userName": "backup-admin"}}),
+        ),
+        record(
+            2,
+            "RunInstances",
+            "ec2.amazonaws.com",
+            serde_json::json!({}),
+            serde_json::json!({"instancesSet": {"items": [{"instanceId": id("miner"),
+                "instanceType": "p3.2xlarge"}]}}),
+        ),
+        record(
+            3,
+            "AuthorizeSecurityGroupIngress",
+            "ec2.amazonaws.com",
+            serde_json::json!({"groupId": id("sg"), "ipPermissions": {"items": [{"ipProtocol": "tcp",
+                "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            serde_json::json!({"_return": true}),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("trail.json");
+    std::fs::write(&log, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
+    squall(&home)
+        .args([
+            "hunt",
+            "--new-case",
+            "leaked key",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    let actions: Vec<&str> = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "acquire-instance",
+            "deactivate-access-key",
+            "deactivate-access-key",
+            "contain-user",
+            "stop-instance",
+            "replace-world-rule",
+            "rotate-access-key",
+        ],
+        "{proposed:#}"
+    );
+    squall(&home)
+        .args(["respond", "C-0001", "--approve", "all"])
+        .assert()
+        .success();
+    // Without --yes, plans only: nothing changes in the account.
+    squall(&home)
+        .args(["respond", "C-0001", "--run", "--region", "us-east-1"])
+        .assert()
+        .success();
+    let state = || -> Value {
+        serde_json::from_str(&setup(
+            &moto,
+            &format!(
+                r#"
+iam = boto3.client('iam', **kw)
+ec2 = boto3.client('ec2', **kw)
+keys = {{k['AccessKeyId']: k['Status'] for u in ['ci-deployer', 'backup-admin']
+        for k in iam.list_access_keys(UserName=u)['AccessKeyMetadata']}}
+state = ec2.describe_instances(InstanceIds=['{miner}'])['Reservations'][0]['Instances'][0]['State']['Name']
+snaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Snapshots']
+perms = ec2.describe_security_groups(GroupIds=['{sg}'])['SecurityGroups'][0]['IpPermissions']
+world = [p for p in perms if any(r['CidrIp'] == '0.0.0.0/0' for r in p.get('IpRanges', []))]
+print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world)}}))
+"#,
+                miner = id("miner"),
+                sg = id("sg")
+            ),
+        ))
+        .unwrap()
+    };
+    let untouched = state();
+    assert_eq!(untouched["state"], "running");
+    assert_eq!(untouched["snapshots"], 0);
+    assert_eq!(untouched["world"], 1);
+
+    // Carried out: acquired before stopped, keys off, the world rule gone.
+    let out = squall(&home)
+        .args([
+            "respond",
+            "C-0001",
+            "--yes",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("by hand: squall recover aws key"),
+        "{stderr}"
+    );
+    let done = state();
+    assert_eq!(done["keys"][id("leaked")], "Inactive", "{done}");
+    assert_eq!(done["keys"][id("made")], "Inactive", "{done}");
+    assert_eq!(done["state"], "stopped", "{done}");
+    assert!(done["snapshots"].as_u64().unwrap() >= 1, "{done}");
+    assert_eq!(done["world"], 0, "{done}");
+    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    let status: Vec<&str> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        status,
+        ["done", "done", "done", "done", "done", "done", "approved"],
+        "{shown:#}"
+    );
+    // Again: nothing left but the step done by hand; the ledger verifies.
+    squall(&home)
+        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
+        .assert()
+        .success();
+    squall(&home)
+        .args(["ledger", "verify", "C-0001"])
+        .assert()
+        .success();
+}
