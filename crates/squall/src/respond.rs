@@ -111,7 +111,11 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
         writeln!(out, "{}", text::terminal(&line))?;
         let mut why = format!("     why: {}", step.reason);
         if let Some(r) = &step.record {
-            why.push_str(&format!(" [{} #{}]", r.file, r.record_index));
+            // The file by its name; the JSON carries the full path.
+            let name = std::path::Path::new(&r.file)
+                .file_name()
+                .map_or_else(|| r.file.clone(), |n| n.to_string_lossy().into_owned());
+            why.push_str(&format!(" [{name} #{}]", r.record_index));
         }
         writeln!(out, "{}", text::terminal(&why))?;
         if let Some(hand) = &step.by_hand {
