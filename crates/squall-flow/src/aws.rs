@@ -485,7 +485,7 @@ pub fn recover(
                 .filter(|rule| squall_aws::inventory::world_admin_exposure(rule).is_some())
                 .map(|rule| verbs::FixWorldRule {
                     c: c.clone(),
-                    rule: verbs::WorldRule {
+                    rule: verbs::IngressPermission {
                         group: rule.group_id,
                         protocol: rule.protocol,
                         from: rule.from_port,
