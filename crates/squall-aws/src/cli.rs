@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use squall_core::cli::{Format, RESPONSE_HELP, Response};
 
 use crate::Target;
-use crate::request::{Contain, Imaging, InstanceContainment as How, Recover};
+use crate::request::{Contain, Holder, Imaging, InstanceContainment as How, Recover, Shared};
 
 #[derive(Subcommand, Debug)]
 pub enum ContainAws {
@@ -217,6 +217,234 @@ pub enum RecoverAws {
         #[command(flatten)]
         target: AwsTargetArgs,
     },
+    /// Detach managed policies the attacker attached to a user, role or group.
+    ///
+    /// The policies themselves are kept as they are; a policy not attached is already done.
+    ///
+    /// Examples:
+    ///   squall recover aws detach-policy --user mallory \
+    ///     --policy-arn arn:aws:iam::aws:policy/AdministratorAccess --case C-0001
+    ///   squall recover aws detach-policy --role app --policy-arn ARN --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DetachPolicy {
+        #[command(flatten)]
+        holder: HolderArgs,
+        /// The managed policy to detach (repeatable).
+        #[arg(long = "policy-arn", value_name = "ARN", required = true)]
+        policy_arns: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Delete inline policies the attacker put on a user, role or group (documents recorded).
+    ///
+    /// Each policy's full document is read into the plan's before first, so the ledger keeps
+    /// it before the policy goes; a name the holder does not have is an error listing the ones
+    /// it has. Squall's own SquallRevokeOlderSessions is refused.
+    ///
+    /// Examples:
+    ///   squall recover aws delete-inline-policy --role app --policy backdoor --case C-0001
+    ///   squall recover aws delete-inline-policy --role app --policy backdoor --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DeleteInlinePolicy {
+        #[command(flatten)]
+        holder: HolderArgs,
+        /// The inline policy's name (repeatable).
+        #[arg(long = "policy", value_name = "NAME", required = true)]
+        policies: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Make an earlier version of a customer-managed policy its default again.
+    ///
+    /// The plan shows the default document and the one restored; the attacker's version is
+    /// kept, no longer in force.
+    ///
+    /// Examples:
+    ///   squall recover aws policy-version arn:aws:iam::111122223333:policy/app \
+    ///     --default-version v1 --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    PolicyVersion {
+        /// The managed policy's ARN.
+        policy_arn: String,
+        /// The version to make the default again (v1, v2, ...).
+        #[arg(long, value_name = "VERSION")]
+        default_version: String,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Replace a role's trust policy with a known-good document from a file.
+    ///
+    /// The trust policy in force is recorded in the plan's before first.
+    ///
+    /// Examples:
+    ///   squall recover aws trust-policy app --from-file app-trust.json --case C-0001
+    ///   squall recover aws trust-policy app --from-file app-trust.json --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    TrustPolicy {
+        /// The role's name.
+        role: String,
+        /// The trust policy document (JSON) to restore.
+        #[arg(long, value_name = "FILE")]
+        from_file: PathBuf,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Start stopped CloudTrail trails logging again, verified by GetTrailStatus.
+    ///
+    /// The plan says since when the trail was blind.
+    ///
+    /// Examples:
+    ///   squall recover aws start-logging main-trail --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    StartLogging {
+        /// Trail names or ARNs.
+        #[arg(required = true)]
+        trails: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Delete EC2 key pairs the attacker created (public keys recorded first).
+    ///
+    /// Each one's public key material is read first (DescribeKeyPairs with IncludePublicKey)
+    /// into the plan's before; a name not found is an error, unless this case already deleted
+    /// it. Instances launched with the key keep it in their authorized_keys.
+    ///
+    /// Examples:
+    ///   squall recover aws delete-key-pair backdoor --region eu-west-1 --case C-0001
+    ///   squall recover aws delete-key-pair backdoor --region eu-west-1 --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DeleteKeyPair {
+        /// Key pair names.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Stop sharing a snapshot or an AMI with the named accounts, or with everyone.
+    ///
+    /// Removes createVolumePermission (snapshot) or launchPermission (AMI) for each --from
+    /// account, or for the public group with `--from all`; verified by reading the attribute
+    /// back. Copies already made are out of reach.
+    ///
+    /// Examples:
+    ///   squall recover aws unshare --snapshot snap-0123 --from 999988887777 --case C-0001
+    ///   squall recover aws unshare --image ami-0123 --from all --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    Unshare {
+        #[command(flatten)]
+        what: SharedArgs,
+        /// An account id to unshare from, or `all` for the public (repeatable).
+        #[arg(long = "from", value_name = "ACCOUNT", required = true)]
+        accounts: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Revoke one ingress rule the attacker opened (group, protocol, ports, range).
+    ///
+    /// Verified by reading the group's rules. A rule not there is already done; Squall's own
+    /// isolation groups are refused.
+    ///
+    /// Examples:
+    ///   squall recover aws revoke-rule --group sg-0123 --protocol tcp --port 4444 \
+    ///     --cidr 198.51.100.9/32 --case C-0001 --yes
+    ///   squall recover aws revoke-rule --group sg-0123 --protocol all --cidr 0.0.0.0/0 --case C-0001
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    RevokeRule {
+        /// The security group.
+        #[arg(long, value_name = "SG")]
+        group: String,
+        /// tcp, udp, icmp, icmpv6 or all.
+        #[arg(long)]
+        protocol: String,
+        /// A port (22) or a range (8000-8080); not with protocol all.
+        #[arg(long, value_name = "PORTS")]
+        port: Option<String>,
+        /// The range the rule admits, exactly as it is in the group.
+        #[arg(long, value_name = "CIDR")]
+        cidr: String,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+    /// Remove users' console logins (their login profiles).
+    ///
+    /// That each existed, and when it was made, is recorded; the password cannot be read, and
+    /// comes back only as a new one.
+    ///
+    /// Examples:
+    ///   squall recover aws disable-login mallory --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DisableLogin {
+        #[arg(required = true)]
+        users: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
+}
+
+/// Whose policy: exactly one of a user, a role or a group.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct HolderArgs {
+    /// An IAM user.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// An IAM role.
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// An IAM group.
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+}
+
+impl HolderArgs {
+    fn holder(self) -> Holder {
+        match self {
+            HolderArgs { user: Some(u), .. } => Holder::User(u),
+            HolderArgs { role: Some(r), .. } => Holder::Role(r),
+            HolderArgs { group, .. } => Holder::Group(group.unwrap_or_default()),
+        }
+    }
+}
+
+/// What is shared: exactly one snapshot or one AMI.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct SharedArgs {
+    /// An EBS snapshot.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub snapshot: Option<String>,
+    /// An AMI.
+    #[arg(long, value_name = "AMI")]
+    pub image: Option<String>,
+}
+
+impl SharedArgs {
+    fn shared(self) -> Shared {
+        match self {
+            SharedArgs {
+                snapshot: Some(s), ..
+            } => Shared::Snapshot(s),
+            SharedArgs { image, .. } => Shared::Image(image.unwrap_or_default()),
+        }
+    }
 }
 
 /// Where and as whom to reach AWS: the standard credential chain, overridable.
@@ -346,6 +574,97 @@ impl RecoverAws {
                     allow_after_compromise,
                 },
             ),
+            RecoverAws::DetachPolicy {
+                holder,
+                policy_arns,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::DetachPolicy {
+                    holder: holder.holder(),
+                    policy_arns,
+                },
+            ),
+            RecoverAws::DeleteInlinePolicy {
+                holder,
+                policies,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::DeleteInlinePolicy {
+                    holder: holder.holder(),
+                    policies,
+                },
+            ),
+            RecoverAws::PolicyVersion {
+                policy_arn,
+                default_version,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::PolicyVersion {
+                    policy_arn,
+                    version: default_version,
+                },
+            ),
+            RecoverAws::TrustPolicy {
+                role,
+                from_file,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::TrustPolicy {
+                    role,
+                    file: from_file,
+                },
+            ),
+            RecoverAws::StartLogging { trails, r, target } => {
+                (r, target, Recover::StartLogging(trails))
+            }
+            RecoverAws::DeleteKeyPair { names, r, target } => {
+                (r, target, Recover::DeleteKeyPair(names))
+            }
+            RecoverAws::Unshare {
+                what,
+                accounts,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::Unshare {
+                    what: what.shared(),
+                    accounts,
+                },
+            ),
+            RecoverAws::RevokeRule {
+                group,
+                protocol,
+                port,
+                cidr,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::RevokeRule {
+                    group,
+                    protocol,
+                    ports: port,
+                    cidr,
+                },
+            ),
+            RecoverAws::DisableLogin { users, r, target } => {
+                (r, target, Recover::DisableLogin(users))
+            }
         }
     }
 }

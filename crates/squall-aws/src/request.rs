@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::respond::{Holder, Shared};
+
 /// What `contain aws` cuts off.
 #[derive(Debug, Clone)]
 pub enum Contain {
@@ -49,6 +51,36 @@ pub enum Recover {
         snapshot: String,
         allow_after_compromise: bool,
     },
+    /// Managed policies detached from a user, role or group (the policies themselves kept).
+    DetachPolicy {
+        holder: Holder,
+        policy_arns: Vec<String>,
+    },
+    /// Inline policies deleted from a user, role or group, each once its document is read
+    /// into the plan.
+    DeleteInlinePolicy {
+        holder: Holder,
+        policies: Vec<String>,
+    },
+    /// A managed policy's default version set back to `version`.
+    PolicyVersion { policy_arn: String, version: String },
+    /// A role's trust policy replaced with the document in `file`.
+    TrustPolicy { role: String, file: PathBuf },
+    /// Stopped CloudTrail trails logging again.
+    StartLogging(Vec<String>),
+    /// EC2 key pairs deleted, each once its public key is read into the plan.
+    DeleteKeyPair(Vec<String>),
+    /// A snapshot or AMI no longer shared with these accounts (or `all`).
+    Unshare { what: Shared, accounts: Vec<String> },
+    /// One ingress rule revoked: `ports` as `22` or `8000-8080`, none for protocol all.
+    RevokeRule {
+        group: String,
+        protocol: String,
+        ports: Option<String>,
+        cidr: String,
+    },
+    /// Users' console logins removed (that they existed, and since when, recorded).
+    DisableLogin(Vec<String>),
 }
 
 /// Where and how disk images are written.

@@ -462,8 +462,10 @@ fn image_all(
     Ok(imaged)
 }
 
-/// `recover aws firewall|key|instance`. `Ok(None)` when there is nothing to fix, with the
-/// region that was looked at.
+/// `recover aws firewall|key|instance` and the verbs that undo what the attacker changed
+/// (`detach-policy`, `delete-inline-policy`, `policy-version`, `trust-policy`,
+/// `start-logging`, `delete-key-pair`, `unshare`, `revoke-rule`, `disable-login`). `Ok(Err)`
+/// when the firewall has nothing to fix, with the region that was looked at.
 pub fn recover(
     ctx: &Context,
     r: &Response,
@@ -485,7 +487,7 @@ pub fn recover(
                 .filter(|rule| squall_aws::inventory::world_admin_exposure(rule).is_some())
                 .map(|rule| verbs::FixWorldRule {
                     c: c.clone(),
-                    rule: verbs::WorldRule {
+                    rule: verbs::IngressPermission {
                         group: rule.group_id,
                         protocol: rule.protocol,
                         from: rule.from_port,
@@ -527,7 +529,135 @@ pub fn recover(
             }];
             respond::run(ctx, &rt, r, &actions, show)?
         }
+        Recover::DetachPolicy {
+            holder,
+            policy_arns,
+        } => {
+            let actions: Vec<_> = policy_arns
+                .into_iter()
+                .map(|policy_arn| verbs::DetachPolicy {
+                    c: c.clone(),
+                    holder: holder.clone(),
+                    policy_arn,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DeleteInlinePolicy { holder, policies } => {
+            let history = respond::history(ctx, &r.case)?;
+            let actions: Vec<_> = policies
+                .into_iter()
+                .map(|policy| verbs::DeleteInlinePolicy {
+                    deleted_in_case: deleted_in_case(
+                        &history,
+                        "delete-inline-policy",
+                        &format!("{holder}:{policy}"),
+                        None,
+                    ),
+                    c: c.clone(),
+                    holder: holder.clone(),
+                    policy,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::PolicyVersion {
+            policy_arn,
+            version,
+        } => {
+            let actions = [verbs::RestorePolicyVersion {
+                c,
+                policy_arn,
+                version,
+            }];
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::TrustPolicy { role, file } => {
+            let shown = file.display().to_string();
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("reading {shown}: {e}"))?;
+            let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{shown} is not JSON ({e}) (help: the trust policy document, as `aws iam get-role` shows it under AssumeRolePolicyDocument)"
+                )
+            })?;
+            let actions = [verbs::RestoreTrustPolicy {
+                c,
+                role,
+                document,
+                file: shown,
+            }];
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::StartLogging(trails) => {
+            let actions: Vec<_> = trails
+                .into_iter()
+                .map(|trail| verbs::StartLogging {
+                    c: c.clone(),
+                    trail,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DeleteKeyPair(names) => {
+            let history = respond::history(ctx, &r.case)?;
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::DeleteKeyPair {
+                    deleted_in_case: deleted_in_case(
+                        &history,
+                        "delete-key-pair",
+                        &name,
+                        Some(&c.region),
+                    ),
+                    c: c.clone(),
+                    name,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::Unshare { what, accounts } => {
+            let actions = [verbs::Unshare {
+                c,
+                what,
+                from: accounts,
+            }];
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::RevokeRule {
+            group,
+            protocol,
+            ports,
+            cidr,
+        } => {
+            let rule = verbs::ingress_permission(&group, &protocol, ports.as_deref(), &cidr)
+                .map_err(anyhow::Error::msg)?;
+            let actions = [verbs::RevokeRule { c, rule }];
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DisableLogin(users) => {
+            let actions: Vec<_> = users
+                .into_iter()
+                .map(|user| verbs::DisableLogin { c: c.clone(), user })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
     }))
+}
+
+/// Whether the case's ledger holds a verified deletion of `resource` by `action` (in `region`,
+/// when the deletion's plan recorded one): a deletion re-run finds it absent and done, and its
+/// description stays in that earlier plan.
+fn deleted_in_case(
+    history: &squall_case::respond::History,
+    action: &str,
+    resource: &str,
+    region: Option<&str>,
+) -> bool {
+    history.verified(action).iter().any(|v| v == resource)
+        && history.last_change(action, resource).is_some_and(|p| {
+            region.is_none_or(|region| p.before["region"].as_str() == Some(region))
+        })
 }
 
 /// When the compromise began, as far as the case knows: its earliest detection's event time.

@@ -199,7 +199,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
     }
 }
 
-/// `squall recover aws firewall|key|instance`.
+/// `squall recover aws firewall|key|instance` and the verbs that undo the attacker's changes.
 pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverAws) -> anyhow::Result<u8> {
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);

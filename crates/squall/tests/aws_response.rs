@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::moto::{Moto, moto, setup};
+use common::moto::{Moto, ledger, moto, setup};
 use serde_json::Value;
 
 fn squall(home: &Path, moto: &Moto) -> Command {
@@ -14,21 +14,7 @@ fn squall(home: &Path, moto: &Moto) -> Command {
 }
 
 fn new_case(home: &Path, moto: &Moto) {
-    squall(home, moto)
-        .args(["case", "new", "--title", "Compromised web server"])
-        .assert()
-        .success();
-}
-
-fn ledger(home: &Path, moto: &Moto) -> Vec<Value> {
-    let out = squall(home, moto)
-        .args(["ledger", "export", "C-0001"])
-        .assert()
-        .success();
-    String::from_utf8_lossy(&out.get_output().stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::moto::new_case(home, moto, "Compromised web server");
 }
 
 fn kinds(entries: &[Value]) -> Vec<String> {

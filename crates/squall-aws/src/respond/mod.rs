@@ -10,7 +10,9 @@
 //! - `instance.rs`: a compromised instance (isolate, release, stop, terminate);
 //! - `acquisition.rs`: evidence from its disks (snapshot, share, copy to the forensic account);
 //! - `recovery.rs`: back to a good state (rotate a key, replace a world-open rule, restore a
-//!   root volume).
+//!   root volume);
+//! - `undo.rs`: what the attacker changed, undone (a policy attached, a trail stopped, a key
+//!   pair created, a snapshot shared, a rule opened, a console login made).
 //!
 //! This module holds what they share: the clients, the names and tags Squall puts on what it
 //! creates, and how a plan is made. Every verb is re-exported here, so callers name
@@ -20,6 +22,7 @@ mod acquisition;
 mod identity;
 mod instance;
 mod recovery;
+mod undo;
 
 use std::time::Duration;
 
@@ -29,12 +32,17 @@ use squall_core::respond::{ActionError, Plan};
 
 use crate::AwsError;
 
+pub use crate::services::iam::Holder;
 pub use acquisition::{AcquireVolume, Forensic, ImageSnapshot};
 pub use identity::{ContainRole, ContainUser, DeactivateKey};
 pub use instance::{
     IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
 };
-pub use recovery::{FixWorldRule, RestoreInstance, RotateKey, WorldRule};
+pub use recovery::{FixWorldRule, IngressPermission, RestoreInstance, RotateKey};
+pub use undo::{
+    DeleteInlinePolicy, DeleteKeyPair, DetachPolicy, DisableLogin, RestorePolicyVersion,
+    RestoreTrustPolicy, RevokeRule, Shared, StartLogging, Unshare, ingress_permission,
+};
 
 /// The isolation group: no rules at all, so nothing gets in or out.
 pub const ISOLATION_GROUP: &str = "squall-isolation";
@@ -67,6 +75,7 @@ pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub iam: aws_sdk_iam::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub region: String,
@@ -77,6 +86,7 @@ impl Clients {
         Clients {
             ec2: aws_sdk_ec2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(config),
             kms: aws_sdk_kms::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             region: config

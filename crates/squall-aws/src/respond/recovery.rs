@@ -165,9 +165,11 @@ fn write_secret(mut f: std::fs::File, id: &str, secret: &str) -> std::io::Result
     f.sync_all()
 }
 
-/// One ingress permission open to the world on an admin port or all ports.
-#[derive(Debug, Clone)]
-pub struct WorldRule {
+/// One ingress permission of a security group: a protocol (`-1` for all), its ports and the
+/// range it admits. `recover aws firewall` replaces the ones open to the world on admin or all
+/// ports; `recover aws revoke-rule` removes the one the analyst names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressPermission {
     pub group: String,
     pub protocol: String,
     pub from: Option<i32>,
@@ -175,7 +177,8 @@ pub struct WorldRule {
     pub cidr: String,
 }
 
-impl WorldRule {
+impl IngressPermission {
+    /// `sg-1:tcp/22:0.0.0.0/0`: the group, protocol, ports and range.
     pub fn name(&self) -> String {
         let ports = match (self.from, self.to) {
             _ if self.protocol == "-1" => "all".to_string(),
@@ -185,13 +188,37 @@ impl WorldRule {
         };
         format!("{}:{}/{}:{}", self.group, self.protocol, ports, self.cidr)
     }
+
+    /// Removes this permission from its group.
+    pub async fn revoke(&self, client: &aws_sdk_ec2::Client) -> Result<(), AwsError> {
+        ec2::revoke_ingress(
+            client,
+            &self.group,
+            &self.protocol,
+            self.from,
+            self.to,
+            &self.cidr,
+        )
+        .await
+    }
+
+    /// Whether `rules` hold this permission's protocol and exact ports for `cidr`: a wider or
+    /// narrower rule is another rule.
+    pub fn in_rules(&self, rules: &[ec2::IngressRule], cidr: &str) -> bool {
+        rules.iter().any(|r| {
+            r.protocol == self.protocol
+                && r.from_port == self.from
+                && r.to_port == self.to
+                && r.cidr == cidr
+        })
+    }
 }
 
 /// Replace an "any any" rule: the world-open permission removed and, with `--replace-with`,
 /// the same ports opened to the given range instead.
 pub struct FixWorldRule {
     pub c: Clients,
-    pub rule: WorldRule,
+    pub rule: IngressPermission,
     pub replace_with: Option<String>,
 }
 
@@ -212,27 +239,19 @@ impl FixWorldRule {
 /// range if there is one. Only the same protocol and the exact same ports count: a wider or
 /// narrower rule is another rule.
 fn world_rule_state(
-    rule: &WorldRule,
+    rule: &IngressPermission,
     replace_with: Option<&str>,
     rules: &[ec2::IngressRule],
 ) -> Value {
-    let has = |cidr: &str| {
-        rules.iter().any(|r| {
-            r.protocol == rule.protocol
-                && r.from_port == rule.from
-                && r.to_port == rule.to
-                && r.cidr == cidr
-        })
-    };
-    let mut state = json!({"open_to_world": has(&rule.cidr)});
+    let mut state = json!({"open_to_world": rule.in_rules(rules, &rule.cidr)});
     if let Some(cidr) = replace_with {
-        state["open_to_replacement"] = json!(has(cidr));
+        state["open_to_replacement"] = json!(rule.in_rules(rules, cidr));
     }
     state
 }
 
 /// The plan to close `rule` to the world, opening it to `replace_with` instead if given.
-fn world_rule_plan(rule: &WorldRule, replace_with: Option<&str>, before: Value) -> Plan {
+fn world_rule_plan(rule: &IngressPermission, replace_with: Option<&str>, before: Value) -> Plan {
     let mut after = json!({"open_to_world": false});
     if replace_with.is_some() {
         after["open_to_replacement"] = json!(true);
@@ -262,9 +281,7 @@ impl Action for FixWorldRule {
                 .await
                 .map_err(err)?;
         }
-        ec2::revoke_ingress(&self.c.ec2, &r.group, &r.protocol, r.from, r.to, &r.cidr)
-            .await
-            .map_err(err)?;
+        r.revoke(&self.c.ec2).await.map_err(err)?;
         Ok(json!({}))
     }
 
@@ -598,8 +615,8 @@ mod tests {
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
     }
 
-    fn world(protocol: &str, from: Option<i32>, to: Option<i32>) -> WorldRule {
-        WorldRule {
+    fn world(protocol: &str, from: Option<i32>, to: Option<i32>) -> IngressPermission {
+        IngressPermission {
             group: "sg-1".into(),
             protocol: protocol.into(),
             from,

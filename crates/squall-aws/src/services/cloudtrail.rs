@@ -38,3 +38,38 @@ pub async fn trails(client: &Client) -> Result<Vec<Trail>, AwsError> {
     }
     Ok(trails)
 }
+
+/// Whether a trail is logging now, and since when it stopped if it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailStatus {
+    pub logging: bool,
+    pub stopped_at: Option<String>,
+}
+
+/// A trail's status (`GetTrailStatus`), by name or ARN.
+pub async fn trail_status(client: &Client, trail: &str) -> Result<TrailStatus, AwsError> {
+    let out = client
+        .get_trail_status()
+        .name(trail)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:GetTrailStatus", trail, e))?;
+    Ok(TrailStatus {
+        logging: out.is_logging().unwrap_or(false),
+        stopped_at: out
+            .stop_logging_time()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0))
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
+}
+
+/// Starts a stopped trail logging again.
+pub async fn start_logging(client: &Client, trail: &str) -> Result<(), AwsError> {
+    client
+        .start_logging()
+        .name(trail)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:StartLogging", trail, e))?;
+    Ok(())
+}

@@ -1220,17 +1220,16 @@ fn permission(
 
 /// The ingress permissions of one group, flattened.
 pub async fn ingress_rules_of(client: &Client, group: &str) -> Result<Vec<IngressRule>, AwsError> {
-    let out = client
-        .describe_security_groups()
-        .group_ids(group)
-        .send()
-        .await
-        .map_err(call("ec2:DescribeSecurityGroups", group))?;
-    Ok(out
-        .security_groups()
+    Ok(security_group(client, group).await?.ingress)
+}
+
+/// The group's `squall:purpose` tag.
+fn purpose(g: &aws_sdk_ec2::types::SecurityGroup) -> Option<String> {
+    g.tags()
         .iter()
-        .flat_map(|g| flatten(g, ""))
-        .collect())
+        .find(|t| t.key() == Some(PURPOSE_TAG))
+        .and_then(|t| t.value())
+        .map(str::to_string)
 }
 
 fn flatten(g: &aws_sdk_ec2::types::SecurityGroup, region: &str) -> Vec<IngressRule> {
@@ -1250,12 +1249,7 @@ fn flatten(g: &aws_sdk_ec2::types::SecurityGroup, region: &str) -> Vec<IngressRu
                 from_port: p.from_port(),
                 to_port: p.to_port(),
                 cidr: cidr.to_string(),
-                purpose: g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(PURPOSE_TAG))
-                    .and_then(|t| t.value())
-                    .map(str::to_string),
+                purpose: purpose(g),
             });
         }
     }
@@ -1278,4 +1272,209 @@ pub async fn set_instance_groups(
         .await
         .map_err(call("ec2:ModifyInstanceAttribute", instance))?;
     Ok(())
+}
+
+/// An EC2 key pair as DescribeKeyPairs gives it, with its public key material.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyPair {
+    pub id: Option<String>,
+    pub name: String,
+    pub key_type: Option<String>,
+    pub fingerprint: Option<String>,
+    /// The public key (`IncludePublicKey=true`); `None` when AWS did not give it.
+    pub public_key: Option<String>,
+    pub created: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The key pair named `name` in the client's region, with its public key; `None` when there
+/// is none by that name.
+pub async fn key_pair(client: &Client, name: &str) -> Result<Option<KeyPair>, AwsError> {
+    let out = match client
+        .describe_key_pairs()
+        .key_names(name)
+        .include_public_key(true)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("InvalidKeyPair.NotFound") => return Ok(None),
+        Err(e) => return Err(AwsError::call("ec2:DescribeKeyPairs", name, e)),
+    };
+    Ok(out
+        .key_pairs()
+        .iter()
+        .find(|k| k.key_name() == Some(name))
+        .map(|k| KeyPair {
+            id: k.key_pair_id().map(str::to_string),
+            name: name.to_string(),
+            key_type: k.key_type().map(|t| t.as_str().to_string()),
+            fingerprint: k.key_fingerprint().map(str::to_string),
+            public_key: k
+                .public_key()
+                .filter(|p| !p.trim().is_empty())
+                .map(str::to_string),
+            created: k.create_time().and_then(utc),
+            tags: k
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        }))
+}
+
+/// Deletes a key pair by name (its description was recorded first). Instances launched with
+/// it keep the key in their `authorized_keys`: deleting the pair does not remove that.
+pub async fn delete_key_pair(client: &Client, name: &str) -> Result<(), AwsError> {
+    client
+        .delete_key_pair()
+        .key_name(name)
+        .send()
+        .await
+        .map_err(call("ec2:DeleteKeyPair", name))?;
+    Ok(())
+}
+
+/// Whom a permission names: an account id, or `all` for the public group. Organization and
+/// OU grants (AMIs only) are named by their ARNs.
+fn permission_name(
+    user: Option<&str>,
+    group: Option<&aws_sdk_ec2::types::PermissionGroup>,
+) -> Option<String> {
+    user.map(str::to_string)
+        .or_else(|| group.map(|g| g.as_str().to_string()))
+}
+
+/// Who may create volumes from a snapshot: account ids, and `all` when it is public; sorted.
+pub async fn snapshot_permissions(
+    client: &Client,
+    snapshot: &str,
+) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .describe_snapshot_attribute()
+        .snapshot_id(snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSnapshotAttribute", snapshot))?;
+    let mut who: Vec<String> = out
+        .create_volume_permissions()
+        .iter()
+        .filter_map(|p| permission_name(p.user_id(), p.group()))
+        .collect();
+    who.sort();
+    Ok(who)
+}
+
+/// Who may launch an AMI: account ids, `all` when it is public, organization and OU ARNs;
+/// sorted.
+pub async fn image_permissions(client: &Client, image: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .describe_image_attribute()
+        .image_id(image)
+        .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeImageAttribute", image))?;
+    let mut who: Vec<String> = out
+        .launch_permissions()
+        .iter()
+        .filter_map(|p| {
+            permission_name(p.user_id(), p.group())
+                .or_else(|| p.organization_arn().map(str::to_string))
+                .or_else(|| p.organizational_unit_arn().map(str::to_string))
+        })
+        .collect();
+    who.sort();
+    Ok(who)
+}
+
+/// Splits whom to unshare from into account ids and whether the public group goes too.
+fn accounts_and_all(who: &[String]) -> (Vec<String>, bool) {
+    let all = who.iter().any(|w| w == "all");
+    (who.iter().filter(|w| *w != "all").cloned().collect(), all)
+}
+
+/// Removes `createVolumePermission` for these accounts (and `all`, the public group).
+pub async fn unshare_snapshot(
+    client: &Client,
+    snapshot: &str,
+    who: &[String],
+) -> Result<(), AwsError> {
+    let (accounts, all) = accounts_and_all(who);
+    let mut req = client
+        .modify_snapshot_attribute()
+        .snapshot_id(snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(aws_sdk_ec2::types::OperationType::Remove)
+        .set_user_ids((!accounts.is_empty()).then_some(accounts));
+    if all {
+        req = req.group_names("all");
+    }
+    req.send()
+        .await
+        .map_err(call("ec2:ModifySnapshotAttribute", snapshot))?;
+    Ok(())
+}
+
+/// Removes `launchPermission` for these accounts (and `all`, the public group).
+pub async fn unshare_image(client: &Client, image: &str, who: &[String]) -> Result<(), AwsError> {
+    use aws_sdk_ec2::types::{LaunchPermission, LaunchPermissionModifications, PermissionGroup};
+    let (accounts, all) = accounts_and_all(who);
+    let mut remove: Vec<LaunchPermission> = accounts
+        .iter()
+        .map(|a| LaunchPermission::builder().user_id(a).build())
+        .collect();
+    if all {
+        remove.push(
+            LaunchPermission::builder()
+                .group(PermissionGroup::All)
+                .build(),
+        );
+    }
+    client
+        .modify_image_attribute()
+        .image_id(image)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .set_remove(Some(remove))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call("ec2:ModifyImageAttribute", image))?;
+    Ok(())
+}
+
+/// A security group: its name, its `squall:purpose` tag, and its ingress rules flattened.
+#[derive(Debug, Clone)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub purpose: Option<String>,
+    pub ingress: Vec<IngressRule>,
+}
+
+/// One security group; an unknown id is an error naming it.
+pub async fn security_group(client: &Client, id: &str) -> Result<SecurityGroup, AwsError> {
+    let out = client
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .map_err(call("ec2:DescribeSecurityGroups", id))?;
+    let g = out
+        .security_groups()
+        .first()
+        .ok_or_else(|| AwsError::Call {
+            call: "ec2:DescribeSecurityGroups",
+            on: format!(" on {id}"),
+            message: "no such security group".into(),
+        })?;
+    Ok(SecurityGroup {
+        id: id.to_string(),
+        name: g.group_name().unwrap_or_default().to_string(),
+        purpose: purpose(g),
+        ingress: flatten(g, ""),
+    })
 }

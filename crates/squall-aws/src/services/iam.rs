@@ -434,3 +434,348 @@ pub async fn delete_ssh_key(client: &Client, user: &str, id: &str) -> Result<(),
         .map_err(|e| AwsError::call("iam:DeleteSSHPublicKey", id, e))?;
     Ok(())
 }
+
+// ---- What undoing the attacker's changes reads and changes. ----
+
+/// An IAM identity that policies are attached to or put on: a user, a role or a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    User(String),
+    Role(String),
+    Group(String),
+}
+
+impl Holder {
+    /// The holder's own name.
+    pub fn name(&self) -> &str {
+        match self {
+            Holder::User(n) | Holder::Role(n) | Holder::Group(n) => n,
+        }
+    }
+}
+
+/// `user/alice`, `role/app`, `group/admins`: how plans and resources name it.
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Holder::User(_) => "user",
+            Holder::Role(_) => "role",
+            Holder::Group(_) => "group",
+        };
+        write!(f, "{kind}/{}", self.name())
+    }
+}
+
+/// A policy document as IAM returns it (URL-encoded JSON), as JSON; a document that is not
+/// JSON is kept as its text, so nothing read is lost from the record.
+pub fn policy_document(raw: &str) -> serde_json::Value {
+    let text = percent_decode(raw);
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
+/// The ARNs of the managed policies attached to `holder`, sorted.
+pub async fn attached_policies(client: &Client, holder: &Holder) -> Result<Vec<String>, AwsError> {
+    let on = holder.to_string();
+    let mut arns = Vec::new();
+    match holder {
+        Holder::User(n) => {
+            let mut items = client
+                .list_attached_user_policies()
+                .user_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                let p = p.map_err(|e| AwsError::call("iam:ListAttachedUserPolicies", &on, e))?;
+                arns.extend(p.policy_arn().map(str::to_string));
+            }
+        }
+        Holder::Role(n) => {
+            let mut items = client
+                .list_attached_role_policies()
+                .role_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                let p = p.map_err(|e| AwsError::call("iam:ListAttachedRolePolicies", &on, e))?;
+                arns.extend(p.policy_arn().map(str::to_string));
+            }
+        }
+        Holder::Group(n) => {
+            let mut items = client
+                .list_attached_group_policies()
+                .group_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                let p = p.map_err(|e| AwsError::call("iam:ListAttachedGroupPolicies", &on, e))?;
+                arns.extend(p.policy_arn().map(str::to_string));
+            }
+        }
+    }
+    arns.sort();
+    Ok(arns)
+}
+
+/// Detaches a managed policy from `holder` (the policy itself stays, as it was).
+pub async fn detach_policy(client: &Client, holder: &Holder, arn: &str) -> Result<(), AwsError> {
+    let on = format!("{holder} ({arn})");
+    match holder {
+        Holder::User(n) => client
+            .detach_user_policy()
+            .user_name(n)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DetachUserPolicy", &on, e)),
+        Holder::Role(n) => client
+            .detach_role_policy()
+            .role_name(n)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DetachRolePolicy", &on, e)),
+        Holder::Group(n) => client
+            .detach_group_policy()
+            .group_name(n)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DetachGroupPolicy", &on, e)),
+    }
+}
+
+/// The names of the inline policies put on `holder`, sorted.
+pub async fn inline_policies(client: &Client, holder: &Holder) -> Result<Vec<String>, AwsError> {
+    let on = holder.to_string();
+    let mut names = Vec::new();
+    match holder {
+        Holder::User(n) => {
+            let mut items = client
+                .list_user_policies()
+                .user_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                names.push(p.map_err(|e| AwsError::call("iam:ListUserPolicies", &on, e))?);
+            }
+        }
+        Holder::Role(n) => {
+            let mut items = client
+                .list_role_policies()
+                .role_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                names.push(p.map_err(|e| AwsError::call("iam:ListRolePolicies", &on, e))?);
+            }
+        }
+        Holder::Group(n) => {
+            let mut items = client
+                .list_group_policies()
+                .group_name(n)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(p) = items.next().await {
+                names.push(p.map_err(|e| AwsError::call("iam:ListGroupPolicies", &on, e))?);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The document of the inline policy `name` on `holder`, as JSON (see [`policy_document`]).
+pub async fn inline_policy(
+    client: &Client,
+    holder: &Holder,
+    name: &str,
+) -> Result<serde_json::Value, AwsError> {
+    let on = format!("{holder} ({name})");
+    let raw = match holder {
+        Holder::User(n) => client
+            .get_user_policy()
+            .user_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|o| o.policy_document().to_string())
+            .map_err(|e| AwsError::call("iam:GetUserPolicy", &on, e))?,
+        Holder::Role(n) => client
+            .get_role_policy()
+            .role_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|o| o.policy_document().to_string())
+            .map_err(|e| AwsError::call("iam:GetRolePolicy", &on, e))?,
+        Holder::Group(n) => client
+            .get_group_policy()
+            .group_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|o| o.policy_document().to_string())
+            .map_err(|e| AwsError::call("iam:GetGroupPolicy", &on, e))?,
+    };
+    Ok(policy_document(&raw))
+}
+
+/// Deletes the inline policy `name` from `holder` (its document was recorded first).
+pub async fn delete_inline_policy(
+    client: &Client,
+    holder: &Holder,
+    name: &str,
+) -> Result<(), AwsError> {
+    let on = format!("{holder} ({name})");
+    match holder {
+        Holder::User(n) => client
+            .delete_user_policy()
+            .user_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DeleteUserPolicy", &on, e)),
+        Holder::Role(n) => client
+            .delete_role_policy()
+            .role_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DeleteRolePolicy", &on, e)),
+        Holder::Group(n) => client
+            .delete_group_policy()
+            .group_name(n)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::call("iam:DeleteGroupPolicy", &on, e)),
+    }
+}
+
+/// A managed policy's versions: (version id, is the default), in IAM's order.
+pub async fn policy_versions(client: &Client, arn: &str) -> Result<Vec<(String, bool)>, AwsError> {
+    let mut out = Vec::new();
+    let mut items = client
+        .list_policy_versions()
+        .policy_arn(arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(v) = items.next().await {
+        let v = v.map_err(|e| AwsError::call("iam:ListPolicyVersions", arn, e))?;
+        out.push((
+            v.version_id().unwrap_or_default().to_string(),
+            v.is_default_version(),
+        ));
+    }
+    Ok(out)
+}
+
+/// One version's document, as JSON (see [`policy_document`]).
+pub async fn policy_version_document(
+    client: &Client,
+    arn: &str,
+    version: &str,
+) -> Result<serde_json::Value, AwsError> {
+    let out = client
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetPolicyVersion", &format!("{arn} {version}"), e))?;
+    Ok(policy_document(
+        out.policy_version()
+            .and_then(|v| v.document())
+            .unwrap_or_default(),
+    ))
+}
+
+/// Makes `version` the policy's default (the others are kept).
+pub async fn set_default_policy_version(
+    client: &Client,
+    arn: &str,
+    version: &str,
+) -> Result<(), AwsError> {
+    client
+        .set_default_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::call(
+                "iam:SetDefaultPolicyVersion",
+                &format!("{arn} {version}"),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// A role's trust policy, as JSON (see [`policy_document`]).
+pub async fn trust_policy(client: &Client, role: &str) -> Result<serde_json::Value, AwsError> {
+    let out = client
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetRole", role, e))?;
+    Ok(policy_document(
+        out.role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default(),
+    ))
+}
+
+/// Replaces a role's trust policy with `document`.
+pub async fn set_trust_policy(client: &Client, role: &str, document: &str) -> Result<(), AwsError> {
+    client
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(document)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:UpdateAssumeRolePolicy", role, e))?;
+    Ok(())
+}
+
+/// A console login profile: when it was made, and whether a new password is due at sign-in.
+/// The password itself cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub created: Option<String>,
+    pub password_reset_required: bool,
+}
+
+/// The user's login profile, if it has one; a user that does not exist is an error.
+pub async fn login_profile(client: &Client, user: &str) -> Result<Option<LoginProfile>, AwsError> {
+    // GetLoginProfile answers NoSuchEntity for a missing user as for a missing profile: ask
+    // for the user first, so a typo is not taken for a user without console access.
+    client
+        .get_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetUser", user, e))?;
+    match client.get_login_profile().user_name(user).send().await {
+        Ok(out) => Ok(out.login_profile().map(|p| LoginProfile {
+            created: iso(p.create_date()),
+            password_reset_required: p.password_reset_required(),
+        })),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(AwsError::call("iam:GetLoginProfile", user, e)),
+    }
+}

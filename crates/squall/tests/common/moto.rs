@@ -106,3 +106,28 @@ pub fn squall_process(home: &Path, url: &str) -> std::process::Command {
     }
     process
 }
+
+/// Opens case C-0001 in `home` (the AWS stories record in it).
+pub fn new_case(home: &Path, moto: &Moto, title: &str) {
+    squall(home, &moto.url)
+        .args(["case", "new", "--title", title])
+        .assert()
+        .success();
+}
+
+/// Case C-0001's ledger, as `squall ledger export` gives it: one entry a line.
+pub fn ledger(home: &Path, moto: &Moto) -> Vec<serde_json::Value> {
+    let out = squall(home, &moto.url)
+        .args(["ledger", "export", "C-0001"])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs a boto3 script that prints one JSON document, and parses it.
+pub fn read(moto: &Moto, script: &str) -> serde_json::Value {
+    serde_json::from_str(&setup(moto, script)).unwrap()
+}

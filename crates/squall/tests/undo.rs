@@ -1,0 +1,564 @@
+//! Undoing what the attacker changed (`squall recover aws detach-policy`, `delete-inline-policy`,
+//! `policy-version`, `trust-policy`, `start-logging`, `delete-key-pair`, `unshare`,
+//! `revoke-rule`, `disable-login`), against a real moto server (one per test). Each story plans
+//! first (nothing changes), approves (the change is read back with boto3, not Squall), runs
+//! again (unchanged), and for deletions finds the description in the ledger before the
+//! deletion's entry.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::moto::{Moto, ledger, moto, read, setup};
+use serde_json::{Value, json};
+
+fn squall(home: &Path, moto: &Moto) -> Command {
+    common::moto::squall(home, &moto.url)
+}
+
+/// A private home with case C-0001 open in it.
+fn case_home(moto: &Moto) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    common::moto::new_case(home.path(), moto, "Attacker persistence");
+    home
+}
+
+/// `squall recover aws ARGS --case C-0001 --format json [--yes]`: its outcomes, one per
+/// resource. Any exit code is accepted; the outcomes say how it went.
+fn recover(home: &Path, moto: &Moto, args: &[&str], yes: bool) -> Value {
+    let mut cmd = squall(home, moto);
+    cmd.args(["recover", "aws"])
+        .args(args)
+        .args(["--case", "C-0001", "--format", "json"]);
+    if yes {
+        cmd.arg("--yes");
+    }
+    let out = cmd.output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no outcomes ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Plan-only, then approved, then again: planned, verified, unchanged. `state` reads the
+/// cloud with boto3; the plan alone must not change it nor record anything.
+fn plan_approve_again(h: &Path, moto: &Moto, args: &[&str], state: &dyn Fn() -> Value) -> Value {
+    let original = state();
+    let ledger_before = ledger(h, moto).len();
+    let planned = recover(h, moto, args, false);
+    assert_eq!(planned[0]["status"], "planned", "{planned}");
+    assert_eq!(state(), original, "the plan alone changed the cloud");
+    assert_eq!(
+        ledger(h, moto).len(),
+        ledger_before,
+        "the plan alone was recorded"
+    );
+    let done = recover(h, moto, args, true);
+    assert_eq!(done[0]["status"], "verified", "{done}");
+    let changed = state();
+    assert_ne!(changed, original, "verified, but boto3 sees no change");
+    let again = recover(h, moto, args, true);
+    assert_eq!(again[0]["status"], "unchanged", "{again}");
+    assert_eq!(state(), changed);
+    changed
+}
+
+/// The approved plan of `action` on `resource`, and the seq of the entry that executed it:
+/// the plan (with what it recorded in `before`) must come first.
+fn recorded_before_execution(entries: &[Value], action: &str, resource: &str) -> Value {
+    let plan = entries
+        .iter()
+        .find(|e| {
+            e["kind"] == "action.planned"
+                && e["payload"]["plan"]["action"] == action
+                && e["payload"]["plan"]["resource"] == resource
+                && e["payload"]["plan"]["already_done"] == false
+        })
+        .unwrap_or_else(|| panic!("no plan of {action} {resource} in {entries:?}"));
+    let executed = entries
+        .iter()
+        .find(|e| {
+            e["kind"] == "action.executed"
+                && e["payload"]["action"] == action
+                && e["payload"]["resource"] == resource
+        })
+        .unwrap_or_else(|| panic!("no execution of {action} {resource}"));
+    assert!(
+        plan["seq"].as_u64() < executed["seq"].as_u64(),
+        "the plan must be recorded before the execution"
+    );
+    plan["payload"]["plan"]["before"].clone()
+}
+
+const ATTACKER_POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+
+#[test]
+fn detaching_and_deleting_the_attackers_policies_keeps_each_document_in_the_ledger() {
+    let Some(moto) = moto() else { return };
+    let arn = setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='mallory')
+iam.create_group(GroupName='ops')
+iam.create_role(RoleName='app', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17',
+    'Statement': [{{'Effect': 'Allow', 'Principal': {{'Service': 'ec2.amazonaws.com'}}, 'Action': 'sts:AssumeRole'}}]}}))
+arn = iam.create_policy(PolicyName='god-mode', PolicyDocument='{ATTACKER_POLICY}')['Policy']['Arn']
+iam.attach_user_policy(UserName='mallory', PolicyArn=arn)
+iam.attach_group_policy(GroupName='ops', PolicyArn=arn)
+iam.put_role_policy(RoleName='app', PolicyName='backdoor', PolicyDocument='{ATTACKER_POLICY}')
+iam.put_role_policy(RoleName='app', PolicyName='app-s3', PolicyDocument=json.dumps({{'Version': '2012-10-17',
+    'Statement': [{{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}}]}}))
+print(arn)
+"#
+        ),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let iam_state = || -> Value {
+        read(
+            &moto,
+            r#"
+iam = boto3.client('iam', **kw)
+print(json.dumps({
+    'user': [p['PolicyArn'] for p in iam.list_attached_user_policies(UserName='mallory')['AttachedPolicies']],
+    'group': [p['PolicyArn'] for p in iam.list_attached_group_policies(GroupName='ops')['AttachedPolicies']],
+    'policies': [p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']],
+    'inline': iam.list_role_policies(RoleName='app')['PolicyNames']}))
+"#,
+        )
+    };
+
+    // The managed policy comes off the user; the group keeps it, and the policy stays.
+    let detached = plan_approve_again(
+        h,
+        &moto,
+        &["detach-policy", "--user", "mallory", "--policy-arn", &arn],
+        &iam_state,
+    );
+    assert_eq!(detached["user"], json!([]));
+    assert_eq!(detached["group"], json!([arn]));
+    assert_eq!(detached["policies"], json!(["god-mode"]));
+
+    // The inline policy goes only once its document is in the ledger; the role's other stays.
+    let deleted = plan_approve_again(
+        h,
+        &moto,
+        &[
+            "delete-inline-policy",
+            "--role",
+            "app",
+            "--policy",
+            "backdoor",
+        ],
+        &iam_state,
+    );
+    assert_eq!(deleted["inline"], json!(["app-s3"]));
+    let before = recorded_before_execution(
+        &ledger(h, &moto),
+        "delete-inline-policy",
+        "role/app:backdoor",
+    );
+    assert_eq!(
+        before["document"],
+        serde_json::from_str::<Value>(ATTACKER_POLICY).unwrap()
+    );
+
+    // A name the role does not have is an error naming it and the ones it has.
+    let typo = recover(
+        h,
+        &moto,
+        &[
+            "delete-inline-policy",
+            "--role",
+            "app",
+            "--policy",
+            "backdor",
+        ],
+        true,
+    );
+    assert_eq!(typo[0]["status"], "failed", "{typo}");
+    assert_eq!(
+        typo[0]["error"],
+        "role/app has no inline policy backdor (its inline policies: app-s3); nothing to delete"
+    );
+    assert_eq!(iam_state()["inline"], json!(["app-s3"]));
+}
+
+#[test]
+fn restoring_a_policy_version_and_a_trust_policy_records_what_was_in_force() {
+    let Some(moto) = moto() else { return };
+    let arn = setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+good = json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}}]}})
+arn = iam.create_policy(PolicyName='app', PolicyDocument=good)['Policy']['Arn']
+iam.create_policy_version(PolicyArn=arn, PolicyDocument='{ATTACKER_POLICY}', SetAsDefault=True)
+iam.create_role(RoleName='deployer', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17',
+    'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::999999999999:root'}}, 'Action': 'sts:AssumeRole'}}]}}))
+print(arn)
+"#
+        ),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let default = || -> Value {
+        read(
+            &moto,
+            &format!(
+                "iam = boto3.client('iam', **kw)\nprint(json.dumps([v['VersionId'] for v in iam.list_policy_versions(PolicyArn={arn:?})['Versions'] if v['IsDefaultVersion']]))"
+            ),
+        )
+    };
+    assert_eq!(default(), json!(["v2"]));
+    let restored = plan_approve_again(
+        h,
+        &moto,
+        &["policy-version", &arn, "--default-version", "v1"],
+        &default,
+    );
+    assert_eq!(restored, json!(["v1"]));
+    let entries = ledger(h, &moto);
+    let before = recorded_before_execution(&entries, "restore-policy-version", &arn);
+    assert_eq!(before["default_version"], "v2");
+    assert_eq!(before["default_document"]["Statement"][0]["Action"], "*");
+    assert_eq!(
+        before["restore_document"]["Statement"][0]["Action"],
+        "s3:GetObject"
+    );
+    // A version the policy does not have: refused, naming the ones it has.
+    let none = recover(
+        h,
+        &moto,
+        &["policy-version", &arn, "--default-version", "v9"],
+        true,
+    );
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert!(
+        none[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("has no version v9 (its versions: v1 (default), v2)"),
+        "{none}"
+    );
+
+    let good = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let file = h.join("deployer-trust.json");
+    std::fs::write(&file, good.to_string()).unwrap();
+    let trust = || -> Value {
+        read(
+            &moto,
+            "iam = boto3.client('iam', **kw)\nprint(json.dumps(iam.get_role(RoleName='deployer')['Role']['AssumeRolePolicyDocument']))",
+        )
+    };
+    let after = plan_approve_again(
+        h,
+        &moto,
+        &[
+            "trust-policy",
+            "deployer",
+            "--from-file",
+            file.to_str().unwrap(),
+        ],
+        &trust,
+    );
+    assert_eq!(after, good);
+    let before = recorded_before_execution(&ledger(h, &moto), "restore-trust-policy", "deployer");
+    assert_eq!(
+        before["trust_policy"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::999999999999:root"
+    );
+    // A file that is not JSON is named, and nothing changes.
+    std::fs::write(&file, "not json").unwrap();
+    let out = squall(h, &moto)
+        .args(["recover", "aws", "trust-policy", "deployer", "--from-file"])
+        .arg(&file)
+        .args(["--case", "C-0001", "--yes"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("deployer-trust.json is not JSON"),
+        "{stderr}"
+    );
+    assert_eq!(trust(), good);
+}
+
+#[test]
+fn a_stopped_trail_logs_again_as_its_status_says() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+s3 = boto3.client('s3', **kw)
+s3.create_bucket(Bucket='org-trail-logs')
+ct = boto3.client('cloudtrail', **kw)
+ct.create_trail(Name='main', S3BucketName='org-trail-logs', IsMultiRegionTrail=True)
+ct.start_logging(Name='main')
+ct.stop_logging(Name='main')
+"#,
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let logging = || -> Value {
+        read(
+            &moto,
+            "ct = boto3.client('cloudtrail', **kw)\nprint(json.dumps(ct.get_trail_status(Name='main')['IsLogging']))",
+        )
+    };
+    assert_eq!(logging(), false);
+    assert_eq!(
+        plan_approve_again(h, &moto, &["start-logging", "main"], &logging),
+        true
+    );
+    // A trail that does not exist is named in the error.
+    let none = recover(h, &moto, &["start-logging", "no-such-trail"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    let e = none[0]["error"].as_str().unwrap();
+    assert!(
+        e.contains("cloudtrail:GetTrailStatus failed on no-such-trail"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_key_pair_the_attacker_made_is_deleted_only_after_its_public_key_is_recorded() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        "ec2 = boto3.client('ec2', **kw)\nec2.create_key_pair(KeyName='backdoor')\nec2.create_key_pair(KeyName='deploy')",
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let keys = || -> Value {
+        read(
+            &moto,
+            "ec2 = boto3.client('ec2', **kw)\nprint(json.dumps({k['KeyName']: k.get('PublicKey') for k in ec2.describe_key_pairs(IncludePublicKey=True)['KeyPairs']}))",
+        )
+    };
+    let original = keys();
+    let public = original["backdoor"].as_str().unwrap().to_string();
+    assert!(public.starts_with("ssh-"), "{public}");
+    let left = plan_approve_again(h, &moto, &["delete-key-pair", "backdoor"], &keys);
+    assert_eq!(left, json!({"deploy": original["deploy"]}));
+    let before = recorded_before_execution(&ledger(h, &moto), "delete-key-pair", "backdoor");
+    assert_eq!(before["key_pair"]["public_key"], public.as_str());
+    assert_eq!(before["key_pair"]["name"], "backdoor");
+    assert!(before["key_pair"]["fingerprint"].is_string(), "{before}");
+
+    // A key pair that never existed is an error naming it.
+    let none = recover(h, &moto, &["delete-key-pair", "no-such-key"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert_eq!(
+        none[0]["error"],
+        "key pair no-such-key not found in us-east-1 (ec2:DescribeKeyPairs); nothing to delete (help: --region for another region)"
+    );
+}
+
+#[test]
+fn unsharing_a_snapshot_and_an_ami_takes_the_named_accounts_and_the_public_out() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = read(
+        &moto,
+        r#"
+ec2 = boto3.client('ec2', **kw)
+vol = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
+snap = ec2.create_snapshot(VolumeId=vol)['SnapshotId']
+ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute='createVolumePermission', OperationType='add',
+    UserIds=['999988887777', '111122223333'], GroupNames=['all'])
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)['Instances'][0]['InstanceId']
+ami = ec2.create_image(InstanceId=i, Name='web-golden')['ImageId']
+ec2.modify_image_attribute(ImageId=ami, LaunchPermission={'Add': [{'UserId': '999988887777'}, {'Group': 'all'}]})
+print(json.dumps({'snapshot': snap, 'ami': ami}))
+"#,
+    );
+    let (snap, ami) = (
+        ids["snapshot"].as_str().unwrap(),
+        ids["ami"].as_str().unwrap(),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let shared = || -> Value {
+        read(
+            &moto,
+            &format!(
+                r#"
+ec2 = boto3.client('ec2', **kw)
+who = lambda ps: sorted(p.get('UserId') or p.get('Group') for p in ps)
+print(json.dumps({{
+    'snapshot': who(ec2.describe_snapshot_attribute(SnapshotId={snap:?}, Attribute='createVolumePermission')['CreateVolumePermissions']),
+    'ami': who(ec2.describe_image_attribute(ImageId={ami:?}, Attribute='launchPermission')['LaunchPermissions'])}}))
+"#
+            ),
+        )
+    };
+    assert_eq!(
+        shared(),
+        json!({"snapshot": ["111122223333", "999988887777", "all"], "ami": ["999988887777", "all"]})
+    );
+    // The snapshot stays shared with the account not named.
+    let after = plan_approve_again(
+        h,
+        &moto,
+        &[
+            "unshare",
+            "--snapshot",
+            snap,
+            "--from",
+            "999988887777",
+            "--from",
+            "all",
+        ],
+        &shared,
+    );
+    assert_eq!(after["snapshot"], json!(["111122223333"]));
+    assert_eq!(after["ami"], json!(["999988887777", "all"]));
+    let after = plan_approve_again(
+        h,
+        &moto,
+        &[
+            "unshare",
+            "--image",
+            ami,
+            "--from",
+            "all",
+            "--from",
+            "999988887777",
+        ],
+        &shared,
+    );
+    assert_eq!(after["ami"], json!([]));
+    let before = recorded_before_execution(&ledger(h, &moto), "unshare-image", ami);
+    assert_eq!(before["shared_with"], json!(["999988887777", "all"]));
+    // Not an account: refused before anything is read or changed.
+    let bad = recover(
+        h,
+        &moto,
+        &["unshare", "--snapshot", snap, "--from", "everyone"],
+        true,
+    );
+    assert_eq!(bad[0]["status"], "failed", "{bad}");
+    assert_eq!(
+        bad[0]["error"],
+        format!("everyone is neither an account id (12 digits) nor all: {snap} is not changed")
+    );
+}
+
+#[test]
+fn revoking_the_attackers_ingress_rule_leaves_the_others_and_never_touches_squalls_groups() {
+    let Some(moto) = moto() else { return };
+    let ids: Value = read(
+        &moto,
+        r#"
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+web = ec2.create_security_group(GroupName='web', Description='w', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 4444, 'ToPort': 4444, 'IpRanges': [{'CidrIp': '198.51.100.9/32'}]},
+    {'IpProtocol': 'tcp', 'FromPort': 443, 'ToPort': 443, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+own = ec2.create_security_group(GroupName='squall-isolation-allow-all', Description='Squall', VpcId=vpc,
+    TagSpecifications=[{'ResourceType': 'security-group', 'Tags': [{'Key': 'squall:purpose', 'Value': 'squall-isolation-allow-all'}]}])['GroupId']
+ec2.authorize_security_group_ingress(GroupId=own, IpPermissions=[{'IpProtocol': '-1', 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+print(json.dumps({'web': web, 'own': own}))
+"#,
+    );
+    let (web, own) = (ids["web"].as_str().unwrap(), ids["own"].as_str().unwrap());
+    let home = case_home(&moto);
+    let h = home.path();
+    let rules = || -> Value {
+        read(
+            &moto,
+            &format!(
+                "ec2 = boto3.client('ec2', **kw)\nprint(json.dumps(sorted('%s:%s:%s' % (p['IpProtocol'], p.get('FromPort'), r['CidrIp']) for g in ec2.describe_security_groups(GroupIds=[{web:?}, {own:?}])['SecurityGroups'] for p in g['IpPermissions'] for r in p['IpRanges'])))"
+            ),
+        )
+    };
+    let after = plan_approve_again(
+        h,
+        &moto,
+        &[
+            "revoke-rule",
+            "--group",
+            web,
+            "--protocol",
+            "tcp",
+            "--port",
+            "4444",
+            "--cidr",
+            "198.51.100.9/32",
+        ],
+        &rules,
+    );
+    assert_eq!(after, json!(["-1:None:0.0.0.0/0", "tcp:443:0.0.0.0/0"]));
+    let refused = recover(
+        h,
+        &moto,
+        &[
+            "revoke-rule",
+            "--group",
+            own,
+            "--protocol",
+            "all",
+            "--cidr",
+            "0.0.0.0/0",
+        ],
+        true,
+    );
+    assert_eq!(refused[0]["status"], "failed", "{refused}");
+    assert!(
+        refused[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is Squall's own isolation group"),
+        "{refused}"
+    );
+    assert_eq!(rules(), after);
+}
+
+#[test]
+fn disabling_a_console_login_records_that_it_existed_and_when_it_was_made() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        "iam = boto3.client('iam', **kw)\niam.create_user(UserName='mallory')\niam.create_login_profile(UserName='mallory', Password='Secret-Passw0rd!')",
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let login = || -> Value {
+        read(
+            &moto,
+            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_login_profile(UserName='mallory'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
+        )
+    };
+    assert_eq!(
+        plan_approve_again(h, &moto, &["disable-login", "mallory"], &login),
+        false
+    );
+    let entries = ledger(h, &moto);
+    let before = recorded_before_execution(&entries, "disable-login", "mallory");
+    assert_eq!(before["console_login"], true);
+    assert!(
+        before["login_profile_created"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{before}"
+    );
+    // A user that does not exist is an error naming it, not a user without a login.
+    let none = recover(h, &moto, &["disable-login", "nobody"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert!(
+        none[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("iam:GetUser failed on nobody"),
+        "{none}"
+    );
+}
