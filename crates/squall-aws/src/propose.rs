@@ -149,47 +149,54 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         }
         Kind::LoginProfile => {
             if let Some(c) = changed(Change::Created).or(changed(Change::Modified)) {
-                out.push(undo("disable-login-profile", c));
+                out.push(undo("disable-login", c));
             }
         }
+        // Named as the verb's records name them: `user/backup:arn:aws:iam::aws:policy/...`.
         Kind::ManagedPolicy => {
             for c in r.changes.iter().filter(|c| c.change == Change::Attached) {
-                out.push(undo("detach-policy", c));
+                let mut s = undo("detach-policy", c);
+                if let Some(holder) = c.parent.as_deref().and_then(holder) {
+                    s.resource = format!("{holder}:{}", r.id);
+                }
+                out.push(s);
             }
         }
         Kind::InlinePolicy => {
             if let Some(c) = changed(Change::Created) {
-                out.push(undo("delete-inline-policy", c));
+                let mut s = undo("delete-inline-policy", c);
+                if let Some(holder) = c.parent.as_deref().and_then(holder) {
+                    s.resource = format!("{holder}:{}", r.id);
+                }
+                out.push(s);
             }
         }
         Kind::PolicyVersion => {
             if let Some(c) = last {
                 out.push(by_hand(
-                    undo("restore-default-policy-version", c),
-                    "squall recover aws policy-version: set the version that was the default \
-                     before (it is in the policy's versions)",
+                    undo("restore-policy-version", c),
+                    "squall recover aws policy-version ARN --default-version VERSION (the version \
+                     that was the default before; the policy lists its versions)",
                 ));
             }
         }
         Kind::KeyPair => {
             if let Some(c) = changed(Change::Created) {
-                out.push(undo("remove-key-pair", c));
+                out.push(undo("delete-key-pair", c));
             }
         }
         Kind::Firewall => {
             if let Some(c) = changed(Change::Opened) {
                 let rules: Vec<_> = r.changes.iter().flat_map(|c| c.rules.clone()).collect();
                 let closes = verbs::acting_on(r.kind, &r.id, None, &[Change::Opened], &rules);
-                let action = if closes.is_some() {
-                    "replace-world-rule"
+                if closes.is_some() {
+                    out.push(undo("replace-world-rule", c));
                 } else {
-                    "revoke-ingress"
-                };
-                let mut s = undo(action, c);
-                if let Some(d) = &c.detail {
-                    s.with.insert("rules".into(), d.clone());
+                    // Each world-open rule the attacker added, revoked as it was added.
+                    for rule in c.rules.iter().filter(|x| x.ingress && x.is_world()) {
+                        out.push(revoke(undo("revoke-rule", c), &r.id, rule));
+                    }
                 }
-                out.push(s);
             }
         }
         Kind::Snapshot | Kind::Image => {
@@ -200,10 +207,18 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     "unshare-image"
                 };
                 let mut s = undo(action, c);
-                if let Some(d) = &c.detail {
-                    s.with.insert("shared".into(), d.clone());
+                match shared_with(c.detail.as_deref()) {
+                    Some(accounts) => {
+                        s.with.insert("from".into(), accounts.join(","));
+                        out.push(s);
+                    }
+                    None => out.push(by_hand(
+                        s,
+                        "the record does not name every account it was shared with: list them \
+                         (describe-snapshot-attribute) and unshare with squall recover aws \
+                         unshare --from ACCOUNT",
+                    )),
                 }
-                out.push(s);
             }
         }
         Kind::Trail => match last.map(|c| c.change) {
@@ -236,6 +251,65 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         _ => {}
     }
     out
+}
+
+/// `user backup` → `user/backup`: how the undo verbs name a policy's holder.
+fn holder(parent: &str) -> Option<String> {
+    let (kind, name) = parent.split_once(' ')?;
+    matches!(kind, "user" | "role" | "group").then(|| format!("{kind}/{name}"))
+}
+
+/// A step revoking one ingress rule, named as `revoke-rule` names it
+/// (`sg-1:tcp/22:0.0.0.0/0`), its parts in `with`.
+fn revoke(mut s: Step, group: &str, rule: &squall_core::touched::Rule) -> Step {
+    let protocol = if rule.protocol == "all" {
+        "-1".to_string()
+    } else {
+        rule.protocol.clone()
+    };
+    let ports = match rule.ports {
+        _ if protocol == "-1" => None,
+        Some((a, b)) if a == b => Some(a.to_string()),
+        Some((a, b)) => Some(format!("{a}-{b}")),
+        None => None,
+    };
+    let cidr = rule
+        .peers
+        .iter()
+        .find(|p| p.ends_with("/0"))
+        .cloned()
+        .unwrap_or_default();
+    s.resource = format!(
+        "{group}:{protocol}/{}:{cidr}",
+        ports.as_deref().unwrap_or("all")
+    );
+    s.with.insert("group".into(), group.to_string());
+    s.with.insert("protocol".into(), rule.protocol.clone());
+    if let Some(p) = ports {
+        s.with.insert("port".into(), p);
+    }
+    s.with.insert("cidr".into(), cidr);
+    s
+}
+
+/// The accounts a share named (`shared with everyone (public), 999988887777` → `all`,
+/// `999988887777`); `None` when the record's list was cut short or names none.
+fn shared_with(detail: Option<&str>) -> Option<Vec<String>> {
+    let list = detail?.strip_prefix("shared with ")?;
+    if list.contains(" more") {
+        return None;
+    }
+    let accounts: Vec<String> = list
+        .split(", ")
+        .map(|a| {
+            if a == "everyone (public)" {
+                "all".to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    (!accounts.is_empty()).then_some(accounts)
 }
 
 #[cfg(test)]
@@ -354,6 +428,10 @@ mod tests {
         let detach = &steps(&policy)[0];
         assert_eq!(detach.action, "detach-policy");
         assert_eq!(detach.with["principal"], "user backup");
+        assert_eq!(
+            detach.resource,
+            "user/backup:arn:aws:iam::aws:policy/AdministratorAccess"
+        );
         let trail = resource(Kind::Trail, "org", &[(Change::Stopped, None)]);
         assert_eq!(
             actions(&trail),
@@ -374,7 +452,15 @@ mod tests {
         }];
         assert_eq!(steps(&open)[0].action, "replace-world-rule");
         open.changes[0].rules[0].ports = Some((5432, 5432));
-        assert_eq!(steps(&open)[0].action, "revoke-ingress");
+        let revoke = &steps(&open)[0];
+        assert_eq!(revoke.action, "revoke-rule");
+        assert_eq!(revoke.resource, "sg-0123456789abcdef0:tcp/5432:0.0.0.0/0");
+        assert_eq!(revoke.with["port"], "5432");
+        let mut shared = resource(Kind::Snapshot, "snap-1", &[(Change::Shared, None)]);
+        shared.changes[0].detail = Some("shared with everyone (public), 999988887777".into());
+        assert_eq!(steps(&shared)[0].with["from"], "all,999988887777");
+        shared.changes[0].detail = Some("shared with 1, 2 and 7 more".into());
+        assert!(steps(&shared)[0].by_hand.is_some());
     }
 
     #[test]

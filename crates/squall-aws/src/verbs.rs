@@ -6,6 +6,7 @@
 //! AWS id of its kind (a user named `x; rm -rf ~` or `--yes` gets no command), and positional
 //! ids follow `--`, so even a valid name that starts with a dash is never read as an option.
 
+use squall_core::proposal::Step;
 use squall_core::touched::{Change, Kind, Rule};
 
 /// A Squall command that acts on resources: `contain aws instance ... --isolate`.
@@ -74,21 +75,169 @@ const ACQUIRE: Verb = Verb {
     flags: &[],
 };
 
-/// The verb that carries out a proposed step (`squall respond`), by the action it names, and
-/// the id it takes; `None` for an action no verb here carries out yet, or an id that is not a
-/// well-formed AWS id of its kind.
-pub fn for_action(action: &str, id: &str) -> Option<Verb> {
-    let verb = match action {
-        "deactivate-access-key" => KEY,
-        "contain-user" => USER,
-        "contain-role" => ROLE,
-        "isolate-instance" => INSTANCE,
-        "stop-instance" => STOP,
-        "acquire-instance" => ACQUIRE,
-        "replace-world-rule" => FIREWALL,
-        _ => return None,
+/// The command that carries out a proposed step (`squall respond`), without `squall`: the
+/// verb its action names, with `--case`, and every part of the step checked for the shape an
+/// AWS id of its kind has (values given as `--flag=value` and names after `--`, so none reads
+/// as an option); `None` for a step no verb carries out or whose parts are not well formed.
+pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
+    let id = step.resource.as_str();
+    let with = |k: &str| step.with.get(k).map(String::as_str);
+    let simple = match step.action.as_str() {
+        "deactivate-access-key" => Some(KEY),
+        "contain-user" => Some(USER),
+        "contain-role" => Some(ROLE),
+        "isolate-instance" => Some(INSTANCE),
+        "stop-instance" => Some(STOP),
+        "acquire-instance" => Some(ACQUIRE),
+        "replace-world-rule" => Some(FIREWALL),
+        _ => None,
     };
-    well_formed(&verb, id).then_some(verb)
+    if let Some(verb) = simple {
+        return well_formed(&verb, id).then(|| verb.argv(case, [id]));
+    }
+    let recover = |verb: &str, flags: Vec<String>, names: Vec<&str>| {
+        let mut argv: Vec<String> = ["recover", "aws", verb].map(String::from).to_vec();
+        argv.extend(flags);
+        argv.extend(["--case".to_string(), case.to_string()]);
+        if !names.is_empty() {
+            argv.push("--".to_string());
+            argv.extend(names.into_iter().map(String::from));
+        }
+        argv
+    };
+    // `user/backup:arn:...` → (`--user=backup`, `arn:...`).
+    let held = |resource: &str| -> Option<(String, String)> {
+        let (holder, rest) = resource.split_once(':')?;
+        let (kind, name) = holder.split_once('/')?;
+        (matches!(kind, "user" | "role" | "group") && iam_name(name))
+            .then(|| (format!("--{kind}={name}"), rest.to_string()))
+    };
+    match step.action.as_str() {
+        "detach-policy" => {
+            let (holder, arn) = held(id)?;
+            policy_arn(&arn).then(|| {
+                recover(
+                    "detach-policy",
+                    vec![holder, format!("--policy-arn={arn}")],
+                    vec![],
+                )
+            })
+        }
+        "delete-inline-policy" => {
+            let (holder, name) = held(id)?;
+            iam_name(&name).then(|| {
+                recover(
+                    "delete-inline-policy",
+                    vec![holder, format!("--policy={name}")],
+                    vec![],
+                )
+            })
+        }
+        "start-logging" => trail(id).then(|| recover("start-logging", vec![], vec![id])),
+        "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
+        "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
+        "unshare-snapshot" | "unshare-image" => {
+            let (flag, prefix) = if step.action == "unshare-snapshot" {
+                ("--snapshot", "snap-")
+            } else {
+                ("--image", "ami-")
+            };
+            let from = with("from")?;
+            let accounts: Vec<&str> = from.split(',').collect();
+            let fine = hex_id(id, prefix)
+                && accounts.iter().all(|a| {
+                    *a == "all" || (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                });
+            fine.then(|| {
+                let mut flags = vec![format!("{flag}={id}")];
+                flags.extend(accounts.iter().map(|a| format!("--from={a}")));
+                recover("unshare", flags, vec![])
+            })
+        }
+        "revoke-rule" => {
+            let (group, protocol, cidr) = (with("group")?, with("protocol")?, with("cidr")?);
+            let fine = hex_id(group, "sg-")
+                && matches!(protocol, "tcp" | "udp" | "icmp" | "icmpv6" | "all")
+                && cidr.parse::<ipnet_like::Cidr>().is_ok()
+                && with("port").is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+            fine.then(|| {
+                let mut flags = vec![
+                    format!("--group={group}"),
+                    format!("--protocol={protocol}"),
+                    format!("--cidr={cidr}"),
+                ];
+                flags.extend(with("port").map(|p| format!("--port={p}")));
+                recover("revoke-rule", flags, vec![])
+            })
+        }
+        _ => None,
+    }
+}
+
+/// IAM names: letters, digits and `+=,.@_-`, up to 128 characters.
+fn iam_name(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
+/// `arn:aws:iam::aws:policy/...` or `arn:aws:iam::123456789012:policy/path/name`.
+fn policy_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+        return false;
+    };
+    let Some((account, path)) = rest.split_once(":policy/") else {
+        return false;
+    };
+    (account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && path.split('/').all(iam_name)
+}
+
+/// A trail's name (`[A-Za-z0-9._-]`, 3 to 128) or its ARN.
+fn trail(id: &str) -> bool {
+    let name = match id.strip_prefix("arn:aws:cloudtrail:") {
+        Some(rest) => match rest.rsplit_once(":trail/") {
+            Some((_, name)) => name,
+            None => return false,
+        },
+        None => id,
+    };
+    (3..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Printable ASCII, as EC2 allows in a key pair's name (up to 255).
+fn printable(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// `prefix` and 8 or 17 hexadecimal digits.
+fn hex_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// CIDR ranges, checked without another crate: an IP address and a prefix length in range.
+mod ipnet_like {
+    pub struct Cidr;
+
+    impl std::str::FromStr for Cidr {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Cidr, ()> {
+            let (ip, len) = s.split_once('/').ok_or(())?;
+            let len: u8 = len.parse().map_err(|_| ())?;
+            match ip.parse::<std::net::IpAddr>().map_err(|_| ())? {
+                std::net::IpAddr::V4(_) if len <= 32 => Ok(Cidr),
+                std::net::IpAddr::V6(_) if len <= 128 => Ok(Cidr),
+                _ => Err(()),
+            }
+        }
+    }
 }
 
 /// The ports `recover aws firewall` closes when open to the world (SSH, RDP; every port).
@@ -238,17 +387,95 @@ mod tests {
 
     #[test]
     fn a_proposed_step_names_the_verb_that_carries_it_out() {
-        let argv = |action, id| for_action(action, id).map(|v| v.argv("C-1", [id]).join(" "));
+        let step = |action: &str, resource: &str, with: &[(&str, &str)]| Step {
+            step: 1,
+            phase: squall_core::proposal::Phase::Undo,
+            provider: squall_core::Provider::Aws,
+            action: action.into(),
+            resource: resource.into(),
+            account: None,
+            region: None,
+            with: with
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            reason: String::new(),
+            record: None,
+            after: vec![],
+            by_hand: None,
+        };
+        let argv = |s: Step| command_for(&s, "C-1").map(|a| a.join(" "));
         assert_eq!(
-            argv("stop-instance", "i-0123456789abcdef0").as_deref(),
+            argv(step("stop-instance", "i-0123456789abcdef0", &[])).as_deref(),
             Some("contain aws instance --stop --case C-1 -- i-0123456789abcdef0")
         );
         assert_eq!(
-            argv("acquire-instance", "i-0123456789abcdef0").as_deref(),
-            Some("acquire aws instance --case C-1 -- i-0123456789abcdef0")
+            argv(step(
+                "detach-policy",
+                "user/backup:arn:aws:iam::aws:policy/AdministratorAccess",
+                &[]
+            ))
+            .as_deref(),
+            Some(
+                "recover aws detach-policy --user=backup \
+                 --policy-arn=arn:aws:iam::aws:policy/AdministratorAccess --case C-1"
+            )
         );
-        assert_eq!(argv("start-logging", "org"), None);
-        assert_eq!(argv("contain-user", "x; rm"), None);
+        assert_eq!(
+            argv(step("start-logging", "org-trail", &[])).as_deref(),
+            Some("recover aws start-logging --case C-1 -- org-trail")
+        );
+        assert_eq!(
+            argv(step(
+                "unshare-snapshot",
+                "snap-0123456789abcdef0",
+                &[("from", "all,999988887777")]
+            ))
+            .as_deref(),
+            Some(
+                "recover aws unshare --snapshot=snap-0123456789abcdef0 --from=all \
+                 --from=999988887777 --case C-1"
+            )
+        );
+        let rule = [
+            ("group", "sg-0123456789abcdef0"),
+            ("protocol", "tcp"),
+            ("port", "5432"),
+            ("cidr", "0.0.0.0/0"),
+        ];
+        assert_eq!(
+            argv(step(
+                "revoke-rule",
+                "sg-0123456789abcdef0:tcp/5432:0.0.0.0/0",
+                &rule
+            ))
+            .as_deref(),
+            Some(
+                "recover aws revoke-rule --group=sg-0123456789abcdef0 --protocol=tcp \
+                 --cidr=0.0.0.0/0 --port=5432 --case C-1"
+            )
+        );
+        // Attacker-shaped parts get no command.
+        assert_eq!(argv(step("contain-user", "x; rm", &[])), None);
+        assert_eq!(argv(step("start-logging", "org\u{1b}[2J", &[])), None);
+        assert_eq!(argv(step("delete-key-pair", "miner\n", &[])), None);
+        assert_eq!(
+            argv(step(
+                "detach-policy",
+                "user/x y:arn:aws:iam::aws:policy/A",
+                &[]
+            )),
+            None
+        );
+        assert_eq!(
+            argv(step(
+                "unshare-image",
+                "ami-0123456789abcdef0",
+                &[("from", "everyone")]
+            )),
+            None
+        );
+        assert_eq!(argv(step("restore-trust-policy", "r", &[])), None);
     }
 
     #[test]

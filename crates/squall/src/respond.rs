@@ -50,10 +50,8 @@ impl Word {
 
 /// The command that carries out a step, shell-quoted, when a Squall verb does.
 fn command(s: &Standing, case: &str) -> Option<String> {
-    let step = &s.step;
-    let verb = squall_aws::verbs::for_action(&step.action, &step.resource)?;
     let mut argv = vec!["squall".to_string()];
-    argv.extend(verb.argv(case, [step.resource.as_str()]));
+    argv.extend(squall_aws::verbs::command_for(&s.step, case)?);
     Some(
         argv.iter()
             .map(|w| {

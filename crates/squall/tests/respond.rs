@@ -61,11 +61,18 @@ fn the_case_proposes_its_response_in_a_safe_order_with_reasons() {
             .any(|s| s["action"] == "rotate-access-key" && s["resource"] == "AKIANEWKEY0000000001")
     );
     find(&steps, "contain-role", "web-role");
-    let detach = find(
-        &steps,
-        "detach-policy",
-        "arn:aws:iam::aws:policy/AdministratorAccess",
+    let detach = steps
+        .iter()
+        .find(|s| s["action"] == "detach-policy")
+        .expect("the admin policy detached");
+    assert!(
+        detach["resource"]
+            .as_str()
+            .unwrap()
+            .ends_with(":arn:aws:iam::aws:policy/AdministratorAccess")
     );
+    // A holder no IAM could have gets no command; the step says so by having none.
+    assert!(detach.get("command").is_none());
     assert_eq!(detach["phase"], "undo");
     assert!(
         detach["with"]["principal"]
@@ -177,7 +184,19 @@ ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
 image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
 miner = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='p3.2xlarge',
     Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
-print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner}))
+admin = iam.create_policy(PolicyName='attacker-admin', PolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']
+iam.attach_user_policy(UserName='backup-admin', PolicyArn=admin)
+ec2.create_key_pair(KeyName='miner')
+vol = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
+snap = ec2.create_snapshot(VolumeId=vol)['SnapshotId']
+ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute='createVolumePermission',
+    OperationType='add', UserIds=['999988887777'])
+s3 = boto3.client('s3', **kw)
+s3.create_bucket(Bucket='trail-bucket')
+ct = boto3.client('cloudtrail', **kw)
+ct.create_trail(Name='org-trail', S3BucketName='trail-bucket')
+print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'snap': snap}))
 "#,
     ))
     .unwrap();
@@ -207,6 +226,36 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner}))
             serde_json::json!({}),
             serde_json::json!({"instancesSet": {"items": [{"instanceId": id("miner"),
                 "instanceType": "p3.2xlarge"}]}}),
+        ),
+        record(
+            4,
+            "AttachUserPolicy",
+            "iam.amazonaws.com",
+            serde_json::json!({"userName": "backup-admin",
+                "policyArn": "arn:aws:iam::123456789012:policy/attacker-admin"}),
+            Value::Null,
+        ),
+        record(
+            5,
+            "CreateKeyPair",
+            "ec2.amazonaws.com",
+            serde_json::json!({"keyName": "miner"}),
+            serde_json::json!({"keyName": "miner"}),
+        ),
+        record(
+            6,
+            "ModifySnapshotAttribute",
+            "ec2.amazonaws.com",
+            serde_json::json!({"snapshotId": id("snap"), "createVolumePermission":
+                {"add": {"items": [{"userId": "999988887777"}]}}}),
+            Value::Null,
+        ),
+        record(
+            7,
+            "StopLogging",
+            "cloudtrail.amazonaws.com",
+            serde_json::json!({"name": "org-trail"}),
+            Value::Null,
         ),
         record(
             3,
@@ -249,7 +298,11 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner}))
             "deactivate-access-key",
             "contain-user",
             "stop-instance",
+            "detach-policy",
+            "delete-key-pair",
             "replace-world-rule",
+            "unshare-snapshot",
+            "start-logging",
             "rotate-access-key",
         ],
         "{proposed:#}"
@@ -276,10 +329,17 @@ state = ec2.describe_instances(InstanceIds=['{miner}'])['Reservations'][0]['Inst
 snaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Snapshots']
 perms = ec2.describe_security_groups(GroupIds=['{sg}'])['SecurityGroups'][0]['IpPermissions']
 world = [p for p in perms if any(r['CidrIp'] == '0.0.0.0/0' for r in p.get('IpRanges', []))]
-print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world)}}))
+attached = [p['PolicyArn'] for p in iam.list_attached_user_policies(UserName='backup-admin')['AttachedPolicies']]
+pairs = [k['KeyName'] for k in ec2.describe_key_pairs()['KeyPairs']]
+shared = [p.get('UserId') for p in ec2.describe_snapshot_attribute(SnapshotId='{snap}',
+    Attribute='createVolumePermission')['CreateVolumePermissions']]
+logging = boto3.client('cloudtrail', **kw).get_trail_status(Name='org-trail')['IsLogging']
+print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world),
+    'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging}}))
 "#,
                 miner = id("miner"),
-                sg = id("sg")
+                sg = id("sg"),
+                snap = id("snap")
             ),
         ))
         .unwrap()
@@ -288,6 +348,8 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(untouched["state"], "running");
     assert_eq!(untouched["snapshots"], 0);
     assert_eq!(untouched["world"], 1);
+    assert_eq!(untouched["pairs"], serde_json::json!(["miner"]));
+    assert_eq!(untouched["logging"], false);
 
     // Carried out: acquired before stopped, keys off, the world rule gone.
     let out = squall(&home)
@@ -313,6 +375,10 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(done["state"], "stopped", "{done}");
     assert!(done["snapshots"].as_u64().unwrap() >= 1, "{done}");
     assert_eq!(done["world"], 0, "{done}");
+    assert_eq!(done["attached"], serde_json::json!([]), "{done}");
+    assert_eq!(done["pairs"], serde_json::json!([]), "{done}");
+    assert_eq!(done["shared"], serde_json::json!([]), "{done}");
+    assert_eq!(done["logging"], true, "{done}");
     let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let status: Vec<&str> = shown
         .as_array()
@@ -322,7 +388,10 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         .collect();
     assert_eq!(
         status,
-        ["done", "done", "done", "done", "done", "done", "approved"],
+        [
+            "done", "done", "done", "done", "done", "done", "done", "done", "done", "done",
+            "approved"
+        ],
         "{shown:#}"
     );
     // Again: nothing left but the step done by hand; the ledger verifies.
