@@ -404,3 +404,135 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         .assert()
         .success();
 }
+
+/// The stolen-instance-credentials drill against moto: a web server's role credentials used
+/// from outside to mint a key for a service user; the proposal acquires the server before
+/// isolating it, cuts the role's sessions and the minted key, in four Squall commands after
+/// the hunt.
+#[test]
+fn stolen_instance_credentials_are_answered_from_the_instance_to_the_key_they_minted() {
+    use common::moto::{moto, setup};
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='web-role', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+iam.create_instance_profile(InstanceProfileName='web-profile')
+iam.add_role_to_instance_profile(InstanceProfileName='web-profile', RoleName='web-role')
+iam.create_user(UserName='svc-reports')
+minted = iam.create_access_key(UserName='svc-reports')['AccessKey']['AccessKeyId']
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sub = ec2.create_subnet(VpcId=vpc, CidrBlock='10.0.1.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
+web = ec2.create_security_group(GroupName='web', Description='w', VpcId=vpc)['GroupId']
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[web],
+    IamInstanceProfile={'Name': 'web-profile'})['Instances'][0]['InstanceId']
+print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
+"#,
+    ))
+    .unwrap();
+    let id = |k: &str| ids[k].as_str().unwrap().to_string();
+    let instance = id("instance");
+    let who = serde_json::json!({"type": "AssumedRole", "accessKeyId": "ASIASTOLEN0000000001",
+        "accountId": "123456789012",
+        "arn": format!("arn:aws:sts::123456789012:assumed-role/web-role/{instance}"),
+        "sessionContext": {"ec2RoleDelivery": "2.0", "sessionIssuer": {"type": "Role",
+            "userName": "web-role", "arn": "arn:aws:iam::123456789012:role/web-role"}}});
+    let record = serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-11-02T10:01:00Z",
+        "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66",
+        "recipientAccountId": "123456789012", "eventID": "ev-1", "userIdentity": who,
+        "requestParameters": {"userName": "svc-reports"},
+        "responseElements": {"accessKey": {"accessKeyId": id("minted"), "userName": "svc-reports"}}});
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("trail.json");
+    std::fs::write(&log, serde_json::json!({ "Records": [record] }).to_string()).unwrap();
+    let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
+    squall(&home)
+        .args([
+            "hunt",
+            "--new-case",
+            "stolen role",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    let steps: Vec<(String, String)> = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap().to_string(),
+                s["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("acquire-instance", instance.as_str()),
+        ("deactivate-access-key", &id("minted")),
+        ("contain-role", "web-role"),
+        ("contain-user", "svc-reports"),
+        ("isolate-instance", instance.as_str()),
+    ]
+    .iter()
+    .map(|(a, r)| (a.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(steps, expected, "{proposed:#}");
+    let isolate = &proposed[4];
+    assert_eq!(isolate["after"][0], 1, "isolated only once acquired");
+    squall(&home)
+        .args(["respond", "C-0001", "--approve", "all"])
+        .assert()
+        .success();
+    squall(&home)
+        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
+        .assert()
+        .success();
+    let state: Value = serde_json::from_str(&setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+ec2 = boto3.client('ec2', **kw)
+d = ec2.describe_instances(InstanceIds=['{instance}'])['Reservations'][0]['Instances'][0]
+groups = sorted(g['GroupName'] for n in d['NetworkInterfaces'] for g in n['Groups'])
+snaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Snapshots']
+keys = [k['Status'] for k in iam.list_access_keys(UserName='svc-reports')['AccessKeyMetadata']]
+print(json.dumps({{'groups': groups, 'state': d['State']['Name'], 'snapshots': len(snaps),
+    'role_policies': iam.list_role_policies(RoleName='web-role')['PolicyNames'], 'keys': keys}}))
+"#
+        ),
+    ))
+    .unwrap();
+    assert_eq!(state["state"], "running", "isolated, not stopped: {state}");
+    assert_eq!(
+        state["groups"],
+        serde_json::json!(["squall-isolation"]),
+        "{state}"
+    );
+    assert!(state["snapshots"].as_u64().unwrap() >= 1, "{state}");
+    assert_eq!(
+        state["role_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"]),
+        "{state}"
+    );
+    assert_eq!(state["keys"], serde_json::json!(["Inactive"]), "{state}");
+    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    assert!(
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "done"),
+        "{shown:#}"
+    );
+}
