@@ -452,6 +452,16 @@ pub fn carry_out(
             out.push((step, Carried::Waiting(waiting)));
             continue;
         }
+        // The same check as the command the step shows: every part the shape of an AWS id
+        // of its kind, or the step is left to the analyst.
+        if squall_aws::verbs::command_for(&step, case).is_none() {
+            let hand = format!(
+                "{} on {}: the log names it in a form no AWS id has; review it and act by hand",
+                step.action, step.resource
+            );
+            out.push((step, Carried::ByHand(hand)));
+            continue;
+        }
         let id = vec![step.resource.clone()];
         let contain = |what, show: &mut dyn FnMut(crate::respond::PlanShown<'_>)| {
             crate::aws::contain(ctx, r, target, what, show)
