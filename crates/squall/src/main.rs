@@ -60,6 +60,7 @@ fn run() -> anyhow::Result<u8> {
             approve,
             skip,
             reason,
+            proposal,
             run,
             yes,
             concurrency,
@@ -73,7 +74,7 @@ fn run() -> anyhow::Result<u8> {
                     target: aws::target(target, &config.aws),
                 }
             } else {
-                respond::Word::of(propose, approve, skip, reason)
+                respond::Word::of(propose, approve, skip, reason, proposal)
             };
             respond::respond(&context()?, &case, word, format)
         }

@@ -16,10 +16,11 @@ pub enum Word {
     /// Show the proposal, proposing one if the case has none.
     Show,
     Propose,
-    Approve(String),
+    Approve(String, Option<u32>),
     Skip {
         steps: String,
         reason: String,
+        proposal: Option<u32>,
     },
     /// Carry out the approved steps (plans only without `yes`).
     Run {
@@ -35,13 +36,15 @@ impl Word {
         approve: Option<String>,
         skip: Option<String>,
         reason: Option<String>,
+        proposal: Option<u32>,
     ) -> Word {
         match (propose, approve, skip) {
             (true, ..) => Word::Propose,
-            (_, Some(steps), _) => Word::Approve(steps),
+            (_, Some(steps), _) => Word::Approve(steps, proposal),
             (_, _, Some(steps)) => Word::Skip {
                 steps,
                 reason: reason.unwrap_or_default(),
+                proposal,
             },
             _ => Word::Show,
         }
@@ -99,12 +102,19 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
             let after: Vec<String> = step.after.iter().map(|n| format!("#{n}")).collect();
             format!(" (after {})", after.join(", "))
         };
+        // The standing first: a resource name cannot push it out of sight.
+        let place = match (&step.account, &step.region) {
+            (Some(a), Some(r)) => format!(" (account {a}, {r})"),
+            (Some(a), None) => format!(" (account {a})"),
+            (None, Some(r)) => format!(" ({r})"),
+            (None, None) => String::new(),
+        };
         let line = format!(
-            "{:>3}. {} {}{after}  [{}]",
+            "{:>3}. [{}] {} {}{place}{after}",
             step.step,
+            status_word(&s.status),
             step.action,
             step.resource,
-            status_word(&s.status)
         );
         writeln!(out, "{}", text::terminal(&line))?;
         let mut why = format!("     why: {}", step.reason);
@@ -201,7 +211,18 @@ pub fn respond(
             concurrency,
             target,
         } => return run(ctx, case, yes, concurrency, &target, format),
-        Word::Propose => proposal::propose(ctx, case)?,
+        Word::Propose => {
+            let c = proposal::propose(ctx, case)?;
+            if c.proposal > 1 {
+                say!(
+                    "{case}: proposal {} replaces proposal {}: approve its steps again (steps \
+                     already done stay done)",
+                    c.proposal,
+                    c.proposal - 1
+                );
+            }
+            c
+        }
         Word::Show => {
             let file = squall_case::CaseFile::load(&ctx.store()?, case)?;
             match proposal::current(&file) {
@@ -209,8 +230,12 @@ pub fn respond(
                 None => proposal::propose(ctx, case)?,
             }
         }
-        Word::Approve(steps) => proposal::approve(ctx, case, &steps)?,
-        Word::Skip { steps, reason } => proposal::skip(ctx, case, &steps, &reason)?,
+        Word::Approve(steps, expected) => proposal::approve(ctx, case, &steps, expected)?,
+        Word::Skip {
+            steps,
+            reason,
+            proposal: expected,
+        } => proposal::skip(ctx, case, &steps, &reason, expected)?,
     };
     let format = format_or_default(format);
     let header = [

@@ -118,6 +118,20 @@ fn approvals_and_skips_are_the_analysts_recorded_word() {
         table.starts_with("C-0001: proposal 2 by alice@ws1"),
         "{table}"
     );
+    // An approval meant for proposal 1 does not land on proposal 2's renumbered steps, and a
+    // skip says why or is refused.
+    squall(&home)
+        .args(["respond", "C-0001", "--approve", "1", "--proposal", "1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "proposal 1 is no longer case C-0001's",
+        ));
+    squall(&home)
+        .args(["respond", "C-0001", "--skip", "1", "--reason", " "])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--skip needs a --reason"));
     assert!(!table.contains('\u{1b}'), "{table}");
     assert!(table.contains("run: squall contain aws key --case C-0001 -- AKIACIDEPLOYER000001"));
 
@@ -296,7 +310,6 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "acquire-instance",
             "deactivate-access-key",
             "deactivate-access-key",
-            "contain-user",
             "stop-instance",
             "detach-policy",
             "delete-key-pair",
@@ -366,7 +379,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("by hand: squall recover aws key"),
+        stderr.contains("by hand: rotate the step's key with `squall recover aws key KEY --rotate"),
         "{stderr}"
     );
     let done = state();
@@ -389,8 +402,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(
         status,
         [
-            "done", "done", "done", "done", "done", "done", "done", "done", "done", "done",
-            "approved"
+            "done", "done", "done", "done", "done", "done", "done", "done", "done", "approved"
         ],
         "{shown:#}"
     );
@@ -480,14 +492,13 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
         ("acquire-instance", instance.as_str()),
         ("deactivate-access-key", &id("minted")),
         ("contain-role", "web-role"),
-        ("contain-user", "svc-reports"),
         ("isolate-instance", instance.as_str()),
     ]
     .iter()
     .map(|(a, r)| (a.to_string(), r.to_string()))
     .collect();
     assert_eq!(steps, expected, "{proposed:#}");
-    let isolate = &proposed[4];
+    let isolate = &proposed[3];
     assert_eq!(isolate["after"][0], 1, "isolated only once acquired");
     squall(&home)
         .args(["respond", "C-0001", "--approve", "all"])
