@@ -392,7 +392,8 @@ impl AwsInventory {
     /// The account's instances with their tags, so triage answers "production or test?" from
     /// an instance's own `Environment` tag when a case names the instance.
     pub fn resources(&self) -> Vec<squall_core::Resource> {
-        self.instances
+        let mut out: Vec<squall_core::Resource> = self
+            .instances
             .iter()
             .map(|i| squall_core::Resource {
                 provider: squall_core::Provider::Aws,
@@ -400,8 +401,38 @@ impl AwsInventory {
                 id: i.instance.id.clone(),
                 kind: Some("instance".to_string()),
                 tags: i.instance.tags.clone(),
+                region: Some(i.instance.region.clone()),
+                open_to_world: Vec::new(),
             })
-            .collect()
+            .collect();
+        // The groups with a rule open to the world on SSH, RDP or every port: a response
+        // closes them (`recover aws firewall`) whether or not the logs show who opened them.
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> =
+            Default::default();
+        for r in &self.open_rules {
+            let ports = match (r.from_port, r.to_port) {
+                _ if r.protocol == "-1" => "all ports".to_string(),
+                (Some(a), Some(b)) if a == b => format!("{} {a}", r.protocol),
+                (Some(a), Some(b)) => format!("{} {a}-{b}", r.protocol),
+                _ => r.protocol.clone(),
+            };
+            groups
+                .entry((r.group_id.clone(), r.region.clone()))
+                .or_default()
+                .push(format!("{ports} from {}", r.cidr));
+        }
+        for ((group, region), open) in groups {
+            out.push(squall_core::Resource {
+                provider: squall_core::Provider::Aws,
+                account: self.account.clone(),
+                id: group,
+                kind: Some("firewall".to_string()),
+                tags: Default::default(),
+                region: Some(region),
+                open_to_world: open,
+            });
+        }
+        out
     }
 
     /// The account as a case-store inventory record; fields the API cannot know stay unset

@@ -267,6 +267,34 @@ pub fn steps(r: &Resource) -> Vec<Step> {
     out
 }
 
+/// The step that closes what an inventory found open to the world (a security group's SSH
+/// rule), for an account the case touched: the way in was often there before the attacker.
+pub fn hardening(r: &squall_core::Resource) -> Option<Step> {
+    if r.provider != Provider::Aws
+        || r.kind.as_deref() != Some("firewall")
+        || r.open_to_world.is_empty()
+    {
+        return None;
+    }
+    Some(Step {
+        step: 0,
+        phase: Phase::Harden,
+        provider: Provider::Aws,
+        action: "replace-world-rule".into(),
+        resource: r.id.clone(),
+        account: Some(r.account.clone()),
+        region: r.region.clone(),
+        with: BTreeMap::new(),
+        reason: format!(
+            "open to the world when the account's inventory was read: {}",
+            r.open_to_world.join(", ")
+        ),
+        record: None,
+        after: Vec::new(),
+        by_hand: None,
+    })
+}
+
 /// Kinds that live in one region (everything but IAM).
 fn regional(kind: Kind) -> bool {
     !matches!(
@@ -520,6 +548,26 @@ mod tests {
                 "revoke-rule sg-0123456789abcdef0:tcp/3306:::/0",
             ]
         );
+    }
+
+    #[test]
+    fn what_the_inventory_found_open_is_closed_last() {
+        let group = |open: &[&str]| squall_core::Resource {
+            provider: Provider::Aws,
+            account: "111122223333".into(),
+            id: "sg-0123456789abcdef0".into(),
+            kind: Some("firewall".into()),
+            tags: Default::default(),
+            region: Some("eu-west-1".into()),
+            open_to_world: open.iter().map(|o| o.to_string()).collect(),
+        };
+        let step = hardening(&group(&["tcp 22 from 0.0.0.0/0"])).unwrap();
+        assert_eq!(
+            (step.phase, step.action.as_str(), step.region.as_deref()),
+            (Phase::Harden, "replace-world-rule", Some("eu-west-1"))
+        );
+        assert!(step.reason.ends_with("tcp 22 from 0.0.0.0/0"));
+        assert!(hardening(&group(&[])).is_none());
     }
 
     #[test]

@@ -111,6 +111,14 @@ pub struct Resource {
     pub kind: Option<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Where it is, for the regional ones (a security group, an instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// What it leaves open to the whole internet on an administration port, as the provider's
+    /// inventory read it (`tcp 22 from 0.0.0.0/0`): what a response closes even when no log
+    /// shows the attacker opening it (it was open before the incident).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_to_world: Vec<String>,
 }
 
 impl Resource {

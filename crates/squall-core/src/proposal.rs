@@ -27,6 +27,8 @@ pub enum Phase {
     Undo,
     /// Replace what leaked.
     Rotate,
+    /// Close what was left open before the incident (a rule open to the world on SSH).
+    Harden,
 }
 
 impl Phase {
@@ -37,6 +39,7 @@ impl Phase {
             Phase::Stop => "stop",
             Phase::Undo => "undo",
             Phase::Rotate => "rotate",
+            Phase::Harden => "harden",
         }
     }
 }
@@ -133,6 +136,7 @@ mod tests {
     fn phases_run_in_the_order_of_a_response() {
         let mut phases = [
             Phase::Undo,
+            Phase::Harden,
             Phase::Acquire,
             Phase::Rotate,
             Phase::Contain,
@@ -141,7 +145,7 @@ mod tests {
         phases.sort();
         assert_eq!(
             phases.map(Phase::name),
-            ["acquire", "contain", "stop", "undo", "rotate"]
+            ["acquire", "contain", "stop", "undo", "rotate", "harden"]
         );
     }
 }

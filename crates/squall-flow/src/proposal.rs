@@ -62,8 +62,12 @@ pub struct Current {
 /// The steps a case's affected resources call for, ordered phase by phase (resources in the
 /// order scope lists them within a phase), numbered from 1, each instance's stop after its
 /// acquisition. The same action on the same resource is proposed once.
-pub fn steps_for(resources: &[Resource]) -> Vec<Step> {
+pub fn steps_for(resources: &[Resource], inventory: &[squall_core::Resource]) -> Vec<Step> {
     let mut seen = HashSet::new();
+    let hardening = inventory.iter().filter_map(|r| match r.provider {
+        Provider::Aws => squall_aws::propose::hardening(r),
+        _ => None,
+    });
     let mut all: Vec<Step> = resources
         .iter()
         .flat_map(|r| match r.provider {
@@ -71,6 +75,7 @@ pub fn steps_for(resources: &[Resource]) -> Vec<Step> {
             // GCP's and Azure's verbs come with their providers.
             _ => Vec::new(),
         })
+        .chain(hardening)
         .filter(|s| {
             let key = (s.action.clone(), s.resource.clone());
             seen.insert((key, s.account.clone(), s.region.clone()))
@@ -105,7 +110,22 @@ pub fn propose(ctx: &Context, case: &str) -> anyhow::Result<Current> {
         bail!("{banner}; no response is proposed from it");
     }
     let scope = activity::scope(&activity);
-    let steps = steps_for(&scope.affected.resources);
+    // What the inventory found open in the accounts the case's actors reached.
+    let store = ctx.store()?;
+    let accounts: HashSet<(Option<Provider>, Option<String>)> = scope
+        .affected
+        .resources
+        .iter()
+        .filter(|r| !r.address_only)
+        .map(|r| (r.provider, r.account.clone()))
+        .collect();
+    let open: Vec<squall_core::Resource> = store
+        .inventory_checked()?
+        .resources
+        .into_iter()
+        .filter(|r| accounts.contains(&(Some(r.provider), Some(r.account.clone()))))
+        .collect();
+    let steps = steps_for(&scope.affected.resources, &open);
     if steps.is_empty() {
         bail!(
             "case {case}: nothing in what it touched calls for a response step (see `squall \

@@ -547,3 +547,182 @@ print(json.dumps({{'groups': groups, 'state': d['State']['Name'], 'snapshots': l
         "{shown:#}"
     );
 }
+
+/// The open-bastion drill against moto: SSH open to the world before the incident (no log
+/// shows who opened it), the bastion brute-forced and its role's credentials used from it to
+/// launch a miner with a new key pair. The inventory's finding joins the logs: the proposal
+/// closes the rule too. Five commands: inventory, hunt, respond, approve, carry out.
+#[test]
+fn an_open_bastion_is_closed_as_well_as_what_its_credentials_did() {
+    use common::moto::{moto, setup};
+    let Some(moto) = moto() else { return };
+    let ids: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='bastion-role', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}))
+iam.create_instance_profile(InstanceProfileName='bastion-profile')
+iam.add_role_to_instance_profile(InstanceProfileName='bastion-profile', RoleName='bastion-role')
+ec2 = boto3.client('ec2', **kw)
+vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+sub = ec2.create_subnet(VpcId=vpc, CidrBlock='10.0.1.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
+ssh = ec2.create_security_group(GroupName='bastion-ssh', Description='b', VpcId=vpc)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=ssh, IpPermissions=[
+    {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}])
+image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
+bastion = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[ssh],
+    IamInstanceProfile={'Name': 'bastion-profile'})['Instances'][0]['InstanceId']
+ec2.create_key_pair(KeyName='pivot')
+miner = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, InstanceType='p3.8xlarge',
+    KeyName='pivot')['Instances'][0]['InstanceId']
+print(json.dumps({'bastion': bastion, 'miner': miner, 'ssh': ssh}))
+"#,
+    ))
+    .unwrap();
+    let id = |k: &str| ids[k].as_str().unwrap().to_string();
+    let bastion = id("bastion");
+    let who = serde_json::json!({"type": "AssumedRole", "accessKeyId": "ASIABASTION000000001",
+        "accountId": "123456789012",
+        "arn": format!("arn:aws:sts::123456789012:assumed-role/bastion-role/{bastion}"),
+        "sessionContext": {"ec2RoleDelivery": "2.0", "sessionIssuer": {"type": "Role",
+            "userName": "bastion-role", "arn": "arn:aws:iam::123456789012:role/bastion-role"}}});
+    let record = |minute: u32, name: &str, req: Value, resp: Value| {
+        serde_json::json!({"eventVersion": "1.09",
+            "eventTime": format!("2026-11-02T10:{minute:02}:00Z"),
+            "eventSource": "ec2.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+            "sourceIPAddress": "10.0.1.15", "recipientAccountId": "123456789012",
+            "eventID": format!("ev-{minute}"), "userIdentity": who,
+            "requestParameters": req, "responseElements": resp})
+    };
+    let records = vec![
+        record(
+            1,
+            "CreateKeyPair",
+            serde_json::json!({"keyName": "pivot"}),
+            serde_json::json!({"keyName": "pivot"}),
+        ),
+        record(
+            2,
+            "RunInstances",
+            serde_json::json!({"instanceType": "p3.8xlarge"}),
+            serde_json::json!({"instancesSet": {"items": [{"instanceId": id("miner"),
+                "instanceType": "p3.8xlarge", "keyName": "pivot"}]}}),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("trail.json");
+    std::fs::write(&log, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
+    squall(&home)
+        .args([
+            "inventory",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    squall(&home)
+        .args([
+            "hunt",
+            "--new-case",
+            "open bastion",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    let steps: Vec<String> = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["action"].as_str().unwrap(),
+                s["resource"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let miner = id("miner");
+    let ssh = id("ssh");
+    assert_eq!(
+        steps,
+        [
+            format!("acquire-instance {bastion}"),
+            format!("acquire-instance {miner}"),
+            "contain-role bastion-role".to_string(),
+            format!("isolate-instance {bastion}"),
+            format!("stop-instance {miner}"),
+            "delete-key-pair pivot".to_string(),
+            format!("replace-world-rule {ssh}"),
+        ],
+        "{proposed:#}"
+    );
+    let harden = proposed.as_array().unwrap().last().unwrap();
+    assert_eq!(harden["phase"], "harden");
+    assert!(
+        harden["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tcp 22 from 0.0.0.0/0"),
+        "{harden}"
+    );
+    squall(&home)
+        .args(["respond", "C-0001", "--approve", "all"])
+        .assert()
+        .success();
+    squall(&home)
+        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
+        .assert()
+        .success();
+    let state: Value = serde_json::from_str(&setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+ec2 = boto3.client('ec2', **kw)
+def inst(i):
+    return ec2.describe_instances(InstanceIds=[i])['Reservations'][0]['Instances'][0]
+b = inst('{bastion}')
+perms = ec2.describe_security_groups(GroupIds=['{ssh}'])['SecurityGroups'][0]['IpPermissions']
+world = [p for p in perms if any(r['CidrIp'] == '0.0.0.0/0' for r in p.get('IpRanges', []))]
+print(json.dumps({{'bastion_groups': sorted(g['GroupName'] for n in b['NetworkInterfaces'] for g in n['Groups']),
+    'bastion': b['State']['Name'], 'miner': inst('{miner}')['State']['Name'], 'world': len(world),
+    'pairs': [k['KeyName'] for k in ec2.describe_key_pairs()['KeyPairs']],
+    'role_policies': iam.list_role_policies(RoleName='bastion-role')['PolicyNames']}}))
+"#
+        ),
+    ))
+    .unwrap();
+    assert_eq!(state["bastion"], "running", "{state}");
+    assert_eq!(
+        state["bastion_groups"],
+        serde_json::json!(["squall-isolation"]),
+        "{state}"
+    );
+    assert_eq!(state["miner"], "stopped", "{state}");
+    assert_eq!(state["world"], 0, "{state}");
+    assert_eq!(state["pairs"], serde_json::json!([]), "{state}");
+    assert_eq!(
+        state["role_policies"],
+        serde_json::json!(["SquallRevokeOlderSessions"]),
+        "{state}"
+    );
+    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    assert!(
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "done"),
+        "{shown:#}"
+    );
+}
