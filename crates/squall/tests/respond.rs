@@ -23,6 +23,60 @@ fn find<'a>(steps: &'a [Value], action: &str, resource: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {action} {resource} in {steps:#?}"))
 }
 
+/// A drill's CloudTrail written and hunted into a new case in a fresh home, against moto.
+fn hunted_on_moto(
+    moto: &common::moto::Moto,
+    records: Vec<Value>,
+    title: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("trail.json");
+    std::fs::write(&log, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    common::moto::squall(&home, &moto.url)
+        .args(["hunt", "--new-case", title, "-q", "--format", "jsonl"])
+        .arg(&log)
+        .assert()
+        .success();
+    (dir, home)
+}
+
+/// The identity EC2 gives an instance's role credentials.
+fn instance_role(role: &str, instance: &str, key: &str) -> Value {
+    serde_json::json!({"type": "AssumedRole", "accessKeyId": key, "accountId": "123456789012",
+        "arn": format!("arn:aws:sts::123456789012:assumed-role/{role}/{instance}"),
+        "sessionContext": {"ec2RoleDelivery": "2.0", "sessionIssuer": {"type": "Role",
+            "userName": role, "arn": format!("arn:aws:iam::123456789012:role/{role}")}}})
+}
+
+/// Every step approved, then carried out in us-east-1.
+fn approve_all_and_carry_out(moto: &common::moto::Moto, home: &std::path::Path) {
+    for args in [
+        vec!["respond", "C-0001", "--approve", "all"],
+        vec!["respond", "C-0001", "--yes", "--region", "us-east-1"],
+    ] {
+        common::moto::squall(home, &moto.url)
+            .args(args)
+            .assert()
+            .success();
+    }
+}
+
+/// Every step of the proposal reads done from the ledger.
+fn assert_all_done(moto: &common::moto::Moto, home: &std::path::Path) {
+    let shown = json_of(
+        common::moto::squall(home, &moto.url).args(["respond", "C-0001", "--format", "json"]),
+    );
+    assert!(
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "done"),
+        "{shown:#}"
+    );
+}
+
 #[test]
 fn the_case_proposes_its_response_in_a_safe_order_with_reasons() {
     let (_dir, home) = hunted();
@@ -280,23 +334,8 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             serde_json::json!({"_return": true}),
         ),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let log = dir.path().join("trail.json");
-    std::fs::write(&log, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let (_dir, home) = hunted_on_moto(&moto, records, "leaked key");
     let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
-    squall(&home)
-        .args([
-            "hunt",
-            "--new-case",
-            "leaked key",
-            "-q",
-            "--format",
-            "jsonl",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
     let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let actions: Vec<&str> = proposed
         .as_array()
@@ -448,34 +487,15 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
     .unwrap();
     let id = |k: &str| ids[k].as_str().unwrap().to_string();
     let instance = id("instance");
-    let who = serde_json::json!({"type": "AssumedRole", "accessKeyId": "ASIASTOLEN0000000001",
-        "accountId": "123456789012",
-        "arn": format!("arn:aws:sts::123456789012:assumed-role/web-role/{instance}"),
-        "sessionContext": {"ec2RoleDelivery": "2.0", "sessionIssuer": {"type": "Role",
-            "userName": "web-role", "arn": "arn:aws:iam::123456789012:role/web-role"}}});
+    let who = instance_role("web-role", &instance, "ASIASTOLEN0000000001");
     let record = serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-11-02T10:01:00Z",
         "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
         "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66",
         "recipientAccountId": "123456789012", "eventID": "ev-1", "userIdentity": who,
         "requestParameters": {"userName": "svc-reports"},
         "responseElements": {"accessKey": {"accessKeyId": id("minted"), "userName": "svc-reports"}}});
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let log = dir.path().join("trail.json");
-    std::fs::write(&log, serde_json::json!({ "Records": [record] }).to_string()).unwrap();
+    let (_dir, home) = hunted_on_moto(&moto, vec![record], "stolen role");
     let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
-    squall(&home)
-        .args([
-            "hunt",
-            "--new-case",
-            "stolen role",
-            "-q",
-            "--format",
-            "jsonl",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
     let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let steps: Vec<(String, String)> = proposed
         .as_array()
@@ -500,14 +520,7 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
     assert_eq!(steps, expected, "{proposed:#}");
     let isolate = &proposed[3];
     assert_eq!(isolate["after"][0], 1, "isolated only once acquired");
-    squall(&home)
-        .args(["respond", "C-0001", "--approve", "all"])
-        .assert()
-        .success();
-    squall(&home)
-        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
-        .assert()
-        .success();
+    approve_all_and_carry_out(&moto, &home);
     let state: Value = serde_json::from_str(&setup(
         &moto,
         &format!(
@@ -537,15 +550,7 @@ print(json.dumps({{'groups': groups, 'state': d['State']['Name'], 'snapshots': l
         "{state}"
     );
     assert_eq!(state["keys"], serde_json::json!(["Inactive"]), "{state}");
-    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
-    assert!(
-        shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["status"] == "done"),
-        "{shown:#}"
-    );
+    assert_all_done(&moto, &home);
 }
 
 /// The open-bastion drill against moto: SSH open to the world before the incident (no log
@@ -582,11 +587,7 @@ print(json.dumps({'bastion': bastion, 'miner': miner, 'ssh': ssh}))
     .unwrap();
     let id = |k: &str| ids[k].as_str().unwrap().to_string();
     let bastion = id("bastion");
-    let who = serde_json::json!({"type": "AssumedRole", "accessKeyId": "ASIABASTION000000001",
-        "accountId": "123456789012",
-        "arn": format!("arn:aws:sts::123456789012:assumed-role/bastion-role/{bastion}"),
-        "sessionContext": {"ec2RoleDelivery": "2.0", "sessionIssuer": {"type": "Role",
-            "userName": "bastion-role", "arn": "arn:aws:iam::123456789012:role/bastion-role"}}});
+    let who = instance_role("bastion-role", &bastion, "ASIABASTION000000001");
     let record = |minute: u32, name: &str, req: Value, resp: Value| {
         serde_json::json!({"eventVersion": "1.09",
             "eventTime": format!("2026-11-02T10:{minute:02}:00Z"),
@@ -675,14 +676,7 @@ print(json.dumps({'bastion': bastion, 'miner': miner, 'ssh': ssh}))
             .contains("tcp 22 from 0.0.0.0/0"),
         "{harden}"
     );
-    squall(&home)
-        .args(["respond", "C-0001", "--approve", "all"])
-        .assert()
-        .success();
-    squall(&home)
-        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
-        .assert()
-        .success();
+    approve_all_and_carry_out(&moto, &home);
     let state: Value = serde_json::from_str(&setup(
         &moto,
         &format!(
@@ -716,13 +710,5 @@ print(json.dumps({{'bastion_groups': sorted(g['GroupName'] for n in b['NetworkIn
         serde_json::json!(["SquallRevokeOlderSessions"]),
         "{state}"
     );
-    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
-    assert!(
-        shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["status"] == "done"),
-        "{shown:#}"
-    );
+    assert_all_done(&moto, &home);
 }
