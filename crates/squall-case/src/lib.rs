@@ -10,6 +10,7 @@ pub mod hash;
 pub mod home;
 pub mod inventory;
 pub mod ledger;
+pub mod proposal;
 pub mod report;
 pub mod respond;
 pub mod signing;

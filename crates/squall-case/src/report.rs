@@ -170,6 +170,51 @@ fn response_line(e: &Entry) -> Option<String> {
     })
 }
 
+/// The latest proposed response, each step with where it stands: what the team decided to do,
+/// did, skipped and why, and what is still open.
+fn proposed_response(file: &CaseFile) -> Vec<Block> {
+    use crate::proposal::Status;
+    let Some(c) = crate::proposal::current(file) else {
+        return Vec::new();
+    };
+    let rows = c
+        .steps
+        .iter()
+        .map(|s| {
+            let step = &s.step;
+            let standing = match &s.status {
+                Status::Proposed => "proposed, not decided".to_string(),
+                Status::Approved { by, .. } => format!("approved by {by}, not done"),
+                Status::Skipped { by, reason, .. } => format!("skipped by {by}: {reason}"),
+                Status::Done { at } => format!("done {at}"),
+            };
+            let mut why = step.reason.clone();
+            if let Some(hand) = &step.by_hand {
+                why.push_str(&format!("; by hand: {hand}"));
+            }
+            vec![
+                cell(step.step.to_string()),
+                cell(step.phase.name()),
+                cell(&step.action),
+                cell(&step.resource),
+                cell(standing),
+                cell(why),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Heading(2, cell("Proposed response")),
+        Block::Para(cell(format!(
+            "Proposal {} by {} at {}.",
+            c.proposal, c.proposed_by, c.proposed_at
+        ))),
+        Block::Table(
+            vec!["#", "Phase", "Action", "Resource", "Standing", "Why"],
+            rows,
+        ),
+    ]
+}
+
 /// Step numbers as a list: `1, 3, 4`.
 fn list(steps: &[u32]) -> String {
     steps
@@ -599,6 +644,7 @@ fn document(r: &ReportInput<'_>) -> Vec<Block> {
             })
             .collect(),
     ));
+    doc.extend(proposed_response(file));
     doc.push(Block::Heading(2, cell("Actions")));
     if file
         .ledger

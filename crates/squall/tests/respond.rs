@@ -227,6 +227,17 @@ fn approvals_and_skips_are_the_analysts_recorded_word() {
     );
     assert!(report.contains("steps 3 of proposal 1 skipped: owner keeps it"));
     assert!(report.contains("response proposed"));
+    // The postmortem lists the plan itself, each step with where it stands.
+    let plan = report
+        .split("## Proposed response")
+        .nth(1)
+        .expect("the report lists the proposed response")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(plan.contains("Proposal 2 by alice"), "{plan}");
+    assert!(plan.contains("| deactivate-access-key |"), "{plan}");
+    assert!(plan.contains("proposed, not decided"), "{plan}");
 }
 
 /// The leaked-key drill against moto: the estate as the attacker left it, its CloudTrail

@@ -1,0 +1,280 @@
+//! A proposed response's standing, from the ledger alone: the latest `response.proposed`,
+//! the analyst's approvals and skips of it, and each step done once its action is verified.
+//! Here, beside the ledger, so the report and any front end read it the same way.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use squall_core::entry::{
+    ActionFailed, ActionPlanned, ActionVerified, Kind, Payload, ResponseApproved, ResponseProposed,
+    ResponseSkipped,
+};
+use squall_core::proposal::Step;
+
+use crate::CaseFile;
+
+/// Where a step stands, from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Neither approved nor skipped yet.
+    Proposed,
+    Approved {
+        by: String,
+        at: String,
+    },
+    Skipped {
+        by: String,
+        at: String,
+        reason: String,
+    },
+    /// Its action ran and was verified after the proposal was made.
+    Done {
+        at: String,
+    },
+}
+
+/// A step and where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    #[serde(flatten)]
+    pub step: Step,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// The case's current proposal (its latest), each step with where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Current {
+    pub proposal: u32,
+    pub proposed_by: String,
+    pub proposed_at: String,
+    /// The ledger entry that holds it.
+    pub seq: u64,
+    pub steps: Vec<Standing>,
+}
+
+/// The case's latest proposal and the entry that holds it.
+pub fn latest(file: &CaseFile) -> Option<(ResponseProposed, &crate::ledger::Entry)> {
+    file.ledger
+        .iter()
+        .rev()
+        .filter(|e| e.kind == Kind::ResponseProposed)
+        .find_map(|e| ResponseProposed::from_value(&e.payload).map(|p| (p, e)))
+}
+
+/// The case's current proposal with each step's standing, from the ledger alone; `None` when
+/// no response was proposed. The analyst's word counts for this proposal only (a later word on
+/// a step replaces an earlier one); a step is done by its action verified anywhere in the
+/// case's ledger, so proposing again never runs again what already ran.
+pub fn current(file: &CaseFile) -> Option<Current> {
+    let (proposal, entry) = latest(file)?;
+    let mut standing: Vec<Standing> = proposal
+        .steps
+        .iter()
+        .cloned()
+        .map(|step| Standing {
+            step,
+            status: Status::Proposed,
+        })
+        .collect();
+    let mark = |steps: &[u32], status: &Status, standing: &mut Vec<Standing>| {
+        for s in standing.iter_mut().filter(|s| steps.contains(&s.step.step)) {
+            s.status = status.clone();
+        }
+    };
+    for e in file.ledger.iter().filter(|e| e.seq > entry.seq) {
+        match Kind::parse(&e.kind) {
+            Some(Kind::ResponseApproved) => {
+                if let Some(a) = ResponseApproved::from_value(&e.payload)
+                    .filter(|a| a.proposal == proposal.proposal)
+                {
+                    let status = Status::Approved {
+                        by: e.actor.clone(),
+                        at: e.time.clone(),
+                    };
+                    mark(&a.steps, &status, &mut standing);
+                }
+            }
+            Some(Kind::ResponseSkipped) => {
+                if let Some(a) = ResponseSkipped::from_value(&e.payload)
+                    .filter(|a| a.proposal == proposal.proposal)
+                {
+                    let status = Status::Skipped {
+                        by: e.actor.clone(),
+                        at: e.time.clone(),
+                        reason: a.reason,
+                    };
+                    mark(&a.steps, &status, &mut standing);
+                }
+            }
+            _ => {}
+        }
+    }
+    let actions = Actions::of(file);
+    for s in standing.iter_mut() {
+        if let Some(at) = actions.done(&s.step) {
+            s.status = Status::Done { at };
+        }
+    }
+    Some(Current {
+        proposal: proposal.proposal,
+        proposed_by: entry.actor.clone(),
+        proposed_at: entry.time.clone(),
+        seq: entry.seq,
+        steps: standing,
+    })
+}
+
+/// The case's verified and failed actions, and which instance each acquired volume belongs to.
+struct Actions {
+    /// (action, resource, time) of every verified action, in ledger order.
+    verified: Vec<(String, String, String)>,
+    /// Volume → instance, from the acquisition plans.
+    volume_of: std::collections::HashMap<String, String>,
+    /// Volumes whose acquisition failed.
+    failed: HashSet<String>,
+}
+
+impl Actions {
+    fn of(file: &CaseFile) -> Actions {
+        let mut a = Actions {
+            verified: Vec::new(),
+            volume_of: Default::default(),
+            failed: HashSet::new(),
+        };
+        for e in &file.ledger {
+            match Kind::parse(&e.kind) {
+                Some(Kind::ActionPlanned) => {
+                    if let Some(p) = ActionPlanned::from_value(&e.payload)
+                        && p.plan.action == "acquire-volume"
+                        && let Some(i) = p.plan.before["instance"].as_str()
+                    {
+                        a.volume_of.insert(p.plan.resource.clone(), i.to_string());
+                    }
+                }
+                Some(Kind::ActionVerified) => {
+                    if let Some(v) = ActionVerified::from_value(&e.payload) {
+                        a.verified.push((v.action, v.resource, e.time.clone()));
+                    }
+                }
+                Some(Kind::ActionFailed) => {
+                    if let Some(f) = ActionFailed::from_value(&e.payload)
+                        && f.action.as_deref() == Some("acquire-volume")
+                    {
+                        a.failed.insert(f.resource);
+                    }
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+
+    /// When the step was done, if it was.
+    fn done(&self, step: &Step) -> Option<String> {
+        if step.action == "acquire-instance" {
+            // Every volume of the instance that was tried was acquired: one that failed (and
+            // was not acquired since) leaves the step undone, so nothing destructive follows.
+            let mine =
+                |vol: &str| self.volume_of.get(vol).map(String::as_str) == Some(&step.resource);
+            let verified: Vec<&(String, String, String)> = self
+                .verified
+                .iter()
+                .filter(|(a, r, _)| a == "acquire-volume" && mine(r))
+                .collect();
+            let unacquired = self
+                .failed
+                .iter()
+                .filter(|v| mine(v))
+                .any(|v| !verified.iter().any(|(_, r, _)| r == v));
+            return match (verified.last(), unacquired) {
+                (Some((_, _, at)), false) => Some(at.clone()),
+                _ => None,
+            };
+        }
+        self.verified
+            .iter()
+            .rev()
+            .find(|(a, r, _)| done_by(step, a, r))
+            .map(|(_, _, at)| at.clone())
+    }
+}
+
+/// Whether a verified action (`action` on `resource`) carried out a step: the same action on
+/// the same resource; a group's world rules (`sg-...:tcp/22:0.0.0.0/0`) are the group's.
+fn done_by(step: &Step, action: &str, resource: &str) -> bool {
+    if step.action == "replace-world-rule" {
+        return action == step.action
+            && resource
+                .strip_prefix(step.resource.as_str())
+                .is_some_and(|rest| rest.starts_with(':'));
+    }
+    action == step.action && resource == step.resource
+}
+
+/// Records the analyst's approval of steps (`1,3-7` or `all`) of the current proposal; with
+#[cfg(test)]
+mod tests {
+    use squall_core::Provider;
+    use squall_core::proposal::Phase;
+
+    use super::*;
+
+    fn step(action: &str, resource: &str) -> Step {
+        Step {
+            step: 1,
+            phase: Phase::Acquire,
+            provider: Provider::Aws,
+            action: action.into(),
+            resource: resource.into(),
+            account: None,
+            region: None,
+            with: Default::default(),
+            reason: String::new(),
+            record: None,
+            after: vec![],
+            by_hand: None,
+        }
+    }
+
+    #[test]
+    fn a_step_is_done_by_its_own_action_and_an_instance_by_all_its_volumes() {
+        assert!(done_by(
+            &step("deactivate-access-key", "AKIA1"),
+            "deactivate-access-key",
+            "AKIA1"
+        ));
+        assert!(!done_by(
+            &step("deactivate-access-key", "AKIA1"),
+            "deactivate-access-key",
+            "AKIA2"
+        ));
+        let rule = step("replace-world-rule", "sg-1");
+        assert!(done_by(
+            &rule,
+            "replace-world-rule",
+            "sg-1:tcp/22:0.0.0.0/0"
+        ));
+        assert!(!done_by(
+            &rule,
+            "replace-world-rule",
+            "sg-10:tcp/22:0.0.0.0/0"
+        ));
+
+        let at = |t: &str| t.to_string();
+        let mut actions = Actions {
+            verified: vec![(at("acquire-volume"), at("vol-1"), at("t1"))],
+            volume_of: [(at("vol-1"), at("i-1")), (at("vol-2"), at("i-1"))].into(),
+            failed: [at("vol-2")].into(),
+        };
+        let acquire = step("acquire-instance", "i-1");
+        // One volume in, one failed: not done, so the instance is not stopped on half a copy.
+        assert_eq!(actions.done(&acquire), None);
+        actions
+            .verified
+            .push((at("acquire-volume"), at("vol-2"), at("t2")));
+        assert_eq!(actions.done(&acquire).as_deref(), Some("t2"));
+        assert_eq!(actions.done(&step("acquire-instance", "i-9")), None);
+    }
+}
