@@ -162,10 +162,19 @@ pub fn session_name(case: Option<&str>) -> String {
 
 /// The account the credentials belong to (after any assumed role).
 pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
+    Ok(caller(config).await?.0)
+}
+
+/// Who the credentials are: their account and ARN (`arn:aws:sts::1:assumed-role/IR/alice`
+/// for a role's session), so a response can tell its own role from the attacker's.
+pub async fn caller(config: &SdkConfig) -> Result<(String, String), AwsError> {
     let who = aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
         .await
         .map_err(|e| AwsError::call("sts:GetCallerIdentity", "", e))?;
-    Ok(who.account().unwrap_or_default().to_string())
+    Ok((
+        who.account().unwrap_or_default().to_string(),
+        who.arn().unwrap_or_default().to_string(),
+    ))
 }

@@ -258,12 +258,15 @@ pub fn carry_out(
     // The account the target reaches: each step acts in its own account and region, never in
     // whichever one the command line happens to point at.
     let rt = crate::respond::runtime()?;
-    let reached = match &target.account {
-        Some(a) => a.clone(),
-        None => rt
-            .block_on(async { squall_aws::account_id(&squall_aws::connect(target).await).await })
-            .context("finding the account the credentials reach")?,
-    };
+    let (home_account, caller) = rt
+        .block_on(async { squall_aws::caller(&squall_aws::connect(target).await).await })
+        .context("finding whom the credentials belong to")?;
+    let reached = target.account.clone().unwrap_or(home_account);
+    // The role Squall's own session belongs to, if any: containing it cuts this run off.
+    let own_role = caller
+        .split_once(":assumed-role/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .map(str::to_string);
     let order: Vec<u32> = now
         .steps
         .iter()
@@ -317,6 +320,18 @@ pub fn carry_out(
             let hand = format!(
                 "{} on {}: the log names it in a form no AWS id has; review it and act by hand",
                 step.action, step.resource
+            );
+            out.push((step, Carried::ByHand(hand)));
+            continue;
+        }
+        if step.action == "contain-role"
+            && own_role.as_deref() == Some(step.resource.as_str())
+            && target.account.is_none()
+        {
+            let hand = format!(
+                "Squall runs as a session of role {}: containing it would cut this run off; \
+                 contain it from other credentials (the team's emergency access)",
+                step.resource
             );
             out.push((step, Carried::ByHand(hand)));
             continue;

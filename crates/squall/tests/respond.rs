@@ -723,3 +723,68 @@ print(json.dumps({{'bastion_groups': sorted(g['GroupName'] for n in b['NetworkIn
     );
     assert_all_done(&moto, &home);
 }
+
+/// A role Squall itself runs as is never contained by the run: that would cut the run off.
+#[test]
+fn the_role_squall_runs_as_is_left_to_other_credentials() {
+    use common::moto::{moto, setup};
+    let Some(moto) = moto() else { return };
+    let creds: Value = serde_json::from_str(&setup(
+        &moto,
+        r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='ir-role', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::123456789012:root'}, 'Action': 'sts:AssumeRole'}]}))
+c = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::123456789012:role/ir-role',
+    RoleSessionName='responder')['Credentials']
+print(json.dumps({'ak': c['AccessKeyId'], 'sk': c['SecretAccessKey'], 'token': c['SessionToken']}))
+"#,
+    ))
+    .unwrap();
+    // The attacker holds a session of the same role and uses it to stop the trail.
+    let who = serde_json::json!({"type": "AssumedRole", "accessKeyId": "ASIASTOLENIR00000001",
+        "accountId": "123456789012", "arn": "arn:aws:sts::123456789012:assumed-role/ir-role/x",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "ir-role",
+            "arn": "arn:aws:iam::123456789012:role/ir-role"}}});
+    let record = serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-11-02T10:01:00Z",
+        "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66",
+        "recipientAccountId": "123456789012", "eventID": "ev-1", "userIdentity": who,
+        "requestParameters": {"name": "org-trail"}, "responseElements": null});
+    let (_dir, home) = hunted_on_moto(&moto, vec![record], "ir role");
+    let step = json_of(
+        common::moto::squall(&home, &moto.url).args(["respond", "C-0001", "--format", "json"]),
+    );
+    let n = step
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "contain-role" && s["resource"] == "ir-role")
+        .expect("the role's sessions are to be cut")["step"]
+        .to_string();
+    common::moto::squall(&home, &moto.url)
+        .args(["respond", "C-0001", "--approve", &n])
+        .assert()
+        .success();
+    let s = |k: &str| creds[k].as_str().unwrap().to_string();
+    common::moto::squall(&home, &moto.url)
+        .env("AWS_ACCESS_KEY_ID", s("ak"))
+        .env("AWS_SECRET_ACCESS_KEY", s("sk"))
+        .env("AWS_SESSION_TOKEN", s("token"))
+        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "Squall runs as a session of role ir-role",
+        ));
+    let policies: Value = serde_json::from_str(&setup(
+        &moto,
+        "print(json.dumps(boto3.client('iam', **kw).list_role_policies(RoleName='ir-role')['PolicyNames']))",
+    ))
+    .unwrap();
+    assert_eq!(
+        policies,
+        serde_json::json!([]),
+        "the run did not cut itself off"
+    );
+}
