@@ -10,8 +10,9 @@ use futures_util::StreamExt;
 use crate::services::{cloudtrail, ec2, iam, organizations};
 use crate::{AwsError, Target, connect};
 
-/// Admin ports whose exposure to the world is a finding.
-const ADMIN_PORTS: &[(i32, &str)] = &[(22, "SSH"), (3389, "RDP")];
+/// Admin ports whose exposure to the world is a finding (and what `recover aws firewall`
+/// closes).
+pub(crate) const ADMIN_PORTS: &[(i32, &str)] = &[(22, "SSH"), (3389, "RDP")];
 
 /// Tag names that carry owner, purpose, environment and data classes (`--tag-map` changes them;
 /// a field left out of the file keeps its default names).

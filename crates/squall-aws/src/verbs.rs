@@ -9,6 +9,8 @@
 use squall_core::proposal::Step;
 use squall_core::touched::{Change, Kind, Rule};
 
+use crate::request::{Holder, Recover, Shared};
+
 /// A Squall command that acts on resources: `contain aws instance ... --isolate`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Verb {
@@ -38,40 +40,24 @@ impl Verb {
     }
 }
 
-const KEY: Verb = Verb {
-    words: &["contain", "aws", "key"],
-    each: None,
-    flags: &[],
-};
-const USER: Verb = Verb {
-    words: &["contain", "aws", "user"],
-    each: None,
-    flags: &[],
-};
-const ROLE: Verb = Verb {
-    words: &["contain", "aws", "role"],
-    each: None,
-    flags: &[],
-};
-const INSTANCE: Verb = Verb {
-    words: &["contain", "aws", "instance"],
-    each: None,
-    flags: &["--isolate"],
-};
+/// A verb whose resources are positional (after `--`), with its own flags.
+const fn positional(words: &'static [&'static str], flags: &'static [&'static str]) -> Verb {
+    Verb {
+        words,
+        each: None,
+        flags,
+    }
+}
+
+const KEY: Verb = positional(&["contain", "aws", "key"], &[]);
+const USER: Verb = positional(&["contain", "aws", "user"], &[]);
+const ROLE: Verb = positional(&["contain", "aws", "role"], &[]);
+const INSTANCE: Verb = positional(&["contain", "aws", "instance"], &["--isolate"]);
+const STOP: Verb = positional(&["contain", "aws", "instance"], &["--stop"]);
+const ACQUIRE: Verb = positional(&["acquire", "aws", "instance"], &[]);
 const FIREWALL: Verb = Verb {
     words: &["recover", "aws", "firewall"],
     each: Some("--group"),
-    flags: &[],
-};
-
-const STOP: Verb = Verb {
-    words: &["contain", "aws", "instance"],
-    each: None,
-    flags: &["--stop"],
-};
-const ACQUIRE: Verb = Verb {
-    words: &["acquire", "aws", "instance"],
-    each: None,
     flags: &[],
 };
 
@@ -128,10 +114,8 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
     };
     // `user/backup:arn:...` → (`--user=backup`, `arn:...`).
     let held = |resource: &str| -> Option<(String, String)> {
-        let (holder, rest) = resource.split_once(':')?;
-        let (kind, name) = holder.split_once('/')?;
-        (matches!(kind, "user" | "role" | "group") && iam_name(name))
-            .then(|| (format!("--{kind}={name}"), rest.to_string()))
+        let (kind, name, rest) = held(resource)?;
+        Some((format!("--{kind}={name}"), rest.to_string()))
     };
     match step.action.as_str() {
         "detach-policy" => {
@@ -193,6 +177,66 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
         }
         _ => None,
     }
+}
+
+/// A policy step's resource as the undo verbs name it, `user/backup:arn:...`: the holder's
+/// kind and name (a well-formed IAM name), and the policy.
+fn held(resource: &str) -> Option<(&str, &str, &str)> {
+    let (holder, rest) = resource.split_once(':')?;
+    let (kind, name) = holder.split_once('/')?;
+    (matches!(kind, "user" | "role" | "group") && iam_name(name)).then_some((kind, name, rest))
+}
+
+/// The recover request that undoes a proposed step's change, from the step's resource and
+/// `with`: the same parts [`command_for`] shows, so what runs is what was shown. `None` when
+/// the step does not say enough (a holder that is not a user, role or group).
+pub fn undo_request(step: &Step) -> Option<Recover> {
+    let id = step.resource.clone();
+    let with = |k: &str| step.with.get(k).cloned();
+    let holder = || -> Option<(Holder, String)> {
+        let (kind, name, rest) = held(&step.resource)?;
+        let name = name.to_string();
+        let holder = match kind {
+            "user" => Holder::User(name),
+            "role" => Holder::Role(name),
+            _ => Holder::Group(name),
+        };
+        Some((holder, rest.to_string()))
+    };
+    Some(match step.action.as_str() {
+        "detach-policy" => {
+            let (holder, arn) = holder()?;
+            Recover::DetachPolicy {
+                holder,
+                policy_arns: vec![arn],
+            }
+        }
+        "delete-inline-policy" => {
+            let (holder, name) = holder()?;
+            Recover::DeleteInlinePolicy {
+                holder,
+                policies: vec![name],
+            }
+        }
+        "start-logging" => Recover::StartLogging(vec![id]),
+        "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
+        "disable-login" => Recover::DisableLogin(vec![id]),
+        "unshare-snapshot" | "unshare-image" => Recover::Unshare {
+            what: if step.action == "unshare-snapshot" {
+                Shared::Snapshot(id)
+            } else {
+                Shared::Image(id)
+            },
+            accounts: with("from")?.split(',').map(String::from).collect(),
+        },
+        "revoke-rule" => Recover::RevokeRule {
+            group: with("group")?,
+            protocol: with("protocol")?,
+            ports: with("port"),
+            cidr: with("cidr")?,
+        },
+        _ => return None,
+    })
 }
 
 /// IAM names: letters, digits and `+=,.@_-`, up to 128 characters.
@@ -261,9 +305,6 @@ mod ipnet_like {
     }
 }
 
-/// The ports `recover aws firewall` closes when open to the world (SSH, RDP; every port).
-const ADMIN_PORTS: [u32; 2] = [22, 3389];
-
 /// The verb that acts on a resource, and the id it takes (a session key is contained through
 /// its role, a login profile through its user). `parent` is the resource's `kind name` owner
 /// (`role web-role`); `rules` are the firewall rules its changes added. A firewall is a target
@@ -291,9 +332,15 @@ pub fn acting_on(
         Kind::Role => (ROLE, id.to_string()),
         Kind::Instance => (INSTANCE, id.to_string()),
         Kind::Firewall => {
-            let world_admin = rules
-                .iter()
-                .any(|r| r.ingress && r.is_world() && ADMIN_PORTS.iter().any(|p| r.covers(*p)));
+            // What `recover aws firewall` closes: the ports an inventory reports (SSH, RDP),
+            // or every port, open to the world.
+            let world_admin = rules.iter().any(|r| {
+                r.ingress
+                    && r.is_world()
+                    && crate::inventory::ADMIN_PORTS
+                        .iter()
+                        .any(|(p, _)| r.covers(*p as u32))
+            });
             if !(changes.contains(&Change::Opened) && world_admin) {
                 return None;
             }
@@ -306,17 +353,6 @@ pub fn acting_on(
 
 /// Whether `id` is an AWS id of the kind the verb takes.
 fn well_formed(verb: &Verb, id: &str) -> bool {
-    let hex_id = |prefix: &str| {
-        id.strip_prefix(prefix).is_some_and(|hex| {
-            matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        })
-    };
-    // IAM names: letters, digits and `+=,.@_-`, up to 64 characters.
-    let iam_name = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
     match verb.words.last() {
         Some(&"key") => {
             id.starts_with("AKIA")
@@ -325,9 +361,9 @@ fn well_formed(verb: &Verb, id: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         }
-        Some(&"user") | Some(&"role") => iam_name,
-        Some(&"instance") => hex_id("i-"),
-        Some(&"firewall") => hex_id("sg-"),
+        Some(&"user") | Some(&"role") => iam_name(id),
+        Some(&"instance") => hex_id(id, "i-"),
+        Some(&"firewall") => hex_id(id, "sg-"),
         _ => false,
     }
 }

@@ -101,6 +101,8 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
             .operation
             .as_deref()
             .is_some_and(|op| e.error.is_none() && failed_operations.contains(op));
+        // Resources this record named already: each counts the record once.
+        let mut counted = HashSet::new();
         let mut named = |t: &Touch, resources: &mut Vec<Resource>| -> usize {
             let at = *index.entry(Key::of(t, e)).or_insert_with(|| {
                 resources.push(Resource {
@@ -126,9 +128,11 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
             }
             r.address_only &= !by_actor;
             r.last_seen = e.time.clone();
+            if counted.insert(at) {
+                r.events += 1;
+            }
             at
         };
-        let mut counted = HashSet::new();
         let mut attempted = Vec::new();
         for t in &e.touches {
             if t.change.is_change() && e.error.is_some() {
@@ -139,9 +143,6 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                 continue;
             }
             let at = named(t, &mut out.resources);
-            if counted.insert(at) {
-                out.resources[at].events += 1;
-            }
             let r = &mut out.resources[at];
             if t.change.is_change() {
                 r.changes.push(Changed {
@@ -158,9 +159,6 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
             // changed too, and are what a responder contains.
             if let Some(owner) = changed_owner(t) {
                 let at = named(&owner, &mut out.resources);
-                if counted.insert(at) {
-                    out.resources[at].events += 1;
-                }
                 out.resources[at].changes.push(Changed {
                     change: Change::Modified,
                     parent: None,
@@ -184,11 +182,10 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
         if e.error.is_none()
             && let Some(resource) = e.summary.resource.as_deref().filter(|r| !typed(r))
         {
-            let t = Touch::new(Kind::Resource, resource, Change::Used);
-            let at = named(&t, &mut out.resources);
-            if counted.insert(at) {
-                out.resources[at].events += 1;
-            }
+            named(
+                &Touch::new(Kind::Resource, resource, Change::Used),
+                &mut out.resources,
+            );
         }
         if let Some(error) = &e.error {
             out.failed.push(FailedCall {

@@ -425,13 +425,11 @@ fn touched(timeline: &[TimelineEvent]) -> Vec<Block> {
                 what.push_str(&format!(" ({d})"));
             }
             // The attacker names sessions: a principal can be kilobytes, once per change.
-            let by: String = match c.record.principal.as_deref() {
-                Some(p) if p.chars().count() > 160 => {
-                    format!("{}…", p.chars().take(160).collect::<String>())
-                }
-                Some(p) => p.to_string(),
-                None => "—".to_string(),
-            };
+            let by = c
+                .record
+                .principal
+                .as_deref()
+                .map_or_else(|| "—".to_string(), |p| text::shortened(p, 160).into_owned());
             vec![
                 cell(&c.record.time),
                 cell(r.kind.name().replace('_', " ")),

@@ -62,6 +62,16 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// At most `shown` characters of a field, and how much was left out: the attacker names
+/// sessions and users, so one value can be kilobytes long, repeated on every line that cites
+/// it. For tables and reports; JSON keeps the value whole.
+pub fn shortened(text: &str, shown: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(shown) {
+        Some((at, _)) => Cow::Owned(format!("{}… ({} more bytes)", &text[..at], text.len() - at)),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// [`terminal`] for an optional field, with `-` for a missing one.
 pub fn terminal_or_dash(text: Option<&str>) -> Cow<'_, str> {
     text.map_or(Cow::Borrowed("-"), terminal)

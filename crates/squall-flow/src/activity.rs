@@ -128,14 +128,19 @@ pub fn of_case(
 /// addresses and actions around it.
 pub struct Scope {
     pub affected: Affected,
+    /// The verb that acts on each resource of `affected.resources`, in the same order (see
+    /// [`verb_for`]): worked out once, for the rows and the `act:` lines alike.
+    pub verbs: Vec<Option<(Verb, String)>>,
     /// Accounts, regions, source addresses and actions, each with first and last seen.
     pub context: Vec<timeline::Touched>,
 }
 
 /// The case's scope from its actors' activity.
 pub fn scope(activity: &Activity) -> Scope {
+    let affected = affected::affected(&activity.events);
     Scope {
-        affected: affected::affected(&activity.events),
+        verbs: affected.resources.iter().map(verb_for).collect(),
+        affected,
         context: timeline::context(&activity.events),
     }
 }

@@ -168,59 +168,6 @@ fn word(
     current(&CaseFile::load(&store, case)?).context("the proposal does not read back")
 }
 
-/// The recover request that undoes a step's change, from the step's resource and `with`;
-/// `None` when the step does not say enough (a holder that is not a user, role or group).
-fn undo_request(step: &Step) -> Option<squall_aws::request::Recover> {
-    use squall_aws::request::{Holder, Recover, Shared};
-    let id = step.resource.clone();
-    let held = || -> Option<(Holder, String)> {
-        let (holder, rest) = step.resource.split_once(':')?;
-        let (kind, name) = holder.split_once('/')?;
-        let holder = match kind {
-            "user" => Holder::User(name.to_string()),
-            "role" => Holder::Role(name.to_string()),
-            "group" => Holder::Group(name.to_string()),
-            _ => return None,
-        };
-        Some((holder, rest.to_string()))
-    };
-    let with = |k: &str| step.with.get(k).cloned();
-    Some(match step.action.as_str() {
-        "detach-policy" => {
-            let (holder, arn) = held()?;
-            Recover::DetachPolicy {
-                holder,
-                policy_arns: vec![arn],
-            }
-        }
-        "delete-inline-policy" => {
-            let (holder, name) = held()?;
-            Recover::DeleteInlinePolicy {
-                holder,
-                policies: vec![name],
-            }
-        }
-        "start-logging" => Recover::StartLogging(vec![id]),
-        "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
-        "disable-login" => Recover::DisableLogin(vec![id]),
-        "unshare-snapshot" | "unshare-image" => Recover::Unshare {
-            what: if step.action == "unshare-snapshot" {
-                Shared::Snapshot(id)
-            } else {
-                Shared::Image(id)
-            },
-            accounts: with("from")?.split(',').map(String::from).collect(),
-        },
-        "revoke-rule" => Recover::RevokeRule {
-            group: with("group")?,
-            protocol: with("protocol")?,
-            ports: with("port"),
-            cidr: with("cidr")?,
-        },
-        _ => return None,
-    })
-}
-
 /// What carrying out one approved step came to.
 #[derive(Debug)]
 pub enum Carried {
@@ -387,7 +334,7 @@ pub fn carry_out(
                     Err(refused) => bail!("step {n}: {refused}"),
                 }
             }
-            other => match undo_request(&step) {
+            other => match squall_aws::verbs::undo_request(&step) {
                 Some(what) => match crate::aws::recover(ctx, r, target, what, show)? {
                     Ok(o) => o,
                     Err(refused) => bail!("step {n}: {refused}"),

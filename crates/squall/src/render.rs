@@ -15,6 +15,28 @@ use squall_flow::respond::{Outcomes, PlanShown};
 use crate::cli::{Format, Response};
 use crate::exit;
 
+/// `squall <words>`, each word quoted for a POSIX shell, for the commands scope and respond
+/// suggest. The provider's verbs propose only well-formed ids, after `--`; the quoting is the
+/// second wall, not the first.
+pub fn shell_command(argv: &[String]) -> String {
+    std::iter::once("squall")
+        .chain(argv.iter().map(String::as_str))
+        .map(|w| match shlex::try_quote(w) {
+            Ok(q) => q.into_owned(),
+            // A NUL cannot be passed to a command at all; say so rather than print it.
+            Err(_) => "'<argument with a NUL byte>'".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A log file by its name, as tables cite records (`[trail.json #4]`); JSON keeps the path.
+pub fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The format asked for, else a table for a person at a terminal and JSON for a pipe.
 pub fn format_or_default(format: Option<Format>) -> Format {
     format.unwrap_or(if io::stdout().is_terminal() {

@@ -53,18 +53,7 @@ impl Word {
 
 /// The command that carries out a step, shell-quoted, when a Squall verb does.
 fn command(s: &Standing, case: &str) -> Option<String> {
-    let mut argv = vec!["squall".to_string()];
-    argv.extend(squall_aws::verbs::command_for(&s.step, case)?);
-    Some(
-        argv.iter()
-            .map(|w| {
-                shlex::try_quote(w)
-                    .map(|q| q.into_owned())
-                    .unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    squall_aws::verbs::command_for(&s.step, case).map(|argv| render::shell_command(&argv))
 }
 
 fn status_word(s: &Status) -> String {
@@ -119,10 +108,7 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
         writeln!(out, "{}", text::terminal(&line))?;
         let mut why = format!("     why: {}", step.reason);
         if let Some(r) = &step.record {
-            // The file by its name; the JSON carries the full path.
-            let name = std::path::Path::new(&r.file)
-                .file_name()
-                .map_or_else(|| r.file.clone(), |n| n.to_string_lossy().into_owned());
+            let name = render::file_name(&r.file);
             why.push_str(&format!(" [{name} #{}]", r.record_index));
         }
         writeln!(out, "{}", text::terminal(&why))?;

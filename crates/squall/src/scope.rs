@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
 use serde::Serialize;
+use squall_aws::verbs::Verb;
+
 use squall_case::affected::{Changed, FailedCall, Resource, Seen};
 use squall_case::timeline::Touched;
 use squall_core::text;
@@ -15,10 +16,13 @@ use squall_flow::activity::{self, DEFAULT_PIVOTS, Scope};
 use crate::cli::Format;
 use crate::render::{self, banner, banner_stderr, format_or_default, view_exit};
 
+/// The verb that acts on a resource, and the id it takes.
+type Acting = (Verb, String);
+
 /// One row of `scope --format json|jsonl|csv`: a resource, a failed call, or context (an
 /// account, region, address or action). `kind`, `value`, `first_seen`, `last_seen` and
 /// `events` are what earlier releases printed for every row.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Row<'a> {
     kind: &'static str,
     value: &'a str,
@@ -53,7 +57,7 @@ struct Row<'a> {
     command: Option<String>,
 }
 
-fn resource_row<'a>(r: &'a Resource, case: &str) -> Row<'a> {
+fn resource_row<'a>(r: &'a Resource, verb: Option<&Acting>, case: &str) -> Row<'a> {
     Row {
         kind: r.kind.name(),
         value: &r.id,
@@ -65,11 +69,10 @@ fn resource_row<'a>(r: &'a Resource, case: &str) -> Row<'a> {
         account: r.account.as_deref(),
         region: r.region.as_deref(),
         changes: Some(&r.changes),
-        error: None,
-        attempted: None,
         record: Some(&r.first_record),
         address_only: r.address_only,
-        command: activity::verb_for(r).map(|(verb, id)| command(&verb.argv(case, [id.as_str()]))),
+        command: verb.map(|(verb, id)| render::shell_command(&verb.argv(case, [id.as_str()]))),
+        ..Row::default()
     }
 }
 
@@ -80,16 +83,10 @@ fn failed_row(f: &FailedCall) -> Row<'_> {
         first_seen: &f.record.time,
         last_seen: &f.record.time,
         events: 1,
-        parent: None,
-        detail: None,
-        account: None,
-        region: None,
-        changes: None,
         error: Some(&f.error),
         attempted: Some(&f.attempted),
         record: Some(&f.record),
-        address_only: false,
-        command: None,
+        ..Row::default()
     }
 }
 
@@ -100,52 +97,19 @@ fn context_row(t: &Touched) -> Row<'_> {
         first_seen: &t.first_seen,
         last_seen: &t.last_seen,
         events: t.events,
-        parent: None,
-        detail: None,
-        account: None,
-        region: None,
-        changes: None,
-        error: None,
-        attempted: None,
-        record: None,
-        address_only: false,
-        command: None,
+        ..Row::default()
     }
-}
-
-/// `squall <words>`, each word quoted for a POSIX shell. The provider's verbs propose only
-/// well-formed ids, after `--`; the quoting is the second wall, not the first.
-fn command(argv: &[String]) -> String {
-    let mut words = vec!["squall".to_string()];
-    words.extend(argv.iter().cloned());
-    words
-        .iter()
-        .map(|w| match shlex::try_quote(w) {
-            Ok(q) => q.into_owned(),
-            // A NUL cannot be passed to a command at all; say so rather than print it.
-            Err(_) => "'<argument with a NUL byte>'".to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `file #index`, the file by its name: the JSON carries the full path.
 fn at(s: &Seen) -> String {
-    let name = Path::new(&s.file)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| s.file.clone());
-    format!("[{name} #{}]", s.record_index)
+    format!("[{} #{}]", render::file_name(&s.file), s.record_index)
 }
 
-/// A principal as a table line shows it: the attacker picks session names, so one ARN can be
-/// kilobytes long; the JSON keeps it whole.
-fn short(s: &str) -> String {
-    const SHOWN: usize = 160;
-    match s.char_indices().nth(SHOWN) {
-        Some((at, _)) => format!("{}… ({} more bytes)", &s[..at], s.len() - at),
-        None => s.to_string(),
-    }
+/// A principal or an id as a table line shows it: the attacker picks session names, so one
+/// ARN can be kilobytes long; the JSON keeps it whole.
+fn short(s: &str) -> std::borrow::Cow<'_, str> {
+    text::shortened(s, 160)
 }
 
 /// Ids per `act:` line, so a line stays well within what a shell takes.
@@ -167,21 +131,22 @@ fn change_line(c: &Changed) -> String {
 
 fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> {
     let a = &scope.affected;
-    let mut kinds: BTreeMap<_, Vec<&Resource>> = BTreeMap::new();
-    for r in &a.resources {
-        kinds.entry(r.kind).or_default().push(r);
+    let mut kinds: BTreeMap<_, Vec<(&Resource, Option<&Acting>)>> = BTreeMap::new();
+    for (r, verb) in a.resources.iter().zip(&scope.verbs) {
+        kinds.entry(r.kind).or_default().push((r, verb.as_ref()));
     }
     // With several accounts, each command names the one it acts in.
     let accounts: std::collections::BTreeSet<_> = a
         .resources
         .iter()
-        .filter(|r| activity::verb_for(r).is_some())
-        .map(|r| r.account.clone())
+        .zip(&scope.verbs)
+        .filter(|(_, verb)| verb.is_some())
+        .map(|(r, _)| r.account.clone())
         .collect();
     for (kind, resources) in &kinds {
         writeln!(out, "\n{} ({}):", kind.plural(), resources.len())?;
         let mut verbs: BTreeMap<_, Vec<String>> = BTreeMap::new();
-        for r in resources {
+        for (r, verb) in resources {
             let mut line = format!("  {}", short(&r.id));
             if let Some(p) = &r.parent {
                 line.push_str(&format!("  ({p})"));
@@ -207,8 +172,11 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 );
                 writeln!(out, "{}{}", text::terminal(&line), text::terminal(&seen))?;
             }
-            if let Some((verb, id)) = activity::verb_for(r) {
-                verbs.entry((r.account.clone(), verb)).or_default().push(id);
+            if let Some((verb, id)) = verb {
+                verbs
+                    .entry((r.account.clone(), verb.clone()))
+                    .or_default()
+                    .push(id.clone());
             }
         }
         for ((account, verb), ids) in verbs {
@@ -227,7 +195,11 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                         .unwrap_or(argv.len());
                     argv.splice(at..at, ["--account".to_string(), account.clone()]);
                 }
-                writeln!(out, "  act: {}", text::terminal(&command(&argv)))?;
+                writeln!(
+                    out,
+                    "  act: {}",
+                    text::terminal(&render::shell_command(&argv))
+                )?;
             }
         }
     }
@@ -302,7 +274,12 @@ pub fn scope(ctx: &Context, case: &str, format: Option<Format>) -> anyhow::Resul
     render::warnings(&activity.warnings);
     let scope = activity::scope(&activity);
     let a = &scope.affected;
-    let mut rows: Vec<Row<'_>> = a.resources.iter().map(|r| resource_row(r, case)).collect();
+    let mut rows: Vec<Row<'_>> = a
+        .resources
+        .iter()
+        .zip(&scope.verbs)
+        .map(|(r, verb)| resource_row(r, verb.as_ref(), case))
+        .collect();
     rows.extend(a.failed.iter().map(failed_row));
     rows.extend(scope.context.iter().map(context_row));
     let format = format_or_default(format);
@@ -355,9 +332,12 @@ mod tests {
             "--".into(),
             "x; rm -rf ~".into(),
         ];
-        assert_eq!(command(&argv), "squall contain aws user -- 'x; rm -rf ~'");
+        assert_eq!(
+            render::shell_command(&argv),
+            "squall contain aws user -- 'x; rm -rf ~'"
+        );
         let nul = vec!["a\0b".to_string()];
-        assert!(command(&nul).contains("NUL"));
+        assert!(render::shell_command(&nul).contains("NUL"));
         assert_eq!(short("abc"), "abc");
         assert!(short(&"a".repeat(20_000)).ends_with("(19840 more bytes)"));
     }
