@@ -103,10 +103,11 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
             step.step,
             status_word(&s.status),
             step.action,
-            step.resource,
+            text::shortened(&step.resource, 160),
         );
         writeln!(out, "{}", text::terminal(&line))?;
-        let mut why = format!("     why: {}", step.reason);
+        // A reason quotes the principal, which the attacker can make kilobytes long.
+        let mut why = format!("     why: {}", text::shortened(&step.reason, 400));
         if let Some(r) = &step.record {
             let name = render::file_name(&r.file);
             why.push_str(&format!(" [{name} #{}]", r.record_index));

@@ -149,7 +149,7 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
         for (r, verb) in resources {
             let mut line = format!("  {}", short(&r.id));
             if let Some(p) = &r.parent {
-                line.push_str(&format!("  ({p})"));
+                line.push_str(&format!("  ({})", short(p)));
             }
             if let Some(d) = &r.detail {
                 line.push_str(&format!("  {d}"));
