@@ -39,6 +39,28 @@ impl<S: Store> Run<'_, S> {
             .seq)
     }
 
+    /// Reads the plan just recorded at `seq` back from the store: nothing runs unless the
+    /// ledger holds it as written (its hash intact), since for a deletion that entry is the
+    /// only copy of what goes. The error says what did not read back.
+    fn read_back(&self, seq: u64, planned: &ActionPlanned) -> StoreResult<Result<(), String>> {
+        let what = format!(
+            "the plan of {} on {} (ledger entry {seq})",
+            planned.plan.action, planned.plan.resource
+        );
+        let Some(entry) = self.store.entry(self.case, seq)? else {
+            return Ok(Err(format!("{what} is not in the ledger: nothing was done")));
+        };
+        if entry.kind != ActionPlanned::KIND
+            || entry.computed_hash() != entry.hash
+            || entry.payload != crate::ledger::normalize(planned.to_value())
+        {
+            return Ok(Err(format!(
+                "{what} does not read back from the ledger as it was written: nothing was done"
+            )));
+        }
+        Ok(Ok(()))
+    }
+
     /// Plans every action (concurrently), shows each plan through `show`, and — only when
     /// approved — executes, verifies and records them. Returns one outcome per action, in order.
     ///
@@ -97,10 +119,25 @@ impl<S: Store> Run<'_, S> {
                 outcomes[i] = Some(outcome(Status::Planned, None, None, None));
                 continue;
             }
-            self.record(&ActionPlanned {
+            let planned = ActionPlanned {
                 plan: plan.clone(),
                 approved_by: self.actor.to_string(),
-            })?;
+            };
+            let seq = self.record(&planned)?;
+            if !plan.already_done
+                && let Err(e) = self.read_back(seq, &planned)?
+            {
+                let seq = self.record(&ActionFailed {
+                    action: Some(plan.action.clone()),
+                    resource: plan.resource.clone(),
+                    stage: Stage::Plan,
+                    error: Some(e.clone()),
+                    expected: None,
+                    observed: None,
+                })?;
+                outcomes[i] = Some(outcome(Status::Failed, Some(e), Some(seq), None));
+                continue;
+            }
             if plan.already_done {
                 let seq = self.record(&ActionVerified {
                     action: plan.action.clone(),
@@ -377,6 +414,41 @@ mod tests {
         assert_eq!(out[0].status, Status::Planned);
         assert_eq!(*actions[0].calls.lock().unwrap(), vec!["plan"]);
         assert_eq!(kinds(&store), vec!["case.opened"]);
+    }
+
+    #[test]
+    fn a_plan_that_does_not_read_back_from_the_ledger_is_not_carried_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let mut store = SqliteStore::open(&db).unwrap();
+        store
+            .open_case(
+                "alice",
+                &NewCase {
+                    title: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        // Something between Squall and its disk rewrites what is recorded.
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER garble AFTER INSERT ON ledger WHEN NEW.kind = 'action.planned'
+                 BEGIN UPDATE ledger SET payload = '{}' WHERE rowid = NEW.rowid; END;",
+            )
+            .unwrap();
+        let actions = [fake("a", "open"), fake("c", "contained")];
+        let out = run(&mut store, true, &actions);
+        assert_eq!(out[0].status, Status::Failed);
+        let error = out[0].error.as_deref().unwrap();
+        assert!(error.contains("does not read back"), "{error}");
+        assert!(error.contains("contain on a"), "{error}");
+        assert_eq!(*actions[0].calls.lock().unwrap(), vec!["plan"]);
+        assert_eq!(*actions[0].state.lock().unwrap(), "open");
+        // Found already done, nothing was going to change: no read-back needed.
+        assert_eq!(out[1].status, Status::Unchanged);
+        assert!(kinds(&store).contains(&"action.failed".to_string()));
     }
 
     #[test]

@@ -1241,6 +1241,17 @@ impl Store for SqliteStore {
         )
     }
 
+    fn entry(&self, case: &str, seq: u64) -> Result<Option<Entry>> {
+        Ok(self
+            .query(
+                "SELECT seq, time, actor, kind, payload, prev_hash, hash, signer, signature FROM ledger
+                 WHERE case_id = ?1 AND seq = ?2",
+                rusqlite::params![case, seq],
+                entry_from_row,
+            )?
+            .pop())
+    }
+
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>> {
         self.query(
             "SELECT rule_id, title, level, event_time, detection, ledger_seq, identity

@@ -262,6 +262,9 @@ pub trait Store {
     fn case(&self, id: &str) -> Result<Case>;
     fn cases(&self) -> Result<Vec<Case>>;
     fn ledger(&self, case: &str) -> Result<Vec<Entry>>;
+    /// One entry of a case's ledger, as stored: what a deletion reads back to know its record
+    /// is there before anything goes.
+    fn entry(&self, case: &str, seq: u64) -> Result<Option<Entry>>;
     fn detections(&self, case: &str) -> Result<Vec<AttachedDetection>>;
     fn evidence(&self, case: &str) -> Result<Vec<Evidence>>;
     fn add_task(
