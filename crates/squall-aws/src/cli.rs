@@ -397,6 +397,29 @@ pub enum RecoverAws {
         #[command(flatten)]
         target: AwsTargetArgs,
     },
+    /// Delete IAM users the attacker created, with everything on them (described first).
+    ///
+    /// Contain the user first (`contain aws user`); deleting is for what the attacker made
+    /// for itself. The plan's before is the user's whole description: access keys, console
+    /// login, SSH keys, signing certificates, service credentials, MFA devices, groups,
+    /// attached policies and every inline policy's document. Nothing is removed until that
+    /// plan reads back from the ledger, and nothing if the user changed since. Squall never
+    /// deletes the identity it runs as. A user not found is an error, unless this case
+    /// already deleted it.
+    ///
+    /// Examples:
+    ///   squall recover aws delete-user backup-admin --case C-0001
+    ///   squall recover aws delete-user backup-admin --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DeleteUser {
+        /// IAM user names.
+        #[arg(required = true)]
+        users: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
 }
 
 /// Whose policy: exactly one of a user, a role or a group.
@@ -665,6 +688,7 @@ impl RecoverAws {
             RecoverAws::DisableLogin { users, r, target } => {
                 (r, target, Recover::DisableLogin(users))
             }
+            RecoverAws::DeleteUser { users, r, target } => (r, target, Recover::DeleteUser(users)),
         }
     }
 }

@@ -119,6 +119,11 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     by_attacker(c),
                     &c.record,
                 ));
+                // Then gone, once described: its keys, login, groups and policies go into
+                // the plan recorded in the ledger before anything is removed.
+                let mut remove = undo("delete-user", c);
+                remove.phase = Phase::Remove;
+                out.push(remove);
             }
         }
         Kind::Role => {
@@ -586,7 +591,17 @@ mod tests {
         let owner = resource(Kind::User, "ci", &[]);
         assert!(steps(&owner).is_empty());
         let made = resource(Kind::User, "backup", &[(Change::Created, None)]);
-        assert_eq!(actions(&made)[0].1, "contain-user");
+        let made_steps = actions(&made);
+        assert_eq!(made_steps[0].1, "contain-user");
+        // Contained first, deleted (once described) after every undo step.
+        assert_eq!(
+            made_steps[1],
+            (
+                Phase::Remove,
+                "delete-user".to_string(),
+                "backup".to_string()
+            )
+        );
         // A user the attacker only changed is answered by undoing the change.
         let changed = resource(Kind::User, "break-glass", &[(Change::Modified, None)]);
         assert!(steps(&changed).is_empty());

@@ -81,6 +81,8 @@ pub enum Recover {
     },
     /// Users' console logins removed (that they existed, and since when, recorded).
     DisableLogin(Vec<String>),
+    /// Users the attacker made deleted, each once its whole description is in the plan.
+    DeleteUser(Vec<String>),
 }
 
 /// Where and how disk images are written.

@@ -141,6 +141,7 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
         "start-logging" => trail(id).then(|| recover("start-logging", vec![], vec![id])),
         "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
+        "delete-user" => iam_name(id).then(|| recover("delete-user", vec![], vec![id])),
         "unshare-snapshot" | "unshare-image" => {
             let (flag, prefix) = if step.action == "unshare-snapshot" {
                 ("--snapshot", "snap-")
@@ -221,6 +222,7 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "start-logging" => Recover::StartLogging(vec![id]),
         "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
         "disable-login" => Recover::DisableLogin(vec![id]),
+        "delete-user" => Recover::DeleteUser(vec![id]),
         "unshare-snapshot" | "unshare-image" => Recover::Unshare {
             what: if step.action == "unshare-snapshot" {
                 Shared::Snapshot(id)

@@ -48,7 +48,9 @@ impl<S: Store> Run<'_, S> {
             planned.plan.action, planned.plan.resource
         );
         let Some(entry) = self.store.entry(self.case, seq)? else {
-            return Ok(Err(format!("{what} is not in the ledger: nothing was done")));
+            return Ok(Err(format!(
+                "{what} is not in the ledger: nothing was done"
+            )));
         };
         if entry.kind != ActionPlanned::KIND
             || entry.computed_hash() != entry.hash

@@ -1,6 +1,6 @@
 //! A response the case proposes: the steps its findings and what it touched call for, in a safe
 //! order (acquire before anything destructive, contain, stop what the attacker launched once it
-//! is acquired, undo each change, rotate what leaked), each with its reason and the record it
+//! is acquired, undo each change, delete what it made for itself, rotate what leaked), each with its reason and the record it
 //! comes from.
 //!
 //! A proposal, the analyst's approvals and skips are ledger entries (`response.proposed`,
@@ -25,6 +25,9 @@ pub enum Phase {
     Stop,
     /// Undo each change the attacker made.
     Undo,
+    /// Delete what the attacker created for itself (a user), once wholly described: after the
+    /// undo steps, so those on the same resource are recorded and done first.
+    Remove,
     /// Replace what leaked.
     Rotate,
     /// Close what was left open before the incident (a rule open to the world on SSH).
@@ -38,6 +41,7 @@ impl Phase {
             Phase::Contain => "contain",
             Phase::Stop => "stop",
             Phase::Undo => "undo",
+            Phase::Remove => "remove",
             Phase::Rotate => "rotate",
             Phase::Harden => "harden",
         }
@@ -137,6 +141,7 @@ mod tests {
         let mut phases = [
             Phase::Undo,
             Phase::Harden,
+            Phase::Remove,
             Phase::Acquire,
             Phase::Rotate,
             Phase::Contain,
@@ -145,7 +150,9 @@ mod tests {
         phases.sort();
         assert_eq!(
             phases.map(Phase::name),
-            ["acquire", "contain", "stop", "undo", "rotate", "harden"]
+            [
+                "acquire", "contain", "stop", "undo", "remove", "rotate", "harden"
+            ]
         );
     }
 }

@@ -464,7 +464,7 @@ fn image_all(
 
 /// `recover aws firewall|key|instance` and the verbs that undo what the attacker changed
 /// (`detach-policy`, `delete-inline-policy`, `policy-version`, `trust-policy`,
-/// `start-logging`, `delete-key-pair`, `unshare`, `revoke-rule`, `disable-login`). `Ok(Err)`
+/// `start-logging`, `delete-key-pair`, `unshare`, `revoke-rule`, `disable-login`, `delete-user`). `Ok(Err)`
 /// when the firewall has nothing to fix, with the region that was looked at.
 pub fn recover(
     ctx: &Context,
@@ -639,6 +639,18 @@ pub fn recover(
             let actions: Vec<_> = users
                 .into_iter()
                 .map(|user| verbs::DisableLogin { c: c.clone(), user })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DeleteUser(users) => {
+            let history = respond::history(ctx, &r.case)?;
+            let actions: Vec<_> = users
+                .into_iter()
+                .map(|user| verbs::DeleteUser {
+                    deleted_in_case: deleted_in_case(&history, "delete-user", &user, None),
+                    c: c.clone(),
+                    user,
+                })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
         }

@@ -292,6 +292,14 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
     };
     let records = vec![
         record(
+            0,
+            "CreateUser",
+            "iam.amazonaws.com",
+            serde_json::json!({"userName": "backup-admin"}),
+            serde_json::json!({"user": {"userName": "backup-admin",
+                "arn": "arn:aws:iam::123456789012:user/backup-admin"}}),
+        ),
+        record(
             1,
             "CreateAccessKey",
             "iam.amazonaws.com",
@@ -360,12 +368,14 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "acquire-instance",
             "deactivate-access-key",
             "deactivate-access-key",
+            "contain-user",
             "stop-instance",
             "detach-policy",
             "delete-key-pair",
             "replace-world-rule",
             "unshare-snapshot",
             "start-logging",
+            "delete-user",
             "rotate-access-key",
         ],
         "{proposed:#}"
@@ -386,19 +396,20 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
                 r#"
 iam = boto3.client('iam', **kw)
 ec2 = boto3.client('ec2', **kw)
-keys = {{k['AccessKeyId']: k['Status'] for u in ['ci-deployer', 'backup-admin']
+users = sorted(u['UserName'] for u in iam.list_users()['Users'])
+keys = {{k['AccessKeyId']: k['Status'] for u in users
         for k in iam.list_access_keys(UserName=u)['AccessKeyMetadata']}}
 state = ec2.describe_instances(InstanceIds=['{miner}'])['Reservations'][0]['Instances'][0]['State']['Name']
 snaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Snapshots']
 perms = ec2.describe_security_groups(GroupIds=['{sg}'])['SecurityGroups'][0]['IpPermissions']
 world = [p for p in perms if any(r['CidrIp'] == '0.0.0.0/0' for r in p.get('IpRanges', []))]
-attached = [p['PolicyArn'] for p in iam.list_attached_user_policies(UserName='backup-admin')['AttachedPolicies']]
+attached = [p['PolicyArn'] for u in users for p in iam.list_attached_user_policies(UserName=u)['AttachedPolicies']]
 pairs = [k['KeyName'] for k in ec2.describe_key_pairs()['KeyPairs']]
 shared = [p.get('UserId') for p in ec2.describe_snapshot_attribute(SnapshotId='{snap}',
     Attribute='createVolumePermission')['CreateVolumePermissions']]
 logging = boto3.client('cloudtrail', **kw).get_trail_status(Name='org-trail')['IsLogging']
 print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world),
-    'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging}}))
+    'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging, 'users': users}}))
 "#,
                 miner = id("miner"),
                 sg = id("sg"),
@@ -434,7 +445,9 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     );
     let done = state();
     assert_eq!(done["keys"][id("leaked")], "Inactive", "{done}");
-    assert_eq!(done["keys"][id("made")], "Inactive", "{done}");
+    // The attacker's user is gone with its key and policy, the policy itself kept.
+    assert_eq!(done["users"], serde_json::json!(["ci-deployer"]), "{done}");
+    assert!(done["keys"].get(id("made")).is_none(), "{done}");
     assert_eq!(done["state"], "stopped", "{done}");
     assert!(done["snapshots"].as_u64().unwrap() >= 1, "{done}");
     assert_eq!(done["world"], 0, "{done}");
@@ -452,7 +465,8 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(
         status,
         [
-            "done", "done", "done", "done", "done", "done", "done", "done", "done", "approved"
+            "done", "done", "done", "done", "done", "done", "done", "done", "done", "done", "done",
+            "approved"
         ],
         "{shown:#}"
     );

@@ -1,6 +1,6 @@
 //! Undoing what the attacker changed (`squall recover aws detach-policy`, `delete-inline-policy`,
 //! `policy-version`, `trust-policy`, `start-logging`, `delete-key-pair`, `unshare`,
-//! `revoke-rule`, `disable-login`), against a real moto server (one per test). Each story plans
+//! `revoke-rule`, `disable-login`, `delete-user`), against a real moto server (one per test). Each story plans
 //! first (nothing changes), approves (the change is read back with boto3, not Squall), runs
 //! again (unchanged), and for deletions finds the description in the ledger before the
 //! deletion's entry.
@@ -559,6 +559,101 @@ fn disabling_a_console_login_records_that_it_existed_and_when_it_was_made() {
             .as_str()
             .unwrap()
             .contains("iam:GetUser failed on nobody"),
+        "{none}"
+    );
+}
+
+#[test]
+fn deleting_the_attackers_user_records_everything_on_it_first_and_keeps_what_is_shared() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        &format!(
+            r#"
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='backup-admin', Tags=[{{'Key': 'team', 'Value': 'ops'}}])
+iam.create_group(GroupName='ops')
+iam.add_user_to_group(GroupName='ops', UserName='backup-admin')
+arn = iam.create_policy(PolicyName='god-mode', PolicyDocument='{ATTACKER_POLICY}')['Policy']['Arn']
+iam.attach_user_policy(UserName='backup-admin', PolicyArn=arn)
+iam.put_user_policy(UserName='backup-admin', PolicyName='backdoor', PolicyDocument='{ATTACKER_POLICY}')
+iam.create_access_key(UserName='backup-admin')
+iam.create_login_profile(UserName='backup-admin', Password='Secret-Passw0rd!')
+iam.upload_ssh_public_key(UserName='backup-admin', SSHPublicKeyBody='ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 backup@attacker')
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'backup-admin')])
+now = datetime.datetime(2026, 11, 1)
+cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+    .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365)) \
+    .sign(key, hashes.SHA256())
+iam.upload_signing_certificate(UserName='backup-admin',
+    CertificateBody=cert.public_bytes(serialization.Encoding.PEM).decode())
+serial = iam.create_virtual_mfa_device(VirtualMFADeviceName='backup-admin')['VirtualMFADevice']['SerialNumber']
+iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, AuthenticationCode1='123456', AuthenticationCode2='654321')
+"#
+        ),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let user = || -> Value {
+        read(
+            &moto,
+            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_user(UserName='backup-admin'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
+        )
+    };
+    assert_eq!(
+        plan_approve_again(h, &moto, &["delete-user", "backup-admin"], &user),
+        false
+    );
+    let entries = ledger(h, &moto);
+    let before = recorded_before_execution(&entries, "delete-user", "backup-admin");
+    assert_eq!(before["exists"], true);
+    assert_eq!(before["tags"]["team"], "ops");
+    assert_eq!(before["groups"], json!(["ops"]));
+    assert_eq!(
+        before["inline_policies"]["backdoor"]["Statement"][0]["Action"],
+        "*"
+    );
+    assert!(
+        before["attached_policies"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("policy/god-mode")
+    );
+    assert_eq!(before["access_keys"].as_array().unwrap().len(), 1);
+    assert!(before["login_profile"]["created"].is_string(), "{before}");
+    assert!(
+        before["ssh_public_keys"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("backup@attacker")
+    );
+    assert!(
+        before["signing_certificates"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert_eq!(before["mfa_devices"].as_array().unwrap().len(), 1);
+    // What the user shared with others stays: the group, the policy, the MFA device.
+    let kept = read(
+        &moto,
+        "iam = boto3.client('iam', **kw)\nprint(json.dumps([iam.get_group(GroupName='ops')['Group']['GroupName'], [p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']], len(iam.list_virtual_mfa_devices()['VirtualMFADevices'])]))",
+    );
+    assert_eq!(kept, json!(["ops", ["god-mode"], 1]));
+    // A user that does not exist is an error naming it.
+    let none = recover(h, &moto, &["delete-user", "nobody"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert!(
+        none[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no IAM user nobody"),
         "{none}"
     );
 }

@@ -12,7 +12,8 @@
 //! - `recovery.rs`: back to a good state (rotate a key, replace a world-open rule, restore a
 //!   root volume);
 //! - `undo.rs`: what the attacker changed, undone (a policy attached, a trail stopped, a key
-//!   pair created, a snapshot shared, a rule opened, a console login made).
+//!   pair created, a snapshot shared, a rule opened, a console login made);
+//! - `removal.rs`: what the attacker created, deleted once wholly described (a user).
 //!
 //! This module holds what they share: the clients, the names and tags Squall puts on what it
 //! creates, and how a plan is made. Every verb is re-exported here, so callers name
@@ -22,6 +23,7 @@ mod acquisition;
 mod identity;
 mod instance;
 mod recovery;
+mod removal;
 mod undo;
 
 use std::time::Duration;
@@ -39,6 +41,7 @@ pub use instance::{
     IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
 };
 pub use recovery::{FixWorldRule, IngressPermission, RestoreInstance, RotateKey};
+pub use removal::DeleteUser;
 pub use undo::{
     DeleteInlinePolicy, DeleteKeyPair, DetachPolicy, DisableLogin, RestorePolicyVersion,
     RestoreTrustPolicy, RevokeRule, Shared, StartLogging, Unshare, ingress_permission,

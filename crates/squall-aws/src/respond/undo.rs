@@ -187,7 +187,7 @@ fn inline_delete_plan(
 
 /// A description read from AWS that may stand as the record of what is deleted: not missing,
 /// not empty.
-fn recorded(v: &Value) -> bool {
+pub(super) fn recorded(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::String(s) => !s.trim().is_empty(),

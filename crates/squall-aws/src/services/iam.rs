@@ -779,3 +779,198 @@ pub async fn login_profile(client: &Client, user: &str) -> Result<Option<LoginPr
         Err(e) => Err(AwsError::call("iam:GetLoginProfile", user, e)),
     }
 }
+
+// ---- What deleting a user the attacker made reads first, and removes. ----
+
+/// An IAM user as `GetUser` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub arn: String,
+    pub id: String,
+    pub path: String,
+    pub created: Option<String>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The user, or `None` when the account has no user by that name.
+pub async fn user(client: &Client, name: &str) -> Result<Option<User>, AwsError> {
+    let out = match client.get_user().user_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(AwsError::call("iam:GetUser", name, e)),
+    };
+    Ok(out.user().map(|u| User {
+        arn: u.arn().to_string(),
+        id: u.user_id().to_string(),
+        path: u.path().to_string(),
+        created: iso(u.create_date()),
+        permissions_boundary: u
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: u
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+/// The groups the user is in, sorted.
+pub async fn user_groups(client: &Client, user: &str) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut pages = client
+        .list_groups_for_user()
+        .user_name(user)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("iam:ListGroupsForUser", user, e))?;
+        names.extend(page.groups().iter().map(|g| g.group_name().to_string()));
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The user's MFA devices: serial number and when it was enabled.
+pub async fn mfa_devices(
+    client: &Client,
+    user: &str,
+) -> Result<Vec<(String, Option<String>)>, AwsError> {
+    let mut devices = Vec::new();
+    let mut pages = client
+        .list_mfa_devices()
+        .user_name(user)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("iam:ListMFADevices", user, e))?;
+        devices.extend(
+            page.mfa_devices()
+                .iter()
+                .map(|d| (d.serial_number().to_string(), iso(d.enable_date()))),
+        );
+    }
+    devices.sort();
+    Ok(devices)
+}
+
+/// The user's X.509 signing certificates: id, status and the certificate itself.
+pub async fn signing_certificates(
+    client: &Client,
+    user: &str,
+) -> Result<Vec<(String, String, String)>, AwsError> {
+    let mut certs = Vec::new();
+    let mut pages = client
+        .list_signing_certificates()
+        .user_name(user)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("iam:ListSigningCertificates", user, e))?;
+        certs.extend(page.certificates().iter().map(|c| {
+            (
+                c.certificate_id().to_string(),
+                c.status().as_str().to_string(),
+                c.certificate_body().to_string(),
+            )
+        }));
+    }
+    certs.sort();
+    Ok(certs)
+}
+
+/// The user's service-specific credentials (CodeCommit Git, Keyspaces, Bedrock): id, service
+/// and status. The password is never returned by AWS.
+pub async fn service_credentials(
+    client: &Client,
+    user: &str,
+) -> Result<Vec<(String, String, String)>, AwsError> {
+    let out = client
+        .list_service_specific_credentials()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:ListServiceSpecificCredentials", user, e))?;
+    let mut creds: Vec<_> = out
+        .service_specific_credentials()
+        .iter()
+        .map(|c| {
+            (
+                c.service_specific_credential_id().to_string(),
+                c.service_name().to_string(),
+                c.status().as_str().to_string(),
+            )
+        })
+        .collect();
+    creds.sort();
+    Ok(creds)
+}
+
+/// Takes the user out of a group (the group stays).
+pub async fn remove_from_group(client: &Client, user: &str, group: &str) -> Result<(), AwsError> {
+    client
+        .remove_user_from_group()
+        .user_name(user)
+        .group_name(group)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:RemoveUserFromGroup", &format!("{user} ({group})"), e))?;
+    Ok(())
+}
+
+/// Unbinds an MFA device from the user (a virtual device stays in the account, unassigned).
+pub async fn deactivate_mfa(client: &Client, user: &str, serial: &str) -> Result<(), AwsError> {
+    client
+        .deactivate_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeactivateMFADevice", serial, e))?;
+    Ok(())
+}
+
+/// Deletes a signing certificate (its body was recorded in the plan).
+pub async fn delete_signing_certificate(
+    client: &Client,
+    user: &str,
+    id: &str,
+) -> Result<(), AwsError> {
+    client
+        .delete_signing_certificate()
+        .user_name(user)
+        .certificate_id(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteSigningCertificate", id, e))?;
+    Ok(())
+}
+
+/// Deletes a service-specific credential.
+pub async fn delete_service_credential(
+    client: &Client,
+    user: &str,
+    id: &str,
+) -> Result<(), AwsError> {
+    client
+        .delete_service_specific_credential()
+        .user_name(user)
+        .service_specific_credential_id(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteServiceSpecificCredential", id, e))?;
+    Ok(())
+}
+
+/// Deletes the user itself: IAM refuses while anything is still attached to it.
+pub async fn delete_user(client: &Client, user: &str) -> Result<(), AwsError> {
+    client
+        .delete_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteUser", user, e))?;
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! Removing what the attacker created in the account, once it is described: a user it made
+//! for itself, with everything that hangs on it.
+//!
+//! Containment (`contain aws user`) comes first and is the default; deleting is a later,
+//! separate step, because a deleted user takes its keys, policies and memberships with it. The
+//! plan's `before` is the user's whole description — its access keys, console login, SSH keys,
+//! signing certificates, service credentials, MFA devices, groups, managed and inline policies
+//! (each inline document in full) and tags — and the driver runs nothing until that plan reads
+//! back from the ledger. Just before deleting, the user is read again: if anything changed,
+//! nothing goes.
+
+use serde_json::{Map, Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::{Clients, err, plan};
+use crate::services::iam::{self, Holder};
+
+/// Delete an IAM user the attacker created, with its credentials, memberships and policies.
+pub struct DeleteUser {
+    pub c: Clients,
+    pub user: String,
+    /// The case's ledger holds this user's verified deletion (its description with it): found
+    /// absent, it is done, not a name to question.
+    pub deleted_in_case: bool,
+}
+
+impl DeleteUser {
+    /// Everything IAM keeps on the user, as the plan records it.
+    async fn describe(&self) -> Result<Value, ActionError> {
+        let name = &self.user;
+        let iam = &self.c.iam;
+        let Some(user) = iam::user(iam, name).await.map_err(err)? else {
+            return Ok(json!({"user": name, "exists": false}));
+        };
+        let holder = Holder::User(name.clone());
+        let keys = iam::user_keys(iam, name).await.map_err(err)?;
+        let login = iam::login_profile(iam, name).await.map_err(err)?;
+        let ssh = iam::ssh_keys(iam, name).await.map_err(err)?;
+        let certs = iam::signing_certificates(iam, name).await.map_err(err)?;
+        let mfa = iam::mfa_devices(iam, name).await.map_err(err)?;
+        let groups = iam::user_groups(iam, name).await.map_err(err)?;
+        let attached = iam::attached_policies(iam, &holder).await.map_err(err)?;
+        let mut inline = Map::new();
+        for policy in iam::inline_policies(iam, &holder).await.map_err(err)? {
+            let document = iam::inline_policy(iam, &holder, &policy)
+                .await
+                .map_err(err)?;
+            inline.insert(policy, document);
+        }
+        // Not every endpoint answers this one (moto does not): unread, it is said so, and IAM
+        // itself refuses to delete a user that still has any.
+        let service = match iam::service_credentials(iam, name).await {
+            Ok(creds) => json!(
+                creds
+                    .iter()
+                    .map(|(id, service, status)| json!({"id": id, "service": service, "status": status}))
+                    .collect::<Vec<_>>()
+            ),
+            Err(e) => json!({"unread": e.to_string()}),
+        };
+        Ok(json!({
+            "user": name,
+            "exists": true,
+            "arn": user.arn,
+            "user_id": user.id,
+            "path": user.path,
+            "created": user.created,
+            "permissions_boundary": user.permissions_boundary,
+            "tags": user.tags.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
+            "access_keys": keys.iter().map(|(id, status, created)| json!({
+                "id": id, "status": status, "created": created,
+            })).collect::<Vec<_>>(),
+            "login_profile": login.map(|p| json!({
+                "created": p.created, "password_reset_required": p.password_reset_required,
+            })),
+            "ssh_public_keys": ssh.iter().map(|(id, body)| json!({"id": id, "body": body})).collect::<Vec<_>>(),
+            "signing_certificates": certs.iter().map(|(id, status, body)| json!({
+                "id": id, "status": status, "body": body,
+            })).collect::<Vec<_>>(),
+            "service_specific_credentials": service,
+            "mfa_devices": mfa.iter().map(|(serial, enabled)| json!({
+                "serial": serial, "enabled": enabled,
+            })).collect::<Vec<_>>(),
+            "groups": groups,
+            "attached_policies": attached,
+            "inline_policies": inline,
+        }))
+    }
+}
+
+/// The ids (or names) under `field` of a description: what execution removes, one by one.
+fn listed<'a>(before: &'a Value, field: &str, id: &str) -> Vec<&'a str> {
+    before[field]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            if id.is_empty() {
+                v.as_str()
+            } else {
+                v[id].as_str()
+            }
+        })
+        .collect()
+}
+
+/// The plan to delete `user`, described in `before` (as [`DeleteUser::describe`] reads it).
+/// Refused for the identity Squall runs as (`caller`), for a user not there unless this case
+/// deleted it, and for one whose description is missing a part that must be recorded.
+fn delete_user_plan(
+    user: &str,
+    before: Value,
+    caller: &str,
+    deleted_in_case: bool,
+) -> Result<Plan, ActionError> {
+    let exists = before["exists"] == true;
+    if !exists && !deleted_in_case {
+        return Err(
+            format!("no IAM user {user} in this account (iam:GetUser); nothing to delete").into(),
+        );
+    }
+    if exists && before["arn"].as_str() == Some(caller) {
+        return Err(format!(
+            "{user} is the identity Squall runs as ({caller}): deleting it would cut this response off (help: run as another identity)"
+        )
+        .into());
+    }
+    if exists {
+        let unread_inline = before["inline_policies"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(_, doc)| !super::undo::recorded(doc));
+        if let Some((name, _)) = unread_inline {
+            return Err(format!(
+                "the document of inline policy {name} on {user} could not be read: {user} is not deleted before it is recorded"
+            )
+            .into());
+        }
+        if listed(&before, "ssh_public_keys", "body")
+            .iter()
+            .any(|b| b.trim().is_empty())
+            || listed(&before, "ssh_public_keys", "id").len()
+                != before["ssh_public_keys"].as_array().map_or(0, Vec::len)
+        {
+            return Err(format!(
+                "an SSH public key of {user} could not be read: {user} is not deleted before it is recorded"
+            )
+            .into());
+        }
+    }
+    let mut p = plan("delete-user", user, before, json!({"exists": false}), true);
+    if p.already_done {
+        p.notes.push(
+            "deleted earlier in this case; its description is in that plan, in the ledger"
+                .to_string(),
+        );
+        return Ok(p);
+    }
+    let b = &p.before;
+    let count = |field: &str| b[field].as_array().map_or(0, Vec::len);
+    let mut goes = vec![format!("{} access key(s)", count("access_keys"))];
+    if !b["login_profile"].is_null() {
+        goes.push("its console login".to_string());
+    }
+    for (field, what) in [
+        ("ssh_public_keys", "SSH key(s)"),
+        ("signing_certificates", "signing certificate(s)"),
+        ("service_specific_credentials", "service credential(s)"),
+        (
+            "mfa_devices",
+            "MFA device(s) (unassigned, kept in the account)",
+        ),
+        ("groups", "group membership(s)"),
+        ("attached_policies", "attached policy(ies) (detached, kept)"),
+    ] {
+        if count(field) > 0 {
+            goes.push(format!("{} {what}", count(field)));
+        }
+    }
+    let inline = b["inline_policies"].as_object().map_or(0, Map::len);
+    if inline > 0 {
+        goes.push(format!("{inline} inline policy(ies)"));
+    }
+    p.notes.push(format!(
+        "goes with {user}: {}; all of it, each inline document in full, is in this plan's before, recorded in the ledger before anything is removed",
+        goes.join(", ")
+    ));
+    if let Some(e) = b["service_specific_credentials"]["unread"].as_str() {
+        p.notes.push(format!(
+            "its service-specific credentials could not be listed ({e}); IAM refuses to delete a user that still has any"
+        ));
+    }
+    Ok(p)
+}
+
+impl Action for DeleteUser {
+    fn resource(&self) -> String {
+        self.user.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.describe().await?;
+        let caller = if before["exists"] == true {
+            self.c
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?
+                .arn()
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            String::new()
+        };
+        delete_user_plan(&self.user, before, &caller, self.deleted_in_case)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        // What is deleted must be what the ledger holds.
+        if self.describe().await? != plan.before {
+            return Err(format!(
+                "{} changed since it was planned: nothing was removed (help: run again to record it as it is now)",
+                self.user
+            )
+            .into());
+        }
+        let (iam, user, b) = (&self.c.iam, self.user.as_str(), &plan.before);
+        let holder = Holder::User(user.to_string());
+        let mut removed: Vec<String> = Vec::new();
+        // Removed in the order IAM requires, each named as it goes, so a failure part-way says
+        // what is already gone (its description stays in this plan).
+        let step = |removed: &Vec<String>, e: crate::AwsError| -> ActionError {
+            let done = if removed.is_empty() {
+                "nothing".to_string()
+            } else {
+                removed.join(", ")
+            };
+            format!("{e} (already removed from {user}: {done})").into()
+        };
+        for key in listed(b, "access_keys", "id") {
+            iam::delete_key(iam, user, key)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("access key {key}"));
+        }
+        if !b["login_profile"].is_null() {
+            iam::delete_login_profile(iam, user)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push("console login".to_string());
+        }
+        for id in listed(b, "ssh_public_keys", "id") {
+            iam::delete_ssh_key(iam, user, id)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("SSH key {id}"));
+        }
+        for id in listed(b, "signing_certificates", "id") {
+            iam::delete_signing_certificate(iam, user, id)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("signing certificate {id}"));
+        }
+        for id in listed(b, "service_specific_credentials", "id") {
+            iam::delete_service_credential(iam, user, id)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("service credential {id}"));
+        }
+        for serial in listed(b, "mfa_devices", "serial") {
+            iam::deactivate_mfa(iam, user, serial)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("MFA device {serial}"));
+        }
+        for group in listed(b, "groups", "") {
+            iam::remove_from_group(iam, user, group)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("group {group}"));
+        }
+        for arn in listed(b, "attached_policies", "") {
+            iam::detach_policy(iam, &holder, arn)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("policy {arn}"));
+        }
+        for name in b["inline_policies"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n)
+        {
+            iam::delete_inline_policy(iam, &holder, name)
+                .await
+                .map_err(|e| step(&removed, e))?;
+            removed.push(format!("inline policy {name}"));
+        }
+        iam::delete_user(iam, user)
+            .await
+            .map_err(|e| step(&removed, e))?;
+        Ok(json!({"removed": removed}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.describe().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mallory() -> Value {
+        json!({
+            "user": "mallory",
+            "exists": true,
+            "arn": "arn:aws:iam::111122223333:user/mallory",
+            "access_keys": [{"id": "AKIAEXAMPLE", "status": "Active", "created": 0}],
+            "login_profile": {"created": "2026-11-30T10:00:00Z", "password_reset_required": false},
+            "ssh_public_keys": [{"id": "APKAEXAMPLE", "body": "ssh-rsa AAAA mallory"}],
+            "signing_certificates": [],
+            "service_specific_credentials": {"unread": "not implemented"},
+            "mfa_devices": [],
+            "groups": ["admins"],
+            "attached_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+            "inline_policies": {"backdoor": {"Statement": [{"Effect": "Allow", "Action": "*"}]}},
+        })
+    }
+
+    const SQUALL: &str = "arn:aws:iam::111122223333:user/responder";
+
+    #[test]
+    fn a_user_is_deleted_only_with_its_whole_description_in_the_plan() {
+        let p = delete_user_plan("mallory", mallory(), SQUALL, false).unwrap();
+        assert!(!p.already_done);
+        assert!(p.visible_to_attacker);
+        assert_eq!(p.after, json!({"exists": false}));
+        assert_eq!(
+            p.before["inline_policies"]["backdoor"]["Statement"][0]["Action"],
+            "*"
+        );
+        let notes = p.notes.join("\n");
+        for part in [
+            "1 access key(s)",
+            "console login",
+            "1 SSH key(s)",
+            "1 group membership(s)",
+            "1 attached policy(ies)",
+            "1 inline policy(ies)",
+            "could not be listed (not implemented)",
+        ] {
+            assert!(notes.contains(part), "{part} in {notes}");
+        }
+    }
+
+    #[test]
+    fn a_user_whose_policy_or_key_could_not_be_read_is_not_deleted() {
+        let mut unread = mallory();
+        unread["inline_policies"]["backdoor"] = Value::Null;
+        let e = delete_user_plan("mallory", unread, SQUALL, false).unwrap_err();
+        assert!(e.to_string().contains("backdoor"), "{e}");
+        let mut blank = mallory();
+        blank["ssh_public_keys"][0]["body"] = json!(" ");
+        let e = delete_user_plan("mallory", blank, SQUALL, false).unwrap_err();
+        assert!(e.to_string().contains("SSH public key"), "{e}");
+    }
+
+    #[test]
+    fn squall_never_deletes_the_user_it_runs_as() {
+        let e = delete_user_plan(
+            "mallory",
+            mallory(),
+            "arn:aws:iam::111122223333:user/mallory",
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("identity Squall runs as"), "{e}");
+    }
+
+    #[test]
+    fn a_user_not_there_is_an_error_unless_this_case_deleted_it() {
+        let gone = json!({"user": "mallory", "exists": false});
+        let e = delete_user_plan("mallory", gone.clone(), SQUALL, false).unwrap_err();
+        assert!(e.to_string().contains("no IAM user mallory"), "{e}");
+        let p = delete_user_plan("mallory", gone, SQUALL, true).unwrap();
+        assert!(p.already_done);
+        assert!(p.notes[0].contains("deleted earlier in this case"));
+    }
+
+    #[test]
+    fn what_execution_removes_is_read_from_the_recorded_description() {
+        let b = mallory();
+        assert_eq!(listed(&b, "access_keys", "id"), vec!["AKIAEXAMPLE"]);
+        assert_eq!(listed(&b, "groups", ""), vec!["admins"]);
+        // An unread list removes nothing by itself.
+        assert!(listed(&b, "service_specific_credentials", "id").is_empty());
+    }
+}
