@@ -420,6 +420,32 @@ pub enum RecoverAws {
         #[command(flatten)]
         target: AwsTargetArgs,
     },
+    /// Make trails the attacker narrowed record every management event again.
+    ///
+    /// For a trail still logging but blinded: event selectors that drop management events,
+    /// keep only reads or exclude sources (PutEventSelectors), log file validation or global
+    /// service events turned off (UpdateTrail). The earlier configuration is not in the log,
+    /// so the trail is restored to what a response needs: every management event, read and
+    /// write, from every source; log file validation and global service events on. Data
+    /// event selectors are kept. The configuration in force is recorded in the plan first.
+    /// Use start-logging for a stopped trail.
+    ///
+    /// Examples:
+    ///   squall recover aws restore-trail org-trail --case C-0001
+    ///   squall recover aws restore-trail org-trail --multi-region --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    RestoreTrail {
+        /// Trail names or ARNs.
+        #[arg(required = true)]
+        trails: Vec<String>,
+        /// Also make each a multi-region trail (whether it was one is not in the log).
+        #[arg(long)]
+        multi_region: bool,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
 }
 
 /// Whose policy: exactly one of a user, a role or a group.
@@ -689,6 +715,19 @@ impl RecoverAws {
                 (r, target, Recover::DisableLogin(users))
             }
             RecoverAws::DeleteUser { users, r, target } => (r, target, Recover::DeleteUser(users)),
+            RecoverAws::RestoreTrail {
+                trails,
+                multi_region,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::RestoreTrail {
+                    trails,
+                    multi_region,
+                },
+            ),
         }
     }
 }

@@ -245,16 +245,21 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 }
             }
         }
-        Kind::Trail => match last.map(|c| c.change) {
-            Some(Change::Stopped) => out.push(undo("start-logging", last.expect("a change"))),
-            Some(Change::Deleted) => out.push(by_hand(
-                undo("recreate-trail", last.expect("a change")),
+        Kind::Trail => match last {
+            Some(c) if c.change == Change::Deleted => out.push(by_hand(
+                undo("recreate-trail", c),
                 "recreate the trail (its settings are in the account's configuration history)",
             )),
-            Some(_) => out.push(by_hand(
-                undo("restore-trail", last.expect("a change")),
-                "restore the trail's event selectors and settings from before the change",
-            )),
+            Some(_) => {
+                // Stopped, narrowed or both (the quiet way first, then the loud one): each
+                // answered, the narrowing once logging is back.
+                if let Some(c) = changed(Change::Stopped) {
+                    out.push(undo("start-logging", c));
+                }
+                if let Some(c) = changed(Change::Modified) {
+                    out.push(undo("restore-trail", c));
+                }
+            }
             None => {}
         },
         Kind::Monitoring | Kind::Bucket | Kind::Function => {
@@ -495,6 +500,18 @@ mod tests {
         assert_eq!(
             actions(&trail),
             [(Phase::Undo, "start-logging".into(), "org".into())]
+        );
+        let both = resource(
+            Kind::Trail,
+            "org",
+            &[(Change::Modified, None), (Change::Stopped, None)],
+        );
+        assert_eq!(
+            actions(&both),
+            [
+                (Phase::Undo, "start-logging".into(), "org".into()),
+                (Phase::Undo, "restore-trail".into(), "org".into())
+            ]
         );
         let deleted = resource(Kind::Trail, "org", &[(Change::Deleted, None)]);
         assert!(steps(&deleted)[0].by_hand.is_some());

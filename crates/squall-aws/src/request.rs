@@ -83,6 +83,12 @@ pub enum Recover {
     DisableLogin(Vec<String>),
     /// Users the attacker made deleted, each once its whole description is in the plan.
     DeleteUser(Vec<String>),
+    /// Trails recording every management event again, with log file validation and global
+    /// service events on (and every region, when `multi_region`).
+    RestoreTrail {
+        trails: Vec<String>,
+        multi_region: bool,
+    },
 }
 
 /// Where and how disk images are written.

@@ -139,6 +139,7 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
             })
         }
         "start-logging" => trail(id).then(|| recover("start-logging", vec![], vec![id])),
+        "restore-trail" => trail(id).then(|| recover("restore-trail", vec![], vec![id])),
         "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
         "delete-user" => iam_name(id).then(|| recover("delete-user", vec![], vec![id])),
@@ -223,6 +224,10 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
         "disable-login" => Recover::DisableLogin(vec![id]),
         "delete-user" => Recover::DeleteUser(vec![id]),
+        "restore-trail" => Recover::RestoreTrail {
+            trails: vec![id],
+            multi_region: false,
+        },
         "unshare-snapshot" | "unshare-image" => Recover::Unshare {
             what: if step.action == "unshare-snapshot" {
                 Shared::Snapshot(id)

@@ -464,8 +464,9 @@ fn image_all(
 
 /// `recover aws firewall|key|instance` and the verbs that undo what the attacker changed
 /// (`detach-policy`, `delete-inline-policy`, `policy-version`, `trust-policy`,
-/// `start-logging`, `delete-key-pair`, `unshare`, `revoke-rule`, `disable-login`, `delete-user`). `Ok(Err)`
-/// when the firewall has nothing to fix, with the region that was looked at.
+/// `start-logging`, `restore-trail`, `delete-key-pair`, `unshare`, `revoke-rule`,
+/// `disable-login`, `delete-user`). `Ok(Err)` when the firewall has nothing to fix, with the
+/// region that was looked at.
 pub fn recover(
     ctx: &Context,
     r: &Response,
@@ -639,6 +640,20 @@ pub fn recover(
             let actions: Vec<_> = users
                 .into_iter()
                 .map(|user| verbs::DisableLogin { c: c.clone(), user })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::RestoreTrail {
+            trails,
+            multi_region,
+        } => {
+            let actions: Vec<_> = trails
+                .into_iter()
+                .map(|trail| verbs::RestoreTrail {
+                    c: c.clone(),
+                    trail,
+                    multi_region,
+                })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
         }

@@ -274,7 +274,9 @@ ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute='createVolumePermission
 s3 = boto3.client('s3', **kw)
 s3.create_bucket(Bucket='trail-bucket')
 ct = boto3.client('cloudtrail', **kw)
-ct.create_trail(Name='org-trail', S3BucketName='trail-bucket')
+ct.create_trail(Name='org-trail', S3BucketName='trail-bucket', EnableLogFileValidation=True)
+ct.put_event_selectors(TrailName='org-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly',
+    'IncludeManagementEvents': True}])
 print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'snap': snap}))
 "#,
     ))
@@ -338,6 +340,14 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             Value::Null,
         ),
         record(
+            8,
+            "PutEventSelectors",
+            "cloudtrail.amazonaws.com",
+            serde_json::json!({"trailName": "org-trail", "eventSelectors": [
+                {"readWriteType": "ReadOnly", "includeManagementEvents": true}]}),
+            Value::Null,
+        ),
+        record(
             7,
             "StopLogging",
             "cloudtrail.amazonaws.com",
@@ -375,6 +385,7 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "replace-world-rule",
             "unshare-snapshot",
             "start-logging",
+            "restore-trail",
             "delete-user",
             "rotate-access-key",
         ],
@@ -407,9 +418,12 @@ attached = [p['PolicyArn'] for u in users for p in iam.list_attached_user_polici
 pairs = [k['KeyName'] for k in ec2.describe_key_pairs()['KeyPairs']]
 shared = [p.get('UserId') for p in ec2.describe_snapshot_attribute(SnapshotId='{snap}',
     Attribute='createVolumePermission')['CreateVolumePermissions']]
-logging = boto3.client('cloudtrail', **kw).get_trail_status(Name='org-trail')['IsLogging']
+ct = boto3.client('cloudtrail', **kw)
+logging = ct.get_trail_status(Name='org-trail')['IsLogging']
+selectors = [s['ReadWriteType'] for s in ct.get_event_selectors(TrailName='org-trail')['EventSelectors']]
 print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world),
-    'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging, 'users': users}}))
+    'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging, 'users': users,
+    'selectors': selectors}}))
 "#,
                 miner = id("miner"),
                 sg = id("sg"),
@@ -424,6 +438,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(untouched["world"], 1);
     assert_eq!(untouched["pairs"], serde_json::json!(["miner"]));
     assert_eq!(untouched["logging"], false);
+    assert_eq!(untouched["selectors"], serde_json::json!(["ReadOnly"]));
 
     // Carried out: acquired before stopped, keys off, the world rule gone.
     let out = squall(&home)
@@ -455,6 +470,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(done["pairs"], serde_json::json!([]), "{done}");
     assert_eq!(done["shared"], serde_json::json!([]), "{done}");
     assert_eq!(done["logging"], true, "{done}");
+    assert_eq!(done["selectors"], serde_json::json!(["All"]), "{done}");
     let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let status: Vec<&str> = shown
         .as_array()
@@ -466,7 +482,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         status,
         [
             "done", "done", "done", "done", "done", "done", "done", "done", "done", "done", "done",
-            "approved"
+            "done", "approved"
         ],
         "{shown:#}"
     );

@@ -1,6 +1,6 @@
 //! Undoing what the attacker changed (`squall recover aws detach-policy`, `delete-inline-policy`,
 //! `policy-version`, `trust-policy`, `start-logging`, `delete-key-pair`, `unshare`,
-//! `revoke-rule`, `disable-login`, `delete-user`), against a real moto server (one per test). Each story plans
+//! `revoke-rule`, `disable-login`, `delete-user`, `restore-trail`), against a real moto server (one per test). Each story plans
 //! first (nothing changes), approves (the change is read back with boto3, not Squall), runs
 //! again (unchanged), and for deletions finds the description in the ledger before the
 //! deletion's entry.
@@ -654,6 +654,58 @@ iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, Authenticati
             .as_str()
             .unwrap()
             .contains("no IAM user nobody"),
+        "{none}"
+    );
+}
+
+#[test]
+fn a_narrowed_trail_records_every_management_event_again_and_keeps_its_data_selectors() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+boto3.client('s3', **kw).create_bucket(Bucket='trail-bucket')
+ct = boto3.client('cloudtrail', **kw)
+ct.create_trail(Name='org-trail', S3BucketName='trail-bucket', EnableLogFileValidation=True,
+    IncludeGlobalServiceEvents=True)
+ct.start_logging(Name='org-trail')
+# The attacker keeps the trail running, but blind to writes, unverifiable and without IAM.
+ct.put_event_selectors(TrailName='org-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly',
+    'IncludeManagementEvents': True, 'DataResources': [{'Type': 'AWS::S3::Object',
+    'Values': ['arn:aws:s3:::payroll/']}]}])
+ct.update_trail(Name='org-trail', EnableLogFileValidation=False, IncludeGlobalServiceEvents=False)
+"#,
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let config = || -> Value {
+        read(
+            &moto,
+            "ct = boto3.client('cloudtrail', **kw)\nt = ct.get_trail(Name='org-trail')['Trail']\nprint(json.dumps({'selectors': ct.get_event_selectors(TrailName='org-trail')['EventSelectors'], 'validation': t['LogFileValidationEnabled'], 'global': t['IncludeGlobalServiceEvents']}))",
+        )
+    };
+    let restored = plan_approve_again(h, &moto, &["restore-trail", "org-trail"], &config);
+    assert_eq!(restored["validation"], true, "{restored}");
+    assert_eq!(restored["global"], true, "{restored}");
+    let selector = &restored["selectors"][0];
+    assert_eq!(selector["ReadWriteType"], "All", "{restored}");
+    assert_eq!(selector["IncludeManagementEvents"], true, "{restored}");
+    assert_eq!(
+        selector["DataResources"][0]["Values"],
+        json!(["arn:aws:s3:::payroll/"]),
+        "{restored}"
+    );
+    // What the attacker left is in the ledger, before the change.
+    let entries = ledger(h, &moto);
+    let before = recorded_before_execution(&entries, "restore-trail", "org-trail");
+    assert_eq!(before["event_selectors"][0]["ReadWriteType"], "ReadOnly");
+    assert_eq!(before["log_file_validation"], false);
+    assert_eq!(before["global_service_events"], false);
+    // A trail that is not there is an error naming it.
+    let none = recover(h, &moto, &["restore-trail", "no-such-trail"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert!(
+        none[0]["error"].as_str().unwrap().contains("no-such-trail"),
         "{none}"
     );
 }

@@ -13,7 +13,8 @@
 //!   root volume);
 //! - `undo.rs`: what the attacker changed, undone (a policy attached, a trail stopped, a key
 //!   pair created, a snapshot shared, a rule opened, a console login made);
-//! - `removal.rs`: what the attacker created, deleted once wholly described (a user).
+//! - `removal.rs`: what the attacker created, deleted once wholly described (a user);
+//! - `trail.rs`: a trail the attacker narrowed, recording every management event again.
 //!
 //! This module holds what they share: the clients, the names and tags Squall puts on what it
 //! creates, and how a plan is made. Every verb is re-exported here, so callers name
@@ -24,6 +25,7 @@ mod identity;
 mod instance;
 mod recovery;
 mod removal;
+mod trail;
 mod undo;
 
 use std::time::Duration;
@@ -42,6 +44,7 @@ pub use instance::{
 };
 pub use recovery::{FixWorldRule, IngressPermission, RestoreInstance, RotateKey};
 pub use removal::DeleteUser;
+pub use trail::RestoreTrail;
 pub use undo::{
     DeleteInlinePolicy, DeleteKeyPair, DetachPolicy, DisableLogin, RestorePolicyVersion,
     RestoreTrustPolicy, RevokeRule, Shared, StartLogging, Unshare, ingress_permission,
