@@ -128,8 +128,8 @@ pub fn current(file: &CaseFile) -> Option<Current> {
 
 /// The case's verified and failed actions, and which instance each acquired volume belongs to.
 struct Actions {
-    /// (action, resource, time) of every verified action, in ledger order.
-    verified: Vec<(String, String, String)>,
+    /// Every verified action with its time, in ledger order.
+    verified: Vec<(ActionVerified, String)>,
     /// Volume → instance, from the acquisition plans.
     volume_of: std::collections::HashMap<String, String>,
     /// Volumes whose acquisition failed.
@@ -155,7 +155,7 @@ impl Actions {
                 }
                 Some(Kind::ActionVerified) => {
                     if let Some(v) = ActionVerified::from_value(&e.payload) {
-                        a.verified.push((v.action, v.resource, e.time.clone()));
+                        a.verified.push((v, e.time.clone()));
                     }
                 }
                 Some(Kind::ActionFailed) => {
@@ -178,39 +178,49 @@ impl Actions {
             // was not acquired since) leaves the step undone, so nothing destructive follows.
             let mine =
                 |vol: &str| self.volume_of.get(vol).map(String::as_str) == Some(&step.resource);
-            let verified: Vec<&(String, String, String)> = self
+            let verified: Vec<&(ActionVerified, String)> = self
                 .verified
                 .iter()
-                .filter(|(a, r, _)| a == "acquire-volume" && mine(r))
+                .filter(|(v, _)| v.action == "acquire-volume" && mine(&v.resource))
                 .collect();
             let unacquired = self
                 .failed
                 .iter()
-                .filter(|v| mine(v))
-                .any(|v| !verified.iter().any(|(_, r, _)| r == v));
+                .filter(|vol| mine(vol))
+                .any(|vol| !verified.iter().any(|(v, _)| v.resource == **vol));
             return match (verified.last(), unacquired) {
-                (Some((_, _, at)), false) => Some(at.clone()),
+                (Some((_, at)), false) => Some(at.clone()),
                 _ => None,
             };
         }
         self.verified
             .iter()
             .rev()
-            .find(|(a, r, _)| done_by(step, a, r))
-            .map(|(_, _, at)| at.clone())
+            .find(|(v, _)| done_by(step, v))
+            .map(|(_, at)| at.clone())
     }
 }
 
-/// Whether a verified action (`action` on `resource`) carried out a step: the same action on
-/// the same resource; a group's world rules (`sg-...:tcp/22:0.0.0.0/0`) are the group's.
-fn done_by(step: &Step, action: &str, resource: &str) -> bool {
-    if step.action == "replace-world-rule" {
-        return action == step.action
-            && resource
-                .strip_prefix(step.resource.as_str())
-                .is_some_and(|rest| rest.starts_with(':'));
+/// Whether a verified action carried out a step: the same action on the same resource (a
+/// group's world rules, `sg-...:tcp/22:0.0.0.0/0`, are the group's), in the step's account
+/// and region where both say (a trail or user of one name is another in another account;
+/// entries from before places were recorded say none).
+fn done_by(step: &Step, v: &ActionVerified) -> bool {
+    let differs =
+        |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
+    if v.action != step.action
+        || differs(&step.account, &v.account)
+        || differs(&step.region, &v.region)
+    {
+        return false;
     }
-    action == step.action && resource == step.resource
+    if step.action == "replace-world-rule" {
+        return v
+            .resource
+            .strip_prefix(step.resource.as_str())
+            .is_some_and(|rest| rest.starts_with(':'));
+    }
+    v.resource == step.resource
 }
 
 /// Records the analyst's approval of steps (`1,3-7` or `all`) of the current proposal; with
@@ -238,33 +248,44 @@ mod tests {
         }
     }
 
+    /// A verified action on `resource`, in `account` when given.
+    fn verified(action: &str, resource: &str, account: Option<&str>) -> ActionVerified {
+        ActionVerified {
+            action: action.into(),
+            resource: resource.into(),
+            account: account.map(Into::into),
+            region: Some("us-east-1".into()),
+            how: squall_core::entry::Verified::Changed {
+                expected: serde_json::json!({}),
+                observed: serde_json::json!({}),
+            },
+        }
+    }
+
     #[test]
     fn a_step_is_done_by_its_own_action_and_an_instance_by_all_its_volumes() {
+        let key = step("deactivate-access-key", "AKIA1");
         assert!(done_by(
-            &step("deactivate-access-key", "AKIA1"),
-            "deactivate-access-key",
-            "AKIA1"
+            &key,
+            &verified("deactivate-access-key", "AKIA1", None)
         ));
         assert!(!done_by(
-            &step("deactivate-access-key", "AKIA1"),
-            "deactivate-access-key",
-            "AKIA2"
+            &key,
+            &verified("deactivate-access-key", "AKIA2", None)
         ));
         let rule = step("replace-world-rule", "sg-1");
         assert!(done_by(
             &rule,
-            "replace-world-rule",
-            "sg-1:tcp/22:0.0.0.0/0"
+            &verified("replace-world-rule", "sg-1:tcp/22:0.0.0.0/0", None)
         ));
         assert!(!done_by(
             &rule,
-            "replace-world-rule",
-            "sg-10:tcp/22:0.0.0.0/0"
+            &verified("replace-world-rule", "sg-10:tcp/22:0.0.0.0/0", None)
         ));
 
         let at = |t: &str| t.to_string();
         let mut actions = Actions {
-            verified: vec![(at("acquire-volume"), at("vol-1"), at("t1"))],
+            verified: vec![(verified("acquire-volume", "vol-1", None), at("t1"))],
             volume_of: [(at("vol-1"), at("i-1")), (at("vol-2"), at("i-1"))].into(),
             failed: [at("vol-2")].into(),
         };
@@ -273,8 +294,25 @@ mod tests {
         assert_eq!(actions.done(&acquire), None);
         actions
             .verified
-            .push((at("acquire-volume"), at("vol-2"), at("t2")));
+            .push((verified("acquire-volume", "vol-2", None), at("t2")));
         assert_eq!(actions.done(&acquire).as_deref(), Some("t2"));
         assert_eq!(actions.done(&step("acquire-instance", "i-9")), None);
+    }
+
+    #[test]
+    fn a_step_in_one_account_is_not_done_by_the_same_name_in_another() {
+        let mut trail = step("start-logging", "org-trail");
+        trail.account = Some("111111111111".into());
+        trail.region = Some("us-east-1".into());
+        let there = verified("start-logging", "org-trail", Some("111111111111"));
+        let elsewhere = verified("start-logging", "org-trail", Some("222222222222"));
+        assert!(done_by(&trail, &there));
+        assert!(!done_by(&trail, &elsewhere));
+        let mut other_region = there.clone();
+        other_region.region = Some("eu-west-1".into());
+        assert!(!done_by(&trail, &other_region));
+        // An entry from before places were recorded names none: it still counts.
+        let older = verified("start-logging", "org-trail", None);
+        assert!(done_by(&trail, &older));
     }
 }

@@ -891,6 +891,8 @@ mod tests {
                         notes: Vec::new(),
                     },
                     approved_by: "alice".into(),
+                    account: None,
+                    region: None,
                 }
                 .to_value(),
             )
@@ -912,6 +914,8 @@ mod tests {
                 ActionVerified {
                     action: action.into(),
                     resource: resource.into(),
+                    account: None,
+                    region: None,
                     how,
                 }
                 .to_value(),

@@ -15,7 +15,7 @@ use squall_core::entry::{
     ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, Payload, Stage, Verified,
 };
 
-pub use squall_core::respond::{Action, ActionError, Outcome, Plan, Status, satisfies};
+pub use squall_core::respond::{Action, ActionError, Outcome, Place, Plan, Status, satisfies};
 
 use crate::ledger::Entry;
 use crate::store::{Result as StoreResult, Store};
@@ -29,6 +29,8 @@ pub struct Run<'a, S: Store> {
     pub approved: bool,
     /// How many resources are read or changed at once.
     pub concurrency: usize,
+    /// Where the actions act, recorded with each plan and verification.
+    pub place: Place,
 }
 
 impl<S: Store> Run<'_, S> {
@@ -124,6 +126,8 @@ impl<S: Store> Run<'_, S> {
             let planned = ActionPlanned {
                 plan: plan.clone(),
                 approved_by: self.actor.to_string(),
+                account: self.place.account.clone(),
+                region: self.place.region.clone(),
             };
             let seq = self.record(&planned)?;
             if !plan.already_done
@@ -144,6 +148,8 @@ impl<S: Store> Run<'_, S> {
                 let seq = self.record(&ActionVerified {
                     action: plan.action.clone(),
                     resource: plan.resource.clone(),
+                    account: self.place.account.clone(),
+                    region: self.place.region.clone(),
                     how: Verified::Unchanged {
                         state: plan.before.clone(),
                         note: UNCHANGED_NOTE.to_string(),
@@ -208,6 +214,8 @@ impl<S: Store> Run<'_, S> {
                             let seq = self.record(&ActionVerified {
                                 action: plan.action.clone(),
                                 resource: plan.resource.clone(),
+                                account: self.place.account.clone(),
+                                region: self.place.region.clone(),
                                 how: Verified::Changed {
                                     expected: plan.after.clone(),
                                     observed: state.clone(),
@@ -378,6 +386,7 @@ mod tests {
                 actor: "alice",
                 approved,
                 concurrency: 2,
+                place: Place::default(),
             }
             .run(actions, |_| {}),
         )

@@ -157,6 +157,11 @@ pub struct ResponseSkipped {
 pub struct ActionPlanned {
     pub plan: Plan,
     pub approved_by: String,
+    /// Where it acts (entries before this field was recorded have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// `action.executed`: the provider accepted the change; `result` holds the ids it created.
@@ -174,6 +179,11 @@ pub struct ActionExecuted {
 pub struct ActionVerified {
     pub action: String,
     pub resource: String,
+    /// Where it holds (entries before this field was recorded have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(flatten)]
     pub how: Verified,
 }

@@ -30,6 +30,17 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// Where a run's actions act: the account (project, subscription) and region the provider's
+/// clients reach. Recorded with each plan and verification, so a step on `org-trail` in one
+/// account is not taken as done by the same name's restore in another.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
 /// One response action on one resource, as a provider implements it.
 pub trait Action: Sync {
     /// The resource it is about, to name it even when planning fails.

@@ -33,13 +33,24 @@ pub struct Imaged {
     pub result: Result<(squall_aws::image::Image, Evidence), String>,
 }
 
-fn connect(rt: &tokio::runtime::Runtime, target: &Target, case: &str) -> (Clients, SdkConfig) {
+/// Clients for `target`, and where they act: the account the credentials reach (unknown when
+/// STS does not answer; the actions' own calls then say why) and the region.
+fn connect(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+) -> (Clients, SdkConfig, Response) {
     let t = Target {
-        case: Some(case.to_string()),
+        case: Some(r.case.clone()),
         ..target.clone()
     };
     let config = rt.block_on(squall_aws::connect(&t));
-    (Clients::new(&config), config)
+    let c = Clients::new(&config);
+    let place = squall_case::respond::Place {
+        account: rt.block_on(squall_aws::account_id(&config)).ok(),
+        region: Some(c.region.clone()),
+    };
+    (c, config, r.at(place))
 }
 
 /// `contain aws key|user|role|instance`.
@@ -52,7 +63,8 @@ pub fn contain(
 ) -> anyhow::Result<Outcomes> {
     let rt = respond::runtime()?;
     let now = verbs::now_utc();
-    let (c, _) = connect(&rt, target, &r.case);
+    let (c, _, r) = connect(&rt, target, r);
+    let r = &r;
     let wait = std::time::Duration::from_secs(600);
     match what {
         Contain::Keys(keys) => {
@@ -157,7 +169,8 @@ pub fn release(
         priors.push((id, plan.before["prior"].clone()));
     }
     let rt = respond::runtime()?;
-    let (c, _) = connect(&rt, target, &r.case);
+    let (c, _, r) = connect(&rt, target, r);
+    let r = &r;
     let actions: Vec<_> = priors
         .into_iter()
         .map(|(id, prior)| verbs::ReleaseInstance {
@@ -183,7 +196,8 @@ pub fn acquire(
     progress: &mut dyn FnMut(ImageProgress<'_>),
 ) -> anyhow::Result<(Outcomes, Vec<Evidence>, Vec<Imaged>)> {
     let rt = respond::runtime()?;
-    let (c, config) = connect(&rt, target, &r.case);
+    let (c, config, r) = connect(&rt, target, r);
+    let r = &r;
     let forensic = req.forensic_account.map(|account| {
         let clients = req.forensic_role.map(|role| {
             let t = Target {
@@ -306,7 +320,8 @@ pub fn image(
     progress: &mut (dyn FnMut(ImageProgress<'_>) + Send),
 ) -> anyhow::Result<(Outcomes, Vec<Imaged>)> {
     let rt = respond::runtime()?;
-    let (c, config) = connect(&rt, target, &r.case);
+    let (c, config, r) = connect(&rt, target, r);
+    let r = &r;
     // The driver wants `Sync` actions; the front end's progress is told through one lock,
     // with a start for each snapshot as its first bytes arrive.
     let told = std::sync::Mutex::new((None::<String>, progress));
@@ -475,7 +490,8 @@ pub fn recover(
     show: &mut dyn FnMut(PlanShown<'_>),
 ) -> anyhow::Result<Result<Outcomes, String>> {
     let rt = respond::runtime()?;
-    let (c, _) = connect(&rt, target, &r.case);
+    let (c, _, r) = connect(&rt, target, r);
+    let r = &r;
     Ok(Ok(match what {
         Recover::Firewall {
             replace_with,

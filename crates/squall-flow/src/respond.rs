@@ -3,7 +3,7 @@
 //! outcomes summed up. Every provider's verbs come through here.
 
 use squall_case::Store;
-use squall_case::respond::{Action, History, Outcome, Plan, Run, Status};
+use squall_case::respond::{Action, History, Outcome, Place, Plan, Run, Status};
 
 use crate::Context;
 
@@ -16,6 +16,18 @@ pub struct Response {
     pub approved: bool,
     /// Resources read or changed at once.
     pub concurrency: usize,
+    /// Where the provider's clients act, once connected: recorded with every action.
+    pub place: Place,
+}
+
+impl Response {
+    /// The same options, acting at `place`.
+    pub fn at(&self, place: Place) -> Response {
+        Response {
+            place,
+            ..self.clone()
+        }
+    }
 }
 
 /// A plan as the front end shows it before anything runs.
@@ -87,6 +99,7 @@ pub fn run<A: Action>(
             actor: &ctx.actor,
             approved: r.approved,
             concurrency: r.concurrency,
+            place: r.place.clone(),
         }
         .run(actions, |plan| {
             let warn_untriaged = !plan.already_done && plan.visible_to_attacker && young && !warned;

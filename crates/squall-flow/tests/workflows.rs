@@ -140,6 +140,7 @@ fn release_refuses_what_the_case_never_isolated_before_calling_the_provider() {
         case: id.clone(),
         approved: true,
         concurrency: 1,
+        place: Default::default(),
     };
     // An endpoint nothing listens on: the refusal must come from the ledger, not a call.
     let target = squall_aws::Target {

@@ -33,6 +33,7 @@ fn response(r: &Response) -> squall_flow::respond::Response {
         case: r.case.clone(),
         approved: r.yes,
         concurrency: r.concurrency,
+        place: Default::default(),
     }
 }
 

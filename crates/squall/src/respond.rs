@@ -139,6 +139,7 @@ fn run(
         case: case.to_string(),
         approved: yes,
         concurrency,
+        place: Default::default(),
     };
     let carried = proposal::carry_out(ctx, &r, target, &mut render::plan_printer(case))?;
     let mut all = squall_flow::respond::Outcomes {

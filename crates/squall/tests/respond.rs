@@ -495,6 +495,17 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         .args(["ledger", "verify", "C-0001"])
         .assert()
         .success();
+    // Each action's record says where it acted, so a step is done only in its own account.
+    let entries = common::moto::ledger(&home, &moto);
+    let verified: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "action.verified")
+        .collect();
+    assert!(!verified.is_empty());
+    for e in verified {
+        assert_eq!(e["payload"]["account"], "123456789012", "{e}");
+        assert_eq!(e["payload"]["region"], "us-east-1", "{e}");
+    }
 }
 
 /// The stolen-instance-credentials drill against moto: a web server's role credentials used
