@@ -420,6 +420,29 @@ pub enum RecoverAws {
         #[command(flatten)]
         target: AwsTargetArgs,
     },
+    /// Delete IAM roles the attacker created, with their policies (described first).
+    ///
+    /// Contain the role first (`contain aws role`); deleting is for what the attacker made
+    /// for itself, such as a role trusting its own account. The plan's before is the role's
+    /// whole description: trust policy, attached policies, every inline policy's document,
+    /// instance profiles and tags. Nothing is removed until that plan reads back from the
+    /// ledger, and nothing if the role changed since. Squall never deletes the role its own
+    /// session belongs to, nor a service-linked role. Sessions already issued last until
+    /// they expire (contain aws role denies them).
+    ///
+    /// Examples:
+    ///   squall recover aws delete-role ops-support --case C-0001
+    ///   squall recover aws delete-role ops-support --case C-0001 --yes
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DeleteRole {
+        /// IAM role names.
+        #[arg(required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
     /// Make trails the attacker narrowed record every management event again.
     ///
     /// For a trail still logging but blinded: event selectors that drop management events,
@@ -715,6 +738,7 @@ impl RecoverAws {
                 (r, target, Recover::DisableLogin(users))
             }
             RecoverAws::DeleteUser { users, r, target } => (r, target, Recover::DeleteUser(users)),
+            RecoverAws::DeleteRole { roles, r, target } => (r, target, Recover::DeleteRole(roles)),
             RecoverAws::RestoreTrail {
                 trails,
                 multi_region,

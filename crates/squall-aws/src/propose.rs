@@ -129,6 +129,13 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         Kind::Role => {
             let reason = last.map(by_attacker).unwrap_or_else(used);
             out.push(step(Phase::Contain, "contain-role", reason, first));
+            // A role the attacker made (a backdoor trusting its own account) goes once
+            // described: containing it stops only the sessions issued so far.
+            if let Some(c) = changed(Change::Created) {
+                let mut remove = undo("delete-role", c);
+                remove.phase = Phase::Remove;
+                out.push(remove);
+            }
             if let Some(c) = r.changes.iter().find(|c| c.change == Change::Modified) {
                 let restore = undo("restore-trust-policy", c);
                 out.push(by_hand(
@@ -618,6 +625,15 @@ mod tests {
                 "delete-user".to_string(),
                 "backup".to_string()
             )
+        );
+        // A role it made: its sessions cut, then the role itself gone.
+        let role = resource(Kind::Role, "ops-support", &[(Change::Created, None)]);
+        assert_eq!(
+            actions(&role),
+            [
+                (Phase::Contain, "contain-role".into(), "ops-support".into()),
+                (Phase::Remove, "delete-role".into(), "ops-support".into())
+            ]
         );
         // A user the attacker only changed is answered by undoing the change.
         let changed = resource(Kind::User, "break-glass", &[(Change::Modified, None)]);

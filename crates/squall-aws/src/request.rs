@@ -83,6 +83,8 @@ pub enum Recover {
     DisableLogin(Vec<String>),
     /// Users the attacker made deleted, each once its whole description is in the plan.
     DeleteUser(Vec<String>),
+    /// Roles the attacker made deleted, each once its whole description is in the plan.
+    DeleteRole(Vec<String>),
     /// Trails recording every management event again, with log file validation and global
     /// service events on (and every region, when `multi_region`).
     RestoreTrail {

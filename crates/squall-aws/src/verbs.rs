@@ -143,6 +143,7 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
         "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
         "delete-user" => iam_name(id).then(|| recover("delete-user", vec![], vec![id])),
+        "delete-role" => iam_name(id).then(|| recover("delete-role", vec![], vec![id])),
         "unshare-snapshot" | "unshare-image" => {
             let (flag, prefix) = if step.action == "unshare-snapshot" {
                 ("--snapshot", "snap-")
@@ -224,6 +225,7 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
         "disable-login" => Recover::DisableLogin(vec![id]),
         "delete-user" => Recover::DeleteUser(vec![id]),
+        "delete-role" => Recover::DeleteRole(vec![id]),
         "restore-trail" => Recover::RestoreTrail {
             trails: vec![id],
             multi_region: false,

@@ -480,8 +480,8 @@ fn image_all(
 /// `recover aws firewall|key|instance` and the verbs that undo what the attacker changed
 /// (`detach-policy`, `delete-inline-policy`, `policy-version`, `trust-policy`,
 /// `start-logging`, `restore-trail`, `delete-key-pair`, `unshare`, `revoke-rule`,
-/// `disable-login`, `delete-user`). `Ok(Err)` when the firewall has nothing to fix, with the
-/// region that was looked at.
+/// `disable-login`) or remove what it made (`delete-user`, `delete-role`). `Ok(Err)` when the
+/// firewall has nothing to fix, with the region that was looked at.
 pub fn recover(
     ctx: &Context,
     r: &Response,
@@ -669,6 +669,18 @@ pub fn recover(
                     c: c.clone(),
                     trail,
                     multi_region,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DeleteRole(roles) => {
+            let history = respond::history(ctx, &r.case)?;
+            let actions: Vec<_> = roles
+                .into_iter()
+                .map(|role| verbs::DeleteRole {
+                    deleted_in_case: deleted_in_case(&history, "delete-role", &role, None),
+                    c: c.clone(),
+                    role,
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?

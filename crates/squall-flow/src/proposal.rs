@@ -271,13 +271,13 @@ pub fn carry_out(
             out.push((step, Carried::ByHand(hand)));
             continue;
         }
-        if step.action == "contain-role"
+        if matches!(step.action.as_str(), "contain-role" | "delete-role")
             && own_role.as_deref() == Some(step.resource.as_str())
             && target.account.is_none()
         {
             let hand = format!(
-                "Squall runs as a session of role {}: containing it would cut this run off; \
-                 contain it from other credentials (the team's emergency access)",
+                "Squall runs as a session of role {}: acting on it would cut this run off; \
+                 do it from other credentials (the team's emergency access)",
                 step.resource
             );
             out.push((step, Carried::ByHand(hand)));

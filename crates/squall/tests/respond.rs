@@ -509,9 +509,10 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
 }
 
 /// The stolen-instance-credentials drill against moto: a web server's role credentials used
-/// from outside to mint a key for a service user; the proposal acquires the server before
-/// isolating it, cuts the role's sessions and the minted key, in four Squall commands after
-/// the hunt.
+/// from outside to mint a key for a service user and make a role its own account may assume;
+/// the proposal acquires the server before isolating it, cuts the role's sessions and the
+/// minted key, and deletes the backdoor role once described, in four Squall commands after the
+/// hunt.
 #[test]
 fn stolen_instance_credentials_are_answered_from_the_instance_to_the_key_they_minted() {
     use common::moto::{moto, setup};
@@ -526,6 +527,10 @@ iam.create_instance_profile(InstanceProfileName='web-profile')
 iam.add_role_to_instance_profile(InstanceProfileName='web-profile', RoleName='web-role')
 iam.create_user(UserName='svc-reports')
 minted = iam.create_access_key(UserName='svc-reports')['AccessKey']['AccessKeyId']
+iam.create_role(RoleName='ops-support', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::999988887777:root'}, 'Action': 'sts:AssumeRole'}]}))
+iam.put_role_policy(RoleName='ops-support', PolicyName='support', PolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))
 ec2 = boto3.client('ec2', **kw)
 vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
 sub = ec2.create_subnet(VpcId=vpc, CidrBlock='10.0.1.0/24', AvailabilityZone='us-east-1a')['Subnet']['SubnetId']
@@ -546,7 +551,15 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
         "recipientAccountId": "123456789012", "eventID": "ev-1", "userIdentity": who,
         "requestParameters": {"userName": "svc-reports"},
         "responseElements": {"accessKey": {"accessKeyId": id("minted"), "userName": "svc-reports"}}});
-    let (_dir, home) = hunted_on_moto(&moto, vec![record], "stolen role");
+    // And a way back in: a role its own account may assume.
+    let backdoor = serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-11-02T10:02:00Z",
+        "eventSource": "iam.amazonaws.com", "eventName": "CreateRole",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66",
+        "recipientAccountId": "123456789012", "eventID": "ev-2", "userIdentity": who,
+        "requestParameters": {"roleName": "ops-support"},
+        "responseElements": {"role": {"roleName": "ops-support",
+            "arn": "arn:aws:iam::123456789012:role/ops-support"}}});
+    let (_dir, home) = hunted_on_moto(&moto, vec![record, backdoor], "stolen role");
     let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);
     let proposed = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let steps: Vec<(String, String)> = proposed
@@ -564,13 +577,15 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
         ("acquire-instance", instance.as_str()),
         ("deactivate-access-key", &id("minted")),
         ("contain-role", "web-role"),
+        ("contain-role", "ops-support"),
         ("isolate-instance", instance.as_str()),
+        ("delete-role", "ops-support"),
     ]
     .iter()
     .map(|(a, r)| (a.to_string(), r.to_string()))
     .collect();
     assert_eq!(steps, expected, "{proposed:#}");
-    let isolate = &proposed[3];
+    let isolate = &proposed[4];
     assert_eq!(isolate["after"][0], 1, "isolated only once acquired");
     approve_all_and_carry_out(&moto, &home);
     let state: Value = serde_json::from_str(&setup(
@@ -583,8 +598,10 @@ d = ec2.describe_instances(InstanceIds=['{instance}'])['Reservations'][0]['Insta
 groups = sorted(g['GroupName'] for n in d['NetworkInterfaces'] for g in n['Groups'])
 snaps = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': 'tag:squall:case', 'Values': ['C-0001']}}])['Snapshots']
 keys = [k['Status'] for k in iam.list_access_keys(UserName='svc-reports')['AccessKeyMetadata']]
+roles = sorted(r['RoleName'] for r in iam.list_roles()['Roles'])
 print(json.dumps({{'groups': groups, 'state': d['State']['Name'], 'snapshots': len(snaps),
-    'role_policies': iam.list_role_policies(RoleName='web-role')['PolicyNames'], 'keys': keys}}))
+    'role_policies': iam.list_role_policies(RoleName='web-role')['PolicyNames'], 'keys': keys,
+    'roles': roles}}))
 "#
         ),
     ))
@@ -602,6 +619,8 @@ print(json.dumps({{'groups': groups, 'state': d['State']['Name'], 'snapshots': l
         "{state}"
     );
     assert_eq!(state["keys"], serde_json::json!(["Inactive"]), "{state}");
+    // The attacker's way back in is gone; the web server's role stays.
+    assert_eq!(state["roles"], serde_json::json!(["web-role"]), "{state}");
     assert_all_done(&moto, &home);
 }
 

@@ -1,9 +1,10 @@
 //! Undoing what the attacker changed (`squall recover aws detach-policy`, `delete-inline-policy`,
-//! `policy-version`, `trust-policy`, `start-logging`, `delete-key-pair`, `unshare`,
-//! `revoke-rule`, `disable-login`, `delete-user`, `restore-trail`), against a real moto server (one per test). Each story plans
-//! first (nothing changes), approves (the change is read back with boto3, not Squall), runs
-//! again (unchanged), and for deletions finds the description in the ledger before the
-//! deletion's entry.
+//! `policy-version`, `trust-policy`, `start-logging`, `restore-trail`, `delete-key-pair`,
+//! `unshare`, `revoke-rule`, `disable-login`) and removing what it made (`delete-user`,
+//! `delete-role`), against a real moto server (one per test). Each story plans first (nothing
+//! changes), approves (the change is read back with boto3, not Squall), runs again
+//! (unchanged), and for deletions finds the description in the ledger before the deletion's
+//! entry.
 
 mod common;
 
@@ -706,6 +707,72 @@ ct.update_trail(Name='org-trail', EnableLogFileValidation=False, IncludeGlobalSe
     assert_eq!(none[0]["status"], "failed", "{none}");
     assert!(
         none[0]["error"].as_str().unwrap().contains("no-such-trail"),
+        "{none}"
+    );
+}
+
+#[test]
+fn deleting_the_attackers_role_records_its_trust_and_policies_first_and_keeps_its_profile() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+iam.create_role(RoleName='ops-support', Tags=[{{'Key': 'owner', 'Value': 'it'}}],
+    AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow',
+    'Principal': {{'AWS': 'arn:aws:iam::999988887777:root'}}, 'Action': 'sts:AssumeRole'}}]}}))
+arn = iam.create_policy(PolicyName='god-mode', PolicyDocument='{ATTACKER_POLICY}')['Policy']['Arn']
+iam.attach_role_policy(RoleName='ops-support', PolicyArn=arn)
+iam.put_role_policy(RoleName='ops-support', PolicyName='backdoor', PolicyDocument='{ATTACKER_POLICY}')
+iam.create_instance_profile(InstanceProfileName='ops-support')
+iam.add_role_to_instance_profile(InstanceProfileName='ops-support', RoleName='ops-support')
+"#
+        ),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let role = || -> Value {
+        read(
+            &moto,
+            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_role(RoleName='ops-support'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
+        )
+    };
+    assert_eq!(
+        plan_approve_again(h, &moto, &["delete-role", "ops-support"], &role),
+        false
+    );
+    let entries = ledger(h, &moto);
+    let before = recorded_before_execution(&entries, "delete-role", "ops-support");
+    assert_eq!(
+        before["trust_policy"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::999988887777:root"
+    );
+    assert_eq!(
+        before["inline_policies"]["backdoor"]["Statement"][0]["Action"],
+        "*"
+    );
+    assert!(
+        before["attached_policies"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("policy/god-mode")
+    );
+    assert_eq!(before["instance_profiles"], json!(["ops-support"]));
+    assert_eq!(before["tags"]["owner"], "it");
+    // The profile and the policy stay, the profile empty.
+    let kept = read(
+        &moto,
+        "iam = boto3.client('iam', **kw)\nprint(json.dumps([iam.get_instance_profile(InstanceProfileName='ops-support')['InstanceProfile']['Roles'], [p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']]]))",
+    );
+    assert_eq!(kept, json!([[], ["god-mode"]]));
+    let none = recover(h, &moto, &["delete-role", "nobody"], true);
+    assert_eq!(none[0]["status"], "failed", "{none}");
+    assert!(
+        none[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no IAM role nobody"),
         "{none}"
     );
 }

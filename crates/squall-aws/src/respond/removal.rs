@@ -1,13 +1,14 @@
-//! Removing what the attacker created in the account, once it is described: a user it made
-//! for itself, with everything that hangs on it.
+//! Removing what the attacker created in the account, once it is described: a user or a role
+//! it made for itself, with everything that hangs on it.
 //!
-//! Containment (`contain aws user`) comes first and is the default; deleting is a later,
-//! separate step, because a deleted user takes its keys, policies and memberships with it. The
-//! plan's `before` is the user's whole description — its access keys, console login, SSH keys,
-//! signing certificates, service credentials, MFA devices, groups, managed and inline policies
-//! (each inline document in full) and tags — and the driver runs nothing until that plan reads
-//! back from the ledger. Just before deleting, the user is read again: if anything changed,
-//! nothing goes.
+//! Containment (`contain aws user|role`) comes first and is the default; deleting is a later,
+//! separate step, because a deleted identity takes its keys, policies and memberships with it.
+//! The plan's `before` is the whole description — for a user its access keys, console login,
+//! SSH keys, signing certificates, service credentials, MFA devices and groups; for a role its
+//! trust policy and instance profiles; for both their managed and inline policies (each inline
+//! document in full) and tags — and the driver runs nothing until that plan reads back from
+//! the ledger. Just before deleting, the identity is read again: if anything changed, nothing
+//! goes.
 
 use serde_json::{Map, Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
@@ -40,13 +41,7 @@ impl DeleteUser {
         let mfa = iam::mfa_devices(iam, name).await.map_err(err)?;
         let groups = iam::user_groups(iam, name).await.map_err(err)?;
         let attached = iam::attached_policies(iam, &holder).await.map_err(err)?;
-        let mut inline = Map::new();
-        for policy in iam::inline_policies(iam, &holder).await.map_err(err)? {
-            let document = iam::inline_policy(iam, &holder, &policy)
-                .await
-                .map_err(err)?;
-            inline.insert(policy, document);
-        }
+        let inline = inline_documents(&self.c, &holder).await?;
         // Not every endpoint answers this one (moto does not): unread, it is said so, and IAM
         // itself refuses to delete a user that still has any.
         let service = match iam::service_credentials(iam, name).await {
@@ -88,6 +83,109 @@ impl DeleteUser {
     }
 }
 
+/// Every inline policy on `holder`, by name, each with its full document.
+async fn inline_documents(c: &Clients, holder: &Holder) -> Result<Map<String, Value>, ActionError> {
+    let mut inline = Map::new();
+    for policy in iam::inline_policies(&c.iam, holder).await.map_err(err)? {
+        let document = iam::inline_policy(&c.iam, holder, &policy)
+            .await
+            .map_err(err)?;
+        inline.insert(policy, document);
+    }
+    Ok(inline)
+}
+
+/// The ARN of the identity Squall runs as, to refuse deleting it (asked only when what
+/// `before` describes exists).
+async fn caller(c: &Clients, before: &Value) -> Result<String, ActionError> {
+    if before["exists"] != true {
+        return Ok(String::new());
+    }
+    Ok(c.sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?
+        .arn()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// What is deleted must be what the ledger holds: read again just before, it must be as the
+/// plan recorded it.
+fn as_planned(now: &Value, plan: &Plan) -> Result<(), ActionError> {
+    if *now == plan.before {
+        return Ok(());
+    }
+    Err(format!(
+        "{} changed since it was planned: nothing was removed (help: run again to record it as it is now)",
+        plan.resource
+    )
+    .into())
+}
+
+/// Refuses a description with an inline policy whose document could not be read: it would
+/// go unrecorded.
+fn inline_read(before: &Value, who: &str) -> Result<(), ActionError> {
+    let unread = before["inline_policies"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find(|(_, doc)| !super::undo::recorded(doc));
+    match unread {
+        Some((name, _)) => Err(format!(
+            "the document of inline policy {name} on {who} could not be read: {who} is not deleted before it is recorded"
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// What a deletion removed so far, so a failure part-way says what is already gone (its
+/// description stays in the plan).
+struct Removing<'a> {
+    who: &'a str,
+    removed: Vec<String>,
+}
+
+impl Removing<'_> {
+    fn did(&mut self, what: String) {
+        self.removed.push(what);
+    }
+
+    fn failed(&self, e: crate::AwsError) -> ActionError {
+        let done = if self.removed.is_empty() {
+            "nothing".to_string()
+        } else {
+            self.removed.join(", ")
+        };
+        format!("{e} (already removed from {}: {done})", self.who).into()
+    }
+
+    /// Detaches every managed policy and deletes every inline one `before` lists.
+    async fn policies(
+        &mut self,
+        c: &Clients,
+        holder: &Holder,
+        before: &Value,
+    ) -> Result<(), ActionError> {
+        for arn in listed(before, "attached_policies", "") {
+            iam::detach_policy(&c.iam, holder, arn)
+                .await
+                .map_err(|e| self.failed(e))?;
+            self.did(format!("policy {arn}"));
+        }
+        let inline = before["inline_policies"].as_object().into_iter().flatten();
+        for (name, _) in inline {
+            iam::delete_inline_policy(&c.iam, holder, name)
+                .await
+                .map_err(|e| self.failed(e))?;
+            self.did(format!("inline policy {name}"));
+        }
+        Ok(())
+    }
+}
+
 /// The ids (or names) under `field` of a description: what execution removes, one by one.
 fn listed<'a>(before: &'a Value, field: &str, id: &str) -> Vec<&'a str> {
     before[field]
@@ -126,17 +224,7 @@ fn delete_user_plan(
         .into());
     }
     if exists {
-        let unread_inline = before["inline_policies"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .find(|(_, doc)| !super::undo::recorded(doc));
-        if let Some((name, _)) = unread_inline {
-            return Err(format!(
-                "the document of inline policy {name} on {user} could not be read: {user} is not deleted before it is recorded"
-            )
-            .into());
-        }
+        inline_read(&before, user)?;
         if listed(&before, "ssh_public_keys", "body")
             .iter()
             .any(|b| b.trim().is_empty())
@@ -201,107 +289,213 @@ impl Action for DeleteUser {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.describe().await?;
-        let caller = if before["exists"] == true {
-            self.c
-                .sts
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?
-                .arn()
-                .unwrap_or_default()
-                .to_string()
-        } else {
-            String::new()
-        };
+        let caller = caller(&self.c, &before).await?;
         delete_user_plan(&self.user, before, &caller, self.deleted_in_case)
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
-        // What is deleted must be what the ledger holds.
-        if self.describe().await? != plan.before {
-            return Err(format!(
-                "{} changed since it was planned: nothing was removed (help: run again to record it as it is now)",
-                self.user
-            )
-            .into());
-        }
+        as_planned(&self.describe().await?, plan)?;
         let (iam, user, b) = (&self.c.iam, self.user.as_str(), &plan.before);
         let holder = Holder::User(user.to_string());
-        let mut removed: Vec<String> = Vec::new();
-        // Removed in the order IAM requires, each named as it goes, so a failure part-way says
-        // what is already gone (its description stays in this plan).
-        let step = |removed: &Vec<String>, e: crate::AwsError| -> ActionError {
-            let done = if removed.is_empty() {
-                "nothing".to_string()
-            } else {
-                removed.join(", ")
-            };
-            format!("{e} (already removed from {user}: {done})").into()
+        // Removed in the order IAM requires, each named as it goes.
+        let mut r = Removing {
+            who: user,
+            removed: Vec::new(),
         };
         for key in listed(b, "access_keys", "id") {
             iam::delete_key(iam, user, key)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("access key {key}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("access key {key}"));
         }
         if !b["login_profile"].is_null() {
             iam::delete_login_profile(iam, user)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push("console login".to_string());
+                .map_err(|e| r.failed(e))?;
+            r.did("console login".to_string());
         }
         for id in listed(b, "ssh_public_keys", "id") {
             iam::delete_ssh_key(iam, user, id)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("SSH key {id}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("SSH key {id}"));
         }
         for id in listed(b, "signing_certificates", "id") {
             iam::delete_signing_certificate(iam, user, id)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("signing certificate {id}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("signing certificate {id}"));
         }
         for id in listed(b, "service_specific_credentials", "id") {
             iam::delete_service_credential(iam, user, id)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("service credential {id}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("service credential {id}"));
         }
         for serial in listed(b, "mfa_devices", "serial") {
             iam::deactivate_mfa(iam, user, serial)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("MFA device {serial}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("MFA device {serial}"));
         }
         for group in listed(b, "groups", "") {
             iam::remove_from_group(iam, user, group)
                 .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("group {group}"));
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("group {group}"));
         }
-        for arn in listed(b, "attached_policies", "") {
-            iam::detach_policy(iam, &holder, arn)
-                .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("policy {arn}"));
+        r.policies(&self.c, &holder, b).await?;
+        iam::delete_user(iam, user).await.map_err(|e| r.failed(e))?;
+        Ok(json!({"removed": r.removed}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.describe().await
+    }
+}
+
+/// Delete an IAM role the attacker created (a backdoor trusting its own account, a role for
+/// its instances), with its policies, once its trust policy and documents are recorded.
+pub struct DeleteRole {
+    pub c: Clients,
+    pub role: String,
+    /// The case's ledger holds this role's verified deletion: found absent, it is done.
+    pub deleted_in_case: bool,
+}
+
+impl DeleteRole {
+    /// Everything IAM keeps on the role, as the plan records it.
+    async fn describe(&self) -> Result<Value, ActionError> {
+        let name = &self.role;
+        let iam = &self.c.iam;
+        let Some(role) = iam::role(iam, name).await.map_err(err)? else {
+            return Ok(json!({"role": name, "exists": false}));
+        };
+        let holder = Holder::Role(name.clone());
+        let attached = iam::attached_policies(iam, &holder).await.map_err(err)?;
+        let inline = inline_documents(&self.c, &holder).await?;
+        let profiles = iam::role_instance_profiles(iam, name).await.map_err(err)?;
+        Ok(json!({
+            "role": name,
+            "exists": true,
+            "arn": role.arn,
+            "role_id": role.id,
+            "path": role.path,
+            "created": role.created,
+            "max_session_seconds": role.max_session_seconds,
+            "trust_policy": role.trust_policy,
+            "permissions_boundary": role.permissions_boundary,
+            "tags": role.tags.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
+            "attached_policies": attached,
+            "inline_policies": inline,
+            "instance_profiles": profiles,
+        }))
+    }
+}
+
+/// The plan to delete `role`, described in `before`. Refused for the role Squall's session
+/// belongs to (`caller`), for AWS's service-linked roles, for a role not there unless this
+/// case deleted it, and for one whose trust policy or inline documents could not be read.
+fn delete_role_plan(
+    role: &str,
+    before: Value,
+    caller: &str,
+    deleted_in_case: bool,
+) -> Result<Plan, ActionError> {
+    let exists = before["exists"] == true;
+    if !exists && !deleted_in_case {
+        return Err(
+            format!("no IAM role {role} in this account (iam:GetRole); nothing to delete").into(),
+        );
+    }
+    if exists {
+        let own = caller
+            .split_once(":assumed-role/")
+            .and_then(|(_, rest)| rest.split('/').next());
+        if own == Some(role) {
+            return Err(format!(
+                "Squall runs as a session of role {role} ({caller}): deleting it would cut this response off (help: run as another identity)"
+            )
+            .into());
         }
-        for name in b["inline_policies"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(n, _)| n)
+        if before["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/aws-service-role/"))
         {
-            iam::delete_inline_policy(iam, &holder, name)
-                .await
-                .map_err(|e| step(&removed, e))?;
-            removed.push(format!("inline policy {name}"));
+            return Err(format!(
+                "{role} is a service-linked role, which AWS's service manages: it is not deleted here (iam:DeleteServiceLinkedRole, by hand)"
+            )
+            .into());
         }
-        iam::delete_user(iam, user)
-            .await
-            .map_err(|e| step(&removed, e))?;
-        Ok(json!({"removed": removed}))
+        if !super::undo::recorded(&before["trust_policy"]) {
+            return Err(format!(
+                "the trust policy of {role} could not be read: {role} is not deleted before it is recorded"
+            )
+            .into());
+        }
+        inline_read(&before, role)?;
+    }
+    let mut p = plan("delete-role", role, before, json!({"exists": false}), true);
+    if p.already_done {
+        p.notes.push(
+            "deleted earlier in this case; its description is in that plan, in the ledger"
+                .to_string(),
+        );
+        return Ok(p);
+    }
+    let b = &p.before;
+    let count = |field: &str| b[field].as_array().map_or(0, Vec::len);
+    let inline = b["inline_policies"].as_object().map_or(0, Map::len);
+    let mut goes = vec![
+        "its trust policy".to_string(),
+        format!(
+            "{} attached policy(ies) (detached, kept)",
+            count("attached_policies")
+        ),
+        format!("{inline} inline policy(ies)"),
+    ];
+    let profiles = listed(b, "instance_profiles", "");
+    if !profiles.is_empty() {
+        goes.push(format!(
+            "its place in instance profile(s) {} (kept, empty: instances launched with them lose the role's credentials)",
+            profiles.join(", ")
+        ));
+    }
+    p.notes.push(format!(
+        "goes with {role}: {}; all of it, each document in full, is in this plan's before, recorded in the ledger before anything is removed; sessions already issued last until they expire",
+        goes.join(", ")
+    ));
+    Ok(p)
+}
+
+impl Action for DeleteRole {
+    fn resource(&self) -> String {
+        self.role.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.describe().await?;
+        let caller = caller(&self.c, &before).await?;
+        delete_role_plan(&self.role, before, &caller, self.deleted_in_case)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        as_planned(&self.describe().await?, plan)?;
+        let (iam, role, b) = (&self.c.iam, self.role.as_str(), &plan.before);
+        let mut r = Removing {
+            who: role,
+            removed: Vec::new(),
+        };
+        for profile in listed(b, "instance_profiles", "") {
+            iam::remove_from_instance_profile(iam, role, profile)
+                .await
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("instance profile {profile}"));
+        }
+        r.policies(&self.c, &Holder::Role(role.to_string()), b)
+            .await?;
+        iam::delete_role(iam, role).await.map_err(|e| r.failed(e))?;
+        Ok(json!({"removed": r.removed}))
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
@@ -397,5 +591,55 @@ mod tests {
         assert_eq!(listed(&b, "groups", ""), vec!["admins"]);
         // An unread list removes nothing by itself.
         assert!(listed(&b, "service_specific_credentials", "id").is_empty());
+    }
+
+    fn backdoor() -> Value {
+        json!({
+            "role": "ops-support",
+            "exists": true,
+            "arn": "arn:aws:iam::111122223333:role/ops-support",
+            "path": "/",
+            "trust_policy": {"Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "sts:AssumeRole"}]},
+            "attached_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+            "inline_policies": {},
+            "instance_profiles": ["ops-support"],
+        })
+    }
+
+    #[test]
+    fn a_role_is_deleted_only_with_its_trust_policy_recorded_and_never_squalls_own() {
+        let p = delete_role_plan("ops-support", backdoor(), SQUALL, false).unwrap();
+        assert!(!p.already_done);
+        assert_eq!(
+            p.before["trust_policy"]["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::999988887777:root"
+        );
+        let notes = p.notes.join("\n");
+        assert!(notes.contains("instance profile(s) ops-support"), "{notes}");
+        assert!(notes.contains("1 attached policy(ies)"), "{notes}");
+        let e = delete_role_plan(
+            "ops-support",
+            backdoor(),
+            "arn:aws:sts::111122223333:assumed-role/ops-support/squall",
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Squall runs as a session"), "{e}");
+        let mut unread = backdoor();
+        unread["trust_policy"] = Value::Null;
+        let e = delete_role_plan("ops-support", unread, SQUALL, false).unwrap_err();
+        assert!(e.to_string().contains("trust policy"), "{e}");
+        let mut linked = backdoor();
+        linked["path"] = json!("/aws-service-role/elasticbeanstalk.amazonaws.com/");
+        let e = delete_role_plan("ops-support", linked, SQUALL, false).unwrap_err();
+        assert!(e.to_string().contains("service-linked"), "{e}");
+        let gone = json!({"role": "ops-support", "exists": false});
+        assert!(delete_role_plan("ops-support", gone.clone(), SQUALL, false).is_err());
+        assert!(
+            delete_role_plan("ops-support", gone, SQUALL, true)
+                .unwrap()
+                .already_done
+        );
     }
 }

@@ -974,3 +974,95 @@ pub async fn delete_user(client: &Client, user: &str) -> Result<(), AwsError> {
         .map_err(|e| AwsError::call("iam:DeleteUser", user, e))?;
     Ok(())
 }
+
+/// An IAM role as `GetRole` describes it, trust policy included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleInfo {
+    pub arn: String,
+    pub id: String,
+    pub path: String,
+    pub created: Option<String>,
+    pub max_session_seconds: Option<i32>,
+    pub trust_policy: serde_json::Value,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The role, or `None` when the account has no role by that name.
+pub async fn role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsError> {
+    let out = match client.get_role().role_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(AwsError::call("iam:GetRole", name, e)),
+    };
+    Ok(out.role().map(|r| RoleInfo {
+        arn: r.arn().to_string(),
+        id: r.role_id().to_string(),
+        path: r.path().to_string(),
+        created: iso(r.create_date()),
+        max_session_seconds: r.max_session_duration(),
+        trust_policy: policy_document(r.assume_role_policy_document().unwrap_or_default()),
+        permissions_boundary: r
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: r
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+/// The instance profiles that hold the role (what instances get its credentials through).
+pub async fn role_instance_profiles(client: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut pages = client
+        .list_instance_profiles_for_role()
+        .role_name(role)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("iam:ListInstanceProfilesForRole", role, e))?;
+        names.extend(
+            page.instance_profiles()
+                .iter()
+                .map(|p| p.instance_profile_name().to_string()),
+        );
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Takes the role out of an instance profile (the profile stays, empty).
+pub async fn remove_from_instance_profile(
+    client: &Client,
+    role: &str,
+    profile: &str,
+) -> Result<(), AwsError> {
+    client
+        .remove_role_from_instance_profile()
+        .role_name(role)
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::call(
+                "iam:RemoveRoleFromInstanceProfile",
+                &format!("{role} ({profile})"),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// Deletes the role itself: IAM refuses while policies or profiles still hold it.
+pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
+    client
+        .delete_role()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeleteRole", role, e))?;
+    Ok(())
+}
