@@ -443,6 +443,25 @@ pub enum RecoverAws {
         #[command(flatten)]
         target: AwsTargetArgs,
     },
+    /// Delete customer-managed policies the attacker wrote (every version recorded first).
+    ///
+    /// The plan's before holds every version's document and everyone the policy is attached
+    /// to; nothing is removed until that plan reads back from the ledger, and nothing if the
+    /// policy changed since. Then it is detached from each, its other versions deleted, and
+    /// the policy deleted. AWS's own policies are refused (detach them instead).
+    ///
+    /// Examples:
+    ///   squall recover aws delete-policy arn:aws:iam::111122223333:policy/god-mode --case C-0001
+    #[command(after_help = RESPONSE_HELP, verbatim_doc_comment)]
+    DeletePolicy {
+        /// Policy ARNs.
+        #[arg(required = true, value_name = "POLICY_ARN")]
+        policy_arns: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: AwsTargetArgs,
+    },
     /// Make trails the attacker narrowed record every management event again.
     ///
     /// For a trail still logging but blinded: event selectors that drop management events,
@@ -739,6 +758,11 @@ impl RecoverAws {
             }
             RecoverAws::DeleteUser { users, r, target } => (r, target, Recover::DeleteUser(users)),
             RecoverAws::DeleteRole { roles, r, target } => (r, target, Recover::DeleteRole(roles)),
+            RecoverAws::DeletePolicy {
+                policy_arns,
+                r,
+                target,
+            } => (r, target, Recover::DeletePolicy(policy_arns)),
             RecoverAws::RestoreTrail {
                 trails,
                 multi_region,

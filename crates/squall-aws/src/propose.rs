@@ -179,6 +179,12 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 }
                 out.push(s);
             }
+            // One it wrote goes too, once every version is recorded (after the detaching).
+            if let Some(c) = changed(Change::Created) {
+                let mut remove = undo("delete-policy", c);
+                remove.phase = Phase::Remove;
+                out.push(remove);
+            }
         }
         Kind::InlinePolicy => {
             if let Some(c) = changed(Change::Created) {
@@ -633,6 +639,26 @@ mod tests {
             [
                 (Phase::Contain, "contain-role".into(), "ops-support".into()),
                 (Phase::Remove, "delete-role".into(), "ops-support".into())
+            ]
+        );
+        // A policy it wrote: detached from whom it was attached to, then deleted.
+        let wrote = resource(
+            Kind::ManagedPolicy,
+            "arn:aws:iam::111122223333:policy/god-mode",
+            &[
+                (Change::Created, None),
+                (Change::Attached, Some("user backup")),
+            ],
+        );
+        let phases: Vec<(Phase, String)> = actions(&wrote)
+            .into_iter()
+            .map(|(p, a, _)| (p, a))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                (Phase::Undo, "detach-policy".into()),
+                (Phase::Remove, "delete-policy".into())
             ]
         );
         // A user the attacker only changed is answered by undoing the change.

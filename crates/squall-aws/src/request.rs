@@ -85,6 +85,9 @@ pub enum Recover {
     DeleteUser(Vec<String>),
     /// Roles the attacker made deleted, each once its whole description is in the plan.
     DeleteRole(Vec<String>),
+    /// Customer-managed policies the attacker wrote deleted, each once every version's
+    /// document is in the plan.
+    DeletePolicy(Vec<String>),
     /// Trails recording every management event again, with log file validation and global
     /// service events on (and every region, when `multi_region`).
     RestoreTrail {

@@ -144,6 +144,7 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
         "delete-user" => iam_name(id).then(|| recover("delete-user", vec![], vec![id])),
         "delete-role" => iam_name(id).then(|| recover("delete-role", vec![], vec![id])),
+        "delete-policy" => policy_arn(id).then(|| recover("delete-policy", vec![], vec![id])),
         "unshare-snapshot" | "unshare-image" => {
             let (flag, prefix) = if step.action == "unshare-snapshot" {
                 ("--snapshot", "snap-")
@@ -226,6 +227,7 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "disable-login" => Recover::DisableLogin(vec![id]),
         "delete-user" => Recover::DeleteUser(vec![id]),
         "delete-role" => Recover::DeleteRole(vec![id]),
+        "delete-policy" => Recover::DeletePolicy(vec![id]),
         "restore-trail" => Recover::RestoreTrail {
             trails: vec![id],
             multi_region: false,

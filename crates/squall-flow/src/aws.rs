@@ -480,8 +480,8 @@ fn image_all(
 /// `recover aws firewall|key|instance` and the verbs that undo what the attacker changed
 /// (`detach-policy`, `delete-inline-policy`, `policy-version`, `trust-policy`,
 /// `start-logging`, `restore-trail`, `delete-key-pair`, `unshare`, `revoke-rule`,
-/// `disable-login`) or remove what it made (`delete-user`, `delete-role`). `Ok(Err)` when the
-/// firewall has nothing to fix, with the region that was looked at.
+/// `disable-login`) or remove what it made (`delete-user`, `delete-role`, `delete-policy`).
+/// `Ok(Err)` when the firewall has nothing to fix, with the region that was looked at.
 pub fn recover(
     ctx: &Context,
     r: &Response,
@@ -669,6 +669,18 @@ pub fn recover(
                     c: c.clone(),
                     trail,
                     multi_region,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)?
+        }
+        Recover::DeletePolicy(arns) => {
+            let history = respond::history(ctx, &r.case)?;
+            let actions: Vec<_> = arns
+                .into_iter()
+                .map(|arn| verbs::DeletePolicy {
+                    deleted_in_case: deleted_in_case(&history, "delete-policy", &arn, None),
+                    c: c.clone(),
+                    policy_arn: arn,
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?

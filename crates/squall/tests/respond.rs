@@ -340,6 +340,14 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             Value::Null,
         ),
         record(
+            9,
+            "CreatePolicy",
+            "iam.amazonaws.com",
+            serde_json::json!({"policyName": "attacker-admin"}),
+            serde_json::json!({"policy": {"policyName": "attacker-admin",
+                "arn": "arn:aws:iam::123456789012:policy/attacker-admin"}}),
+        ),
+        record(
             8,
             "PutEventSelectors",
             "cloudtrail.amazonaws.com",
@@ -387,6 +395,7 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "start-logging",
             "restore-trail",
             "delete-user",
+            "delete-policy",
             "rotate-access-key",
         ],
         "{proposed:#}"
@@ -421,9 +430,10 @@ shared = [p.get('UserId') for p in ec2.describe_snapshot_attribute(SnapshotId='{
 ct = boto3.client('cloudtrail', **kw)
 logging = ct.get_trail_status(Name='org-trail')['IsLogging']
 selectors = [s['ReadWriteType'] for s in ct.get_event_selectors(TrailName='org-trail')['EventSelectors']]
+policies = [p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']]
 print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world': len(world),
     'attached': attached, 'pairs': pairs, 'shared': shared, 'logging': logging, 'users': users,
-    'selectors': selectors}}))
+    'selectors': selectors, 'policies': policies}}))
 "#,
                 miner = id("miner"),
                 sg = id("sg"),
@@ -439,6 +449,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(untouched["pairs"], serde_json::json!(["miner"]));
     assert_eq!(untouched["logging"], false);
     assert_eq!(untouched["selectors"], serde_json::json!(["ReadOnly"]));
+    assert_eq!(untouched["policies"], serde_json::json!(["attacker-admin"]));
 
     // Carried out: acquired before stopped, keys off, the world rule gone.
     let out = squall(&home)
@@ -460,7 +471,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     );
     let done = state();
     assert_eq!(done["keys"][id("leaked")], "Inactive", "{done}");
-    // The attacker's user is gone with its key and policy, the policy itself kept.
+    // The attacker's user is gone with its key, and the policy it wrote with it.
     assert_eq!(done["users"], serde_json::json!(["ci-deployer"]), "{done}");
     assert!(done["keys"].get(id("made")).is_none(), "{done}");
     assert_eq!(done["state"], "stopped", "{done}");
@@ -471,6 +482,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
     assert_eq!(done["shared"], serde_json::json!([]), "{done}");
     assert_eq!(done["logging"], true, "{done}");
     assert_eq!(done["selectors"], serde_json::json!(["All"]), "{done}");
+    assert_eq!(done["policies"], serde_json::json!([]), "{done}");
     let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
     let status: Vec<&str> = shown
         .as_array()
@@ -482,7 +494,7 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         status,
         [
             "done", "done", "done", "done", "done", "done", "done", "done", "done", "done", "done",
-            "done", "approved"
+            "done", "done", "approved"
         ],
         "{shown:#}"
     );

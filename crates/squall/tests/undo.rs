@@ -1,7 +1,7 @@
 //! Undoing what the attacker changed (`squall recover aws detach-policy`, `delete-inline-policy`,
 //! `policy-version`, `trust-policy`, `start-logging`, `restore-trail`, `delete-key-pair`,
 //! `unshare`, `revoke-rule`, `disable-login`) and removing what it made (`delete-user`,
-//! `delete-role`), against a real moto server (one per test). Each story plans first (nothing
+//! `delete-role`, `delete-policy`), against a real moto server (one per test). Each story plans first (nothing
 //! changes), approves (the change is read back with boto3, not Squall), runs again
 //! (unchanged), and for deletions finds the description in the ledger before the deletion's
 //! entry.
@@ -65,6 +65,14 @@ fn plan_approve_again(h: &Path, moto: &Moto, args: &[&str], state: &dyn Fn() -> 
     assert_eq!(again[0]["status"], "unchanged", "{again}");
     assert_eq!(state(), changed);
     changed
+}
+
+/// Approved, the verb fails on its one resource with an error that says `says`.
+fn refused(home: &Path, moto: &Moto, args: &[&str], says: &str) {
+    let out = recover(home, moto, args, true);
+    assert_eq!(out[0]["status"], "failed", "{out}");
+    let error = out[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains(says), "{out}");
 }
 
 /// The approved plan of `action` on `resource`, and the seq of the entry that executed it:
@@ -234,19 +242,11 @@ print(arn)
         "s3:GetObject"
     );
     // A version the policy does not have: refused, naming the ones it has.
-    let none = recover(
+    refused(
         h,
         &moto,
         &["policy-version", &arn, "--default-version", "v9"],
-        true,
-    );
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    assert!(
-        none[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("has no version v9 (its versions: v1 (default), v2)"),
-        "{none}"
+        "has no version v9 (its versions: v1 (default), v2)",
     );
 
     let good = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -320,12 +320,11 @@ ct.stop_logging(Name='main')
         true
     );
     // A trail that does not exist is named in the error.
-    let none = recover(h, &moto, &["start-logging", "no-such-trail"], true);
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    let e = none[0]["error"].as_str().unwrap();
-    assert!(
-        e.contains("cloudtrail:GetTrailStatus failed on no-such-trail"),
-        "{e}"
+    refused(
+        h,
+        &moto,
+        &["start-logging", "no-such-trail"],
+        "cloudtrail:GetTrailStatus failed on no-such-trail",
     );
 }
 
@@ -499,7 +498,7 @@ print(json.dumps({'web': web, 'own': own}))
         &rules,
     );
     assert_eq!(after, json!(["-1:None:0.0.0.0/0", "tcp:443:0.0.0.0/0"]));
-    let refused = recover(
+    refused(
         h,
         &moto,
         &[
@@ -511,15 +510,7 @@ print(json.dumps({'web': web, 'own': own}))
             "--cidr",
             "0.0.0.0/0",
         ],
-        true,
-    );
-    assert_eq!(refused[0]["status"], "failed", "{refused}");
-    assert!(
-        refused[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("is Squall's own isolation group"),
-        "{refused}"
+        "is Squall's own isolation group",
     );
     assert_eq!(rules(), after);
 }
@@ -553,14 +544,11 @@ fn disabling_a_console_login_records_that_it_existed_and_when_it_was_made() {
         "{before}"
     );
     // A user that does not exist is an error naming it, not a user without a login.
-    let none = recover(h, &moto, &["disable-login", "nobody"], true);
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    assert!(
-        none[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("iam:GetUser failed on nobody"),
-        "{none}"
+    refused(
+        h,
+        &moto,
+        &["disable-login", "nobody"],
+        "iam:GetUser failed on nobody",
     );
 }
 
@@ -648,15 +636,7 @@ iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, Authenticati
     );
     assert_eq!(kept, json!(["ops", ["god-mode"], 1]));
     // A user that does not exist is an error naming it.
-    let none = recover(h, &moto, &["delete-user", "nobody"], true);
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    assert!(
-        none[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no IAM user nobody"),
-        "{none}"
-    );
+    refused(h, &moto, &["delete-user", "nobody"], "no IAM user nobody");
 }
 
 #[test]
@@ -703,11 +683,11 @@ ct.update_trail(Name='org-trail', EnableLogFileValidation=False, IncludeGlobalSe
     assert_eq!(before["log_file_validation"], false);
     assert_eq!(before["global_service_events"], false);
     // A trail that is not there is an error naming it.
-    let none = recover(h, &moto, &["restore-trail", "no-such-trail"], true);
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    assert!(
-        none[0]["error"].as_str().unwrap().contains("no-such-trail"),
-        "{none}"
+    refused(
+        h,
+        &moto,
+        &["restore-trail", "no-such-trail"],
+        "no-such-trail",
     );
 }
 
@@ -766,13 +746,60 @@ iam.add_role_to_instance_profile(InstanceProfileName='ops-support', RoleName='op
         "iam = boto3.client('iam', **kw)\nprint(json.dumps([iam.get_instance_profile(InstanceProfileName='ops-support')['InstanceProfile']['Roles'], [p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']]]))",
     );
     assert_eq!(kept, json!([[], ["god-mode"]]));
-    let none = recover(h, &moto, &["delete-role", "nobody"], true);
-    assert_eq!(none[0]["status"], "failed", "{none}");
-    assert!(
-        none[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no IAM role nobody"),
-        "{none}"
+    refused(h, &moto, &["delete-role", "nobody"], "no IAM role nobody");
+}
+
+#[test]
+fn deleting_the_attackers_policy_records_every_version_and_detaches_it_from_everyone_first() {
+    let Some(moto) = moto() else { return };
+    let arn = setup(
+        &moto,
+        &format!(
+            r#"
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='alice')
+iam.create_role(RoleName='app', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17',
+    'Statement': [{{'Effect': 'Allow', 'Principal': {{'Service': 'ec2.amazonaws.com'}}, 'Action': 'sts:AssumeRole'}}]}}))
+arn = iam.create_policy(PolicyName='read-reports', PolicyDocument=json.dumps({{'Version': '2012-10-17',
+    'Statement': [{{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}}]}}))['Policy']['Arn']
+iam.create_policy_version(PolicyArn=arn, PolicyDocument='{ATTACKER_POLICY}', SetAsDefault=True)
+iam.attach_user_policy(UserName='alice', PolicyArn=arn)
+iam.attach_role_policy(RoleName='app', PolicyArn=arn)
+print(arn)
+"#
+        ),
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let policies = || -> Value {
+        read(
+            &moto,
+            "iam = boto3.client('iam', **kw)\nprint(json.dumps([p['PolicyName'] for p in iam.list_policies(Scope='Local')['Policies']]))",
+        )
+    };
+    assert_eq!(
+        plan_approve_again(h, &moto, &["delete-policy", &arn], &policies),
+        json!([])
+    );
+    let before = recorded_before_execution(&ledger(h, &moto), "delete-policy", &arn);
+    assert_eq!(before["default_version"], "v2");
+    assert_eq!(
+        before["versions"]["v1"]["Statement"][0]["Action"],
+        "s3:GetObject"
+    );
+    assert_eq!(before["versions"]["v2"]["Statement"][0]["Action"], "*");
+    assert_eq!(before["attached_to"], json!(["user/alice", "role/app"]));
+    // The identities it was attached to stay, without it.
+    let left = read(
+        &moto,
+        "iam = boto3.client('iam', **kw)\nprint(json.dumps([iam.list_attached_user_policies(UserName='alice')['AttachedPolicies'], iam.get_role(RoleName='app')['Role']['RoleName']]))",
+    );
+    assert_eq!(left, json!([[], "app"]));
+    // AWS's own policies are never deleted.
+    refused(
+        h,
+        &moto,
+        &["delete-policy", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "AWS manages",
     );
 }

@@ -13,7 +13,7 @@
 //!   root volume);
 //! - `undo.rs`: what the attacker changed, undone (a policy attached, a trail stopped, a key
 //!   pair created, a snapshot shared, a rule opened, a console login made);
-//! - `removal.rs`: what the attacker created, deleted once wholly described (a user, a role);
+//! - `removal.rs`: what the attacker created, deleted once wholly described (a user, a role, a managed policy);
 //! - `trail.rs`: a trail the attacker narrowed, recording every management event again.
 //!
 //! This module holds what they share: the clients, the names and tags Squall puts on what it
@@ -43,7 +43,7 @@ pub use instance::{
     IsolateInstance, IsolationGroups, ReleaseInstance, StopInstance, Survey, TerminateInstance,
 };
 pub use recovery::{FixWorldRule, IngressPermission, RestoreInstance, RotateKey};
-pub use removal::{DeleteRole, DeleteUser};
+pub use removal::{DeletePolicy, DeleteRole, DeleteUser};
 pub use trail::RestoreTrail;
 pub use undo::{
     DeleteInlinePolicy, DeleteKeyPair, DetachPolicy, DisableLogin, RestorePolicyVersion,

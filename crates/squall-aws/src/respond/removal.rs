@@ -1,12 +1,13 @@
 //! Removing what the attacker created in the account, once it is described: a user or a role
-//! it made for itself, with everything that hangs on it.
+//! it made for itself, with everything that hangs on it, and a managed policy it wrote.
 //!
 //! Containment (`contain aws user|role`) comes first and is the default; deleting is a later,
 //! separate step, because a deleted identity takes its keys, policies and memberships with it.
 //! The plan's `before` is the whole description — for a user its access keys, console login,
 //! SSH keys, signing certificates, service credentials, MFA devices and groups; for a role its
 //! trust policy and instance profiles; for both their managed and inline policies (each inline
-//! document in full) and tags — and the driver runs nothing until that plan reads back from
+//! document in full) and tags; for a policy every version's document and everyone it is
+//! attached to — and the driver runs nothing until that plan reads back from
 //! the ledger. Just before deleting, the identity is read again: if anything changed, nothing
 //! goes.
 
@@ -503,6 +504,174 @@ impl Action for DeleteRole {
     }
 }
 
+/// Delete a customer-managed policy the attacker created, once every version's document and
+/// everyone it is attached to are recorded.
+pub struct DeletePolicy {
+    pub c: Clients,
+    pub policy_arn: String,
+    /// The case's ledger holds this policy's verified deletion: found absent, it is done.
+    pub deleted_in_case: bool,
+}
+
+impl DeletePolicy {
+    /// Everything IAM keeps on the policy, as the plan records it.
+    async fn describe(&self) -> Result<Value, ActionError> {
+        let (iam, arn) = (&self.c.iam, self.policy_arn.as_str());
+        let Some(policy) = iam::policy(iam, arn).await.map_err(err)? else {
+            return Ok(json!({"policy_arn": arn, "exists": false}));
+        };
+        let mut versions = Map::new();
+        for (version, _) in iam::policy_versions(iam, arn).await.map_err(err)? {
+            let document = iam::policy_version_document(iam, arn, &version)
+                .await
+                .map_err(err)?;
+            versions.insert(version, document);
+        }
+        let attached: Vec<String> = iam::policy_entities(iam, arn)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(Holder::to_string)
+            .collect();
+        Ok(json!({
+            "policy_arn": arn,
+            "exists": true,
+            "name": policy.name,
+            "policy_id": policy.id,
+            "path": policy.path,
+            "description": policy.description,
+            "created": policy.created,
+            "updated": policy.updated,
+            "default_version": policy.default_version,
+            "tags": policy.tags.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
+            "versions": versions,
+            "attached_to": attached,
+        }))
+    }
+}
+
+/// `user/x`, `role/y`, `group/z` (as a description lists them) back to a holder.
+fn holder_of(s: &str) -> Option<Holder> {
+    let (kind, name) = s.split_once('/')?;
+    let name = name.to_string();
+    match kind {
+        "user" => Some(Holder::User(name)),
+        "role" => Some(Holder::Role(name)),
+        "group" => Some(Holder::Group(name)),
+        _ => None,
+    }
+}
+
+/// The plan to delete the managed policy `arn`, described in `before`. Refused for AWS's own
+/// policies, for a policy not there unless this case deleted it, and for one with a version
+/// whose document could not be read.
+fn delete_policy_plan(
+    arn: &str,
+    before: Value,
+    deleted_in_case: bool,
+) -> Result<Plan, ActionError> {
+    if arn.split(':').nth(4) == Some("aws") {
+        return Err(format!(
+            "{arn} is a policy AWS manages, not one the attacker made: detach it instead (recover aws detach-policy)"
+        )
+        .into());
+    }
+    let exists = before["exists"] == true;
+    if !exists && !deleted_in_case {
+        return Err(format!(
+            "no managed policy {arn} in this account (iam:GetPolicy); nothing to delete"
+        )
+        .into());
+    }
+    if exists {
+        let versions = before["versions"].as_object();
+        let unread = versions
+            .into_iter()
+            .flatten()
+            .find(|(_, doc)| !super::undo::recorded(doc));
+        if let Some((version, _)) = unread {
+            return Err(format!(
+                "the document of version {version} of {arn} could not be read: the policy is not deleted before it is recorded"
+            )
+            .into());
+        }
+        if versions.is_none_or(Map::is_empty) {
+            return Err(format!(
+                "iam:ListPolicyVersions gave no version of {arn}: the policy is not deleted before its document is recorded"
+            )
+            .into());
+        }
+    }
+    let mut p = plan("delete-policy", arn, before, json!({"exists": false}), true);
+    if p.already_done {
+        p.notes.push(
+            "deleted earlier in this case; its documents are in that plan, in the ledger"
+                .to_string(),
+        );
+        return Ok(p);
+    }
+    let b = &p.before;
+    let versions = b["versions"].as_object().map_or(0, Map::len);
+    let attached = listed(b, "attached_to", "");
+    let from = if attached.is_empty() {
+        "attached to no one".to_string()
+    } else {
+        format!("detached first from {}", attached.join(", "))
+    };
+    p.notes.push(format!(
+        "{versions} version(s), each document in full, are in this plan's before, recorded in the ledger before anything is removed; {from}"
+    ));
+    Ok(p)
+}
+
+impl Action for DeletePolicy {
+    fn resource(&self) -> String {
+        self.policy_arn.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        delete_policy_plan(
+            &self.policy_arn,
+            self.describe().await?,
+            self.deleted_in_case,
+        )
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        as_planned(&self.describe().await?, plan)?;
+        let (iam, arn, b) = (&self.c.iam, self.policy_arn.as_str(), &plan.before);
+        let mut r = Removing {
+            who: arn,
+            removed: Vec::new(),
+        };
+        for holder in listed(b, "attached_to", "")
+            .into_iter()
+            .filter_map(holder_of)
+        {
+            iam::detach_policy(iam, &holder, arn)
+                .await
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("attachment to {holder}"));
+        }
+        let default = b["default_version"].as_str();
+        let versions = b["versions"].as_object().into_iter().flatten();
+        for (version, _) in versions.filter(|(v, _)| Some(v.as_str()) != default) {
+            iam::delete_policy_version(iam, arn, version)
+                .await
+                .map_err(|e| r.failed(e))?;
+            r.did(format!("version {version}"));
+        }
+        iam::delete_policy(iam, arn)
+            .await
+            .map_err(|e| r.failed(e))?;
+        Ok(json!({"removed": r.removed}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.describe().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,5 +810,47 @@ mod tests {
                 .unwrap()
                 .already_done
         );
+    }
+
+    fn god_mode() -> Value {
+        json!({
+            "policy_arn": "arn:aws:iam::111122223333:policy/god-mode",
+            "exists": true,
+            "default_version": "v2",
+            "versions": {
+                "v1": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]},
+                "v2": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+            },
+            "attached_to": ["user/backup", "role/app"],
+        })
+    }
+
+    #[test]
+    fn a_policy_is_deleted_only_with_every_version_recorded_and_never_one_of_awss() {
+        let arn = "arn:aws:iam::111122223333:policy/god-mode";
+        let p = delete_policy_plan(arn, god_mode(), false).unwrap();
+        assert_eq!(p.before["versions"]["v2"]["Statement"][0]["Action"], "*");
+        let notes = p.notes.join("\n");
+        assert!(notes.contains("2 version(s)"), "{notes}");
+        assert!(
+            notes.contains("detached first from user/backup, role/app"),
+            "{notes}"
+        );
+        assert_eq!(holder_of("role/app"), Some(Holder::Role("app".into())));
+        assert_eq!(holder_of("bucket/x"), None);
+        let mut unread = god_mode();
+        unread["versions"]["v1"] = Value::Null;
+        let e = delete_policy_plan(arn, unread, false).unwrap_err();
+        assert!(e.to_string().contains("version v1"), "{e}");
+        let e = delete_policy_plan(
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+            god_mode(),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("AWS manages"), "{e}");
+        let gone = json!({"policy_arn": arn, "exists": false});
+        assert!(delete_policy_plan(arn, gone.clone(), false).is_err());
+        assert!(delete_policy_plan(arn, gone, true).unwrap().already_done);
     }
 }

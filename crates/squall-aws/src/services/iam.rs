@@ -1066,3 +1066,98 @@ pub async fn delete_role(client: &Client, role: &str) -> Result<(), AwsError> {
         .map_err(|e| AwsError::call("iam:DeleteRole", role, e))?;
     Ok(())
 }
+
+/// A customer-managed policy as `GetPolicy` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub default_version: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The policy, or `None` when there is no policy with that ARN.
+pub async fn policy(client: &Client, arn: &str) -> Result<Option<Policy>, AwsError> {
+    let out = match client.get_policy().policy_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(AwsError::call("iam:GetPolicy", arn, e)),
+    };
+    Ok(out.policy().map(|p| Policy {
+        name: p.policy_name().unwrap_or_default().to_string(),
+        id: p.policy_id().unwrap_or_default().to_string(),
+        path: p.path().unwrap_or_default().to_string(),
+        description: p.description().map(str::to_string),
+        created: p.create_date().and_then(iso),
+        updated: p.update_date().and_then(iso),
+        default_version: p.default_version_id().map(str::to_string),
+        tags: p
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+/// Everyone the policy is attached to, as holders, sorted by kind then name.
+pub async fn policy_entities(client: &Client, arn: &str) -> Result<Vec<Holder>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("iam:ListEntitiesForPolicy", arn, e))?;
+        out.extend(
+            page.policy_users()
+                .iter()
+                .filter_map(|u| u.user_name())
+                .map(|n| Holder::User(n.to_string())),
+        );
+        out.extend(
+            page.policy_roles()
+                .iter()
+                .filter_map(|r| r.role_name())
+                .map(|n| Holder::Role(n.to_string())),
+        );
+        out.extend(
+            page.policy_groups()
+                .iter()
+                .filter_map(|g| g.group_name())
+                .map(|n| Holder::Group(n.to_string())),
+        );
+    }
+    Ok(out)
+}
+
+/// Deletes one non-default version of a policy.
+pub async fn delete_policy_version(
+    client: &Client,
+    arn: &str,
+    version: &str,
+) -> Result<(), AwsError> {
+    client
+        .delete_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeletePolicyVersion", &format!("{arn} {version}"), e))?;
+    Ok(())
+}
+
+/// Deletes a managed policy: IAM refuses while it is attached or has other versions.
+pub async fn delete_policy(client: &Client, arn: &str) -> Result<(), AwsError> {
+    client
+        .delete_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:DeletePolicy", arn, e))?;
+    Ok(())
+}
