@@ -9,7 +9,9 @@ use clap::{Args, Subcommand};
 use squall_core::cli::{Format, RESPONSE_HELP, Response};
 
 use crate::Target;
-use crate::request::{Contain, Holder, Imaging, InstanceContainment as How, Recover, Shared};
+use crate::request::{
+    Contain, Holder, Imaging, InstanceContainment as How, Recover, Removal, Shared,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum ContainAws {
@@ -415,6 +417,10 @@ pub enum RecoverAws {
         /// IAM user names.
         #[arg(required = true)]
         users: Vec<String>,
+        /// The id IAM gave it when it was made (AIDA...): refused if the user of that name
+        /// has another (a namesake made since). Only with one user.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -438,6 +444,10 @@ pub enum RecoverAws {
         /// IAM role names.
         #[arg(required = true)]
         roles: Vec<String>,
+        /// The id IAM gave it when it was made (AROA...): refused if the role of that name
+        /// has another (a namesake made since). Only with one role.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -457,6 +467,10 @@ pub enum RecoverAws {
         /// Policy ARNs.
         #[arg(required = true, value_name = "POLICY_ARN")]
         policy_arns: Vec<String>,
+        /// The id IAM gave it when it was made (ANPA...): refused if the policy of that name
+        /// has another (a namesake made since). Only with one policy.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -756,13 +770,31 @@ impl RecoverAws {
             RecoverAws::DisableLogin { users, r, target } => {
                 (r, target, Recover::DisableLogin(users))
             }
-            RecoverAws::DeleteUser { users, r, target } => (r, target, Recover::DeleteUser(users)),
-            RecoverAws::DeleteRole { roles, r, target } => (r, target, Recover::DeleteRole(roles)),
-            RecoverAws::DeletePolicy {
-                policy_arns,
+            RecoverAws::DeleteUser {
+                users,
+                id,
                 r,
                 target,
-            } => (r, target, Recover::DeletePolicy(policy_arns)),
+            } => (r, target, Recover::DeleteUser(Removal { names: users, id })),
+            RecoverAws::DeleteRole {
+                roles,
+                id,
+                r,
+                target,
+            } => (r, target, Recover::DeleteRole(Removal { names: roles, id })),
+            RecoverAws::DeletePolicy {
+                policy_arns,
+                id,
+                r,
+                target,
+            } => (
+                r,
+                target,
+                Recover::DeletePolicy(Removal {
+                    names: policy_arns,
+                    id,
+                }),
+            ),
             RecoverAws::RestoreTrail {
                 trails,
                 multi_region,

@@ -72,6 +72,16 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         }
         s
     };
+    // Deleting what the attacker made: after every undo step, and only the one IAM's id
+    // names when the record gives it.
+    let removal = |action: &str, c: &Changed| {
+        let mut s = undo(action, c);
+        s.phase = Phase::Remove;
+        if let Some(id) = &c.unique_id {
+            s.with.insert("id".into(), id.clone());
+        }
+        s
+    };
     let by_hand = |mut s: Step, what: &str| {
         s.by_hand = Some(what.to_string());
         s
@@ -121,9 +131,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 ));
                 // Then gone, once described: its keys, login, groups and policies go into
                 // the plan recorded in the ledger before anything is removed.
-                let mut remove = undo("delete-user", c);
-                remove.phase = Phase::Remove;
-                out.push(remove);
+                out.push(removal("delete-user", c));
             }
         }
         Kind::Role => {
@@ -132,9 +140,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             // A role the attacker made (a backdoor trusting its own account) goes once
             // described: containing it stops only the sessions issued so far.
             if let Some(c) = changed(Change::Created) {
-                let mut remove = undo("delete-role", c);
-                remove.phase = Phase::Remove;
-                out.push(remove);
+                out.push(removal("delete-role", c));
             }
             if let Some(c) = r.changes.iter().find(|c| c.change == Change::Modified) {
                 let restore = undo("restore-trust-policy", c);
@@ -181,9 +187,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             }
             // One it wrote goes too, once every version is recorded (after the detaching).
             if let Some(c) = changed(Change::Created) {
-                let mut remove = undo("delete-policy", c);
-                remove.phase = Phase::Remove;
-                out.push(remove);
+                out.push(removal("delete-policy", c));
             }
         }
         Kind::InlinePolicy => {
@@ -430,6 +434,7 @@ mod tests {
                     parent: parent.map(String::from),
                     detail: None,
                     rules: Vec::new(),
+                    unique_id: None,
                     record: seen(i as u64 + 1),
                 })
                 .collect(),

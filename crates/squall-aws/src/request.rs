@@ -82,18 +82,26 @@ pub enum Recover {
     /// Users' console logins removed (that they existed, and since when, recorded).
     DisableLogin(Vec<String>),
     /// Users the attacker made deleted, each once its whole description is in the plan.
-    DeleteUser(Vec<String>),
+    DeleteUser(Removal),
     /// Roles the attacker made deleted, each once its whole description is in the plan.
-    DeleteRole(Vec<String>),
-    /// Customer-managed policies the attacker wrote deleted, each once every version's
-    /// document is in the plan.
-    DeletePolicy(Vec<String>),
+    DeleteRole(Removal),
+    /// Customer-managed policies (by ARN) the attacker wrote deleted, each once every
+    /// version's document is in the plan.
+    DeletePolicy(Removal),
     /// Trails recording every management event again, with log file validation and global
     /// service events on (and every region, when `multi_region`).
     RestoreTrail {
         trails: Vec<String>,
         multi_region: bool,
     },
+}
+
+/// What to delete: names (or ARNs), and — for one — the id IAM gave it when the attacker made
+/// it, so a later namesake is never taken for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub names: Vec<String>,
+    pub id: Option<String>,
 }
 
 /// Where and how disk images are written.

@@ -9,7 +9,7 @@
 use squall_core::proposal::Step;
 use squall_core::touched::{Change, Kind, Rule};
 
-use crate::request::{Holder, Recover, Shared};
+use crate::request::{Holder, Recover, Removal, Shared};
 
 /// A Squall command that acts on resources: `contain aws instance ... --isolate`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,9 +142,19 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
         "restore-trail" => trail(id).then(|| recover("restore-trail", vec![], vec![id])),
         "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
-        "delete-user" => iam_name(id).then(|| recover("delete-user", vec![], vec![id])),
-        "delete-role" => iam_name(id).then(|| recover("delete-role", vec![], vec![id])),
-        "delete-policy" => policy_arn(id).then(|| recover("delete-policy", vec![], vec![id])),
+        "delete-user" | "delete-role" | "delete-policy" => {
+            let fine = if step.action == "delete-policy" {
+                policy_arn(id)
+            } else {
+                iam_name(id)
+            };
+            // The id IAM gave what the attacker made, when the record has it.
+            let unique = match with("id") {
+                Some(u) if !unique_id(u) => return None,
+                u => u.map(|u| format!("--id={u}")),
+            };
+            fine.then(|| recover(&step.action, unique.into_iter().collect(), vec![id]))
+        }
         "unshare-snapshot" | "unshare-image" => {
             let (flag, prefix) = if step.action == "unshare-snapshot" {
                 ("--snapshot", "snap-")
@@ -207,6 +217,10 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         };
         Some((holder, rest.to_string()))
     };
+    let removal = |name: String| Removal {
+        names: vec![name],
+        id: with("id"),
+    };
     Some(match step.action.as_str() {
         "detach-policy" => {
             let (holder, arn) = holder()?;
@@ -225,9 +239,9 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "start-logging" => Recover::StartLogging(vec![id]),
         "delete-key-pair" => Recover::DeleteKeyPair(vec![id]),
         "disable-login" => Recover::DisableLogin(vec![id]),
-        "delete-user" => Recover::DeleteUser(vec![id]),
-        "delete-role" => Recover::DeleteRole(vec![id]),
-        "delete-policy" => Recover::DeletePolicy(vec![id]),
+        "delete-user" => Recover::DeleteUser(removal(id)),
+        "delete-role" => Recover::DeleteRole(removal(id)),
+        "delete-policy" => Recover::DeletePolicy(removal(id)),
         "restore-trail" => Recover::RestoreTrail {
             trails: vec![id],
             multi_region: false,
@@ -269,6 +283,11 @@ fn policy_arn(arn: &str) -> bool {
     };
     (account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
         && path.split('/').all(iam_name)
+}
+
+/// An IAM unique id (`AIDA...`, `AROA...`, `ANPA...`): letters and digits.
+fn unique_id(id: &str) -> bool {
+    (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// A trail's name (`[A-Za-z0-9._-]`, 3 to 128) or its ARN.
@@ -523,7 +542,29 @@ mod tests {
                  --cidr=0.0.0.0/0 --port=5432 --case C-1"
             )
         );
+        // What the attacker made goes by IAM's id too, when its record gave one.
+        assert_eq!(
+            argv(step(
+                "delete-user",
+                "backup",
+                &[("id", "AIDABACKUP0000000001")]
+            ))
+            .as_deref(),
+            Some("recover aws delete-user --id=AIDABACKUP0000000001 --case C-1 -- backup")
+        );
+        assert_eq!(
+            argv(step("restore-trail", "org-trail", &[])).as_deref(),
+            Some("recover aws restore-trail --case C-1 -- org-trail")
+        );
         // Attacker-shaped parts get no command.
+        assert_eq!(
+            argv(step(
+                "delete-role",
+                "ops",
+                &[("id", "AROA --yes 0000000001")]
+            )),
+            None
+        );
         assert_eq!(argv(step("contain-user", "x; rm", &[])), None);
         assert_eq!(argv(step("start-logging", "org\u{1b}[2J", &[])), None);
         assert_eq!(argv(step("delete-key-pair", "miner\n", &[])), None);

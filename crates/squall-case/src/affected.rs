@@ -150,6 +150,7 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                     parent: t.parent.clone(),
                     detail: t.detail.clone(),
                     rules: t.rules.clone(),
+                    unique_id: t.unique_id.clone(),
                     record: seen.clone(),
                 });
             } else if r.detail.is_none() {
@@ -164,6 +165,7 @@ pub fn affected(events: &[TimelineEvent]) -> Affected {
                     parent: None,
                     detail: Some(describe(t)),
                     rules: Vec::new(),
+                    unique_id: None,
                     record: seen.clone(),
                 });
             }

@@ -299,6 +299,36 @@ impl History {
             .find(|p| p.action == action && p.resource == resource && !p.already_done)
     }
 
+    /// Whether `action` (a deletion) verifiably removed `resource` in `account` (and, when the
+    /// deletion's plan recorded a region, in `region`): a re-run finds it absent and done, its
+    /// description staying in that earlier plan. An entry or a run that names no account
+    /// counts for any.
+    pub fn deleted(
+        &self,
+        action: &str,
+        resource: &str,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> bool {
+        let here = |a: Option<&String>| match (a, account) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        self.verified
+            .iter()
+            .any(|v| v.action == action && v.resource == resource && here(v.account.as_ref()))
+            && self
+                .planned
+                .iter()
+                .rev()
+                .filter(|p| here(p.account.as_ref()))
+                .map(|p| &p.plan)
+                .find(|p| p.action == action && p.resource == resource && !p.already_done)
+                .is_some_and(|p| {
+                    region.is_none_or(|region| p.before["region"].as_str() == Some(region))
+                })
+    }
+
     /// The resources `action` was verified on (changed by it, or found already so).
     pub fn verified(&self, action: &str) -> Vec<String> {
         self.verified

@@ -177,6 +177,11 @@ pub struct Touch {
     /// whether a rule is open to the world on an administration port.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// The provider's own id of what the call created (IAM's `AIDA...` for a user, `AROA...`
+    /// for a role, `ANPA...` for a policy): a name can be given again to something else, the
+    /// id never, so what is deleted later is checked to be what was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_id: Option<String>,
 }
 
 /// One firewall rule as a log record states it.
@@ -217,7 +222,14 @@ impl Touch {
             parent: None,
             detail: None,
             rules: Vec::new(),
+            unique_id: None,
         }
+    }
+
+    /// The same touch, with the provider's id of what it created.
+    pub fn unique_id(mut self, id: Option<String>) -> Touch {
+        self.unique_id = id.filter(|i| !i.is_empty());
+        self
     }
 
     /// The same touch, belonging to `parent` (`user alice`).
@@ -256,6 +268,9 @@ pub struct Changed {
     /// The firewall rules the change added, as the record states them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// The provider's id of what the change created (see [`Touch::unique_id`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_id: Option<String>,
     #[serde(flatten)]
     pub record: Arc<Seen>,
 }

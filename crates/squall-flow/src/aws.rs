@@ -566,6 +566,7 @@ pub fn recover(
                 .into_iter()
                 .map(|policy| verbs::DeleteInlinePolicy {
                     deleted_in_case: deleted_in_case(
+                        r,
                         &history,
                         "delete-inline-policy",
                         &format!("{holder}:{policy}"),
@@ -622,6 +623,7 @@ pub fn recover(
                 .into_iter()
                 .map(|name| verbs::DeleteKeyPair {
                     deleted_in_case: deleted_in_case(
+                        r,
                         &history,
                         "delete-key-pair",
                         &name,
@@ -673,38 +675,38 @@ pub fn recover(
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
         }
-        Recover::DeletePolicy(arns) => {
+        Recover::DeletePolicy(what) => {
             let history = respond::history(ctx, &r.case)?;
-            let actions: Vec<_> = arns
-                .into_iter()
-                .map(|arn| verbs::DeletePolicy {
-                    deleted_in_case: deleted_in_case(&history, "delete-policy", &arn, None),
+            let actions: Vec<_> = one_id(&what)?
+                .map(|(arn, expected_id)| verbs::DeletePolicy {
+                    deleted_in_case: deleted_in_case(r, &history, "delete-policy", &arn, None),
                     c: c.clone(),
                     policy_arn: arn,
+                    expected_id,
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
         }
-        Recover::DeleteRole(roles) => {
+        Recover::DeleteRole(what) => {
             let history = respond::history(ctx, &r.case)?;
-            let actions: Vec<_> = roles
-                .into_iter()
-                .map(|role| verbs::DeleteRole {
-                    deleted_in_case: deleted_in_case(&history, "delete-role", &role, None),
+            let actions: Vec<_> = one_id(&what)?
+                .map(|(role, expected_id)| verbs::DeleteRole {
+                    deleted_in_case: deleted_in_case(r, &history, "delete-role", &role, None),
                     c: c.clone(),
                     role,
+                    expected_id,
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
         }
-        Recover::DeleteUser(users) => {
+        Recover::DeleteUser(what) => {
             let history = respond::history(ctx, &r.case)?;
-            let actions: Vec<_> = users
-                .into_iter()
-                .map(|user| verbs::DeleteUser {
-                    deleted_in_case: deleted_in_case(&history, "delete-user", &user, None),
+            let actions: Vec<_> = one_id(&what)?
+                .map(|(user, expected_id)| verbs::DeleteUser {
+                    deleted_in_case: deleted_in_case(r, &history, "delete-user", &user, None),
                     c: c.clone(),
                     user,
+                    expected_id,
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)?
@@ -712,19 +714,27 @@ pub fn recover(
     }))
 }
 
-/// Whether the case's ledger holds a verified deletion of `resource` by `action` (in `region`,
-/// when the deletion's plan recorded one): a deletion re-run finds it absent and done, and its
-/// description stays in that earlier plan.
+/// The names a deletion names, each with the id it must have: an id names one thing, so it
+/// comes with one name only.
+fn one_id(
+    what: &squall_aws::request::Removal,
+) -> anyhow::Result<impl Iterator<Item = (String, Option<String>)> + '_> {
+    if what.id.is_some() && what.names.len() != 1 {
+        anyhow::bail!("--id names one resource: give exactly one with it");
+    }
+    Ok(what.names.iter().map(|n| (n.clone(), what.id.clone())))
+}
+
+/// Whether the case's ledger holds a verified deletion of `resource` by `action` in the
+/// account `r` acts in (and `region`, when the deletion recorded one).
 fn deleted_in_case(
+    r: &Response,
     history: &squall_case::respond::History,
     action: &str,
     resource: &str,
     region: Option<&str>,
 ) -> bool {
-    history.verified(action).iter().any(|v| v == resource)
-        && history.last_change(action, resource).is_some_and(|p| {
-            region.is_none_or(|region| p.before["region"].as_str() == Some(region))
-        })
+    history.deleted(action, resource, r.place.account.as_deref(), region)
 }
 
 /// When the compromise began, as far as the case knows: its earliest detection's event time.

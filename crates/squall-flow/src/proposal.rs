@@ -272,7 +272,10 @@ pub fn carry_out(
             continue;
         }
         if matches!(step.action.as_str(), "contain-role" | "delete-role")
-            && own_role.as_deref() == Some(step.resource.as_str())
+            // IAM role names are unique whatever their case.
+            && own_role
+                .as_deref()
+                .is_some_and(|own| own.eq_ignore_ascii_case(&step.resource))
             && target.account.is_none()
         {
             let hand = format!(

@@ -217,7 +217,9 @@ impl Record<'_> {
         let said = |d: &str| Some(d.to_string());
         use Change::*;
         let touch = match (service, name.as_str()) {
-            ("iam", "CreateUser") => touch(Kind::User, r("userName"), Created),
+            ("iam", "CreateUser") => {
+                touch(Kind::User, r("userName"), Created).map(|t| t.unique_id(a("user.userId")))
+            }
             ("iam", "DeleteUser") => touch(Kind::User, r("userName"), Deleted),
             ("iam", "CreateAccessKey") => {
                 let user = a("accessKey.userName").or(r("userName"));
@@ -238,7 +240,9 @@ impl Record<'_> {
                 .map(|t| t.parent(user_of(r("userName")))),
             ("iam", "DeleteLoginProfile") => touch(Kind::LoginProfile, r("userName"), Deleted)
                 .map(|t| t.parent(user_of(r("userName")))),
-            ("iam", "CreateRole") => touch(Kind::Role, r("roleName"), Created),
+            ("iam", "CreateRole") => {
+                touch(Kind::Role, r("roleName"), Created).map(|t| t.unique_id(a("role.roleId")))
+            }
             ("iam", "DeleteRole") => touch(Kind::Role, r("roleName"), Deleted),
             ("iam", "UpdateAssumeRolePolicy") => touch(Kind::Role, r("roleName"), Modified)
                 .map(|t| t.detail(said("trust policy replaced"))),
@@ -261,7 +265,8 @@ impl Record<'_> {
                 Kind::ManagedPolicy,
                 a("policy.arn").or(r("policyName")),
                 Created,
-            ),
+            )
+            .map(|t| t.unique_id(a("policy.policyId"))),
             ("iam", "DeletePolicy") => touch(Kind::ManagedPolicy, r("policyArn"), Deleted),
             ("iam", "CreatePolicyVersion") => {
                 let default = r("setAsDefault").filter(|d| d == "true");
@@ -1174,6 +1179,47 @@ mod tests {
                 None,
                 Some("key-0abc")
             )]
+        );
+    }
+
+    #[test]
+    fn what_iam_makes_carries_the_id_iam_gave_it() {
+        let user = cloudtrail(
+            "CreateUser",
+            "iam.amazonaws.com",
+            json!({"userName": "backup"}),
+            json!({"user": {"userName": "backup", "userId": "AIDABACKUP0000000001"}}),
+        );
+        let role = cloudtrail(
+            "CreateRole",
+            "iam.amazonaws.com",
+            json!({"roleName": "ops"}),
+            json!({"role": {"roleName": "ops", "roleId": "AROAOPS0000000000001"}}),
+        );
+        let policy = cloudtrail(
+            "CreatePolicy",
+            "iam.amazonaws.com",
+            json!({"policyName": "god"}),
+            json!({"policy": {"arn": "arn:aws:iam::111122223333:policy/god",
+                "policyId": "ANPAGOD0000000000001"}}),
+        );
+        let ids: Vec<Option<String>> = [user, role, policy]
+            .into_iter()
+            .map(|r| {
+                touches(r)
+                    .0
+                    .into_iter()
+                    .find(|t| t.change == Change::Created)
+                    .and_then(|t| t.unique_id)
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                Some("AIDABACKUP0000000001".to_string()),
+                Some("AROAOPS0000000000001".to_string()),
+                Some("ANPAGOD0000000000001".to_string())
+            ]
         );
     }
 

@@ -87,7 +87,8 @@ pub enum Command {
     },
 
     /// Contain and recover: the case proposes its response from what it touched (acquire,
-    /// contain, stop, undo each change, rotate), in a safe order, each step with its reason;
+    /// contain, stop, undo each change, remove what the attacker made, rotate, harden), in a
+    /// safe order, each step with its reason;
     /// the analyst approves or skips steps. Every proposal, approval and skip is a ledger
     /// entry.
     #[command(

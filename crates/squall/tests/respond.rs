@@ -253,7 +253,7 @@ fn an_approved_response_is_carried_out_in_order_and_confirmed_through_the_api() 
 iam = boto3.client('iam', **kw)
 iam.create_user(UserName='ci-deployer')
 leaked = iam.create_access_key(UserName='ci-deployer')['AccessKey']['AccessKeyId']
-iam.create_user(UserName='backup-admin')
+backup = iam.create_user(UserName='backup-admin')['User']['UserId']
 made = iam.create_access_key(UserName='backup-admin')['AccessKey']['AccessKeyId']
 ec2 = boto3.client('ec2', **kw)
 vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
@@ -263,8 +263,9 @@ ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
 image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
 miner = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='p3.2xlarge',
     Placement={'AvailabilityZone': 'us-east-1a'})['Instances'][0]['InstanceId']
-admin = iam.create_policy(PolicyName='attacker-admin', PolicyDocument=json.dumps({'Version': '2012-10-17',
-    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']
+policy = iam.create_policy(PolicyName='attacker-admin', PolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']
+admin = policy['Arn']
 iam.attach_user_policy(UserName='backup-admin', PolicyArn=admin)
 ec2.create_key_pair(KeyName='miner')
 vol = ec2.create_volume(AvailabilityZone='us-east-1a', Size=8)['VolumeId']
@@ -277,7 +278,7 @@ ct = boto3.client('cloudtrail', **kw)
 ct.create_trail(Name='org-trail', S3BucketName='trail-bucket', EnableLogFileValidation=True)
 ct.put_event_selectors(TrailName='org-trail', EventSelectors=[{'ReadWriteType': 'ReadOnly',
     'IncludeManagementEvents': True}])
-print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'snap': snap}))
+print(json.dumps({'backup': backup, 'policy': policy['PolicyId'], 'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'snap': snap}))
 "#,
     ))
     .unwrap();
@@ -298,7 +299,7 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "CreateUser",
             "iam.amazonaws.com",
             serde_json::json!({"userName": "backup-admin"}),
-            serde_json::json!({"user": {"userName": "backup-admin",
+            serde_json::json!({"user": {"userName": "backup-admin", "userId": id("backup"),
                 "arn": "arn:aws:iam::123456789012:user/backup-admin"}}),
         ),
         record(
@@ -344,7 +345,7 @@ print(json.dumps({'leaked': leaked, 'made': made, 'sg': sg, 'miner': miner, 'sna
             "CreatePolicy",
             "iam.amazonaws.com",
             serde_json::json!({"policyName": "attacker-admin"}),
-            serde_json::json!({"policy": {"policyName": "attacker-admin",
+            serde_json::json!({"policy": {"policyName": "attacker-admin", "policyId": id("policy"),
                 "arn": "arn:aws:iam::123456789012:policy/attacker-admin"}}),
         ),
         record(
@@ -539,8 +540,8 @@ iam.create_instance_profile(InstanceProfileName='web-profile')
 iam.add_role_to_instance_profile(InstanceProfileName='web-profile', RoleName='web-role')
 iam.create_user(UserName='svc-reports')
 minted = iam.create_access_key(UserName='svc-reports')['AccessKey']['AccessKeyId']
-iam.create_role(RoleName='ops-support', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
-    'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::999988887777:root'}, 'Action': 'sts:AssumeRole'}]}))
+ops = iam.create_role(RoleName='ops-support', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::999988887777:root'}, 'Action': 'sts:AssumeRole'}]}))['Role']['RoleId']
 iam.put_role_policy(RoleName='ops-support', PolicyName='support', PolicyDocument=json.dumps({'Version': '2012-10-17',
     'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))
 ec2 = boto3.client('ec2', **kw)
@@ -550,7 +551,7 @@ web = ec2.create_security_group(GroupName='web', Description='w', VpcId=vpc)['Gr
 image = ec2.describe_images(Owners=['amazon'])['Images'][0]['ImageId']
 i = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[web],
     IamInstanceProfile={'Name': 'web-profile'})['Instances'][0]['InstanceId']
-print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
+print(json.dumps({'instance': i, 'minted': minted, 'web': web, 'ops': ops}))
 "#,
     ))
     .unwrap();
@@ -569,7 +570,7 @@ print(json.dumps({'instance': i, 'minted': minted, 'web': web}))
         "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66",
         "recipientAccountId": "123456789012", "eventID": "ev-2", "userIdentity": who,
         "requestParameters": {"roleName": "ops-support"},
-        "responseElements": {"role": {"roleName": "ops-support",
+        "responseElements": {"role": {"roleName": "ops-support", "roleId": id("ops"),
             "arn": "arn:aws:iam::123456789012:role/ops-support"}}});
     let (_dir, home) = hunted_on_moto(&moto, vec![record, backdoor], "stolen role");
     let squall = |home: &std::path::Path| common::moto::squall(home, &moto.url);

@@ -595,6 +595,18 @@ iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, Authenticati
             "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_user(UserName='backup-admin'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
         )
     };
+    // A namesake of the user the attacker made (another IAM id) is never deleted.
+    refused(
+        h,
+        &moto,
+        &[
+            "delete-user",
+            "--id",
+            "AIDANOTTHEONE0000001",
+            "backup-admin",
+        ],
+        "another of the same name",
+    );
     assert_eq!(
         plan_approve_again(h, &moto, &["delete-user", "backup-admin"], &user),
         false
@@ -629,6 +641,9 @@ iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, Authenticati
             .contains("BEGIN CERTIFICATE")
     );
     assert_eq!(before["mfa_devices"].as_array().unwrap().len(), 1);
+    // When its key was last used goes with it: recorded too.
+    let key = before["access_keys"][0]["id"].as_str().unwrap();
+    assert!(before["usage"]["access_keys"][key].is_object(), "{before}");
     // What the user shared with others stays: the group, the policy, the MFA device.
     let kept = read(
         &moto,

@@ -21,6 +21,8 @@ use crate::services::iam::{self, Holder};
 pub struct DeleteUser {
     pub c: Clients,
     pub user: String,
+    /// The id IAM gave the user the attacker made (from its record): a namesake is refused.
+    pub expected_id: Option<String>,
     /// The case's ledger holds this user's verified deletion (its description with it): found
     /// absent, it is done, not a name to question.
     pub deleted_in_case: bool,
@@ -43,17 +45,27 @@ impl DeleteUser {
         let groups = iam::user_groups(iam, name).await.map_err(err)?;
         let attached = iam::attached_policies(iam, &holder).await.map_err(err)?;
         let inline = inline_documents(&self.c, &holder).await?;
-        // Not every endpoint answers this one (moto does not): unread, it is said so, and IAM
-        // itself refuses to delete a user that still has any.
-        let service = match iam::service_credentials(iam, name).await {
-            Ok(creds) => json!(
+        // Not every endpoint implements this one (moto does not): then it is said so, and IAM
+        // itself refuses to delete a user that still has any. Refused, it stops the plan.
+        let service = match iam::service_credentials(iam, name).await.map_err(err)? {
+            Some(creds) => json!(
                 creds
                     .iter()
                     .map(|(id, service, status)| json!({"id": id, "service": service, "status": status}))
                     .collect::<Vec<_>>()
             ),
-            Err(e) => json!({"unread": e.to_string()}),
+            None => json!({"unread": "the endpoint does not implement iam:ListServiceSpecificCredentials"}),
         };
+        // When each key and the password were last used: evidence that goes with the user,
+        // kept apart so that a use between plan and deletion does not count as a change.
+        let mut keys_used = Map::new();
+        for (key, _, _) in &keys {
+            let (date, service, region) = iam::key_last_used(iam, key).await.map_err(err)?;
+            keys_used.insert(
+                key.clone(),
+                json!({"last_used": date, "service": service, "region": region}),
+            );
+        }
         Ok(json!({
             "user": name,
             "exists": true,
@@ -80,9 +92,14 @@ impl DeleteUser {
             "groups": groups,
             "attached_policies": attached,
             "inline_policies": inline,
+            USAGE: {"password_last_used": user.password_last_used, "access_keys": keys_used},
         }))
     }
 }
+
+/// Where a description keeps when the identity was last used: recorded with the rest, but not
+/// what decides whether it changed since the plan.
+const USAGE: &str = "usage";
 
 /// Every inline policy on `holder`, by name, each with its full document.
 async fn inline_documents(c: &Clients, holder: &Holder) -> Result<Map<String, Value>, ActionError> {
@@ -96,26 +113,70 @@ async fn inline_documents(c: &Clients, holder: &Holder) -> Result<Map<String, Va
     Ok(inline)
 }
 
-/// The ARN of the identity Squall runs as, to refuse deleting it (asked only when what
-/// `before` describes exists).
-async fn caller(c: &Clients, before: &Value) -> Result<String, ActionError> {
-    if before["exists"] != true {
-        return Ok(String::new());
+/// Who Squall runs as: its ARN, to name it, and IAM's unique id of the user or role behind it
+/// (`AIDA...`; `AROA...` for a role's session, before its `:session`), which names it
+/// whatever the case or path of its name. Asked only when what `before` describes exists.
+#[derive(Debug, Clone, Default)]
+struct Caller {
+    arn: String,
+    id: String,
+}
+
+impl Caller {
+    async fn of(c: &Clients, before: &Value) -> Result<Caller, ActionError> {
+        if before["exists"] != true {
+            return Ok(Caller::default());
+        }
+        let who = c
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?;
+        let id = who.user_id().unwrap_or_default();
+        Ok(Caller {
+            arn: who.arn().unwrap_or_default().to_string(),
+            id: id.split(':').next().unwrap_or_default().to_string(),
+        })
     }
-    Ok(c.sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?
-        .arn()
-        .unwrap_or_default()
-        .to_string())
+
+    /// Whether the identity with IAM id `id` is the one Squall runs as.
+    fn is(&self, id: Option<&str>) -> bool {
+        !self.id.is_empty() && id == Some(self.id.as_str())
+    }
+}
+
+/// Refuses a namesake: the identity found has another id than the one the attacker's record
+/// gave what it made.
+fn same_id(
+    before: &Value,
+    field: &str,
+    expected: Option<&str>,
+    what: &str,
+) -> Result<(), ActionError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match before[field].as_str() {
+        Some(found) if before["exists"] == true && found != expected => Err(format!(
+            "{what} has id {found}, not {expected} which the attacker's record gave it: it is another of the same name, made since; nothing is deleted"
+        )
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// What is deleted must be what the ledger holds: read again just before, it must be as the
 /// plan recorded it.
 fn as_planned(now: &Value, plan: &Plan) -> Result<(), ActionError> {
-    if *now == plan.before {
+    let without_usage = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove(USAGE);
+        }
+        v
+    };
+    if without_usage(now) == without_usage(&plan.before) {
         return Ok(());
     }
     Err(format!(
@@ -209,7 +270,8 @@ fn listed<'a>(before: &'a Value, field: &str, id: &str) -> Vec<&'a str> {
 fn delete_user_plan(
     user: &str,
     before: Value,
-    caller: &str,
+    caller: &Caller,
+    expected_id: Option<&str>,
     deleted_in_case: bool,
 ) -> Result<Plan, ActionError> {
     let exists = before["exists"] == true;
@@ -218,12 +280,16 @@ fn delete_user_plan(
             format!("no IAM user {user} in this account (iam:GetUser); nothing to delete").into(),
         );
     }
-    if exists && before["arn"].as_str() == Some(caller) {
+    if exists
+        && (caller.is(before["user_id"].as_str()) || before["arn"].as_str() == Some(&caller.arn))
+    {
         return Err(format!(
-            "{user} is the identity Squall runs as ({caller}): deleting it would cut this response off (help: run as another identity)"
+            "{user} is the identity Squall runs as ({}): deleting it would cut this response off (help: run as another identity)",
+            caller.arn
         )
         .into());
     }
+    same_id(&before, "user_id", expected_id, &format!("user {user}"))?;
     if exists {
         inline_read(&before, user)?;
         if listed(&before, "ssh_public_keys", "body")
@@ -290,8 +356,14 @@ impl Action for DeleteUser {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.describe().await?;
-        let caller = caller(&self.c, &before).await?;
-        delete_user_plan(&self.user, before, &caller, self.deleted_in_case)
+        let caller = Caller::of(&self.c, &before).await?;
+        delete_user_plan(
+            &self.user,
+            before,
+            &caller,
+            self.expected_id.as_deref(),
+            self.deleted_in_case,
+        )
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -360,6 +432,8 @@ impl Action for DeleteUser {
 pub struct DeleteRole {
     pub c: Clients,
     pub role: String,
+    /// The id IAM gave the role the attacker made (from its record): a namesake is refused.
+    pub expected_id: Option<String>,
     /// The case's ledger holds this role's verified deletion: found absent, it is done.
     pub deleted_in_case: bool,
 }
@@ -384,12 +458,14 @@ impl DeleteRole {
             "path": role.path,
             "created": role.created,
             "max_session_seconds": role.max_session_seconds,
+            "description": role.description,
             "trust_policy": role.trust_policy,
             "permissions_boundary": role.permissions_boundary,
             "tags": role.tags.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
             "attached_policies": attached,
             "inline_policies": inline,
             "instance_profiles": profiles,
+            USAGE: {"last_used": role.last_used, "last_used_region": role.last_used_region},
         }))
     }
 }
@@ -400,7 +476,8 @@ impl DeleteRole {
 fn delete_role_plan(
     role: &str,
     before: Value,
-    caller: &str,
+    caller: &Caller,
+    expected_id: Option<&str>,
     deleted_in_case: bool,
 ) -> Result<Plan, ActionError> {
     let exists = before["exists"] == true;
@@ -411,14 +488,20 @@ fn delete_role_plan(
     }
     if exists {
         let own = caller
+            .arn
             .split_once(":assumed-role/")
             .and_then(|(_, rest)| rest.split('/').next());
-        if own == Some(role) {
+        // By IAM's id (names differ in case only for the same role), and by name.
+        if caller.is(before["role_id"].as_str())
+            || own.is_some_and(|o| o.eq_ignore_ascii_case(role))
+        {
             return Err(format!(
-                "Squall runs as a session of role {role} ({caller}): deleting it would cut this response off (help: run as another identity)"
+                "Squall runs as a session of role {role} ({}): deleting it would cut this response off (help: run as another identity)",
+                caller.arn
             )
             .into());
         }
+        same_id(&before, "role_id", expected_id, &format!("role {role}"))?;
         if before["path"]
             .as_str()
             .is_some_and(|p| p.starts_with("/aws-service-role/"))
@@ -476,8 +559,14 @@ impl Action for DeleteRole {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.describe().await?;
-        let caller = caller(&self.c, &before).await?;
-        delete_role_plan(&self.role, before, &caller, self.deleted_in_case)
+        let caller = Caller::of(&self.c, &before).await?;
+        delete_role_plan(
+            &self.role,
+            before,
+            &caller,
+            self.expected_id.as_deref(),
+            self.deleted_in_case,
+        )
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -509,6 +598,8 @@ impl Action for DeleteRole {
 pub struct DeletePolicy {
     pub c: Clients,
     pub policy_arn: String,
+    /// The id IAM gave the policy the attacker wrote (from its record): a namesake is refused.
+    pub expected_id: Option<String>,
     /// The case's ledger holds this policy's verified deletion: found absent, it is done.
     pub deleted_in_case: bool,
 }
@@ -568,6 +659,7 @@ fn holder_of(s: &str) -> Option<Holder> {
 fn delete_policy_plan(
     arn: &str,
     before: Value,
+    expected_id: Option<&str>,
     deleted_in_case: bool,
 ) -> Result<Plan, ActionError> {
     if arn.split(':').nth(4) == Some("aws") {
@@ -583,6 +675,7 @@ fn delete_policy_plan(
         )
         .into());
     }
+    same_id(&before, "policy_id", expected_id, &format!("policy {arn}"))?;
     if exists {
         let versions = before["versions"].as_object();
         let unread = versions
@@ -633,6 +726,7 @@ impl Action for DeletePolicy {
         delete_policy_plan(
             &self.policy_arn,
             self.describe().await?,
+            self.expected_id.as_deref(),
             self.deleted_in_case,
         )
     }
@@ -686,6 +780,7 @@ mod tests {
             "ssh_public_keys": [{"id": "APKAEXAMPLE", "body": "ssh-rsa AAAA mallory"}],
             "signing_certificates": [],
             "service_specific_credentials": {"unread": "not implemented"},
+            "usage": {"password_last_used": "2026-11-30T10:05:00Z"},
             "mfa_devices": [],
             "groups": ["admins"],
             "attached_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"],
@@ -695,9 +790,17 @@ mod tests {
 
     const SQUALL: &str = "arn:aws:iam::111122223333:user/responder";
 
+    /// Squall running as the responder user.
+    fn squall() -> Caller {
+        Caller {
+            arn: SQUALL.into(),
+            id: "AIDARESPONDER0000001".into(),
+        }
+    }
+
     #[test]
     fn a_user_is_deleted_only_with_its_whole_description_in_the_plan() {
-        let p = delete_user_plan("mallory", mallory(), SQUALL, false).unwrap();
+        let p = delete_user_plan("mallory", mallory(), &squall(), None, false).unwrap();
         assert!(!p.already_done);
         assert!(p.visible_to_attacker);
         assert_eq!(p.after, json!({"exists": false}));
@@ -723,34 +826,56 @@ mod tests {
     fn a_user_whose_policy_or_key_could_not_be_read_is_not_deleted() {
         let mut unread = mallory();
         unread["inline_policies"]["backdoor"] = Value::Null;
-        let e = delete_user_plan("mallory", unread, SQUALL, false).unwrap_err();
+        let e = delete_user_plan("mallory", unread, &squall(), None, false).unwrap_err();
         assert!(e.to_string().contains("backdoor"), "{e}");
         let mut blank = mallory();
         blank["ssh_public_keys"][0]["body"] = json!(" ");
-        let e = delete_user_plan("mallory", blank, SQUALL, false).unwrap_err();
+        let e = delete_user_plan("mallory", blank, &squall(), None, false).unwrap_err();
         assert!(e.to_string().contains("SSH public key"), "{e}");
     }
 
     #[test]
     fn squall_never_deletes_the_user_it_runs_as() {
-        let e = delete_user_plan(
-            "mallory",
-            mallory(),
-            "arn:aws:iam::111122223333:user/mallory",
-            false,
-        )
-        .unwrap_err();
+        let me = Caller {
+            arn: "arn:aws:iam::111122223333:user/mallory".into(),
+            id: "AIDAMALLORY000000001".into(),
+        };
+        let e = delete_user_plan("mallory", mallory(), &me, None, false).unwrap_err();
+        assert!(e.to_string().contains("identity Squall runs as"), "{e}");
+        // Known by IAM's id even when the ARN differs (another path or case).
+        let by_id = Caller {
+            arn: "arn:aws:iam::111122223333:user/ops/MALLORY".into(),
+            id: "AIDAMALLORY000000001".into(),
+        };
+        let mut found = mallory();
+        found["user_id"] = json!("AIDAMALLORY000000001");
+        let e = delete_user_plan("mallory", found, &by_id, None, false).unwrap_err();
         assert!(e.to_string().contains("identity Squall runs as"), "{e}");
     }
 
     #[test]
     fn a_user_not_there_is_an_error_unless_this_case_deleted_it() {
         let gone = json!({"user": "mallory", "exists": false});
-        let e = delete_user_plan("mallory", gone.clone(), SQUALL, false).unwrap_err();
+        let e = delete_user_plan("mallory", gone.clone(), &squall(), None, false).unwrap_err();
         assert!(e.to_string().contains("no IAM user mallory"), "{e}");
-        let p = delete_user_plan("mallory", gone, SQUALL, true).unwrap();
+        let p = delete_user_plan("mallory", gone, &squall(), None, true).unwrap();
         assert!(p.already_done);
         assert!(p.notes[0].contains("deleted earlier in this case"));
+    }
+
+    #[test]
+    fn a_use_since_the_plan_is_not_a_change_but_anything_else_is() {
+        let p = delete_user_plan("mallory", mallory(), &squall(), None, false).unwrap();
+        let mut used = mallory();
+        used["usage"]["password_last_used"] = json!("2026-11-30T11:00:00Z");
+        assert!(as_planned(&used, &p).is_ok());
+        let mut grew = mallory();
+        grew["groups"] = json!(["admins", "finance"]);
+        let e = as_planned(&grew, &p).unwrap_err();
+        assert!(
+            e.to_string().contains("changed since it was planned"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -767,6 +892,7 @@ mod tests {
             "role": "ops-support",
             "exists": true,
             "arn": "arn:aws:iam::111122223333:role/ops-support",
+            "role_id": "AROAOPSSUPPORT000001",
             "path": "/",
             "trust_policy": {"Statement": [{"Effect": "Allow",
                 "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "sts:AssumeRole"}]},
@@ -778,7 +904,7 @@ mod tests {
 
     #[test]
     fn a_role_is_deleted_only_with_its_trust_policy_recorded_and_never_squalls_own() {
-        let p = delete_role_plan("ops-support", backdoor(), SQUALL, false).unwrap();
+        let p = delete_role_plan("ops-support", backdoor(), &squall(), None, false).unwrap();
         assert!(!p.already_done);
         assert_eq!(
             p.before["trust_policy"]["Statement"][0]["Principal"]["AWS"],
@@ -787,26 +913,56 @@ mod tests {
         let notes = p.notes.join("\n");
         assert!(notes.contains("instance profile(s) ops-support"), "{notes}");
         assert!(notes.contains("1 attached policy(ies)"), "{notes}");
+        // Squall's own session: by name in any case, and by IAM's id.
+        for (arn, id) in [
+            (
+                "arn:aws:sts::111122223333:assumed-role/OPS-SUPPORT/squall",
+                "AROAOTHER00000000001",
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/renamed/squall",
+                "AROAOPSSUPPORT000001",
+            ),
+        ] {
+            let me = Caller {
+                arn: arn.into(),
+                id: id.into(),
+            };
+            let e = delete_role_plan("ops-support", backdoor(), &me, None, false).unwrap_err();
+            assert!(e.to_string().contains("Squall runs as a session"), "{e}");
+        }
+        // A namesake made since the attacker's role: another id, refused.
         let e = delete_role_plan(
             "ops-support",
             backdoor(),
-            "arn:aws:sts::111122223333:assumed-role/ops-support/squall",
+            &squall(),
+            Some("AROAATTACKERS0000001"),
             false,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("Squall runs as a session"), "{e}");
+        assert!(e.to_string().contains("another of the same name"), "{e}");
+        assert!(
+            delete_role_plan(
+                "ops-support",
+                backdoor(),
+                &squall(),
+                Some("AROAOPSSUPPORT000001"),
+                false
+            )
+            .is_ok()
+        );
         let mut unread = backdoor();
         unread["trust_policy"] = Value::Null;
-        let e = delete_role_plan("ops-support", unread, SQUALL, false).unwrap_err();
+        let e = delete_role_plan("ops-support", unread, &squall(), None, false).unwrap_err();
         assert!(e.to_string().contains("trust policy"), "{e}");
         let mut linked = backdoor();
         linked["path"] = json!("/aws-service-role/elasticbeanstalk.amazonaws.com/");
-        let e = delete_role_plan("ops-support", linked, SQUALL, false).unwrap_err();
+        let e = delete_role_plan("ops-support", linked, &squall(), None, false).unwrap_err();
         assert!(e.to_string().contains("service-linked"), "{e}");
         let gone = json!({"role": "ops-support", "exists": false});
-        assert!(delete_role_plan("ops-support", gone.clone(), SQUALL, false).is_err());
+        assert!(delete_role_plan("ops-support", gone.clone(), &squall(), None, false).is_err());
         assert!(
-            delete_role_plan("ops-support", gone, SQUALL, true)
+            delete_role_plan("ops-support", gone, &squall(), None, true)
                 .unwrap()
                 .already_done
         );
@@ -828,7 +984,7 @@ mod tests {
     #[test]
     fn a_policy_is_deleted_only_with_every_version_recorded_and_never_one_of_awss() {
         let arn = "arn:aws:iam::111122223333:policy/god-mode";
-        let p = delete_policy_plan(arn, god_mode(), false).unwrap();
+        let p = delete_policy_plan(arn, god_mode(), None, false).unwrap();
         assert_eq!(p.before["versions"]["v2"]["Statement"][0]["Action"], "*");
         let notes = p.notes.join("\n");
         assert!(notes.contains("2 version(s)"), "{notes}");
@@ -840,17 +996,22 @@ mod tests {
         assert_eq!(holder_of("bucket/x"), None);
         let mut unread = god_mode();
         unread["versions"]["v1"] = Value::Null;
-        let e = delete_policy_plan(arn, unread, false).unwrap_err();
+        let e = delete_policy_plan(arn, unread, None, false).unwrap_err();
         assert!(e.to_string().contains("version v1"), "{e}");
         let e = delete_policy_plan(
             "arn:aws:iam::aws:policy/AdministratorAccess",
             god_mode(),
+            None,
             false,
         )
         .unwrap_err();
         assert!(e.to_string().contains("AWS manages"), "{e}");
         let gone = json!({"policy_arn": arn, "exists": false});
-        assert!(delete_policy_plan(arn, gone.clone(), false).is_err());
-        assert!(delete_policy_plan(arn, gone, true).unwrap().already_done);
+        assert!(delete_policy_plan(arn, gone.clone(), None, false).is_err());
+        assert!(
+            delete_policy_plan(arn, gone, None, true)
+                .unwrap()
+                .already_done
+        );
     }
 }

@@ -791,6 +791,8 @@ pub struct User {
     pub created: Option<String>,
     pub permissions_boundary: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// When its console password was last used: evidence that goes with the user.
+    pub password_last_used: Option<String>,
 }
 
 /// The user, or `None` when the account has no user by that name.
@@ -814,7 +816,32 @@ pub async fn user(client: &Client, name: &str) -> Result<Option<User>, AwsError>
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
+        password_last_used: u.password_last_used().and_then(iso),
     }))
+}
+
+/// When an access key was last used, with which service and in which region (`None`s for a
+/// key never used): evidence that goes with the key.
+pub async fn key_last_used(
+    client: &Client,
+    key: &str,
+) -> Result<(Option<String>, Option<String>, Option<String>), AwsError> {
+    let out = client
+        .get_access_key_last_used()
+        .access_key_id(key)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("iam:GetAccessKeyLastUsed", key, e))?;
+    let used = out.access_key_last_used();
+    let named = |s: Option<&str>| {
+        s.filter(|s| !s.is_empty() && *s != "N/A")
+            .map(str::to_string)
+    };
+    Ok((
+        used.and_then(|u| u.last_used_date()).and_then(iso),
+        named(used.map(|u| u.service_name())),
+        named(used.map(|u| u.region())),
+    ))
 }
 
 /// The groups the user is in, sorted.
@@ -883,16 +910,29 @@ pub async fn signing_certificates(
 
 /// The user's service-specific credentials (CodeCommit Git, Keyspaces, Bedrock): id, service
 /// and status. The password is never returned by AWS.
+///
+/// `None` when the endpoint answers with no AWS error at all (it does not implement the call,
+/// as moto does not); a refusal such as AccessDenied is an error.
 pub async fn service_credentials(
     client: &Client,
     user: &str,
-) -> Result<Vec<(String, String, String)>, AwsError> {
-    let out = client
+) -> Result<Option<Vec<(String, String, String)>>, AwsError> {
+    let out = match client
         .list_service_specific_credentials()
         .user_name(user)
         .send()
         .await
-        .map_err(|e| AwsError::call("iam:ListServiceSpecificCredentials", user, e))?;
+    {
+        Ok(out) => out,
+        Err(e) if e.code().is_none() && e.raw_response().is_some() => return Ok(None),
+        Err(e) => {
+            return Err(AwsError::call(
+                "iam:ListServiceSpecificCredentials",
+                user,
+                e,
+            ));
+        }
+    };
     let mut creds: Vec<_> = out
         .service_specific_credentials()
         .iter()
@@ -905,7 +945,7 @@ pub async fn service_credentials(
         })
         .collect();
     creds.sort();
-    Ok(creds)
+    Ok(Some(creds))
 }
 
 /// Takes the user out of a group (the group stays).
@@ -986,6 +1026,10 @@ pub struct RoleInfo {
     pub trust_policy: serde_json::Value,
     pub permissions_boundary: Option<String>,
     pub tags: Vec<(String, String)>,
+    pub description: Option<String>,
+    /// When and where a session of it was last used: evidence that goes with the role.
+    pub last_used: Option<String>,
+    pub last_used_region: Option<String>,
 }
 
 /// The role, or `None` when the account has no role by that name.
@@ -1011,6 +1055,15 @@ pub async fn role(client: &Client, name: &str) -> Result<Option<RoleInfo>, AwsEr
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
+        description: r.description().map(str::to_string),
+        last_used: r
+            .role_last_used()
+            .and_then(|u| u.last_used_date())
+            .and_then(iso),
+        last_used_region: r
+            .role_last_used()
+            .and_then(|u| u.region())
+            .map(str::to_string),
     }))
 }
 
