@@ -273,9 +273,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 if let Some(c) = changed(Change::Stopped) {
                     out.push(undo("start-logging", c));
                 }
-                if let Some(c) = changed(Change::Modified) {
-                    out.push(undo("restore-trail", c));
-                }
+                out.extend(trail_restores(r, &undo, &by_hand));
             }
             None => {}
         },
@@ -323,6 +321,80 @@ pub fn hardening(r: &squall_core::Resource) -> Option<Step> {
 }
 
 /// Kinds that live in one region (everything but IAM).
+/// The steps for a trail the attacker changed but left logging, from what its records say
+/// changed (fixed words, see `trail_change`): `restore-trail` for what Squall puts back itself
+/// (every management event, validation, global events, every region when that was turned
+/// off), and a step by hand naming the rest (the bucket, encryption, CloudWatch Logs, SNS),
+/// whose earlier values no log holds. A change the record does not detail gets both.
+fn trail_restores(
+    r: &Resource,
+    undo: &dyn Fn(&str, &Changed) -> Step,
+    by_hand: &dyn Fn(Step, &str) -> Step,
+) -> Vec<Step> {
+    use squall_core::touched::trail_change::{self as said, RESTORED};
+    let modified: Vec<&Changed> = r
+        .changes
+        .iter()
+        .filter(|c| c.change == Change::Modified)
+        .collect();
+    let Some(last) = modified.last() else {
+        return Vec::new();
+    };
+    let known = [
+        said::MULTI_REGION_OFF,
+        said::GLOBAL_EVENTS_OFF,
+        said::VALIDATION_OFF,
+        said::BUCKET,
+        said::PREFIX,
+        said::ENCRYPTION,
+        said::CLOUDWATCH,
+        said::SNS,
+        said::ORGANIZATION_OFF,
+        said::SELECTORS,
+        said::INSIGHTS,
+    ];
+    let undetailed = modified.iter().any(|c| c.detail.is_none());
+    let mut words: Vec<&str> = Vec::new();
+    for c in &modified {
+        for w in c.detail.as_deref().unwrap_or_default().split(", ") {
+            // Only the reader's own words: never the log's text in a step.
+            if let Some(w) = known.iter().find(|k| **k == w)
+                && !words.contains(w)
+            {
+                words.push(w);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if undetailed || words.iter().any(|w| RESTORED.contains(w)) {
+        let mut s = undo("restore-trail", last);
+        if words.contains(&said::MULTI_REGION_OFF) {
+            s.with.insert("multi_region".into(), "true".into());
+        }
+        out.push(s);
+    }
+    let rest: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !RESTORED.contains(w))
+        .collect();
+    if undetailed || !rest.is_empty() {
+        let what = if rest.is_empty() {
+            "the trail's other settings".to_string()
+        } else {
+            rest.join(", ")
+        };
+        out.push(by_hand(
+            undo("restore-trail-settings", last),
+            &format!(
+                "set back by hand what Squall does not restore: {what} (the earlier values are \
+                 in your configuration history, not in the log; aws cloudtrail update-trail)"
+            ),
+        ));
+    }
+    out
+}
+
 fn regional(kind: Kind) -> bool {
     !matches!(
         kind,
@@ -528,8 +600,36 @@ mod tests {
             actions(&both),
             [
                 (Phase::Undo, "start-logging".into(), "org".into()),
-                (Phase::Undo, "restore-trail".into(), "org".into())
+                (Phase::Undo, "restore-trail".into(), "org".into()),
+                (Phase::Undo, "restore-trail-settings".into(), "org".into())
             ]
+        );
+        // What the records say changed decides: the selectors and multi-region Squall
+        // restores (every region again); the bucket is left to the analyst, by name.
+        let mut narrowed = resource(
+            Kind::Trail,
+            "org",
+            &[(Change::Modified, None), (Change::Modified, None)],
+        );
+        narrowed.changes[0].detail = Some("event selectors replaced".into());
+        narrowed.changes[1].detail =
+            Some("multi-region off, delivery bucket changed, $(curl evil)".into());
+        let s = steps(&narrowed);
+        assert_eq!(s[0].action, "restore-trail");
+        assert_eq!(s[0].with["multi_region"], "true");
+        assert_eq!(s[1].action, "restore-trail-settings");
+        let hand = s[1].by_hand.as_deref().unwrap();
+        assert!(hand.contains("delivery bucket changed"), "{hand}");
+        assert!(!hand.contains("curl"), "{hand}");
+        // Only the bucket: nothing for Squall to restore, one step by hand.
+        let moved = {
+            let mut r = resource(Kind::Trail, "org", &[(Change::Modified, None)]);
+            r.changes[0].detail = Some("delivery bucket changed".into());
+            r
+        };
+        assert_eq!(
+            actions(&moved),
+            [(Phase::Undo, "restore-trail-settings".into(), "org".into())]
         );
         let deleted = resource(Kind::Trail, "org", &[(Change::Deleted, None)]);
         assert!(steps(&deleted)[0].by_hand.is_some());

@@ -139,7 +139,11 @@ fn verb_for_step(step: &Step, case: &str) -> Option<Vec<String>> {
             })
         }
         "start-logging" => trail(id).then(|| recover("start-logging", vec![], vec![id])),
-        "restore-trail" => trail(id).then(|| recover("restore-trail", vec![], vec![id])),
+        "restore-trail" => {
+            let multi =
+                (with("multi_region") == Some("true")).then(|| "--multi-region".to_string());
+            trail(id).then(|| recover("restore-trail", multi.into_iter().collect(), vec![id]))
+        }
         "delete-key-pair" => printable(id).then(|| recover("delete-key-pair", vec![], vec![id])),
         "disable-login" => iam_name(id).then(|| recover("disable-login", vec![], vec![id])),
         "delete-user" | "delete-role" | "delete-policy" => {
@@ -244,7 +248,7 @@ pub fn undo_request(step: &Step) -> Option<Recover> {
         "delete-policy" => Recover::DeletePolicy(removal(id)),
         "restore-trail" => Recover::RestoreTrail {
             trails: vec![id],
-            multi_region: false,
+            multi_region: with("multi_region").as_deref() == Some("true"),
         },
         "unshare-snapshot" | "unshare-image" => Recover::Unshare {
             what: if step.action == "unshare-snapshot" {
@@ -555,6 +559,15 @@ mod tests {
         assert_eq!(
             argv(step("restore-trail", "org-trail", &[])).as_deref(),
             Some("recover aws restore-trail --case C-1 -- org-trail")
+        );
+        assert_eq!(
+            argv(step(
+                "restore-trail",
+                "org-trail",
+                &[("multi_region", "true")]
+            ))
+            .as_deref(),
+            Some("recover aws restore-trail --multi-region --case C-1 -- org-trail")
         );
         // Attacker-shaped parts get no command.
         assert_eq!(

@@ -340,6 +340,31 @@ impl Affected {
     }
 }
 
+/// What a change to a trail did, in the fixed words a touch's detail says it (joined by `, `):
+/// the log reader writes them, and a provider's response reads them back to tell what it
+/// restores by itself from what it leaves to the analyst. Never the log's own text.
+pub mod trail_change {
+    pub const MULTI_REGION_OFF: &str = "multi-region off";
+    pub const GLOBAL_EVENTS_OFF: &str = "global service events off";
+    pub const VALIDATION_OFF: &str = "log file validation off";
+    pub const BUCKET: &str = "delivery bucket changed";
+    pub const PREFIX: &str = "key prefix changed";
+    pub const ENCRYPTION: &str = "encryption key changed";
+    pub const CLOUDWATCH: &str = "CloudWatch Logs delivery changed";
+    pub const SNS: &str = "SNS notification changed";
+    pub const ORGANIZATION_OFF: &str = "organization trail off";
+    pub const SELECTORS: &str = "event selectors replaced";
+    pub const INSIGHTS: &str = "insight selectors replaced";
+
+    /// The changes a restore of what the trail records puts back by itself.
+    pub const RESTORED: [&str; 4] = [
+        MULTI_REGION_OFF,
+        GLOBAL_EVENTS_OFF,
+        VALIDATION_OFF,
+        SELECTORS,
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

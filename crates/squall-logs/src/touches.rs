@@ -10,7 +10,7 @@
 //! A call that failed changed nothing: [`Record::error`] says why, and the case lists it as a
 //! failed call instead of a change.
 
-use squall_core::touched::{Change, Kind, Rule, Touch};
+use squall_core::touched::{Change, Kind, Rule, Touch, trail_change};
 
 use crate::node::Node;
 use crate::record::Record;
@@ -500,11 +500,37 @@ impl Record<'_> {
             }
             ("cloudtrail", "StopLogging") => touch(Kind::Trail, r("name"), Stopped),
             ("cloudtrail", "DeleteTrail") => touch(Kind::Trail, r("name"), Deleted),
-            ("cloudtrail", "UpdateTrail") => touch(Kind::Trail, r("name"), Modified),
-            ("cloudtrail", "PutEventSelectors" | "PutInsightSelectors") => {
-                touch(Kind::Trail, r("trailName"), Modified)
-                    .map(|t| t.detail(said("event selectors replaced")))
+            ("cloudtrail", "UpdateTrail") => {
+                // What was changed, in fixed words: what the response restores by itself and
+                // what it leaves to the analyst.
+                let off = |k: &str| r(k).as_deref() == Some("false");
+                let changed: Vec<&str> = [
+                    (off("isMultiRegionTrail"), trail_change::MULTI_REGION_OFF),
+                    (
+                        off("includeGlobalServiceEvents"),
+                        trail_change::GLOBAL_EVENTS_OFF,
+                    ),
+                    (off("enableLogFileValidation"), trail_change::VALIDATION_OFF),
+                    (r("s3BucketName").is_some(), trail_change::BUCKET),
+                    (r("s3KeyPrefix").is_some(), trail_change::PREFIX),
+                    (r("kmsKeyId").is_some(), trail_change::ENCRYPTION),
+                    (
+                        r("cloudWatchLogsLogGroupArn").is_some()
+                            || r("cloudWatchLogsRoleArn").is_some(),
+                        trail_change::CLOUDWATCH,
+                    ),
+                    (r("snsTopicName").is_some(), trail_change::SNS),
+                    (off("isOrganizationTrail"), trail_change::ORGANIZATION_OFF),
+                ]
+                .into_iter()
+                .filter_map(|(yes, what)| yes.then_some(what))
+                .collect();
+                touch(Kind::Trail, r("name"), Modified).map(|t| t.detail(Some(changed.join(", "))))
             }
+            ("cloudtrail", "PutEventSelectors") => touch(Kind::Trail, r("trailName"), Modified)
+                .map(|t| t.detail(said(trail_change::SELECTORS))),
+            ("cloudtrail", "PutInsightSelectors") => touch(Kind::Trail, r("trailName"), Modified)
+                .map(|t| t.detail(said(trail_change::INSIGHTS))),
             ("guardduty", "DeleteDetector" | "UpdateDetector") => {
                 let change = if name.starts_with("Delete") {
                     Deleted
@@ -1179,6 +1205,38 @@ mod tests {
                 None,
                 Some("key-0abc")
             )]
+        );
+    }
+
+    #[test]
+    fn a_trail_update_says_what_it_changed_in_fixed_words_only() {
+        let update = cloudtrail(
+            "UpdateTrail",
+            "cloudtrail.amazonaws.com",
+            json!({"name": "org-trail", "isMultiRegionTrail": false,
+                   "enableLogFileValidation": true, "s3BucketName": "evil\u{1b}[2J-logs"}),
+            json!(null),
+        );
+        let (t, _) = touches(update);
+        let trail = t.iter().find(|t| t.kind == Kind::Trail).unwrap();
+        assert_eq!(
+            trail.detail.as_deref(),
+            Some("multi-region off, delivery bucket changed")
+        );
+        let selectors = cloudtrail(
+            "PutEventSelectors",
+            "cloudtrail.amazonaws.com",
+            json!({"trailName": "org-trail", "eventSelectors": []}),
+            json!(null),
+        );
+        let (t, _) = touches(selectors);
+        assert_eq!(
+            t.iter()
+                .find(|t| t.kind == Kind::Trail)
+                .unwrap()
+                .detail
+                .as_deref(),
+            Some("event selectors replaced")
         );
     }
 

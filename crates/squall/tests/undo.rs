@@ -683,14 +683,18 @@ ct.update_trail(Name='org-trail', EnableLogFileValidation=False, IncludeGlobalSe
     let restored = plan_approve_again(h, &moto, &["restore-trail", "org-trail"], &config);
     assert_eq!(restored["validation"], true, "{restored}");
     assert_eq!(restored["global"], true, "{restored}");
-    let selector = &restored["selectors"][0];
-    assert_eq!(selector["ReadWriteType"], "All", "{restored}");
-    assert_eq!(selector["IncludeManagementEvents"], true, "{restored}");
+    // The data selector is kept as it was (reads only: widening it would log every S3
+    // write too); a selector for every management event is added beside it.
+    let data = &restored["selectors"][0];
+    assert_eq!(data["ReadWriteType"], "ReadOnly", "{restored}");
     assert_eq!(
-        selector["DataResources"][0]["Values"],
+        data["DataResources"][0]["Values"],
         json!(["arn:aws:s3:::payroll/"]),
         "{restored}"
     );
+    let management = &restored["selectors"][1];
+    assert_eq!(management["ReadWriteType"], "All", "{restored}");
+    assert_eq!(management["IncludeManagementEvents"], true, "{restored}");
     // What the attacker left is in the ledger, before the change.
     let entries = ledger(h, &moto);
     let before = recorded_before_execution(&entries, "restore-trail", "org-trail");

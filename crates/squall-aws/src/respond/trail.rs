@@ -30,31 +30,64 @@ fn is_management(f: &Field) -> bool {
     f.field == "eventCategory" && f.equals == ["Management"]
 }
 
-/// Whether the selectors record every management event, read and write, from every source.
-/// A trail with no selectors at all has AWS's default, which does.
+/// Which management events a selector records: (reads, writes), from every source.
+fn covers(s: &Selector) -> (bool, bool) {
+    if s.include_management_events == Some(false) || !s.exclude_management_event_sources.is_empty()
+    {
+        return (false, false);
+    }
+    match s.read_write_type.as_deref() {
+        Some("ReadOnly") => (true, false),
+        Some("WriteOnly") => (false, true),
+        _ => (true, true),
+    }
+}
+
+/// The same for an advanced selector: management events, all or only reads or writes.
+fn covers_advanced(a: &Advanced) -> (bool, bool) {
+    if !a.field_selectors.iter().any(is_management) {
+        return (false, false);
+    }
+    let mut reads = (true, true);
+    for f in a.field_selectors.iter().filter(|f| !is_management(f)) {
+        let only = |v: &str| f.field == "readOnly" && f.equals == [v] && f.not_equals.is_empty();
+        reads = match () {
+            _ if only("true") => (reads.0, false),
+            _ if only("false") => (false, reads.1),
+            // Any other condition (a source left out, one resource) narrows it.
+            _ => (false, false),
+        };
+    }
+    reads
+}
+
+/// Whether the selectors, together, record every management event, read and write, from
+/// every source (selectors add up: one for reads and one for writes record both). A trail
+/// with no selectors at all has AWS's default, which does (moto answers so; AWS itself lists
+/// the default selector).
 pub fn records_management(s: &Selectors) -> bool {
     if s.basic.is_empty() && s.advanced.is_empty() {
         return true;
     }
-    s.basic.iter().any(|b| {
-        b.include_management_events != Some(false)
-            && b.read_write_type.as_deref().is_none_or(|t| t == "All")
-            && b.exclude_management_event_sources.is_empty()
-    }) || s
-        .advanced
+    let all = s
+        .basic
         .iter()
-        .any(|a| a.field_selectors.len() == 1 && is_management(&a.field_selectors[0]))
+        .map(covers)
+        .chain(s.advanced.iter().map(covers_advanced))
+        .fold((false, false), |acc, c| (acc.0 || c.0, acc.1 || c.1));
+    all == (true, true)
 }
 
-/// The selectors with every management event recorded again, data event selectors kept.
-/// Advanced: the management selectors that narrow (to reads, to some sources) are replaced
-/// by one that records them all. Basic: the selectors that include management events record
-/// reads and writes from every source; if none did, one more selector does (or the first,
-/// at AWS's limit of five).
-pub fn with_management(s: &Selectors) -> Selectors {
+/// The selectors with every management event recorded again, every data event selector kept
+/// as it is (a basic selector's read/write type covers its data events too, so one that
+/// records data is never widened). Advanced: the management selectors that narrow are
+/// replaced by one that records them all. Basic: a management-only selector records reads
+/// and writes from every source, or one more such selector is added; at AWS's limit of five
+/// selectors with none management-only, it is refused (restore by hand).
+pub fn with_management(s: &Selectors) -> Result<Selectors, String> {
     let mut out = s.clone();
     if records_management(s) {
-        return out;
+        return Ok(out);
     }
     if !out.advanced.is_empty() {
         out.advanced
@@ -67,32 +100,31 @@ pub fn with_management(s: &Selectors) -> Selectors {
                 ..Field::default()
             }],
         });
-        return out;
+        return Ok(out);
     }
-    let full = |b: &mut Selector| {
-        b.include_management_events = Some(true);
-        b.read_write_type = Some("All".to_string());
-        b.exclude_management_event_sources.clear();
+    let full = Selector {
+        read_write_type: Some("All".to_string()),
+        include_management_events: Some(true),
+        data_resources: Vec::new(),
+        exclude_management_event_sources: Vec::new(),
     };
-    let mut any = false;
-    for b in out
+    let management_only = out
         .basic
-        .iter_mut()
-        .filter(|b| b.include_management_events != Some(false))
-    {
-        full(b);
-        any = true;
+        .iter()
+        .position(|b| b.include_management_events != Some(false) && b.data_resources.is_empty());
+    match management_only {
+        Some(at) => out.basic[at] = full,
+        None if out.basic.len() < 5 => out.basic.push(full),
+        None => {
+            return Err(
+                "the trail has five event selectors (AWS's limit), each recording data events: \
+                 widening one would widen its data events too; add a management selector by \
+                 hand (or move the trail to advanced selectors)"
+                    .to_string(),
+            );
+        }
     }
-    if !any {
-        let at = if out.basic.len() < 5 {
-            out.basic.push(Selector::default());
-            out.basic.len() - 1
-        } else {
-            0
-        };
-        full(&mut out.basic[at]);
-    }
-    out
+    Ok(out)
 }
 
 /// The state a restore reads and compares: what the trail records, and its settings.
@@ -110,8 +142,17 @@ fn trail_state(trail: &str, selectors: &Selectors, settings: &Settings) -> Value
     })
 }
 
-/// The plan to restore `trail`, in `before` (as [`trail_state`] reads it).
-fn restore_trail_plan(trail: &str, before: Value, multi_region: bool) -> Plan {
+/// The plan to restore `trail`, in `before` (as [`trail_state`] reads it, from `selectors`).
+/// Refused when the selectors cannot record every management event without widening a data
+/// selector. What it cannot know or restore (multi-region, the delivery bucket) it says,
+/// whether or not anything changes.
+fn restore_trail_plan(
+    trail: &str,
+    before: Value,
+    selectors: &Selectors,
+    multi_region: bool,
+) -> Result<Plan, ActionError> {
+    let wanted = with_management(selectors).map_err(|e| format!("{trail}: {e}"))?;
     let mut after = json!({
         "management_events": true,
         "log_file_validation": true,
@@ -121,13 +162,11 @@ fn restore_trail_plan(trail: &str, before: Value, multi_region: bool) -> Plan {
         after["multi_region"] = json!(true);
     }
     let mut p = plan("restore-trail", trail, before, after, true);
-    if p.already_done {
-        return p;
-    }
-    let b = &p.before;
+    let b = p.before.clone();
     if b["management_events"] == false {
+        let shown = serde_json::to_string(&wanted).unwrap_or_default();
         p.notes.push(format!(
-            "{trail} will record every management event, read and write, from every source (exclusions such as KMS or RDS Data are dropped; data event selectors are kept)"
+            "{trail} will record every management event, read and write, from every source (exclusions such as KMS or RDS Data dropped; data event selectors kept as they are); its selectors become {shown}"
         ));
     }
     if b["log_file_validation"] == false {
@@ -146,7 +185,7 @@ fn restore_trail_plan(trail: &str, before: Value, multi_region: bool) -> Plan {
             "it delivers to bucket {bucket}: if that is not your organization's, the attacker may have moved it (the UpdateTrail record says), and that is restored by hand"
         ));
     }
-    p
+    Ok(p)
 }
 
 impl RestoreTrail {
@@ -167,20 +206,29 @@ impl Action for RestoreTrail {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (selectors, settings) = self.read().await?;
-        Ok(restore_trail_plan(
+        restore_trail_plan(
             &self.trail,
             trail_state(&self.trail, &selectors, &settings),
+            &selectors,
             self.multi_region,
-        ))
+        )
     }
 
-    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         let ct = &self.c.cloudtrail;
+        let trail = &self.trail;
+        // What is replaced must be what the ledger holds as the configuration in force.
         let (selectors, settings) = self.read().await?;
+        if trail_state(trail, &selectors, &settings) != plan.before {
+            return Err(format!(
+                "{trail} changed since it was planned: nothing was changed (help: run again to record it as it is now)"
+            )
+            .into());
+        }
         let mut facts = json!({});
         if !records_management(&selectors) {
-            let wanted = with_management(&selectors);
-            cloudtrail::put_event_selectors(ct, &self.trail, &wanted)
+            let wanted = with_management(&selectors).map_err(|e| format!("{trail}: {e}"))?;
+            cloudtrail::put_event_selectors(ct, trail, &wanted)
                 .await
                 .map_err(err)?;
             facts["event_selectors"] = json!(wanted);
@@ -189,9 +237,16 @@ impl Action for RestoreTrail {
         let global = !settings.global_service_events;
         let multi = self.multi_region && !settings.multi_region;
         if validation || global || multi {
-            cloudtrail::enable(ct, &self.trail, validation, global, multi)
+            cloudtrail::enable(ct, trail, validation, global, multi)
                 .await
-                .map_err(err)?;
+                .map_err(|e| {
+                    let done = if facts["event_selectors"].is_null() {
+                        ""
+                    } else {
+                        " (its event selectors were already replaced: every management event is recorded)"
+                    };
+                    format!("{e}{done}")
+                })?;
         }
         Ok(facts)
     }
@@ -231,60 +286,57 @@ mod tests {
 
     #[test]
     fn what_counts_as_recording_every_management_event() {
+        let records = |v: Vec<Selector>| records_management(&of(v));
         // AWS's default (nothing custom), and the usual selector.
         assert!(records_management(&Selectors::default()));
-        assert!(records_management(&of(vec![basic(
-            "All",
-            true,
-            &[],
-            false
-        )])));
-        // The attacker's narrowing: writes only... or reads only, none, some sources.
-        assert!(!records_management(&of(vec![basic(
-            "ReadOnly",
-            true,
-            &[],
-            false
-        )])));
-        assert!(!records_management(&of(vec![basic(
-            "All",
-            false,
-            &[],
-            true
-        )])));
-        assert!(!records_management(&of(vec![basic(
+        assert!(records(vec![basic("All", true, &[], false)]));
+        // Selectors add up: one for reads and one for writes record both.
+        assert!(records(vec![
+            basic("ReadOnly", true, &[], false),
+            basic("WriteOnly", true, &[], true)
+        ]));
+        // The attacker's narrowing: reads only, none, some sources left out.
+        assert!(!records(vec![basic("ReadOnly", true, &[], false)]));
+        assert!(!records(vec![basic("All", false, &[], true)]));
+        assert!(!records(vec![basic(
             "All",
             true,
             &["iam.amazonaws.com"],
             false
-        )])));
+        )]));
     }
 
     #[test]
-    fn management_events_come_back_and_data_selectors_stay() {
-        // Management events turned off on the one selector that also logs S3 data.
+    fn management_events_come_back_and_data_selectors_are_never_widened() {
+        // Management events turned off on the one selector that also logs S3 data: a
+        // management selector is added, the data selector is kept exactly.
         let narrowed = of(vec![basic("All", false, &[], true)]);
-        let restored = with_management(&narrowed);
+        let restored = with_management(&narrowed).unwrap();
         assert!(records_management(&restored));
-        assert_eq!(
-            restored.basic[0], narrowed.basic[0],
-            "the data selector is kept"
-        );
+        assert_eq!(restored.basic[0], narrowed.basic[0]);
         assert_eq!(restored.basic[1], basic("All", true, &[], false));
-        // Reads only and an excluded source: the same selector records everything again.
-        let read_only = of(vec![basic("ReadOnly", true, &["kms.amazonaws.com"], true)]);
-        let restored = with_management(&read_only);
-        assert_eq!(restored.basic.len(), 1);
-        assert_eq!(restored.basic[0], basic("All", true, &[], true));
-        // One short of the limit, one more; at AWS's limit of five, the first one records
-        // management events.
-        let four = with_management(&of(vec![basic("All", false, &[], true); 4]));
+        // Writes only on a selector with S3 data (a common way to save on reads): widening it
+        // would log every S3 read, so a management selector is added instead.
+        let writes = of(vec![basic("WriteOnly", true, &[], true)]);
+        let restored = with_management(&writes).unwrap();
+        assert_eq!(restored.basic[0], writes.basic[0]);
+        assert_eq!(restored.basic[1], basic("All", true, &[], false));
+        // A management-only selector reading only, with a source left out: it records
+        // everything again, in place.
+        let read_only = of(vec![
+            basic("ReadOnly", true, &["kms.amazonaws.com"], false),
+            basic("All", false, &[], true),
+        ]);
+        let restored = with_management(&read_only).unwrap();
+        assert_eq!(restored.basic.len(), 2);
+        assert_eq!(restored.basic[0], basic("All", true, &[], false));
+        assert_eq!(restored.basic[1], read_only.basic[1]);
+        // One short of the limit, one more; at AWS's limit of five data selectors, refused.
+        let four = with_management(&of(vec![basic("All", false, &[], true); 4])).unwrap();
         assert_eq!(four.basic.len(), 5);
         assert_eq!(four.basic[4], basic("All", true, &[], false));
-        let full = of(vec![basic("All", false, &[], true); 5]);
-        let restored = with_management(&full);
-        assert_eq!(restored.basic.len(), 5);
-        assert!(records_management(&restored));
+        let e = with_management(&of(vec![basic("WriteOnly", true, &[], true); 5])).unwrap_err();
+        assert!(e.contains("five event selectors"), "{e}");
     }
 
     #[test]
@@ -317,7 +369,15 @@ mod tests {
             advanced: vec![reads, data.clone()],
         };
         assert!(!records_management(&s));
-        let restored = with_management(&s);
+        // Reads in one selector and writes in another add up to all of them.
+        let mut writes = s.advanced[0].clone();
+        writes.field_selectors[1].equals = vec!["false".into()];
+        let both = Selectors {
+            basic: vec![],
+            advanced: vec![s.advanced[0].clone(), writes],
+        };
+        assert!(records_management(&both));
+        let restored = with_management(&s).unwrap();
         assert!(records_management(&restored));
         assert_eq!(restored.advanced[0], data);
         assert_eq!(restored.advanced[1].name.as_deref(), Some(RESTORED));
@@ -337,8 +397,10 @@ mod tests {
         let p = restore_trail_plan(
             "org-trail",
             trail_state("org-trail", &narrowed, &settings),
+            &narrowed,
             false,
-        );
+        )
+        .unwrap();
         assert!(!p.already_done);
         assert_eq!(p.before["event_selectors"][0]["ReadWriteType"], "ReadOnly");
         let notes = p.notes.join("\n");
@@ -356,17 +418,26 @@ mod tests {
             log_file_validation: true,
             ..settings
         };
+        let none = Selectors::default();
         let p = restore_trail_plan(
             "org-trail",
-            trail_state("org-trail", &Selectors::default(), &fine),
+            trail_state("org-trail", &none, &fine),
+            &none,
             false,
-        );
+        )
+        .unwrap();
         assert!(p.already_done);
+        // Done, it still says what it cannot know: the analyst sees it either way.
+        let notes = p.notes.join("\n");
+        assert!(notes.contains("bucket attacker-logs"), "{notes}");
+        assert!(notes.contains("add --multi-region"), "{notes}");
         let p = restore_trail_plan(
             "org-trail",
-            trail_state("org-trail", &Selectors::default(), &fine),
+            trail_state("org-trail", &none, &fine),
+            &none,
             true,
-        );
+        )
+        .unwrap();
         assert!(!p.already_done);
     }
 }
