@@ -822,3 +822,34 @@ print(arn)
         "AWS manages",
     );
 }
+
+#[test]
+fn a_trail_with_advanced_selectors_gets_one_for_every_management_event_beside_its_data_ones() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+boto3.client('s3', **kw).create_bucket(Bucket='trail-bucket')
+ct = boto3.client('cloudtrail', **kw)
+ct.create_trail(Name='org-trail', S3BucketName='trail-bucket', EnableLogFileValidation=True)
+ct.start_logging(Name='org-trail')
+ct.put_event_selectors(TrailName='org-trail', AdvancedEventSelectors=[
+    {'Name': 'reads only', 'FieldSelectors': [{'Field': 'eventCategory', 'Equals': ['Management']},
+        {'Field': 'readOnly', 'Equals': ['true']}]},
+    {'Name': 'payroll objects', 'FieldSelectors': [{'Field': 'eventCategory', 'Equals': ['Data']},
+        {'Field': 'resources.type', 'Equals': ['AWS::S3::Object']}]}])
+"#,
+    );
+    let home = case_home(&moto);
+    let h = home.path();
+    let names = || -> Value {
+        read(
+            &moto,
+            "ct = boto3.client('cloudtrail', **kw)\nprint(json.dumps([s['Name'] for s in ct.get_event_selectors(TrailName='org-trail').get('AdvancedEventSelectors', [])]))",
+        )
+    };
+    assert_eq!(
+        plan_approve_again(h, &moto, &["restore-trail", "org-trail"], &names),
+        json!(["payroll objects", "Management events (restored by Squall)"])
+    );
+}
