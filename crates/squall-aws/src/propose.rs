@@ -104,8 +104,9 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 out.push(by_hand(
                     rotate,
                     "rotate the step's key with `squall recover aws key KEY --rotate \
-                     --secret-file FILE --case CASE` (the new secret goes to FILE; hand it to \
-                     the key's owner)",
+                     --secret-file FILE --case CASE`, or carry the response out with \
+                     `--secret-dir DIR` (the new secret goes to that file; hand it to the key's \
+                     owner)",
                 ));
             }
         }

@@ -385,16 +385,20 @@ pub fn acting_on(
     well_formed(&verb, &id).then_some((verb, id))
 }
 
+/// A long-term access key's id (`AKIA` and upper-case letters and digits): what a key's
+/// containment or rotation may be run on.
+pub fn access_key_id(id: &str) -> bool {
+    id.starts_with("AKIA")
+        && (16..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// Whether `id` is an AWS id of the kind the verb takes.
 fn well_formed(verb: &Verb, id: &str) -> bool {
     match verb.words.last() {
-        Some(&"key") => {
-            id.starts_with("AKIA")
-                && (16..=128).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        }
+        Some(&"key") => access_key_id(id),
         Some(&"user") | Some(&"role") => iam_name(id),
         Some(&"instance") => hex_id(id, "i-"),
         Some(&"firewall") => hex_id(id, "sg-"),

@@ -179,6 +179,15 @@ pub enum Carried {
     Waiting(Vec<u32>),
 }
 
+/// Where and with what the approved steps are carried out.
+pub struct Carrying<'a> {
+    /// The credentials and account the run starts from.
+    pub target: &'a squall_aws::Target,
+    /// Where a rotated key's new secret is written (`DIR/KEY.credentials`); without it, a
+    /// rotation is left to the analyst, who says where the secret goes.
+    pub secrets: Option<&'a std::path::Path>,
+}
+
 /// Carries out the current proposal's approved steps that are not done yet, in order, each
 /// through its provider verb (which plans from a fresh read, executes only with `r.approved`,
 /// verifies and records, as when run on its own). A run that fails stops the rest, since later
@@ -186,9 +195,14 @@ pub enum Carried {
 pub fn carry_out(
     ctx: &Context,
     r: &crate::respond::Response,
-    target: &squall_aws::Target,
+    how: &Carrying<'_>,
     show: &mut dyn FnMut(crate::respond::PlanShown<'_>),
 ) -> anyhow::Result<Vec<(Step, Carried)>> {
+    let target = how.target;
+    // Checked before anything runs: a rotation must not be the step that finds it unusable.
+    if let Some(dir) = how.secrets.filter(|_| r.approved) {
+        secret_dir(dir)?;
+    }
     use squall_aws::request::{Acquisition, Contain, InstanceContainment, Recover};
     let case = &r.case;
     let load = || -> anyhow::Result<Current> {
@@ -226,7 +240,15 @@ pub fn carry_out(
             continue;
         };
         let step = standing.step.clone();
-        if let Some(hand) = step.by_hand.clone() {
+        // A leaked key's rotation runs when the analyst said where its new secret goes.
+        let rotation = match how.secrets {
+            Some(dir) if step.action == "rotate-access-key" => {
+                squall_aws::verbs::access_key_id(&step.resource)
+                    .then(|| dir.join(format!("{}.credentials", step.resource)))
+            }
+            _ => None,
+        };
+        if let (Some(hand), None) = (step.by_hand.clone(), &rotation) {
             out.push((step, Carried::ByHand(hand)));
             continue;
         }
@@ -263,7 +285,7 @@ pub fn carry_out(
         }
         // The same check as the command the step shows: every part the shape of an AWS id
         // of its kind, or the step is left to the analyst.
-        if squall_aws::verbs::command_for(&step, case).is_none() {
+        if rotation.is_none() && squall_aws::verbs::command_for(&step, case).is_none() {
             let hand = format!(
                 "{} on {}: the log names it in a form no AWS id has; review it and act by hand",
                 step.action, step.resource
@@ -307,6 +329,17 @@ pub fn carry_out(
             crate::aws::contain(ctx, r, target, what, show)
         };
         let outcomes = match step.action.as_str() {
+            "rotate-access-key" if rotation.is_some() => {
+                let secret_file = rotation.clone().expect("checked");
+                let what = Recover::Key {
+                    key: step.resource.clone(),
+                    secret_file,
+                };
+                match crate::aws::recover(ctx, r, target, what, show)? {
+                    Ok(o) => o,
+                    Err(refused) => bail!("step {n}: {refused}"),
+                }
+            }
             "deactivate-access-key" => contain(Contain::Keys(id), show)?,
             "contain-user" => contain(Contain::Users(id), show)?,
             "contain-role" => contain(Contain::Roles(id), show)?,
@@ -361,4 +394,57 @@ pub fn carry_out(
         now = load()?;
     }
     Ok(out)
+}
+
+/// The directory new secrets go to: made owner-only when it does not exist; one that exists
+/// and others can read or enter is refused (its files' names would show which keys rotated,
+/// and nothing of a secret's surroundings should be open), never changed behind the analyst.
+fn secret_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} can be read by others (mode {:o}): give --secret-dir a directory only you can read (chmod 700), or a new one",
+                dir.display(),
+                mode & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn secrets_go_only_to_a_directory_others_cannot_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let new = tmp.path().join("a/secrets");
+        super::secret_dir(&new).unwrap();
+        let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let open = tmp.path().join("shared");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = super::secret_dir(&open).unwrap_err().to_string();
+        assert!(e.contains("can be read by others (mode 755)"), "{e}");
+        // Refused, not changed behind the analyst's back.
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+    }
 }

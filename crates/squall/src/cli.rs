@@ -129,6 +129,11 @@ pub enum Command {
         /// With --run: carry the plans out (implies --run).
         #[arg(long, conflicts_with_all = ["propose", "approve", "skip"])]
         yes: bool,
+        /// With --run/--yes: rotate the leaked keys too, each new secret written to
+        /// DIR/KEY.credentials (owner-only, never overwritten, never printed or recorded);
+        /// without it, rotation is left to `recover aws key --rotate`.
+        #[arg(long, value_name = "DIR")]
+        secret_dir: Option<std::path::PathBuf>,
         /// Resources read or changed at once.
         #[arg(long, default_value_t = 16, value_name = "N")]
         concurrency: usize,

@@ -63,6 +63,7 @@ fn run() -> anyhow::Result<u8> {
             proposal,
             run,
             yes,
+            secret_dir,
             concurrency,
             target,
             format,
@@ -72,6 +73,7 @@ fn run() -> anyhow::Result<u8> {
                     yes,
                     concurrency,
                     target: aws::target(target, &config.aws),
+                    secrets: secret_dir,
                 }
             } else {
                 respond::Word::of(propose, approve, skip, reason, proposal)

@@ -27,6 +27,8 @@ pub enum Word {
         yes: bool,
         concurrency: usize,
         target: squall_aws::Target,
+        /// Where rotated keys' new secrets go; without it, rotation is left by hand.
+        secrets: Option<std::path::PathBuf>,
     },
 }
 
@@ -132,7 +134,7 @@ fn run(
     case: &str,
     yes: bool,
     concurrency: usize,
-    target: &squall_aws::Target,
+    how: &proposal::Carrying<'_>,
     format: Option<Format>,
 ) -> anyhow::Result<u8> {
     let r = squall_flow::respond::Response {
@@ -141,7 +143,7 @@ fn run(
         concurrency,
         place: Default::default(),
     };
-    let carried = proposal::carry_out(ctx, &r, target, &mut render::plan_printer(case))?;
+    let carried = proposal::carry_out(ctx, &r, how, &mut render::plan_printer(case))?;
     let mut all = squall_flow::respond::Outcomes {
         outcomes: Vec::new(),
         approved: yes,
@@ -198,7 +200,14 @@ pub fn respond(
             yes,
             concurrency,
             target,
-        } => return run(ctx, case, yes, concurrency, &target, format),
+            secrets,
+        } => {
+            let how = proposal::Carrying {
+                target: &target,
+                secrets: secrets.as_deref(),
+            };
+            return run(ctx, case, yes, concurrency, &how, format);
+        }
         Word::Propose => {
             let c = proposal::propose(ctx, case)?;
             if c.proposal > 1 {

@@ -499,15 +499,70 @@ print(json.dumps({{'keys': keys, 'state': state, 'snapshots': len(snaps), 'world
         ],
         "{shown:#}"
     );
-    // Again: nothing left but the step done by hand; the ledger verifies.
-    squall(&home)
-        .args(["respond", "C-0001", "--yes", "--region", "us-east-1"])
+    // Again, saying where the new secret goes: the leaked key is rotated too, its secret in
+    // an owner-only file and nowhere in what Squall prints or records.
+    let secrets = home.join("secrets");
+    let again = squall(&home)
+        .args([
+            "respond",
+            "C-0001",
+            "--yes",
+            "--region",
+            "us-east-1",
+            "--secret-dir",
+        ])
+        .arg(&secrets)
         .assert()
         .success();
+    let file = secrets.join(format!("{}.credentials", id("leaked")));
+    let written = std::fs::read_to_string(&file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&secrets), 0o700);
+    }
+    let secret = written
+        .lines()
+        .find_map(|l| l.split_once("aws_secret_access_key").map(|(_, v)| v))
+        .map(|v| v.trim_start_matches([' ', '=']).trim().to_string())
+        .unwrap_or_else(|| panic!("no secret in {}", file.display()));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&again.get_output().stdout),
+        String::from_utf8_lossy(&again.get_output().stderr)
+    );
+    assert!(!printed.contains(&secret), "the secret was printed");
+    let rotated = state();
+    let active: Vec<&String> = rotated["keys"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| *s == "Active")
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(active.len(), 1, "{rotated}");
+    assert!(
+        written.contains(active[0].as_str()),
+        "the new key is the one written"
+    );
+    let shown = json_of(squall(&home).args(["respond", "C-0001", "--format", "json"]));
+    assert!(
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "done"),
+        "{shown:#}"
+    );
     squall(&home)
         .args(["ledger", "verify", "C-0001"])
         .assert()
         .success();
+    let stored =
+        String::from_utf8_lossy(&std::fs::read(home.join("squall.db")).unwrap()).to_string();
+    assert!(!stored.contains(&secret), "the secret was recorded");
     // Each action's record says where it acted, so a step is done only in its own account.
     let entries = common::moto::ledger(&home, &moto);
     let verified: Vec<&Value> = entries
