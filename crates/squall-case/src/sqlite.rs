@@ -1349,6 +1349,7 @@ mod tests {
                 sha256: "cd".repeat(32),
                 size: 10,
             }],
+            aws_ip_ranges: None,
         };
         let d = NewDetection {
             rule_id: "r-1".into(),

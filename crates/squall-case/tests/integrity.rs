@@ -64,6 +64,7 @@ fn fixture() -> Fixture {
             sha256,
             size,
         }],
+        aws_ip_ranges: None,
     };
     store
         .record_hunt(

@@ -319,6 +319,10 @@ pub struct HuntRun {
     /// hashed.
     #[serde(default)]
     pub sources: Vec<SourceDigest>,
+    /// AWS's IP ranges the stolen-credential detector placed addresses with (where from, as
+    /// `path`; their digest), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_ip_ranges: Option<SourceDigest>,
 }
 
 /// A hunted file's SHA-256 and size.
@@ -669,6 +673,7 @@ mod tests {
                 sha256: "cd".repeat(32),
                 size: 4096,
             }],
+            aws_ip_ranges: None,
         };
         same_as_before(
             run.clone(),

@@ -19,7 +19,9 @@ use squall_logs::{
     read_input, read_input_hashed,
 };
 
+use crate::aws_ranges::AwsRanges;
 use crate::correlate::Correlator;
+use crate::credentials::{Finding, Uses};
 use crate::detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 use crate::rules::{Route, RuleSet};
 use crate::spill::{CorrInput, Held, MEMORY_BUDGET, Merge, pack};
@@ -39,6 +41,9 @@ pub struct HuntOptions {
     /// Hash each file (not standard input) with the very read that parses it, for a case's
     /// chain of custody: [`Stats::digests`].
     pub hash_files: bool,
+    /// AWS's IP ranges the stolen-credential detector places addresses with
+    /// (`--aws-ip-ranges`); the copy shipped with Squall when `None`.
+    pub aws_ranges: Option<Arc<crate::aws_ranges::AwsRanges>>,
 }
 
 /// Counters that a progress display may read while the hunt runs.
@@ -74,6 +79,10 @@ pub struct Stats {
     /// With [`HuntOptions::hash_files`]: each file's SHA-256 and size, by input index, taken
     /// from the bytes the hunt parsed (a file that could not be read has none).
     pub digests: BTreeMap<usize, squall_logs::FileDigest>,
+    /// Distinct (access key, address) pairs the stolen-credential detector learned, and
+    /// those it had no room for (past `credentials::MAX_PAIRS`).
+    pub credential_pairs: u64,
+    pub credential_pairs_dropped: u64,
 }
 
 /// Where a hunt delivers what it finds, from any worker thread, as soon as it finds it: so
@@ -121,6 +130,8 @@ pub fn sort_detections(detections: &mut [Detection]) {
 
 struct WorkerOut {
     corr: Held,
+    /// What this worker learned of every key (only when the detector runs).
+    uses: Option<Uses>,
     by_source: BTreeMap<LogSource, u64>,
     skipped: BTreeMap<SkipReason, u64>,
     outside_window: u64,
@@ -177,6 +188,7 @@ pub fn hunt(
 
     let routes = &rules.routes;
     let info = &rules.info;
+    let rules_native = &rules.native;
     let names: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.name.as_str())).collect();
     let names = &names[..];
     let outs: Vec<WorkerOut> = std::thread::scope(|s| {
@@ -245,6 +257,7 @@ pub fn hunt(
                 s.spawn(move || {
                     let mut out = WorkerOut {
                         corr: Held::new(MEMORY_BUDGET / threads),
+                        uses: (!rules_native.is_empty()).then(Uses::default),
                         by_source: BTreeMap::new(),
                         skipped: BTreeMap::new(),
                         outside_window: 0,
@@ -280,8 +293,15 @@ pub fn hunt(
         ..Stats::default()
     };
     let mut held = Vec::with_capacity(outs.len());
+    let mut uses: Option<Uses> = None;
     for out in outs {
         held.push(out.corr);
+        if let Some(u) = out.uses {
+            match &mut uses {
+                Some(all) => all.merge(u),
+                None => uses = Some(u),
+            }
+        }
         for (k, v) in out.by_source {
             *stats.by_source.entry(k).or_insert(0) += v;
         }
@@ -293,7 +313,23 @@ pub fn hunt(
         stats.warnings += out.warnings;
     }
 
-    let fired = correlate(&rules.routes, Merge::new(held));
+    let mut fired = correlate(&rules.routes, Merge::new(held));
+    if let Some(uses) = uses {
+        stats.credential_pairs = uses.pairs() as u64;
+        stats.credential_pairs_dropped = uses.dropped;
+        // Keys left unlearned are a warning (`--strict` makes it fatal).
+        stats.warnings += u64::from(uses.dropped > 0);
+        let ranges = options
+            .aws_ranges
+            .clone()
+            .unwrap_or_else(AwsRanges::shipped);
+        fired.extend(
+            uses.findings(&ranges)
+                .into_iter()
+                .filter(|f| rules.native.contains(&f.rule))
+                .map(credential_fired),
+        );
+    }
     let correlated = finish_correlations(inputs, rules, options, fired);
     if !correlated.is_empty() {
         sink.detections(correlated);
@@ -354,6 +390,15 @@ fn match_batch(
             {
                 out.outside_window += 1;
                 continue;
+            }
+        }
+        // Every key's addresses, learned whatever the rules match.
+        if let Some(uses) = &mut out.uses
+            && let Some(used) = record.credential_use()
+        {
+            millis = millis.or_else(|| record.time_millis());
+            if let Some(t) = millis {
+                uses.observe(&used, t, batch.file as u32, raw.index);
             }
         }
         let Some(route_idx) = slots[route_slot(source)] else {
@@ -518,6 +563,35 @@ fn correlate(routes: &[Route], inputs: Merge) -> Vec<Fired> {
         }
     }
     fired
+}
+
+/// A stolen-credential finding as a fired rule: its record is re-read like a correlation's,
+/// and what it is about (the key, where it was used from, where it belongs) is its group.
+fn credential_fired(f: Finding) -> Fired {
+    let mut group = vec![
+        ("accessKeyId".to_string(), f.key),
+        ("sourceIPAddress".to_string(), f.source),
+        ("seen from".to_string(), f.place),
+    ];
+    if let Some(i) = f.instance {
+        group.push(("instance".to_string(), i));
+    }
+    if !f.usual.is_empty() {
+        group.push(("usually from".to_string(), f.usual.join(" ")));
+    }
+    Fired {
+        rule: f.rule.id.to_string(),
+        source: LogSource::CloudTrail,
+        correlation: Some(CorrelationFacts {
+            kind: "credential_use".to_string(),
+            group,
+            value: f.seen.count as f64,
+            timespan_secs: ((f.seen.last - f.seen.first).max(0) / 1000) as u64,
+        }),
+        millis: f.seen.first,
+        file: f.seen.file,
+        index: f.seen.index,
+    }
 }
 
 /// A fired record found again: its summary, byte offset, line and digest.

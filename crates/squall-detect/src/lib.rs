@@ -3,9 +3,12 @@
 //!
 //! [`rules::load`] routes every rule to its provider log and compiles it with rsigma;
 //! [`hunt::hunt`] streams the inputs through both cores, matches each record only against its
-//! log's rules, and runs correlations afterwards in event-time order across all files.
+//! log's rules, and runs correlations afterwards in event-time order across all files;
+//! [`credentials`] learns every key's addresses on the way and reports stolen credentials.
 
+pub mod aws_ranges;
 pub mod correlate;
+pub mod credentials;
 pub mod detection;
 pub mod hunt;
 pub mod rules;

@@ -115,6 +115,9 @@ pub struct RuleSet {
     pub problems: Vec<RuleProblem>,
     /// Rules for logs Squall does not read (okta, m365, ...), by `product/service`.
     pub other_logsources: BTreeMap<String, usize>,
+    /// The stolen-credential detector's rules that run (built in, at or above the level
+    /// asked for); none runs the detector not at all.
+    pub native: Vec<&'static crate::credentials::NativeRule>,
 }
 
 impl RuleSet {
@@ -123,12 +126,14 @@ impl RuleSet {
         self.routes.iter().find(|r| r.source == source)
     }
 
-    /// Number of rules (detection and correlation) that will run.
+    /// Number of rules (detection, correlation and the stolen-credential detector's) that will
+    /// run.
     pub fn active_rules(&self) -> usize {
         self.routes
             .iter()
             .map(|r| r.detection_rules + r.correlation_rules)
-            .sum()
+            .sum::<usize>()
+            + self.native.len()
     }
 }
 
@@ -202,7 +207,25 @@ pub fn load(dirs: &[PathBuf], builtin: bool, min_level: Option<Level>) -> RuleSe
             }
         }
     }
-    build(docs, problems, min_level)
+    let mut set = build(docs, problems, min_level);
+    if builtin {
+        for rule in crate::credentials::RULES {
+            if min_level.is_some_and(|m| rule.level < m) {
+                continue;
+            }
+            let meta = RuleMeta::new(
+                rule.id.to_string(),
+                rule.title.to_string(),
+                rule.level,
+                rule.tags.iter().map(|t| t.to_string()).collect(),
+                "builtin:native/credentials".to_string(),
+                LogSource::CloudTrail,
+            );
+            set.info.insert(meta.id.clone(), Arc::new(meta));
+            set.native.push(rule);
+        }
+    }
+    set
 }
 
 /// rsigma's engine takes the first parseable `rsigma.suppress` of any rule added to it as its
@@ -462,6 +485,7 @@ pub fn build(
         info,
         problems,
         other_logsources,
+        native: Vec::new(),
     }
 }
 

@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use squall_case::{HuntCase, HuntRun, NewCase, NewDetection, SourceDigest, Store};
+use squall_detect::aws_ranges::AwsRanges;
 use squall_detect::{Detection, HuntOptions, Level, Progress, RuleSet, Sink, Stats};
 use squall_logs::{Discovery, LogSource, ReadOptions, Warning};
 
@@ -45,6 +46,8 @@ pub struct HuntRequest {
     pub threads: Option<usize>,
     pub input_format: Option<LogSource>,
     pub max_record_mib: usize,
+    /// AWS's ip-ranges.json to place addresses with; the shipped copy when `None`.
+    pub aws_ip_ranges: Option<PathBuf>,
     pub case: Option<CaseTarget>,
 }
 
@@ -154,6 +157,16 @@ impl Hunt {
             paths = examples::files(&root);
         }
         let rules = squall_detect::load(&req.rules, req.builtin, req.min_level);
+        let ranges = match &req.aws_ip_ranges {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --aws-ip-ranges {}", path.display()))?;
+                let ranges = AwsRanges::parse_from(&text, &path.display().to_string())
+                    .map_err(|e| anyhow::anyhow!("--aws-ip-ranges {}: {e}", path.display()))?;
+                Arc::new(ranges)
+            }
+            None => AwsRanges::shipped(),
+        };
         let discovery = squall_logs::discover(&paths);
         let mut hunt = Hunt {
             paths,
@@ -169,6 +182,7 @@ impl Hunt {
                     max_record: req.max_record_mib.max(1) << 20,
                 },
                 hash_files: case.is_some(),
+                aws_ranges: Some(ranges),
             },
             min_level: req.min_level,
             case,
@@ -271,6 +285,16 @@ impl Hunt {
             rules: self.rules.active_rules() as u64,
             detections: found.len() as u64,
             sources,
+            aws_ip_ranges: self
+                .options
+                .aws_ranges
+                .as_ref()
+                .filter(|_| !self.rules.native.is_empty())
+                .map(|r| SourceDigest {
+                    path: format!("{} (published {})", r.source, r.published),
+                    sha256: r.sha256.clone(),
+                    size: r.size,
+                }),
         };
         let new_case = NewCase {
             title: case.title.clone(),
@@ -374,6 +398,13 @@ impl Hunt {
             e.push(format!(
                 "  records without a time, left out of correlations: {}",
                 thousands(stats.untimed_correlation_inputs)
+            ));
+        }
+        if stats.credential_pairs_dropped > 0 {
+            e.push(format!(
+                "  warning: the stolen-credential detector learned {} (key, address) pairs, its limit; {} uses of new pairs were not learned",
+                thousands(stats.credential_pairs),
+                thousands(stats.credential_pairs_dropped)
             ));
         }
         let builtin = rules

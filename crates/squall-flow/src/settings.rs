@@ -49,6 +49,7 @@ pub struct HuntConfig {
     pub threads: Option<usize>,
     pub max_warnings: Option<u64>,
     pub max_record_mib: Option<usize>,
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 fn default_path() -> Option<PathBuf> {

@@ -8,6 +8,7 @@
 
 mod audit;
 mod batch;
+mod credential;
 mod input;
 mod node;
 mod record;
@@ -18,6 +19,7 @@ mod touches;
 mod warning;
 
 pub use batch::{Batch, RawRef};
+pub use credential::{CredentialUse, KeyKind};
 pub use input::{
     Discovery, FileDigest, FileTotals, Input, ReadOptions, discover, open, read_input,
     read_input_hashed,

@@ -191,6 +191,11 @@ impl<'a> Record<'a> {
         self.index_of(key, false).and_then(|i| self.tree(i))
     }
 
+    /// A top-level scalar member as text, borrowed when it needs no unescaping.
+    pub(crate) fn member_text(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.index_of(key, false).and_then(|i| self.top_text(i))
+    }
+
     /// A top-level member as a matcher value; plain strings are sliced from the raw text.
     fn top_value(&self, i: usize) -> Option<EventValue<'_>> {
         let raw = self.fields[i].raw.get();

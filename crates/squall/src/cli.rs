@@ -487,4 +487,9 @@ pub struct HuntArgs {
     /// Print at most this many warnings (all are counted in the summary).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_warnings: u64,
+
+    /// AWS's published IP ranges (its ip-ranges.json) that the stolen-credential detector
+    /// places addresses with, instead of the dated copy shipped with Squall.
+    #[arg(long, value_name = "FILE", env = "SQUALL_AWS_IP_RANGES")]
+    pub aws_ip_ranges: Option<PathBuf>,
 }

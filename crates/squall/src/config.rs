@@ -60,6 +60,9 @@ pub fn apply_hunt(
     if args.threads.is_none() {
         args.threads = config.threads;
     }
+    if args.aws_ip_ranges.is_none() {
+        args.aws_ip_ranges.clone_from(&config.aws_ip_ranges);
+    }
     if !from_cli.max_warnings
         && let Some(n) = config.max_warnings
     {

@@ -120,6 +120,7 @@ pub fn run(
         threads: args.threads,
         input_format: args.input_format,
         max_record_mib: args.max_record_mib,
+        aws_ip_ranges: args.aws_ip_ranges.clone(),
         case,
     };
     let mut hunt = Hunt::prepare(request, ctx, home)?;
