@@ -88,8 +88,10 @@ pub const RULES: [&NativeRule; 4] = [
 pub const BASELINE_MILLIS: i64 = 3_600_000;
 
 /// Past this many distinct (key, address) pairs, new pairs are counted, not learned: a log
-/// made of random keys and addresses must not take the machine's memory.
-pub const MAX_PAIRS: usize = 2_000_000;
+/// made of random keys and addresses must not take the machine's memory. About 200 bytes a
+/// pair at worst (a new key each), so some 80 MB; a month of a thousand instances' rotating
+/// sessions fits.
+pub const MAX_PAIRS: usize = 400_000;
 
 /// One (key, source) pair's uses: when, how often, and the record of the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,23 +135,51 @@ enum Kind {
     Session,
 }
 
-#[derive(Debug)]
-struct KeyUses {
-    kind: Kind,
-    /// By source: an address, or `vpce:ID` for calls through a VPC endpoint.
-    sources: HashMap<Box<str>, Seen>,
+/// A (key, source) pair looked up without copying either (it hashes and compares as the
+/// owned pair does).
+#[derive(Hash)]
+struct PairRef<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(Box<str>, Box<str>)> for PairRef<'_> {
+    fn equivalent(&self, k: &(Box<str>, Box<str>)) -> bool {
+        self.0 == &*k.0 && self.1 == &*k.1
+    }
 }
 
-/// What the hunt learned of every key, per worker and then merged.
-#[derive(Debug, Default)]
+/// What the hunt learned of every key, per worker and then merged: one entry per distinct
+/// (key, source) pair, the source an address or `vpce:ID` for calls through a VPC endpoint.
+#[derive(Debug)]
 pub struct Uses {
-    keys: HashMap<Box<str>, KeyUses>,
-    pairs: usize,
-    /// Pairs not learned past [`MAX_PAIRS`].
+    pairs: hashbrown::HashMap<(Box<str>, Box<str>), Seen>,
+    kinds: hashbrown::HashMap<Box<str>, Kind>,
+    /// Pairs this one learns at most (a worker's share of [`MAX_PAIRS`]).
+    cap: usize,
+    /// Uses of pairs not learned past the cap.
     pub dropped: u64,
 }
 
+impl Default for Uses {
+    fn default() -> Uses {
+        Uses::with_cap(MAX_PAIRS)
+    }
+}
+
+/// A key's sources, as the analysis reads them.
+struct KeyUses<'a> {
+    sources: Vec<(&'a str, &'a Seen)>,
+}
+
 impl Uses {
+    /// Learns at most `cap` pairs.
+    pub fn with_cap(cap: usize) -> Uses {
+        Uses {
+            pairs: hashbrown::HashMap::new(),
+            kinds: hashbrown::HashMap::new(),
+            cap,
+            dropped: 0,
+        }
+    }
+
     /// Learns one use of a key. Calls an AWS service made on the principal's behalf, and
     /// sources that are a service's name rather than an address, are not places.
     pub fn observe(&mut self, u: &CredentialUse<'_>, millis: i64, file: u32, index: u64) {
@@ -166,70 +196,66 @@ impl Uses {
             None => return,
         };
         let seen = Seen::new(millis, file, index);
-        if let Some(key) = self.keys.get_mut(u.key.as_ref())
-            && let Some(s) = key.sources.get_mut(source)
-        {
+        if let Some(s) = self.pairs.get_mut(&PairRef(&u.key, source)) {
             s.add(&seen);
             return;
         }
-        if self.pairs >= MAX_PAIRS {
+        if self.pairs.len() >= self.cap {
             self.dropped += 1;
             return;
         }
-        self.pairs += 1;
-        let kind = match &u.kind {
-            KeyKind::LongTerm => Kind::LongTerm,
-            KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
-            KeyKind::Session => Kind::Session,
-        };
-        self.keys
-            .entry(u.key.as_ref().into())
-            .or_insert_with(|| KeyUses {
-                kind,
-                sources: HashMap::new(),
-            })
-            .sources
-            .insert(source.into(), seen);
+        self.pairs
+            .insert((u.key.as_ref().into(), source.into()), seen);
+        if !self.kinds.contains_key(u.key.as_ref()) {
+            let kind = match &u.kind {
+                KeyKind::LongTerm => Kind::LongTerm,
+                KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
+                KeyKind::Session => Kind::Session,
+            };
+            self.kinds.insert(u.key.as_ref().into(), kind);
+        }
     }
 
     /// Takes in another worker's uses.
     pub fn merge(&mut self, other: Uses) {
         self.dropped += other.dropped;
-        for (key, theirs) in other.keys {
-            match self.keys.get_mut(&key) {
+        for (pair, seen) in other.pairs {
+            match self.pairs.get_mut(&pair) {
+                Some(s) => s.add(&seen),
                 None => {
-                    self.pairs += theirs.sources.len();
-                    self.keys.insert(key, theirs);
-                }
-                Some(mine) => {
-                    for (source, seen) in theirs.sources {
-                        match mine.sources.get_mut(&source) {
-                            Some(s) => s.add(&seen),
-                            None => {
-                                self.pairs += 1;
-                                mine.sources.insert(source, seen);
-                            }
-                        }
-                    }
+                    self.pairs.insert(pair, seen);
                 }
             }
+        }
+        for (key, kind) in other.kinds {
+            self.kinds.entry(key).or_insert(kind);
         }
     }
 
     /// The distinct (key, source) pairs learned.
     pub fn pairs(&self) -> usize {
-        self.pairs
+        self.pairs.len()
     }
 
     /// What the uses show, in the order the first suspicious use happened.
     pub fn findings(&self, ranges: &AwsRanges) -> Vec<Finding> {
+        let mut keys: HashMap<&str, KeyUses<'_>> = HashMap::new();
+        for ((key, source), seen) in &self.pairs {
+            keys.entry(key)
+                .or_insert_with(|| KeyUses {
+                    sources: Vec::new(),
+                })
+                .sources
+                .push((source, seen));
+        }
         let mut out = Vec::new();
-        let mut instances: BTreeMap<&str, Vec<(&str, &KeyUses)>> = BTreeMap::new();
-        for (key, uses) in &self.keys {
-            match &uses.kind {
-                Kind::Instance(i) => instances.entry(i).or_default().push((key, uses)),
-                Kind::Session => session(key, uses, ranges, &mut out),
-                Kind::LongTerm => long_term(key, uses, ranges, &mut out),
+        let mut instances: BTreeMap<&str, Vec<(&str, &KeyUses<'_>)>> = BTreeMap::new();
+        for (key, uses) in &keys {
+            match self.kinds.get(*key) {
+                Some(Kind::Instance(i)) => instances.entry(i).or_default().push((key, uses)),
+                Some(Kind::Session) => session(key, uses, ranges, &mut out),
+                Some(Kind::LongTerm) => long_term(key, uses, ranges, &mut out),
+                None => {}
             }
         }
         for (instance, keys) in instances {
@@ -349,7 +375,7 @@ fn finding(
 /// used from, or what two of them used, is the instance's own.
 fn instance_keys(
     instance: &str,
-    keys: &[(&str, &KeyUses)],
+    keys: &[(&str, &KeyUses<'_>)],
     ranges: &AwsRanges,
     out: &mut Vec<Finding>,
 ) {
@@ -357,7 +383,7 @@ fn instance_keys(
     let mut sessions_of: HashMap<&str, usize> = HashMap::new();
     let mut home: BTreeSet<&str> = BTreeSet::new();
     for (_, uses) in keys {
-        for source in uses.sources.keys() {
+        for (source, _) in &uses.sources {
             places
                 .entry(source)
                 .or_insert_with(|| where_of(source, ranges));
@@ -366,7 +392,7 @@ fn instance_keys(
         let first = uses
             .sources
             .iter()
-            .filter(|(s, _)| places[s.as_ref()] != Where::Outside)
+            .filter(|(s, _)| places[s] != Where::Outside)
             .min_by(|(a, x), (b, y)| {
                 (x.first, x.file, x.index, a).cmp(&(y.first, y.file, y.index, b))
             });
@@ -381,10 +407,10 @@ fn instance_keys(
     }
     for (key, uses) in keys {
         for (source, seen) in &uses.sources {
-            let w = &places[source.as_ref()];
+            let w = &places[source];
             let rule = match w {
                 Where::Outside => &INSTANCE_OUTSIDE_AWS,
-                _ if home.contains(source.as_ref()) => continue,
+                _ if home.contains(source) => continue,
                 _ => &INSTANCE_INSIDE_AWS,
             };
             let usual = usual(home.iter().copied());
@@ -394,7 +420,7 @@ fn instance_keys(
 }
 
 /// A role session used from two networks (AWS's addresses and endpoints counting as one).
-fn session(key: &str, uses: &KeyUses, ranges: &AwsRanges, out: &mut Vec<Finding>) {
+fn session(key: &str, uses: &KeyUses<'_>, ranges: &AwsRanges, out: &mut Vec<Finding>) {
     let net = |source: &str, w: &Where| match w {
         Where::Aws { .. } | Where::Endpoint => "AWS".to_string(),
         _ => network(source),
@@ -404,7 +430,7 @@ fn session(key: &str, uses: &KeyUses, ranges: &AwsRanges, out: &mut Vec<Finding>
 
 /// A long-term key used, after its first hour, from a network its first hour did not show
 /// (AWS's addresses counting by region).
-fn long_term(key: &str, uses: &KeyUses, ranges: &AwsRanges, out: &mut Vec<Finding>) {
+fn long_term(key: &str, uses: &KeyUses<'_>, ranges: &AwsRanges, out: &mut Vec<Finding>) {
     let net = |source: &str, w: &Where| match w {
         Where::Aws { region, .. } => format!("AWS {region}"),
         Where::Endpoint => "AWS endpoint".to_string(),
@@ -426,7 +452,7 @@ fn long_term(key: &str, uses: &KeyUses, ranges: &AwsRanges, out: &mut Vec<Findin
 /// its first use.
 fn by_network(
     key: &str,
-    uses: &KeyUses,
+    uses: &KeyUses<'_>,
     ranges: &AwsRanges,
     net: &dyn Fn(&str, &Where) -> String,
     baseline: Option<i64>,
@@ -438,13 +464,13 @@ fn by_network(
     }
     // Each network's first use, and the source it came from.
     let mut networks: BTreeMap<String, (&str, &Seen, Where)> = BTreeMap::new();
-    for (source, seen) in &uses.sources {
+    for &(source, seen) in &uses.sources {
         let w = where_of(source, ranges);
         let n = net(source, &w);
         match networks.get(&n) {
             Some((s, first, _))
                 if (first.first, first.file, first.index, *s)
-                    <= (seen.first, seen.file, seen.index, source.as_ref()) => {}
+                    <= (seen.first, seen.file, seen.index, source) => {}
             _ => {
                 networks.insert(n, (source, seen, w));
             }

@@ -21,7 +21,7 @@ use squall_logs::{
 
 use crate::aws_ranges::AwsRanges;
 use crate::correlate::Correlator;
-use crate::credentials::{Finding, Uses};
+use crate::credentials::{Finding, MAX_PAIRS, Uses};
 use crate::detection::{CorrelationFacts, Detection, Evidence, Level, RuleMeta};
 use crate::rules::{Route, RuleSet};
 use crate::spill::{CorrInput, Held, MEMORY_BUDGET, Merge, pack};
@@ -257,7 +257,9 @@ pub fn hunt(
                 s.spawn(move || {
                     let mut out = WorkerOut {
                         corr: Held::new(MEMORY_BUDGET / threads),
-                        uses: (!rules_native.is_empty()).then(Uses::default),
+                        // Each worker learns its share of the pairs the detector holds.
+                        uses: (!rules_native.is_empty())
+                            .then(|| Uses::with_cap(MAX_PAIRS / threads)),
                         by_source: BTreeMap::new(),
                         skipped: BTreeMap::new(),
                         outside_window: 0,

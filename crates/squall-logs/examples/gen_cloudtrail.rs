@@ -5,6 +5,11 @@
 //! `--single-file` writes the whole corpus as one `{"Records":[...]}` line, the worst case for
 //! memory and for spreading one file over both cores.
 //!
+//! `--identities N` draws the caller of each record from N principals, each with its own key
+//! and address (instance roles' sessions from EC2 addresses, delivered by EC2; people and
+//! CI from outside AWS), as a real trail has; without it every record has a new key and
+//! address, the worst case for the stolen-credential detector.
+//!
 //! Records are varied the way real trails are (mostly assumed roles and services, some IAM
 //! users with long-term keys, reads and writes across many services, nested parameters), each
 //! about 1 KB, about 2,000 per file. Deterministic: the same arguments give the same bytes.
@@ -77,7 +82,57 @@ const ROLES: &[&str] = &[
 ];
 const USERS: &[&str] = &["alice", "bob", "deploy-bot", "backup"];
 
-fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Value {
+/// A caller from a pool of `n`: the same index always gives the same key, kind and address.
+fn pooled(rng: &mut Rng, account: &str, n: u64) -> (serde_json::Value, String) {
+    let id = rng.next() % n;
+    let h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (id << 7);
+    let outside = format!("198.18.{}.{}", (h >> 8) % 256, (h >> 16) % 256);
+    match id % 10 {
+        0..=3 => {
+            let instance = format!("i-0{:016x}", h);
+            let ip = format!(
+                "3.{}.{}.{}",
+                80 + (h >> 8) % 16,
+                (h >> 16) % 256,
+                (h >> 24) % 256
+            );
+            let who = serde_json::json!({"type": "AssumedRole",
+                "arn": format!("arn:aws:sts::{account}:assumed-role/app-server/{instance}"),
+                "accountId": account, "accessKeyId": format!("ASIA{:016X}", h),
+                "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "app-server",
+                    "arn": format!("arn:aws:iam::{account}:role/app-server")},
+                    "ec2RoleDelivery": "2.0"}});
+            (who, ip)
+        }
+        4..=6 => {
+            let role = ROLES[(h % ROLES.len() as u64) as usize];
+            let who = serde_json::json!({"type": "AssumedRole",
+                "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/s{id}"),
+                "accountId": account, "accessKeyId": format!("ASIA{:016X}", h),
+                "sessionContext": {"sessionIssuer": {"type": "Role", "userName": role}}});
+            (who, outside)
+        }
+        7 | 8 => {
+            let user = USERS[(h % USERS.len() as u64) as usize];
+            let who = serde_json::json!({"type": "IAMUser",
+                "arn": format!("arn:aws:iam::{account}:user/{user}"), "accountId": account,
+                "accessKeyId": format!("AKIA{:016X}", h), "userName": user});
+            (who, outside)
+        }
+        _ => (
+            serde_json::json!({"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}),
+            "ec2.amazonaws.com".to_string(),
+        ),
+    }
+}
+
+fn record(
+    rng: &mut Rng,
+    account: &str,
+    region: &str,
+    t: u64,
+    pool: Option<u64>,
+) -> serde_json::Value {
     let (source, name, read_only) = *rng.pick(CALLS);
     let secs = t % 86_400;
     let time = format!(
@@ -150,6 +205,11 @@ fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Val
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
             "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap())}
     });
+    if let Some(n) = pool {
+        let (who, ip) = pooled(rng, account, n);
+        r["userIdentity"] = who;
+        r["sourceIPAddress"] = ip.into();
+    }
     if rng.next().is_multiple_of(20) {
         r["errorCode"] = "AccessDenied".into();
         r["errorMessage"] = "User is not authorized to perform this operation".into();
@@ -159,7 +219,7 @@ fn record(rng: &mut Rng, account: &str, region: &str, t: u64) -> serde_json::Val
 
 /// Streams one delivery file of `target` bytes, record by record, so generating it takes no
 /// more memory than a record.
-fn single_file(out: &std::path::Path, target: u64, gzip: bool) {
+fn single_file(out: &std::path::Path, target: u64, gzip: bool, pool: Option<u64>) {
     std::fs::create_dir_all(out).unwrap();
     let name = if gzip {
         "single.json.gz"
@@ -180,7 +240,8 @@ fn single_file(out: &std::path::Path, target: u64, gzip: bool) {
     w.write_all(b"{\"Records\":[").unwrap();
     while written < target {
         t += rng.next() % 3;
-        let rec = serde_json::to_vec(&record(&mut rng, "100000000000", "us-east-1", t)).unwrap();
+        let rec =
+            serde_json::to_vec(&record(&mut rng, "100000000000", "us-east-1", t, pool)).unwrap();
         if records > 0 {
             w.write_all(b",").unwrap();
         }
@@ -205,8 +266,13 @@ fn main() {
     let out = PathBuf::from(&args[1]);
     let target = args[2].parse::<u64>().expect("SIZE_MB") << 20;
     let gzip = args.iter().any(|a| a == "--gzip");
+    let pool = args
+        .iter()
+        .position(|a| a == "--identities")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse::<u64>().expect("--identities N").max(1));
     if args.iter().any(|a| a == "--single-file") {
-        single_file(&out, target, gzip);
+        single_file(&out, target, gzip, pool);
         return;
     }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -217,7 +283,7 @@ fn main() {
         let recs: Vec<_> = (0..2000)
             .map(|_| {
                 t += rng.next() % 3;
-                record(&mut rng, &account, region, t)
+                record(&mut rng, &account, region, t, pool)
             })
             .collect();
         records += recs.len() as u64;
