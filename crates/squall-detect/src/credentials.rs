@@ -88,10 +88,10 @@ pub const RULES: [&NativeRule; 4] = [
 pub const BASELINE_MILLIS: i64 = 3_600_000;
 
 /// Past this many distinct (key, address) pairs, new pairs are counted, not learned: a log
-/// made of random keys and addresses must not take the machine's memory. About 200 bytes a
-/// pair at worst (a new key each), so some 80 MB; a month of a thousand instances' rotating
-/// sessions fits.
-pub const MAX_PAIRS: usize = 400_000;
+/// made of random keys and addresses must not take the machine's memory. Measured at about
+/// 400 bytes a pair at worst (a new key each, both workers' tables and their merge), so some
+/// 80 MB (`bench/credentials.sh`); a week of a thousand instances' rotating sessions fits.
+pub const MAX_PAIRS: usize = 200_000;
 
 /// One (key, source) pair's uses: when, how often, and the record of the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
