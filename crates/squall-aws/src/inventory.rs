@@ -404,6 +404,7 @@ impl AwsInventory {
                 tags: i.instance.tags.clone(),
                 region: Some(i.instance.region.clone()),
                 open_to_world: Vec::new(),
+                addresses: i.instance.public_addresses.clone(),
             })
             .collect();
         // The groups with a rule open to the world on SSH, RDP or every port: a response
@@ -431,6 +432,7 @@ impl AwsInventory {
                 tags: Default::default(),
                 region: Some(region),
                 open_to_world: open,
+                addresses: Vec::new(),
             });
         }
         out

@@ -701,6 +701,7 @@ mod tests {
             tags: Default::default(),
             region: Some("eu-west-1".into()),
             open_to_world: open.iter().map(|o| o.to_string()).collect(),
+            addresses: Vec::new(),
         };
         let step = hardening(&group(&["tcp 22 from 0.0.0.0/0"])).unwrap();
         assert_eq!(

@@ -119,6 +119,11 @@ pub struct Resource {
     /// shows the attacker opening it (it was open before the incident).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_to_world: Vec<String>,
+    /// Its public addresses as the inventory read them (an instance's public or Elastic IP):
+    /// where its own calls come from, which the stolen-credential detector tells a thief's
+    /// from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 impl Resource {

@@ -135,6 +135,11 @@ enum Kind {
     Session,
 }
 
+/// A source that is a VPC endpoint of the account called (or of no account the record names).
+const ENDPOINT: &str = "vpce:";
+/// A source that is a VPC endpoint of another account: `vpce-other:ID@ACCOUNT`.
+const FOREIGN_ENDPOINT: &str = "vpce-other:";
+
 /// A (key, source) pair looked up without copying either (it hashes and compares as the
 /// owned pair does).
 #[derive(Hash)]
@@ -187,13 +192,17 @@ impl Uses {
             return;
         }
         let endpoint;
-        let source: &str = match &u.vpc_endpoint {
-            Some(v) => {
-                endpoint = format!("vpce:{v}");
+        let source: &str = match (&u.vpc_endpoint, &u.foreign_endpoint) {
+            (Some(v), Some(owner)) => {
+                endpoint = format!("{FOREIGN_ENDPOINT}{v}@{owner}");
                 &endpoint
             }
-            None if u.address.parse::<IpAddr>().is_ok() => &u.address,
-            None => return,
+            (Some(v), None) => {
+                endpoint = format!("{ENDPOINT}{v}");
+                &endpoint
+            }
+            (None, _) if u.address.parse::<IpAddr>().is_ok() => &u.address,
+            (None, _) => return,
         };
         let seen = Seen::new(millis, file, index);
         if let Some(s) = self.pairs.get_mut(&PairRef(&u.key, source)) {
@@ -237,8 +246,13 @@ impl Uses {
         self.pairs.len()
     }
 
-    /// What the uses show, in the order the first suspicious use happened.
-    pub fn findings(&self, ranges: &AwsRanges) -> Vec<Finding> {
+    /// What the uses show, in the order the first suspicious use happened. `known` gives an
+    /// instance's own public addresses where the inventory read them (by instance id).
+    pub fn findings(
+        &self,
+        ranges: &AwsRanges,
+        known: &HashMap<String, Vec<String>>,
+    ) -> Vec<Finding> {
         let mut keys: HashMap<&str, KeyUses<'_>> = HashMap::new();
         for ((key, source), seen) in &self.pairs {
             keys.entry(key)
@@ -259,7 +273,8 @@ impl Uses {
             }
         }
         for (instance, keys) in instances {
-            instance_keys(instance, &keys, ranges, &mut out);
+            let own = known.get(instance).map(Vec::as_slice).unwrap_or_default();
+            instance_keys(instance, own, &keys, ranges, &mut out);
         }
         out.sort_by(|a, b| {
             (a.seen.first, &a.key, &a.source).cmp(&(b.seen.first, &b.key, &b.source))
@@ -288,15 +303,24 @@ pub struct Finding {
 /// Where a source is, as far as AWS's ranges tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Where {
+    /// A VPC endpoint of the account called: the caller's own network.
     Endpoint,
-    Aws { region: String, service: String },
+    /// A VPC endpoint of another account.
+    ForeignEndpoint,
+    Aws {
+        region: String,
+        service: String,
+    },
     Private,
     Outside,
 }
 
 fn where_of(source: &str, ranges: &AwsRanges) -> Where {
-    if source.starts_with("vpce:") {
+    if source.starts_with(ENDPOINT) {
         return Where::Endpoint;
+    }
+    if source.starts_with(FOREIGN_ENDPOINT) {
+        return Where::ForeignEndpoint;
     }
     let Ok(ip) = source.parse::<IpAddr>() else {
         return Where::Outside;
@@ -320,7 +344,14 @@ fn where_of(source: &str, ranges: &AwsRanges) -> Where {
 
 fn describe(source: &str, w: &Where) -> String {
     match w {
-        Where::Endpoint => format!("VPC endpoint {}", source.trim_start_matches("vpce:")),
+        Where::Endpoint => format!("VPC endpoint {}", source.trim_start_matches(ENDPOINT)),
+        Where::ForeignEndpoint => {
+            let (id, owner) = source
+                .trim_start_matches(FOREIGN_ENDPOINT)
+                .split_once('@')
+                .unwrap_or((source, "?"));
+            format!("VPC endpoint {id} of account {owner}")
+        }
         Where::Aws { region, service } => format!("AWS {region} {service}"),
         Where::Private => "a private address".to_string(),
         Where::Outside => "outside AWS".to_string(),
@@ -371,10 +402,14 @@ fn finding(
     }
 }
 
-/// An instance's sessions: outside AWS is always foreign; inside, what its sessions were first
-/// used from, or what two of them used, is the instance's own.
+/// An instance's sessions: outside AWS is always foreign, and so is another account's VPC
+/// endpoint unless the instance's sessions keep using it; its own account's endpoints never
+/// are. Inside AWS the instance's own addresses are what two of its sessions used (a NAT
+/// gateway), its public addresses when the inventory read them, and otherwise what each
+/// session was first used from.
 fn instance_keys(
     instance: &str,
+    inventory: &[String],
     keys: &[(&str, &KeyUses<'_>)],
     ranges: &AwsRanges,
     out: &mut Vec<Finding>,
@@ -389,17 +424,22 @@ fn instance_keys(
                 .or_insert_with(|| where_of(source, ranges));
             *sessions_of.entry(source).or_default() += 1;
         }
+        // Without the inventory, each session's first address (its own endpoints aside,
+        // which are never foreign) is the instance's.
         let first = uses
             .sources
             .iter()
-            .filter(|(s, _)| places[s] != Where::Outside)
+            .filter(|(s, _)| !matches!(places[s], Where::Outside | Where::Endpoint))
             .min_by(|(a, x), (b, y)| {
                 (x.first, x.file, x.index, a).cmp(&(y.first, y.file, y.index, b))
             });
-        if let Some((s, _)) = first {
+        if let Some((s, _)) = first
+            && inventory.is_empty()
+        {
             home.insert(s);
         }
     }
+    home.extend(inventory.iter().map(String::as_str));
     for (source, n) in &sessions_of {
         if *n >= 2 && places[source] != Where::Outside {
             home.insert(source);
@@ -410,6 +450,8 @@ fn instance_keys(
             let w = &places[source];
             let rule = match w {
                 Where::Outside => &INSTANCE_OUTSIDE_AWS,
+                // The account's own endpoints are its VPCs' way out.
+                Where::Endpoint => continue,
                 _ if home.contains(source) => continue,
                 _ => &INSTANCE_INSIDE_AWS,
             };
@@ -531,6 +573,7 @@ mod tests {
                 kind: kind.clone(),
                 address: Cow::Borrowed(address),
                 vpc_endpoint: endpoint.map(Cow::Borrowed),
+                foreign_endpoint: None,
                 by_service: false,
             };
             uses.observe(&u, *at, 0, i as u64);
@@ -542,7 +585,7 @@ mod tests {
     ) -> Vec<(&'static str, String, String)> {
         let mut uses = Uses::default();
         feed(&mut uses, events);
-        uses.findings(&ranges())
+        uses.findings(&ranges(), &HashMap::new())
             .into_iter()
             .map(|f| (f.rule.title, f.source, f.place))
             .collect()
@@ -584,6 +627,61 @@ mod tests {
                 INSTANCE_INSIDE_AWS.title,
                 "13.52.7.7".to_string(),
                 "AWS us-west-1 EC2".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_inventory_names_the_instance_address_a_thief_inside_aws_does_not_have() {
+        // The log holds only the thief's calls, from an EC2 address; alone, nothing says it
+        // is not the instance's. The inventory read the instance's public address.
+        let events = [
+            ("ASIAWEB1", web(I), "13.52.7.7", None, 0),
+            ("ASIAWEB1", web(I), "10.0.1.5", Some("vpce-0abc"), MIN),
+        ];
+        assert_eq!(found(&events), []);
+        let mut uses = Uses::default();
+        feed(&mut uses, &events);
+        let known = HashMap::from([(I.to_string(), vec!["3.84.10.10".to_string()])]);
+        let got: Vec<(&str, String)> = uses
+            .findings(&ranges(), &known)
+            .into_iter()
+            .map(|f| (f.rule.title, f.source))
+            .collect();
+        assert_eq!(got, [(INSTANCE_INSIDE_AWS.title, "13.52.7.7".to_string())]);
+        // Its own address, and its VPC endpoint, stay its own.
+        let own = [
+            ("ASIAWEB1", web(I), "3.84.10.10", None, 0),
+            ("ASIAWEB1", web(I), "10.0.1.5", Some("vpce-0abc"), MIN),
+        ];
+        let mut uses = Uses::default();
+        feed(&mut uses, &own);
+        assert_eq!(uses.findings(&ranges(), &known), []);
+    }
+
+    #[test]
+    fn an_instance_role_key_used_through_another_accounts_endpoint_is_found() {
+        let mut uses = Uses::default();
+        feed(&mut uses, &[("ASIAWEB1", web(I), "3.84.10.10", None, 0)]);
+        let theirs = CredentialUse {
+            key: Cow::Borrowed("ASIAWEB1"),
+            kind: web(I),
+            address: Cow::Borrowed("172.31.9.9"),
+            vpc_endpoint: Some(Cow::Borrowed("vpce-0evil")),
+            foreign_endpoint: Some(Cow::Borrowed("999988887777")),
+            by_service: false,
+        };
+        uses.observe(&theirs, HOUR, 0, 9);
+        let got: Vec<(&str, String)> = uses
+            .findings(&ranges(), &HashMap::new())
+            .into_iter()
+            .map(|f| (f.rule.title, f.place))
+            .collect();
+        assert_eq!(
+            got,
+            [(
+                INSTANCE_INSIDE_AWS.title,
+                "VPC endpoint vpce-0evil of account 999988887777".to_string()
             )]
         );
     }
@@ -668,6 +766,7 @@ mod tests {
             kind: KeyKind::Session,
             address: Cow::Borrowed("203.0.113.10"),
             vpc_endpoint: None,
+            foreign_endpoint: None,
             by_service: true,
         };
         uses.observe(&by, 0, 0, 0);
@@ -703,7 +802,7 @@ mod tests {
         assert_eq!(left.pairs(), 2);
         let r = ranges();
         let seen = |u: &Uses| {
-            u.findings(&r)
+            u.findings(&r, &HashMap::new())
                 .into_iter()
                 .map(|f| (f.source, f.seen.first, f.seen.count))
                 .collect::<Vec<_>>()

@@ -44,6 +44,9 @@ pub struct HuntOptions {
     /// AWS's IP ranges the stolen-credential detector places addresses with
     /// (`--aws-ip-ranges`); the copy shipped with Squall when `None`.
     pub aws_ranges: Option<Arc<crate::aws_ranges::AwsRanges>>,
+    /// Instances' own public addresses as the inventory read them, by instance id: the
+    /// detector tells their calls from a thief's by them.
+    pub instance_addresses: HashMap<String, Vec<String>>,
 }
 
 /// Counters that a progress display may read while the hunt runs.
@@ -326,7 +329,7 @@ pub fn hunt(
             .clone()
             .unwrap_or_else(AwsRanges::shipped);
         fired.extend(
-            uses.findings(&ranges)
+            uses.findings(&ranges, &options.instance_addresses)
                 .into_iter()
                 .filter(|f| rules.native.contains(&f.rule))
                 .map(credential_fired),

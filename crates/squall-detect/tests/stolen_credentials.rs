@@ -304,22 +304,41 @@ fn the_stratus_detonation_of_stolen_instance_credentials_is_read_whole() {
         eprintln!("skipped: {} is absent", path.display());
         return;
     }
-    let mut set = rules::load(&[], true, None);
-    let sink = Collector::default();
-    let stats = hunt(
-        &discover(&[path]).inputs,
-        &mut set,
-        &HuntOptions::default(),
-        &Progress::default(),
-        &sink,
-    );
-    // The IAM user's key and the instance's session, each from one address.
-    assert_eq!(stats.credential_pairs, 2);
-    let (found, _) = sink.into_sorted();
-    assert!(
-        !found
-            .iter()
-            .any(|d| d.rule.source == "builtin:native/credentials"),
-        "a guess"
+    let run = |options: &HuntOptions| {
+        let mut set = rules::load(&[], true, None);
+        let sink = Collector::default();
+        let stats = hunt(
+            &discover(std::slice::from_ref(&path)).inputs,
+            &mut set,
+            options,
+            &Progress::default(),
+            &sink,
+        );
+        // The IAM user's key and the instance's session, each from one address.
+        assert_eq!(stats.credential_pairs, 2);
+        let (found, _) = sink.into_sorted();
+        found
+            .into_iter()
+            .filter(|d| d.rule.source == "builtin:native/credentials")
+            .map(|d| (d.rule.title.clone(), d.summary.source_ip.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&HuntOptions::default()), [], "a guess");
+    // With the inventory's address for the instance (`inventory aws` in a case), the
+    // attacker's EC2 address is not the instance's.
+    let known = HuntOptions {
+        instance_addresses: [(
+            "i-786a3A8B5C0d92eF4".to_string(),
+            vec!["34.210.17.3".to_string()],
+        )]
+        .into(),
+        ..HuntOptions::default()
+    };
+    assert_eq!(
+        run(&known),
+        [(
+            "Instance Role Credentials Used from Another AWS Address".to_string(),
+            Some("18.236.253.47".to_string())
+        )]
     );
 }

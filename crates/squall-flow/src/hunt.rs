@@ -183,6 +183,10 @@ impl Hunt {
                 },
                 hash_files: case.is_some(),
                 aws_ranges: Some(ranges),
+                instance_addresses: match ctx {
+                    Some(ctx) if case.is_some() => instance_addresses(ctx)?,
+                    _ => HashMap::new(),
+                },
             },
             min_level: req.min_level,
             case,
@@ -538,4 +542,21 @@ fn save_stdin(ctx: &Context, case: &str) -> anyhow::Result<PathBuf> {
         .and_then(|_| file.sync_all())
         .with_context(|| format!("saving standard input to {}", path.display()))?;
     Ok(path)
+}
+
+/// The instances' public addresses the inventory read (`inventory aws`), for a hunt into a
+/// case: with them, the stolen-credential detector knows an instance's own address from a
+/// thief's even when the instance's own calls are not in the logs. None without a store yet.
+fn instance_addresses(ctx: &Context) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    if !squall_case::home::store_path(&ctx.home).exists() {
+        return Ok(HashMap::new());
+    }
+    let inventory = ctx.store()?.inventory_checked()?;
+    Ok(inventory
+        .resources
+        .into_iter()
+        .filter(|r| r.provider == squall_core::Provider::Aws && !r.addresses.is_empty())
+        .filter(|r| r.kind.as_deref() == Some("instance"))
+        .map(|r| (r.id, r.addresses))
+        .collect())
 }

@@ -29,6 +29,9 @@ pub struct CredentialUse<'r> {
     pub address: Cow<'r, str>,
     /// The VPC endpoint the call came through: its source address is then a private one.
     pub vpc_endpoint: Option<Cow<'r, str>>,
+    /// The endpoint belongs to another account than the one called (`vpcEndpointAccountId`
+    /// differs from `recipientAccountId`): a network not the caller's own.
+    pub foreign_endpoint: Option<Cow<'r, str>>,
     /// An AWS service made the call on the principal's behalf (`userIdentity.invokedBy`).
     pub by_service: bool,
 }
@@ -62,11 +65,23 @@ impl<'a> Record<'a> {
         } else {
             KeyKind::Session
         };
+        let vpc_endpoint = self.member_text("vpcEndpointId").filter(|v| !v.is_empty());
+        let foreign_endpoint = match (
+            &vpc_endpoint,
+            self.member_text("vpcEndpointAccountId"),
+            self.member_text("recipientAccountId"),
+        ) {
+            (Some(_), Some(owner), Some(called)) if !owner.is_empty() && owner != called => {
+                Some(owner)
+            }
+            _ => None,
+        };
         Some(CredentialUse {
             key,
             kind,
             address,
-            vpc_endpoint: self.member_text("vpcEndpointId").filter(|v| !v.is_empty()),
+            vpc_endpoint,
+            foreign_endpoint,
             by_service: who.member("invokedBy", false).is_some(),
         })
     }
@@ -144,6 +159,23 @@ mod tests {
         let by_lambda = json!({"type": "AssumedRole", "accessKeyId": "ASIAEXAMPLE000000003",
             "invokedBy": "lambda.amazonaws.com"});
         assert!(used(record(by_lambda, json!({}))).unwrap().4);
+        // Another account's endpoint is told apart from the caller's own.
+        let session = json!({"type": "AssumedRole", "accessKeyId": "ASIAEXAMPLE000000004"});
+        let owner = |account: &str| {
+            let r = record(
+                session.clone(),
+                json!({"vpcEndpointId": "vpce-1", "vpcEndpointAccountId": account,
+                       "recipientAccountId": "111122223333"}),
+            );
+            let text = r.to_string();
+            let rec = Record::parse(text.as_bytes(), None).unwrap();
+            rec.credential_use()
+                .unwrap()
+                .foreign_endpoint
+                .map(|a| a.into_owned())
+        };
+        assert_eq!(owner("999988887777"), Some("999988887777".to_string()));
+        assert_eq!(owner("111122223333"), None);
         // No key, no use to learn from.
         assert!(used(record(json!({"type": "AWSService"}), json!({}))).is_none());
     }

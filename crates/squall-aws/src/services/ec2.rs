@@ -17,6 +17,9 @@ pub struct Instance {
     pub vpc_id: Option<String>,
     pub instance_type: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// Its public addresses (the public or Elastic IPv4, each interface's IPv6): where its
+    /// own calls to AWS come from when it has no NAT gateway.
+    pub public_addresses: Vec<String>,
 }
 
 /// One ingress permission of a security group, flattened.
@@ -80,6 +83,16 @@ pub async fn instances(client: &Client, region: &str) -> Result<Vec<Instance>, A
                                 t.value().unwrap_or_default().to_string(),
                             ))
                         })
+                        .collect(),
+                    public_addresses: i
+                        .public_ip_address()
+                        .map(str::to_string)
+                        .into_iter()
+                        .chain(i.network_interfaces().iter().flat_map(|n| {
+                            n.ipv6_addresses()
+                                .iter()
+                                .filter_map(|a| a.ipv6_address().map(str::to_string))
+                        }))
                         .collect(),
                 });
             }
