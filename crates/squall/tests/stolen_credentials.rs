@@ -24,15 +24,7 @@ fn hunt_into_case(moto: &common::moto::Moto, home: &std::path::Path, records: &[
         .arg(&log)
         .assert()
         .success();
-    let out = common::moto::squall(home, &moto.url)
-        .args(["ledger", "export", "C-0001"])
-        .assert()
-        .success();
-    let entries: Vec<Value> = String::from_utf8_lossy(&out.get_output().stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    json!(entries)
+    json!(common::moto::ledger(home, moto))
 }
 
 #[test]
