@@ -84,6 +84,11 @@ pub const RULES: [&NativeRule; 4] = [
     &KEY_NEW_NETWORK,
 ];
 
+/// A key is reported at most this many times (its first uses from so many foreign sources):
+/// a key sprayed from a hundred thousand addresses is one stolen key, not a hundred thousand
+/// findings.
+pub const MAX_PER_KEY: usize = 20;
+
 /// How long a long-term key's first uses in the hunt make its baseline.
 pub const BASELINE_MILLIS: i64 = 3_600_000;
 
@@ -169,6 +174,14 @@ impl Default for Uses {
     }
 }
 
+/// What a key is, once any of its records says EC2 delivered it to an instance (which only
+/// EC2 can say): whichever record a worker happened to see first, the answer is the same.
+fn upgrade(known: &mut Kind, seen: Kind) {
+    if matches!(seen, Kind::Instance(_)) && !matches!(known, Kind::Instance(_)) {
+        *known = seen;
+    }
+}
+
 /// A key's sources, as the analysis reads them.
 struct KeyUses<'a> {
     sources: Vec<(&'a str, &'a Seen)>,
@@ -201,8 +214,16 @@ impl Uses {
                 endpoint = format!("{ENDPOINT}{v}");
                 &endpoint
             }
-            (None, _) if u.address.parse::<IpAddr>().is_ok() => &u.address,
-            (None, _) => return,
+            (None, _) => match u.address.parse::<IpAddr>() {
+                // IPv6 in one spelling (`2600:1F18::1` and `2600:1f18:0::1` are one address;
+                // `::ffff:a.b.c.d` is the IPv4 address).
+                Ok(ip) if u.address.contains(':') => {
+                    endpoint = ip.to_canonical().to_string();
+                    &endpoint
+                }
+                Ok(_) => &u.address,
+                Err(_) => return,
+            },
         };
         let seen = Seen::new(millis, file, index);
         if let Some(s) = self.pairs.get_mut(&PairRef(&u.key, source)) {
@@ -237,7 +258,12 @@ impl Uses {
             }
         }
         for (key, kind) in other.kinds {
-            self.kinds.entry(key).or_insert(kind);
+            match self.kinds.get_mut(&key) {
+                Some(k) => upgrade(k, kind),
+                None => {
+                    self.kinds.insert(key, kind);
+                }
+            }
         }
     }
 
@@ -402,11 +428,12 @@ fn finding(
     }
 }
 
-/// An instance's sessions: outside AWS is always foreign, and so is another account's VPC
-/// endpoint unless the instance's sessions keep using it; its own account's endpoints never
-/// are. Inside AWS the instance's own addresses are what two of its sessions used (a NAT
-/// gateway), its public addresses when the inventory read them, and otherwise what each
-/// session was first used from.
+/// An instance's sessions. Its own addresses are the inventory's when it read a public IPv4
+/// one (an instance with one reaches AWS from it), and its own account's VPC endpoints;
+/// otherwise what each session was first used from outside those endpoints (a NAT gateway's
+/// address, which every session starts from). Anything else is foreign: outside AWS, another
+/// AWS address, another account's endpoint. A thief who uses every new session before the
+/// instance itself does, from inside AWS, cannot be told from it without the inventory.
 fn instance_keys(
     instance: &str,
     inventory: &[String],
@@ -415,17 +442,19 @@ fn instance_keys(
     out: &mut Vec<Finding>,
 ) {
     let mut places: HashMap<&str, Where> = HashMap::new();
-    let mut sessions_of: HashMap<&str, usize> = HashMap::new();
-    let mut home: BTreeSet<&str> = BTreeSet::new();
+    let authoritative = inventory
+        .iter()
+        .any(|a| matches!(a.parse::<IpAddr>(), Ok(IpAddr::V4(_))));
+    let mut home: BTreeSet<&str> = inventory.iter().map(String::as_str).collect();
     for (_, uses) in keys {
         for (source, _) in &uses.sources {
             places
                 .entry(source)
                 .or_insert_with(|| where_of(source, ranges));
-            *sessions_of.entry(source).or_default() += 1;
         }
-        // Without the inventory, each session's first address (its own endpoints aside,
-        // which are never foreign) is the instance's.
+        if authoritative {
+            continue;
+        }
         let first = uses
             .sources
             .iter()
@@ -434,29 +463,38 @@ fn instance_keys(
                 (x.first, x.file, x.index, a).cmp(&(y.first, y.file, y.index, b))
             });
         if let Some((s, _)) = first
-            && inventory.is_empty()
+            && places[s] != Where::ForeignEndpoint
         {
             home.insert(s);
         }
     }
-    home.extend(inventory.iter().map(String::as_str));
-    for (source, n) in &sessions_of {
-        if *n >= 2 && places[source] != Where::Outside {
-            home.insert(source);
-        }
-    }
+    let usual = usual(home.iter().copied());
     for (key, uses) in keys {
+        let mut reported = 0;
         for (source, seen) in &uses.sources {
             let w = &places[source];
             let rule = match w {
-                Where::Outside => &INSTANCE_OUTSIDE_AWS,
+                // The inventory's own addresses first: a BYOIP Elastic IP is outside AWS's
+                // published ranges, and still the instance's.
+                _ if home.contains(source) => continue,
                 // The account's own endpoints are its VPCs' way out.
                 Where::Endpoint => continue,
-                _ if home.contains(source) => continue,
+                Where::Outside => &INSTANCE_OUTSIDE_AWS,
                 _ => &INSTANCE_INSIDE_AWS,
             };
-            let usual = usual(home.iter().copied());
-            out.push(finding(rule, key, source, w, seen, Some(instance), usual));
+            if reported == MAX_PER_KEY {
+                break;
+            }
+            reported += 1;
+            out.push(finding(
+                rule,
+                key,
+                source,
+                w,
+                seen,
+                Some(instance),
+                usual.clone(),
+            ));
         }
     }
 }
@@ -533,16 +571,9 @@ fn by_network(
         .map(|(_, (s, _, _))| *s)
         .collect();
     let known_count = known.len().max(1);
-    for (_, (source, seen, w)) in order.iter().skip(known_count) {
-        out.push(finding(
-            rule,
-            key,
-            source,
-            w,
-            seen,
-            None,
-            usual(known.iter().copied()),
-        ));
+    let usual = usual(known.iter().copied());
+    for (_, (source, seen, w)) in order.iter().skip(known_count).take(MAX_PER_KEY) {
+        out.push(finding(rule, key, source, w, seen, None, usual.clone()));
     }
 }
 
@@ -684,6 +715,90 @@ mod tests {
                 "VPC endpoint vpce-0evil of account 999988887777".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn a_thief_who_keeps_using_each_new_session_from_one_host_is_found_every_time() {
+        // The instance starts every session from its NAT; the thief, with a foothold, fetches
+        // each new session and uses it from the same EC2 host later.
+        let got = found(&[
+            ("ASIAWEB1", web(I), "3.84.10.10", None, 0),
+            ("ASIAWEB1", web(I), "13.52.7.7", None, 10 * MIN),
+            ("ASIAWEB2", web(I), "3.84.10.10", None, 6 * HOUR),
+            ("ASIAWEB2", web(I), "13.52.7.7", None, 6 * HOUR + 10 * MIN),
+        ]);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.iter().all(|(rule, source, _)| {
+            *rule == INSTANCE_INSIDE_AWS.title && source == "13.52.7.7"
+        }));
+    }
+
+    #[test]
+    fn the_inventorys_own_address_is_never_foreign_even_outside_awss_ranges() {
+        // A BYOIP Elastic IP: the instance's, though not in AWS's published ranges.
+        let mut uses = Uses::default();
+        feed(&mut uses, &[("ASIAWEB1", web(I), "192.0.2.44", None, 0)]);
+        let known = HashMap::from([(I.to_string(), vec!["192.0.2.44".to_string()])]);
+        assert_eq!(uses.findings(&ranges(), &known), []);
+    }
+
+    #[test]
+    fn one_record_saying_ec2_delivered_the_key_decides_whatever_a_worker_saw_first() {
+        let (mut a, mut b) = (Uses::default(), Uses::default());
+        feed(
+            &mut a,
+            &[("ASIAWEB1", KeyKind::Session, "3.84.10.10", None, 0)],
+        );
+        feed(&mut b, &[("ASIAWEB1", web(I), "198.51.100.66", None, MIN)]);
+        a.merge(b);
+        let got: Vec<&str> = a
+            .findings(&ranges(), &HashMap::new())
+            .into_iter()
+            .map(|f| f.rule.title)
+            .collect();
+        assert_eq!(got, [INSTANCE_OUTSIDE_AWS.title]);
+    }
+
+    #[test]
+    fn ipv6_is_compared_in_one_spelling_and_a_sprayed_key_is_reported_a_bounded_number_of_times() {
+        let mut uses = Uses::default();
+        feed(
+            &mut uses,
+            &[
+                ("ASIAROLE1", KeyKind::Session, "2001:DB8:0:0::1", None, 0),
+                ("ASIAROLE1", KeyKind::Session, "2001:db8::1", None, MIN),
+            ],
+        );
+        assert_eq!(uses.pairs(), 1);
+        let spray: Vec<String> = (0..500)
+            .map(|i| format!("198.{}.{}.7", 18 + i / 250, i % 250))
+            .collect();
+        let mut events = vec![("AKIASPRAY", KeyKind::LongTerm, "203.0.113.10", None, 0)];
+        for (i, ip) in spray.iter().enumerate() {
+            events.push((
+                "AKIASPRAY",
+                KeyKind::LongTerm,
+                ip.as_str(),
+                None,
+                2 * HOUR + i as i64,
+            ));
+        }
+        let mut uses = Uses::default();
+        for (i, (key, kind, address, endpoint, at)) in events.iter().enumerate() {
+            let u = CredentialUse {
+                key: Cow::Borrowed(key),
+                kind: kind.clone(),
+                address: Cow::Borrowed(address),
+                vpc_endpoint: endpoint.map(Cow::Borrowed),
+                foreign_endpoint: None,
+                by_service: false,
+            };
+            uses.observe(&u, *at, 0, i as u64);
+        }
+        let got = uses.findings(&ranges(), &HashMap::new());
+        assert_eq!(got.len(), MAX_PER_KEY);
+        // The first ones, in the order they happened.
+        assert_eq!(got[0].source, "198.18.0.7");
     }
 
     #[test]

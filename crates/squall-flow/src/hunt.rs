@@ -167,6 +167,19 @@ impl Hunt {
             }
             None => AwsRanges::shipped(),
         };
+        // Old ranges place new AWS addresses outside AWS: say so while the detector runs.
+        if !rules.native.is_empty()
+            && let Ok(published) =
+                chrono::NaiveDateTime::parse_from_str(&ranges.published, "%Y-%m-%d-%H-%M-%S")
+        {
+            let age = (now.naive_utc() - published).num_days();
+            if age > STALE_RANGES_DAYS {
+                notices.push(format!(
+                    "AWS's IP ranges in use were published {age} days ago ({}); give a newer copy of ip-ranges.json with --aws-ip-ranges FILE",
+                    ranges.published
+                ));
+            }
+        }
         let discovery = squall_logs::discover(&paths);
         let mut hunt = Hunt {
             paths,
@@ -544,6 +557,9 @@ fn save_stdin(ctx: &Context, case: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Past this age AWS's IP ranges are worth replacing (AWS adds ranges every few weeks).
+const STALE_RANGES_DAYS: i64 = 180;
+
 /// The instances' public addresses the inventory read (`inventory aws`), for a hunt into a
 /// case: with them, the stolen-credential detector knows an instance's own address from a
 /// thief's even when the instance's own calls are not in the logs. None without a store yet.
@@ -557,6 +573,15 @@ fn instance_addresses(ctx: &Context) -> anyhow::Result<HashMap<String, Vec<Strin
         .into_iter()
         .filter(|r| r.provider == squall_core::Provider::Aws && !r.addresses.is_empty())
         .filter(|r| r.kind.as_deref() == Some("instance"))
-        .map(|r| (r.id, r.addresses))
+        .map(|r| {
+            // In the one spelling the detector compares (IPv6 canonical).
+            let addresses = r
+                .addresses
+                .iter()
+                .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+                .map(|ip| ip.to_canonical().to_string())
+                .collect();
+            (r.id, addresses)
+        })
         .collect())
 }

@@ -29,8 +29,9 @@ pub struct CredentialUse<'r> {
     pub address: Cow<'r, str>,
     /// The VPC endpoint the call came through: its source address is then a private one.
     pub vpc_endpoint: Option<Cow<'r, str>>,
-    /// The endpoint belongs to another account than the one called (`vpcEndpointAccountId`
-    /// differs from `recipientAccountId`): a network not the caller's own.
+    /// The endpoint belongs to another account than the caller's (`vpcEndpointAccountId`
+    /// differs from `userIdentity.accountId`, else `recipientAccountId`): a network not the
+    /// caller's own.
     pub foreign_endpoint: Option<Cow<'r, str>>,
     /// An AWS service made the call on the principal's behalf (`userIdentity.invokedBy`).
     pub by_service: bool,
@@ -44,10 +45,13 @@ impl<'a> Record<'a> {
             return None;
         }
         let who = self.member("userIdentity")?;
-        let key = text(who.member("accessKeyId", false)).filter(|k| !k.is_empty())?;
+        // Bounded, whatever the log says: AWS's keys are 16 to 128 characters, an address at
+        // most 45, an endpoint's id and an account's far less.
+        let key =
+            text(who.member("accessKeyId", false)).filter(|k| (1..=128).contains(&k.len()))?;
         let address = self
             .member_text("sourceIPAddress")
-            .filter(|a| !a.is_empty())?;
+            .filter(|a| (1..=64).contains(&a.len()))?;
         let context = who.member("sessionContext", false);
         let delivered = context
             .and_then(|c| c.member("ec2RoleDelivery", false))
@@ -65,11 +69,18 @@ impl<'a> Record<'a> {
         } else {
             KeyKind::Session
         };
-        let vpc_endpoint = self.member_text("vpcEndpointId").filter(|v| !v.is_empty());
+        let vpc_endpoint = self
+            .member_text("vpcEndpointId")
+            .filter(|v| (1..=64).contains(&v.len()));
+        // The caller's own account, not the one called: an instance reading another
+        // account's bucket through its own endpoint is still at home.
+        let caller =
+            text(who.member("accountId", false)).or_else(|| self.member_text("recipientAccountId"));
         let foreign_endpoint = match (
             &vpc_endpoint,
-            self.member_text("vpcEndpointAccountId"),
-            self.member_text("recipientAccountId"),
+            self.member_text("vpcEndpointAccountId")
+                .filter(|a| a.len() <= 32),
+            caller,
         ) {
             (Some(_), Some(owner), Some(called)) if !owner.is_empty() && owner != called => {
                 Some(owner)
@@ -162,10 +173,13 @@ mod tests {
         // Another account's endpoint is told apart from the caller's own.
         let session = json!({"type": "AssumedRole", "accessKeyId": "ASIAEXAMPLE000000004"});
         let owner = |account: &str| {
+            let mut who = session.clone();
+            who["accountId"] = json!("111122223333");
+            // The call went to another account's bucket: the recipient is not the caller.
             let r = record(
-                session.clone(),
+                who,
                 json!({"vpcEndpointId": "vpce-1", "vpcEndpointAccountId": account,
-                       "recipientAccountId": "111122223333"}),
+                       "recipientAccountId": "444455556666"}),
             );
             let text = r.to_string();
             let rec = Record::parse(text.as_bytes(), None).unwrap();
