@@ -784,17 +784,7 @@ mod tests {
             ));
         }
         let mut uses = Uses::default();
-        for (i, (key, kind, address, endpoint, at)) in events.iter().enumerate() {
-            let u = CredentialUse {
-                key: Cow::Borrowed(key),
-                kind: kind.clone(),
-                address: Cow::Borrowed(address),
-                vpc_endpoint: endpoint.map(Cow::Borrowed),
-                foreign_endpoint: None,
-                by_service: false,
-            };
-            uses.observe(&u, *at, 0, i as u64);
-        }
+        feed(&mut uses, &events);
         let got = uses.findings(&ranges(), &HashMap::new());
         assert_eq!(got.len(), MAX_PER_KEY);
         // The first ones, in the order they happened.
