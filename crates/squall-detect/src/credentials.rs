@@ -314,7 +314,7 @@ impl Uses {
 pub struct Finding {
     pub rule: &'static NativeRule,
     pub key: String,
-    /// The address (or `vpce:ID`) it was used from.
+    /// The address (or the VPC endpoint's id) it was used from.
     pub source: String,
     /// Where that is: `outside AWS`, `AWS us-east-1 EC2`, `VPC endpoint vpce-0abc`, ...
     pub place: String,
@@ -417,10 +417,20 @@ fn finding(
     instance: Option<&str>,
     usual: Vec<String>,
 ) -> Finding {
+    // An endpoint is shown by its id; where it is (whose it is) the place says.
+    let shown = source
+        .strip_prefix(ENDPOINT)
+        .or_else(|| {
+            source
+                .strip_prefix(FOREIGN_ENDPOINT)
+                .and_then(|s| s.split_once('@'))
+                .map(|(id, _)| id)
+        })
+        .unwrap_or(source);
     Finding {
         rule,
         key: key.to_string(),
-        source: source.to_string(),
+        source: shown.to_string(),
         place: describe(source, w),
         instance: instance.map(str::to_string),
         usual,
