@@ -168,13 +168,36 @@ pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
 /// Who the credentials are: their account and ARN (`arn:aws:sts::1:assumed-role/IR/alice`
 /// for a role's session), so a response can tell its own role from the attacker's.
 pub async fn caller(config: &SdkConfig) -> Result<(String, String), AwsError> {
-    let who = aws_sdk_sts::Client::new(config)
+    let who = identity(&aws_sdk_sts::Client::new(config)).await?;
+    Ok((who.account, who.arn))
+}
+
+/// Who the credentials are, as `sts:GetCallerIdentity` says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    /// IAM's unique id of the user or role behind them (`AIDA...`; `AROA...` for a role's
+    /// session, without its `:session`): it names them whatever the case or path of a name.
+    pub unique_id: String,
+}
+
+/// [`caller`] through an existing client, with the unique id too.
+pub async fn identity(client: &aws_sdk_sts::Client) -> Result<Identity, AwsError> {
+    let who = client
         .get_caller_identity()
         .send()
         .await
         .map_err(|e| AwsError::call("sts:GetCallerIdentity", "", e))?;
-    Ok((
-        who.account().unwrap_or_default().to_string(),
-        who.arn().unwrap_or_default().to_string(),
-    ))
+    Ok(Identity {
+        account: who.account().unwrap_or_default().to_string(),
+        arn: who.arn().unwrap_or_default().to_string(),
+        unique_id: who
+            .user_id()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    })
 }

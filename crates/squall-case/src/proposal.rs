@@ -206,11 +206,10 @@ impl Actions {
 /// and region where both say (a trail or user of one name is another in another account;
 /// entries from before places were recorded say none).
 fn done_by(step: &Step, v: &ActionVerified) -> bool {
-    let differs =
-        |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
+    use squall_core::respond::same_place;
     if v.action != step.action
-        || differs(&step.account, &v.account)
-        || differs(&step.region, &v.region)
+        || !same_place(step.account.as_deref(), v.account.as_deref())
+        || !same_place(step.region.as_deref(), v.region.as_deref())
     {
         return false;
     }

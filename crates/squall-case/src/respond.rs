@@ -15,7 +15,9 @@ use squall_core::entry::{
     ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, Payload, Stage, Verified,
 };
 
-pub use squall_core::respond::{Action, ActionError, Outcome, Place, Plan, Status, satisfies};
+pub use squall_core::respond::{
+    Action, ActionError, Outcome, Place, Plan, Status, same_place, satisfies,
+};
 
 use crate::ledger::Entry;
 use crate::store::{Result as StoreResult, Store};
@@ -292,9 +294,15 @@ impl History {
     /// is the state to go back to. A re-run that found the resource already done saw only the
     /// changed state, so it does not count.
     pub fn last_change(&self, action: &str, resource: &str) -> Option<&Plan> {
+        self.last_change_in(action, resource, None)
+    }
+
+    /// [`History::last_change`] among the plans that acted in `account` (or named none).
+    fn last_change_in(&self, action: &str, resource: &str, account: Option<&str>) -> Option<&Plan> {
         self.planned
             .iter()
             .rev()
+            .filter(|p| same_place(p.account.as_deref(), account))
             .map(|p| &p.plan)
             .find(|p| p.action == action && p.resource == resource && !p.already_done)
     }
@@ -310,23 +318,15 @@ impl History {
         account: Option<&str>,
         region: Option<&str>,
     ) -> bool {
-        let here = |a: Option<&String>| match (a, account) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        };
-        self.verified
-            .iter()
-            .any(|v| v.action == action && v.resource == resource && here(v.account.as_ref()))
-            && self
-                .planned
-                .iter()
-                .rev()
-                .filter(|p| here(p.account.as_ref()))
-                .map(|p| &p.plan)
-                .find(|p| p.action == action && p.resource == resource && !p.already_done)
-                .is_some_and(|p| {
-                    region.is_none_or(|region| p.before["region"].as_str() == Some(region))
-                })
+        self.verified.iter().any(|v| {
+            v.action == action
+                && v.resource == resource
+                && same_place(v.account.as_deref(), account)
+        }) && self
+            .last_change_in(action, resource, account)
+            .is_some_and(|p| {
+                region.is_none_or(|region| p.before["region"].as_str() == Some(region))
+            })
     }
 
     /// The resources `action` was verified on (changed by it, or found already so).

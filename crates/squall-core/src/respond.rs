@@ -41,6 +41,15 @@ pub struct Place {
     pub region: Option<String>,
 }
 
+/// Whether two records of where something acted (an account, a region) can be the same
+/// place: equal, or either unknown (entries from before places were recorded say none).
+pub fn same_place(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 /// One response action on one resource, as a provider implements it.
 pub trait Action: Sync {
     /// The resource it is about, to name it even when planning fails.

@@ -226,9 +226,13 @@ impl Touch {
         }
     }
 
-    /// The same touch, with the provider's id of what it created.
+    /// The same touch, with the provider's id of what it created: kept only in the shape
+    /// such ids have (letters and digits, at most 128), since the log that states it is the
+    /// attacker's to write.
     pub fn unique_id(mut self, id: Option<String>) -> Touch {
-        self.unique_id = id.filter(|i| !i.is_empty());
+        self.unique_id = id.filter(|i| {
+            (1..=128).contains(&i.len()) && i.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
         self
     }
 

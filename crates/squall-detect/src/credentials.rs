@@ -166,6 +166,8 @@ pub struct Uses {
     cap: usize,
     /// Uses of pairs not learned past the cap.
     pub dropped: u64,
+    /// Where a record's source text is built (see [`Uses::observe`]).
+    scratch: String,
 }
 
 impl Default for Uses {
@@ -195,6 +197,7 @@ impl Uses {
             kinds: hashbrown::HashMap::new(),
             cap,
             dropped: 0,
+            scratch: String::new(),
         }
     }
 
@@ -204,30 +207,47 @@ impl Uses {
         if u.by_service {
             return;
         }
-        let endpoint;
+        // The source's text, built in a buffer kept between records: the hot path allocates
+        // only for a pair it has not seen.
+        use std::fmt::Write as _;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
         let source: &str = match (&u.vpc_endpoint, &u.foreign_endpoint) {
             (Some(v), Some(owner)) => {
-                endpoint = format!("{FOREIGN_ENDPOINT}{v}@{owner}");
-                &endpoint
+                let _ = write!(buf, "{FOREIGN_ENDPOINT}{v}@{owner}");
+                &buf
             }
             (Some(v), None) => {
-                endpoint = format!("{ENDPOINT}{v}");
-                &endpoint
+                let _ = write!(buf, "{ENDPOINT}{v}");
+                &buf
             }
             (None, _) => match u.address.parse::<IpAddr>() {
                 // IPv6 in one spelling (`2600:1F18::1` and `2600:1f18:0::1` are one address;
                 // `::ffff:a.b.c.d` is the IPv4 address).
                 Ok(ip) if u.address.contains(':') => {
-                    endpoint = ip.to_canonical().to_string();
-                    &endpoint
+                    let _ = write!(buf, "{}", ip.to_canonical());
+                    &buf
                 }
                 Ok(_) => &u.address,
-                Err(_) => return,
+                Err(_) => {
+                    self.scratch = buf;
+                    return;
+                }
             },
         };
-        let seen = Seen::new(millis, file, index);
+        self.learn(u, source, Seen::new(millis, file, index));
+        self.scratch = buf;
+    }
+
+    fn learn(&mut self, u: &CredentialUse<'_>, source: &str, seen: Seen) {
         if let Some(s) = self.pairs.get_mut(&PairRef(&u.key, source)) {
             s.add(&seen);
+            // Whatever record came first, one saying EC2 delivered the key decides.
+            if let KeyKind::Instance(i) = &u.kind
+                && let Some(k) = self.kinds.get_mut(u.key.as_ref())
+            {
+                upgrade(k, Kind::Instance(i.as_ref().into()));
+            }
             return;
         }
         if self.pairs.len() >= self.cap {
@@ -236,13 +256,16 @@ impl Uses {
         }
         self.pairs
             .insert((u.key.as_ref().into(), source.into()), seen);
-        if !self.kinds.contains_key(u.key.as_ref()) {
-            let kind = match &u.kind {
-                KeyKind::LongTerm => Kind::LongTerm,
-                KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
-                KeyKind::Session => Kind::Session,
-            };
-            self.kinds.insert(u.key.as_ref().into(), kind);
+        let kind = match &u.kind {
+            KeyKind::LongTerm => Kind::LongTerm,
+            KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
+            KeyKind::Session => Kind::Session,
+        };
+        match self.kinds.get_mut(u.key.as_ref()) {
+            Some(k) => upgrade(k, kind),
+            None => {
+                self.kinds.insert(u.key.as_ref().into(), kind);
+            }
         }
     }
 
@@ -761,6 +784,22 @@ mod tests {
         );
         feed(&mut b, &[("ASIAWEB1", web(I), "198.51.100.66", None, MIN)]);
         a.merge(b);
+        // And within one worker, whichever record came first.
+        let mut one = Uses::default();
+        feed(
+            &mut one,
+            &[
+                ("ASIAWEB1", KeyKind::Session, "198.51.100.66", None, 0),
+                ("ASIAWEB1", web(I), "198.51.100.66", None, MIN),
+            ],
+        );
+        let titles = |u: &Uses| -> Vec<&str> {
+            u.findings(&ranges(), &HashMap::new())
+                .into_iter()
+                .map(|f| f.rule.title)
+                .collect()
+        };
+        assert_eq!(titles(&one), [INSTANCE_OUTSIDE_AWS.title]);
         let got: Vec<&str> = a
             .findings(&ranges(), &HashMap::new())
             .into_iter()

@@ -59,12 +59,11 @@ impl<'a> Record<'a> {
         let kind = if key.starts_with("AKIA") {
             KeyKind::LongTerm
         } else if delivered {
-            // The session name is the ARN's last part: `assumed-role/ROLE/i-0abc...`.
-            let arn = text(who.member("arn", false));
-            let session = arn.as_deref().and_then(|a| a.rsplit('/').next());
-            match session.filter(|s| is_instance_id(s)) {
-                Some(s) => KeyKind::Instance(Cow::Owned(s.to_string())),
-                None => KeyKind::Session,
+            // The same reading as what the record touched: the session named after an
+            // instance, delivered by EC2.
+            match self.role_session_instance() {
+                Some(Ok(instance)) => KeyKind::Instance(Cow::Owned(instance)),
+                _ => KeyKind::Session,
             }
         } else {
             KeyKind::Session
@@ -101,13 +100,6 @@ impl<'a> Record<'a> {
 /// A scalar's text, borrowed from the record when it can be.
 fn text<'n>(node: Option<&'n Node<'_>>) -> Option<Cow<'n, str>> {
     node.and_then(Node::as_text)
-}
-
-/// `i-` and 8 or 17 hex digits: an EC2 instance id.
-fn is_instance_id(s: &str) -> bool {
-    s.strip_prefix("i-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
 }
 
 #[cfg(test)]

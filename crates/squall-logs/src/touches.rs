@@ -171,7 +171,7 @@ impl Record<'_> {
     /// (`assumed-role/web-role/i-0abc...`) and marks the credentials it delivered
     /// (`sessionContext.ec2RoleDelivery`). Anyone calling AssumeRole can name a session
     /// `i-0abc...`, so the name alone is `Err`: said, never acted on.
-    fn role_session_instance(&self) -> Option<Result<String, String>> {
+    pub(crate) fn role_session_instance(&self) -> Option<Result<String, String>> {
         let session = self.assumed_role()?.1;
         if !is_instance_id(&session) {
             return None;

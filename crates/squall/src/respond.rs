@@ -94,7 +94,11 @@ fn table(out: &mut dyn Write, case: &str, c: &Current) -> std::io::Result<()> {
             format!(" (after {})", after.join(", "))
         };
         // The standing first: a resource name cannot push it out of sight.
-        let place = match (&step.account, &step.region) {
+        let (account, region) = (
+            step.account.as_deref().map(|a| text::shortened(a, 40)),
+            step.region.as_deref().map(|r| text::shortened(r, 40)),
+        );
+        let place = match (account, region) {
             (Some(a), Some(r)) => format!(" (account {a}, {r})"),
             (Some(a), None) => format!(" (account {a})"),
             (None, Some(r)) => format!(" ({r})"),
@@ -151,7 +155,12 @@ fn run(
     let mut left = 0;
     for (step, what) in carried {
         let n = step.step;
-        let about = format!("step {n} ({} {})", step.action, step.resource);
+        // The resource, and what to do by hand about it, come from the log: bounded.
+        let about = format!(
+            "step {n} ({} {})",
+            step.action,
+            text::shortened(&step.resource, 160)
+        );
         match what {
             Carried::Ran(o) => all.outcomes.extend(o.outcomes),
             Carried::ByHand(how) => {
@@ -159,7 +168,7 @@ fn run(
                 say!(
                     "{}: by hand: {}",
                     text::terminal(&about),
-                    text::terminal(&how)
+                    text::terminal(&text::shortened(&how, 600))
                 );
             }
             Carried::Waiting(steps) => {

@@ -67,6 +67,17 @@ fn plan_approve_again(h: &Path, moto: &Moto, args: &[&str], state: &dyn Fn() -> 
     changed
 }
 
+/// Whether IAM answers `call` (`get_user(UserName='x')`) or says there is no such entity,
+/// read with boto3.
+fn iam_exists(moto: &Moto, call: &str) -> Value {
+    read(
+        moto,
+        &format!(
+            "iam = boto3.client('iam', **kw)\ntry:\n    iam.{call}; print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')"
+        ),
+    )
+}
+
 /// Approved, the verb fails on its one resource with an error that says `says`.
 fn refused(home: &Path, moto: &Moto, args: &[&str], says: &str) {
     let out = recover(home, moto, args, true);
@@ -524,12 +535,7 @@ fn disabling_a_console_login_records_that_it_existed_and_when_it_was_made() {
     );
     let home = case_home(&moto);
     let h = home.path();
-    let login = || -> Value {
-        read(
-            &moto,
-            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_login_profile(UserName='mallory'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
-        )
-    };
+    let login = || iam_exists(&moto, "get_login_profile(UserName='mallory')");
     assert_eq!(
         plan_approve_again(h, &moto, &["disable-login", "mallory"], &login),
         false
@@ -589,12 +595,7 @@ iam.enable_mfa_device(UserName='backup-admin', SerialNumber=serial, Authenticati
     );
     let home = case_home(&moto);
     let h = home.path();
-    let user = || -> Value {
-        read(
-            &moto,
-            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_user(UserName='backup-admin'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
-        )
-    };
+    let user = || iam_exists(&moto, "get_user(UserName='backup-admin')");
     // A namesake of the user the attacker made (another IAM id) is never deleted.
     refused(
         h,
@@ -731,12 +732,7 @@ iam.add_role_to_instance_profile(InstanceProfileName='ops-support', RoleName='op
     );
     let home = case_home(&moto);
     let h = home.path();
-    let role = || -> Value {
-        read(
-            &moto,
-            "iam = boto3.client('iam', **kw)\ntry:\n    iam.get_role(RoleName='ops-support'); print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')",
-        )
-    };
+    let role = || iam_exists(&moto, "get_role(RoleName='ops-support')");
     assert_eq!(
         plan_approve_again(h, &moto, &["delete-role", "ops-support"], &role),
         false

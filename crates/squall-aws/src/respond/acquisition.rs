@@ -13,7 +13,6 @@ use squall_core::respond::{Action, ActionError, Plan};
 use std::path::{Path, PathBuf};
 
 use super::{CASE_TAG, Clients, INSTANCE_TAG, VOLUME_TAG, err, plan};
-use crate::AwsError;
 use crate::image::{self, Image};
 use crate::services::{ec2, kms};
 
@@ -203,15 +202,7 @@ impl Action for AcquireVolume {
         };
         let mut to_share = original.clone();
         if plan.before["needs_reencryption"] == true {
-            let own = c
-                .sts
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| err(AwsError::call("sts:GetCallerIdentity", "", e)))?
-                .account()
-                .unwrap_or_default()
-                .to_string();
+            let own = crate::identity(&c.sts).await.map_err(err)?.account;
             let key = kms::share_key(&c.kms, &own, &f.account)
                 .await
                 .map_err(err)?;

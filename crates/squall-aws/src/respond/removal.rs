@@ -113,9 +113,8 @@ async fn inline_documents(c: &Clients, holder: &Holder) -> Result<Map<String, Va
     Ok(inline)
 }
 
-/// Who Squall runs as: its ARN, to name it, and IAM's unique id of the user or role behind it
-/// (`AIDA...`; `AROA...` for a role's session, before its `:session`), which names it
-/// whatever the case or path of its name. Asked only when what `before` describes exists.
+/// Who Squall runs as (see [`crate::Identity`]), asked only when what `before` describes
+/// exists: its ARN names it, its unique id recognises it.
 #[derive(Debug, Clone, Default)]
 struct Caller {
     arn: String,
@@ -127,16 +126,10 @@ impl Caller {
         if before["exists"] != true {
             return Ok(Caller::default());
         }
-        let who = c
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| err(crate::AwsError::call("sts:GetCallerIdentity", "", e)))?;
-        let id = who.user_id().unwrap_or_default();
+        let who = crate::identity(&c.sts).await.map_err(err)?;
         Ok(Caller {
-            arn: who.arn().unwrap_or_default().to_string(),
-            id: id.split(':').next().unwrap_or_default().to_string(),
+            arn: who.arn,
+            id: who.unique_id,
         })
     }
 
