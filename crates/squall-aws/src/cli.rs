@@ -821,3 +821,104 @@ impl ImageArgs {
         })
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum CollectAws {
+    /// CloudTrail's delivered logs for a window, fetched from the trail's bucket into the
+    /// case, each file recorded as evidence with its SHA-256; the digests checked; what the
+    /// bucket lacks asked of LookupEvents.
+    #[command(
+        after_help = "Finds the trail's bucket and prefix (DescribeTrails; or --bucket/--prefix), \
+        an organization trail's layout (AWSLogs/o-…/ACCOUNT/) included, and lists only the day \
+        folders of the window. Files are written to <home>/cases/CASE/logs/aws/ (digests to \
+        digests/aws/), each as a .part until whole; a second run fetches only what is missing \
+        and records what a killed run left unrecorded. The digest files are checked as AWS \
+        describes: each signature against CloudTrail's public key for its region \
+        (ListPublicKeys), their hash chain, and every log file's SHA-256. Where no file covers \
+        the time (the trail was stopped, or delivery has not caught up), LookupEvents gives \
+        the management events, written to a file of CloudTrail records and recorded too. \
+        Then `squall hunt --case CASE` with no path hunts what was collected.\n\n\
+        Exit codes: 0 collected; 1 the digests show files altered, deleted or inserted; 2 bad \
+        usage, nothing collected, or a warning under --strict; 3 some files not fetched.\n\n\
+        Examples:\n  squall collect aws logs --case C-0001 --since 48h\n  \
+        squall collect aws logs --case C-0001 --since 2026-11-28 --until 2026-11-30 \
+        --account 111122223333 --region eu-west-1\n  \
+        squall collect aws logs --case C-0001 --since 7d --log-account 999988887777 \
+        --role-name IncidentResponse"
+    )]
+    Logs(CollectLogsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CollectLogsArgs {
+    /// The case the logs are collected into.
+    #[arg(long)]
+    pub case: String,
+    /// The window's start: RFC 3339, a date (2026-11-28), or an age (90m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// The window's end (same forms) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only this account's logs (repeatable) [default: every account in the bucket].
+    #[arg(long = "account", value_name = "ACCOUNT")]
+    pub accounts: Vec<String>,
+    /// Only this region's logs (repeatable) [default: every region in the bucket].
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// The bucket the logs are in, when the trail cannot be asked.
+    #[arg(long, conflicts_with = "trail")]
+    pub bucket: Option<String>,
+    /// The trail's key prefix in --bucket (the part before AWSLogs/).
+    #[arg(long, requires = "bucket")]
+    pub prefix: Option<String>,
+    /// Which trail's bucket to read, by name or ARN, when there are several.
+    #[arg(long)]
+    pub trail: Option<String>,
+    /// The account holding the bucket (an organization's log archive), reached by assuming
+    /// --role-name there.
+    #[arg(long, value_name = "ACCOUNT", requires = "role_name")]
+    pub log_account: Option<String>,
+    /// A profile from ~/.aws/config (SSO and assume-role profiles work).
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Another endpoint, e.g. a moto server (AWS_ENDPOINT_URL works too).
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The incident-response role: assumed in --log-account, and in other accounts to ask
+    /// LookupEvents there.
+    #[arg(long, value_name = "NAME", env = "SQUALL_AWS_ROLE")]
+    pub role_name: Option<String>,
+    /// Files fetched at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub parallel: usize,
+    /// Do not ask LookupEvents for what the bucket lacks.
+    #[arg(long)]
+    pub no_lookup: bool,
+    /// At most this many events from LookupEvents in one run (it answers 50 a call, 2 calls
+    /// a second).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub lookup_limit: u64,
+    /// Turn warnings into a failing exit code (2).
+    #[arg(long, env = "SQUALL_STRICT")]
+    pub strict: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
+}
+
+impl CollectLogsArgs {
+    /// Where the calls go.
+    pub fn target(&self) -> Target {
+        Target {
+            profile: self.profile.clone(),
+            region: None,
+            endpoint_url: self.endpoint_url.clone(),
+            account: None,
+            role_name: self.role_name.clone(),
+            case: Some(self.case.clone()),
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod collect;
 pub mod image;
 pub mod inventory;
 pub mod propose;

@@ -356,6 +356,8 @@ pub fn replay(id: &str, ledger: &[Entry]) -> CaseFile {
             | Kind::ActionExecuted
             | Kind::ActionVerified
             | Kind::ActionFailed
+            // Read by a hunt of the collected logs and by the report.
+            | Kind::LogsCollected
             // Kept in the inventory's own log, never a case's.
             | Kind::InventoryImported
             | Kind::InventoryAdopted => {}

@@ -66,6 +66,17 @@ impl CaseFolder {
         self.sub(&["logs", provider])
     }
 
+    /// Where every provider's collected logs are (what `hunt --case` with no path reads).
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// The integrity records delivered beside collected logs (CloudTrail's digest files):
+    /// evidence, but not logs to hunt.
+    pub fn collected_digests(&self, provider: &str) -> std::io::Result<PathBuf> {
+        self.sub(&["digests", provider])
+    }
+
     /// Raw disk images acquired for the case.
     pub fn images(&self) -> std::io::Result<PathBuf> {
         self.sub(&["images"])

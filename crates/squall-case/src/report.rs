@@ -12,8 +12,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 use serde_json::Value;
 use squall_core::entry::{
     ActionExecuted, ActionFailed, ActionPlanned, ActionVerified, CaseAssigned, CaseOpened,
-    CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, Note, Payload, ResponseApproved,
-    ResponseProposed, ResponseSkipped, Stage, TaskAdded, TaskDone, Verified,
+    CaseStatus, CaseTriaged, EvidenceAdded, HuntRun, Kind, LogsCollected, Note, Payload,
+    ResponseApproved, ResponseProposed, ResponseSkipped, Stage, TaskAdded, TaskDone, Verified,
 };
 use squall_core::finding::Location;
 
@@ -124,6 +124,24 @@ fn response_line(e: &Entry) -> Option<String> {
         Kind::TaskDone => {
             let t: TaskDone = read(p);
             format!("task {} done: {}", t.task, t.result)
+        }
+        Kind::LogsCollected => {
+            let c: LogsCollected = read(p);
+            format!(
+                "{} logs collected from {} for {} to {}: {} file(s), {} byte(s); {} of {} digest(s) verified; {} integrity problem(s), {} file(s) not fetched; {} event(s) filled in {} gap(s)",
+                c.provider,
+                c.source,
+                c.since,
+                c.until,
+                c.files,
+                c.bytes,
+                c.digests_verified,
+                c.digests,
+                c.integrity.len(),
+                c.failures.len(),
+                c.gaps.iter().map(|g| g.events).sum::<u64>(),
+                c.gaps.len()
+            )
         }
         Kind::EvidenceAdded => {
             let ev: EvidenceAdded = read(p);

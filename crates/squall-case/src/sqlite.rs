@@ -377,6 +377,76 @@ struct Writing<'a> {
     signer: Option<&'a AnalystKey>,
 }
 
+/// One piece of evidence, in the transaction that records it.
+fn insert_evidence(
+    tx: &Transaction,
+    w: &Writing<'_>,
+    case: &str,
+    actor: &str,
+    ev: &NewEvidence,
+) -> Result<Evidence> {
+    // A relative path names another file from every other folder the case is read in.
+    // Ledgers of releases that recorded relative paths still read: this holds for writing.
+    // Evidence kept in a cloud (a snapshot) is named by the provider's own identifier.
+    let files = [("path", &ev.path), ("storage path", &ev.stored_at)];
+    for (what, path) in files.into_iter().filter(|_| !in_a_cloud(&ev.path)) {
+        if !std::path::Path::new(path).is_absolute() {
+            return Err(StoreError::Invalid(format!(
+                "{case}: evidence {what} {path} is relative; a case records evidence by \
+                 absolute paths"
+            )));
+        }
+    }
+    let id: u64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM evidence WHERE case_id = ?1",
+            [case],
+            |r| r.get(0),
+        )
+        .map_err(sql(w.path))?;
+    let payload = EvidenceAdded {
+        evidence_id: id,
+        path: ev.path.clone(),
+        sha256: ev.sha256.clone(),
+        size: ev.size,
+        description: ev.description.clone(),
+        source: ev.source.clone(),
+        stored_at: ev.stored_at.clone(),
+    };
+    let entry = record(tx, w, case, actor, &payload)?;
+    tx.execute(
+        "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
+         stored_at, added_by, added_at, ledger_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            case,
+            id,
+            ev.path,
+            ev.sha256,
+            ev.size,
+            ev.description,
+            ev.source,
+            ev.stored_at,
+            actor,
+            entry.time,
+            entry.seq
+        ],
+    )
+    .map_err(sql(w.path))?;
+    Ok(Evidence {
+        id,
+        path: ev.path.clone(),
+        sha256: ev.sha256.clone(),
+        size: ev.size,
+        description: ev.description.clone(),
+        source: ev.source.clone(),
+        stored_at: ev.stored_at.clone(),
+        added_by: actor.to_string(),
+        added_at: entry.time,
+        ledger_seq: entry.seq,
+    })
+}
+
 /// Appends a typed payload to a case's ledger under its kind, inside `tx`.
 fn record<P: Payload>(
     tx: &Transaction,
@@ -855,68 +925,30 @@ impl Store for SqliteStore {
     }
 
     fn add_evidence(&mut self, case: &str, actor: &str, ev: &NewEvidence) -> Result<Evidence> {
-        // A relative path names another file from every other folder the case is read in.
-        // Ledgers of releases that recorded relative paths still read: this holds for writing.
-        // Evidence kept in a cloud (a snapshot) is named by the provider's own identifier.
-        let files = [("path", &ev.path), ("storage path", &ev.stored_at)];
-        for (what, path) in files.into_iter().filter(|_| !in_a_cloud(&ev.path)) {
-            if !std::path::Path::new(path).is_absolute() {
-                return Err(StoreError::Invalid(format!(
-                    "{case}: evidence {what} {path} is relative; a case records evidence by \
-                     absolute paths"
-                )));
-            }
-        }
+        self.write(|tx, w| insert_evidence(tx, w, case, actor, ev))
+    }
+
+    fn add_evidence_batch(
+        &mut self,
+        case: &str,
+        actor: &str,
+        evidence: &[NewEvidence],
+    ) -> Result<Vec<Evidence>> {
         self.write(|tx, w| {
-            let id: u64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(id), 0) + 1 FROM evidence WHERE case_id = ?1",
-                    [case],
-                    |r| r.get(0),
-                )
-                .map_err(sql(w.path))?;
-            let payload = EvidenceAdded {
-                evidence_id: id,
-                path: ev.path.clone(),
-                sha256: ev.sha256.clone(),
-                size: ev.size,
-                description: ev.description.clone(),
-                source: ev.source.clone(),
-                stored_at: ev.stored_at.clone(),
-            };
-            let entry = record(tx, w, case, actor, &payload)?;
-            tx.execute(
-                "INSERT INTO evidence (case_id, id, path, sha256, size, description, source,
-                 stored_at, added_by, added_at, ledger_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    case,
-                    id,
-                    ev.path,
-                    ev.sha256,
-                    ev.size,
-                    ev.description,
-                    ev.source,
-                    ev.stored_at,
-                    actor,
-                    entry.time,
-                    entry.seq
-                ],
-            )
-            .map_err(sql(w.path))?;
-            Ok(Evidence {
-                id,
-                path: ev.path.clone(),
-                sha256: ev.sha256.clone(),
-                size: ev.size,
-                description: ev.description.clone(),
-                source: ev.source.clone(),
-                stored_at: ev.stored_at.clone(),
-                added_by: actor.to_string(),
-                added_at: entry.time,
-                ledger_seq: entry.seq,
-            })
+            evidence
+                .iter()
+                .map(|ev| insert_evidence(tx, w, case, actor, ev))
+                .collect()
         })
+    }
+
+    fn record_collection(
+        &mut self,
+        case: &str,
+        actor: &str,
+        collected: &squall_core::entry::LogsCollected,
+    ) -> Result<Entry> {
+        self.write(|tx, w| record(tx, w, case, actor, collected))
     }
 
     fn record_hunt(

@@ -221,6 +221,20 @@ pub trait Store {
     ) -> Result<Attached>;
     fn add_evidence(&mut self, case: &str, actor: &str, evidence: &NewEvidence)
     -> Result<Evidence>;
+    /// Many pieces at once (collected logs), in one transaction: each its own ledger entry.
+    fn add_evidence_batch(
+        &mut self,
+        case: &str,
+        actor: &str,
+        evidence: &[NewEvidence],
+    ) -> Result<Vec<Evidence>>;
+    /// Records what a log collection fetched, checked and filled (`logs.collected`).
+    fn record_collection(
+        &mut self,
+        case: &str,
+        actor: &str,
+        collected: &squall_core::entry::LogsCollected,
+    ) -> Result<Entry>;
     /// Records a hunt on the case, remembers the files it read and attaches its detections,
     /// all in one transaction: a hunt entry never claims detections that are not attached.
     /// `--new-case` opens the case in that same transaction. Returns the case's id.

@@ -35,11 +35,12 @@ pub enum Kind {
     ResponseProposed,
     ResponseApproved,
     ResponseSkipped,
+    LogsCollected,
 }
 
 impl Kind {
     /// Every kind, in the order a case usually meets them.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::CaseOpened,
         Kind::CaseAssigned,
         Kind::CaseStatus,
@@ -59,6 +60,7 @@ impl Kind {
         Kind::ResponseProposed,
         Kind::ResponseApproved,
         Kind::ResponseSkipped,
+        Kind::LogsCollected,
     ];
 
     /// The name the ledger records (and an export shows).
@@ -83,6 +85,7 @@ impl Kind {
             Kind::ResponseProposed => "response.proposed",
             Kind::ResponseApproved => "response.approved",
             Kind::ResponseSkipped => "response.skipped",
+            Kind::LogsCollected => "logs.collected",
         }
     }
 
@@ -441,6 +444,56 @@ pub struct InventoryAdopted {
     pub assets: Vec<Value>,
 }
 
+/// `logs.collected`: a provider's logs fetched into the case's folder for a window (each
+/// file also an `evidence.added`), what their providers' own integrity records said of them,
+/// and the gaps filled from the provider's API. The check a hunt of collected logs reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogsCollected {
+    pub provider: String,
+    pub since: String,
+    pub until: String,
+    /// Where from (`s3://bucket/prefix/`).
+    pub source: String,
+    /// The trail whose bucket it is, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<String>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    /// Files in the window, fetched now or already in the case, and their bytes as stored.
+    pub files: u64,
+    pub bytes: u64,
+    /// Of those, already recorded by an earlier run.
+    pub already: u64,
+    pub digests: u64,
+    /// Digests whose signature was checked and holds.
+    pub digests_verified: u64,
+    /// Files that could not be fetched or read (named, with why).
+    pub failures: Vec<String>,
+    /// What the provider's integrity records say is wrong: files missing, altered, or
+    /// vouched for by no digest; digests moved, unsigned or broken out of their chain.
+    #[serde(default)]
+    pub integrity: Vec<String>,
+    /// What could not be checked, and why.
+    pub unchecked: Vec<String>,
+    pub gaps: Vec<CollectedGap>,
+    pub warnings: Vec<String>,
+}
+
+/// A time the delivered files do not cover, and what the provider's API gave for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectedGap {
+    pub account: String,
+    pub region: String,
+    pub from: String,
+    pub to: String,
+    pub why: String,
+    /// Events written that the delivered files did not hold.
+    pub events: u64,
+    /// The file they were written to, when there were any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
 /// A typed payload and the kind it is recorded under.
 pub trait Payload: Serialize + for<'de> Deserialize<'de> {
     const KIND: Kind;
@@ -477,6 +530,9 @@ impl Payload for ActionVerified {
 }
 impl Payload for ActionFailed {
     const KIND: Kind = Kind::ActionFailed;
+}
+impl Payload for LogsCollected {
+    const KIND: Kind = Kind::LogsCollected;
 }
 impl Payload for CaseOpened {
     const KIND: Kind = Kind::CaseOpened;

@@ -77,6 +77,9 @@ struct CaseHunt {
     canonical: HashMap<String, String>,
     found: Mutex<Vec<NewDetection>>,
     too_many: AtomicBool,
+    /// Collected logs hunted (absolute path → SHA-256 recorded when collected): each is
+    /// checked against what the hunt read.
+    collected: HashMap<String, String>,
 }
 
 /// What attaching a hunt's detections to a case did.
@@ -112,7 +115,7 @@ impl Hunt {
         let mut notices = Vec::new();
         let mut paths = req.paths.clone();
         let reads_stdin = paths.iter().any(|p| p.as_os_str() == "-");
-        let case = match (ctx, &req.case) {
+        let mut case = match (ctx, &req.case) {
             (Some(ctx), Some(target)) => {
                 let title = new_case_title(target, &req.paths);
                 let id = match target {
@@ -144,10 +147,37 @@ impl Hunt {
                     canonical: HashMap::new(),
                     found: Mutex::new(Vec::new()),
                     too_many: AtomicBool::new(false),
+                    collected: HashMap::new(),
                 })
             }
             _ => None,
         };
+        // A case's collected logs, when it has some and no path was given.
+        if let (true, Some(case), Some(ctx)) = (paths.is_empty(), &mut case, ctx)
+            && let Some(id) = &case.id
+        {
+            let store = ctx.store()?;
+            let file = squall_case::CaseFile::load(&store, id)?;
+            let crate::collect::CollectedLogs {
+                files: logs,
+                problems,
+            } = crate::collect::collected_logs(ctx, &file)?;
+            if !logs.is_empty() {
+                notices.push(format!(
+                    "no paths given; hunting the {} log file(s) collected for case {id}",
+                    logs.len()
+                ));
+                notices.extend(problems);
+                for (path, sha256) in logs {
+                    let key = std::fs::canonicalize(&path)
+                        .unwrap_or_else(|_| path.clone())
+                        .display()
+                        .to_string();
+                    case.collected.insert(key, sha256);
+                    paths.push(path);
+                }
+            }
+        }
         if paths.is_empty() {
             let root = examples::materialize(home)?;
             notices.push(format!(
@@ -281,6 +311,15 @@ impl Hunt {
                 .unwrap_or(&input.name)
                 .clone();
             // The digest of the very bytes the hunt parsed (see `HuntOptions::hash_files`).
+            if let (Some(d), Some(then)) =
+                (stats.digests.get(&index), case.collected.get(&absolute))
+                && d.sha256 != *then
+            {
+                warnings.push(format!(
+                    "{}: not what was collected (sha256 {then} when collected, {} now)",
+                    input.name, d.sha256
+                ));
+            }
             match stats.digests.get(&index) {
                 Some(d) => sources.push(SourceDigest {
                     path: absolute.clone(),

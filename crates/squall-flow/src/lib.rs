@@ -9,6 +9,7 @@
 pub mod activity;
 pub mod aws;
 pub mod case;
+pub mod collect;
 pub mod context;
 pub mod examples;
 pub mod hunt;

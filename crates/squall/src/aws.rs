@@ -5,7 +5,10 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use squall_aws::cli::{AcquireAws, AwsTargetArgs, InventoryArgs, RecoverAws, ReleaseAws};
+use squall_aws::cli::{
+    AcquireAws, AwsTargetArgs, CollectAws, InventoryArgs, RecoverAws, ReleaseAws,
+};
+use squall_aws::collect::Progress;
 use squall_aws::request::Imaging;
 use squall_core::text;
 use squall_flow::Context;
@@ -285,4 +288,189 @@ pub fn inventory(ctx: &Context, defaults: &AwsConfig, args: InventoryArgs) -> an
     }
     say!("{} account(s) stored in the inventory", inventories.len());
     Ok(exit::OK)
+}
+
+/// `squall collect aws logs`: a bar on stderr while files arrive, then what was collected,
+/// checked and filled; problems first.
+pub fn collect(ctx: &Context, defaults: &AwsConfig, cmd: CollectAws) -> anyhow::Result<u8> {
+    let CollectAws::Logs(mut args) = cmd;
+    if args.role_name.is_none() {
+        args.role_name.clone_from(&defaults.role_name);
+    }
+    if args.profile.is_none() {
+        args.profile.clone_from(&defaults.profile);
+    }
+    if args.regions.is_empty()
+        && let Some(r) = &defaults.regions
+    {
+        args.regions.clone_from(r);
+    }
+    let req = squall_flow::collect::CollectRequest {
+        case: args.case.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        scope: squall_aws::collect::Scope {
+            accounts: args.accounts.clone(),
+            regions: args.regions.clone(),
+            bucket: args.bucket.clone(),
+            prefix: args.prefix.clone(),
+            trail: args.trail.clone(),
+            log_account: args.log_account.clone(),
+            parallel: args.parallel,
+            lookup: !args.no_lookup,
+            lookup_limit: args.lookup_limit,
+        },
+    };
+    let bar = (!args.quiet).then(|| {
+        let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {pos}/{len} files {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let (mut files, mut bytes, mut done_bytes) = (0u64, 0u64, 0u64);
+    let mut progress = |p: Progress| {
+        let Some(b) = &bar else { return };
+        match p {
+            Progress::Phase(m) => b.set_message(text::terminal(&m).into_owned()),
+            Progress::Listed { files: f, bytes: n } => {
+                (files, bytes) = (f, n);
+                b.set_length(files);
+                b.set_message(format!("fetching {} byte(s)", bytes));
+            }
+            Progress::Fetched { bytes: n } => {
+                done_bytes += n;
+                b.inc(1);
+                b.set_message(format!("{done_bytes}/{bytes} bytes"));
+            }
+        }
+    };
+    let collected =
+        squall_flow::collect::collect_aws_logs(ctx, &args.target(), &req, &mut progress)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let c = &collected.report;
+    for f in &collected.integrity {
+        say!("squall: case {} does not verify: {f}", args.case);
+    }
+    let format = render::format_or_default(args.format);
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let value = serde_json::json!({
+                "case": args.case,
+                "recorded": collected.recorded,
+                "collected": c,
+            });
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &value)?;
+            } else {
+                serde_json::to_writer(&mut out, &value)?;
+            }
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "kind", "account", "region", "from", "to", "events", "detail",
+            ])?;
+            for g in &c.gaps {
+                render::csv_row(
+                    &mut w,
+                    [
+                        "gap",
+                        &g.account,
+                        &g.region,
+                        &g.from,
+                        &g.to,
+                        &g.events.to_string(),
+                        &g.why,
+                    ],
+                )?;
+            }
+            for (kind, list) in [
+                ("integrity", &c.integrity),
+                ("not-fetched", &c.failures),
+                ("unchecked", &c.unchecked),
+                ("warning", &c.warnings),
+            ] {
+                for detail in list {
+                    render::csv_row(&mut w, [kind, "", "", "", "", "", detail])?;
+                }
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let t = |s: &str| text::terminal(s).into_owned();
+            for p in &c.integrity {
+                writeln!(out, "INTEGRITY: {}", t(p))?;
+            }
+            for p in &c.failures {
+                writeln!(out, "NOT FETCHED: {}", t(p))?;
+            }
+            writeln!(
+                out,
+                "case {}: {} file(s), {} byte(s) from {} ({} to {}), {} recorded now, {} already in the case",
+                t(&args.case),
+                c.files,
+                c.bytes,
+                t(&c.source),
+                c.since,
+                c.until,
+                collected.recorded,
+                c.already
+            )?;
+            writeln!(
+                out,
+                "accounts: {}; regions: {}",
+                t(&c.accounts.join(", ")),
+                t(&c.regions.join(", "))
+            )?;
+            writeln!(
+                out,
+                "digests: {} of {} verified; {} integrity problem(s)",
+                c.digests_verified,
+                c.digests,
+                c.integrity.len()
+            )?;
+            for g in &c.gaps {
+                writeln!(
+                    out,
+                    "gap {} {} {} .. {}: {} — {} event(s) from LookupEvents{}",
+                    t(&g.account),
+                    t(&g.region),
+                    g.from,
+                    g.to,
+                    t(&g.why),
+                    g.events,
+                    g.path
+                        .as_deref()
+                        .map(|p| format!(" in {}", t(p)))
+                        .unwrap_or_default()
+                )?;
+            }
+            for u in &c.unchecked {
+                writeln!(out, "unchecked: {}", t(u))?;
+            }
+            writeln!(out, "next: squall hunt --case {}", t(&args.case))?;
+        }
+    }
+    for w in &c.warnings {
+        say!("warning: {w}");
+    }
+    Ok(
+        if !c.integrity.is_empty() || !collected.integrity.is_empty() {
+            exit::TAMPERED
+        } else if !c.failures.is_empty() {
+            exit::FAILED
+        } else if args.strict && !(c.warnings.is_empty() && c.unchecked.is_empty()) {
+            exit::ERROR
+        } else {
+            exit::OK
+        },
+    )
 }

@@ -147,6 +147,11 @@ pub enum Command {
     #[command(subcommand)]
     Inventory(InventoryCommand),
 
+    /// Identify: fetch a provider's logs for a window into the case, hashed as evidence and
+    /// checked against the provider's own integrity records; `hunt --case` then reads them.
+    #[command(subcommand)]
+    Collect(CollectCommand),
+
     /// Triage: severity from the detections and what is at stake, the standard questions
     /// answered from the inventory, and whom to ask for the rest. Recorded in the ledger.
     Triage {
@@ -350,6 +355,13 @@ pub enum KeyCommand {
     },
     /// Print the public key of a key file, to give to whoever verifies.
     Show { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CollectCommand {
+    /// AWS: CloudTrail's delivered files from the trail's bucket, and LookupEvents for gaps.
+    #[command(subcommand)]
+    Aws(squall_aws::cli::CollectAws),
 }
 
 #[derive(Subcommand, Debug)]

@@ -31,7 +31,9 @@ fn run() -> anyhow::Result<u8> {
     let config = config::load(cli.config.as_deref())?;
     let context =
         || squall_flow::Context::new(cli.home.as_deref(), cli.actor.clone(), cli.sign_key.clone());
-    use cli::{AcquireCommand, Command, ContainCommand, RecoverCommand, ReleaseCommand};
+    use cli::{
+        AcquireCommand, CollectCommand, Command, ContainCommand, RecoverCommand, ReleaseCommand,
+    };
     match cli.command {
         Command::Hunt(mut args) => {
             let sub = matches.subcommand_matches("hunt").expect("hunt matches");
@@ -82,6 +84,7 @@ fn run() -> anyhow::Result<u8> {
         }
         Command::Key(cmd) => case::key(cmd),
         Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
+        Command::Collect(CollectCommand::Aws(cmd)) => aws::collect(&context()?, &config.aws, cmd),
         Command::Triage { case, format } => case::triage(&context()?, &case, format),
         Command::Report {
             case,

@@ -304,3 +304,109 @@ pub async fn enable(
         .map_err(|e| AwsError::call("cloudtrail:UpdateTrail", trail, e))?;
     Ok(())
 }
+
+// ---- What collecting a trail's logs reads. ----
+
+/// Where a trail delivers its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub name: String,
+    pub arn: String,
+    pub home_region: Option<String>,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub multi_region: bool,
+    pub organization: bool,
+    pub validation: bool,
+}
+
+/// Every trail this account sees, the organization's trail included (`DescribeTrails` with
+/// shadow trails), with where it delivers.
+pub async fn deliveries(client: &Client) -> Result<Vec<Delivery>, AwsError> {
+    let out = client
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:DescribeTrails", "", e))?;
+    Ok(out
+        .trail_list()
+        .iter()
+        .map(|t| Delivery {
+            name: t.name().unwrap_or_default().to_string(),
+            arn: t.trail_arn().unwrap_or_default().to_string(),
+            home_region: t.home_region().map(str::to_string),
+            bucket: t.s3_bucket_name().map(str::to_string),
+            prefix: t
+                .s3_key_prefix()
+                .map(str::to_string)
+                .filter(|p| !p.is_empty()),
+            multi_region: t.is_multi_region_trail().unwrap_or(false),
+            organization: t.is_organization_trail().unwrap_or(false),
+            validation: t.log_file_validation_enabled().unwrap_or(false),
+        })
+        .collect())
+}
+
+/// A public key CloudTrail signed digest files with, in one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// Hex, as digest files name it (`digestPublicKeyFingerprint`).
+    pub fingerprint: String,
+    /// DER (PKCS#1 RSA public key).
+    pub der: Vec<u8>,
+}
+
+/// The keys whose private halves signed digests between `start` and `end` (`ListPublicKeys`,
+/// in the client's region: each region signs with its own).
+pub async fn public_keys(
+    client: &Client,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<PublicKey>, AwsError> {
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| aws_smithy_types::DateTime::from_secs(t.timestamp());
+    let out = client
+        .list_public_keys()
+        .start_time(stamp(start))
+        .end_time(stamp(end))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:ListPublicKeys", "", e))?;
+    Ok(out
+        .public_key_list()
+        .iter()
+        .map(|k| PublicKey {
+            fingerprint: k.fingerprint().unwrap_or_default().to_ascii_lowercase(),
+            der: k.value().map(|b| b.as_ref().to_vec()).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// One page of `LookupEvents` between two times: each event's full record (`CloudTrailEvent`,
+/// the JSON a delivered file holds) and the token for the next page.
+pub async fn lookup_page(
+    client: &Client,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    token: Option<String>,
+) -> Result<(Vec<String>, Option<String>), AwsError> {
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| aws_smithy_types::DateTime::from_secs(t.timestamp());
+    let out = client
+        .lookup_events()
+        .start_time(stamp(start))
+        .end_time(stamp(end))
+        .max_results(50)
+        .set_next_token(token)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("cloudtrail:LookupEvents", "", e))?;
+    Ok((
+        out.events()
+            .iter()
+            .filter_map(|e| e.cloud_trail_event().map(str::to_string))
+            .collect(),
+        out.next_token().map(str::to_string),
+    ))
+}

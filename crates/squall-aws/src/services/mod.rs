@@ -6,3 +6,4 @@ pub mod ec2;
 pub mod iam;
 pub mod kms;
 pub mod organizations;
+pub mod s3;

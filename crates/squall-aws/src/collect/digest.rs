@@ -1,0 +1,505 @@
+//! CloudTrail's digest files: each hour's list of delivered log files with the SHA-256 of
+//! their uncompressed content, chained to the previous hour's digest and signed with the
+//! region's private key (the signature in the object's `x-amz-meta-signature`). Checking them
+//! tells a responder whether a file was deleted, altered or slipped in after delivery, and
+//! whether the trail went quiet. This follows AWS's "custom implementations of CloudTrail log
+//! file integrity validation": the signed string is the digest's end time, its S3 path, the
+//! hex SHA-256 of its uncompressed content and the previous digest's signature (`null` for
+//! none), each on its own line; the algorithm SHA256withRSA (PKCS #1 v1.5).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use sha2::{Digest as _, Sha256};
+
+/// A digest file's content, in CloudTrail's field names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Digest {
+    pub aws_account_id: String,
+    pub digest_start_time: String,
+    pub digest_end_time: String,
+    pub digest_s3_bucket: String,
+    pub digest_s3_object: String,
+    #[serde(default)]
+    pub digest_public_key_fingerprint: String,
+    #[serde(default)]
+    pub digest_signature_algorithm: String,
+    #[serde(default)]
+    pub previous_digest_s3_bucket: Option<String>,
+    #[serde(default)]
+    pub previous_digest_s3_object: Option<String>,
+    #[serde(default)]
+    pub previous_digest_hash_value: Option<String>,
+    #[serde(default)]
+    pub previous_digest_signature: Option<String>,
+    #[serde(default)]
+    pub log_files: Vec<LogRef>,
+}
+
+/// A log file a digest vouches for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRef {
+    pub s3_bucket: String,
+    pub s3_object: String,
+    pub hash_value: String,
+    #[serde(default)]
+    pub hash_algorithm: String,
+}
+
+/// A digest file as fetched: where from, its uncompressed content's SHA-256, the signature S3
+/// kept beside it, and what it says.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bucket: String,
+    pub key: String,
+    pub region: String,
+    pub trail: String,
+    pub inflated_sha256: String,
+    /// Hex, from `x-amz-meta-signature`; `None` when the object carries none.
+    pub signature: Option<String>,
+    pub digest: Digest,
+}
+
+/// The string CloudTrail signs for a digest.
+pub fn signed_string(d: &Digest, inflated_sha256: &str) -> String {
+    format!(
+        "{}\n{}/{}\n{}\n{}",
+        d.digest_end_time,
+        d.digest_s3_bucket,
+        d.digest_s3_object,
+        inflated_sha256,
+        d.previous_digest_signature.as_deref().unwrap_or("null")
+    )
+}
+
+/// Whether `signature` (hex) is the region key's signature of the digest.
+pub fn verify(
+    der: &[u8],
+    d: &Digest,
+    inflated_sha256: &str,
+    signature: &str,
+) -> Result<(), String> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(der)
+        .or_else(|_| rsa::RsaPublicKey::from_public_key_der(der))
+        .map_err(|e| format!("the public key does not read ({e})"))?;
+    let bytes =
+        hex::decode(signature.trim()).map_err(|_| "the signature is not hex".to_string())?;
+    let sig = Signature::try_from(bytes.as_slice()).map_err(|e| format!("bad signature ({e})"))?;
+    VerifyingKey::<Sha256>::new(key)
+        .verify(signed_string(d, inflated_sha256).as_bytes(), &sig)
+        .map_err(|_| "the signature does not match".to_string())
+}
+
+/// A window of time no digest vouches for: the trail stopped, or validation was off, or
+/// digest files were deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub account: String,
+    pub region: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub why: String,
+}
+
+/// What checking the digests found.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    pub verified: u64,
+    /// A digest or log file that is not what CloudTrail delivered, or is gone.
+    pub failures: Vec<String>,
+    /// What could not be checked, and why.
+    pub unchecked: Vec<String>,
+    pub gaps: Vec<Gap>,
+}
+
+/// A collected log file, as the digests are compared with it.
+#[derive(Debug, Clone)]
+pub struct Log {
+    pub account: String,
+    pub region: String,
+    pub stamp: DateTime<Utc>,
+    pub inflated_sha256: String,
+}
+
+/// A region's public key by fingerprint (DER), or why there is none.
+pub type KeyFor<'a> = dyn Fn(&str, &str) -> Result<Vec<u8>, String> + 'a;
+
+/// From when to when.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// Checks each digest's place, signature and chain, and every log file against them.
+/// `logs` are the collected files by key; `listed` tells whether a key's day was listed (a
+/// file a digest names outside the window is not looked for); `keys` gives a region's public
+/// key by fingerprint, or why there is none.
+pub fn check(
+    digests: &[Fetched],
+    logs: &HashMap<String, Log>,
+    listed: &dyn Fn(&str) -> bool,
+    keys: &KeyFor<'_>,
+) -> Checked {
+    let mut out = Checked::default();
+    let mut vouched: HashMap<&str, &str> = HashMap::new();
+    // Digest chains, one per account, region and trail, in time order.
+    let mut chains: BTreeMap<(&str, &str, &str), Vec<&Fetched>> = BTreeMap::new();
+    for f in digests {
+        let d = &f.digest;
+        let name = format!("digest s3://{}/{}", f.bucket, f.key);
+        if d.digest_s3_bucket != f.bucket || d.digest_s3_object != f.key {
+            out.failures.push(format!(
+                "{name} says it belongs at s3://{}/{}: it was moved or copied",
+                d.digest_s3_bucket, d.digest_s3_object
+            ));
+            continue;
+        }
+        match &f.signature {
+            None => out.failures.push(format!(
+                "{name} carries no signature (x-amz-meta-signature)"
+            )),
+            Some(_)
+                if !d
+                    .digest_signature_algorithm
+                    .eq_ignore_ascii_case("SHA256withRSA") =>
+            {
+                out.unchecked.push(format!(
+                    "{name}: signature algorithm {:?} is not one Squall checks",
+                    d.digest_signature_algorithm
+                ))
+            }
+            Some(sig) => match keys(
+                &f.region,
+                &d.digest_public_key_fingerprint.to_ascii_lowercase(),
+            ) {
+                Err(why) => out
+                    .unchecked
+                    .push(format!("{name}: signature not checked: {why}")),
+                Ok(der) => match verify(&der, d, &f.inflated_sha256, sig) {
+                    Ok(()) => out.verified += 1,
+                    Err(why) => out
+                        .failures
+                        .push(format!("{name}: {why}: altered after delivery")),
+                },
+            },
+        }
+        for l in &d.log_files {
+            vouched.insert(&l.s3_object, &l.hash_value);
+            let log = format!("log s3://{}/{}", l.s3_bucket, l.s3_object);
+            match logs.get(&l.s3_object) {
+                Some(got) if !got.inflated_sha256.eq_ignore_ascii_case(&l.hash_value) => {
+                    out.failures.push(format!(
+                        "{log} differs from what {name} vouches for (SHA-256 of its content {} there, {} now): altered after delivery",
+                        l.hash_value, got.inflated_sha256
+                    ))
+                }
+                Some(_) => {}
+                None if l.s3_bucket == f.bucket && listed(&l.s3_object) => out.failures.push(
+                    format!("{log} is named in {name} but is not in the bucket: deleted after delivery"),
+                ),
+                None => {}
+            }
+        }
+        chains
+            .entry((&d.aws_account_id, &f.region, &f.trail))
+            .or_default()
+            .push(f);
+    }
+    for ((account, region, _), chain) in &mut chains {
+        chain.sort_by(|a, b| a.digest.digest_end_time.cmp(&b.digest.digest_end_time));
+        for pair in chain.windows(2) {
+            let (prev, next) = (pair[0], pair[1]);
+            let name = format!("digest s3://{}/{}", next.bucket, next.key);
+            let (pd, nd) = (&prev.digest, &next.digest);
+            if nd.digest_start_time != pd.digest_end_time
+                && let (Some(from), Some(to)) =
+                    (time(&pd.digest_end_time), time(&nd.digest_start_time))
+            {
+                out.gaps.push(Gap {
+                    account: account.to_string(),
+                    region: region.to_string(),
+                    from,
+                    to,
+                    why: "no digest covers this time: logging or validation was off, or digests were deleted".into(),
+                });
+            }
+            if nd.previous_digest_s3_object.is_none() {
+                out.unchecked.push(format!(
+                    "{name} starts a new chain: the one before it is not linked"
+                ));
+                continue;
+            }
+            if nd.previous_digest_s3_object.as_deref() != Some(&prev.key) {
+                out.failures.push(format!(
+                    "{name} follows s3://{}/{}, not the digest before it",
+                    nd.previous_digest_s3_bucket.as_deref().unwrap_or_default(),
+                    nd.previous_digest_s3_object.as_deref().unwrap_or_default()
+                ));
+            } else if !nd
+                .previous_digest_hash_value
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&prev.inflated_sha256))
+            {
+                out.failures.push(format!(
+                    "digest s3://{}/{} is not the one {name} was chained to: altered after delivery",
+                    prev.bucket, prev.key
+                ));
+            } else if nd.previous_digest_signature != prev.signature {
+                out.failures.push(format!(
+                    "{name} was chained to another signature than digest s3://{}/{} carries",
+                    prev.bucket, prev.key
+                ));
+            }
+        }
+    }
+    // A file no digest names, delivered while digests were being written around it, was put
+    // there by someone other than CloudTrail (or its digest is gone).
+    let mut covered: HashMap<(&str, &str), Span> = HashMap::new();
+    for f in digests {
+        if let (Some(s), Some(e)) = (
+            time(&f.digest.digest_start_time),
+            time(&f.digest.digest_end_time),
+        ) {
+            let span = covered
+                .entry((&f.digest.aws_account_id, &f.region))
+                .or_insert((s, e));
+            span.0 = span.0.min(s);
+            span.1 = span.1.max(e);
+        }
+    }
+    let margin = chrono::Duration::minutes(15);
+    let mut strays: Vec<&String> = logs
+        .iter()
+        .filter(|(key, log)| {
+            !vouched.contains_key(key.as_str())
+                && covered
+                    .get(&(log.account.as_str(), log.region.as_str()))
+                    .is_some_and(|(s, e)| log.stamp > *s + margin && log.stamp < *e - margin)
+                && !out.gaps.iter().any(|g| {
+                    g.account == log.account
+                        && g.region == log.region
+                        && log.stamp >= g.from - margin
+                        && log.stamp <= g.to + margin
+                })
+        })
+        .map(|(key, _)| key)
+        .collect();
+    strays.sort();
+    for key in strays {
+        out.failures.push(format!(
+            "log {key} is in the bucket but in no digest: not delivered by CloudTrail, or its digest is missing"
+        ));
+    }
+    out
+}
+
+/// An RFC 3339 time as digests write it.
+pub fn time(s: &str) -> Option<DateTime<Utc>> {
+    s.parse::<DateTime<Utc>>().ok()
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    squall_core::digest::hex(&Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+
+    const B: &str = "trail-bucket";
+    const A: &str = "111122223333";
+
+    struct Signer_ {
+        key: rsa::pkcs1v15::SigningKey<Sha256>,
+        der: Vec<u8>,
+    }
+
+    fn signer() -> Signer_ {
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let der = private
+            .to_public_key()
+            .to_pkcs1_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        Signer_ {
+            key: rsa::pkcs1v15::SigningKey::<Sha256>::new(private),
+            der,
+        }
+    }
+
+    fn log_key(hour: u32, n: u32) -> String {
+        format!(
+            "AWSLogs/{A}/CloudTrail/us-east-1/2026/11/30/{A}_CloudTrail_us-east-1_20261130T{hour:02}{n:02}Z_abcdefABCDEF{n:04}.json.gz"
+        )
+    }
+
+    /// A chain of hourly digests, each vouching for two log files, signed as CloudTrail signs.
+    fn chain(s: &Signer_, hours: &[u32]) -> (Vec<Fetched>, HashMap<String, Log>) {
+        let mut digests: Vec<Fetched> = Vec::new();
+        let mut logs = HashMap::new();
+        for &h in hours {
+            let files: Vec<LogRef> = (10..12)
+                .map(|n| {
+                    let key = log_key(h, n);
+                    let hash = sha256_hex(key.as_bytes());
+                    logs.insert(
+                        key.clone(),
+                        Log {
+                            account: A.into(),
+                            region: "us-east-1".into(),
+                            stamp: time(&format!("2026-11-30T{h:02}:{n:02}:00Z")).unwrap(),
+                            inflated_sha256: hash.clone(),
+                        },
+                    );
+                    LogRef {
+                        s3_bucket: B.into(),
+                        s3_object: key,
+                        hash_value: hash,
+                        hash_algorithm: "SHA-256".into(),
+                    }
+                })
+                .collect();
+            let prev = digests.last();
+            let key = format!(
+                "AWSLogs/{A}/CloudTrail-Digest/us-east-1/2026/11/30/{A}_CloudTrail-Digest_us-east-1_main_us-east-1_20261130T{:02}0000Z.json.gz",
+                h + 1
+            );
+            let d = Digest {
+                aws_account_id: A.into(),
+                digest_start_time: format!("2026-11-30T{h:02}:00:00Z"),
+                digest_end_time: format!("2026-11-30T{:02}:00:00Z", h + 1),
+                digest_s3_bucket: B.into(),
+                digest_s3_object: key.clone(),
+                digest_public_key_fingerprint: "ab12".into(),
+                digest_signature_algorithm: "SHA256withRSA".into(),
+                previous_digest_s3_bucket: prev.map(|_| B.into()),
+                previous_digest_s3_object: prev.map(|p| p.key.clone()),
+                previous_digest_hash_value: prev.map(|p| p.inflated_sha256.clone()),
+                previous_digest_signature: prev.and_then(|p| p.signature.clone()),
+                log_files: files,
+            };
+            let inflated = sha256_hex(serde_json::to_string(&d).unwrap().as_bytes());
+            let signature = squall_core::digest::hex(
+                &s.key
+                    .sign(signed_string(&d, &inflated).as_bytes())
+                    .to_bytes(),
+            );
+            digests.push(Fetched {
+                bucket: B.into(),
+                key,
+                region: "us-east-1".into(),
+                trail: "main".into(),
+                inflated_sha256: inflated,
+                signature: Some(signature),
+                digest: d,
+            });
+        }
+        (digests, logs)
+    }
+
+    fn run(s: &Signer_, digests: &[Fetched], logs: &HashMap<String, Log>) -> Checked {
+        check(digests, logs, &|_| true, &|region, fp| {
+            if region == "us-east-1" && fp == "ab12" {
+                Ok(s.der.clone())
+            } else {
+                Err("none".into())
+            }
+        })
+    }
+
+    #[test]
+    fn an_intact_chain_verifies_every_signature_and_file() {
+        let s = signer();
+        let (digests, logs) = chain(&s, &[9, 10, 11]);
+        let c = run(&s, &digests, &logs);
+        assert_eq!(c.verified, 3);
+        assert!(c.failures.is_empty(), "{:?}", c.failures);
+        assert!(c.gaps.is_empty());
+    }
+
+    #[test]
+    fn an_altered_deleted_or_planted_log_file_is_named() {
+        let s = signer();
+        let (digests, mut logs) = chain(&s, &[9, 10, 11]);
+        logs.get_mut(&log_key(10, 10)).unwrap().inflated_sha256 = "00".repeat(32);
+        logs.remove(&log_key(10, 11));
+        let planted = log_key(10, 30);
+        logs.insert(
+            planted.clone(),
+            Log {
+                account: A.into(),
+                region: "us-east-1".into(),
+                stamp: time("2026-11-30T10:30:00Z").unwrap(),
+                inflated_sha256: "11".repeat(32),
+            },
+        );
+        let c = run(&s, &digests, &logs);
+        assert_eq!(c.verified, 3);
+        assert_eq!(c.failures.len(), 3, "{:#?}", c.failures);
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains(&log_key(10, 10)) && f.contains("altered"))
+        );
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains(&log_key(10, 11)) && f.contains("deleted"))
+        );
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains(&planted) && f.contains("in no digest"))
+        );
+    }
+
+    #[test]
+    fn an_edited_digest_fails_its_signature_and_a_deleted_one_breaks_the_chain() {
+        let s = signer();
+        let (mut digests, logs) = chain(&s, &[9, 10, 11, 12]);
+        // Someone rewrites a log's hash in digest 10 to cover an edited log.
+        digests[1].digest.log_files[0].hash_value = "22".repeat(32);
+        digests[1].inflated_sha256 = sha256_hex(b"edited");
+        // ... and deletes digest 12's predecessor (11).
+        digests.remove(2);
+        let c = run(&s, &digests, &logs);
+        assert_eq!(c.verified, 2, "{:#?}", c.failures);
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("T110000Z") && f.contains("signature does not match"))
+        );
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("T130000Z") && f.contains("follows")),
+            "{:#?}",
+            c.failures
+        );
+        assert_eq!(c.gaps.len(), 1, "the hour digest 11 covered has no digest");
+        assert_eq!(c.gaps[0].from, time("2026-11-30T11:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn a_digest_moved_elsewhere_or_signed_by_an_unknown_key_is_said() {
+        let s = signer();
+        let (mut digests, logs) = chain(&s, &[9, 10]);
+        digests[0].key = "AWSLogs/elsewhere.json.gz".into();
+        digests[1].digest.digest_public_key_fingerprint = "ffff".into();
+        let c = run(&s, &digests, &logs);
+        assert!(c.failures.iter().any(|f| f.contains("moved or copied")));
+        assert!(
+            c.unchecked
+                .iter()
+                .any(|u| u.contains("signature not checked"))
+        );
+        assert_eq!(c.verified, 0);
+    }
+}

@@ -1,0 +1,188 @@
+//! `collect aws logs`: a provider's logs fetched into the case's folder, each file recorded as
+//! evidence as it lands, the collection's findings recorded as `logs.collected`; then
+//! `hunt --case C` with no path hunts them (see [`collected_logs`]).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use squall_aws::Target;
+use squall_aws::collect::{File, Progress, Request, Scope, Sink};
+use squall_case::{CaseFile, NewEvidence, Store};
+use squall_core::entry::{Kind, LogsCollected, Payload};
+
+use crate::{Context, respond, timespec};
+
+/// What the analyst asked for: the window as typed, and the scope.
+#[derive(Debug, Clone, Default)]
+pub struct CollectRequest {
+    pub case: String,
+    pub since: String,
+    pub until: Option<String>,
+    pub scope: Scope,
+}
+
+/// What the collection did, and what the case said of itself before it began.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    pub report: LogsCollected,
+    /// The case's own checks that failed (said before anything else).
+    pub integrity: Vec<String>,
+    /// Files recorded as evidence by this run.
+    pub recorded: u64,
+}
+
+/// Collects a trail's logs for a window into case `req.case`. `progress` hears each phase and
+/// file, for a bar.
+pub fn collect_aws_logs(
+    ctx: &Context,
+    target: &Target,
+    req: &CollectRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<Collected> {
+    let mut store = ctx.store()?;
+    let case = store.case(&req.case)?.id;
+    let file = CaseFile::load(&store, &case)?;
+    let now = chrono::Utc::now();
+    let time = |t: &str, flag: &str| {
+        timespec::parse(t, now)
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .with_context(|| format!("{flag} {t:?} (help: RFC 3339, a date, or an age like 24h)"))
+    };
+    let since = time(&req.since, "--since")?;
+    let until = req
+        .until
+        .as_deref()
+        .map(|u| time(u, "--until"))
+        .transpose()?;
+    if until.is_some_and(|u| u <= since) {
+        anyhow::bail!("--since must be before --until");
+    }
+    let folder = ctx.case_folder(&case)?;
+    let recorded: HashMap<PathBuf, String> = file
+        .evidence
+        .iter()
+        .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
+        .collect();
+    let request = Request {
+        since: Some(since),
+        until,
+        scope: Scope {
+            parallel: req.scope.parallel.max(1),
+            ..req.scope.clone()
+        },
+        logs_dir: std::path::absolute(folder.collected_logs("aws")?)?,
+        digests_dir: std::path::absolute(folder.collected_digests("aws")?)?,
+        recorded,
+    };
+    let target = Target {
+        case: Some(case.clone()),
+        ..target.clone()
+    };
+    let mut sink = Recorder {
+        store: &mut store,
+        case: &case,
+        actor: &ctx.actor,
+        progress,
+        recorded: 0,
+    };
+    let report =
+        respond::runtime()?.block_on(squall_aws::collect::collect(&target, &request, &mut sink))?;
+    let recorded = sink.recorded;
+    store.record_collection(&case, &ctx.actor, &report)?;
+    Ok(Collected {
+        report,
+        integrity: file.integrity.failures,
+        recorded,
+    })
+}
+
+/// Records each batch of finished files as evidence.
+struct Recorder<'a> {
+    store: &'a mut squall_case::SqliteStore,
+    case: &'a str,
+    actor: &'a str,
+    progress: &'a mut dyn FnMut(Progress),
+    recorded: u64,
+}
+
+impl Sink for Recorder<'_> {
+    fn record(&mut self, files: &[File]) -> Result<(), String> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let evidence: Vec<NewEvidence> = files
+            .iter()
+            .map(|f| NewEvidence {
+                path: f.path.display().to_string(),
+                sha256: f.sha256.clone(),
+                size: f.size,
+                description: f.description.clone(),
+                source: Some(f.source.clone()),
+                stored_at: f.path.display().to_string(),
+            })
+            .collect();
+        self.store
+            .add_evidence_batch(self.case, self.actor, &evidence)
+            .map_err(|e| e.to_string())?;
+        self.recorded += files.len() as u64;
+        Ok(())
+    }
+
+    fn progress(&mut self, progress: Progress) {
+        (self.progress)(progress);
+    }
+}
+
+/// The log files collected for a case, as its ledger records them (evidence kept under the
+/// case's `logs/` folder), with their digests; and what each collection found wrong, to say
+/// before a hunt of them.
+pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<CollectedLogs> {
+    let logs = std::path::absolute(ctx.case_folder(&file.case.id)?.logs())?;
+    let mut found: Vec<(PathBuf, String)> = file
+        .evidence
+        .iter()
+        .filter(|e| std::path::Path::new(&e.path).starts_with(&logs))
+        .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
+        .collect();
+    found.sort();
+    found.dedup();
+    let store = ctx.store()?;
+    let mut problems = Vec::new();
+    for e in store.ledger(&file.case.id)? {
+        if e.kind != Kind::LogsCollected {
+            continue;
+        }
+        let Some(c) = LogsCollected::from_value(&e.payload) else {
+            continue;
+        };
+        for (what, list) in [
+            ("integrity problem(s)", &c.integrity),
+            ("file(s) not fetched", &c.failures),
+        ] {
+            if let Some(first) = list.first() {
+                problems.push(format!(
+                    "the {} log collection of {} to {} (ledger entry {}) found {} {what}; the first: {first}",
+                    c.provider,
+                    c.since,
+                    c.until,
+                    e.seq,
+                    list.len(),
+                ));
+            }
+        }
+    }
+    Ok(CollectedLogs {
+        files: found,
+        problems,
+    })
+}
+
+/// A case's collected log files (path, SHA-256 when collected) and the problems their
+/// collections reported.
+#[derive(Debug, Clone, Default)]
+pub struct CollectedLogs {
+    pub files: Vec<(PathBuf, String)>,
+    pub problems: Vec<String>,
+}
