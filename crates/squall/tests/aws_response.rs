@@ -1114,96 +1114,34 @@ struct Faulty {
 }
 
 fn faulty_proxy(upstream: &str) -> Faulty {
-    use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    let upstream = upstream.trim_start_matches("http://").to_string();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let injected = Arc::new(AtomicUsize::new(0));
-    let count = Arc::new(AtomicUsize::new(0));
-    let (seen2, injected2) = (seen.clone(), injected.clone());
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(mut client) = client else { continue };
-            let (upstream, seen, injected, count) = (
-                upstream.clone(),
-                seen2.clone(),
-                injected2.clone(),
-                count.clone(),
-            );
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().unwrap());
-                let mut head = Vec::new();
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if !lower.starts_with("connection:") {
-                        head.push(line);
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                let text = format!("{}{}", head.concat(), String::from_utf8_lossy(&body));
-                seen.lock().unwrap().push(text.clone());
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                let fault = match n % 4 {
-                    1 => Some(("503 Service Unavailable", String::new())),
-                    3 if text.contains("/ec2/aws4_request") => Some((
-                        "429 Too Many Requests",
-                        "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>".to_string(),
-                    )),
-                    3 => Some((
-                        "429 Too Many Requests",
-                        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>".to_string(),
-                    )),
-                    _ => None,
-                };
-                if let Some((status, body)) = fault {
-                    injected.fetch_add(1, Ordering::SeqCst);
-                    let _ = write!(
-                        client,
-                        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    return;
-                }
-                let mut up = std::net::TcpStream::connect(&upstream).unwrap();
-                up.write_all(head.concat().as_bytes()).unwrap();
-                up.write_all(b"Connection: close\r\n\r\n").unwrap();
-                up.write_all(&body).unwrap();
-                let mut answer = Vec::new();
-                up.read_to_end(&mut answer).unwrap();
-                // The client must not reuse this connection: say so in the answer's head.
-                let split = answer
-                    .windows(4)
-                    .position(|w| w == b"\r\n\r\n")
-                    .unwrap_or(answer.len());
-                let head: String = String::from_utf8_lossy(&answer[..split])
-                    .lines()
-                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-                    .map(|l| format!("{l}\r\n"))
-                    .collect();
-                let _ = client.write_all(head.as_bytes());
-                let _ = client.write_all(b"Connection: close\r\n");
-                let _ = client.write_all(&answer[split.min(answer.len())..][2..]);
-            });
-        }
+    let injected = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = AtomicUsize::new(0);
+    let counted = injected.clone();
+    let proxy = common::proxy::proxy(upstream, move |text| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        let (status, body) = match n % 4 {
+            1 => ("503 Service Unavailable", String::new()),
+            3 if text.contains("/ec2/aws4_request") => (
+                "429 Too Many Requests",
+                "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>".to_string(),
+            ),
+            3 => (
+                "429 Too Many Requests",
+                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>".to_string(),
+            ),
+            _ => return None,
+        };
+        counted.fetch_add(1, Ordering::SeqCst);
+        Some(common::proxy::Answer {
+            status,
+            content_type: "text/xml",
+            body: body.into_bytes(),
+        })
     });
     Faulty {
-        url,
-        seen,
+        url: proxy.url,
+        seen: proxy.seen,
         injected,
     }
 }

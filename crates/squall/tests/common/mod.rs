@@ -4,6 +4,7 @@
 
 pub mod drill;
 pub mod moto;
+pub mod proxy;
 
 use std::path::Path;
 
