@@ -476,6 +476,10 @@ pub struct LogsCollected {
     /// What could not be checked, and why.
     pub unchecked: Vec<String>,
     pub gaps: Vec<CollectedGap>,
+    /// `LookupEvents` files of earlier runs whose every event has been delivered since: a
+    /// hunt of the case leaves them out.
+    #[serde(default)]
+    pub superseded: Vec<String>,
     pub warnings: Vec<String>,
 }
 

@@ -59,7 +59,26 @@ pub fn collect_aws_logs(
     if until.is_some_and(|u| u <= since) {
         anyhow::bail!("--since must be before --until");
     }
+    if since >= chrono::Utc::now() {
+        anyhow::bail!("--since {} is in the future", req.since);
+    }
     let folder = ctx.case_folder(&case)?;
+    // One collection of a case at a time: two would race for the same files.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(folder.root().join("collect.lock"))
+        .context("the case's collection lock")?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("another collection into case {case} is running")
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).context("the case's collection lock");
+        }
+    }
     let recorded: HashMap<PathBuf, String> = file
         .evidence
         .iter()
@@ -136,20 +155,14 @@ impl Sink for Recorder<'_> {
 }
 
 /// The log files collected for a case, as its ledger records them (evidence kept under the
-/// case's `logs/` folder), with their digests; and what each collection found wrong, to say
+/// case's `logs/` folder, less `LookupEvents` files whose events have all been delivered since),
+/// with their digests; and what the latest collection from each place found wrong, to say
 /// before a hunt of them.
 pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<CollectedLogs> {
     let logs = std::path::absolute(ctx.case_folder(&file.case.id)?.logs())?;
-    let mut found: Vec<(PathBuf, String)> = file
-        .evidence
-        .iter()
-        .filter(|e| std::path::Path::new(&e.path).starts_with(&logs))
-        .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
-        .collect();
-    found.sort();
-    found.dedup();
     let store = ctx.store()?;
-    let mut problems = Vec::new();
+    let mut superseded = std::collections::HashSet::new();
+    let mut latest: HashMap<(String, String), (u64, LogsCollected)> = HashMap::new();
     for e in store.ledger(&file.case.id)? {
         if e.kind != Kind::LogsCollected {
             continue;
@@ -157,17 +170,34 @@ pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<Collecte
         let Some(c) = LogsCollected::from_value(&e.payload) else {
             continue;
         };
+        superseded.extend(c.superseded.iter().cloned());
+        latest.insert((c.provider.clone(), c.source.clone()), (e.seq, c));
+    }
+    let mut found: Vec<(PathBuf, String)> = file
+        .evidence
+        .iter()
+        .filter(|e| {
+            std::path::Path::new(&e.path).starts_with(&logs) && !superseded.contains(&e.path)
+        })
+        .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
+        .collect();
+    found.sort();
+    found.dedup();
+    let mut latest: Vec<(u64, LogsCollected)> = latest.into_values().collect();
+    latest.sort_by_key(|(seq, _)| *seq);
+    let mut problems = Vec::new();
+    for (seq, c) in latest {
         for (what, list) in [
             ("integrity problem(s)", &c.integrity),
             ("file(s) not fetched", &c.failures),
         ] {
             if let Some(first) = list.first() {
                 problems.push(format!(
-                    "the {} log collection of {} to {} (ledger entry {}) found {} {what}; the first: {first}",
+                    "the {} log collection from {} of {} to {} (ledger entry {seq}) found {} {what}; the first: {first}",
                     c.provider,
+                    c.source,
                     c.since,
                     c.until,
-                    e.seq,
                     list.len(),
                 ));
             }

@@ -60,6 +60,9 @@ pub struct Hunt {
     pub discovery: Discovery,
     /// Things the analyst should know before the results (stdin saved, examples used).
     pub notices: Vec<String>,
+    /// Failed checks of the inputs known before the hunt (what a log collection found
+    /// missing or altered): said first, always, and counted as warnings.
+    pub integrity: Vec<String>,
     options: HuntOptions,
     min_level: Option<Level>,
     case: Option<CaseHunt>,
@@ -113,6 +116,7 @@ impl Hunt {
             bail!("--threads must be at least 1");
         }
         let mut notices = Vec::new();
+        let mut integrity = Vec::new();
         let mut paths = req.paths.clone();
         let reads_stdin = paths.iter().any(|p| p.as_os_str() == "-");
         let mut case = match (ctx, &req.case) {
@@ -167,7 +171,7 @@ impl Hunt {
                     "no paths given; hunting the {} log file(s) collected for case {id}",
                     logs.len()
                 ));
-                notices.extend(problems);
+                integrity.extend(problems);
                 for (path, sha256) in logs {
                     let key = std::fs::canonicalize(&path)
                         .unwrap_or_else(|_| path.clone())
@@ -216,6 +220,7 @@ impl Hunt {
             rules,
             discovery,
             notices,
+            integrity,
             options: HuntOptions {
                 forced: req.input_format,
                 since,

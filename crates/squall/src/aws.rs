@@ -322,29 +322,34 @@ pub fn collect(ctx: &Context, defaults: &AwsConfig, cmd: CollectAws) -> anyhow::
         },
     };
     let bar = (!args.quiet).then(|| {
-        let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        let b =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} {bar:30} {pos}/{len} files {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
-    let (mut files, mut bytes, mut done_bytes) = (0u64, 0u64, 0u64);
+    let started = std::time::Instant::now();
+    let (mut total, mut done) = (0u64, 0u64);
     let mut progress = |p: Progress| {
         let Some(b) = &bar else { return };
         match p {
-            Progress::Phase(m) => b.set_message(text::terminal(&m).into_owned()),
-            Progress::Listed { files: f, bytes: n } => {
-                (files, bytes) = (f, n);
+            Progress::Phase(m) => b.println(text::terminal(&m)),
+            Progress::Listed { files, bytes } => {
+                total = bytes;
                 b.set_length(files);
-                b.set_message(format!("fetching {} byte(s)", bytes));
             }
-            Progress::Fetched { bytes: n } => {
-                done_bytes += n;
+            Progress::Fetched { bytes } => {
+                done += bytes;
                 b.inc(1);
-                b.set_message(format!("{done_bytes}/{bytes} bytes"));
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                b.set_message(format!(
+                    "{}/{} ({}/s)",
+                    indicatif::HumanBytes(done),
+                    indicatif::HumanBytes(total),
+                    indicatif::HumanBytes(rate as u64)
+                ));
             }
         }
     };

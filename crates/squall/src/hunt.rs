@@ -124,6 +124,12 @@ pub fn run(
         case,
     };
     let mut hunt = Hunt::prepare(request, ctx, home)?;
+    for problem in &hunt.integrity {
+        eprintln!(
+            "squall: INTEGRITY: {}",
+            squall_core::text::terminal(problem)
+        );
+    }
     if !args.quiet {
         for notice in &hunt.notices {
             eprintln!("squall: {}", squall_core::text::terminal(notice));
@@ -248,6 +254,7 @@ pub fn run(
     let warnings = stats.warnings
         + rules.problems.len() as u64
         + discovery.warnings.len() as u64
+        + hunt.integrity.len() as u64
         + case_warnings;
     if !args.quiet {
         let by_level = sink.by_level.each_ref().map(|n| n.load(Ordering::Relaxed));

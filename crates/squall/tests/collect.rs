@@ -86,9 +86,9 @@ put(key(100, 5, OTHER, 'us-west-2'), [rec(101, 'ListBuckets', 'e10', OTHER, 'us-
 # Three days before the window: never listed.
 old = key(3 * 24 * 60, 6)
 put(old, [rec(3 * 24 * 60, 'ListBuckets', 'old1')])
-print(json.dumps(dict(since=ts(ago(180)), now=ts(now), der=base64.b64encode(der).decode(),
-    fingerprint=fingerprint, t1=hashes_['t1'][0], t2=hashes_['t2'][0], t4=hashes_['t4'][0],
-    t5=hashes_['t5'][0], planted=planted, old=old, old_day=ago(3 * 24 * 60).strftime('%Y/%m/%d'),
+print(json.dumps(dict(since=ts(ago(165)), now=ts(now), der=base64.b64encode(der).decode(),
+    fingerprint=fingerprint, t1=hashes_['t1'][0], t2=hashes_['t2'][0], t3=hashes_['t3'][0], t4=hashes_['t4'][0],
+    t5=hashes_['t5'][0], late=key(5, 77), planted=planted, old=old, old_day=ago(3 * 24 * 60).strftime('%Y/%m/%d'),
     lookup=[rec(120, 'CreateUser', 'g1'), rec(100, 'AttachUserPolicy', 'g2'), rec(32, 'GetTrailStatus', 'e8'),
         rec(10, 'DeleteTrail', 'r1'), rec(170, 'ListBuckets', 'e2')])))
 "#;
@@ -201,7 +201,7 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         der: s("der"),
         fingerprint: s("fingerprint"),
         throttled: AtomicBool::new(false),
-        throttle: s("t1").rsplit('/').next().unwrap().to_string(),
+        throttle: s("t2").rsplit('/').next().unwrap().to_string(),
     });
     let answering = fake.clone();
     let proxy = proxy(&moto.url, move |text| answering.answer(text));
@@ -224,8 +224,10 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
     assert!(c["trail"].as_str().unwrap().ends_with(":trail/org-main"));
     assert_eq!(c["accounts"], json!(["111122223333", "123456789012"]));
     assert_eq!(c["regions"], json!(["us-east-1", "us-west-2"]));
-    // Six delivered logs of A (t5 deleted, one planted), one of the other account, three digests.
-    assert_eq!(c["files"], 10, "{c:#}");
+    // Delivered logs of A from the window (t1 before it, t5 deleted, one planted), one of the
+    // other account, three digests. t1 is named by the first digest, which reaches back before
+    // the window: listed, not fetched, and not taken for deleted.
+    assert_eq!(c["files"], 9, "{c:#}");
     assert_eq!(
         c["failures"],
         json!([]),
@@ -304,7 +306,7 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         lookup_ids(ours[1]["path"].as_str().unwrap()),
         ["r1"].map(String::from).into()
     );
-    assert_eq!(out["recorded"], 12, "10 files and 2 LookupEvents files");
+    assert_eq!(out["recorded"], 11, "9 files and 2 LookupEvents files");
 
     // Only the window's day folders were listed, and nothing outside it fetched.
     let seen = proxy.seen.lock().unwrap().join("\n");
@@ -322,7 +324,7 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         common::moto::squall(h, &moto.url).args(["case", "show", "C-0001", "--format", "json"]),
     );
     let evidence = case["evidence"].as_array().unwrap();
-    assert_eq!(evidence.len(), 12);
+    assert_eq!(evidence.len(), 11);
     for e in evidence {
         let path = e["path"].as_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -348,10 +350,14 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         .unwrap();
     let notes = String::from_utf8_lossy(&hunt.stderr);
     assert!(
-        notes.contains("hunting the 9 log file(s) collected for case C-0001"),
+        notes.contains("hunting the 8 log file(s) collected for case C-0001"),
         "{notes}"
     );
-    assert!(notes.contains("3 integrity problem(s)"), "{notes}");
+    assert!(
+        notes.contains("INTEGRITY: the aws log collection")
+            && notes.contains("found 3 integrity problem(s)"),
+        "{notes}"
+    );
     let found = String::from_utf8_lossy(&hunt.stdout);
     assert!(
         found.contains("StopLogging"),
@@ -366,11 +372,33 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
     let (code, again, _) = collect(h, &proxy.url, "C-0001", &since, &[]);
     assert_eq!(code, 1);
     assert_eq!(again["recorded"], 0, "{again:#}");
-    assert_eq!(again["collected"]["already"], 10);
+    assert_eq!(again["collected"]["already"], 9);
+    assert_eq!(again["collected"]["superseded"], json!([]));
+
+    // Delivery catches up: r1 arrives in a delivered file. The LookupEvents file that held it
+    // is superseded, and a hunt reads r1 once.
+    setup(
+        &moto,
+        &format!(
+            "import gzip\nr = {}\nboto3.client('s3', **kw).put_object(Bucket='org-trail-logs', Key={:?}, Body=gzip.compress(json.dumps({{'Records': [r]}}).encode()))",
+            fixture["lookup"][3],
+            s("late"),
+        ),
+    );
+    let (_, caught_up, _) = collect(h, &proxy.url, "C-0001", &since, &[]);
+    let superseded = caught_up["collected"]["superseded"].as_array().unwrap();
+    assert_eq!(superseded.len(), 1, "{caught_up:#}");
+    assert_eq!(superseded[0], ours[1]["path"]);
     let case = json_of(
         common::moto::squall(h, &moto.url).args(["case", "show", "C-0001", "--format", "json"]),
     );
     assert_eq!(case["evidence"].as_array().unwrap().len(), 12);
+    let hunt = common::moto::squall(h, &moto.url)
+        .args(["hunt", "--case", "C-0001", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&hunt.stdout);
+    assert_eq!(found.matches("\"event_id\":\"r1\"").count(), 1, "{found}");
 }
 
 #[test]
@@ -391,26 +419,26 @@ fn a_killed_collection_resumes_without_fetching_what_it_has_and_never_overwrites
     let h = home.path();
     new_case(h, &moto, "Resumed");
     let since = s("since");
-    let logs = h.join("cases/C-0001/logs/aws/123456789012/us-east-1");
+    let logs = h.join("cases/C-0001/logs/aws/o-abcdefghij/123456789012/us-east-1");
     let name = |k: &str| k.rsplit('/').next().unwrap().to_string();
     let day = |k: &str| {
         let parts: Vec<&str> = k.split('/').collect();
         parts[parts.len() - 4..parts.len() - 1].join("/")
     };
-    // As a kill -9 leaves it: t1 whole but unrecorded, t2 half-written.
-    let t1 = logs.join(day(&s("t1"))).join(name(&s("t1")));
+    // As a kill -9 leaves it: t2 whole but unrecorded, t3 half-written.
     let t2 = logs.join(day(&s("t2"))).join(name(&s("t2")));
-    std::fs::create_dir_all(t1.parent().unwrap()).unwrap();
+    let t3 = logs.join(day(&s("t3"))).join(name(&s("t3")));
     std::fs::create_dir_all(t2.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(t3.parent().unwrap()).unwrap();
     setup(
         &moto,
         &format!(
             "open({:?}, 'wb').write(boto3.client('s3', **kw).get_object(Bucket='org-trail-logs', Key={:?})['Body'].read())",
-            t1.display().to_string(),
-            s("t1")
+            t2.display().to_string(),
+            s("t2")
         ),
     );
-    std::fs::write(format!("{}.part", t2.display()), b"half").unwrap();
+    std::fs::write(format!("{}.part", t3.display()), b"half").unwrap();
 
     let (_, out, stderr) = collect(
         h,
@@ -424,11 +452,11 @@ fn a_killed_collection_resumes_without_fetching_what_it_has_and_never_overwrites
     assert_eq!(c["accounts"], json!(["123456789012"]));
     let fetched = gets.lock().unwrap().clone();
     assert!(
-        !fetched.iter().any(|l| l.contains(&name(&s("t1")))),
-        "t1 was fetched again"
+        !fetched.iter().any(|l| l.contains(&name(&s("t2")))),
+        "t2 was fetched again"
     );
-    assert!(fetched.iter().any(|l| l.contains(&name(&s("t2")))));
-    assert!(!Path::new(&format!("{}.part", t2.display())).exists());
+    assert!(fetched.iter().any(|l| l.contains(&name(&s("t3")))));
+    assert!(!Path::new(&format!("{}.part", t3.display())).exists());
     let case = json_of(
         common::moto::squall(h, &moto.url).args(["case", "show", "C-0001", "--format", "json"]),
     );
@@ -436,17 +464,17 @@ fn a_killed_collection_resumes_without_fetching_what_it_has_and_never_overwrites
     assert!(
         evidence
             .iter()
-            .any(|e| e["path"] == t1.display().to_string()),
-        "t1 recorded"
+            .any(|e| e["path"] == t2.display().to_string()),
+        "t2 recorded"
     );
     assert_eq!(
         evidence.len(),
-        9,
-        "six logs of the account (t5 deleted, one planted) and three digests"
+        8,
+        "the account's five logs of the window (t1 before it, t5 deleted, one planted) and three digests"
     );
 
     // A recorded file changed on disk: said, and left as it is.
-    std::fs::write(&t1, b"edited").unwrap();
+    std::fs::write(&t2, b"edited").unwrap();
     let (code, out, _) = collect(
         h,
         &proxy.url,
@@ -454,16 +482,13 @@ fn a_killed_collection_resumes_without_fetching_what_it_has_and_never_overwrites
         &since,
         &["--no-lookup", "--account", "123456789012"],
     );
-    assert_eq!(
-        code, 1,
-        "the digests' findings outrank a file not taken: {out:#}"
-    );
-    let failures = out["collected"]["failures"].to_string();
+    assert_eq!(code, 1, "{out:#}");
+    let integrity = out["collected"]["integrity"].to_string();
     assert!(
-        failures.contains("changed since the case recorded it"),
-        "{failures}"
+        integrity.contains("changed since the case recorded it"),
+        "{integrity}"
     );
-    assert_eq!(std::fs::read(&t1).unwrap(), b"edited");
+    assert_eq!(std::fs::read(&t2).unwrap(), b"edited");
 }
 
 fn json_of(cmd: &mut assert_cmd::Command) -> Value {

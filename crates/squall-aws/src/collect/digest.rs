@@ -7,7 +7,7 @@
 //! hex SHA-256 of its uncompressed content and the previous digest's signature (`null` for
 //! none), each on its own line; the algorithm SHA256withRSA (PKCS #1 v1.5).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -50,18 +50,25 @@ pub struct LogRef {
     pub hash_algorithm: String,
 }
 
-/// A digest file as fetched: where from, its uncompressed content's SHA-256, the signature S3
-/// kept beside it, and what it says.
+/// A digest file as fetched: where from, what its name says, its uncompressed content's
+/// SHA-256, the signature S3 kept beside it, and what it says (`None` when it does not read).
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub bucket: String,
     pub key: String,
+    /// From the file's name, checked: the account, the region whose logs it covers, the
+    /// trail, its home region, and whether it is a backfill.
+    pub account: String,
     pub region: String,
     pub trail: String,
+    pub home_region: String,
+    pub backfill: bool,
     pub inflated_sha256: String,
     /// Hex, from `x-amz-meta-signature`; `None` when the object carries none.
     pub signature: Option<String>,
-    pub digest: Digest,
+    /// From `x-amz-meta-signature-algorithm`, when S3 kept one.
+    pub signature_algorithm: Option<String>,
+    pub digest: Option<Digest>,
 }
 
 /// The string CloudTrail signs for a digest.
@@ -116,6 +123,9 @@ pub struct Checked {
     /// What could not be checked, and why.
     pub unchecked: Vec<String>,
     pub gaps: Vec<Gap>,
+    /// Log files no digest names while digests cover their time (their records are not
+    /// trusted for the gaps).
+    pub strays: HashSet<String>,
 }
 
 /// A collected log file, as the digests are compared with it.
@@ -124,99 +134,201 @@ pub struct Log {
     pub account: String,
     pub region: String,
     pub stamp: DateTime<Utc>,
-    pub inflated_sha256: String,
+    /// `None` when the file did not decompress.
+    pub inflated_sha256: Option<String>,
 }
 
-/// A region's public key by fingerprint (DER), or why there is none.
-pub type KeyFor<'a> = dyn Fn(&str, &str) -> Result<Vec<u8>, String> + 'a;
+/// A region's public keys (fingerprint, DER), or why they could not be fetched.
+pub type KeysOf<'a> = dyn Fn(&str) -> Result<Vec<(String, Vec<u8>)>, String> + 'a;
 
 /// From when to when.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-/// Checks each digest's place, signature and chain, and every log file against them.
-/// `logs` are the collected files by key; `listed` tells whether a key's day was listed (a
-/// file a digest names outside the window is not looked for); `keys` gives a region's public
-/// key by fingerprint, or why there is none.
+/// What the listing returned, for telling a deleted file from one the window left out.
+pub struct Listing<'a> {
+    /// Every key listed, whether or not it was fetched.
+    pub keys: &'a HashSet<String>,
+    /// The folders listed (`…/YYYY/MM/DD/`).
+    pub folders: &'a HashSet<String>,
+    /// Whether a file no digest names is tampering: only when one trail writes here (a trail
+    /// without validation may share the folders).
+    pub strays_are_failures: bool,
+}
+
+impl Listing<'_> {
+    /// Whether `key`'s folder was listed and `key` was not in it.
+    fn gone(&self, key: &str) -> bool {
+        !self.keys.contains(key)
+            && key
+                .rsplit_once('/')
+                .is_some_and(|(folder, _)| self.folders.contains(&format!("{folder}/")))
+    }
+}
+
+/// Checks each digest's name, place, signature and chain, and every log file against the
+/// digests that verify. `logs` are the collected files by key; `keys` gives a region's public
+/// keys.
 pub fn check(
+    bucket: &str,
     digests: &[Fetched],
     logs: &HashMap<String, Log>,
-    listed: &dyn Fn(&str) -> bool,
-    keys: &KeyFor<'_>,
+    listing: &Listing<'_>,
+    keys: &KeysOf<'_>,
 ) -> Checked {
     let mut out = Checked::default();
-    let mut vouched: HashMap<&str, &str> = HashMap::new();
-    // Digest chains, one per account, region and trail, in time order.
-    let mut chains: BTreeMap<(&str, &str, &str), Vec<&Fetched>> = BTreeMap::new();
+    let mut vouched: HashMap<&str, (&str, &str)> = HashMap::new(); // log key → (hash, digest)
+    let mut named: HashSet<&str> = HashSet::new(); // by any digest, verified or not
+    let mut verified: Vec<&Fetched> = Vec::new();
     for f in digests {
-        let d = &f.digest;
         let name = format!("digest s3://{}/{}", f.bucket, f.key);
+        let Some(d) = &f.digest else {
+            out.failures.push(format!("{name} is not a digest file CloudTrail would write (it does not decompress or read)"));
+            continue;
+        };
+        for l in &d.log_files {
+            named.insert(&l.s3_object);
+        }
         if d.digest_s3_bucket != f.bucket || d.digest_s3_object != f.key {
             out.failures.push(format!(
                 "{name} says it belongs at s3://{}/{}: it was moved or copied",
-                d.digest_s3_bucket, d.digest_s3_object
+                shown(&d.digest_s3_bucket),
+                shown(&d.digest_s3_object)
             ));
             continue;
         }
-        match &f.signature {
-            None => out.failures.push(format!(
-                "{name} carries no signature (x-amz-meta-signature)"
-            )),
-            Some(_)
-                if !d
-                    .digest_signature_algorithm
-                    .eq_ignore_ascii_case("SHA256withRSA") =>
-            {
-                out.unchecked.push(format!(
-                    "{name}: signature algorithm {:?} is not one Squall checks",
-                    d.digest_signature_algorithm
-                ))
-            }
-            Some(sig) => match keys(
-                &f.region,
-                &d.digest_public_key_fingerprint.to_ascii_lowercase(),
-            ) {
-                Err(why) => out
-                    .unchecked
-                    .push(format!("{name}: signature not checked: {why}")),
-                Ok(der) => match verify(&der, d, &f.inflated_sha256, sig) {
-                    Ok(()) => out.verified += 1,
-                    Err(why) => out
-                        .failures
-                        .push(format!("{name}: {why}: altered after delivery")),
-                },
-            },
+        if d.aws_account_id != f.account {
+            out.failures.push(format!(
+                "{name} says it is account {}'s: altered after delivery",
+                shown(&d.aws_account_id)
+            ));
+            continue;
         }
-        for l in &d.log_files {
-            vouched.insert(&l.s3_object, &l.hash_value);
-            let log = format!("log s3://{}/{}", l.s3_bucket, l.s3_object);
-            match logs.get(&l.s3_object) {
-                Some(got) if !got.inflated_sha256.eq_ignore_ascii_case(&l.hash_value) => {
-                    out.failures.push(format!(
-                        "{log} differs from what {name} vouches for (SHA-256 of its content {} there, {} now): altered after delivery",
-                        l.hash_value, got.inflated_sha256
-                    ))
+        let algorithm = f
+            .signature_algorithm
+            .as_deref()
+            .unwrap_or(&d.digest_signature_algorithm);
+        let Some(sig) = &f.signature else {
+            out.failures.push(format!(
+                "{name} carries no signature (x-amz-meta-signature)"
+            ));
+            continue;
+        };
+        if !algorithm.eq_ignore_ascii_case("SHA256withRSA") {
+            out.failures.push(format!(
+                "{name} claims signature algorithm {:?}, which CloudTrail does not use",
+                shown(algorithm)
+            ));
+            continue;
+        }
+        let fingerprint = d.digest_public_key_fingerprint.to_ascii_lowercase();
+        // The region's own key, else the trail's home region's.
+        let mut why_unchecked = None;
+        let mut key = None;
+        for region in [&f.region, &f.home_region] {
+            match keys(region) {
+                Ok(found) => {
+                    if let Some((_, der)) = found.into_iter().find(|(fp, _)| *fp == fingerprint) {
+                        key = Some(der);
+                        break;
+                    }
                 }
-                Some(_) => {}
-                None if l.s3_bucket == f.bucket && listed(&l.s3_object) => out.failures.push(
-                    format!("{log} is named in {name} but is not in the bucket: deleted after delivery"),
-                ),
+                Err(why) => why_unchecked = Some(why),
+            }
+        }
+        match (key, why_unchecked) {
+            (Some(der), _) => match verify(&der, d, &f.inflated_sha256, sig) {
+                Ok(()) => {
+                    out.verified += 1;
+                    verified.push(f);
+                }
+                Err(why) => out
+                    .failures
+                    .push(format!("{name}: {why}: altered after delivery")),
+            },
+            (None, Some(why)) => out
+                .unchecked
+                .push(format!("{name}: signature not checked: {why}")),
+            (None, None) => out.failures.push(format!(
+                "{name} is signed by a key CloudTrail did not publish (fingerprint {}): forged",
+                shown(&fingerprint)
+            )),
+        }
+    }
+    // Only what a verified digest says is trusted.
+    for f in &verified {
+        let d = f.digest.as_ref().expect("verified digests read");
+        let name = format!("digest s3://{}/{}", f.bucket, f.key);
+        for l in d.log_files.iter().filter(|l| l.s3_bucket == bucket) {
+            vouched.insert(&l.s3_object, (&l.hash_value, &f.key));
+            let log = format!("log s3://{}/{}", l.s3_bucket, shown(&l.s3_object));
+            match logs.get(&l.s3_object) {
+                Some(got) => match &got.inflated_sha256 {
+                    Some(h) if !h.eq_ignore_ascii_case(&l.hash_value) => out.failures.push(format!(
+                        "{log} differs from what {name} vouches for (SHA-256 of its content {} there, {h} now): altered after delivery",
+                        shown(&l.hash_value)
+                    )),
+                    Some(_) => {}
+                    None => out.failures.push(format!(
+                        "{log} does not decompress, though {name} vouches for it: altered after delivery"
+                    )),
+                },
+                None if listing.gone(&l.s3_object) => out.failures.push(format!(
+                    "{log} is named in {name} but is not in the bucket: deleted after delivery"
+                )),
                 None => {}
             }
         }
+    }
+    // The chains: each regular digest names the one before it.
+    let by_key: HashMap<&str, &Fetched> = verified.iter().map(|f| (f.key.as_str(), *f)).collect();
+    let mut chains: BTreeMap<(&str, &str, &str), Vec<&Fetched>> = BTreeMap::new();
+    for f in verified.iter().filter(|f| !f.backfill) {
         chains
-            .entry((&d.aws_account_id, &f.region, &f.trail))
+            .entry((&f.account, &f.region, &f.trail))
             .or_default()
             .push(f);
+        let d = f.digest.as_ref().expect("verified digests read");
+        let name = format!("digest s3://{}/{}", f.bucket, f.key);
+        let Some(prev_key) = d.previous_digest_s3_object.as_deref() else {
+            out.unchecked.push(format!(
+                "{name} starts a new chain: the one before it is not linked"
+            ));
+            continue;
+        };
+        match by_key.get(prev_key) {
+            Some(prev)
+                if d.previous_digest_s3_bucket.as_deref() != Some(prev.bucket.as_str())
+                    || !d
+                        .previous_digest_hash_value
+                        .as_deref()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(&prev.inflated_sha256))
+                    || d.previous_digest_signature != prev.signature =>
+            {
+                out.failures.push(format!(
+                    "digest s3://{}/{} is not the one {name} was chained to: altered after delivery",
+                    prev.bucket, prev.key
+                ));
+            }
+            Some(_) => {}
+            None if listing.gone(prev_key) => out.failures.push(format!(
+                "{name} follows s3://{}/{}, which is not in the bucket: deleted after delivery",
+                bucket,
+                shown(prev_key)
+            )),
+            None => {}
+        }
     }
     for ((account, region, _), chain) in &mut chains {
-        chain.sort_by(|a, b| a.digest.digest_end_time.cmp(&b.digest.digest_end_time));
+        chain.sort_by_key(|f| f.digest.as_ref().map(|d| d.digest_end_time.clone()));
         for pair in chain.windows(2) {
-            let (prev, next) = (pair[0], pair[1]);
-            let name = format!("digest s3://{}/{}", next.bucket, next.key);
-            let (pd, nd) = (&prev.digest, &next.digest);
+            let (pd, nd) = (pair[0].digest.as_ref(), pair[1].digest.as_ref());
+            let (Some(pd), Some(nd)) = (pd, nd) else {
+                continue;
+            };
             if nd.digest_start_time != pd.digest_end_time
                 && let (Some(from), Some(to)) =
                     (time(&pd.digest_end_time), time(&nd.digest_start_time))
+                && to > from
             {
                 out.gaps.push(Gap {
                     account: account.to_string(),
@@ -226,46 +338,15 @@ pub fn check(
                     why: "no digest covers this time: logging or validation was off, or digests were deleted".into(),
                 });
             }
-            if nd.previous_digest_s3_object.is_none() {
-                out.unchecked.push(format!(
-                    "{name} starts a new chain: the one before it is not linked"
-                ));
-                continue;
-            }
-            if nd.previous_digest_s3_object.as_deref() != Some(&prev.key) {
-                out.failures.push(format!(
-                    "{name} follows s3://{}/{}, not the digest before it",
-                    nd.previous_digest_s3_bucket.as_deref().unwrap_or_default(),
-                    nd.previous_digest_s3_object.as_deref().unwrap_or_default()
-                ));
-            } else if !nd
-                .previous_digest_hash_value
-                .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&prev.inflated_sha256))
-            {
-                out.failures.push(format!(
-                    "digest s3://{}/{} is not the one {name} was chained to: altered after delivery",
-                    prev.bucket, prev.key
-                ));
-            } else if nd.previous_digest_signature != prev.signature {
-                out.failures.push(format!(
-                    "{name} was chained to another signature than digest s3://{}/{} carries",
-                    prev.bucket, prev.key
-                ));
-            }
         }
     }
-    // A file no digest names, delivered while digests were being written around it, was put
-    // there by someone other than CloudTrail (or its digest is gone).
+    // A file no digest names, delivered while verified digests were written around it, was
+    // put there by someone other than CloudTrail (or its digest is gone).
     let mut covered: HashMap<(&str, &str), Span> = HashMap::new();
-    for f in digests {
-        if let (Some(s), Some(e)) = (
-            time(&f.digest.digest_start_time),
-            time(&f.digest.digest_end_time),
-        ) {
-            let span = covered
-                .entry((&f.digest.aws_account_id, &f.region))
-                .or_insert((s, e));
+    for f in &verified {
+        let d = f.digest.as_ref().expect("verified digests read");
+        if let (Some(s), Some(e)) = (time(&d.digest_start_time), time(&d.digest_end_time)) {
+            let span = covered.entry((&f.account, &f.region)).or_insert((s, e));
             span.0 = span.0.min(s);
             span.1 = span.1.max(e);
         }
@@ -275,6 +356,7 @@ pub fn check(
         .iter()
         .filter(|(key, log)| {
             !vouched.contains_key(key.as_str())
+                && !named.contains(key.as_str())
                 && covered
                     .get(&(log.account.as_str(), log.region.as_str()))
                     .is_some_and(|(s, e)| log.stamp > *s + margin && log.stamp < *e - margin)
@@ -288,12 +370,31 @@ pub fn check(
         .map(|(key, _)| key)
         .collect();
     strays.sort();
-    for key in strays {
-        out.failures.push(format!(
-            "log {key} is in the bucket but in no digest: not delivered by CloudTrail, or its digest is missing"
+    if !listing.strays_are_failures && !strays.is_empty() {
+        out.unchecked.push(format!(
+            "{} log file(s) are in no digest, but more than one trail writes here, so they may be another trail's (the first: {})",
+            strays.len(),
+            strays[0]
         ));
+    } else {
+        for key in &strays {
+            out.failures.push(format!(
+                "log {key} is in the bucket but in no digest: not delivered by CloudTrail, or its digest is missing"
+            ));
+        }
     }
+    out.strays = strays.into_iter().cloned().collect();
     out
+}
+
+/// A field from a digest's content, as a message may quote it: digests can be planted.
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 200;
+    if text.chars().count() <= SHOWN {
+        text.to_string()
+    } else {
+        format!("{}...", text.chars().take(SHOWN).collect::<String>())
+    }
 }
 
 /// An RFC 3339 time as digests write it.
@@ -355,7 +456,7 @@ mod tests {
                             account: A.into(),
                             region: "us-east-1".into(),
                             stamp: time(&format!("2026-11-30T{h:02}:{n:02}:00Z")).unwrap(),
-                            inflated_sha256: hash.clone(),
+                            inflated_sha256: Some(hash.clone()),
                         },
                     );
                     LogRef {
@@ -394,20 +495,43 @@ mod tests {
             digests.push(Fetched {
                 bucket: B.into(),
                 key,
+                account: A.into(),
                 region: "us-east-1".into(),
                 trail: "main".into(),
+                home_region: "us-east-1".into(),
+                backfill: false,
                 inflated_sha256: inflated,
                 signature: Some(signature),
-                digest: d,
+                signature_algorithm: Some("SHA256withRSA".into()),
+                digest: Some(d),
             });
         }
         (digests, logs)
     }
 
     fn run(s: &Signer_, digests: &[Fetched], logs: &HashMap<String, Log>) -> Checked {
-        check(digests, logs, &|_| true, &|region, fp| {
-            if region == "us-east-1" && fp == "ab12" {
-                Ok(s.der.clone())
+        // Every key a digest names was listed, less the logs not collected (deleted).
+        let mut keys: HashSet<String> = logs.keys().cloned().collect();
+        keys.extend(digests.iter().map(|d| d.key.clone()));
+        let folders: HashSet<String> = digests
+            .iter()
+            .flat_map(|d| {
+                d.digest
+                    .iter()
+                    .flat_map(|d| d.log_files.iter().map(|l| l.s3_object.clone()))
+                    .chain([d.key.clone()])
+            })
+            .map(|k| format!("{}/", k.rsplit_once('/').unwrap().0))
+            .collect();
+        let listing = Listing {
+            keys: &keys,
+            folders: &folders,
+            strays_are_failures: true,
+        };
+        let der = s.der.clone();
+        check(B, digests, logs, &listing, &|region| {
+            if region == "us-east-1" {
+                Ok(vec![("ab12".to_string(), der.clone())])
             } else {
                 Err("none".into())
             }
@@ -428,7 +552,7 @@ mod tests {
     fn an_altered_deleted_or_planted_log_file_is_named() {
         let s = signer();
         let (digests, mut logs) = chain(&s, &[9, 10, 11]);
-        logs.get_mut(&log_key(10, 10)).unwrap().inflated_sha256 = "00".repeat(32);
+        logs.get_mut(&log_key(10, 10)).unwrap().inflated_sha256 = Some("00".repeat(32));
         logs.remove(&log_key(10, 11));
         let planted = log_key(10, 30);
         logs.insert(
@@ -437,7 +561,7 @@ mod tests {
                 account: A.into(),
                 region: "us-east-1".into(),
                 stamp: time("2026-11-30T10:30:00Z").unwrap(),
-                inflated_sha256: "11".repeat(32),
+                inflated_sha256: Some("11".repeat(32)),
             },
         );
         let c = run(&s, &digests, &logs);
@@ -465,7 +589,7 @@ mod tests {
         let s = signer();
         let (mut digests, logs) = chain(&s, &[9, 10, 11, 12]);
         // Someone rewrites a log's hash in digest 10 to cover an edited log.
-        digests[1].digest.log_files[0].hash_value = "22".repeat(32);
+        digests[1].digest.as_mut().unwrap().log_files[0].hash_value = "22".repeat(32);
         digests[1].inflated_sha256 = sha256_hex(b"edited");
         // ... and deletes digest 12's predecessor (11).
         digests.remove(2);
@@ -483,23 +607,118 @@ mod tests {
             "{:#?}",
             c.failures
         );
-        assert_eq!(c.gaps.len(), 1, "the hour digest 11 covered has no digest");
-        assert_eq!(c.gaps[0].from, time("2026-11-30T11:00:00Z").unwrap());
+        assert_eq!(c.gaps.len(), 1, "no verified digest covers 10:00 to 12:00");
+        assert_eq!(c.gaps[0].from, time("2026-11-30T10:00:00Z").unwrap());
+        assert_eq!(c.gaps[0].to, time("2026-11-30T12:00:00Z").unwrap());
     }
 
     #[test]
     fn a_digest_moved_elsewhere_or_signed_by_an_unknown_key_is_said() {
         let s = signer();
-        let (mut digests, logs) = chain(&s, &[9, 10]);
+        let (mut digests, logs) = chain(&s, &[9, 10, 11]);
         digests[0].key = "AWSLogs/elsewhere.json.gz".into();
-        digests[1].digest.digest_public_key_fingerprint = "ffff".into();
+        digests[1]
+            .digest
+            .as_mut()
+            .unwrap()
+            .digest_public_key_fingerprint = "ffff".into();
+        digests[2].signature_algorithm = Some("MD5withRSA".into());
         let c = run(&s, &digests, &logs);
         assert!(c.failures.iter().any(|f| f.contains("moved or copied")));
         assert!(
+            c.failures.iter().any(|f| f.contains("did not publish")),
+            "{:#?}",
+            c.failures
+        );
+        assert!(c.failures.iter().any(|f| f.contains("MD5withRSA")));
+        assert_eq!(c.verified, 0);
+        assert!(
+            c.failures
+                .iter()
+                .all(|f| !f.contains("altered after delivery") || f.contains("digest")),
+            "a digest that does not verify vouches for nothing, so its logs are not judged by it"
+        );
+    }
+
+    #[test]
+    fn a_region_whose_keys_are_unknown_is_unchecked_and_its_logs_judged_by_nothing() {
+        let s = signer();
+        let (mut digests, mut logs) = chain(&s, &[9, 10]);
+        for d in &mut digests {
+            d.region = "eu-west-1".into();
+            d.home_region = "eu-west-1".into();
+        }
+        logs.get_mut(&log_key(9, 10)).unwrap().inflated_sha256 = Some("00".repeat(32));
+        let c = run(&s, &digests, &logs);
+        assert_eq!(c.verified, 0);
+        assert_eq!(c.unchecked.len(), 2, "{:#?}", c.unchecked);
+        assert!(c.failures.is_empty(), "{:#?}", c.failures);
+    }
+
+    #[test]
+    fn another_regions_digest_is_checked_with_the_home_regions_key_and_a_backfill_keeps_the_chain()
+    {
+        let s = signer();
+        let (mut digests, logs) = chain(&s, &[9, 10, 11]);
+        // Region eu-west-1's logs, a trail at home in us-east-1 (whose key the fake knows).
+        for d in &mut digests {
+            d.region = "eu-west-1".into();
+        }
+        // A backfill digest between 10 and 11, naming no chain of its own.
+        let mut backfill = digests[1].clone();
+        backfill.key = backfill.key.replace(".json.gz", "_backfill.json.gz");
+        backfill.backfill = true;
+        backfill.digest.as_mut().unwrap().digest_s3_object = backfill.key.clone();
+        backfill.digest.as_mut().unwrap().log_files.clear();
+        let d = backfill.digest.as_ref().unwrap();
+        let inflated = sha256_hex(b"backfill");
+        backfill.signature = Some(squall_core::digest::hex(
+            &s.key
+                .sign(signed_string(d, &inflated).as_bytes())
+                .to_bytes(),
+        ));
+        backfill.inflated_sha256 = inflated;
+        digests.insert(2, backfill);
+        let c = run(&s, &digests, &logs);
+        assert_eq!(c.verified, 4, "{:#?} {:#?}", c.failures, c.unchecked);
+        assert!(c.failures.is_empty(), "{:#?}", c.failures);
+        assert!(c.gaps.is_empty());
+    }
+
+    #[test]
+    fn a_file_in_no_digest_is_only_unchecked_when_another_trail_may_write_there() {
+        let s = signer();
+        let (digests, mut logs) = chain(&s, &[9, 10, 11]);
+        let planted = log_key(10, 30);
+        logs.insert(
+            planted.clone(),
+            Log {
+                account: A.into(),
+                region: "us-east-1".into(),
+                stamp: time("2026-11-30T10:30:00Z").unwrap(),
+                inflated_sha256: Some("11".repeat(32)),
+            },
+        );
+        let keys: HashSet<String> = logs.keys().cloned().collect();
+        let folders = HashSet::new();
+        let der = s.der.clone();
+        let c = check(
+            B,
+            &digests,
+            &logs,
+            &Listing {
+                keys: &keys,
+                folders: &folders,
+                strays_are_failures: false,
+            },
+            &|_| Ok(vec![("ab12".to_string(), der.clone())]),
+        );
+        assert!(c.failures.is_empty(), "{:#?}", c.failures);
+        assert!(
             c.unchecked
                 .iter()
-                .any(|u| u.contains("signature not checked"))
+                .any(|u| u.contains("more than one trail"))
         );
-        assert_eq!(c.verified, 0);
+        assert!(c.strays.contains(&planted));
     }
 }

@@ -45,12 +45,14 @@ pub fn log_name(name: &str) -> Option<LogName> {
 }
 
 /// A digest file's name:
-/// `111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261130T120131Z[_backfill].json.gz`.
+/// `111122223333_CloudTrail-Digest_eu-west-1_trail_us-east-1_20261130T120131Z[_backfill].json.gz`
+/// (the region whose logs it covers, the trail, the trail's home region).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestName {
     pub account: String,
     pub region: String,
     pub trail: String,
+    pub home_region: String,
     /// The end of the hour it covers.
     pub end: DateTime<Utc>,
     pub backfill: bool,
@@ -66,8 +68,8 @@ pub fn digest_name(name: &str) -> Option<DigestName> {
     let (account, rest) = rest.split_once("_CloudTrail-Digest_")?;
     let (region, rest) = rest.split_once('_')?;
     let (rest, stamp) = rest.rsplit_once('_')?;
-    let trail = rest.strip_suffix(region)?.strip_suffix('_')?;
-    if !is_account(account) || !is_region(region) || !is_trail(trail) {
+    let (trail, home_region) = rest.rsplit_once('_')?;
+    if !is_account(account) || !is_region(region) || !is_region(home_region) || !is_trail(trail) {
         return None;
     }
     let end = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
@@ -77,6 +79,7 @@ pub fn digest_name(name: &str) -> Option<DigestName> {
         account: account.to_string(),
         region: region.to_string(),
         trail: trail.to_string(),
+        home_region: home_region.to_string(),
         end,
         backfill,
     })
@@ -188,12 +191,18 @@ mod tests {
             ),
             None
         );
+        let other = digest_name(
+            "111122223333_CloudTrail-Digest_eu-west-1_main_us-east-1_20261130T120131Z.json.gz",
+        )
+        .unwrap();
         assert_eq!(
-            digest_name(
-                "111122223333_CloudTrail-Digest_eu-west-1_t_us-east-1_20261130T120131Z.json.gz"
+            (
+                other.region.as_str(),
+                other.home_region.as_str(),
+                other.trail.as_str()
             ),
-            None,
-            "the region is named twice, the same"
+            ("eu-west-1", "us-east-1", "main"),
+            "a multi-region trail's digests name the logs' region and the trail's home region"
         );
     }
 

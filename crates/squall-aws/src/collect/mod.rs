@@ -10,21 +10,22 @@
 //! recorded), or is reported and left alone (it changed: evidence is never overwritten).
 
 pub mod digest;
+mod fetch;
 pub mod layout;
+mod lookup;
+pub mod records;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::Read;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::Client as S3;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures_util::StreamExt;
-use sha2::{Digest as _, Sha256};
 use squall_core::entry::{CollectedGap, LogsCollected};
 
 use crate::services::{cloudtrail, s3};
 use crate::{AwsError, Target, connect};
-use layout::{DigestName, LogName};
+use fetch::{Fail, Named};
 
 /// Which logs to collect, and how: what the analyst chose, apart from the window.
 #[derive(Debug, Clone, Default)]
@@ -103,16 +104,17 @@ pub trait Sink {
 /// Files recorded together, so that a long collection is not a transaction a file.
 const BATCH: usize = 64;
 
-/// Tries per file when the connection breaks mid-body (the SDK retries the call itself).
-const TRIES: usize = 3;
-
-/// Delivery lags: a file written up to this long after `until` may hold events before it.
-fn delivery_lag() -> Duration {
+/// How late a file may be delivered after the events it holds: one written up to this long
+/// after `until` is fetched (digests, hourly, up to twice this).
+fn lag() -> Duration {
     Duration::hours(1)
 }
 
+/// At most this many lines in each of the report's lists; the rest are counted.
+const MAX_LINES: usize = 1000;
+
 /// Collects the trail's files for the window. Errors only when nothing can be collected
-/// (no credentials, no bucket); everything else is in the report.
+/// (no credentials, no bucket) or the case cannot record; everything else is in the report.
 pub async fn collect(
     target: &Target,
     req: &Request,
@@ -131,22 +133,21 @@ pub async fn collect(
     let caller = crate::identity(&aws_sdk_sts::Client::new(&home)).await?;
 
     sink.progress(Progress::Phase("finding the trail's bucket".into()));
-    let trails = cloudtrail::deliveries(&aws_sdk_cloudtrail::Client::new(&home)).await;
-    let chosen = match &trails {
-        Ok(trails) => choose(trails, req.scope.trail.as_deref(), &mut report.warnings),
+    let trails = match cloudtrail::deliveries(&aws_sdk_cloudtrail::Client::new(&home)).await {
+        Ok(t) => t,
         Err(e) => {
             report
                 .warnings
                 .push(format!("the trails could not be read: {e}"));
-            None
+            Vec::new()
         }
     };
-    let (bucket, prefix) = match (&req.scope.bucket, &chosen) {
-        (Some(b), _) => (b.clone(), req.scope.prefix.clone()),
-        (None, Some(t)) if t.bucket.is_some() => {
-            (t.bucket.clone().unwrap_or_default(), t.prefix.clone())
-        }
-        _ => {
+    let scope = &req.scope;
+    let chosen = choose(&trails, scope, &mut report.warnings);
+    let (bucket, prefix) = match (&scope.bucket, &chosen) {
+        (Some(b), _) => (b.clone(), scope.prefix.clone()),
+        (None, Some(t)) => (t.bucket.clone().unwrap_or_default(), t.prefix.clone()),
+        (None, None) => {
             return Err(AwsError::Call {
                 call: "cloudtrail:DescribeTrails",
                 on: String::new(),
@@ -162,6 +163,11 @@ pub async fn collect(
             .map(|p| format!("{}/", p.trim_matches('/')))
             .unwrap_or_default()
     );
+    // Another trail writing to the same place may not validate: its files are in no digest.
+    let writers = trails
+        .iter()
+        .filter(|t| t.bucket.as_deref() == Some(&bucket) && same_prefix(&t.prefix, &prefix))
+        .count();
     let stopped = match &chosen {
         Some(t) => {
             match cloudtrail::trail_status(&aws_sdk_cloudtrail::Client::new(&home), &t.arn).await {
@@ -184,32 +190,37 @@ pub async fn collect(
         None => None,
     };
 
-    let store = match &req.scope.log_account {
+    let store = match &scope.log_account {
         Some(account) => connect(&target.in_account(account)).await,
         None => home.clone(),
     };
     let s3 = s3_client(&store, &bucket).await?;
     sink.progress(Progress::Phase(format!("listing s3://{bucket}")));
-    let found = list(
+    let found = fetch::list(
         &s3,
         &bucket,
         prefix.as_deref(),
         req,
-        since,
-        until,
+        (since, until),
         &mut report,
     )
     .await?;
-    report.accounts = found.accounts.iter().cloned().collect();
-    report.regions = found.regions.iter().cloned().collect();
+    let places: Vec<(String, String)> = found.places.iter().cloned().collect();
+    report.accounts = places
+        .iter()
+        .map(|(a, _)| a.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    report.regions = places
+        .iter()
+        .map(|(_, r)| r.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     sink.progress(Progress::Listed {
-        files: (found.logs.len() + found.digests.len()) as u64,
-        bytes: found
-            .logs
-            .iter()
-            .chain(&found.digests)
-            .map(|o| o.object.size)
-            .sum(),
+        files: found.wanted.len() as u64,
+        bytes: found.wanted.iter().map(|w| w.object.size).sum(),
     });
 
     // The files, fetched in parallel; recorded in batches as they finish.
@@ -217,22 +228,24 @@ pub async fn collect(
 
     sink.progress(Progress::Phase("checking the digests".into()));
     let keys = public_keys(&home, &fetched.digests).await;
-    let listed = |key: &str| {
-        key.rsplit_once('/')
-            .is_some_and(|(folder, _)| found.listed.contains(&format!("{folder}/")))
-    };
     let checked = digest::check(
+        &bucket,
         &fetched.digests,
         &fetched.logs,
-        &listed,
-        &|region, fingerprint| match keys.get(region) {
-            Some(Ok(keys)) => keys
+        &digest::Listing {
+            keys: &found.keys,
+            folders: &found.folders,
+            strays_are_failures: writers <= 1 && !trails.is_empty(),
+        },
+        &|region| match keys.get(region) {
+            Some(Ok(keys)) => Ok(keys
                 .iter()
-                .find(|k| k.fingerprint == fingerprint)
-                .map(|k| k.der.clone())
-                .ok_or_else(|| format!("no public key with fingerprint {fingerprint} in {region}")),
-            Some(Err(e)) => Err(format!("public keys of {region} not fetched ({e})")),
-            None => Err(format!("public keys of {region} not fetched")),
+                .map(|k| (k.fingerprint.clone(), k.der.clone()))
+                .collect()),
+            Some(Err(e)) => Err(format!(
+                "the public keys of {region} were not fetched ({e})"
+            )),
+            None => Err(format!("the public keys of {region} were not fetched")),
         },
     );
     report.digests = fetched.digests.len() as u64;
@@ -241,59 +254,97 @@ pub async fn collect(
     report.unchecked.extend(checked.unchecked);
     if fetched.digests.is_empty() && !fetched.logs.is_empty() {
         report.unchecked.push(
-            "no digest files in the window: log file validation is off, so nothing shows whether files were altered or deleted".into(),
+            "no digest files in the window: log file validation is off (or its digests are gone), so nothing shows whether files were altered or deleted".into(),
         );
     }
 
-    // What the bucket lacks.
+    // What the bucket lacks: from records only of files the digests do not disown.
+    let mut newest: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+    let mut stops: HashMap<String, StopsAndStarts> = HashMap::new();
+    for (key, (place, summary)) in &fetched.summaries {
+        if checked.strays.contains(key) {
+            continue;
+        }
+        if let Some(t) = summary.newest {
+            let n = newest.entry(place.clone()).or_insert(t);
+            *n = (*n).max(t);
+        }
+        let ours = |named: &Option<String>| match (&chosen, named) {
+            (Some(t), Some(n)) => *n == t.name || *n == t.arn,
+            _ => true,
+        };
+        let s = stops.entry(place.0.clone()).or_default();
+        s.0.extend(
+            summary
+                .stops
+                .iter()
+                .filter(|(_, n)| ours(n))
+                .map(|(t, _)| *t),
+        );
+        s.1.extend(
+            summary
+                .starts
+                .iter()
+                .filter(|(_, n)| ours(n))
+                .map(|(t, _)| *t),
+        );
+    }
     let mut gaps: Vec<digest::Gap> = checked.gaps;
-    for (account, region) in found.places() {
-        let newest = fetched
-            .newest
-            .get(&(account.clone(), region.clone()))
-            .copied()
-            .unwrap_or(since)
+    let gap = |place: &(String, String), from, to, why: &str| digest::Gap {
+        account: place.0.clone(),
+        region: place.1.clone(),
+        from,
+        to,
+        why: why.to_string(),
+    };
+    for place in &places {
+        // Delivery runs some minutes behind, and not in event order.
+        let delivered = newest
+            .get(place)
+            .map_or(since, |t| *t - Duration::minutes(15))
             .max(since);
-        if until > newest {
-            gaps.push(digest::Gap {
-                account: account.clone(),
-                region: region.clone(),
-                from: newest,
-                to: until,
-                why: "after the newest delivered event".into(),
-            });
-        }
+        gaps.push(gap(
+            place,
+            delivered,
+            until,
+            "after the newest delivered event",
+        ));
         if let Some(from) = stopped {
-            gaps.push(digest::Gap {
-                account: account.clone(),
-                region: region.clone(),
-                from,
-                to: until,
-                why: "the trail is not logging".into(),
-            });
+            gaps.push(gap(place, from, until, "the trail is not logging"));
         }
-        for (from, to) in fetched.stops.get(&account).into_iter().flatten() {
-            gaps.push(digest::Gap {
-                account: account.clone(),
-                region: region.clone(),
-                from: (*from).max(since),
-                to: to.unwrap_or(until).min(until),
-                why: "the trail was stopped (StopLogging)".into(),
-            });
+        if let Some((stopped, started)) = stops.get(&place.0) {
+            for s in stopped {
+                let to = started
+                    .iter()
+                    .filter(|t| *t > s)
+                    .min()
+                    .copied()
+                    .unwrap_or(until);
+                gaps.push(gap(
+                    place,
+                    (*s).max(since),
+                    to.min(until),
+                    "the trail was stopped (StopLogging or DeleteTrail)",
+                ));
+            }
         }
     }
     let gaps = merge(gaps);
-    if req.scope.lookup {
+    let trusted = lookup::adopt(req, &places, sink, &mut report)
+        .await
+        .map_err(recording)?;
+    if scope.lookup {
         sink.progress(Progress::Phase(
             "asking LookupEvents for what the bucket lacks".into(),
         ));
-        fill(
+        lookup::fill(
             target,
             &home,
             &caller.account,
             req,
-            &gaps,
-            &fetched,
+            gaps,
+            &fetched.paths,
+            &trusted,
             sink,
             &mut report,
             now,
@@ -313,24 +364,55 @@ pub async fn collect(
             })
             .collect();
     }
+    lookup::superseded(&trusted, &fetched.paths, &mut report);
+    for list in [
+        &mut report.failures,
+        &mut report.integrity,
+        &mut report.unchecked,
+        &mut report.warnings,
+    ] {
+        if list.len() > MAX_LINES {
+            let more = list.len() - MAX_LINES;
+            list.truncate(MAX_LINES);
+            list.push(format!("... and {more} more"));
+        }
+    }
     Ok(report)
 }
 
-/// The trail to read: the one named, else the organization's, multi-region, validated one.
+/// Whether two trail prefixes name the same place (`None`, empty and `/` are no prefix).
+fn same_prefix(a: &Option<String>, b: &Option<String>) -> bool {
+    let norm = |p: &Option<String>| {
+        p.as_deref()
+            .unwrap_or_default()
+            .trim_matches('/')
+            .to_string()
+    };
+    norm(a) == norm(b)
+}
+
+/// The trail to read: the one named; with `--bucket`, one delivering there; else the
+/// organization's, multi-region, validated one.
 fn choose(
     trails: &[cloudtrail::Delivery],
-    wanted: Option<&str>,
+    scope: &Scope,
     warnings: &mut Vec<String>,
 ) -> Option<cloudtrail::Delivery> {
-    if let Some(w) = wanted {
-        let found = trails.iter().find(|t| t.name == w || t.arn == w).cloned();
+    if let Some(w) = &scope.trail {
+        let found = trails.iter().find(|t| t.name == *w || t.arn == *w).cloned();
         if found.is_none() {
             warnings.push(format!("no trail named {w} is visible here"));
         }
         return found;
     }
-    let mut usable: Vec<&cloudtrail::Delivery> =
-        trails.iter().filter(|t| t.bucket.is_some()).collect();
+    let mut usable: Vec<&cloudtrail::Delivery> = trails
+        .iter()
+        .filter(|t| t.bucket.is_some())
+        .filter(|t| match &scope.bucket {
+            Some(b) => t.bucket.as_ref() == Some(b) && same_prefix(&t.prefix, &scope.prefix),
+            None => true,
+        })
+        .collect();
     usable.sort_by_key(|t| {
         (
             !t.organization,
@@ -340,7 +422,7 @@ fn choose(
         )
     });
     let first = usable.first().copied().cloned();
-    let others: BTreeSet<&str> = usable
+    let others: std::collections::BTreeSet<&str> = usable
         .iter()
         .skip(1)
         .filter(|t| t.bucket != first.as_ref().and_then(|f| f.bucket.clone()))
@@ -373,201 +455,7 @@ async fn s3_client(config: &crate::SdkConfig, bucket: &str) -> Result<S3, AwsErr
     ))
 }
 
-/// An object to fetch, with what its name says.
-#[derive(Debug, Clone)]
-struct Wanted {
-    object: s3::Object,
-    log: Option<LogName>,
-    digest: Option<DigestName>,
-}
-
-/// What the listing found.
-#[derive(Debug, Default)]
-struct Found {
-    logs: Vec<Wanted>,
-    digests: Vec<Wanted>,
-    /// Every day folder listed (`…/YYYY/MM/DD/`).
-    listed: HashSet<String>,
-    accounts: BTreeSet<String>,
-    regions: BTreeSet<String>,
-    /// The (account, region) folders that exist.
-    places: BTreeSet<(String, String)>,
-}
-
-impl Found {
-    fn places(&self) -> Vec<(String, String)> {
-        self.places.iter().cloned().collect()
-    }
-}
-
-/// Finds the accounts and regions under the logs' root (an organization's layout too), then
-/// lists only the day folders of the window.
-async fn list(
-    s3: &S3,
-    bucket: &str,
-    prefix: Option<&str>,
-    req: &Request,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    report: &mut LogsCollected,
-) -> Result<Found, AwsError> {
-    let root = layout::logs_root(prefix);
-    let top = s3::folders(s3, bucket, &root).await?;
-    let mut homes: Vec<(String, String)> = Vec::new(); // (base, account)
-    for name in &top {
-        if layout::is_account(name) {
-            homes.push((root.clone(), name.clone()));
-        } else if layout::is_organization(name) {
-            let base = format!("{root}{name}/");
-            for account in s3::folders(s3, bucket, &base).await? {
-                if layout::is_account(&account) {
-                    homes.push((base.clone(), account));
-                }
-            }
-        }
-    }
-    if homes.is_empty() {
-        return Err(AwsError::Call {
-            call: "s3:ListObjectsV2",
-            on: format!("s3://{bucket}/{root}"),
-            message: "no CloudTrail logs there (help: --prefix, if the trail writes under one)"
-                .into(),
-        });
-    }
-    let wanted = |list: &[String], v: &str| list.is_empty() || list.iter().any(|w| w == v);
-    for a in &req.scope.accounts {
-        if !homes.iter().any(|(_, h)| h == a) {
-            report
-                .warnings
-                .push(format!("s3://{bucket}/{root} holds no logs of account {a}"));
-        }
-    }
-    homes.retain(|(_, a)| wanted(&req.scope.accounts, a));
-    let mut found = Found::default();
-    let mut days: Vec<(String, String, String, &'static str, chrono::NaiveDate)> = Vec::new();
-    for (base, account) in &homes {
-        let regions = s3::folders(s3, bucket, &format!("{base}{account}/CloudTrail/")).await?;
-        let digest_regions =
-            s3::folders(s3, bucket, &format!("{base}{account}/CloudTrail-Digest/"))
-                .await
-                .unwrap_or_default();
-        for region in regions
-            .iter()
-            .filter(|r| layout::is_region(r) && wanted(&req.scope.regions, r))
-        {
-            found.places.insert((account.clone(), region.clone()));
-            for day in layout::days(since, until + delivery_lag()) {
-                days.push((
-                    base.clone(),
-                    account.clone(),
-                    region.clone(),
-                    "CloudTrail",
-                    day,
-                ));
-            }
-        }
-        for region in digest_regions
-            .iter()
-            .filter(|r| layout::is_region(r) && wanted(&req.scope.regions, r))
-        {
-            for day in layout::days(since, until + delivery_lag() * 2) {
-                days.push((
-                    base.clone(),
-                    account.clone(),
-                    region.clone(),
-                    "CloudTrail-Digest",
-                    day,
-                ));
-            }
-        }
-        found.accounts.insert(account.clone());
-    }
-    for r in &req.scope.regions {
-        if !found.places.iter().any(|(_, p)| p == r) {
-            report
-                .warnings
-                .push(format!("s3://{bucket}/{root} holds no logs of region {r}"));
-        }
-    }
-    found.regions = found.places.iter().map(|(_, r)| r.clone()).collect();
-    let listings = futures_util::stream::iter(days.into_iter().map(
-        |(base, account, region, folder, day)| {
-            let prefix = layout::day_prefix(&base, &account, folder, &region, day);
-            async move {
-                let objects = s3::objects(s3, bucket, &prefix).await;
-                (prefix, account, region, folder, objects)
-            }
-        },
-    ))
-    .buffer_unordered(req.scope.parallel.max(1))
-    .collect::<Vec<_>>()
-    .await;
-    let mut odd = Vec::new();
-    for (prefix, account, region, folder, objects) in listings {
-        let objects = match objects {
-            Ok(o) => o,
-            Err(e) => {
-                report
-                    .failures
-                    .push(format!("{e}: the files there were not collected"));
-                continue;
-            }
-        };
-        found.listed.insert(prefix.clone());
-        for object in objects {
-            let name = object.key.strip_prefix(&prefix).unwrap_or_default();
-            if folder == "CloudTrail" {
-                match layout::log_name(name) {
-                    Some(n) if n.account == account && n.region == region => {
-                        if n.stamp >= since && n.stamp <= until + delivery_lag() {
-                            found.logs.push(Wanted {
-                                object,
-                                log: Some(n),
-                                digest: None,
-                            });
-                        }
-                    }
-                    _ => odd.push(object.key),
-                }
-            } else {
-                match layout::digest_name(name) {
-                    Some(n) if n.account == account && n.region == region => {
-                        if n.end >= since && n.end <= until + delivery_lag() * 2 {
-                            found.digests.push(Wanted {
-                                object,
-                                log: None,
-                                digest: Some(n),
-                            });
-                        }
-                    }
-                    _ => odd.push(object.key),
-                }
-            }
-        }
-    }
-    if !odd.is_empty() {
-        odd.sort();
-        report.warnings.push(format!(
-            "{} object(s) among the logs are not named as CloudTrail names its files and were not collected: {}{}",
-            odd.len(),
-            odd.iter().take(5).map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "),
-            if odd.len() > 5 { ", ..." } else { "" }
-        ));
-    }
-    found.logs.sort_by(|a, b| a.object.key.cmp(&b.object.key));
-    found
-        .digests
-        .sort_by(|a, b| a.object.key.cmp(&b.object.key));
-    Ok(found)
-}
-
-/// An account and a region.
-type Place = (String, String);
-
-/// When a trail was stopped, and started again (if it was).
-type Stopped = (DateTime<Utc>, Option<DateTime<Utc>>);
-
-/// The times of an account's StopLogging and StartLogging calls.
+/// The times an account's trail was stopped, and started.
 type StopsAndStarts = (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>);
 
 /// What fetching found, for the digests' check and the gaps.
@@ -576,55 +464,38 @@ struct Fetched {
     /// By key.
     logs: HashMap<String, digest::Log>,
     digests: Vec<digest::Fetched>,
-    /// The newest event delivered, by (account, region).
-    newest: HashMap<(String, String), DateTime<Utc>>,
-    /// When each account's trail was stopped, and started again (if it was).
-    stops: HashMap<String, Vec<Stopped>>,
-    /// Log files by (account, region), with their paths and stamps: where `LookupEvents`'
-    /// events are looked for before being written again.
-    paths: HashMap<Place, Vec<(DateTime<Utc>, PathBuf)>>,
-}
-
-/// One file fetched (or found already there) and read.
-struct Got {
-    wanted: Wanted,
-    path: PathBuf,
-    sha256: String,
-    size: u64,
-    inflated_sha256: String,
-    /// Already recorded by the case.
-    recorded: bool,
-    signature: Option<String>,
-    read: Option<Read_>,
-    digest: Option<digest::Digest>,
-}
-
-/// What a log file's records say that collecting needs.
-#[derive(Debug, Default)]
-struct Read_ {
-    newest: Option<DateTime<Utc>>,
-    stops: Vec<DateTime<Utc>>,
-    starts: Vec<DateTime<Utc>>,
+    /// What each log file's records say, by key, with its place.
+    summaries: HashMap<String, ((String, String), records::Summary)>,
+    /// Log files by place, with their stamps and paths.
+    paths: fetch::Places,
 }
 
 async fn fetch_all(
     s3: &S3,
     bucket: &str,
     req: &Request,
-    found: &Found,
+    found: &fetch::Found,
     sink: &mut dyn Sink,
     report: &mut LogsCollected,
 ) -> Result<Fetched, AwsError> {
-    let jobs = found.logs.iter().chain(&found.digests).cloned();
-    let mut results = futures_util::stream::iter(jobs.map(|w| fetch_one(s3, bucket, req, w)))
-        .buffer_unordered(req.scope.parallel.max(1));
+    let mut results = futures_util::stream::iter(
+        found
+            .wanted
+            .iter()
+            .cloned()
+            .map(|w| fetch::fetch(s3, bucket, req, w)),
+    )
+    .buffer_unordered(req.scope.parallel.max(1));
     let mut out = Fetched::default();
     let mut batch = Vec::new();
-    let mut stops: HashMap<String, StopsAndStarts> = HashMap::new();
     while let Some(result) = results.next().await {
         let got = match result {
             Ok(g) => g,
-            Err(e) => {
+            Err(Fail::Changed(e)) => {
+                report.integrity.push(e);
+                continue;
+            }
+            Err(Fail::Final(e) | Fail::Again(e)) => {
                 report.failures.push(e);
                 continue;
             }
@@ -632,80 +503,81 @@ async fn fetch_all(
         sink.progress(Progress::Fetched { bytes: got.size });
         report.files += 1;
         report.bytes += got.size;
-        let source = format!("s3://{bucket}/{}", got.wanted.object.key);
-        let file = |description: String, kind| File {
-            path: got.path.clone(),
-            sha256: got.sha256.clone(),
-            size: got.size,
-            source: source.clone(),
-            description,
-            kind,
-        };
-        if let Some(n) = &got.wanted.log {
-            let place = (n.account.clone(), n.region.clone());
-            out.logs.insert(
-                got.wanted.object.key.clone(),
-                digest::Log {
-                    account: n.account.clone(),
-                    region: n.region.clone(),
-                    stamp: n.stamp,
-                    inflated_sha256: got.inflated_sha256.clone(),
-                },
-            );
-            out.paths
-                .entry(place.clone())
-                .or_default()
-                .push((n.stamp, got.path.clone()));
-            if let Some(read) = &got.read {
-                if let Some(t) = read.newest {
-                    let newest = out.newest.entry(place).or_insert(t);
-                    *newest = (*newest).max(t);
-                }
-                let s = stops.entry(n.account.clone()).or_default();
-                s.0.extend(&read.stops);
-                s.1.extend(&read.starts);
-            }
-            if !got.recorded {
-                batch.push(file(
-                    format!(
-                        "CloudTrail log file of account {}, region {}, delivered {} (ETag {})",
-                        n.account,
-                        n.region,
-                        stamp(n.stamp),
-                        got.wanted.object.etag
-                    ),
-                    FileKind::Log,
-                ));
-            }
-        } else if let (Some(n), Some(d)) = (&got.wanted.digest, &got.digest) {
-            out.digests.push(digest::Fetched {
-                bucket: bucket.to_string(),
-                key: got.wanted.object.key.clone(),
-                region: n.region.clone(),
-                trail: n.trail.clone(),
-                inflated_sha256: got.inflated_sha256.clone(),
-                signature: got.signature.clone(),
-                digest: d.clone(),
-            });
-            if !got.recorded {
-                batch.push(file(
-                    format!(
-                        "CloudTrail digest file of trail {}, account {}, region {}, ending {}{}",
-                        n.trail,
-                        n.account,
-                        n.region,
-                        stamp(n.end),
-                        got.signature
-                            .as_deref()
-                            .map(|s| format!(", signature {s}"))
-                            .unwrap_or_default()
-                    ),
-                    FileKind::Digest,
-                ));
-            }
-        }
         if got.recorded {
             report.already += 1;
+        }
+        if let Some(why) = &got.unreadable {
+            report
+                .integrity
+                .push(format!("{why}: kept as evidence, not read"));
+        }
+        let key = got.wanted.object.key.clone();
+        let description = match &got.wanted.named {
+            Named::Log(n) => {
+                let place = (n.account.clone(), n.region.clone());
+                out.logs.insert(
+                    key.clone(),
+                    digest::Log {
+                        account: n.account.clone(),
+                        region: n.region.clone(),
+                        stamp: n.stamp,
+                        inflated_sha256: got.inflated_sha256.clone(),
+                    },
+                );
+                out.paths
+                    .entry(place.clone())
+                    .or_default()
+                    .push((n.stamp, got.wanted.path.clone()));
+                if let Some(s) = got.summary.clone() {
+                    out.summaries.insert(key.clone(), (place, s));
+                }
+                format!(
+                    "CloudTrail log file of account {}, region {}, delivered {} (ETag {})",
+                    n.account,
+                    n.region,
+                    stamp(n.stamp),
+                    got.wanted.object.etag
+                )
+            }
+            Named::Digest(n) => {
+                out.digests.push(digest::Fetched {
+                    bucket: bucket.to_string(),
+                    key: key.clone(),
+                    account: n.account.clone(),
+                    region: n.region.clone(),
+                    trail: n.trail.clone(),
+                    home_region: n.home_region.clone(),
+                    backfill: n.backfill,
+                    inflated_sha256: got.inflated_sha256.clone().unwrap_or_default(),
+                    signature: got.signature.clone(),
+                    signature_algorithm: got.signature_algorithm.clone(),
+                    digest: got.digest.clone(),
+                });
+                format!(
+                    "CloudTrail digest file of trail {}, account {}, region {}, ending {}{}",
+                    n.trail,
+                    n.account,
+                    n.region,
+                    stamp(n.end),
+                    got.signature
+                        .as_deref()
+                        .map(|s| format!(", signature {s}"))
+                        .unwrap_or_default()
+                )
+            }
+        };
+        if !got.recorded {
+            batch.push(File {
+                path: got.wanted.path.clone(),
+                sha256: got.sha256.clone(),
+                size: got.size,
+                source: format!("s3://{bucket}/{key}"),
+                description,
+                kind: match got.wanted.named {
+                    Named::Log(_) => FileKind::Log,
+                    Named::Digest(_) => FileKind::Digest,
+                },
+            });
         }
         if batch.len() >= BATCH {
             sink.record(&batch).map_err(recording)?;
@@ -713,14 +585,6 @@ async fn fetch_all(
         }
     }
     sink.record(&batch).map_err(recording)?;
-    for (account, (mut stopped, mut started)) in stops {
-        stopped.sort();
-        started.sort();
-        let spans = out.stops.entry(account).or_default();
-        for s in stopped {
-            spans.push((s, started.iter().find(|t| **t > s).copied()));
-        }
-    }
     Ok(out)
 }
 
@@ -732,176 +596,8 @@ fn recording(e: String) -> AwsError {
     }
 }
 
-/// Fetches one object into its place (or takes the copy already there) and reads it.
-async fn fetch_one(s3: &S3, bucket: &str, req: &Request, wanted: Wanted) -> Result<Got, String> {
-    let key = wanted.object.key.clone();
-    let name = key.rsplit('/').next().unwrap_or_default().to_string();
-    let (dir, is_log) = match (&wanted.log, &wanted.digest) {
-        (Some(n), _) => (
-            req.logs_dir
-                .join(&n.account)
-                .join(&n.region)
-                .join(n.stamp.format("%Y/%m/%d").to_string()),
-            true,
-        ),
-        (_, Some(n)) => (
-            req.digests_dir
-                .join(&n.account)
-                .join(&n.region)
-                .join(n.end.format("%Y/%m/%d").to_string()),
-            false,
-        ),
-        _ => return Err(format!("s3://{bucket}/{key}: not a CloudTrail file")),
-    };
-    let path = dir.join(&name);
-    let mut last = String::new();
-    for _ in 0..TRIES {
-        match fetch_into(s3, bucket, &key, &dir, &path, &wanted, req, is_log).await {
-            Ok(got) => return Ok(got),
-            Err(Fail::Final(e)) => return Err(e),
-            Err(Fail::Again(e)) => last = e,
-        }
-    }
-    Err(last)
-}
-
-enum Fail {
-    /// Worth another try (the body broke off).
-    Again(String),
-    /// Not (the call failed after the SDK's retries, or the copy here differs).
-    Final(String),
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn fetch_into(
-    s3: &S3,
-    bucket: &str,
-    key: &str,
-    dir: &Path,
-    path: &Path,
-    wanted: &Wanted,
-    req: &Request,
-    is_log: bool,
-) -> Result<Got, Fail> {
-    let at = format!("s3://{bucket}/{key}");
-    let recorded = req.recorded.get(path).cloned();
-    let present = tokio::fs::symlink_metadata(path).await.is_ok();
-    // A digest is always fetched again: its signature lives beside it in S3.
-    let (signature, body) = if is_log && present {
-        (None, None)
-    } else {
-        let body = s3::get(s3, bucket, key)
-            .await
-            .map_err(|e| Fail::Final(e.to_string()))?;
-        (body.metadata.get("signature").cloned(), Some(body))
-    };
-    let mut received = None;
-    if let Some(body) = body {
-        let write_to = if present { None } else { Some(path) };
-        received = Some(receive(body, dir, write_to, &at).await?);
-    }
-    let owned = path.to_path_buf();
-    let read = tokio::task::spawn_blocking(move || inspect(&owned, is_log))
-        .await
-        .map_err(|e| Fail::Final(format!("{at}: {e}")))?
-        .map_err(|e| Fail::Final(format!("{at}: {} cannot be read: {e}", path.display())))?;
-    if let Some((sha256, size)) = &received {
-        if *size != wanted.object.size && wanted.object.size != 0 {
-            return Err(Fail::Again(format!(
-                "{at}: {size} bytes received, the listing said {}",
-                wanted.object.size
-            )));
-        }
-        if *sha256 != read.sha256 {
-            let why = if present {
-                format!(
-                    "{at}: the copy in the case ({}) differs from the bucket's: left as it is",
-                    path.display()
-                )
-            } else {
-                format!(
-                    "{at}: what was written to {} is not what was received",
-                    path.display()
-                )
-            };
-            return Err(Fail::Final(why));
-        }
-    }
-    if let Some(r) = &recorded
-        && *r != read.sha256
-    {
-        return Err(Fail::Final(format!(
-            "{}: changed since the case recorded it (sha256 {r} then, {} now): left as it is",
-            path.display(),
-            read.sha256
-        )));
-    }
-    Ok(Got {
-        wanted: wanted.clone(),
-        path: path.to_path_buf(),
-        sha256: read.sha256,
-        size: read.size,
-        inflated_sha256: read.inflated_sha256,
-        recorded: recorded.is_some(),
-        signature,
-        read: read.records,
-        digest: read.digest,
-    })
-}
-
-/// Streams a body into `<path>.part` (then renamed) or, when `path` is `None`, only hashes it;
-/// returns its SHA-256 and size.
-async fn receive(
-    body: s3::Body,
-    dir: &Path,
-    path: Option<&Path>,
-    at: &str,
-) -> Result<(String, u64), Fail> {
-    use tokio::io::AsyncWriteExt;
-    let mut out = match path {
-        Some(path) => {
-            crate_dir(dir).map_err(|e| Fail::Final(format!("{}: {e}", dir.display())))?;
-            let part = part_of(path);
-            let _ = tokio::fs::remove_file(&part).await;
-            let file =
-                new_file(&part).map_err(|e| Fail::Final(format!("{}: {e}", part.display())))?;
-            Some((tokio::fs::File::from_std(file), part))
-        }
-        None => None,
-    };
-    let mut stream = body.stream;
-    let mut hash = Sha256::new();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| Fail::Again(format!("{at}: the download broke off ({e})")))?;
-        hash.update(&chunk);
-        size += chunk.len() as u64;
-        if let Some((file, part)) = &mut out {
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| Fail::Final(format!("{}: {e}", part.display())))?;
-        }
-    }
-    if let (Some((file, part)), Some(path)) = (out, path) {
-        file.sync_all()
-            .await
-            .map_err(|e| Fail::Final(format!("{}: {e}", part.display())))?;
-        tokio::fs::rename(&part, path)
-            .await
-            .map_err(|e| Fail::Final(format!("{}: {e}", path.display())))?;
-    }
-    Ok((squall_core::digest::hex(&hash.finalize()), size))
-}
-
-fn part_of(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".part");
-    PathBuf::from(p)
-}
-
-/// Owner-only folders and files, as everything in a case's folder.
-fn crate_dir(dir: &Path) -> std::io::Result<()> {
+/// Owner-only folders, as everything in a case's folder.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -912,7 +608,8 @@ fn crate_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-fn new_file(path: &Path) -> std::io::Result<std::fs::File> {
+/// A new owner-only file, never one already there.
+fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -921,116 +618,6 @@ fn new_file(path: &Path) -> std::io::Result<std::fs::File> {
         options.mode(0o600);
     }
     options.open(path)
-}
-
-/// A file read once: its digest as stored, its content's digest, and what its records say.
-struct Inspected {
-    sha256: String,
-    size: u64,
-    inflated_sha256: String,
-    records: Option<Read_>,
-    digest: Option<digest::Digest>,
-}
-
-/// Reads a stored `.json.gz` file once: hashes it as stored and uncompressed, and reads what
-/// the collection needs of it (a log's event times and trail stops; a digest's content).
-fn inspect(path: &Path, is_log: bool) -> std::io::Result<Inspected> {
-    let file = std::fs::File::open(path)?;
-    let stored = Hashing::new(file);
-    let mut inflated = Hashing::new(flate2::read::MultiGzDecoder::new(stored));
-    let mut buffered = std::io::BufReader::new(&mut inflated);
-    let (records, digest) = if is_log {
-        let parsed: Result<Delivered, _> = serde_json::from_reader(&mut buffered);
-        (parsed.ok().map(|d| d.summary()), None)
-    } else {
-        (
-            None,
-            serde_json::from_reader::<_, digest::Digest>(&mut buffered).ok(),
-        )
-    };
-    // What the parser left (or all of it, when it gave up) is hashed too.
-    std::io::copy(&mut buffered, &mut std::io::sink())?;
-    drop(buffered);
-    let inflated_sha256 = inflated.finish().0;
-    let (sha256, size) = inflated.inner.get_mut().finish();
-    Ok(Inspected {
-        sha256,
-        size,
-        inflated_sha256,
-        records,
-        digest,
-    })
-}
-
-/// A reader that hashes what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    size: u64,
-}
-
-impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Hashing {
-            inner,
-            hash: Sha256::new(),
-            size: 0,
-        }
-    }
-    fn finish(&mut self) -> (String, u64) {
-        (
-            squall_core::digest::hex(&std::mem::take(&mut self.hash).finalize()),
-            self.size,
-        )
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-}
-
-/// A delivered file's records, as far as collecting reads them.
-#[derive(serde::Deserialize)]
-struct Delivered {
-    #[serde(rename = "Records", default)]
-    records: Vec<Record>,
-}
-
-#[derive(serde::Deserialize)]
-struct Record {
-    #[serde(rename = "eventTime", default)]
-    time: Option<String>,
-    #[serde(rename = "eventName", default)]
-    name: Option<String>,
-    #[serde(rename = "errorCode", default)]
-    error: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "eventID", default)]
-    id: Option<String>,
-}
-
-impl Delivered {
-    fn summary(&self) -> Read_ {
-        let mut read = Read_::default();
-        for r in &self.records {
-            let Some(t) = r.time.as_deref().and_then(digest::time) else {
-                continue;
-            };
-            read.newest = Some(read.newest.map_or(t, |n| n.max(t)));
-            if r.error.is_none() {
-                match r.name.as_deref() {
-                    Some("StopLogging" | "DeleteTrail") => read.stops.push(t),
-                    Some("StartLogging" | "CreateTrail") => read.starts.push(t),
-                    _ => {}
-                }
-            }
-        }
-        read
-    }
 }
 
 /// Merges overlapping gaps of the same place; their reasons are joined.
@@ -1054,20 +641,23 @@ fn merge(mut gaps: Vec<digest::Gap>) -> Vec<digest::Gap> {
     out
 }
 
-/// The public keys of every region with digests, for the digests' time span.
+/// The public keys of every region (and home region) with digests, for the digests' span.
 async fn public_keys(
     config: &crate::SdkConfig,
     digests: &[digest::Fetched],
 ) -> HashMap<String, Result<Vec<cloudtrail::PublicKey>, String>> {
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    for d in digests {
+    for f in digests {
+        let Some(d) = &f.digest else { continue };
         if let (Some(s), Some(e)) = (
-            digest::time(&d.digest.digest_start_time),
-            digest::time(&d.digest.digest_end_time),
+            digest::time(&d.digest_start_time),
+            digest::time(&d.digest_end_time),
         ) {
-            let span = spans.entry(&d.region).or_insert((s, e));
-            span.0 = span.0.min(s);
-            span.1 = span.1.max(e);
+            for region in [f.region.as_str(), f.home_region.as_str()] {
+                let span = spans.entry(region).or_insert((s, e));
+                span.0 = span.0.min(s);
+                span.1 = span.1.max(e);
+            }
         }
     }
     let mut keys = HashMap::new();
@@ -1083,238 +673,6 @@ async fn public_keys(
         keys.insert(region.to_string(), found);
     }
     keys
-}
-
-/// Asks `LookupEvents` for each gap, in the gap's account and region, and writes what the
-/// collected files do not already hold as a file of CloudTrail records.
-#[allow(clippy::too_many_arguments)]
-async fn fill(
-    target: &Target,
-    home: &crate::SdkConfig,
-    caller: &str,
-    req: &Request,
-    gaps: &[digest::Gap],
-    fetched: &Fetched,
-    sink: &mut dyn Sink,
-    report: &mut LogsCollected,
-    now: DateTime<Utc>,
-) -> Result<(), AwsError> {
-    let oldest = now - Duration::days(90);
-    let mut budget = req.scope.lookup_limit;
-    let mut configs: HashMap<String, Option<crate::SdkConfig>> = HashMap::new();
-    for g in gaps {
-        let mut gap = CollectedGap {
-            account: g.account.clone(),
-            region: g.region.clone(),
-            from: stamp(g.from),
-            to: stamp(g.to),
-            why: g.why.clone(),
-            events: 0,
-            path: None,
-        };
-        let config = match configs.get(&g.account) {
-            Some(c) => c.clone(),
-            None => {
-                let c = if g.account == caller {
-                    Some(home.clone())
-                } else if target.role_name.is_some() {
-                    Some(connect(&target.in_account(&g.account)).await)
-                } else {
-                    report.warnings.push(format!(
-                        "account {}: LookupEvents not asked (its events are only visible from inside it: --role-name)",
-                        g.account
-                    ));
-                    None
-                };
-                configs.insert(g.account.clone(), c.clone());
-                c
-            }
-        };
-        let from = g.from.max(oldest);
-        match config {
-            Some(config) if g.to > from && budget > 0 => {
-                match lookup(&config, g, from, req, fetched, &mut budget, report).await {
-                    Ok(Some(file)) => {
-                        gap.events = file.1;
-                        gap.path = Some(file.0.path.display().to_string());
-                        sink.record(std::slice::from_ref(&file.0))
-                            .map_err(recording)?;
-                    }
-                    Ok(None) => {}
-                    Err(e) => report.failures.push(format!(
-                        "account {} region {}: the gap {}..{} was not filled: {e}",
-                        g.account, g.region, gap.from, gap.to
-                    )),
-                }
-            }
-            _ => {}
-        }
-        report.gaps.push(gap);
-    }
-    if budget == 0 {
-        report.warnings.push(format!(
-            "LookupEvents stopped at --lookup-limit {} events: some gaps are only partly filled",
-            req.scope.lookup_limit
-        ));
-    }
-    Ok(())
-}
-
-/// One gap's events, less those the collection already holds, written to a file.
-async fn lookup(
-    config: &crate::SdkConfig,
-    g: &digest::Gap,
-    from: DateTime<Utc>,
-    req: &Request,
-    fetched: &Fetched,
-    budget: &mut u64,
-    report: &mut LogsCollected,
-) -> Result<Option<(File, u64)>, String> {
-    let client = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(config)
-            .region(aws_sdk_cloudtrail::config::Region::new(g.region.clone()))
-            .build(),
-    );
-    let dir = req.logs_dir.join(&g.account).join(&g.region).join("lookup");
-    let known = {
-        let files: Vec<PathBuf> = fetched
-            .paths
-            .get(&(g.account.clone(), g.region.clone()))
-            .into_iter()
-            .flatten()
-            .filter(|(stamp, _)| *stamp >= from)
-            .map(|(_, p)| p.clone())
-            .chain(
-                std::fs::read_dir(&dir)
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "json")),
-            )
-            .collect();
-        let (from, to) = (from, g.to);
-        tokio::task::spawn_blocking(move || known_ids(&files, from, to))
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    let mut events: Vec<(String, String)> = Vec::new(); // (time, record)
-    let mut token = None;
-    loop {
-        let (page, next) = cloudtrail::lookup_page(&client, from, g.to, token)
-            .await
-            .map_err(|e| e.to_string())?;
-        for raw in page {
-            let Ok(head) = serde_json::from_str::<Record>(&raw) else {
-                report.warnings.push(format!(
-                    "account {} region {}: LookupEvents gave an event that is not a CloudTrail record; left out",
-                    g.account, g.region
-                ));
-                continue;
-            };
-            if head.id.as_ref().is_some_and(|id| known.contains(id)) {
-                continue;
-            }
-            *budget = budget.saturating_sub(1);
-            events.push((head.time.unwrap_or_default(), raw));
-        }
-        if next.is_none() || *budget == 0 {
-            break;
-        }
-        token = next;
-    }
-    if events.is_empty() {
-        return Ok(None);
-    }
-    events.sort();
-    let name = format!(
-        "{}_LookupEvents_{}_{}_{}.json",
-        g.account,
-        g.region,
-        g.from.format("%Y%m%dT%H%M%SZ"),
-        g.to.format("%Y%m%dT%H%M%SZ")
-    );
-    let path = dir.join(&name);
-    let mut text = String::from("{\"Records\":[");
-    for (i, (_, raw)) in events.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(raw.trim());
-    }
-    text.push_str("]}\n");
-    crate_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if tokio::fs::symlink_metadata(&path).await.is_ok() {
-        return Err(format!(
-            "{} is already there: left as it is",
-            path.display()
-        ));
-    }
-    let part = part_of(&path);
-    let _ = std::fs::remove_file(&part);
-    {
-        use std::io::Write;
-        let mut f = new_file(&part).map_err(|e| format!("{}: {e}", part.display()))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("{}: {e}", part.display()))?;
-    }
-    std::fs::rename(&part, &path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let n = events.len() as u64;
-    Ok(Some((
-        File {
-            path,
-            sha256: digest::sha256_hex(text.as_bytes()),
-            size: text.len() as u64,
-            source: format!(
-                "cloudtrail:LookupEvents account {} region {} from {} to {}",
-                g.account,
-                g.region,
-                stamp(from),
-                stamp(g.to)
-            ),
-            description: format!(
-                "{n} CloudTrail event(s) from LookupEvents of account {}, region {}, {} to {} ({}), not in the delivered files",
-                g.account,
-                g.region,
-                stamp(from),
-                stamp(g.to),
-                g.why
-            ),
-            kind: FileKind::Lookup,
-        },
-        n,
-    )))
-}
-
-/// The event ids already collected between two times, from delivered files (gz) and earlier
-/// `LookupEvents` files (plain JSON).
-fn known_ids(files: &[PathBuf], from: DateTime<Utc>, to: DateTime<Utc>) -> HashSet<String> {
-    let mut ids = HashSet::new();
-    for path in files {
-        let Ok(file) = std::fs::File::open(path) else {
-            continue;
-        };
-        let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-                file,
-            )))
-        } else {
-            Box::new(std::io::BufReader::new(file))
-        };
-        let Ok(d) = serde_json::from_reader::<_, Delivered>(reader) else {
-            continue;
-        };
-        for r in d.records {
-            let within = r.time.as_deref().and_then(digest::time).is_some_and(|t| {
-                t >= from - Duration::minutes(1) && t <= to + Duration::minutes(1)
-            });
-            if let (true, Some(id)) = (within, r.id) {
-                ids.insert(id);
-            }
-        }
-    }
-    ids
 }
 
 /// RFC 3339 in seconds, `Z`.
