@@ -364,12 +364,10 @@ pub async fn public_keys(
     start: chrono::DateTime<chrono::Utc>,
     end: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<PublicKey>, AwsError> {
-    let stamp =
-        |t: chrono::DateTime<chrono::Utc>| aws_smithy_types::DateTime::from_secs(t.timestamp());
     let out = client
         .list_public_keys()
-        .start_time(stamp(start))
-        .end_time(stamp(end))
+        .start_time(epoch(start))
+        .end_time(epoch(end))
         .send()
         .await
         .map_err(|e| AwsError::call("cloudtrail:ListPublicKeys", "", e))?;
@@ -391,12 +389,10 @@ pub async fn lookup_page(
     end: chrono::DateTime<chrono::Utc>,
     token: Option<String>,
 ) -> Result<(Vec<String>, Option<String>), AwsError> {
-    let stamp =
-        |t: chrono::DateTime<chrono::Utc>| aws_smithy_types::DateTime::from_secs(t.timestamp());
     let out = client
         .lookup_events()
-        .start_time(stamp(start))
-        .end_time(stamp(end))
+        .start_time(epoch(start))
+        .end_time(epoch(end))
         .max_results(50)
         .set_next_token(token)
         .send()
@@ -409,4 +405,9 @@ pub async fn lookup_page(
             .collect(),
         out.next_token().map(str::to_string),
     ))
+}
+
+/// A time as the SDK sends it.
+fn epoch(t: chrono::DateTime<chrono::Utc>) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.timestamp())
 }

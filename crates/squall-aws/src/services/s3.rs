@@ -24,7 +24,7 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Result<String, AwsE
 /// The "folders" directly under `prefix` (which ends in `/`), each without the prefix and
 /// the trailing `/`: account ids, an organization's id, regions.
 pub async fn folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
-    Ok(list(client, bucket, prefix, Some("/")).await?.0)
+    Ok(list(client, bucket, prefix).await?.0)
 }
 
 /// An object as a listing gives it.
@@ -35,23 +35,24 @@ pub struct Object {
     pub etag: String,
 }
 
-/// Every object under `prefix` (one day's folder holds a few hundred delivery files).
+/// The objects directly in the folder `prefix` (one day's folder holds a few hundred delivery
+/// files); folders under it are not walked.
 pub async fn objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Object>, AwsError> {
-    Ok(list(client, bucket, prefix, None).await?.1)
+    Ok(list(client, bucket, prefix).await?.1)
 }
 
-/// `ListObjectsV2`, every page: the folders under `prefix` (with a delimiter) and the objects.
+/// `ListObjectsV2` of one folder, every page: the folders directly under `prefix` and the
+/// objects directly in it.
 async fn list(
     client: &Client,
     bucket: &str,
     prefix: &str,
-    delimiter: Option<&str>,
 ) -> Result<(Vec<String>, Vec<Object>), AwsError> {
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
-        .set_delimiter(delimiter.map(str::to_string))
+        .delimiter("/")
         .into_paginator()
         .send();
     let (mut folders, mut objects) = (Vec::new(), Vec::new());
