@@ -499,3 +499,60 @@ fn squall_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     squall_core::digest::hex(&sha2::Sha256::digest(bytes))
 }
+
+#[test]
+fn a_log_archive_accounts_bucket_is_read_through_the_ir_role() {
+    let Some(moto) = moto() else { return };
+    setup(
+        &moto,
+        r#"
+import gzip, datetime
+creds = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::999988887777:role/IR', RoleSessionName='setup')['Credentials']
+there = dict(kw, aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
+s3 = boto3.client('s3', **there)
+s3.create_bucket(Bucket='archive-logs', CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})
+t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=30)
+record = dict(eventVersion='1.08', eventTime=t.strftime('%Y-%m-%dT%H:%M:%SZ'), eventName='ListBuckets', eventID='a1',
+    eventSource='s3.amazonaws.com', awsRegion='eu-west-1', recipientAccountId='123456789012')
+key = f'central/AWSLogs/123456789012/CloudTrail/eu-west-1/{t:%Y/%m/%d}/123456789012_CloudTrail_eu-west-1_{t:%Y%m%dT%H%M}Z_abcdefabcdef0001.json.gz'
+s3.put_object(Bucket='archive-logs', Key=key, Body=gzip.compress(json.dumps({'Records': [record]}).encode()))
+"#,
+    );
+    let proxy = proxy(&moto.url, |_| None);
+    let home = tempfile::tempdir().unwrap();
+    new_case(home.path(), &moto, "Archive");
+    let (code, out, stderr) = collect(
+        home.path(),
+        &proxy.url,
+        "C-0001",
+        "2h",
+        &[
+            "--bucket",
+            "archive-logs",
+            "--prefix",
+            "central",
+            "--log-account",
+            "999988887777",
+            "--role-name",
+            "IR",
+            "--no-lookup",
+        ],
+    );
+    let c = &out["collected"];
+    assert_eq!(c["files"], 1, "{out:#}\n{stderr}");
+    assert_eq!(c["source"], "s3://archive-logs/central/");
+    assert_eq!(c["regions"], json!(["eu-west-1"]));
+    assert_eq!(code, 0, "no digests is unchecked, not tampering: {out:#}");
+    assert!(
+        c["unchecked"]
+            .to_string()
+            .contains("log file validation is off"),
+        "{c:#}"
+    );
+    let seen = proxy.seen.lock().unwrap().join("\n");
+    assert!(
+        seen.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A999988887777%3Arole%2FIR")
+            && seen.contains("RoleSessionName=squall-C-0001"),
+        "the bucket is read as the IR role in the log-archive account"
+    );
+}
