@@ -86,23 +86,29 @@ EOF
 since=$(python3 -c 'import datetime; d=datetime.datetime.now(datetime.timezone.utc).replace(hour=0,minute=0,second=0,microsecond=0)-datetime.timedelta(days=1); print(d.strftime("%Y-%m-%dT%H:%M:%SZ"))')
 until=$(python3 -c 'import datetime; d=datetime.datetime.now(datetime.timezone.utc).replace(hour=0,minute=0,second=0,microsecond=0); print(d.strftime("%Y-%m-%dT%H:%M:%SZ"))')
 
-floor() { # bucket → seconds for 8 threads to fetch and hash every file
+floor() { # bucket → seconds for 8 threads to fetch and hash every file; then to also
+           # decompress each and hash its content (the least that checking digests needs)
   python3 - "$1" <<'EOF'
-import boto3, hashlib, sys, time, concurrent.futures as cf
+import boto3, gzip, hashlib, sys, time, concurrent.futures as cf
 s3 = boto3.client('s3')
 keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1]) for o in p.get('Contents', [])]
-def get(k):
-    return hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=k)['Body'].read()).hexdigest()
-start = time.time()
-with cf.ThreadPoolExecutor(8) as ex:
-    list(ex.map(get, keys))
-print(f"{time.time() - start:.2f}")
+def get(k, inflate):
+    body = s3.get_object(Bucket=sys.argv[1], Key=k)['Body'].read()
+    h = hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(gzip.decompress(body)).hexdigest() if inflate else h
+out = []
+for inflate in (False, True):
+    start = time.time()
+    with cf.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda k: get(k, inflate), keys))
+    out.append(f"{time.time() - start:.2f}")
+print(' '.join(out))
 EOF
 }
 
 printf '\ncollect aws logs against moto %s, --parallel 8, %s ms added per call, %s cores\n' \
   "$(python3 -c 'import moto; print(moto.__version__)')" "$latency" "$(nproc)"
-printf '%-10s %7s %9s %9s %9s %9s %11s %9s\n' corpus files MB 'squall s' 'files/s' 'MB/s' 'peak RSS MB' 'floor s'
+printf '%-10s %7s %9s %9s %9s %9s %11s %9s %11s\n' corpus files MB 'squall s' 'files/s' 'MB/s' 'peak RSS MB' 'floor s' '+gunzip s'
 n=0
 for bucket in realistic worst; do
   n=$((n + 1))
@@ -114,8 +120,8 @@ for bucket in realistic worst; do
   read -r wall rss <"$out/$bucket.time"
   count=$(python3 -c "import json; print(json.load(open('$out/$bucket.json'))['collected']['files'])")
   bytes=$(python3 -c "import json; print(json.load(open('$out/$bucket.json'))['collected']['bytes'])")
-  fl=$(AWS_ENDPOINT_URL=$endpoint floor "$bucket")
-  awk -v b="$bucket" -v c="$count" -v by="$bytes" -v w="$wall" -v r="$rss" -v f="$fl" \
-    'BEGIN { printf "%-10s %7d %9.1f %9.2f %9.0f %9.1f %11.0f %9.2f\n", b, c, by / 1e6, w, c / w, by / 1e6 / w, r / 1024, f }'
+  read -r fl flz < <(AWS_ENDPOINT_URL=$endpoint floor "$bucket")
+  awk -v b="$bucket" -v c="$count" -v by="$bytes" -v w="$wall" -v r="$rss" -v f="$fl" -v z="$flz" \
+    'BEGIN { printf "%-10s %7d %9.1f %9.2f %9.0f %9.1f %11.0f %9.2f %11.2f\n", b, c, by / 1e6, w, c / w, by / 1e6 / w, r / 1024, f, z }'
 done
 echo "ledger: $("$bin" ledger verify C-0001 >/dev/null && echo verifies) ($("$bin" ledger export C-0001 | wc -l) entries for case C-0001)"

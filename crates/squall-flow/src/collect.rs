@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use squall_aws::Target;
-use squall_aws::collect::{File, Progress, Request, Scope, Sink};
+use squall_aws::collect::{File, Progress, Recorded, Request, Scope, Sink};
 use squall_case::{CaseFile, NewEvidence, Store};
 use squall_core::entry::{Kind, LogsCollected, Payload};
 
@@ -42,7 +42,6 @@ pub fn collect_aws_logs(
 ) -> anyhow::Result<Collected> {
     let mut store = ctx.store()?;
     let case = store.case(&req.case)?.id;
-    let file = CaseFile::load(&store, &case)?;
     let now = chrono::Utc::now();
     let time = |t: &str, flag: &str| {
         timespec::parse(t, now)
@@ -79,10 +78,19 @@ pub fn collect_aws_logs(
             return Err(e).context("the case's collection lock");
         }
     }
-    let recorded: HashMap<PathBuf, String> = file
+    // Read once the lock is held: what an earlier run recorded is all there.
+    let file = CaseFile::load(&store, &case)?;
+    let recorded: HashMap<PathBuf, Recorded> = file
         .evidence
         .iter()
-        .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
+        .map(|e| {
+            let r = Recorded {
+                sha256: e.sha256.clone(),
+                size: e.size,
+                source: e.source.clone(),
+            };
+            (PathBuf::from(&e.path), r)
+        })
         .collect();
     let request = Request {
         since: Some(since),
@@ -156,13 +164,12 @@ impl Sink for Recorder<'_> {
 
 /// The log files collected for a case, as its ledger records them (evidence kept under the
 /// case's `logs/` folder, less `LookupEvents` files whose events have all been delivered since),
-/// with their digests; and what the latest collection from each place found wrong, to say
-/// before a hunt of them.
+/// with their digests; and what each collection found wrong, to say before a hunt of them.
 pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<CollectedLogs> {
     let logs = std::path::absolute(ctx.case_folder(&file.case.id)?.logs())?;
     let store = ctx.store()?;
     let mut superseded = std::collections::HashSet::new();
-    let mut latest: HashMap<(String, String), (u64, LogsCollected)> = HashMap::new();
+    let mut problems = Vec::new();
     for e in store.ledger(&file.case.id)? {
         if e.kind != Kind::LogsCollected {
             continue;
@@ -171,7 +178,23 @@ pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<Collecte
             continue;
         };
         superseded.extend(c.superseded.iter().cloned());
-        latest.insert((c.provider.clone(), c.source.clone()), (e.seq, c));
+        // Every collection's, not only the latest: a later, narrower one does not clear them.
+        for (what, list) in [
+            ("integrity problem(s)", &c.integrity),
+            ("file(s) not fetched", &c.failures),
+        ] {
+            if let Some(first) = list.first() {
+                problems.push(format!(
+                    "the {} log collection from {} of {} to {} (ledger entry {}) found {} {what}; the first: {first}",
+                    c.provider,
+                    c.source,
+                    c.since,
+                    c.until,
+                    e.seq,
+                    list.len(),
+                ));
+            }
+        }
     }
     let mut found: Vec<(PathBuf, String)> = file
         .evidence
@@ -183,26 +206,6 @@ pub fn collected_logs(ctx: &Context, file: &CaseFile) -> anyhow::Result<Collecte
         .collect();
     found.sort();
     found.dedup();
-    let mut latest: Vec<(u64, LogsCollected)> = latest.into_values().collect();
-    latest.sort_by_key(|(seq, _)| *seq);
-    let mut problems = Vec::new();
-    for (seq, c) in latest {
-        for (what, list) in [
-            ("integrity problem(s)", &c.integrity),
-            ("file(s) not fetched", &c.failures),
-        ] {
-            if let Some(first) = list.first() {
-                problems.push(format!(
-                    "the {} log collection from {} of {} to {} (ledger entry {seq}) found {} {what}; the first: {first}",
-                    c.provider,
-                    c.source,
-                    c.since,
-                    c.until,
-                    list.len(),
-                ));
-            }
-        }
-    }
     Ok(CollectedLogs {
         files: found,
         problems,

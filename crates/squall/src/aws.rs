@@ -300,11 +300,8 @@ pub fn collect(ctx: &Context, defaults: &AwsConfig, cmd: CollectAws) -> anyhow::
     if args.profile.is_none() {
         args.profile.clone_from(&defaults.profile);
     }
-    if args.regions.is_empty()
-        && let Some(r) = &defaults.regions
-    {
-        args.regions.clone_from(r);
-    }
+    // The configured regions are not a collection's: an attacker's region is often not one
+    // the team works in. `--region` narrows it.
     let req = squall_flow::collect::CollectRequest {
         case: args.case.clone(),
         since: args.since.clone(),

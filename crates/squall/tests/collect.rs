@@ -271,42 +271,29 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         "a key's bidi override reached the terminal"
     );
 
-    // The gaps: the hour the trail was stopped, and the minutes not yet delivered, filled
-    // with only what the files lack (e8 is in t6; e2 is outside every gap).
+    // The gaps: the hour the trail was stopped, the hours whose files were deleted or altered,
+    // and the minutes not yet delivered, one span here, filled with only what the trusted files
+    // lack (e8 is in t6; e2 is outside it).
     let gaps = c["gaps"].as_array().unwrap();
     let ours: Vec<&Value> = gaps
         .iter()
         .filter(|g| g["account"] == "123456789012")
         .collect();
-    assert_eq!(ours.len(), 2, "{gaps:#?}");
-    assert!(
-        ours[0]["why"].as_str().unwrap().contains("StopLogging"),
-        "{gaps:#?}"
-    );
-    assert_eq!(
-        ours[0]["events"],
-        2,
-        "{c:#}\n{}",
-        proxy
-            .seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.contains("LookupEvents"))
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_eq!(ours.len(), 1, "{gaps:#?}");
+    let why = ours[0]["why"].as_str().unwrap();
+    for cause in [
+        "StopLogging",
+        "deleted or altered",
+        "after the newest delivered event",
+    ] {
+        assert!(why.contains(cause), "{cause}: {gaps:#?}");
+    }
+    assert_eq!(ours[0]["events"], 3, "{c:#}");
     assert_eq!(
         lookup_ids(ours[0]["path"].as_str().unwrap()),
-        ["g1", "g2"].map(String::from).into()
+        ["g1", "g2", "r1"].map(String::from).into()
     );
-    assert_eq!(ours[1]["events"], 1);
-    assert_eq!(
-        lookup_ids(ours[1]["path"].as_str().unwrap()),
-        ["r1"].map(String::from).into()
-    );
-    assert_eq!(out["recorded"], 11, "9 files and 2 LookupEvents files");
+    assert_eq!(out["recorded"], 10, "9 files and a LookupEvents file");
 
     // Only the window's day folders were listed, and nothing outside it fetched.
     let seen = proxy.seen.lock().unwrap().join("\n");
@@ -324,7 +311,7 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         common::moto::squall(h, &moto.url).args(["case", "show", "C-0001", "--format", "json"]),
     );
     let evidence = case["evidence"].as_array().unwrap();
-    assert_eq!(evidence.len(), 11);
+    assert_eq!(evidence.len(), 10);
     for e in evidence {
         let path = e["path"].as_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -350,7 +337,7 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         .unwrap();
     let notes = String::from_utf8_lossy(&hunt.stderr);
     assert!(
-        notes.contains("hunting the 8 log file(s) collected for case C-0001"),
+        notes.contains("hunting the 7 log file(s) collected for case C-0001"),
         "{notes}"
     );
     assert!(
@@ -375,12 +362,14 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
     assert_eq!(again["collected"]["already"], 9);
     assert_eq!(again["collected"]["superseded"], json!([]));
 
-    // Delivery catches up: r1 arrives in a delivered file. The LookupEvents file that held it
-    // is superseded, and a hunt reads r1 once.
+    // Delivery catches up: the events LookupEvents gave arrive in a delivered file. Its file
+    // is superseded, and a hunt reads each event once.
     setup(
         &moto,
         &format!(
-            "import gzip\nr = {}\nboto3.client('s3', **kw).put_object(Bucket='org-trail-logs', Key={:?}, Body=gzip.compress(json.dumps({{'Records': [r]}}).encode()))",
+            "import gzip\nr = [{}, {}, {}]\nboto3.client('s3', **kw).put_object(Bucket='org-trail-logs', Key={:?}, Body=gzip.compress(json.dumps({{'Records': r}}).encode()))",
+            fixture["lookup"][0],
+            fixture["lookup"][1],
             fixture["lookup"][3],
             s("late"),
         ),
@@ -388,11 +377,11 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
     let (_, caught_up, _) = collect(h, &proxy.url, "C-0001", &since, &[]);
     let superseded = caught_up["collected"]["superseded"].as_array().unwrap();
     assert_eq!(superseded.len(), 1, "{caught_up:#}");
-    assert_eq!(superseded[0], ours[1]["path"]);
+    assert_eq!(superseded[0], ours[0]["path"]);
     let case = json_of(
         common::moto::squall(h, &moto.url).args(["case", "show", "C-0001", "--format", "json"]),
     );
-    assert_eq!(case["evidence"].as_array().unwrap().len(), 12);
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 11);
     let hunt = common::moto::squall(h, &moto.url)
         .args(["hunt", "--case", "C-0001", "--format", "jsonl"])
         .output()
@@ -419,7 +408,7 @@ fn a_killed_collection_resumes_without_fetching_what_it_has_and_never_overwrites
     let h = home.path();
     new_case(h, &moto, "Resumed");
     let since = s("since");
-    let logs = h.join("cases/C-0001/logs/aws/o-abcdefghij/123456789012/us-east-1");
+    let logs = h.join("cases/C-0001/logs/aws/org-trail-logs/o-abcdefghij/123456789012/us-east-1");
     let name = |k: &str| k.rsplit('/').next().unwrap().to_string();
     let day = |k: &str| {
         let parts: Vec<&str> = k.split('/').collect();

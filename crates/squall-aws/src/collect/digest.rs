@@ -62,6 +62,8 @@ pub struct Fetched {
     pub region: String,
     pub trail: String,
     pub home_region: String,
+    /// When it ends, as its name says.
+    pub end: DateTime<Utc>,
     pub backfill: bool,
     pub inflated_sha256: String,
     /// Hex, from `x-amz-meta-signature`; `None` when the object carries none.
@@ -123,9 +125,11 @@ pub struct Checked {
     /// What could not be checked, and why.
     pub unchecked: Vec<String>,
     pub gaps: Vec<Gap>,
-    /// Log files no digest names while digests cover their time (their records are not
-    /// trusted for the gaps).
-    pub strays: HashSet<String>,
+    /// Log files no digest names while digests cover their time, and files a verified
+    /// digest disowns (altered, unreadable): their records are not trusted for the gaps.
+    pub untrusted: HashSet<String>,
+    /// Where each (account, region)'s verified digests end: nothing after is vouched for.
+    pub last_vouched: HashMap<(String, String), DateTime<Utc>>,
 }
 
 /// A collected log file, as the digests are compared with it.
@@ -153,6 +157,9 @@ pub struct Listing<'a> {
     /// Whether a file no digest names is tampering: only when one trail writes here (a trail
     /// without validation may share the folders).
     pub strays_are_failures: bool,
+    /// The trail's home region, when the trail is known: a digest naming another was not
+    /// written by it.
+    pub home_region: Option<&'a str>,
 }
 
 impl Listing<'_> {
@@ -177,7 +184,8 @@ pub fn check(
 ) -> Checked {
     let mut out = Checked::default();
     let mut vouched: HashMap<&str, (&str, &str)> = HashMap::new(); // log key → (hash, digest)
-    let mut named: HashSet<&str> = HashSet::new(); // by any digest, verified or not
+    // Named by a digest that could not be checked for a reason no bucket writer controls.
+    let mut named: HashSet<&str> = HashSet::new();
     let mut verified: Vec<&Fetched> = Vec::new();
     for f in digests {
         let name = format!("digest s3://{}/{}", f.bucket, f.key);
@@ -185,8 +193,23 @@ pub fn check(
             out.failures.push(format!("{name} is not a digest file CloudTrail would write (it does not decompress or read)"));
             continue;
         };
-        for l in &d.log_files {
-            named.insert(&l.s3_object);
+        if d.digest_s3_bucket != f.bucket && d.digest_s3_object == f.key {
+            out.unchecked.push(format!(
+                "{name} is a copy of one delivered to s3://{} (a replica?): it vouches for nothing here",
+                shown(&d.digest_s3_bucket)
+            ));
+            named.extend(d.log_files.iter().map(|l| l.s3_object.as_str()));
+            continue;
+        }
+        if listing
+            .home_region
+            .is_some_and(|home| home != f.home_region)
+        {
+            out.failures.push(format!(
+                "{name} names home region {}, not the trail's: not written by this trail",
+                f.home_region
+            ));
+            continue;
         }
         if d.digest_s3_bucket != f.bucket || d.digest_s3_object != f.key {
             out.failures.push(format!(
@@ -245,44 +268,70 @@ pub fn check(
                     .failures
                     .push(format!("{name}: {why}: altered after delivery")),
             },
-            (None, Some(why)) => out
-                .unchecked
-                .push(format!("{name}: signature not checked: {why}")),
+            (None, Some(why)) => {
+                out.unchecked
+                    .push(format!("{name}: signature not checked: {why}"));
+                named.extend(d.log_files.iter().map(|l| l.s3_object.as_str()));
+            }
             (None, None) => out.failures.push(format!(
                 "{name} is signed by a key CloudTrail did not publish (fingerprint {}): forged",
                 shown(&fingerprint)
             )),
         }
     }
-    // Only what a verified digest says is trusted.
+    // Only what a verified digest says is trusted. A file it vouches for that is gone or
+    // altered leaves the digest's hour to be asked of LookupEvents.
+    let mut lost_hours = Vec::new();
     for f in &verified {
         let d = f.digest.as_ref().expect("verified digests read");
         let name = format!("digest s3://{}/{}", f.bucket, f.key);
+        let mut lost = false;
         for l in d.log_files.iter().filter(|l| l.s3_bucket == bucket) {
             vouched.insert(&l.s3_object, (&l.hash_value, &f.key));
             let log = format!("log s3://{}/{}", l.s3_bucket, shown(&l.s3_object));
-            match logs.get(&l.s3_object) {
+            let problem = match logs.get(&l.s3_object) {
                 Some(got) => match &got.inflated_sha256 {
-                    Some(h) if !h.eq_ignore_ascii_case(&l.hash_value) => out.failures.push(format!(
+                    Some(h) if !h.eq_ignore_ascii_case(&l.hash_value) => Some(format!(
                         "{log} differs from what {name} vouches for (SHA-256 of its content {} there, {h} now): altered after delivery",
                         shown(&l.hash_value)
                     )),
-                    Some(_) => {}
-                    None => out.failures.push(format!(
+                    Some(_) => None,
+                    None => Some(format!(
                         "{log} does not decompress, though {name} vouches for it: altered after delivery"
                     )),
                 },
-                None if listing.gone(&l.s3_object) => out.failures.push(format!(
+                None if listing.gone(&l.s3_object) => Some(format!(
                     "{log} is named in {name} but is not in the bucket: deleted after delivery"
                 )),
-                None => {}
+                None => None,
+            };
+            if let Some(p) = problem {
+                out.failures.push(p);
+                out.untrusted.insert(l.s3_object.clone());
+                lost = true;
             }
+        }
+        if lost
+            && let (Some(from), Some(to)) = (time(&d.digest_start_time), time(&d.digest_end_time))
+        {
+            lost_hours.push(Gap {
+                account: f.account.clone(),
+                region: f.region.clone(),
+                from,
+                to,
+                why: "a delivered file of this time was deleted or altered".into(),
+            });
         }
     }
     // The chains: each regular digest names the one before it.
     let by_key: HashMap<&str, &Fetched> = verified.iter().map(|f| (f.key.as_str(), *f)).collect();
     let mut chains: BTreeMap<(&str, &str, &str), Vec<&Fetched>> = BTreeMap::new();
     for f in verified.iter().filter(|f| !f.backfill) {
+        let last = out
+            .last_vouched
+            .entry((f.account.clone(), f.region.clone()))
+            .or_insert(f.end);
+        *last = (*last).max(f.end);
         chains
             .entry((&f.account, &f.region, &f.trail))
             .or_default()
@@ -310,6 +359,12 @@ pub fn check(
                 ));
             }
             Some(_) => {}
+            None if d.previous_digest_s3_bucket.as_deref() != Some(bucket) => {
+                out.unchecked.push(format!(
+                    "{name} follows a digest in s3://{} (delivery moved there): that part of the chain is not collected",
+                    shown(d.previous_digest_s3_bucket.as_deref().unwrap_or_default())
+                ))
+            }
             None if listing.gone(prev_key) => out.failures.push(format!(
                 "{name} follows s3://{}/{}, which is not in the bucket: deleted after delivery",
                 bucket,
@@ -342,11 +397,16 @@ pub fn check(
     }
     // A file no digest names, delivered while verified digests were written around it, was
     // put there by someone other than CloudTrail (or its digest is gone).
-    let mut covered: HashMap<(&str, &str), Span> = HashMap::new();
+    let mut covered: HashMap<(&str, &str), Span> = HashMap::new(); // (folder of the account, region)
     for f in &verified {
         let d = f.digest.as_ref().expect("verified digests read");
         if let (Some(s), Some(e)) = (time(&d.digest_start_time), time(&d.digest_end_time)) {
-            let span = covered.entry((&f.account, &f.region)).or_insert((s, e));
+            let home = f
+                .key
+                .split("/CloudTrail-Digest/")
+                .next()
+                .unwrap_or_default();
+            let span = covered.entry((home, &f.region)).or_insert((s, e));
             span.0 = span.0.min(s);
             span.1 = span.1.max(e);
         }
@@ -358,7 +418,10 @@ pub fn check(
             !vouched.contains_key(key.as_str())
                 && !named.contains(key.as_str())
                 && covered
-                    .get(&(log.account.as_str(), log.region.as_str()))
+                    .get(&(
+                        key.split("/CloudTrail/").next().unwrap_or_default(),
+                        log.region.as_str(),
+                    ))
                     .is_some_and(|(s, e)| log.stamp > *s + margin && log.stamp < *e - margin)
                 && !out.gaps.iter().any(|g| {
                     g.account == log.account
@@ -383,7 +446,8 @@ pub fn check(
             ));
         }
     }
-    out.strays = strays.into_iter().cloned().collect();
+    out.untrusted.extend(strays.into_iter().cloned());
+    out.gaps.extend(lost_hours);
     out
 }
 
@@ -499,6 +563,7 @@ mod tests {
                 region: "us-east-1".into(),
                 trail: "main".into(),
                 home_region: "us-east-1".into(),
+                end: time(&format!("2026-11-30T{:02}:00:00Z", h + 1)).unwrap(),
                 backfill: false,
                 inflated_sha256: inflated,
                 signature: Some(signature),
@@ -527,6 +592,7 @@ mod tests {
             keys: &keys,
             folders: &folders,
             strays_are_failures: true,
+            home_region: None,
         };
         let der = s.der.clone();
         check(B, digests, logs, &listing, &|region| {
@@ -641,6 +707,63 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_file_leaves_its_hour_to_lookup_and_a_digest_of_another_home_is_not_the_trails() {
+        let s = signer();
+        let (mut digests, mut logs) = chain(&s, &[9, 10]);
+        logs.remove(&log_key(9, 10));
+        digests[1].home_region = "zz-fake-9".into();
+        let keys: HashSet<String> = logs
+            .keys()
+            .cloned()
+            .chain(digests.iter().map(|d| d.key.clone()))
+            .collect();
+        let folders: HashSet<String> = keys
+            .iter()
+            .map(|k| format!("{}/", k.rsplit_once('/').unwrap().0))
+            .collect();
+        let der = s.der.clone();
+        let c = check(
+            B,
+            &digests,
+            &logs,
+            &Listing {
+                keys: &keys,
+                folders: &folders,
+                strays_are_failures: true,
+                home_region: Some("us-east-1"),
+            },
+            &|region| {
+                if region == "us-east-1" {
+                    Ok(vec![("ab12".to_string(), der.clone())])
+                } else {
+                    Err("no such region".into())
+                }
+            },
+        );
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("zz-fake-9") && f.contains("not written by this trail")),
+            "{:#?}",
+            c.failures
+        );
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("deleted after delivery"))
+        );
+        assert_eq!(c.gaps.len(), 1, "{:#?}", c.gaps);
+        assert_eq!(c.gaps[0].from, time("2026-11-30T09:00:00Z").unwrap());
+        assert!(c.gaps[0].why.contains("deleted or altered"));
+        assert_eq!(
+            c.last_vouched
+                .get(&(A.to_string(), "us-east-1".to_string())),
+            Some(&time("2026-11-30T10:00:00Z").unwrap()),
+            "the forged digest vouches for nothing after 10:00"
+        );
+    }
+
+    #[test]
     fn a_region_whose_keys_are_unknown_is_unchecked_and_its_logs_judged_by_nothing() {
         let s = signer();
         let (mut digests, mut logs) = chain(&s, &[9, 10]);
@@ -710,6 +833,7 @@ mod tests {
                 keys: &keys,
                 folders: &folders,
                 strays_are_failures: false,
+                home_region: None,
             },
             &|_| Ok(vec![("ab12".to_string(), der.clone())]),
         );
@@ -719,6 +843,6 @@ mod tests {
                 .iter()
                 .any(|u| u.contains("more than one trail"))
         );
-        assert!(c.strays.contains(&planted));
+        assert!(c.untrusted.contains(&planted));
     }
 }

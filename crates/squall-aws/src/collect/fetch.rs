@@ -112,43 +112,43 @@ pub(super) async fn list(
     let mut found = Found::default();
     let mut days = Vec::new();
     for (base, org, account) in &homes {
+        // Files of another bucket, or of the other layout, never share a name here.
         let local = |dir: &Path| match org {
-            Some(org) => dir.join(org).join(account),
-            None => dir.join(account),
+            Some(org) => dir.join(bucket).join(org).join(account),
+            None => dir.join(bucket).join(account),
         };
-        for (folder, digests, dir, late) in [
-            ("CloudTrail", false, local(&req.logs_dir), lag()),
-            (
-                "CloudTrail-Digest",
-                true,
-                local(&req.digests_dir),
-                lag() * 2,
-            ),
-        ] {
-            let regions = match s3::folders(s3, bucket, &format!("{base}{account}/{folder}/")).await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    report.failures.push(format!(
-                        "{e}: account {account}'s {folder} files were not collected"
-                    ));
-                    continue;
-                }
-            };
-            for region in regions
-                .iter()
-                .filter(|r| layout::is_region(r) && wanted(&scope.regions, r))
-            {
-                if !digests {
-                    found.places.insert((account.clone(), region.clone()));
-                }
+        // A region counts when it has logs or digests: one whose logs were all deleted still
+        // has its digests, which name what is gone.
+        let mut regions = std::collections::BTreeSet::new();
+        for folder in ["CloudTrail", "CloudTrail-Digest"] {
+            match s3::folders(s3, bucket, &format!("{base}{account}/{folder}/")).await {
+                Ok(r) => regions.extend(
+                    r.into_iter()
+                        .filter(|r| layout::is_region(r) && wanted(&scope.regions, r)),
+                ),
+                Err(e) => report.failures.push(format!(
+                    "{e}: account {account}'s {folder} files were not collected"
+                )),
+            }
+        }
+        for region in regions {
+            found.places.insert((account.clone(), region.clone()));
+            for (folder, digests, dir, late) in [
+                ("CloudTrail", false, local(&req.logs_dir), lag()),
+                (
+                    "CloudTrail-Digest",
+                    true,
+                    local(&req.digests_dir),
+                    lag() * 2,
+                ),
+            ] {
                 for day in layout::days(since, until + late) {
                     days.push(Day {
-                        prefix: layout::day_prefix(base, account, folder, region, day),
+                        prefix: layout::day_prefix(base, account, folder, &region, day),
                         account: account.clone(),
                         region: region.clone(),
                         digests,
-                        dir: dir.join(region).join(day.format("%Y/%m/%d").to_string()),
+                        dir: dir.join(&region).join(day.format("%Y/%m/%d").to_string()),
                     });
                 }
             }
@@ -209,6 +209,12 @@ pub(super) async fn list(
                     }
                 }
                 Some(None) => {}
+                Some(Some(named)) if object.size > max_size(&named) => {
+                    report.integrity.push(format!(
+                        "s3://{bucket}/{}: {} bytes, more than CloudTrail writes in one file: not collected",
+                        object.key, object.size
+                    ));
+                }
                 Some(Some(named)) => {
                     let path = day.dir.join(&name);
                     if paths.insert(path.clone()) {
@@ -237,6 +243,17 @@ pub(super) async fn list(
     found.wanted.sort_by(|a, b| a.object.key.cmp(&b.object.key));
     Ok(found)
 }
+
+/// The most a file of its kind can be, stored.
+fn max_size(named: &Named) -> u64 {
+    match named {
+        Named::Log(_) => MAX_STORED,
+        Named::Digest(_) => MAX_DIGEST,
+    }
+}
+
+/// A delivery file is at most this, compressed (CloudTrail's are a few MB).
+const MAX_STORED: u64 = 1 << 30;
 
 /// One file fetched (or found already there) and read.
 pub(super) struct Got {
@@ -273,17 +290,18 @@ const MAX_DIGEST: u64 = 64 << 20;
 
 /// Uncompressed, a delivered file is at most this (CloudTrail's are tens of MB): past it, a
 /// file is not read further.
-const MAX_INFLATED: u64 = 8 << 30;
+const MAX_INFLATED: u64 = 2 << 30;
 
 pub(super) async fn fetch(
     s3: &S3,
     bucket: &str,
     req: &Request,
+    reading: &tokio::sync::Semaphore,
     wanted: Wanted,
 ) -> Result<Got, Fail> {
     let mut last = String::new();
     for _ in 0..TRIES {
-        match fetch_once(s3, bucket, req, &wanted).await {
+        match fetch_once(s3, bucket, req, reading, &wanted).await {
             Err(Fail::Again(e)) => last = e,
             other => return other,
         }
@@ -291,10 +309,31 @@ pub(super) async fn fetch(
     Err(Fail::Final(last))
 }
 
-async fn fetch_once(s3: &S3, bucket: &str, req: &Request, wanted: &Wanted) -> Result<Got, Fail> {
+async fn fetch_once(
+    s3: &S3,
+    bucket: &str,
+    req: &Request,
+    reading: &tokio::sync::Semaphore,
+    wanted: &Wanted,
+) -> Result<Got, Fail> {
     let at = format!("s3://{bucket}/{}", wanted.object.key);
     let path = &wanted.path;
     let recorded = req.recorded.get(path).cloned();
+    if let Some(r) = &recorded {
+        if r.source.as_deref() != Some(at.as_str()) {
+            return Err(Fail::Changed(format!(
+                "{}: the case's copy came from {}, not {at}: left as it is",
+                path.display(),
+                r.source.as_deref().unwrap_or("elsewhere")
+            )));
+        }
+        if r.size != wanted.object.size {
+            return Err(Fail::Changed(format!(
+                "{at}: {} bytes now, {} when the case collected it: the object changed since",
+                wanted.object.size, r.size
+            )));
+        }
+    }
     let present = tokio::fs::symlink_metadata(path).await.is_ok();
     let is_digest = matches!(wanted.named, Named::Digest(_));
     let (mut signature, mut signature_algorithm) = (None, None);
@@ -320,7 +359,7 @@ async fn fetch_once(s3: &S3, bucket: &str, req: &Request, wanted: &Wanted) -> Re
         }
         let (sha256, size) = receive(body.stream, write.then_some(part.as_path()), &at).await?;
         let expected = wanted.object.size;
-        if size != expected || (is_digest && size > MAX_DIGEST) {
+        if size != expected {
             let _ = tokio::fs::remove_file(&part).await;
             return Err(Fail::Again(format!(
                 "{at}: {size} bytes received, the listing said {expected}"
@@ -358,14 +397,20 @@ async fn fetch_once(s3: &S3, bucket: &str, req: &Request, wanted: &Wanted) -> Re
         here
     };
     if let Some(r) = &recorded
-        && *r != sha256
+        && r.sha256 != sha256
     {
         return Err(Fail::Changed(format!(
-            "{}: changed since the case recorded it (sha256 {r} then, {sha256} now): left as it is",
-            path.display()
+            "{}: changed since the case recorded it (sha256 {} then, {sha256} now): left as it is",
+            path.display(),
+            r.sha256
         )));
     }
     let owned = path.clone();
+    // Decompressing is the work: as many at once as there are cores.
+    let _permit = reading
+        .acquire()
+        .await
+        .map_err(|e| Fail::Final(e.to_string()))?;
     let read = tokio::task::spawn_blocking(move || read_content(&owned, is_digest))
         .await
         .map_err(|e| Fail::Final(format!("{at}: {e}")))?;

@@ -85,6 +85,16 @@ pub fn digest_name(name: &str) -> Option<DigestName> {
     })
 }
 
+/// S3's bucket names: 3 to 63 lower-case letters, digits, dots and dashes (a folder name
+/// of the case is made of it).
+pub fn is_bucket(s: &str) -> bool {
+    (3..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !s.contains("..")
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
 /// Twelve digits.
 pub fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())

@@ -49,15 +49,19 @@ pub(super) async fn adopt(
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            let (sha256, size) = hash_file(path.clone())
-                .await
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let Ok((sha256, size)) = hash_file(path.clone()).await else {
+                report
+                    .failures
+                    .push(format!("{}: cannot be read: not used", path.display()));
+                continue;
+            };
             match req.recorded.get(&path) {
-                Some(r) if *r == sha256 => {}
+                Some(r) if r.sha256 == sha256 => {}
                 Some(r) => {
                     report.integrity.push(format!(
-                        "{}: changed since the case recorded it (sha256 {r} then, {sha256} now): not trusted",
-                        path.display()
+                        "{}: changed since the case recorded it (sha256 {} then, {sha256} now): not trusted",
+                        path.display(),
+                        r.sha256
                     ));
                     continue;
                 }

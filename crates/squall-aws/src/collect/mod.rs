@@ -59,8 +59,17 @@ pub struct Request {
     /// Where log files go (`<case>/logs/aws`) and digests (`<case>/digests/aws`).
     pub logs_dir: PathBuf,
     pub digests_dir: PathBuf,
-    /// Files the case already records, by path, with their SHA-256.
-    pub recorded: HashMap<PathBuf, String>,
+    /// Files the case already records, by path.
+    pub recorded: HashMap<PathBuf, Recorded>,
+}
+
+/// A file as the case recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub sha256: String,
+    pub size: u64,
+    /// Where it came from (`s3://bucket/key`).
+    pub source: Option<String>,
 }
 
 /// A file ready to be recorded as evidence.
@@ -155,6 +164,13 @@ pub async fn collect(
             });
         }
     };
+    if !layout::is_bucket(&bucket) {
+        return Err(AwsError::Call {
+            call: "s3",
+            on: format!("{bucket:?}"),
+            message: "not an S3 bucket name".into(),
+        });
+    }
     report.trail = chosen.as_ref().map(|t| t.arn.clone());
     report.source = format!(
         "s3://{bucket}/{}",
@@ -235,7 +251,8 @@ pub async fn collect(
         &digest::Listing {
             keys: &found.keys,
             folders: &found.folders,
-            strays_are_failures: writers <= 1 && !trails.is_empty(),
+            strays_are_failures: writers == 1,
+            home_region: chosen.as_ref().and_then(|t| t.home_region.as_deref()),
         },
         &|region| match keys.get(region) {
             Some(Ok(keys)) => Ok(keys
@@ -262,7 +279,7 @@ pub async fn collect(
     let mut newest: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
     let mut stops: HashMap<String, StopsAndStarts> = HashMap::new();
     for (key, (place, summary)) in &fetched.summaries {
-        if checked.strays.contains(key) {
+        if checked.untrusted.contains(key) {
             continue;
         }
         if let Some(t) = summary.newest {
@@ -273,7 +290,14 @@ pub async fn collect(
             (Some(t), Some(n)) => *n == t.name || *n == t.arn,
             _ => true,
         };
-        let s = stops.entry(place.0.clone()).or_default();
+        // The trail's own stops blind it everywhere it delivers; without a known trail, a
+        // stop counts in the account that made it.
+        let s = stops
+            .entry(match &chosen {
+                Some(_) => String::new(),
+                None => place.0.clone(),
+            })
+            .or_default();
         s.0.extend(
             summary
                 .stops
@@ -290,6 +314,52 @@ pub async fn collect(
         );
     }
     let mut gaps: Vec<digest::Gap> = checked.gaps;
+    // A validating trail writes digests for every region it logs: a region with logs and no
+    // digest where others have them lost its digests; one whose digests stop early is vouched
+    // for only up to there.
+    let validating = chosen.as_ref().is_some_and(|t| t.validation) && writers == 1;
+    for place in fetched.paths.keys() {
+        let has_digests = |p: &(String, String)| {
+            fetched
+                .digests
+                .iter()
+                .any(|d| d.account == p.0 && d.region == p.1)
+        };
+        match checked.last_vouched.get(place) {
+            None if validating
+                && !has_digests(place)
+                && checked.last_vouched.keys().any(|(a, _)| *a == place.0) =>
+            {
+                report.integrity.push(format!(
+                    "account {} region {}: logs but no digest, though the trail validates and other regions have theirs: digests deleted",
+                    place.0, place.1
+                ));
+                gaps.push(digest::Gap {
+                    account: place.0.clone(),
+                    region: place.1.clone(),
+                    from: since,
+                    to: until,
+                    why: "no digest vouches for this time".into(),
+                });
+            }
+            Some(end) if *end < until - lag() * 2 => {
+                report.unchecked.push(format!(
+                    "account {} region {}: the digests end at {}; the files after are vouched for by nothing",
+                    place.0,
+                    place.1,
+                    stamp(*end)
+                ));
+                gaps.push(digest::Gap {
+                    account: place.0.clone(),
+                    region: place.1.clone(),
+                    from: *end,
+                    to: until,
+                    why: "no digest vouches for this time".into(),
+                });
+            }
+            _ => {}
+        }
+    }
     let gap = |place: &(String, String), from, to, why: &str| digest::Gap {
         account: place.0.clone(),
         region: place.1.clone(),
@@ -312,7 +382,11 @@ pub async fn collect(
         if let Some(from) = stopped {
             gaps.push(gap(place, from, until, "the trail is not logging"));
         }
-        if let Some((stopped, started)) = stops.get(&place.0) {
+        let whose = match &chosen {
+            Some(_) => String::new(),
+            None => place.0.clone(),
+        };
+        if let Some((stopped, started)) = stops.get(&whose) {
             for s in stopped {
                 let to = started
                     .iter()
@@ -330,6 +404,25 @@ pub async fn collect(
         }
     }
     let gaps = merge(gaps);
+    // What a gap's events are compared with: the files the digests do not disown.
+    let untrusted: std::collections::HashSet<&PathBuf> = found
+        .wanted
+        .iter()
+        .filter(|w| checked.untrusted.contains(&w.object.key))
+        .map(|w| &w.path)
+        .collect();
+    let delivered: fetch::Places = fetched
+        .paths
+        .iter()
+        .map(|(place, files)| {
+            let kept = files
+                .iter()
+                .filter(|(_, p)| !untrusted.contains(p))
+                .cloned()
+                .collect();
+            (place.clone(), kept)
+        })
+        .collect();
     let trusted = lookup::adopt(req, &places, sink, &mut report)
         .await
         .map_err(recording)?;
@@ -364,7 +457,7 @@ pub async fn collect(
             })
             .collect();
     }
-    lookup::superseded(&trusted, &fetched.paths, &mut report);
+    lookup::superseded(&trusted, &delivered, &mut report);
     for list in [
         &mut report.failures,
         &mut report.integrity,
@@ -478,12 +571,14 @@ async fn fetch_all(
     sink: &mut dyn Sink,
     report: &mut LogsCollected,
 ) -> Result<Fetched, AwsError> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let reading = tokio::sync::Semaphore::new(cores);
     let mut results = futures_util::stream::iter(
         found
             .wanted
             .iter()
             .cloned()
-            .map(|w| fetch::fetch(s3, bucket, req, w)),
+            .map(|w| fetch::fetch(s3, bucket, req, &reading, w)),
     )
     .buffer_unordered(req.scope.parallel.max(1));
     let mut out = Fetched::default();
@@ -547,6 +642,7 @@ async fn fetch_all(
                     region: n.region.clone(),
                     trail: n.trail.clone(),
                     home_region: n.home_region.clone(),
+                    end: n.end,
                     backfill: n.backfill,
                     inflated_sha256: got.inflated_sha256.clone().unwrap_or_default(),
                     signature: got.signature.clone(),
@@ -641,33 +737,30 @@ fn merge(mut gaps: Vec<digest::Gap>) -> Vec<digest::Gap> {
     out
 }
 
-/// The public keys of every region (and home region) with digests, for the digests' span.
+/// The public keys of every region (and home region) with digests, for the hours their
+/// names say they end (content can be planted; a name was checked to lie in the window), and
+/// an hour more for keys rotated while they were signed.
 async fn public_keys(
     config: &crate::SdkConfig,
     digests: &[digest::Fetched],
 ) -> HashMap<String, Result<Vec<cloudtrail::PublicKey>, String>> {
+    let now = Utc::now();
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     for f in digests {
-        let Some(d) = &f.digest else { continue };
-        if let (Some(s), Some(e)) = (
-            digest::time(&d.digest_start_time),
-            digest::time(&d.digest_end_time),
-        ) {
-            for region in [f.region.as_str(), f.home_region.as_str()] {
-                let span = spans.entry(region).or_insert((s, e));
-                span.0 = span.0.min(s);
-                span.1 = span.1.max(e);
-            }
+        for region in [f.region.as_str(), f.home_region.as_str()] {
+            let span = spans.entry(region).or_insert((f.end, f.end));
+            span.0 = span.0.min(f.end);
+            span.1 = span.1.max(f.end);
         }
     }
     let mut keys = HashMap::new();
-    for (region, (start, end)) in spans {
+    for (region, (first, last)) in spans {
         let client = aws_sdk_cloudtrail::Client::from_conf(
             aws_sdk_cloudtrail::config::Builder::from(config)
                 .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
                 .build(),
         );
-        let found = cloudtrail::public_keys(&client, start, end)
+        let found = cloudtrail::public_keys(&client, first - lag(), (last + lag()).min(now))
             .await
             .map_err(|e| e.to_string());
         keys.insert(region.to_string(), found);
