@@ -496,6 +496,9 @@ pub struct CollectedGap {
     /// The file they were written to, when there were any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Why it was not asked of the provider, or only partly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A typed payload and the kind it is recorded under.

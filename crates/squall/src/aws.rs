@@ -390,7 +390,10 @@ pub fn collect(ctx: &Context, defaults: &AwsConfig, cmd: CollectAws) -> anyhow::
                         &g.from,
                         &g.to,
                         &g.events.to_string(),
-                        &g.why,
+                        &match &g.note {
+                            Some(note) => format!("{}; {note}", g.why),
+                            None => g.why.clone(),
+                        },
                     ],
                 )?;
             }
@@ -442,17 +445,18 @@ pub fn collect(ctx: &Context, defaults: &AwsConfig, cmd: CollectAws) -> anyhow::
             for g in &c.gaps {
                 writeln!(
                     out,
-                    "gap {} {} {} .. {}: {} — {} event(s) from LookupEvents{}",
+                    "gap {} {} {} .. {}: {} — {}",
                     t(&g.account),
                     t(&g.region),
                     g.from,
                     g.to,
                     t(&g.why),
-                    g.events,
-                    g.path
-                        .as_deref()
-                        .map(|p| format!(" in {}", t(p)))
-                        .unwrap_or_default()
+                    match (&g.note, &g.path) {
+                        (Some(note), _) => t(note),
+                        (None, Some(p)) =>
+                            format!("{} event(s) from LookupEvents in {}", g.events, t(p)),
+                        (None, None) => "LookupEvents had nothing the files lack".into(),
+                    }
                 )?;
             }
             for u in &c.unchecked {

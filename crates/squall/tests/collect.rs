@@ -294,6 +294,14 @@ fn an_organization_trails_logs_are_collected_checked_filled_and_hunted() {
         ["g1", "g2", "r1"].map(String::from).into()
     );
     assert_eq!(out["recorded"], 10, "9 files and a LookupEvents file");
+    let other: Vec<&Value> = gaps
+        .iter()
+        .filter(|g| g["account"] == "111122223333")
+        .collect();
+    assert_eq!(
+        other[0]["note"], "not asked: no --role-name for this account",
+        "{gaps:#?}"
+    );
 
     // Only the window's day folders were listed, and nothing outside it fetched.
     let seen = proxy.seen.lock().unwrap().join("\n");

@@ -112,6 +112,7 @@ pub(super) async fn fill(
             why: g.why.clone(),
             events: 0,
             path: None,
+            note: None,
         };
         if !configs.contains_key(&g.account) {
             let c = if g.account == caller {
@@ -128,9 +129,18 @@ pub(super) async fn fill(
             configs.insert(g.account.clone(), c);
         }
         let from = g.from.max(oldest);
-        if let Some(Some(config)) = configs.get(&g.account)
-            && g.to > from
-            && budget > 0
+        let config = configs.get(&g.account).cloned().flatten();
+        gap.note = if config.is_none() {
+            Some("not asked: no --role-name for this account".into())
+        } else if g.to <= from {
+            Some("not asked: older than LookupEvents keeps (90 days)".into())
+        } else if budget == 0 {
+            Some("not asked: --lookup-limit reached".into())
+        } else {
+            None
+        };
+        if let Some(config) = &config
+            && gap.note.is_none()
         {
             let place = (g.account.clone(), g.region.clone());
             let mut known_from: Vec<PathBuf> = delivered
@@ -150,17 +160,27 @@ pub(super) async fn fill(
                     message: e.to_string(),
                 })?;
             match ask(config, &g, from, req, &known, &mut budget, now).await {
-                Ok(Some(file)) => {
-                    gap.events = file.1;
-                    gap.path = Some(file.0.path.display().to_string());
-                    sink.record(std::slice::from_ref(&file.0))
+                Ok(Some((asked, n))) => {
+                    gap.events = n;
+                    gap.path = Some(asked.file.path.display().to_string());
+                    sink.record(std::slice::from_ref(&asked.file))
                         .map_err(super::recording)?;
+                    if let Some(why) = asked.stopped {
+                        report.failures.push(format!(
+                            "account {} region {}: the gap {}..{} was only partly filled ({n} events): {why}",
+                            g.account, g.region, gap.from, gap.to
+                        ));
+                        gap.note = Some(format!("partly filled: {why}"));
+                    }
                 }
                 Ok(None) => {}
-                Err(e) => report.failures.push(format!(
-                    "account {} region {}: the gap {}..{} was not filled: {e}",
-                    g.account, g.region, gap.from, gap.to
-                )),
+                Err(e) => {
+                    report.failures.push(format!(
+                        "account {} region {}: the gap {}..{} was not filled: {e}",
+                        g.account, g.region, gap.from, gap.to
+                    ));
+                    gap.note = Some(format!("not filled: {e}"));
+                }
             }
         }
         report.gaps.push(gap);
@@ -183,7 +203,7 @@ async fn ask(
     known: &HashSet<String>,
     budget: &mut u64,
     now: DateTime<Utc>,
-) -> Result<Option<(File, u64)>, String> {
+) -> Result<Option<(Asked, u64)>, String> {
     let client = aws_sdk_cloudtrail::Client::from_conf(
         aws_sdk_cloudtrail::config::Builder::from(config)
             .region(aws_sdk_cloudtrail::config::Region::new(g.region.clone()))
@@ -205,14 +225,23 @@ async fn ask(
     let mut out = Hashed::new(
         super::new_private_file(&part).map_err(|e| format!("{}: {e}", part.display()))?,
     );
+    // Pages of events the case holds cost calls too: at most as many as the events asked
+    // for and known could fill.
+    let max_pages = (*budget + known.len() as u64) / 50 + 2;
+    let mut n = 0u64;
+    let mut stopped = None;
     let written = async {
         out.write_all(b"{\"Records\":[")?;
-        let mut n = 0u64;
         let mut token = None;
-        'pages: loop {
-            let (page, next) = cloudtrail::lookup_page(&client, from, g.to, token)
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        'pages: for _ in 0..max_pages {
+            let (page, next) = match cloudtrail::lookup_page(&client, from, g.to, token).await {
+                Ok(p) => p,
+                Err(e) => {
+                    // What came before stays: written, recorded, and said to be partial.
+                    stopped = Some(e.to_string());
+                    break;
+                }
+            };
             for raw in page {
                 let Ok(head) = serde_json::from_str::<Head>(&raw) else {
                     continue;
@@ -221,6 +250,7 @@ async fn ask(
                     continue;
                 }
                 if *budget == 0 {
+                    stopped = Some("--lookup-limit reached".into());
                     break 'pages;
                 }
                 *budget -= 1;
@@ -236,46 +266,54 @@ async fn ask(
             token = next;
         }
         out.write_all(b"]}\n")?;
-        out.file.sync_all()?;
-        Ok::<u64, std::io::Error>(n)
+        out.file.sync_all()
     }
     .await;
-    let n = match written {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            return Err(e.to_string());
-        }
-    };
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&part);
+        return Err(e.to_string());
+    }
     if n == 0 {
         let _ = std::fs::remove_file(&part);
-        return Ok(None);
+        return match stopped {
+            Some(why) => Err(why),
+            None => Ok(None),
+        };
     }
     publish(&part, &path).map_err(|e| e.to_string())?;
     Ok(Some((
-        File {
-            path,
-            sha256: squall_core::digest::hex(&out.hash.finalize()),
-            size: out.size,
-            source: format!(
-                "cloudtrail:LookupEvents account {} region {} from {} to {}",
-                g.account,
-                g.region,
-                stamp(from),
-                stamp(g.to)
-            ),
-            description: format!(
-                "{n} CloudTrail event(s) from LookupEvents of account {}, region {}, {} to {} ({}), not in the collected files",
-                g.account,
-                g.region,
-                stamp(from),
-                stamp(g.to),
-                g.why
-            ),
-            kind: FileKind::Lookup,
+        Asked {
+            stopped,
+            file: File {
+                path,
+                sha256: squall_core::digest::hex(&out.hash.finalize()),
+                size: out.size,
+                source: format!(
+                    "cloudtrail:LookupEvents account {} region {} from {} to {}",
+                    g.account,
+                    g.region,
+                    stamp(from),
+                    stamp(g.to)
+                ),
+                description: format!(
+                    "{n} CloudTrail event(s) from LookupEvents of account {}, region {}, {} to {} ({}), not in the collected files",
+                    g.account,
+                    g.region,
+                    stamp(from),
+                    stamp(g.to),
+                    g.why
+                ),
+                kind: FileKind::Lookup,
+            },
         },
         n,
     )))
+}
+
+/// A gap's events as written, and why the asking stopped short, when it did.
+struct Asked {
+    file: File,
+    stopped: Option<String>,
 }
 
 /// A file written and hashed in the same pass.

@@ -454,6 +454,7 @@ pub async fn collect(
                 why: g.why,
                 events: 0,
                 path: None,
+                note: Some("not asked: --no-lookup".into()),
             })
             .collect();
     }
