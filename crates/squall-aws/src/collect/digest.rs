@@ -157,9 +157,11 @@ pub struct Listing<'a> {
     /// Whether a file no digest names is tampering: only when one trail writes here (a trail
     /// without validation may share the folders).
     pub strays_are_failures: bool,
-    /// The trail's home region, when the trail is known: a digest naming another was not
+    /// The trail's home region, when the trail is known: its digests naming another were not
     /// written by it.
     pub home_region: Option<&'a str>,
+    /// The trail's name, when known (other trails' digests are not held to its home region).
+    pub trail: Option<&'a str>,
 }
 
 impl Listing<'_> {
@@ -194,16 +196,36 @@ pub fn check(
             continue;
         };
         if d.digest_s3_bucket != f.bucket && d.digest_s3_object == f.key {
-            out.unchecked.push(format!(
-                "{name} is a copy of one delivered to s3://{} (a replica?): it vouches for nothing here",
-                shown(&d.digest_s3_bucket)
-            ));
-            named.extend(d.log_files.iter().map(|l| l.s3_object.as_str()));
+            // A copy (replication) vouches for nothing here, but one that verifies shows
+            // its files were CloudTrail's.
+            let genuine = f.signature.as_deref().is_some_and(|sig| {
+                let fingerprint = d.digest_public_key_fingerprint.to_ascii_lowercase();
+                [&f.region, &f.home_region].into_iter().any(|r| {
+                    keys(r).is_ok_and(|found| {
+                        found.iter().any(|(fp, der)| {
+                            *fp == fingerprint && verify(der, d, &f.inflated_sha256, sig).is_ok()
+                        })
+                    })
+                })
+            });
+            if genuine {
+                out.unchecked.push(format!(
+                    "{name} is a copy of one delivered to s3://{} (a replica?): it vouches for nothing here",
+                    shown(&d.digest_s3_bucket)
+                ));
+                named.extend(d.log_files.iter().map(|l| l.s3_object.as_str()));
+            } else {
+                out.failures.push(format!(
+                    "{name} claims to be a copy of one delivered to s3://{}, but its signature does not verify: forged",
+                    shown(&d.digest_s3_bucket)
+                ));
+            }
             continue;
         }
-        if listing
-            .home_region
-            .is_some_and(|home| home != f.home_region)
+        if listing.trail.is_none_or(|t| t == f.trail)
+            && listing
+                .home_region
+                .is_some_and(|home| home != f.home_region)
         {
             out.failures.push(format!(
                 "{name} names home region {}, not the trail's: not written by this trail",
@@ -593,6 +615,7 @@ mod tests {
             folders: &folders,
             strays_are_failures: true,
             home_region: None,
+            trail: None,
         };
         let der = s.der.clone();
         check(B, digests, logs, &listing, &|region| {
@@ -731,6 +754,7 @@ mod tests {
                 folders: &folders,
                 strays_are_failures: true,
                 home_region: Some("us-east-1"),
+                trail: Some("main"),
             },
             &|region| {
                 if region == "us-east-1" {
@@ -834,6 +858,7 @@ mod tests {
                 folders: &folders,
                 strays_are_failures: false,
                 home_region: None,
+                trail: None,
             },
             &|_| Ok(vec![("ab12".to_string(), der.clone())]),
         );

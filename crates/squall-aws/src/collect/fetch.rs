@@ -38,6 +38,8 @@ pub(super) struct Wanted {
 #[derive(Debug, Default)]
 pub(super) struct Found {
     pub wanted: Vec<Wanted>,
+    /// Objects with a CloudTrail name but a size no CloudTrail file has: not fetched.
+    pub oversized: Vec<Wanted>,
     /// Every key listed, fetched or not: a file a digest names that is among them was not
     /// deleted.
     pub keys: HashSet<String>,
@@ -214,6 +216,12 @@ pub(super) async fn list(
                         "s3://{bucket}/{}: {} bytes, more than CloudTrail writes in one file: not collected",
                         object.key, object.size
                     ));
+                    let path = day.dir.join(&name);
+                    found.oversized.push(Wanted {
+                        object,
+                        named,
+                        path,
+                    });
                 }
                 Some(Some(named)) => {
                     let path = day.dir.join(&name);

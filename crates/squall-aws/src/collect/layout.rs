@@ -85,14 +85,14 @@ pub fn digest_name(name: &str) -> Option<DigestName> {
     })
 }
 
-/// S3's bucket names: 3 to 63 lower-case letters, digits, dots and dashes (a folder name
-/// of the case is made of it).
+/// S3's bucket names, legacy us-east-1 ones too (letters, digits, `.`, `_`, `-`, up to 255):
+/// a folder name of the case is made of one.
 pub fn is_bucket(s: &str) -> bool {
-    (3..=63).contains(&s.len())
+    (3..=255).contains(&s.len())
         && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && !s.contains("..")
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && s != "."
+        && s != ".."
 }
 
 /// Twelve digits.

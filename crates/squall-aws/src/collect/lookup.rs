@@ -165,12 +165,18 @@ pub(super) async fn fill(
                     gap.path = Some(asked.file.path.display().to_string());
                     sink.record(std::slice::from_ref(&asked.file))
                         .map_err(super::recording)?;
-                    if let Some(why) = asked.stopped {
-                        report.failures.push(format!(
-                            "account {} region {}: the gap {}..{} was only partly filled ({n} events): {why}",
-                            g.account, g.region, gap.from, gap.to
-                        ));
-                        gap.note = Some(format!("partly filled: {why}"));
+                    match asked.stopped {
+                        Some(Stopped::Error(why)) => {
+                            report.failures.push(format!(
+                                "account {} region {}: the gap {}..{} was only partly filled ({n} events): {why}",
+                                g.account, g.region, gap.from, gap.to
+                            ));
+                            gap.note = Some(format!("partly filled: {why}"));
+                        }
+                        Some(Stopped::Limit) => {
+                            gap.note = Some("partly filled: --lookup-limit reached".into());
+                        }
+                        None => {}
                     }
                 }
                 Ok(None) => {}
@@ -227,30 +233,30 @@ async fn ask(
     );
     // Pages of events the case holds cost calls too: at most as many as the events asked
     // for and known could fill.
-    let max_pages = (*budget + known.len() as u64) / 50 + 2;
+    let max_pages = budget.saturating_add(known.len() as u64) / 50 + 2;
     let mut n = 0u64;
     let mut stopped = None;
     let written = async {
         out.write_all(b"{\"Records\":[")?;
         let mut token = None;
-        'pages: for _ in 0..max_pages {
+        let mut pages = 0u64;
+        'pages: loop {
             let (page, next) = match cloudtrail::lookup_page(&client, from, g.to, token).await {
                 Ok(p) => p,
                 Err(e) => {
                     // What came before stays: written, recorded, and said to be partial.
-                    stopped = Some(e.to_string());
+                    stopped = Some(Stopped::Error(e.to_string()));
                     break;
                 }
             };
             for raw in page {
-                let Ok(head) = serde_json::from_str::<Head>(&raw) else {
-                    continue;
-                };
+                // An event that does not read is written all the same: the hunt names it.
+                let head = serde_json::from_str::<Head>(&raw).unwrap_or_default();
                 if head.id.as_ref().is_some_and(|id| known.contains(id)) {
                     continue;
                 }
                 if *budget == 0 {
-                    stopped = Some("--lookup-limit reached".into());
+                    stopped = Some(Stopped::Limit);
                     break 'pages;
                 }
                 *budget -= 1;
@@ -264,6 +270,12 @@ async fn ask(
                 break;
             }
             token = next;
+            if page_count_reached(&mut pages, max_pages) {
+                stopped = Some(Stopped::Error(
+                    "more pages than the events asked for could fill".into(),
+                ));
+                break;
+            }
         }
         out.write_all(b"]}\n")?;
         out.file.sync_all()
@@ -276,8 +288,8 @@ async fn ask(
     if n == 0 {
         let _ = std::fs::remove_file(&part);
         return match stopped {
-            Some(why) => Err(why),
-            None => Ok(None),
+            Some(Stopped::Error(why)) => Err(why),
+            Some(Stopped::Limit) | None => Ok(None),
         };
     }
     publish(&part, &path).map_err(|e| e.to_string())?;
@@ -313,7 +325,21 @@ async fn ask(
 /// A gap's events as written, and why the asking stopped short, when it did.
 struct Asked {
     file: File,
-    stopped: Option<String>,
+    stopped: Option<Stopped>,
+}
+
+/// Why asking for a gap's events stopped before its end.
+enum Stopped {
+    /// `--lookup-limit`: a bound the analyst set; a later run goes on.
+    Limit,
+    /// A call failed (after the SDK's retries), or the pages ran past their bound.
+    Error(String),
+}
+
+/// Counts a page; whether the bound is reached.
+fn page_count_reached(pages: &mut u64, max: u64) -> bool {
+    *pages += 1;
+    *pages >= max
 }
 
 /// A file written and hashed in the same pass.

@@ -253,6 +253,7 @@ pub async fn collect(
             folders: &found.folders,
             strays_are_failures: writers == 1,
             home_region: chosen.as_ref().and_then(|t| t.home_region.as_deref()),
+            trail: chosen.as_ref().map(|t| t.name.as_str()),
         },
         &|region| match keys.get(region) {
             Some(Ok(keys)) => Ok(keys
@@ -286,8 +287,12 @@ pub async fn collect(
             let n = newest.entry(place.clone()).or_insert(t);
             *n = (*n).max(t);
         }
+        // A call names the trail by ARN, or by name in the trail's own account (a member
+        // account's own trail may share its name).
         let ours = |named: &Option<String>| match (&chosen, named) {
-            (Some(t), Some(n)) => *n == t.name || *n == t.arn,
+            (Some(t), Some(n)) => {
+                *n == t.arn || (*n == t.name && trail_account(&t.arn) == Some(place.0.as_str()))
+            }
             _ => true,
         };
         // The trail's own stops blind it everywhere it delivers; without a known trail, a
@@ -318,29 +323,37 @@ pub async fn collect(
     // digest where others have them lost its digests; one whose digests stop early is vouched
     // for only up to there.
     let validating = chosen.as_ref().is_some_and(|t| t.validation) && writers == 1;
-    for place in fetched.paths.keys() {
-        let has_digests = |p: &(String, String)| {
-            fetched
-                .digests
-                .iter()
-                .any(|d| d.account == p.0 && d.region == p.1)
+    for (place, files) in &fetched.paths {
+        let listed_digests = found.wanted.iter().any(
+            |w| matches!(&w.named, Named::Digest(n) if n.account == place.0 && n.region == place.1),
+        );
+        let oldest_log = files.iter().map(|(stamp, _)| *stamp).min();
+        // Where the account's other regions are vouched for up to.
+        let others = checked
+            .last_vouched
+            .iter()
+            .filter(|((a, r), _)| *a == place.0 && *r != place.1)
+            .map(|(_, end)| *end)
+            .max();
+        let whole = digest::Gap {
+            account: place.0.clone(),
+            region: place.1.clone(),
+            from: since,
+            to: until,
+            why: "no verified digest covers this time".into(),
         };
         match checked.last_vouched.get(place) {
+            None if listed_digests => gaps.push(whole),
             None if validating
-                && !has_digests(place)
-                && checked.last_vouched.keys().any(|(a, _)| *a == place.0) =>
+                && oldest_log
+                    .zip(others)
+                    .is_some_and(|(log, other)| log + lag() < other) =>
             {
                 report.integrity.push(format!(
-                    "account {} region {}: logs but no digest, though the trail validates and other regions have theirs: digests deleted",
+                    "account {} region {}: logs but no digest, though the trail validates and the account's other regions have digests of later hours: digests deleted",
                     place.0, place.1
                 ));
-                gaps.push(digest::Gap {
-                    account: place.0.clone(),
-                    region: place.1.clone(),
-                    from: since,
-                    to: until,
-                    why: "no digest vouches for this time".into(),
-                });
+                gaps.push(whole);
             }
             Some(end) if *end < until - lag() * 2 => {
                 report.unchecked.push(format!(
@@ -350,14 +363,24 @@ pub async fn collect(
                     stamp(*end)
                 ));
                 gaps.push(digest::Gap {
-                    account: place.0.clone(),
-                    region: place.1.clone(),
                     from: *end,
-                    to: until,
-                    why: "no digest vouches for this time".into(),
+                    why: "no verified digest covers this time".into(),
+                    ..whole
                 });
             }
             _ => {}
+        }
+    }
+    // A file too large to be CloudTrail's sits where one of its was: its hour is asked for.
+    for w in &found.oversized {
+        if let Named::Log(n) = &w.named {
+            gaps.push(digest::Gap {
+                account: n.account.clone(),
+                region: n.region.clone(),
+                from: n.stamp - lag(),
+                to: n.stamp,
+                why: "a file too large to be CloudTrail's is in place of this time's".into(),
+            });
         }
     }
     let gap = |place: &(String, String), from, to, why: &str| digest::Gap {
@@ -436,7 +459,7 @@ pub async fn collect(
             &caller.account,
             req,
             gaps,
-            &fetched.paths,
+            &delivered,
             &trusted,
             sink,
             &mut report,
@@ -472,6 +495,11 @@ pub async fn collect(
         }
     }
     Ok(report)
+}
+
+/// The account in a trail's ARN (`arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`).
+fn trail_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
 }
 
 /// Whether two trail prefixes name the same place (`None`, empty and `/` are no prefix).

@@ -238,8 +238,10 @@ impl<'de> Visitor<'de> for Records<'_> {
         f.write_str("a list of records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(head) = seq.next_element::<Head>()? {
-            (self.0)(head);
+        // Each record is taken whole, unread (skipping checks less than reading: a lone
+        // surrogate in one field must not end the file), then read on its own.
+        while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+            (self.0)(serde_json::from_str(raw.get()).unwrap_or_default());
         }
         Ok(())
     }
@@ -276,9 +278,8 @@ impl Summary {
             Some("StopLogging" | "DeleteTrail") if self.stops.len() < MAX_CALLS => {
                 self.stops.push((t, trail))
             }
-            Some("StartLogging" | "CreateTrail") if self.starts.len() < MAX_CALLS => {
-                self.starts.push((t, trail))
-            }
+            // A trail made by CreateTrail logs only once StartLogging is called.
+            Some("StartLogging") if self.starts.len() < MAX_CALLS => self.starts.push((t, trail)),
             _ => {}
         }
     }
@@ -318,5 +319,18 @@ mod tests {
             "a record from the future counts as the file's own time"
         );
         assert!(each_record(&b"[1, 2]"[..], &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_does_not_end_the_file() {
+        let doc = br#"{"Records": [
+            {"eventID": "a", "requestParameters": {"name": "\ud800"}},
+            {"eventID": "b", "eventTime": 1e400},
+            {"eventID": "c"}
+        ]}"#;
+        let mut ids = Vec::new();
+        each_record(&doc[..], &mut |h| ids.push(h.id.unwrap_or_default())).unwrap();
+        assert_eq!(ids.last().map(String::as_str), Some("c"), "{ids:?}");
+        assert_eq!(ids.len(), 3);
     }
 }
