@@ -67,11 +67,14 @@ pub enum AwsError {
 
 impl AwsError {
     /// Wraps an SDK error with the call and the resource it was about.
-    pub fn call<E: std::error::Error + Send + Sync + 'static>(
-        call: &'static str,
-        on: &str,
-        e: aws_sdk_ec2::error::SdkError<E>,
-    ) -> AwsError {
+    pub fn call<E>(call: &'static str, on: &str, e: aws_sdk_ec2::error::SdkError<E>) -> AwsError
+    where
+        E: std::error::Error
+            + aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + Send
+            + Sync
+            + 'static,
+    {
         use aws_sdk_ec2::error::SdkError;
         if let SdkError::DispatchFailure(d) = &e
             && format!("{d:?}").contains("CredentialsNotLoaded")
@@ -79,7 +82,21 @@ impl AwsError {
             return AwsError::NoCredentials;
         }
         let message = match &e {
-            SdkError::ServiceError(s) => format!("{}", s.err()),
+            // An error the SDK does not model says only "unhandled error": say the service's
+            // code and message, or its HTTP status when it gave none.
+            SdkError::ServiceError(s) => {
+                let text = s.err().to_string();
+                let meta = s.err().meta();
+                match (meta.code(), meta.message()) {
+                    _ if !text.starts_with("unhandled error") => text,
+                    (Some(code), Some(m)) => format!("{code}: {m}"),
+                    (Some(code), None) => code.to_string(),
+                    (None, _) => format!(
+                        "the service answered HTTP {} without naming an error",
+                        s.raw().status().as_u16()
+                    ),
+                }
+            }
             SdkError::DispatchFailure(d) => format!("could not reach AWS ({d:?})"),
             SdkError::TimeoutError(_) => "timed out".to_string(),
             other => format!(

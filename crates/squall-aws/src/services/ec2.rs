@@ -283,7 +283,14 @@ pub struct InstanceDetail {
     pub profile: Option<(String, String)>,
 }
 
-fn call<'a, E: std::error::Error + Send + Sync + 'static>(
+fn call<
+    'a,
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+>(
     name: &'static str,
     on: &'a str,
 ) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E>) -> AwsError + 'a {
