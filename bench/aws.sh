@@ -19,26 +19,8 @@ out=$root/bench/out/aws
 mkdir -p "$out"
 cargo build --release -q -p squall
 bin=$root/target/release/squall
-latency=${LATENCY_MS:-0}
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
-moto=$!
-proxy=
-trap 'kill $moto $proxy 2>/dev/null || true' EXIT
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-  AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-squall_endpoint=$AWS_ENDPOINT_URL
-if [ "$latency" != 0 ]; then
-  cargo build --release -q -p squall-aws --example latency_proxy
-  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$root/target/release/examples/latency_proxy" "$pport" "$AWS_ENDPOINT_URL" "$latency" &
-  proxy=$!
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break; sleep 0.1; done
-  squall_endpoint=http://127.0.0.1:$pport
-fi
+# shellcheck source=bench/moto.sh
+. "$root/bench/moto.sh"
 export SQUALL_HOME=$out/home SQUALL_ACTOR=bench
 rm -rf "$SQUALL_HOME"
 "$bin" case new --title "benchmark" >/dev/null

@@ -23,25 +23,8 @@ out=$root/bench/out/collect
 rm -rf "$out" && mkdir -p "$out"
 cargo build --release -q -p squall
 bin=$root/target/release/squall
-latency=${LATENCY_MS:-0}
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
-moto=$!
-proxy=
-trap 'kill $moto $proxy 2>/dev/null || true' EXIT
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-  AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-endpoint=$AWS_ENDPOINT_URL
-if [ "$latency" != 0 ]; then
-  cargo build --release -q -p squall-aws --example latency_proxy
-  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$root/target/release/examples/latency_proxy" "$pport" "$AWS_ENDPOINT_URL" "$latency" &
-  proxy=$!
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break; sleep 0.1; done
-  endpoint=http://127.0.0.1:$pport
-fi
+# shellcheck source=bench/moto.sh
+. "$root/bench/moto.sh"
 export SQUALL_HOME=$out/home SQUALL_ACTOR=bench
 
 # Buckets of delivery files, named and laid out as CloudTrail lays them out.
@@ -115,12 +98,12 @@ for bucket in realistic worst; do
   case=$(printf 'C-%04d' "$n")
   "$bin" case new --title "$bucket" >/dev/null
   /usr/bin/time -f '%e %M' -o "$out/$bucket.time" \
-    env AWS_ENDPOINT_URL="$endpoint" "$bin" collect aws logs --case "$case" --bucket "$bucket" \
+    env AWS_ENDPOINT_URL="$squall_endpoint" "$bin" collect aws logs --case "$case" --bucket "$bucket" \
     --since "$since" --until "$until" --no-lookup --quiet --format json >"$out/$bucket.json" 2>"$out/$bucket.err" || true
   read -r wall rss <"$out/$bucket.time"
   count=$(python3 -c "import json; print(json.load(open('$out/$bucket.json'))['collected']['files'])")
   bytes=$(python3 -c "import json; print(json.load(open('$out/$bucket.json'))['collected']['bytes'])")
-  read -r fl flz < <(AWS_ENDPOINT_URL=$endpoint floor "$bucket")
+  read -r fl flz < <(AWS_ENDPOINT_URL=$squall_endpoint floor "$bucket")
   awk -v b="$bucket" -v c="$count" -v by="$bytes" -v w="$wall" -v r="$rss" -v f="$fl" -v z="$flz" \
     'BEGIN { printf "%-10s %7d %9.1f %9.2f %9.0f %9.1f %11.0f %9.2f %11.2f\n", b, c, by / 1e6, w, c / w, by / 1e6 / w, r / 1024, f, z }'
 done

@@ -103,31 +103,8 @@ impl CaseFolder {
     }
 }
 
-/// Creates a folder (and its parents) readable by its owner only: the home, a case's folder,
-/// the example logs. The one place that sets those permissions.
-pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Creates a new file readable by its owner only, never replacing one: a file or link already
-/// at the path is an error, not a target to write through.
-pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
+/// The home, a case's folder and everything in them are its owner's only.
+pub use squall_core::files::{new_private_file, private_dir};
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod asset;
 pub mod cli;
 pub mod digest;
 pub mod entry;
+pub mod files;
 pub mod finding;
 pub mod level;
 pub mod proposal;

@@ -74,7 +74,7 @@ impl AwsRanges {
         let mut ranges = AwsRanges {
             published: file.create_date,
             source: source.to_string(),
-            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: squall_core::digest::hex(&digest),
             size: json.len() as u64,
             v4: vec![HashMap::new(); 33],
             v6: vec![HashMap::new(); 129],

@@ -176,6 +176,16 @@ impl Default for Uses {
     }
 }
 
+impl From<&KeyKind<'_>> for Kind {
+    fn from(kind: &KeyKind<'_>) -> Kind {
+        match kind {
+            KeyKind::LongTerm => Kind::LongTerm,
+            KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
+            KeyKind::Session => Kind::Session,
+        }
+    }
+}
+
 /// What a key is, once any of its records says EC2 delivered it to an instance (which only
 /// EC2 can say): whichever record a worker happened to see first, the answer is the same.
 fn upgrade(known: &mut Kind, seen: Kind) {
@@ -243,10 +253,11 @@ impl Uses {
         if let Some(s) = self.pairs.get_mut(&PairRef(&u.key, source)) {
             s.add(&seen);
             // Whatever record came first, one saying EC2 delivered the key decides.
-            if let KeyKind::Instance(i) = &u.kind
+            if matches!(u.kind, KeyKind::Instance(_))
                 && let Some(k) = self.kinds.get_mut(u.key.as_ref())
+                && !matches!(k, Kind::Instance(_))
             {
-                upgrade(k, Kind::Instance(i.as_ref().into()));
+                *k = Kind::from(&u.kind);
             }
             return;
         }
@@ -256,11 +267,7 @@ impl Uses {
         }
         self.pairs
             .insert((u.key.as_ref().into(), source.into()), seen);
-        let kind = match &u.kind {
-            KeyKind::LongTerm => Kind::LongTerm,
-            KeyKind::Instance(i) => Kind::Instance(i.as_ref().into()),
-            KeyKind::Session => Kind::Session,
-        };
+        let kind = Kind::from(&u.kind);
         match self.kinds.get_mut(u.key.as_ref()) {
             Some(k) => upgrade(k, kind),
             None => {
@@ -382,7 +389,7 @@ fn where_of(source: &str, ranges: &AwsRanges) -> Where {
     }
     let private = match ip {
         IpAddr::V4(a) => a.is_private() || a.is_loopback() || a.is_link_local(),
-        IpAddr::V6(a) => (a.segments()[0] & 0xfe00) == 0xfc00 || a.is_loopback(),
+        IpAddr::V6(a) => a.is_unique_local() || a.is_loopback(),
     };
     if private {
         Where::Private

@@ -191,18 +191,24 @@ impl Hunt {
             paths = examples::files(&root);
         }
         let rules = squall_detect::load(&req.rules, req.builtin, req.min_level);
+        // The stolen-credential detector is the only reader of AWS's ranges and the
+        // inventory's addresses: without it, neither is loaded (a given file is still read,
+        // so its errors are the same).
+        let detector = !rules.native.is_empty();
         let ranges = match &req.aws_ip_ranges {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading --aws-ip-ranges {}", path.display()))?;
                 let ranges = AwsRanges::parse_from(&text, &path.display().to_string())
                     .map_err(|e| anyhow::anyhow!("--aws-ip-ranges {}: {e}", path.display()))?;
-                Arc::new(ranges)
+                Some(Arc::new(ranges))
             }
-            None => AwsRanges::shipped(),
+            None if detector => Some(AwsRanges::shipped()),
+            None => None,
         };
         // Old ranges place new AWS addresses outside AWS: say so while the detector runs.
-        if !rules.native.is_empty()
+        if detector
+            && let Some(ranges) = &ranges
             && let Ok(published) =
                 chrono::NaiveDateTime::parse_from_str(&ranges.published, "%Y-%m-%d-%H-%M-%S")
         {
@@ -230,9 +236,9 @@ impl Hunt {
                     max_record: req.max_record_mib.max(1) << 20,
                 },
                 hash_files: case.is_some(),
-                aws_ranges: Some(ranges),
+                aws_ranges: ranges,
                 instance_addresses: match ctx {
-                    Some(ctx) if case.is_some() => instance_addresses(ctx)?,
+                    Some(ctx) if case.is_some() && detector => instance_addresses(ctx)?,
                     _ => HashMap::new(),
                 },
             },

@@ -45,10 +45,12 @@ impl<'a> Record<'a> {
             return None;
         }
         let who = self.member("userIdentity")?;
-        // Bounded, whatever the log says: AWS's keys are 16 to 128 characters, an address at
-        // most 45, an endpoint's id and an account's far less.
-        let key =
-            text(who.member("accessKeyId", false)).filter(|k| (1..=128).contains(&k.len()))?;
+        // Bounded and in AWS's own shapes, whatever the log says: a key is 16 to 128 letters
+        // and digits, an address at most 45 characters, an endpoint `vpce-` and letters and
+        // digits, an account digits (a separator in any of them would change how a finding
+        // reads them back).
+        let key = text(who.member("accessKeyId", false))
+            .filter(|k| (1..=128).contains(&k.len()) && alphanumeric(k))?;
         let address = self
             .member_text("sourceIPAddress")
             .filter(|a| (1..=64).contains(&a.len()))?;
@@ -70,7 +72,7 @@ impl<'a> Record<'a> {
         };
         let vpc_endpoint = self
             .member_text("vpcEndpointId")
-            .filter(|v| (1..=64).contains(&v.len()));
+            .filter(|v| v.len() <= 64 && v.strip_prefix("vpce-").is_some_and(alphanumeric));
         // The caller's own account, not the one called: an instance reading another
         // account's bucket through its own endpoint is still at home.
         let caller =
@@ -78,7 +80,7 @@ impl<'a> Record<'a> {
         let foreign_endpoint = match (
             &vpc_endpoint,
             self.member_text("vpcEndpointAccountId")
-                .filter(|a| a.len() <= 32),
+                .filter(|a| a.len() <= 32 && a.bytes().all(|b| b.is_ascii_digit())),
             caller,
         ) {
             (Some(_), Some(owner), Some(called)) if !owner.is_empty() && owner != called => {
@@ -100,6 +102,11 @@ impl<'a> Record<'a> {
 /// A scalar's text, borrowed from the record when it can be.
 fn text<'n>(node: Option<&'n Node<'_>>) -> Option<Cow<'n, str>> {
     node.and_then(Node::as_text)
+}
+
+/// Non-empty, ASCII letters and digits only.
+fn alphanumeric(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

@@ -233,13 +233,19 @@ impl<'a> Record<'a> {
 
     /// The first path that holds a scalar, as text.
     pub fn text_at(&self, paths: &[&str]) -> Option<String> {
+        self.borrowed_text_at(paths).map(Cow::into_owned)
+    }
+
+    /// [`Record::text_at`], borrowed from the record where it can be (a top-level string
+    /// without escapes): what the per-record readers (the event time) use.
+    fn borrowed_text_at(&self, paths: &[&str]) -> Option<Cow<'_, str>> {
         paths.iter().find_map(|p| {
             if let Some(i) = self.index_of(p, false) {
-                return self.top_text(i).map(Cow::into_owned);
+                return self.top_text(i);
             }
             let (root, rest) = p.split_once('.')?;
             let i = self.index_of(root, false)?;
-            self.tree(i)?.first_text(rest)
+            self.tree(i)?.first_text(rest).map(Cow::Owned)
         })
     }
 
@@ -274,7 +280,7 @@ impl<'a> Record<'a> {
     /// When the event happened, read from the provider's time field and parsed; `None` when the
     /// record has no time or its text is not a time (see [`EventTime`]).
     pub fn time(&self) -> Option<EventTime> {
-        EventTime::parse(&self.text_at(self.source.time_paths())?)
+        EventTime::parse(&self.borrowed_text_at(self.source.time_paths())?)
     }
 
     /// When the event happened, in milliseconds since the epoch: the same instant as

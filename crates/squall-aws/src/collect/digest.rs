@@ -143,7 +143,36 @@ pub struct Log {
 }
 
 /// A region's public keys (fingerprint, DER), or why they could not be fetched.
-pub type KeysOf<'a> = dyn Fn(&str) -> Result<Vec<(String, Vec<u8>)>, String> + 'a;
+pub type Keys = HashMap<String, Result<Vec<(String, Vec<u8>)>, String>>;
+
+/// The key a digest names: from its region's published keys, else its home region's.
+enum Key<'k> {
+    Found(&'k [u8]),
+    /// No key matched, and a region's keys could not be fetched: said why.
+    Unfetched(String),
+    /// Both regions' keys were fetched and none has the fingerprint.
+    Unknown,
+}
+
+fn key_for<'k>(f: &Fetched, fingerprint: &str, keys: &'k Keys) -> Key<'k> {
+    let mut unfetched = None;
+    for region in [&f.region, &f.home_region] {
+        match keys.get(region) {
+            Some(Ok(found)) => {
+                if let Some((_, der)) = found.iter().find(|(fp, _)| fp == fingerprint) {
+                    return Key::Found(der);
+                }
+            }
+            Some(Err(why)) => {
+                unfetched = Some(format!(
+                    "the public keys of {region} were not fetched ({why})"
+                ))
+            }
+            None => unfetched = Some(format!("the public keys of {region} were not fetched")),
+        }
+    }
+    unfetched.map_or(Key::Unknown, Key::Unfetched)
+}
 
 /// From when to when.
 type Span = (DateTime<Utc>, DateTime<Utc>);
@@ -182,7 +211,7 @@ pub fn check(
     digests: &[Fetched],
     logs: &HashMap<String, Log>,
     listing: &Listing<'_>,
-    keys: &KeysOf<'_>,
+    keys: &Keys,
 ) -> Checked {
     let mut out = Checked::default();
     let mut vouched: HashMap<&str, (&str, &str)> = HashMap::new(); // log key → (hash, digest)
@@ -198,15 +227,10 @@ pub fn check(
         if d.digest_s3_bucket != f.bucket && d.digest_s3_object == f.key {
             // A copy (replication) vouches for nothing here, but one that verifies shows
             // its files were CloudTrail's.
+            let fingerprint = d.digest_public_key_fingerprint.to_ascii_lowercase();
             let genuine = f.signature.as_deref().is_some_and(|sig| {
-                let fingerprint = d.digest_public_key_fingerprint.to_ascii_lowercase();
-                [&f.region, &f.home_region].into_iter().any(|r| {
-                    keys(r).is_ok_and(|found| {
-                        found.iter().any(|(fp, der)| {
-                            *fp == fingerprint && verify(der, d, &f.inflated_sha256, sig).is_ok()
-                        })
-                    })
-                })
+                matches!(key_for(f, &fingerprint, keys),
+                    Key::Found(der) if verify(der, d, &f.inflated_sha256, sig).is_ok())
             });
             if genuine {
                 out.unchecked.push(format!(
@@ -266,22 +290,8 @@ pub fn check(
             continue;
         }
         let fingerprint = d.digest_public_key_fingerprint.to_ascii_lowercase();
-        // The region's own key, else the trail's home region's.
-        let mut why_unchecked = None;
-        let mut key = None;
-        for region in [&f.region, &f.home_region] {
-            match keys(region) {
-                Ok(found) => {
-                    if let Some((_, der)) = found.into_iter().find(|(fp, _)| *fp == fingerprint) {
-                        key = Some(der);
-                        break;
-                    }
-                }
-                Err(why) => why_unchecked = Some(why),
-            }
-        }
-        match (key, why_unchecked) {
-            (Some(der), _) => match verify(&der, d, &f.inflated_sha256, sig) {
+        match key_for(f, &fingerprint, keys) {
+            Key::Found(der) => match verify(der, d, &f.inflated_sha256, sig) {
                 Ok(()) => {
                     out.verified += 1;
                     verified.push(f);
@@ -290,12 +300,12 @@ pub fn check(
                     .failures
                     .push(format!("{name}: {why}: altered after delivery")),
             },
-            (None, Some(why)) => {
+            Key::Unfetched(why) => {
                 out.unchecked
                     .push(format!("{name}: signature not checked: {why}"));
                 named.extend(d.log_files.iter().map(|l| l.s3_object.as_str()));
             }
-            (None, None) => out.failures.push(format!(
+            Key::Unknown => out.failures.push(format!(
                 "{name} is signed by a key CloudTrail did not publish (fingerprint {}): forged",
                 shown(&fingerprint)
             )),
@@ -507,6 +517,33 @@ mod tests {
         der: Vec<u8>,
     }
 
+    impl Signer_ {
+        /// A digest's signature, as CloudTrail makes it.
+        fn sign(&self, d: &Digest, inflated: &str) -> String {
+            squall_core::digest::hex(
+                &self
+                    .key
+                    .sign(signed_string(d, inflated).as_bytes())
+                    .to_bytes(),
+            )
+        }
+    }
+
+    /// A log file put in the bucket at 10:30 by someone other than CloudTrail.
+    fn plant(logs: &mut HashMap<String, Log>) -> String {
+        let planted = log_key(10, 30);
+        logs.insert(
+            planted.clone(),
+            Log {
+                account: A.into(),
+                region: "us-east-1".into(),
+                stamp: time("2026-11-30T10:30:00Z").unwrap(),
+                inflated_sha256: Some("11".repeat(32)),
+            },
+        );
+        planted
+    }
+
     fn signer() -> Signer_ {
         let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
         let der = private
@@ -573,11 +610,7 @@ mod tests {
                 log_files: files,
             };
             let inflated = sha256_hex(serde_json::to_string(&d).unwrap().as_bytes());
-            let signature = squall_core::digest::hex(
-                &s.key
-                    .sign(signed_string(&d, &inflated).as_bytes())
-                    .to_bytes(),
-            );
+            let signature = s.sign(&d, &inflated);
             digests.push(Fetched {
                 bucket: B.into(),
                 key,
@@ -617,14 +650,15 @@ mod tests {
             home_region: None,
             trail: None,
         };
-        let der = s.der.clone();
-        check(B, digests, logs, &listing, &|region| {
-            if region == "us-east-1" {
-                Ok(vec![("ab12".to_string(), der.clone())])
-            } else {
-                Err("none".into())
-            }
-        })
+        check(B, digests, logs, &listing, &keys_of(s))
+    }
+
+    /// us-east-1's published key; no other region's could be fetched.
+    fn keys_of(s: &Signer_) -> Keys {
+        Keys::from([(
+            "us-east-1".to_string(),
+            Ok(vec![("ab12".to_string(), s.der.clone())]),
+        )])
     }
 
     #[test]
@@ -643,16 +677,7 @@ mod tests {
         let (digests, mut logs) = chain(&s, &[9, 10, 11]);
         logs.get_mut(&log_key(10, 10)).unwrap().inflated_sha256 = Some("00".repeat(32));
         logs.remove(&log_key(10, 11));
-        let planted = log_key(10, 30);
-        logs.insert(
-            planted.clone(),
-            Log {
-                account: A.into(),
-                region: "us-east-1".into(),
-                stamp: time("2026-11-30T10:30:00Z").unwrap(),
-                inflated_sha256: Some("11".repeat(32)),
-            },
-        );
+        let planted = plant(&mut logs);
         let c = run(&s, &digests, &logs);
         assert_eq!(c.verified, 3);
         assert_eq!(c.failures.len(), 3, "{:#?}", c.failures);
@@ -744,7 +769,6 @@ mod tests {
             .iter()
             .map(|k| format!("{}/", k.rsplit_once('/').unwrap().0))
             .collect();
-        let der = s.der.clone();
         let c = check(
             B,
             &digests,
@@ -756,13 +780,7 @@ mod tests {
                 home_region: Some("us-east-1"),
                 trail: Some("main"),
             },
-            &|region| {
-                if region == "us-east-1" {
-                    Ok(vec![("ab12".to_string(), der.clone())])
-                } else {
-                    Err("no such region".into())
-                }
-            },
+            &keys_of(&s),
         );
         assert!(
             c.failures
@@ -819,11 +837,7 @@ mod tests {
         backfill.digest.as_mut().unwrap().log_files.clear();
         let d = backfill.digest.as_ref().unwrap();
         let inflated = sha256_hex(b"backfill");
-        backfill.signature = Some(squall_core::digest::hex(
-            &s.key
-                .sign(signed_string(d, &inflated).as_bytes())
-                .to_bytes(),
-        ));
+        backfill.signature = Some(s.sign(d, &inflated));
         backfill.inflated_sha256 = inflated;
         digests.insert(2, backfill);
         let c = run(&s, &digests, &logs);
@@ -836,19 +850,9 @@ mod tests {
     fn a_file_in_no_digest_is_only_unchecked_when_another_trail_may_write_there() {
         let s = signer();
         let (digests, mut logs) = chain(&s, &[9, 10, 11]);
-        let planted = log_key(10, 30);
-        logs.insert(
-            planted.clone(),
-            Log {
-                account: A.into(),
-                region: "us-east-1".into(),
-                stamp: time("2026-11-30T10:30:00Z").unwrap(),
-                inflated_sha256: Some("11".repeat(32)),
-            },
-        );
+        let planted = plant(&mut logs);
         let keys: HashSet<String> = logs.keys().cloned().collect();
         let folders = HashSet::new();
-        let der = s.der.clone();
         let c = check(
             B,
             &digests,
@@ -860,7 +864,7 @@ mod tests {
                 home_region: None,
                 trail: None,
             },
-            &|_| Ok(vec![("ab12".to_string(), der.clone())]),
+            &keys_of(&s),
         );
         assert!(c.failures.is_empty(), "{:#?}", c.failures);
         assert!(

@@ -55,7 +55,7 @@ struct Day {
     account: String,
     region: String,
     digests: bool,
-    /// Where its files go: `<logs or digests>/[o-…/]ACCOUNT/REGION/YYYY/MM/DD/`.
+    /// Where its files go: `<logs or digests>/BUCKET/[o-…/]ACCOUNT/REGION/YYYY/MM/DD/`.
     dir: PathBuf,
 }
 
@@ -343,9 +343,12 @@ async fn fetch_once(
         }
     }
     let present = tokio::fs::symlink_metadata(path).await.is_ok();
-    let is_digest = matches!(wanted.named, Named::Digest(_));
-    let (mut signature, mut signature_algorithm) = (None, None);
-    let (sha256, size) = if is_digest || !present {
+    let (kind, is_digest) = match &wanted.named {
+        Named::Log(n) => (Kind::Log(n.stamp), false),
+        Named::Digest(_) => (Kind::Digest, true),
+    };
+    let (mut signature, mut signature_algorithm, mut received) = (None, None, None);
+    if is_digest || !present {
         // A digest is always fetched: its signature lives beside it in S3.
         let body = s3::get(s3, bucket, &wanted.object.key)
             .await
@@ -360,12 +363,12 @@ async fn fetch_once(
             .get("signature-algorithm")
             .map(|a| a.chars().take(64).collect());
         let part = part_of(path);
-        let write = !present;
-        if write {
-            super::private_dir(path.parent().unwrap_or(path))
+        if !present {
+            squall_core::files::private_dir(path.parent().unwrap_or(path))
                 .map_err(|e| Fail::Final(format!("{}: {e}", path.display())))?;
         }
-        let (sha256, size) = receive(body.stream, write.then_some(part.as_path()), &at).await?;
+        let (sha256, size) =
+            receive(body.stream, (!present).then_some(part.as_path()), &at).await?;
         let expected = wanted.object.size;
         if size != expected {
             let _ = tokio::fs::remove_file(&part).await;
@@ -373,64 +376,67 @@ async fn fetch_once(
                 "{at}: {size} bytes received, the listing said {expected}"
             )));
         }
-        if write {
+        if !present {
             publish(&part, path).map_err(|e| Fail::Final(format!("{at}: {e}")))?;
-        } else {
-            let here = hash_file(path.clone())
-                .await
-                .map_err(|e| Fail::Final(format!("{at}: {e}")))?;
-            if here.0 != sha256 {
-                return Err(Fail::Changed(format!(
-                    "{}: the case's copy differs from s3://{bucket}/{} (sha256 {} here, {sha256} there): left as it is",
-                    path.display(),
-                    wanted.object.key,
-                    here.0
-                )));
-            }
         }
-        (sha256, size)
-    } else {
-        let here = hash_file(path.clone())
+        received = Some(sha256);
+    }
+    // One pass over the case's copy: its digest as stored, and its content.
+    let owned = path.clone();
+    let copy = {
+        // Decompressing is the work: as many at once as there are cores.
+        let _permit = reading
+            .acquire()
             .await
-            .map_err(|e| Fail::Final(format!("{}: {e}", path.display())))?;
-        if recorded.is_none() && here.1 != wanted.object.size {
+            .map_err(|e| Fail::Final(e.to_string()))?;
+        tokio::task::spawn_blocking(move || read_copy(&owned, kind))
+            .await
+            .map_err(|e| Fail::Final(format!("{at}: {e}")))?
+            .map_err(|e| Fail::Final(format!("{}: {e}", path.display())))?
+    };
+    match &received {
+        Some(sha256) if *sha256 != copy.sha256 && present => {
             return Err(Fail::Changed(format!(
-                "{}: {} bytes, but s3://{bucket}/{} has {}: left as it is",
+                "{}: the case's copy differs from {at} (sha256 {} here, {sha256} there): left as it is",
                 path.display(),
-                here.1,
-                wanted.object.key,
+                copy.sha256
+            )));
+        }
+        Some(sha256) if *sha256 != copy.sha256 => {
+            return Err(Fail::Final(format!(
+                "{}: what was written is not what was received from {at}",
+                path.display()
+            )));
+        }
+        None if recorded.is_none() && copy.size != wanted.object.size => {
+            return Err(Fail::Changed(format!(
+                "{}: {} bytes, but {at} has {}: left as it is",
+                path.display(),
+                copy.size,
                 wanted.object.size
             )));
         }
-        here
-    };
+        _ => {}
+    }
     if let Some(r) = &recorded
-        && r.sha256 != sha256
+        && r.sha256 != copy.sha256
     {
         return Err(Fail::Changed(format!(
-            "{}: changed since the case recorded it (sha256 {} then, {sha256} now): left as it is",
+            "{}: changed since the case recorded it (sha256 {} then, {} now): left as it is",
             path.display(),
-            r.sha256
+            r.sha256,
+            copy.sha256
         )));
     }
-    let owned = path.clone();
-    // Decompressing is the work: as many at once as there are cores.
-    let _permit = reading
-        .acquire()
-        .await
-        .map_err(|e| Fail::Final(e.to_string()))?;
-    let read = tokio::task::spawn_blocking(move || read_content(&owned, is_digest))
-        .await
-        .map_err(|e| Fail::Final(format!("{at}: {e}")))?;
-    let (inflated_sha256, unreadable, summary, digest) = match (read, &wanted.named) {
-        (Ok(Content::Log(h, s)), _) => (Some(h), None, Some(s), None),
-        (Ok(Content::Digest(h, d)), _) => (Some(h), None, None, d.map(|d| *d)),
-        (Err(why), _) => (None, Some(format!("{at}: {why}")), None, None),
+    let (inflated_sha256, unreadable, summary, digest) = match copy.content {
+        Ok((h, Said::Log(s))) => (Some(h), None, Some(s), None),
+        Ok((h, Said::Digest(d))) => (Some(h), None, None, d.map(|d| *d)),
+        Err(why) => (None, Some(format!("{at}: {why}")), None, None),
     };
     Ok(Got {
         wanted: wanted.clone(),
-        sha256,
-        size,
+        sha256: copy.sha256,
+        size: copy.size,
         recorded: recorded.is_some(),
         inflated_sha256,
         unreadable,
@@ -455,7 +461,7 @@ async fn receive(
     let mut out = match part {
         Some(part) => {
             let _ = tokio::fs::remove_file(part).await;
-            let file = super::new_private_file(part)
+            let file = squall_core::files::new_private_file(part)
                 .map_err(|e| Fail::Final(format!("{}: {e}", part.display())))?;
             Some(tokio::fs::File::from_std(file))
         }
@@ -517,51 +523,71 @@ pub(super) async fn hash_file(path: PathBuf) -> std::io::Result<(String, u64)> {
     .map_err(std::io::Error::other)?
 }
 
-enum Content {
-    /// The uncompressed SHA-256 and what the records say.
-    Log(String, Summary),
-    /// The uncompressed SHA-256 and the digest, if it reads as one.
-    Digest(String, Option<Box<digest::Digest>>),
+/// What a stored file is read as: a log written at a time, or a digest.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Log(DateTime<Utc>),
+    Digest,
 }
 
-/// Decompresses a stored file once: its content's SHA-256, and what collecting reads of it.
-fn read_content(path: &Path, is_digest: bool) -> Result<Content, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let limit = if is_digest { MAX_DIGEST } else { MAX_INFLATED };
-    let mut inflated = Hashing::new(
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).take(limit + 1),
-    );
-    let content = if is_digest {
-        let mut bytes = Vec::new();
-        inflated
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("does not decompress ({e})"))?;
-        Content::Digest(
-            String::new(),
-            serde_json::from_slice(&bytes).ok().map(Box::new),
-        )
-    } else {
-        let stamp = match layout::log_name(&path.file_name().unwrap_or_default().to_string_lossy())
-        {
-            Some(n) => n.stamp,
-            None => Utc::now(),
-        };
-        let mut summary = Summary::default();
-        // A file that is not CloudTrail JSON is still hashed; the hunt names what it finds.
-        let _ = records::each_record(&mut inflated, &mut |h| summary.add(&h, stamp));
-        std::io::copy(&mut inflated, &mut std::io::sink())
-            .map_err(|e| format!("does not decompress ({e})"))?;
-        Content::Log(String::new(), summary)
+/// What collecting reads of a stored file's content.
+enum Said {
+    /// What the records say.
+    Log(Summary),
+    /// The digest, if it reads as one.
+    Digest(Option<Box<digest::Digest>>),
+}
+
+/// The case's copy of a file, read once.
+struct Copy {
+    /// As stored.
+    sha256: String,
+    size: u64,
+    /// The uncompressed content's SHA-256 and what it says, or why it does not decompress.
+    content: Result<(String, Said), String>,
+}
+
+/// Reads a stored file once: its digest and size as stored and, decompressing it in the same
+/// pass, its content's digest and what collecting reads of it. Only a file that cannot be read
+/// at all is an error; one that does not decompress is said in `content`.
+fn read_copy(path: &Path, kind: Kind) -> std::io::Result<Copy> {
+    let stored = Hashing::new(std::fs::File::open(path)?);
+    let limit = match kind {
+        Kind::Log(_) => MAX_INFLATED,
+        Kind::Digest => MAX_DIGEST,
     };
-    if inflated.size > limit {
-        return Err(format!(
+    let mut inflated = Hashing::new(
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(stored)).take(limit + 1),
+    );
+    let read = match kind {
+        Kind::Digest => {
+            let mut bytes = Vec::new();
+            inflated
+                .read_to_end(&mut bytes)
+                .map(|_| Said::Digest(serde_json::from_slice(&bytes).ok().map(Box::new)))
+        }
+        Kind::Log(stamp) => {
+            let mut summary = Summary::default();
+            // A file that is not CloudTrail JSON is still hashed; the hunt names what it finds.
+            let _ = records::each_record(&mut inflated, &mut |h| summary.add(&h, stamp));
+            std::io::copy(&mut inflated, &mut std::io::sink()).map(|_| Said::Log(summary))
+        }
+    };
+    let content = match read {
+        Err(e) => Err(format!("does not decompress ({e})")),
+        Ok(_) if inflated.size > limit => Err(format!(
             "more than {limit} bytes uncompressed: not read further"
-        ));
-    }
-    let sha = squall_core::digest::hex(&inflated.hash.finalize());
-    Ok(match content {
-        Content::Log(_, s) => Content::Log(sha, s),
-        Content::Digest(_, d) => Content::Digest(sha, d),
+        )),
+        Ok(r) => Ok((squall_core::digest::hex(&inflated.hash.finalize()), r)),
+    };
+    // Whatever the decompression did, every stored byte is hashed.
+    let mut rest = inflated.inner.into_inner().into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink())?;
+    let stored = rest.into_inner();
+    Ok(Copy {
+        sha256: squall_core::digest::hex(&stored.hash.finalize()),
+        size: stored.size,
+        content,
     })
 }
 

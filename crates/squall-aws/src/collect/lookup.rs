@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest as _, Sha256};
-use squall_core::entry::{CollectedGap, LogsCollected};
+use squall_core::entry::LogsCollected;
 
 use super::fetch::{Places, hash_file, part_of, publish};
 use super::records::{self, Head};
@@ -104,16 +104,7 @@ pub(super) async fn fill(
     let mut budget = req.scope.lookup_limit;
     let mut configs: HashMap<String, Option<SdkConfig>> = HashMap::new();
     for g in gaps {
-        let mut gap = CollectedGap {
-            account: g.account.clone(),
-            region: g.region.clone(),
-            from: stamp(g.from),
-            to: stamp(g.to),
-            why: g.why.clone(),
-            events: 0,
-            path: None,
-            note: None,
-        };
+        let mut gap = super::collected(&g);
         if !configs.contains_key(&g.account) {
             let c = if g.account == caller {
                 Some(home.clone())
@@ -216,7 +207,7 @@ async fn ask(
             .build(),
     );
     let dir = folder(req, &g.account, &g.region);
-    super::private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    squall_core::files::private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = format!(
         "{}_LookupEvents_{}_{}_{}_asked{}.json",
         g.account,
@@ -229,7 +220,8 @@ async fn ask(
     let part = part_of(&path);
     let _ = std::fs::remove_file(&part);
     let mut out = Hashed::new(
-        super::new_private_file(&part).map_err(|e| format!("{}: {e}", part.display()))?,
+        squall_core::files::new_private_file(&part)
+            .map_err(|e| format!("{}: {e}", part.display()))?,
     );
     // Pages of events the case holds cost calls too: at most as many as the events asked
     // for and known could fill.

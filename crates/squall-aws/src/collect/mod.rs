@@ -16,7 +16,7 @@ mod lookup;
 pub mod records;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aws_sdk_s3::Client as S3;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -255,16 +255,7 @@ pub async fn collect(
             home_region: chosen.as_ref().and_then(|t| t.home_region.as_deref()),
             trail: chosen.as_ref().map(|t| t.name.as_str()),
         },
-        &|region| match keys.get(region) {
-            Some(Ok(keys)) => Ok(keys
-                .iter()
-                .map(|k| (k.fingerprint.clone(), k.der.clone()))
-                .collect()),
-            Some(Err(e)) => Err(format!(
-                "the public keys of {region} were not fetched ({e})"
-            )),
-            None => Err(format!("the public keys of {region} were not fetched")),
-        },
+        &keys,
     );
     report.digests = fetched.digests.len() as u64;
     report.digests_verified = checked.verified;
@@ -319,6 +310,14 @@ pub async fn collect(
         );
     }
     let mut gaps: Vec<digest::Gap> = checked.gaps;
+    let gap = |place: &(String, String), from, to, why: &str| digest::Gap {
+        account: place.0.clone(),
+        region: place.1.clone(),
+        from,
+        to,
+        why: why.to_string(),
+    };
+
     // A validating trail writes digests for every region it logs: a region with logs and no
     // digest where others have them lost its digests; one whose digests stop early is vouched
     // for only up to there.
@@ -335,13 +334,7 @@ pub async fn collect(
             .filter(|((a, r), _)| *a == place.0 && *r != place.1)
             .map(|(_, end)| *end)
             .max();
-        let whole = digest::Gap {
-            account: place.0.clone(),
-            region: place.1.clone(),
-            from: since,
-            to: until,
-            why: "no verified digest covers this time".into(),
-        };
+        let whole = gap(place, since, until, "no verified digest covers this time");
         match checked.last_vouched.get(place) {
             None if listed_digests => gaps.push(whole),
             None if validating
@@ -364,7 +357,6 @@ pub async fn collect(
                 ));
                 gaps.push(digest::Gap {
                     from: *end,
-                    why: "no verified digest covers this time".into(),
                     ..whole
                 });
             }
@@ -374,22 +366,14 @@ pub async fn collect(
     // A file too large to be CloudTrail's sits where one of its was: its hour is asked for.
     for w in &found.oversized {
         if let Named::Log(n) = &w.named {
-            gaps.push(digest::Gap {
-                account: n.account.clone(),
-                region: n.region.clone(),
-                from: n.stamp - lag(),
-                to: n.stamp,
-                why: "a file too large to be CloudTrail's is in place of this time's".into(),
-            });
+            gaps.push(gap(
+                &(n.account.clone(), n.region.clone()),
+                n.stamp - lag(),
+                n.stamp,
+                "a file too large to be CloudTrail's is in place of this time's",
+            ));
         }
     }
-    let gap = |place: &(String, String), from, to, why: &str| digest::Gap {
-        account: place.0.clone(),
-        region: place.1.clone(),
-        from,
-        to,
-        why: why.to_string(),
-    };
     for place in &places {
         // Delivery runs some minutes behind, and not in event order.
         let delivered = newest
@@ -468,16 +452,10 @@ pub async fn collect(
         .await?;
     } else {
         report.gaps = gaps
-            .into_iter()
+            .iter()
             .map(|g| CollectedGap {
-                account: g.account,
-                region: g.region,
-                from: stamp(g.from),
-                to: stamp(g.to),
-                why: g.why,
-                events: 0,
-                path: None,
                 note: Some("not asked: --no-lookup".into()),
+                ..collected(g)
             })
             .collect();
     }
@@ -721,30 +699,6 @@ fn recording(e: String) -> AwsError {
     }
 }
 
-/// Owner-only folders, as everything in a case's folder.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// A new owner-only file, never one already there.
-fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
 /// Merges overlapping gaps of the same place; their reasons are joined.
 fn merge(mut gaps: Vec<digest::Gap>) -> Vec<digest::Gap> {
     gaps.retain(|g| g.to > g.from);
@@ -769,10 +723,7 @@ fn merge(mut gaps: Vec<digest::Gap>) -> Vec<digest::Gap> {
 /// The public keys of every region (and home region) with digests, for the hours their
 /// names say they end (content can be planted; a name was checked to lie in the window), and
 /// an hour more for keys rotated while they were signed.
-async fn public_keys(
-    config: &crate::SdkConfig,
-    digests: &[digest::Fetched],
-) -> HashMap<String, Result<Vec<cloudtrail::PublicKey>, String>> {
+async fn public_keys(config: &crate::SdkConfig, digests: &[digest::Fetched]) -> digest::Keys {
     let now = Utc::now();
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     for f in digests {
@@ -791,10 +742,25 @@ async fn public_keys(
         );
         let found = cloudtrail::public_keys(&client, first - lag(), (last + lag()).min(now))
             .await
+            .map(|keys| keys.into_iter().map(|k| (k.fingerprint, k.der)).collect())
             .map_err(|e| e.to_string());
         keys.insert(region.to_string(), found);
     }
     keys
+}
+
+/// A gap as the ledger records it, before anything was asked for it.
+fn collected(g: &digest::Gap) -> CollectedGap {
+    CollectedGap {
+        account: g.account.clone(),
+        region: g.region.clone(),
+        from: stamp(g.from),
+        to: stamp(g.to),
+        why: g.why.clone(),
+        events: 0,
+        path: None,
+        note: None,
+    }
 }
 
 /// RFC 3339 in seconds, `Z`.

@@ -88,7 +88,7 @@ impl Action for RotateKey {
         let user = plan.before["user"].as_str().unwrap_or_default();
         // The file is made before the key: a secret with nowhere to go must never exist.
         let shown = self.secret_file.display();
-        let file = create_secret_file(&self.secret_file)
+        let file = squall_core::files::new_private_file(&self.secret_file)
             .map_err(|e| format!("creating {shown}: {e}; no key was made"))?;
         let (id, secret) = iam::create_key(&self.c.iam, user).await.map_err(err)?;
         if let Err(e) = write_secret(file, &id, &secret) {
@@ -141,18 +141,6 @@ fn secret_target_ok(path: &Path) -> Result<(), ActionError> {
         .into());
     }
     Ok(())
-}
-
-/// Creates the secret's file, readable by its owner only; never overwrites or follows a link.
-fn create_secret_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
 }
 
 /// Writes a credentials-file profile into the file made for it.
@@ -603,7 +591,7 @@ mod tests {
     fn the_secret_file_is_new_and_readable_by_its_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("creds");
-        let f = create_secret_file(&path).unwrap();
+        let f = squall_core::files::new_private_file(&path).unwrap();
         write_secret(f, "AKIANEW", "s3cret").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -611,7 +599,7 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "[default]\naws_access_key_id = AKIANEW\naws_secret_access_key = s3cret\n"
         );
-        let e = create_secret_file(&path).unwrap_err();
+        let e = squall_core::files::new_private_file(&path).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
     }
 
@@ -885,7 +873,7 @@ mod tests {
         let missing = dir.path().join("no-such-folder/creds");
         let err = secret_target_ok(&missing).unwrap_err().to_string();
         assert!(err.contains("not a folder"), "{err}");
-        assert!(create_secret_file(&dangling).is_err());
+        assert!(squall_core::files::new_private_file(&dangling).is_err());
         assert!(secret_target_ok(&dir.path().join("creds")).is_ok());
     }
 }
