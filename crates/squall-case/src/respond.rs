@@ -297,6 +297,14 @@ impl History {
         self.last_change_in(action, resource, None)
     }
 
+    /// The last approved plan that changed something on `resource`, among `actions`: which of
+    /// an isolation and its release came last.
+    pub fn last_of(&self, actions: &[&str], resource: &str) -> Option<&Plan> {
+        self.planned.iter().rev().map(|p| &p.plan).find(|p| {
+            actions.contains(&p.action.as_str()) && p.resource == resource && !p.already_done
+        })
+    }
+
     /// [`History::last_change`] among the plans that acted in `account` (or named none).
     fn last_change_in(&self, action: &str, resource: &str, account: Option<&str>) -> Option<&Plan> {
         self.planned

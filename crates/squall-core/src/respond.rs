@@ -30,6 +30,23 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+impl Plan {
+    /// A plan with no notes; it is already done when `before` shows everything `after` asks
+    /// for, so a re-run records "unchanged" instead of acting twice.
+    pub fn new(action: &str, resource: &str, before: Value, after: Value, visible: bool) -> Plan {
+        let already_done = satisfies(&before, &after);
+        Plan {
+            action: action.to_string(),
+            resource: resource.to_string(),
+            before,
+            after,
+            visible_to_attacker: visible,
+            already_done,
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// Where a run's actions act: the account (project, subscription) and region the provider's
 /// clients reach. Recorded with each plan and verification, so a step on `org-trail` in one
 /// account is not taken as done by the same name's restore in another.

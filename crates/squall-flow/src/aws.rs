@@ -157,22 +157,13 @@ pub fn release(
     show: &mut dyn FnMut(PlanShown<'_>),
 ) -> anyhow::Result<Outcomes> {
     let history = respond::history(ctx, &r.case)?;
-    let mut priors = Vec::new();
-    for id in instances {
-        let plan = history.last_change("isolate-instance", &id).ok_or_else(|| {
-            anyhow::anyhow!(
-                "case {} has no isolation of {id} to undo (help: `squall ledger export {}` shows what was done)",
-                r.case,
-                r.case
-            )
-        })?;
-        priors.push((id, plan.before["prior"].clone()));
-    }
+    let priors = respond::isolation_priors(&history, &r.case, &instances)?;
     let rt = respond::runtime()?;
     let (c, _, r) = connect(&rt, target, r);
     let r = &r;
-    let actions: Vec<_> = priors
+    let actions: Vec<_> = instances
         .into_iter()
+        .zip(priors)
         .map(|(id, prior)| verbs::ReleaseInstance {
             c: c.clone(),
             id,

@@ -12,6 +12,7 @@ pub mod case;
 pub mod collect;
 pub mod context;
 pub mod examples;
+pub mod gcp;
 pub mod hunt;
 pub mod proposal;
 pub mod respond;

@@ -121,6 +121,26 @@ pub fn history(ctx: &Context, case: &str) -> anyhow::Result<History> {
     Ok(History::read(&ctx.store()?.ledger(case)?))
 }
 
+/// What each instance's last isolation in the case replaced (its plan's `before.prior`), to
+/// put back: an instance the case never isolated is an error that says where to look.
+pub fn isolation_priors(
+    history: &History,
+    case: &str,
+    instances: &[String],
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    instances
+        .iter()
+        .map(|id| {
+            let plan = history.last_change("isolate-instance", id).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "case {case} has no isolation of {id} to undo (help: `squall ledger export {case}` shows what was done)"
+                )
+            })?;
+            Ok(plan.before["prior"].clone())
+        })
+        .collect()
+}
+
 /// A runtime for the providers' SDKs, which are asynchronous.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

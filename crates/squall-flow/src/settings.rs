@@ -18,6 +18,20 @@ pub struct Config {
     pub hunt: HuntConfig,
     #[serde(default)]
     pub aws: AwsConfig,
+    #[serde(default)]
+    pub gcp: GcpConfig,
+}
+
+/// `[gcp]`: defaults for the Google Cloud verbs (a flag or its environment variable wins).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcpConfig {
+    /// The project for resources named without one (`--project`).
+    pub project: Option<String>,
+    /// The zone for instances named without one (`--zone`).
+    pub zone: Option<String>,
+    /// The incident-response service account to act as (`--impersonate`).
+    pub impersonate: Option<String>,
 }
 
 /// `[aws]`: defaults for the AWS verbs (a flag or its environment variable wins).

@@ -18,6 +18,7 @@ pub use squall_aws::cli::ContainAws;
 
 use crate::cli::{Format, Response};
 use crate::config::AwsConfig;
+use crate::respond;
 use crate::{exit, render};
 
 /// The target: the flags, and what they and the environment left unset from `[aws]`.
@@ -31,20 +32,11 @@ fn plans(r: &Response) -> impl FnMut(squall_flow::respond::PlanShown<'_>) {
     render::plan_printer(&r.case)
 }
 
-fn response(r: &Response) -> squall_flow::respond::Response {
-    squall_flow::respond::Response {
-        case: r.case.clone(),
-        approved: r.yes,
-        concurrency: r.concurrency,
-        place: Default::default(),
-    }
-}
-
 /// `squall contain aws key|user|role|instance`.
 pub fn contain(ctx: &Context, defaults: &AwsConfig, cmd: ContainAws) -> anyhow::Result<u8> {
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
-    let outcomes = flow::contain(ctx, &response(&r), &target, what, &mut plans(&r))?;
+    let outcomes = flow::contain(ctx, &respond::response(&r), &target, what, &mut plans(&r))?;
     let code = render::outcomes(&outcomes, &r)?;
     cut_offs(&outcomes);
     Ok(code)
@@ -75,7 +67,13 @@ pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseAws) -> anyhow::
         target,
     } = cmd;
     let target = self::target(target, defaults);
-    let outcomes = flow::release(ctx, &response(&r), &target, instances, &mut plans(&r))?;
+    let outcomes = flow::release(
+        ctx,
+        &respond::response(&r),
+        &target,
+        instances,
+        &mut plans(&r),
+    )?;
     render::outcomes(&outcomes, &r)
 }
 
@@ -166,7 +164,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
             let target = self::target(target, defaults);
             let (outcomes, recorded, imaged) = flow::acquire(
                 ctx,
-                &response(&r),
+                &respond::response(&r),
                 &target,
                 req,
                 &mut plans(&r),
@@ -191,7 +189,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
             let target = self::target(target, defaults);
             let (outcomes, _) = flow::image(
                 ctx,
-                &response(&r),
+                &respond::response(&r),
                 &target,
                 &snapshots,
                 &imaging,
@@ -207,7 +205,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
 pub fn recover(ctx: &Context, defaults: &AwsConfig, cmd: RecoverAws) -> anyhow::Result<u8> {
     let (r, t, what) = cmd.into_request();
     let target = target(t, defaults);
-    let flow_r = response(&r);
+    let flow_r = respond::response(&r);
     match flow::recover(ctx, &flow_r, &target, what, &mut plans(&r))? {
         Ok(outcomes) => render::outcomes(&outcomes, &r),
         Err(region) => {

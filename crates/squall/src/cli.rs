@@ -323,6 +323,9 @@ pub enum ContainCommand {
     /// AWS resources.
     #[command(subcommand)]
     Aws(squall_aws::cli::ContainAws),
+    /// Google Cloud resources.
+    #[command(subcommand)]
+    Gcp(squall_gcp::cli::ContainGcp),
 }
 
 #[derive(Subcommand, Debug)]
@@ -330,6 +333,9 @@ pub enum ReleaseCommand {
     /// AWS resources.
     #[command(subcommand)]
     Aws(squall_aws::cli::ReleaseAws),
+    /// Google Cloud resources.
+    #[command(subcommand)]
+    Gcp(squall_gcp::cli::ReleaseGcp),
 }
 
 #[derive(Subcommand, Debug)]

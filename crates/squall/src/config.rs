@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 
-pub use squall_flow::settings::{AwsConfig, HuntConfig, load};
+pub use squall_flow::settings::{AwsConfig, GcpConfig, HuntConfig, load};
 
 use crate::cli::{Format, HuntArgs};
 
@@ -19,6 +19,19 @@ pub fn apply_aws(config: &AwsConfig, t: &mut squall_aws::cli::AwsTargetArgs) {
     }
     if t.role_name.is_none() {
         t.role_name.clone_from(&config.role_name);
+    }
+}
+
+/// Fills what the command line and environment left unset.
+pub fn apply_gcp(config: &GcpConfig, t: &mut squall_gcp::cli::GcpTargetArgs) {
+    if t.project.is_none() {
+        t.project.clone_from(&config.project);
+    }
+    if t.zone.is_none() {
+        t.zone.clone_from(&config.zone);
+    }
+    if t.impersonate.is_none() {
+        t.impersonate.clone_from(&config.impersonate);
     }
 }
 

@@ -15,6 +15,7 @@ mod case;
 mod cli;
 mod config;
 mod exit;
+mod gcp;
 mod hunt;
 mod render;
 mod respond;
@@ -97,6 +98,8 @@ fn run() -> anyhow::Result<u8> {
         // takes it from there (its own target flags, its requests to `squall_flow`).
         Command::Contain(ContainCommand::Aws(cmd)) => aws::contain(&context()?, &config.aws, cmd),
         Command::Release(ReleaseCommand::Aws(cmd)) => aws::release(&context()?, &config.aws, cmd),
+        Command::Contain(ContainCommand::Gcp(cmd)) => gcp::contain(&context()?, &config.gcp, cmd),
+        Command::Release(ReleaseCommand::Gcp(cmd)) => gcp::release(&context()?, &config.gcp, cmd),
         Command::Acquire(AcquireCommand::Aws(cmd)) => aws::acquire(&context()?, &config.aws, cmd),
         Command::Recover(RecoverCommand::Aws(cmd)) => aws::recover(&context()?, &config.aws, cmd),
     }

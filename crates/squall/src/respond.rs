@@ -54,6 +54,17 @@ impl Word {
 }
 
 /// The command that carries out a step, shell-quoted, when a Squall verb does.
+/// The response flags as the workflows take them (where they act is filled in once the
+/// provider is reached).
+pub fn response(r: &crate::cli::Response) -> squall_flow::respond::Response {
+    squall_flow::respond::Response {
+        case: r.case.clone(),
+        approved: r.yes,
+        concurrency: r.concurrency,
+        place: Default::default(),
+    }
+}
+
 fn command(s: &Standing, case: &str) -> Option<String> {
     squall_aws::verbs::command_for(&s.step, case).map(|argv| render::shell_command(&argv))
 }

@@ -12,7 +12,7 @@ use squall_core::respond::{Action, ActionError, Plan};
 
 use std::path::{Path, PathBuf};
 
-use super::{CASE_TAG, Clients, INSTANCE_TAG, VOLUME_TAG, err, plan};
+use super::{CASE_TAG, Clients, INSTANCE_TAG, VOLUME_TAG, err};
 use crate::image::{self, Image};
 use crate::services::{ec2, kms};
 
@@ -119,7 +119,7 @@ fn acquisition_plan(
             after["forensic_copy_state"] = json!("completed");
         }
     }
-    let mut p = plan("acquire-volume", volume, before, after, false);
+    let mut p = Plan::new("acquire-volume", volume, before, after, false);
     if let Some(f) = forensic {
         if managed {
             p.notes.push(format!(
@@ -346,7 +346,7 @@ fn image_plan(
         "image": here,
     });
     let after = json!({"image": {"state": "complete"}});
-    let mut p = plan("image-snapshot", &snap.id, before, after, true);
+    let mut p = Plan::new("image-snapshot", &snap.id, before, after, true);
     let raw = dir.join(format!("{}.raw", snap.id));
     p.notes.push(match here {
         image::OnDisk::Partial { committed } => format!(

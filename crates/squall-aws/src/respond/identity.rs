@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{Clients, err, plan};
+use super::{Clients, err};
 use crate::services::iam::{self, Principal};
 
 /// Deactivate an access key; its user keeps the key, disabled, as evidence.
@@ -66,7 +66,7 @@ impl Action for DeactivateKey {
 /// The plan to deactivate `key` of `user`, whose status `before` shows.
 fn deactivation_plan(key: &str, user: &str, before: Value) -> Plan {
     let after = json!({"user": user, "status": "Inactive"});
-    plan("deactivate-access-key", key, before, after, true)
+    Plan::new("deactivate-access-key", key, before, after, true)
 }
 
 /// Contain an IAM user: every key deactivated, console login removed, SSH public keys
@@ -187,7 +187,7 @@ fn user_containment_plan(
     });
     let mut before = state;
     before["ssh_key_bodies"] = json!(ssh);
-    let mut p = plan("contain-user", user, before, after, true);
+    let mut p = Plan::new("contain-user", user, before, after, true);
     let moved = revoked
         .filter(|t| *t != cut_off)
         .map(|t| format!(" (the cut-off moves from {t})"))
@@ -259,7 +259,7 @@ fn cut_off_at(now: &str, in_force: Option<&str>) -> String {
 fn role_containment_plan(role: &str, now: &str, revoked_before: Option<String>) -> Plan {
     let cut_off = cut_off_at(now, revoked_before.as_deref());
     let earlier = revoked_before.clone().filter(|t| *t != cut_off);
-    let mut p = plan(
+    let mut p = Plan::new(
         "contain-role",
         role,
         role_sessions(revoked_before),

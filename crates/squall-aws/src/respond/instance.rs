@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{ALLOW_ALL_GROUP, Clients, ISOLATION_GROUP, err, plan};
+use super::{ALLOW_ALL_GROUP, Clients, ISOLATION_GROUP, err};
 use crate::services::ec2::{self, ElasticIp, Eni};
 use crate::services::iam::{self, Principal};
 
@@ -372,7 +372,7 @@ fn isolation_plan(
         "elastic_ips": 0,
         "role_sessions_revoked": role.is_some(),
     });
-    let mut p = plan("isolate-instance", id, before, after, true);
+    let mut p = Plan::new("isolate-instance", id, before, after, true);
     if let Some(r) = &role {
         p.notes.push(format!(
             "role {r}: sessions issued before {now} are denied — for every instance using it"
@@ -445,7 +445,7 @@ fn release_plan(id: &str, prior: &Value, before: Value) -> Plan {
         "instance_profile": prior["instance_profile"],
         "elastic_ips": eips.iter().map(|e| &e.allocation_id).collect::<Vec<_>>(),
     });
-    let mut p = plan("release-instance", id, before, after, false);
+    let mut p = Plan::new("release-instance", id, before, after, false);
     if let Some(role) = prior["role"].as_str() {
         p.notes.push(format!(
             "role {role} keeps denying sessions issued before the isolation"
@@ -538,7 +538,7 @@ impl Action for StopInstance {
 
 /// The plan to stop (or hibernate) an instance now in `state`.
 fn stop_plan(id: &str, hibernate: bool, state: &str) -> Plan {
-    let mut p = plan(
+    let mut p = Plan::new(
         if hibernate {
             "hibernate-instance"
         } else {
@@ -613,7 +613,7 @@ fn termination_plan(
         )
         .into());
     }
-    let mut p = plan(
+    let mut p = Plan::new(
         "terminate-instance",
         id,
         json!({"state": d.state, "volumes": d.volumes}),

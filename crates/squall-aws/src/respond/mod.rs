@@ -31,8 +31,7 @@ mod undo;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use serde_json::Value;
-use squall_core::respond::{ActionError, Plan};
+use squall_core::respond::ActionError;
 
 use crate::AwsError;
 
@@ -106,19 +105,6 @@ fn err(e: AwsError) -> ActionError {
     Box::new(e)
 }
 
-fn plan(action: &str, resource: &str, before: Value, after: Value, visible: bool) -> Plan {
-    let already_done = squall_core::respond::satisfies(&before, &after);
-    Plan {
-        action: action.to_string(),
-        resource: resource.to_string(),
-        before,
-        after,
-        visible_to_attacker: visible,
-        already_done,
-        notes: Vec::new(),
-    }
-}
-
 /// Now, as IAM's `aws:TokenIssueTime` compares it.
 pub fn now_utc() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -127,6 +113,7 @@ pub fn now_utc() -> String {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use squall_core::respond::Plan;
 
     use super::*;
 
@@ -154,7 +141,7 @@ mod tests {
 
     #[test]
     fn a_plan_is_already_done_when_before_shows_everything_after_asks_for() {
-        let p = plan(
+        let p = Plan::new(
             "stop-instance",
             "i-1",
             json!({"state": "stopped", "other": 1}),
@@ -164,7 +151,7 @@ mod tests {
         assert!(p.already_done);
         assert!(p.visible_to_attacker);
         assert!(p.notes.is_empty());
-        let p = plan(
+        let p = Plan::new(
             "stop-instance",
             "i-1",
             json!({"state": "running"}),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{CASE_TAG, Clients, err, plan};
+use super::{CASE_TAG, Clients, err};
 use crate::AwsError;
 use crate::services::{ec2, iam};
 
@@ -56,7 +56,7 @@ fn rotation_plan(
     before: Value,
 ) -> Result<Plan, ActionError> {
     let after = json!({"user": user, "old_key": "Inactive", "replacement_active": true});
-    let mut p = plan("rotate-access-key", key, before, after, true);
+    let mut p = Plan::new("rotate-access-key", key, before, after, true);
     if !p.already_done {
         if p.before["keys"].as_u64() >= Some(2) {
             return Err(format!(
@@ -244,7 +244,7 @@ fn world_rule_plan(rule: &IngressPermission, replace_with: Option<&str>, before:
     if replace_with.is_some() {
         after["open_to_replacement"] = json!(true);
     }
-    plan("replace-world-rule", &rule.name(), before, after, false)
+    Plan::new("replace-world-rule", &rule.name(), before, after, false)
 }
 
 impl Action for FixWorldRule {
@@ -330,7 +330,7 @@ fn restore_state(d: &ec2::InstanceDetail, from: Option<String>) -> Value {
 /// stopped as `before` found it.
 fn restore_plan(id: &str, snapshot: &str, case: &str, before: Value) -> Plan {
     let after = json!({"root_volume_from_snapshot": snapshot, "state": before["state"]});
-    let mut p = plan("restore-instance", id, before, after, true);
+    let mut p = Plan::new("restore-instance", id, before, after, true);
     p.notes.push(format!(
         "the instance is stopped while its root volume is swapped; the old root volume is kept, tagged {CASE_TAG}={case}"
     ));

@@ -14,7 +14,7 @@
 use serde_json::{Map, Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{Clients, err, plan};
+use super::{Clients, err};
 use crate::services::iam::{self, Holder};
 
 /// Delete an IAM user the attacker created, with its credentials, memberships and policies.
@@ -297,7 +297,7 @@ fn delete_user_plan(
             .into());
         }
     }
-    let mut p = plan("delete-user", user, before, json!({"exists": false}), true);
+    let mut p = Plan::new("delete-user", user, before, json!({"exists": false}), true);
     if p.already_done {
         p.notes.push(
             "deleted earlier in this case; its description is in that plan, in the ledger"
@@ -512,7 +512,7 @@ fn delete_role_plan(
         }
         inline_read(&before, role)?;
     }
-    let mut p = plan("delete-role", role, before, json!({"exists": false}), true);
+    let mut p = Plan::new("delete-role", role, before, json!({"exists": false}), true);
     if p.already_done {
         p.notes.push(
             "deleted earlier in this case; its description is in that plan, in the ledger"
@@ -688,7 +688,7 @@ fn delete_policy_plan(
             .into());
         }
     }
-    let mut p = plan("delete-policy", arn, before, json!({"exists": false}), true);
+    let mut p = Plan::new("delete-policy", arn, before, json!({"exists": false}), true);
     if p.already_done {
         p.notes.push(
             "deleted earlier in this case; its documents are in that plan, in the ledger"

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{Clients, err, plan};
+use super::{Clients, err};
 use crate::services::cloudtrail::{self, Advanced, Field, Selector, Selectors, Settings};
 
 /// Bring a trail back to recording every management event with its integrity checkable.
@@ -161,7 +161,7 @@ fn restore_trail_plan(
     if multi_region {
         after["multi_region"] = json!(true);
     }
-    let mut p = plan("restore-trail", trail, before, after, true);
+    let mut p = Plan::new("restore-trail", trail, before, after, true);
     let b = p.before.clone();
     if b["management_events"] == false {
         let shown = serde_json::to_string(&wanted).unwrap_or_default();

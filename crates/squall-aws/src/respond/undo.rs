@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::{Clients, IngressPermission, err, is_squall_group, plan};
+use super::{Clients, IngressPermission, err, is_squall_group};
 use crate::services::iam::{self, Holder, LoginProfile};
 use crate::services::{cloudtrail, ec2};
 
@@ -48,7 +48,7 @@ fn attachment_state(holder: &Holder, arn: &str, attached: &[String]) -> Value {
 /// The plan to detach `arn` from `holder`, whose attachments `before` shows; a policy not
 /// attached is already done.
 fn detach_plan(holder: &Holder, arn: &str, before: Value) -> Plan {
-    let mut p = plan(
+    let mut p = Plan::new(
         "detach-policy",
         &format!("{holder}:{arn}"),
         before,
@@ -168,7 +168,7 @@ fn inline_delete_plan(
         )
         .into());
     }
-    let mut p = plan(
+    let mut p = Plan::new(
         "delete-inline-policy",
         &format!("{holder}:{name}"),
         before,
@@ -296,7 +296,7 @@ fn policy_version_plan(
         "restore_document": documents.get(version),
         "versions": versions.iter().map(|v| &v.0).collect::<Vec<_>>(),
     });
-    let mut p = plan(
+    let mut p = Plan::new(
         "restore-policy-version",
         arn,
         before,
@@ -363,7 +363,7 @@ fn trust_plan(role: &str, file: &str, current: Value, wanted: &Value) -> Result<
         .into());
     }
     let same = current == *wanted;
-    let mut p = plan(
+    let mut p = Plan::new(
         "restore-trust-policy",
         role,
         json!({"trust_policy": current}),
@@ -423,7 +423,7 @@ impl StartLogging {
 
 /// The plan to start `trail`, whose status `before` shows; one logging already is done.
 fn start_logging_plan(trail: &str, before: Value) -> Plan {
-    let mut p = plan(
+    let mut p = Plan::new(
         "start-logging",
         trail,
         before,
@@ -494,7 +494,7 @@ fn key_pair_plan(name: &str, before: Value, deleted_in_case: bool) -> Result<Pla
         )
         .into());
     }
-    let mut p = plan(
+    let mut p = Plan::new(
         "delete-key-pair",
         name,
         before,
@@ -605,7 +605,7 @@ fn unshare_plan(what: &Shared, from: &[String], before: Value) -> Result<Plan, A
         Shared::Snapshot(_) => "unshare-snapshot",
         Shared::Image(_) => "unshare-image",
     };
-    let mut p = plan(action, id, before, json!({"still_shared_with": []}), true);
+    let mut p = Plan::new(action, id, before, json!({"still_shared_with": []}), true);
     if !p.already_done {
         p.notes.push(format!(
             "copies already made from {id} belong to the accounts that made them: unsharing does not reach them"
@@ -734,7 +734,7 @@ fn revoke_state(
 
 /// The plan to revoke `rule`, whose presence `before` shows; a rule not there is done.
 fn revoke_plan(rule: &IngressPermission, before: Value) -> Plan {
-    plan(
+    Plan::new(
         "revoke-rule",
         &rule.name(),
         before,
@@ -799,7 +799,7 @@ fn login_state(user: &str, profile: Option<&LoginProfile>) -> Value {
 
 /// The plan to remove `user`'s console login, in `before`; none is done.
 fn disable_login_plan(user: &str, before: Value) -> Plan {
-    let mut p = plan(
+    let mut p = Plan::new(
         "disable-login",
         user,
         before,

@@ -1,0 +1,130 @@
+//! Google Cloud's verbs as workflows: typed requests in, outcomes out. The actions themselves
+//! (what each one reads, changes and checks) are `squall_gcp::respond`'s; this wires them to a
+//! case: what earlier entries of the case's ledger say (the state an isolation replaced).
+
+use squall_case::respond::Place;
+use squall_gcp::Target;
+use squall_gcp::request::InstanceRef;
+use squall_gcp::respond::{self as verbs, Prior};
+use squall_gcp::services::compute::Compute;
+
+pub use squall_gcp::request::{Contain, InstanceContainment};
+
+use crate::Context;
+use crate::respond::{self, Outcomes, PlanShown, Response};
+
+/// The Compute clients for `target`, and where they act: the project, when every resource
+/// named is in one.
+fn connect(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    instances: &[InstanceRef],
+) -> anyhow::Result<(Compute, Response)> {
+    let t = Target {
+        case: Some(r.case.clone()),
+        ..target.clone()
+    };
+    let compute = rt.block_on(async {
+        let conn = squall_gcp::connect(&t).await?;
+        Compute::new(&conn).await
+    })?;
+    let mut projects: Vec<&str> = instances.iter().map(|i| i.project.as_str()).collect();
+    projects.sort();
+    projects.dedup();
+    let place = Place {
+        account: match projects.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        },
+        region: None,
+    };
+    Ok((compute, r.at(place)))
+}
+
+/// The prior state the case's last isolation of `at` recorded, if no release came after it.
+fn isolation_prior(history: &squall_case::respond::History, at: &InstanceRef) -> Option<Prior> {
+    let plan = history.last_of(&["isolate-instance", "release-instance"], &at.to_string())?;
+    if plan.action != "isolate-instance" {
+        return None;
+    }
+    serde_json::from_value(plan.before["prior"].clone()).ok()
+}
+
+/// `contain gcp instance`.
+pub fn contain(
+    ctx: &Context,
+    r: &Response,
+    target: &Target,
+    what: Contain,
+    show: &mut dyn FnMut(PlanShown<'_>),
+) -> anyhow::Result<Outcomes> {
+    let Contain::Instances { instances, how } = what;
+    let history = respond::history(ctx, &r.case)?;
+    let rt = respond::runtime()?;
+    let (c, r) = connect(&rt, target, r, &instances)?;
+    let r = &r;
+    match how {
+        InstanceContainment::Isolate => {
+            let actions: Vec<_> = instances
+                .into_iter()
+                .map(|at| verbs::IsolateInstance {
+                    c: c.clone(),
+                    carried: isolation_prior(&history, &at),
+                    at,
+                    case: r.case.clone(),
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)
+        }
+        InstanceContainment::Suspend | InstanceContainment::Stop => {
+            let actions: Vec<_> = instances
+                .into_iter()
+                .map(|at| verbs::StopInstance {
+                    c: c.clone(),
+                    at,
+                    suspend: how == InstanceContainment::Suspend,
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)
+        }
+    }
+}
+
+/// `release gcp instance`: each instance back to the state its last isolation in this case
+/// replaced, as the ledger recorded it.
+pub fn release(
+    ctx: &Context,
+    r: &Response,
+    target: &Target,
+    instances: Vec<InstanceRef>,
+    show: &mut dyn FnMut(PlanShown<'_>),
+) -> anyhow::Result<Outcomes> {
+    let history = respond::history(ctx, &r.case)?;
+    let names: Vec<String> = instances.iter().map(InstanceRef::to_string).collect();
+    let mut priors = Vec::new();
+    for (at, prior) in instances
+        .into_iter()
+        .zip(respond::isolation_priors(&history, &r.case, &names)?)
+    {
+        let prior: Prior = serde_json::from_value(prior).map_err(|e| {
+            anyhow::anyhow!(
+                "the isolation of {at} in case {} did not record what it replaced: {e}",
+                r.case
+            )
+        })?;
+        priors.push((at, prior));
+    }
+    let rt = respond::runtime()?;
+    let refs: Vec<InstanceRef> = priors.iter().map(|(at, _)| at.clone()).collect();
+    let (c, r) = connect(&rt, target, r, &refs)?;
+    let actions: Vec<_> = priors
+        .into_iter()
+        .map(|(at, prior)| verbs::ReleaseInstance {
+            c: c.clone(),
+            at,
+            prior,
+        })
+        .collect();
+    respond::run(ctx, &rt, &r, &actions, show)
+}

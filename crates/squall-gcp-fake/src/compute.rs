@@ -1,0 +1,507 @@
+//! Compute Engine v1 (`/compute/v1/projects/{project}/...`): instances, VPC firewall rules,
+//! effective firewalls, zonal and global operations, with the checks the API makes that a
+//! client can trip over (tag fingerprints, one access config per interface, IPv4 and IPv6
+//! ranges never in one rule, duplicate rule names).
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use crate::World;
+use crate::error::ApiError;
+use crate::server::Request;
+
+const BASE: &str = "https://www.googleapis.com/compute/v1";
+
+pub(crate) fn instance_key(project: &str, zone: &str, name: &str) -> String {
+    format!("projects/{project}/zones/{zone}/instances/{name}")
+}
+
+pub(crate) fn firewall_key(project: &str, name: &str) -> String {
+    format!("projects/{project}/global/firewalls/{name}")
+}
+
+/// A running instance as `instances.get` returns it: one interface on `default` with an
+/// ephemeral external address, a boot disk, the default compute service account.
+pub(crate) fn new_instance(project: &str, zone: &str, name: &str, n: u64) -> Value {
+    let region = zone.rsplit_once('-').map_or(zone, |(r, _)| r);
+    let zone_url = format!("{BASE}/projects/{project}/zones/{zone}");
+    json!({
+        "kind": "compute#instance",
+        "id": (4_000_000_000_000_000_000u64 + n).to_string(),
+        "name": name,
+        "zone": zone_url,
+        "selfLink": format!("{zone_url}/instances/{name}"),
+        "status": "RUNNING",
+        "machineType": format!("{zone_url}/machineTypes/e2-medium"),
+        "creationTimestamp": "2026-11-01T10:00:00.000-07:00",
+        "tags": {"items": ["web"], "fingerprint": fingerprint(n)},
+        "labels": {"env": "prod"},
+        "labelFingerprint": fingerprint(n + 1),
+        "deletionProtection": false,
+        "networkInterfaces": [{
+            "kind": "compute#networkInterface",
+            "name": "nic0",
+            "network": format!("{BASE}/projects/{project}/global/networks/default"),
+            "subnetwork": format!("{BASE}/projects/{project}/regions/{region}/subnetworks/default"),
+            "networkIP": format!("10.128.{}.{}", (n / 250) % 250, n % 250 + 2),
+            "fingerprint": fingerprint(n + 2),
+            "stackType": "IPV4_ONLY",
+            "accessConfigs": [{
+                "kind": "compute#accessConfig",
+                "type": "ONE_TO_ONE_NAT",
+                "name": "External NAT",
+                "natIP": format!("34.{}.{}.{}", 100 + (n / 62500) % 100, (n / 250) % 250, n % 250 + 1),
+                "networkTier": "PREMIUM",
+            }],
+        }],
+        "disks": [{
+            "kind": "compute#attachedDisk",
+            "type": "PERSISTENT",
+            "mode": "READ_WRITE",
+            "source": format!("{zone_url}/disks/{name}"),
+            "deviceName": name,
+            "index": 0,
+            "boot": true,
+            "autoDelete": true,
+            "diskSizeGb": "10",
+        }],
+        "serviceAccounts": [{
+            "email": "123456789-compute@developer.gserviceaccount.com",
+            "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        }],
+        "metadata": {"kind": "compute#metadata", "fingerprint": fingerprint(n + 3), "items": []},
+    })
+}
+
+pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
+    let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let get = req.method == Method::GET;
+    let post = req.method == Method::POST;
+    let delete = req.method == Method::DELETE;
+    match s.as_slice() {
+        ["compute", "v1", "projects", p, "zones", z, "instances"] if get => {
+            let prefix = format!("projects/{p}/zones/{z}/instances/");
+            let items: Vec<Value> = w
+                .instances
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, v)| v.clone())
+                .collect();
+            Ok(json!({"kind": "compute#instanceList", "items": items}))
+        }
+        ["compute", "v1", "projects", p, "zones", z, "instances", n] if get => w
+            .instances
+            .get(&instance_key(p, z, n))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&instance_key(p, z, n))),
+        [
+            "compute",
+            "v1",
+            "projects",
+            p,
+            "zones",
+            z,
+            "instances",
+            n,
+            "getEffectiveFirewalls",
+        ] if get => effective_firewalls(w, p, &instance_key(p, z, n), req),
+        [
+            "compute",
+            "v1",
+            "projects",
+            p,
+            "zones",
+            z,
+            "instances",
+            n,
+            verb,
+        ] if post => {
+            let key = instance_key(p, z, n);
+            if !w.instances.contains_key(&key) {
+                return Err(ApiError::not_found(&key));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                let serial = w.next();
+                let doc = w.instances.get_mut(&key).expect("checked above");
+                mutate_instance(doc, verb, req, serial)?;
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, Some(z), verb, &link, req, fail))
+        }
+        ["compute", "v1", "projects", p, "zones", z, "operations", op] if get => {
+            poll_operation(w, &format!("projects/{p}/zones/{z}/operations/{op}"))
+        }
+        ["compute", "v1", "projects", p, "global", "operations", op] if get => {
+            poll_operation(w, &format!("projects/{p}/global/operations/{op}"))
+        }
+        ["compute", "v1", "projects", p, "global", "firewalls"] if get => {
+            let prefix = format!("projects/{p}/global/firewalls/");
+            let items: Vec<Value> = w
+                .firewalls
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, v)| v.clone())
+                .collect();
+            Ok(json!({"kind": "compute#firewallList", "items": items}))
+        }
+        ["compute", "v1", "projects", p, "global", "firewalls"] if post => {
+            let rule = checked_firewall(p, &req.body)?;
+            let name = rule["name"].as_str().unwrap_or_default().to_string();
+            let key = firewall_key(p, &name);
+            if w.firewalls.contains_key(&key) {
+                return Err(ApiError::new(
+                    409,
+                    "alreadyExists",
+                    format!("The resource '{key}' already exists"),
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                let n = w.next();
+                let mut rule = rule;
+                rule["id"] = json!((5_000_000_000_000_000_000u64 + n).to_string());
+                rule["selfLink"] = json!(format!("{BASE}/{key}"));
+                rule["creationTimestamp"] = json!("2026-12-01T00:00:00.000-08:00");
+                w.firewalls.insert(key.clone(), rule);
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, None, "insert", &link, req, fail))
+        }
+        ["compute", "v1", "projects", p, "global", "firewalls", name] if get => w
+            .firewalls
+            .get(&firewall_key(p, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&firewall_key(p, name))),
+        ["compute", "v1", "projects", p, "global", "firewalls", name] if delete => {
+            let key = firewall_key(p, name);
+            if !w.firewalls.contains_key(&key) {
+                return Err(ApiError::not_found(&key));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                w.firewalls.remove(&key);
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, None, "delete", &link, req, fail))
+        }
+        _ => Err(ApiError::not_found(&req.segments.join("/"))),
+    }
+}
+
+/// A resource's fingerprint: opaque bytes, base64 in JSON, new on every change.
+pub(crate) fn fingerprint(n: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(n.to_be_bytes())
+}
+
+fn mutate_instance(
+    doc: &mut Value,
+    verb: &str,
+    req: &Request<'_>,
+    serial: u64,
+) -> Result<(), ApiError> {
+    let nic_named = |doc: &mut Value| -> Result<usize, ApiError> {
+        let wanted = req
+            .query
+            .get("networkInterface")
+            .ok_or_else(|| ApiError::invalid("Required field 'networkInterface' not specified"))?;
+        doc["networkInterfaces"]
+            .as_array()
+            .and_then(|nics| nics.iter().position(|n| n["name"] == json!(wanted)))
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid value for field 'networkInterface': '{wanted}'"
+                ))
+            })
+    };
+    let status = doc["status"].as_str().unwrap_or_default().to_string();
+    match verb {
+        "setTags" => {
+            let given = req.body["fingerprint"].as_str().unwrap_or_default();
+            if given != doc["tags"]["fingerprint"].as_str().unwrap_or_default() {
+                return Err(ApiError::new(
+                    412,
+                    "conditionNotMet",
+                    "Supplied fingerprint does not match current fingerprint.",
+                ));
+            }
+            let items = req.body["items"].clone();
+            let valid = items.as_array().is_none_or(|a| {
+                a.iter().all(|t| {
+                    t.as_str().is_some_and(|t| {
+                        !t.is_empty()
+                            && t.len() <= 63
+                            && t.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    })
+                })
+            });
+            if !valid {
+                return Err(ApiError::invalid(
+                    "Invalid value for field 'resource.tags.items'",
+                ));
+            }
+            let next = fingerprint(serial);
+            doc["tags"] = json!({"items": if items.is_null() { json!([]) } else { items }, "fingerprint": next});
+        }
+        "deleteAccessConfig" => {
+            let i = nic_named(doc)?;
+            let name = req.query.get("accessConfig").cloned().unwrap_or_default();
+            let configs = doc["networkInterfaces"][i]["accessConfigs"]
+                .as_array_mut()
+                .ok_or_else(|| ApiError::invalid("no access configs"))?;
+            let before = configs.len();
+            configs.retain(|c| c["name"] != json!(name));
+            if configs.len() == before {
+                return Err(ApiError::invalid(format!(
+                    "Invalid value for field 'accessConfig': '{name}'"
+                )));
+            }
+        }
+        "addAccessConfig" => {
+            let i = nic_named(doc)?;
+            let nic = &mut doc["networkInterfaces"][i];
+            if nic["accessConfigs"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+            {
+                return Err(ApiError::invalid(
+                    "At most one access config currently supported.",
+                ));
+            }
+            let mut config = req.body.clone();
+            config["kind"] = json!("compute#accessConfig");
+            if config["type"].is_null() {
+                config["type"] = json!("ONE_TO_ONE_NAT");
+            }
+            if config["natIP"].is_null() {
+                config["natIP"] = json!("35.200.0.1");
+            }
+            nic["accessConfigs"] = json!([config]);
+        }
+        "setDeletionProtection" => {
+            let on = req
+                .query
+                .get("deletionProtection")
+                .is_none_or(|v| v == "true");
+            doc["deletionProtection"] = json!(on);
+        }
+        "stop" => {
+            if status != "RUNNING" && status != "SUSPENDED" && status != "TERMINATED" {
+                return Err(ApiError::invalid(format!("instance is {status}")));
+            }
+            doc["status"] = json!("TERMINATED");
+        }
+        "suspend" => {
+            if status != "RUNNING" {
+                return Err(ApiError::invalid(format!(
+                    "The resource is not ready: instance is {status}, not RUNNING"
+                )));
+            }
+            doc["status"] = json!("SUSPENDED");
+        }
+        "resume" => {
+            if status != "SUSPENDED" {
+                return Err(ApiError::invalid(format!("instance is {status}")));
+            }
+            doc["status"] = json!("RUNNING");
+        }
+        "start" => {
+            if status != "TERMINATED" {
+                return Err(ApiError::invalid(format!("instance is {status}")));
+            }
+            doc["status"] = json!("RUNNING");
+        }
+        other => return Err(ApiError::not_found(other)),
+    }
+    Ok(())
+}
+
+/// A firewall rule as `firewalls.insert` accepts it, or the API's reason it does not.
+fn checked_firewall(project: &str, body: &Value) -> Result<Value, ApiError> {
+    let name = body["name"].as_str().unwrap_or_default();
+    let valid_name = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_name {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for field 'resource.name': '{name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{{0,61}}[a-z0-9])?)'"
+        )));
+    }
+    let allowed = body["allowed"].as_array().is_some_and(|a| !a.is_empty());
+    let denied = body["denied"].as_array().is_some_and(|a| !a.is_empty());
+    if allowed == denied {
+        return Err(ApiError::invalid(
+            "Exactly one of 'allowed' or 'denied' must be specified.",
+        ));
+    }
+    let direction = body["direction"].as_str().unwrap_or("INGRESS");
+    let ranges: Vec<&str> = ["sourceRanges", "destinationRanges"]
+        .iter()
+        .flat_map(|f| body[*f].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    if ranges.iter().any(|r| r.contains(':')) && ranges.iter().any(|r| !r.contains(':')) {
+        return Err(ApiError::invalid(
+            "IPv4 and IPv6 ranges cannot be mixed in one firewall rule.",
+        ));
+    }
+    if direction == "EGRESS"
+        && body["sourceRanges"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    {
+        return Err(ApiError::invalid(
+            "Source ranges can only be specified for ingress rules.",
+        ));
+    }
+    let mut rule = body.clone();
+    rule["kind"] = json!("compute#firewall");
+    rule["direction"] = json!(direction);
+    if rule["priority"].is_null() {
+        rule["priority"] = json!(1000);
+    }
+    if rule["disabled"].is_null() {
+        rule["disabled"] = json!(false);
+    }
+    let network = body["network"]
+        .as_str()
+        .unwrap_or("global/networks/default");
+    let network = match network.find("global/networks/") {
+        Some(i) => format!("{BASE}/projects/{project}/{}", &network[i..]),
+        None => {
+            return Err(ApiError::invalid(
+                "Invalid value for field 'resource.network'",
+            ));
+        }
+    };
+    rule["network"] = json!(network);
+    if direction == "INGRESS"
+        && rule["sourceRanges"].is_null()
+        && rule["sourceTags"].is_null()
+        && rule["sourceServiceAccounts"].is_null()
+    {
+        rule["sourceRanges"] = json!(["0.0.0.0/0"]);
+    }
+    if direction == "EGRESS" && rule["destinationRanges"].is_null() {
+        rule["destinationRanges"] = json!(["0.0.0.0/0"]);
+    }
+    Ok(rule)
+}
+
+/// The VPC rules that apply to the interface (its network, no target or a target tag the
+/// instance has), and the hierarchical policies in front of them.
+fn effective_firewalls(
+    w: &World,
+    project: &str,
+    key: &str,
+    req: &Request<'_>,
+) -> Result<Value, ApiError> {
+    let doc = w
+        .instances
+        .get(key)
+        .ok_or_else(|| ApiError::not_found(key))?;
+    let wanted = req
+        .query
+        .get("networkInterface")
+        .ok_or_else(|| ApiError::invalid("Required field 'networkInterface' not specified"))?;
+    let nic = doc["networkInterfaces"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["name"] == json!(wanted)))
+        .ok_or_else(|| ApiError::invalid(format!("Invalid network interface '{wanted}'")))?;
+    let tags: Vec<&Value> = doc["tags"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let accounts: Vec<&Value> = doc["serviceAccounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| &a["email"])
+        .collect();
+    let firewalls: Vec<Value> = w
+        .firewalls
+        .values()
+        .filter(|f| f["network"] == nic["network"] && f["disabled"] != json!(true))
+        .filter(|f| {
+            let targets = f["targetTags"].as_array();
+            let sas = f["targetServiceAccounts"].as_array();
+            match (targets, sas) {
+                (Some(t), _) if !t.is_empty() => t.iter().any(|t| tags.contains(&t)),
+                (_, Some(s)) if !s.is_empty() => s.iter().any(|s| accounts.contains(&s)),
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    Ok(json!({
+        "firewalls": firewalls,
+        "firewallPolicys": w.policies.get(project).cloned().unwrap_or_default(),
+    }))
+}
+
+/// The operation a mutation answers with: `RUNNING`, finished when first polled.
+fn operation(
+    w: &mut World,
+    project: &str,
+    zone: Option<&str>,
+    kind: &str,
+    target: &str,
+    req: &Request<'_>,
+    fail: Option<ApiError>,
+) -> Value {
+    let n = w.next();
+    let name = format!("operation-{n}-squall-fake");
+    let key = match zone {
+        Some(z) => format!("projects/{project}/zones/{z}/operations/{name}"),
+        None => format!("projects/{project}/global/operations/{name}"),
+    };
+    let mut op = json!({
+        "kind": "compute#operation",
+        "id": (6_000_000_000_000_000_000u64 + n).to_string(),
+        "name": name,
+        "operationType": kind,
+        "targetLink": target,
+        "status": "RUNNING",
+        "progress": 0,
+        "user": req.principal.split_once(':').map_or("", |(_, e)| e),
+        "insertTime": "2026-12-01T00:00:00.000-08:00",
+        "startTime": "2026-12-01T00:00:00.000-08:00",
+        "selfLink": format!("{BASE}/{key}"),
+    });
+    if let Some(z) = zone {
+        op["zone"] = json!(format!("{BASE}/projects/{project}/zones/{z}"));
+    }
+    if let Some(e) = fail {
+        op["squallFakeError"] = json!({"code": e.code, "message": e.message});
+    }
+    w.operations.insert(key, op.clone());
+    op.as_object_mut().map(|o| o.remove("squallFakeError"));
+    op
+}
+
+fn poll_operation(w: &mut World, key: &str) -> Result<Value, ApiError> {
+    let op = w
+        .operations
+        .get_mut(key)
+        .ok_or_else(|| ApiError::not_found(key))?;
+    op["status"] = json!("DONE");
+    op["progress"] = json!(100);
+    op["endTime"] = json!("2026-12-01T00:00:01.000-08:00");
+    let mut shown = op.clone();
+    if let Some(e) = shown
+        .as_object_mut()
+        .and_then(|o| o.remove("squallFakeError"))
+    {
+        shown["error"] = json!({"errors": [{"code": "INVALID_USAGE", "message": e["message"]}]});
+        shown["httpErrorStatusCode"] = e["code"].clone();
+        shown["httpErrorMessage"] = json!("BAD REQUEST");
+    }
+    Ok(shown)
+}

@@ -1,0 +1,261 @@
+//! A stateful fake of the Google Cloud REST endpoints Squall calls, for its tests and
+//! benchmarks. Google publishes no emulator for Compute Engine, IAM, Resource Manager or Cloud
+//! Logging, so this follows the public API reference field by field for the calls Squall makes,
+//! and nothing more: Google's official Rust clients reach it through their endpoint setting,
+//! over HTTP, with real tokens from its OAuth and `generateAccessToken` endpoints, so
+//! Application Default Credentials and impersonation run as they do against Google.
+//!
+//! What it keeps between calls: instances (tags and their fingerprint, access configs,
+//! deletion protection, status), VPC firewall rules, hierarchical firewall policy rules a test
+//! puts in place, operations (`RUNNING` when a mutation answers, `DONE` when first polled),
+//! tokens and whom they belong to, and every call made, with the caller.
+//!
+//! What it cannot show: real connection tracking (a rule here changes a document, not a
+//! packet), real IAM permissions (only "may this caller impersonate that account", and faults
+//! a test injects), quotas, or timing beyond the latency it is given.
+
+mod compute;
+mod error;
+mod server;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub use error::Fault;
+
+/// The refresh token the fake's Application Default Credentials file carries.
+pub const REFRESH_TOKEN: &str = "1//squall-fake-refresh-token";
+/// Whom that refresh token belongs to.
+pub const USER: &str = "responder@example.com";
+
+/// One call the fake answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub method: String,
+    /// The path and query, as sent.
+    pub path: String,
+    /// `user:...` or `serviceAccount:...`, from the bearer token; empty when there was none.
+    pub principal: String,
+    /// The HTTP status the fake answered with.
+    pub status: u16,
+}
+
+/// Everything the fake holds. Resources are kept as the API's JSON documents.
+#[derive(Default)]
+pub(crate) struct World {
+    pub(crate) instances: BTreeMap<String, Value>,
+    pub(crate) firewalls: BTreeMap<String, Value>,
+    pub(crate) operations: BTreeMap<String, Value>,
+    /// Per project: hierarchical firewall policies every instance's effective firewalls show.
+    pub(crate) policies: BTreeMap<String, Vec<Value>>,
+    /// Access token → principal.
+    pub(crate) tokens: BTreeMap<String, String>,
+    /// Service accounts the user may impersonate.
+    pub(crate) impersonable: Vec<String>,
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) calls: Vec<Call>,
+    pub(crate) counter: u64,
+    pub(crate) latency: Duration,
+}
+
+impl World {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+}
+
+/// A running fake on 127.0.0.1; stops when dropped.
+pub struct Fake {
+    /// `http://127.0.0.1:PORT`: every API's endpoint.
+    pub url: String,
+    world: Arc<Mutex<World>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Fake {
+    /// Starts a fake on a free port, served from its own thread.
+    pub fn start() -> Fake {
+        Fake::start_on(0)
+    }
+
+    /// Starts a fake on `port` (0 for any free one).
+    pub fn start_on(port: u16) -> Fake {
+        let world = Arc::new(Mutex::new(World::default()));
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = Arc::clone(&world);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the fake");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("a port for the fake");
+                let addr = listener.local_addr().expect("the fake's address");
+                url_tx.send(format!("http://{addr}")).ok();
+                axum::serve(listener, server::router(served))
+                    .with_graceful_shutdown(async {
+                        stopped.await.ok();
+                    })
+                    .await
+                    .ok();
+            });
+        });
+        let url = url_rx.recv().expect("the fake started");
+        Fake {
+            url,
+            world,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every answer waits this long first: a simulated round trip.
+    pub fn set_latency(&self, latency: Duration) {
+        self.world().latency = latency;
+    }
+
+    /// Writes an Application Default Credentials file of a user login (what `gcloud auth
+    /// application-default login` writes), whose token endpoint is this fake.
+    pub fn write_adc(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("application_default_credentials.json");
+        let adc = json!({
+            "type": "authorized_user",
+            "client_id": "squall-fake.apps.googleusercontent.com",
+            "client_secret": "squall-fake-secret",
+            "refresh_token": REFRESH_TOKEN,
+            "token_uri": format!("{}/token", self.url),
+        });
+        std::fs::write(&path, adc.to_string()).expect("writing the fake's ADC file");
+        path
+    }
+
+    /// Lets the ADC user impersonate `email` (it holds Token Creator on it).
+    pub fn allow_impersonation(&self, email: &str) {
+        self.world().impersonable.push(email.to_string());
+    }
+
+    /// Adds a running instance with one network interface (`nic0`) on `network`, an external
+    /// address, and one boot disk. Returns its resource name
+    /// (`projects/P/zones/Z/instances/N`).
+    pub fn add_instance(&self, project: &str, zone: &str, name: &str) -> String {
+        let mut w = self.world();
+        let n = w.next();
+        let doc = compute::new_instance(project, zone, name, n);
+        let key = compute::instance_key(project, zone, name);
+        w.instances.insert(key.clone(), doc);
+        key
+    }
+
+    /// Changes an instance's document (a test setting up tags, a second interface, ...).
+    pub fn edit_instance(&self, key: &str, edit: impl FnOnce(&mut Value)) {
+        let mut w = self.world();
+        let doc = w.instances.get_mut(key).expect("the instance exists");
+        edit(doc);
+    }
+
+    /// An instance as the API would return it now.
+    pub fn instance(&self, key: &str) -> Option<Value> {
+        self.world().instances.get(key).cloned()
+    }
+
+    /// A VPC firewall rule as the API would return it now.
+    pub fn firewall(&self, project: &str, name: &str) -> Option<Value> {
+        self.world()
+            .firewalls
+            .get(&compute::firewall_key(project, name))
+            .cloned()
+    }
+
+    /// Every VPC firewall rule of a project.
+    pub fn firewalls(&self, project: &str) -> Vec<Value> {
+        let prefix = format!("projects/{project}/");
+        self.world()
+            .firewalls
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Puts a hierarchical (organization) firewall policy rule in front of every instance of
+    /// the project: `action` `allow`, `deny` or `goto_next`.
+    pub fn add_org_policy_rule(
+        &self,
+        project: &str,
+        priority: i32,
+        action: &str,
+        direction: &str,
+        ranges: &[&str],
+    ) {
+        let mut w = self.world();
+        let range_field = if direction == "INGRESS" {
+            "srcIpRanges"
+        } else {
+            "destIpRanges"
+        };
+        let rule = json!({
+            "kind": "compute#firewallPolicyRule",
+            "priority": priority,
+            "action": action,
+            "direction": direction,
+            "match": {range_field: ranges, "layer4Configs": [{"ipProtocol": "all"}]},
+        });
+        let policies = w.policies.entry(project.to_string()).or_default();
+        if policies.is_empty() {
+            policies.push(json!({
+                "name": "123456789012",
+                "shortName": "org-baseline",
+                "type": "HIERARCHY",
+                "rules": [],
+            }));
+        }
+        policies[0]["rules"]
+            .as_array_mut()
+            .expect("rules")
+            .push(rule);
+    }
+
+    /// Injects a fault: the next `times` requests whose method and path contain `matches`
+    /// fail as it says.
+    pub fn inject(&self, fault: Fault) {
+        self.world().faults.push(fault);
+    }
+
+    /// Every call answered so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.world().calls.clone()
+    }
+
+    /// Calls whose `METHOD path` contains `matches`.
+    pub fn calls_to(&self, matches: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| format!("{} {}", c.method, c.path).contains(matches))
+            .collect()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().ok();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The fake as a server of its own, for benchmarks and trying Squall by hand:
+//!
+//! ```text
+//! squall-gcp-fake --instances 50 --latency-ms 50 --adc-dir /tmp/fake
+//! ```
+//!
+//! prints `{"url": ..., "adc": ...}` on one line once it listens, then serves until killed.
+//! Instances are `web-1` ... `web-N` in `--project` and `--zone`.
+
+use std::time::Duration;
+
+fn main() {
+    let mut project = "acme-prod".to_string();
+    let mut zone = "europe-west1-b".to_string();
+    let mut instances = 1u32;
+    let mut latency = 0u64;
+    let mut port = 0u16;
+    let mut adc_dir = std::env::temp_dir();
+    let mut impersonable = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--project" => project = value(),
+            "--zone" => zone = value(),
+            "--instances" => instances = value().parse().unwrap_or_else(|_| usage("--instances N")),
+            "--latency-ms" => latency = value().parse().unwrap_or_else(|_| usage("--latency-ms N")),
+            "--port" => port = value().parse().unwrap_or_else(|_| usage("--port N")),
+            "--adc-dir" => adc_dir = value().into(),
+            "--allow-impersonation" => impersonable.push(value()),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let fake = squall_gcp_fake::Fake::start_on(port);
+    for i in 1..=instances {
+        fake.add_instance(&project, &zone, &format!("web-{i}"));
+    }
+    for sa in &impersonable {
+        fake.allow_impersonation(sa);
+    }
+    fake.set_latency(Duration::from_millis(latency));
+    std::fs::create_dir_all(&adc_dir).expect("the ADC directory");
+    let adc = fake.write_adc(&adc_dir);
+    println!(
+        "{}",
+        serde_json::json!({"url": fake.url, "adc": adc.display().to_string()})
+    );
+    loop {
+        std::thread::park();
+    }
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!(
+        "squall-gcp-fake: {why}\nusage: squall-gcp-fake [--project P] [--zone Z] [--instances N] [--latency-ms MS] [--port PORT] [--adc-dir DIR] [--allow-impersonation SA]..."
+    );
+    std::process::exit(2)
+}

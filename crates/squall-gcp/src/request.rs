@@ -1,0 +1,177 @@
+//! Google Cloud's verbs as plain requests: what a front end asks for, before any case or store
+//! is involved, and the names of what they act on.
+
+use std::fmt;
+
+use crate::GcpError;
+
+/// An instance, named as Compute and the audit logs name it:
+/// `projects/P/zones/Z/instances/N`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceRef {
+    pub project: String,
+    pub zone: String,
+    pub name: String,
+}
+
+impl fmt::Display for InstanceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "projects/{}/zones/{}/instances/{}",
+            self.project, self.zone, self.name
+        )
+    }
+}
+
+/// A Compute resource name: lowercase letters, digits and hyphens, starting with a letter
+/// (RFC 1035), at most 63 characters.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && !s.ends_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A project id (6 to 30 of `[a-z0-9-]`), optionally domain-scoped (`example.com:proj`).
+pub fn valid_project(s: &str) -> bool {
+    let id = s.rsplit_once(':').map_or(s, |(domain, id)| {
+        if domain.is_empty()
+            || !domain
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        {
+            ""
+        } else {
+            id
+        }
+    });
+    (6..=30).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl InstanceRef {
+    /// Reads `projects/P/zones/Z/instances/N` (also as a Compute URL or a
+    /// `//compute.googleapis.com/...` resource name), `zones/Z/instances/N`, or a bare name,
+    /// filling what is missing from `--project` and `--zone`.
+    pub fn parse(
+        arg: &str,
+        project: Option<&str>,
+        zone: Option<&str>,
+    ) -> Result<InstanceRef, GcpError> {
+        let bad = |why: &str| {
+            GcpError::Invalid(format!(
+                "instance {arg:?}: {why} (help: projects/PROJECT/zones/ZONE/instances/NAME, or NAME with --project and --zone)"
+            ))
+        };
+        let path = arg
+            .trim_start_matches("https://www.googleapis.com/compute/v1/")
+            .trim_start_matches("https://compute.googleapis.com/compute/v1/")
+            .trim_start_matches("//compute.googleapis.com/");
+        let parts: Vec<&str> = path.split('/').collect();
+        let (p, z, n) = match parts.as_slice() {
+            ["projects", p, "zones", z, "instances", n] => (Some(*p), Some(*z), *n),
+            ["zones", z, "instances", n] => (project, Some(*z), *n),
+            [n] => (project, zone, *n),
+            _ => return Err(bad("not an instance's name")),
+        };
+        let p = p.ok_or_else(|| bad("no project"))?;
+        let z = z.ok_or_else(|| bad("no zone"))?;
+        if !valid_project(p) {
+            return Err(bad(&format!("{p:?} is not a project id")));
+        }
+        if !valid_name(z) {
+            return Err(bad(&format!("{z:?} is not a zone")));
+        }
+        if !valid_name(n) {
+            return Err(bad(&format!("{n:?} is not an instance name")));
+        }
+        Ok(InstanceRef {
+            project: p.to_string(),
+            zone: z.to_string(),
+            name: n.to_string(),
+        })
+    }
+
+    /// The region of its zone (`europe-west1-b` → `europe-west1`).
+    pub fn region(&self) -> &str {
+        self.zone.rsplit_once('-').map_or(&self.zone, |(r, _)| r)
+    }
+}
+
+/// What `contain gcp instance` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceContainment {
+    /// Cut off from every network (deny-all rules on a tag of its own, external addresses
+    /// removed), kept running.
+    Isolate,
+    /// Suspended: memory kept (Google's "pause").
+    Suspend,
+    /// Stopped: memory lost.
+    Stop,
+}
+
+/// What `contain gcp` cuts off.
+#[derive(Debug, Clone)]
+pub enum Contain {
+    Instances {
+        instances: Vec<InstanceRef>,
+        how: InstanceContainment,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_are_read_in_every_form_google_writes_them() {
+        let want = InstanceRef {
+            project: "acme-prod".into(),
+            zone: "europe-west1-b".into(),
+            name: "web-1".into(),
+        };
+        for arg in [
+            "projects/acme-prod/zones/europe-west1-b/instances/web-1",
+            "https://www.googleapis.com/compute/v1/projects/acme-prod/zones/europe-west1-b/instances/web-1",
+            "//compute.googleapis.com/projects/acme-prod/zones/europe-west1-b/instances/web-1",
+        ] {
+            assert_eq!(InstanceRef::parse(arg, None, None).unwrap(), want, "{arg}");
+        }
+        let short = InstanceRef::parse("web-1", Some("acme-prod"), Some("europe-west1-b"));
+        assert_eq!(short.unwrap(), want);
+        let zoned = InstanceRef::parse(
+            "zones/europe-west1-b/instances/web-1",
+            Some("acme-prod"),
+            None,
+        );
+        assert_eq!(zoned.unwrap(), want);
+        assert_eq!(
+            want.to_string(),
+            "projects/acme-prod/zones/europe-west1-b/instances/web-1"
+        );
+        assert_eq!(want.region(), "europe-west1");
+    }
+
+    #[test]
+    fn names_that_could_walk_a_path_or_smuggle_text_are_refused() {
+        for arg in [
+            "web-1",
+            "projects/acme-prod/zones/europe-west1-b/instances/../x",
+            "projects/acme-prod/zones/europe-west1-b/instances/Web",
+            "projects/acme-prod/zones/eu?x=1/instances/web",
+            "projects/a/zones/europe-west1-b/instances/web",
+            "projects/acme-prod/zones/europe-west1-b/instances/web\u{1b}[31m",
+            "projects/acme-prod/zones/europe-west1-b/disks/web",
+        ] {
+            assert!(InstanceRef::parse(arg, None, None).is_err(), "{arg}");
+        }
+        assert!(valid_project("example.com:acme-prod"));
+        assert!(!valid_project(":acme-prod"));
+    }
+}

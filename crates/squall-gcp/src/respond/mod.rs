@@ -1,0 +1,37 @@
+//! The responder's verbs on Google Cloud, each an
+//! [`Action`](squall_core::respond::Action) on one resource: a plan from a fresh read, the
+//! change, and a read-back that the provider-neutral driver (`squall_case::respond::Run`)
+//! compares with the plan and records. The calls live in `services`; the verbs say what a
+//! responder does and in which order, and why:
+//!
+//! - `instance.rs`: a compromised instance (isolate, release, suspend, stop).
+
+mod instance;
+
+use sha2::{Digest, Sha256};
+use squall_core::respond::ActionError;
+
+use crate::GcpError;
+
+pub use instance::{IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag};
+
+/// Labels and descriptions Squall puts on what it creates, so the case's resources can be
+/// found again.
+pub const CASE_LABEL: &str = "squall-case";
+
+fn err(e: GcpError) -> ActionError {
+    Box::new(e)
+}
+
+/// The first `n` hex digits of SHA-256 over `parts`, each ended by a newline: a short name
+/// that cannot collide across cases or resources the way a truncated name could.
+fn short_hash(parts: &[&str], n: usize) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(b"\n");
+    }
+    let mut hex = squall_core::digest::hex(&h.finalize());
+    hex.truncate(n);
+    hex
+}

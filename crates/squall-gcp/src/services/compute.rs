@@ -1,0 +1,570 @@
+//! Compute Engine: instances, VPC firewall rules, effective firewalls. Each function is one
+//! call (a mutation waited for until its operation is done, within a bound), returning plain
+//! values; every mutation carries a fresh request id, so retrying it cannot do it twice.
+
+use std::time::Duration;
+
+use google_cloud_compute_v1::client::{Firewalls, Instances};
+use google_cloud_compute_v1::model;
+use google_cloud_gax::options::RequestOptionsBuilder;
+use google_cloud_lro::Poller;
+use serde::{Deserialize, Serialize};
+
+use crate::request::InstanceRef;
+use crate::{Connection, GcpError};
+
+/// How long one operation (a tag change, a rule insert, a stop) is waited for.
+pub const OPERATION_WAIT: Duration = Duration::from_secs(600);
+
+/// The Compute clients of a run.
+#[derive(Clone, Debug)]
+pub struct Compute {
+    pub instances: Instances,
+    pub firewalls: Firewalls,
+}
+
+impl Compute {
+    pub async fn new(conn: &Connection) -> Result<Compute, GcpError> {
+        let instances = conn
+            .configure(Instances::builder())
+            .build()
+            .await
+            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
+        let firewalls = conn
+            .configure(Firewalls::builder())
+            .build()
+            .await
+            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
+        Ok(Compute {
+            instances,
+            firewalls,
+        })
+    }
+}
+
+/// An external IPv4 address on an interface (an access config), as isolation records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct External {
+    pub nic: String,
+    /// The access config's name (`External NAT`, or whatever it was created with).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_tier: Option<String>,
+}
+
+/// What an instance is, as far as the verbs care.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceDetail {
+    pub status: String,
+    pub tags: Vec<String>,
+    /// The tags' fingerprint, as the API gave it (setTags must send it back).
+    pub tags_fingerprint: Option<Vec<u8>>,
+    pub deletion_protection: bool,
+    /// Interface name → its network's URL.
+    pub nics: Vec<(String, String)>,
+    pub external: Vec<External>,
+    /// Interfaces with an external IPv6 address.
+    pub ipv6_external: Vec<String>,
+    pub service_accounts: Vec<String>,
+    /// Attached disks' source URLs.
+    pub disks: Vec<String>,
+}
+
+fn request_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the system's random source");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Why an operation did not come back: the call failed, or the wait gave up.
+enum Unsettled {
+    Call(google_cloud_gax::error::Error),
+    Timeout,
+}
+
+/// Starts a call and waits for its operation, within [`OPERATION_WAIT`].
+async fn settle<P>(poller: P) -> Result<model::Operation, Unsettled>
+where
+    P: Poller<model::Operation, model::Operation>,
+{
+    tokio::time::timeout(OPERATION_WAIT, poller.until_done())
+        .await
+        .map_err(|_| Unsettled::Timeout)?
+        .map_err(Unsettled::Call)
+}
+
+/// Waits for an operation and turns an error it ended with into the call's error.
+async fn wait<P>(call: &'static str, on: &str, poller: P) -> Result<(), GcpError>
+where
+    P: Poller<model::Operation, model::Operation>,
+{
+    let op = settle(poller).await.map_err(|u| unsettled(call, on, u))?;
+    operation_error(call, on, &op)
+}
+
+fn unsettled(call: &'static str, on: &str, u: Unsettled) -> GcpError {
+    match u {
+        Unsettled::Call(e) => GcpError::call(call, on, e),
+        Unsettled::Timeout => GcpError::operation(
+            call,
+            on,
+            format!(
+                "its operation was not done after {} s (it may still finish: read the resource again)",
+                OPERATION_WAIT.as_secs()
+            ),
+        ),
+    }
+}
+
+fn operation_error(call: &'static str, on: &str, op: &model::Operation) -> Result<(), GcpError> {
+    let errors: Vec<String> = op
+        .error
+        .as_ref()
+        .map(|e| {
+            e.errors
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}{}",
+                        x.code
+                            .as_deref()
+                            .map_or(String::new(), |c| format!("{c}: ")),
+                        x.message.as_deref().unwrap_or("no message")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if errors.is_empty() && op.http_error_status_code.is_none_or(|c| c < 300) {
+        return Ok(());
+    }
+    let mut message = errors.join("; ");
+    if let Some(c) = op.http_error_status_code {
+        message = format!("HTTP {c} {message}");
+    }
+    Err(GcpError::operation(
+        call,
+        on,
+        format!("the operation failed: {}", message.trim()),
+    ))
+}
+
+fn is_not_found(e: &google_cloud_gax::error::Error) -> bool {
+    e.http_status_code() == Some(404)
+        || e.status()
+            .is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::NotFound)
+}
+
+/// `compute.instances.get`.
+pub async fn instance(c: &Compute, at: &InstanceRef) -> Result<InstanceDetail, GcpError> {
+    let i = c
+        .instances
+        .get()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .send()
+        .await
+        .map_err(|e| GcpError::call("compute.instances.get", &at.to_string(), e))?;
+    Ok(detail(i))
+}
+
+fn detail(i: model::Instance) -> InstanceDetail {
+    let mut d = InstanceDetail {
+        status: i
+            .status
+            .as_ref()
+            .and_then(|s| s.name())
+            .unwrap_or("UNKNOWN")
+            .to_string(),
+        deletion_protection: i.deletion_protection.unwrap_or(false),
+        ..InstanceDetail::default()
+    };
+    if let Some(t) = i.tags {
+        d.tags = t.items;
+        d.tags_fingerprint = t.fingerprint.map(|f| f.to_vec());
+    }
+    for nic in i.network_interfaces {
+        let name = nic.name.unwrap_or_default();
+        d.nics
+            .push((name.clone(), nic.network.clone().unwrap_or_default()));
+        for a in nic.access_configs {
+            d.external.push(External {
+                nic: name.clone(),
+                name: a.name.unwrap_or_default(),
+                nat_ip: a.nat_ip,
+                network_tier: a
+                    .network_tier
+                    .as_ref()
+                    .and_then(|t| t.name())
+                    .map(str::to_string),
+            });
+        }
+        if !nic.ipv_6_access_configs.is_empty() {
+            d.ipv6_external.push(name);
+        }
+    }
+    d.service_accounts = i
+        .service_accounts
+        .into_iter()
+        .filter_map(|s| s.email)
+        .collect();
+    d.disks = i.disks.into_iter().filter_map(|d| d.source).collect();
+    d
+}
+
+/// `compute.instances.setTags`: the whole list, sent with the fingerprint it was read with
+/// (a concurrent change makes it fail rather than be overwritten).
+pub async fn set_tags(
+    c: &Compute,
+    at: &InstanceRef,
+    tags: Vec<String>,
+    fingerprint: Option<Vec<u8>>,
+) -> Result<(), GcpError> {
+    let mut body = model::Tags::new().set_items(tags);
+    if let Some(f) = fingerprint {
+        body = body.set_fingerprint(::bytes::Bytes::from(f));
+    }
+    let p = c
+        .instances
+        .set_tags()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.setTags", &at.to_string(), p).await
+}
+
+/// `compute.instances.deleteAccessConfig`.
+pub async fn delete_access_config(
+    c: &Compute,
+    at: &InstanceRef,
+    ext: &External,
+) -> Result<(), GcpError> {
+    let p = c
+        .instances
+        .delete_access_config()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_network_interface(&ext.nic)
+        .set_access_config(&ext.name)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.deleteAccessConfig", &at.to_string(), p).await
+}
+
+/// `compute.instances.addAccessConfig`: the address given (a static one comes back), or a
+/// new ephemeral one when `nat_ip` is none.
+pub async fn add_access_config(
+    c: &Compute,
+    at: &InstanceRef,
+    ext: &External,
+    nat_ip: Option<&str>,
+) -> Result<(), GcpError> {
+    let mut body = model::AccessConfig::new()
+        .set_name(ext.name.clone())
+        .set_type(model::access_config::Type::OneToOneNat);
+    if let Some(ip) = nat_ip {
+        body = body.set_nat_ip(ip.to_string());
+    }
+    if let Some(t) = &ext.network_tier {
+        body = body.set_network_tier(model::access_config::NetworkTier::from(t.as_str()));
+    }
+    let p = c
+        .instances
+        .add_access_config()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_network_interface(&ext.nic)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.addAccessConfig", &at.to_string(), p).await
+}
+
+/// `compute.instances.setDeletionProtection`.
+pub async fn set_deletion_protection(
+    c: &Compute,
+    at: &InstanceRef,
+    on: bool,
+) -> Result<(), GcpError> {
+    let p = c
+        .instances
+        .set_deletion_protection()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_resource(&at.name)
+        .set_deletion_protection(on)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait(
+        "compute.instances.setDeletionProtection",
+        &at.to_string(),
+        p,
+    )
+    .await
+}
+
+/// `compute.instances.stop` (memory lost) or `compute.instances.suspend` (memory kept).
+pub async fn stop(c: &Compute, at: &InstanceRef, suspend: bool) -> Result<(), GcpError> {
+    let on = at.to_string();
+    if suspend {
+        let p = c
+            .instances
+            .suspend()
+            .set_project(&at.project)
+            .set_zone(&at.zone)
+            .set_instance(&at.name)
+            .set_request_id(request_id())
+            .with_idempotency(true)
+            .poller();
+        wait("compute.instances.suspend", &on, p).await
+    } else {
+        let p = c
+            .instances
+            .stop()
+            .set_project(&at.project)
+            .set_zone(&at.zone)
+            .set_instance(&at.name)
+            .set_request_id(request_id())
+            .with_idempotency(true)
+            .poller();
+        wait("compute.instances.stop", &on, p).await
+    }
+}
+
+/// A firewall policy rule in front of an interface, as far as isolation cares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRule {
+    /// The policy's display name (or its id).
+    pub policy: String,
+    /// `HIERARCHY`, `NETWORK`, `NETWORK_REGIONAL`, `SYSTEM_GLOBAL`, ...
+    pub kind: String,
+    pub priority: i32,
+    pub action: String,
+    pub direction: String,
+    pub ranges: Vec<String>,
+}
+
+/// What applies to one interface: the VPC rules' names, and the policy rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective {
+    pub vpc_rules: Vec<String>,
+    pub policy_rules: Vec<PolicyRule>,
+}
+
+/// `compute.instances.getEffectiveFirewalls` for one interface.
+pub async fn effective_firewalls(
+    c: &Compute,
+    at: &InstanceRef,
+    nic: &str,
+) -> Result<Effective, GcpError> {
+    let r = c
+        .instances
+        .get_effective_firewalls()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_network_interface(nic)
+        .send()
+        .await
+        .map_err(|e| {
+            GcpError::call(
+                "compute.instances.getEffectiveFirewalls",
+                &format!("{at} {nic}"),
+                e,
+            )
+        })?;
+    let mut out = Effective {
+        vpc_rules: r.firewalls.into_iter().filter_map(|f| f.name).collect(),
+        ..Effective::default()
+    };
+    for p in r.firewall_policys {
+        let policy = p.short_name.clone().or(p.name.clone()).unwrap_or_default();
+        let kind = p
+            .r#type
+            .as_ref()
+            .and_then(|t| t.name())
+            .unwrap_or("UNKNOWN")
+            .to_string();
+        for rule in p.rules {
+            if rule.disabled == Some(true) {
+                continue;
+            }
+            let m = rule.r#match.unwrap_or_default();
+            let mut ranges = m.src_ip_ranges;
+            ranges.extend(m.dest_ip_ranges);
+            out.policy_rules.push(PolicyRule {
+                policy: policy.clone(),
+                kind: kind.clone(),
+                priority: rule.priority.unwrap_or_default(),
+                action: rule.action.unwrap_or_default(),
+                direction: rule
+                    .direction
+                    .as_ref()
+                    .and_then(|d| d.name())
+                    .unwrap_or_default()
+                    .to_string(),
+                ranges,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A VPC firewall rule, as far as the verbs care.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    /// The network's URL.
+    pub network: String,
+    pub direction: String,
+    pub priority: i32,
+    /// `deny` or `allow`, with its protocols and ports as `tcp:22`, `all`.
+    pub action: String,
+    pub protocols: Vec<String>,
+    pub ranges: Vec<String>,
+    pub target_tags: Vec<String>,
+    pub disabled: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+fn protocols(ip: Option<String>, ports: Vec<String>) -> Vec<String> {
+    let ip = ip.unwrap_or_default();
+    if ports.is_empty() {
+        vec![ip]
+    } else {
+        ports.into_iter().map(|p| format!("{ip}:{p}")).collect()
+    }
+}
+
+fn rule(f: model::Firewall) -> Rule {
+    let (action, protocols) = if f.denied.is_empty() {
+        (
+            "allow",
+            f.allowed
+                .into_iter()
+                .flat_map(|a| protocols(a.ip_protocol, a.ports))
+                .collect(),
+        )
+    } else {
+        (
+            "deny",
+            f.denied
+                .into_iter()
+                .flat_map(|a| protocols(a.ip_protocol, a.ports))
+                .collect(),
+        )
+    };
+    let direction = f
+        .direction
+        .as_ref()
+        .and_then(|d| d.name())
+        .unwrap_or("INGRESS")
+        .to_string();
+    let mut ranges = f.source_ranges;
+    ranges.extend(f.destination_ranges);
+    Rule {
+        name: f.name.unwrap_or_default(),
+        network: f.network.unwrap_or_default(),
+        direction,
+        priority: f.priority.unwrap_or(1000),
+        action: action.to_string(),
+        protocols,
+        ranges,
+        target_tags: f.target_tags,
+        disabled: f.disabled.unwrap_or(false),
+        description: f.description.unwrap_or_default(),
+    }
+}
+
+/// `compute.firewalls.get`; none when it does not exist.
+pub async fn firewall(c: &Compute, project: &str, name: &str) -> Result<Option<Rule>, GcpError> {
+    match c
+        .firewalls
+        .get()
+        .set_project(project)
+        .set_firewall(name)
+        .send()
+        .await
+    {
+        Ok(f) => Ok(Some(rule(f))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call(
+            "compute.firewalls.get",
+            &format!("projects/{project}/global/firewalls/{name}"),
+            e,
+        )),
+    }
+}
+
+/// `compute.firewalls.insert` of a deny rule for every protocol.
+pub async fn insert_deny_all(c: &Compute, project: &str, r: &Rule) -> Result<(), GcpError> {
+    let mut body = model::Firewall::new()
+        .set_name(r.name.clone())
+        .set_network(r.network.clone())
+        .set_priority(r.priority)
+        .set_direction(model::firewall::Direction::from(r.direction.as_str()))
+        .set_denied([model::firewall::Denied::new().set_ip_protocol("all")])
+        .set_target_tags(r.target_tags.clone())
+        .set_description(r.description.clone())
+        .set_disabled(false);
+    body = if r.direction == "EGRESS" {
+        body.set_destination_ranges(r.ranges.clone())
+    } else {
+        body.set_source_ranges(r.ranges.clone())
+    };
+    let p = c
+        .firewalls
+        .insert()
+        .set_project(project)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait(
+        "compute.firewalls.insert",
+        &format!("projects/{project}/global/firewalls/{}", r.name),
+        p,
+    )
+    .await
+}
+
+/// `compute.firewalls.delete`; a rule already gone is fine.
+pub async fn delete_firewall(c: &Compute, project: &str, name: &str) -> Result<(), GcpError> {
+    let on = format!("projects/{project}/global/firewalls/{name}");
+    let p = c
+        .firewalls
+        .delete()
+        .set_project(project)
+        .set_firewall(name)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    match settle(p).await {
+        Err(Unsettled::Call(e)) if is_not_found(&e) => Ok(()),
+        Err(u) => Err(unsettled("compute.firewalls.delete", &on, u)),
+        Ok(op) => operation_error("compute.firewalls.delete", &on, &op),
+    }
+}

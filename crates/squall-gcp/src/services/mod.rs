@@ -1,0 +1,4 @@
+//! Thin calls of Google's clients: one call each (a mutation waited for until done), plain
+//! values out.
+
+pub mod compute;

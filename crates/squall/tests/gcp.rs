@@ -1,0 +1,485 @@
+//! Containment and release on Google Cloud, against the stateful fake of Google's REST
+//! endpoints (`squall-gcp-fake`; Google has no emulator for Compute). Squall reaches it
+//! through the official clients' endpoint setting with real Application Default Credentials
+//! (a user login whose token endpoint is the fake) and real impersonation; each story checks
+//! the fake's state afterwards, not Squall's own reading of it.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use squall_gcp_fake::{Fake, Fault};
+
+const PROJECT: &str = "acme-prod";
+const ZONE: &str = "europe-west1-b";
+const WEB: &str = "projects/acme-prod/zones/europe-west1-b/instances/web-1";
+
+struct Setup {
+    fake: Fake,
+    home: tempfile::TempDir,
+    adc: tempfile::TempDir,
+}
+
+impl Setup {
+    /// A fake with two instances (web-1 and its neighbour web-2, sharing the tag `web` and the
+    /// service account) and a world-open SSH rule on `web`; case C-0001 opened.
+    fn new() -> Setup {
+        let fake = Fake::start();
+        fake.add_instance(PROJECT, ZONE, "web-1");
+        fake.add_instance(PROJECT, ZONE, "web-2");
+        let s = Setup {
+            fake,
+            home: tempfile::tempdir().unwrap(),
+            adc: tempfile::tempdir().unwrap(),
+        };
+        s.squall()
+            .args(["case", "new", "--title", "Compromised web server"])
+            .assert()
+            .success();
+        s
+    }
+
+    fn squall(&self) -> Command {
+        let adc = self.fake.write_adc(self.adc.path());
+        let mut cmd = common::squall(self.home.path());
+        cmd.env("GOOGLE_APPLICATION_CREDENTIALS", adc)
+            .env("SQUALL_GCP_ENDPOINT", &self.fake.url)
+            .env("CLOUDSDK_CONFIG", "/nonexistent/gcloud")
+            .env("NO_PROXY", "127.0.0.1")
+            .env_remove("CLOUDSDK_CORE_PROJECT")
+            .env_remove("CLOUDSDK_COMPUTE_ZONE")
+            .env_remove("SQUALL_GCP_IMPERSONATE")
+            .env_remove("GCE_METADATA_HOST");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (Vec<Value>, String, i32) {
+        let out = self
+            .squall()
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let outcomes = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            outcomes,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+
+    fn ledger(&self) -> Vec<Value> {
+        common::lines(self.squall().args(["ledger", "export", "C-0001"]))
+    }
+
+    fn mutations(&self) -> usize {
+        self.fake
+            .calls()
+            .iter()
+            .filter(|c| c.method != "GET" && c.path != "/token" && !c.path.contains(":generate"))
+            .count()
+    }
+}
+
+fn status(outcomes: &[Value]) -> Vec<&str> {
+    outcomes
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect()
+}
+
+fn tags(i: &Value) -> Vec<String> {
+    i["tags"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn isolation_cuts_one_instance_off_and_release_puts_it_back() {
+    let s = Setup::new();
+    let before = s.fake.instance(WEB).unwrap();
+    let neighbour = s
+        .fake
+        .instance("projects/acme-prod/zones/europe-west1-b/instances/web-2")
+        .unwrap();
+
+    // The plan alone changes nothing.
+    let (planned, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&planned), ["planned"]);
+    assert_eq!(s.mutations(), 0, "{:?}", s.fake.calls());
+    assert!(err.contains("deny-all rules"), "{err}");
+
+    let (done, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        "web-1",
+        "--project",
+        PROJECT,
+        "--zone",
+        ZONE,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&done), ["verified"], "{done:?}");
+    let after = s.fake.instance(WEB).unwrap();
+    let tag = tags(&after)
+        .into_iter()
+        .find(|t| t.starts_with("squall-iso-"))
+        .expect("the isolation tag");
+    assert_eq!(tags(&after), ["web".to_string(), tag.clone()]);
+    assert_eq!(
+        after["networkInterfaces"][0]["accessConfigs"],
+        serde_json::json!([])
+    );
+    assert_eq!(after["deletionProtection"], true);
+    let rules: Vec<Value> = s
+        .fake
+        .firewalls(PROJECT)
+        .into_iter()
+        .filter(|r| r["targetTags"] == serde_json::json!([tag]))
+        .collect();
+    assert_eq!(rules.len(), 4, "{rules:?}");
+    for r in &rules {
+        assert_eq!(r["priority"], 0);
+        assert_eq!(r["denied"], serde_json::json!([{"IPProtocol": "all"}]));
+        assert!(r["allowed"].is_null());
+    }
+    let mut ways: Vec<(String, String)> = rules
+        .iter()
+        .map(|r| {
+            let range = r["sourceRanges"]
+                .as_array()
+                .or(r["destinationRanges"].as_array())
+                .unwrap()[0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (r["direction"].as_str().unwrap().to_string(), range)
+        })
+        .collect();
+    ways.sort();
+    assert_eq!(
+        ways,
+        [
+            ("EGRESS".to_string(), "0.0.0.0/0".to_string()),
+            ("EGRESS".to_string(), "::/0".to_string()),
+            ("INGRESS".to_string(), "0.0.0.0/0".to_string()),
+            ("INGRESS".to_string(), "::/0".to_string()),
+        ]
+    );
+    // The neighbour shares the service account and the `web` tag: untouched.
+    assert_eq!(
+        s.fake
+            .instance("projects/acme-prod/zones/europe-west1-b/instances/web-2")
+            .unwrap(),
+        neighbour
+    );
+    // Everything was asked as the ADC user, through a token from the fake's OAuth endpoint.
+    assert!(!s.fake.calls_to("POST /token").is_empty());
+    assert!(
+        s.fake
+            .calls_to("/compute/")
+            .iter()
+            .all(|c| c.principal == "user:responder@example.com")
+    );
+
+    // The same command again: nothing to do, nothing changed, recorded as such.
+    let mutations = s.mutations();
+    let (again, err, _) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(status(&again), ["unchanged"], "{err}");
+    assert_eq!(s.mutations(), mutations);
+
+    let (released, err, code) = s.run(&[
+        "release", "gcp", "instance", WEB, "--case", "C-0001", "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&released), ["verified"], "{released:?}");
+    let back = s.fake.instance(WEB).unwrap();
+    assert_eq!(tags(&back), ["web"]);
+    assert_eq!(back["deletionProtection"], false);
+    assert_eq!(
+        back["networkInterfaces"][0]["accessConfigs"][0]["natIP"],
+        before["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+    );
+    assert!(
+        s.fake
+            .firewalls(PROJECT)
+            .iter()
+            .all(|r| r["targetTags"] != serde_json::json!([tag]))
+    );
+
+    let kinds: Vec<String> = s
+        .ledger()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    for k in ["action.planned", "action.executed", "action.verified"] {
+        assert!(kinds.iter().any(|x| x == k), "{kinds:?}");
+    }
+    s.squall()
+        .args(["ledger", "verify", "C-0001"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_organization_policy_that_lets_traffic_in_fails_the_isolation() {
+    let s = Setup::new();
+    s.fake
+        .add_org_policy_rule(PROJECT, 1000, "allow", "INGRESS", &["35.235.240.0/20"]);
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["failed"]);
+    assert!(err.contains("35.235.240.0/20"), "{err}");
+    let failed = s
+        .ledger()
+        .into_iter()
+        .find(|e| e["kind"] == "action.failed")
+        .expect("the failure recorded");
+    let observed = failed["payload"]["observed"].to_string();
+    assert!(observed.contains("org-baseline"), "{failed}");
+}
+
+#[test]
+fn throttling_is_retried_and_a_failed_operation_is_recorded_then_converges() {
+    let s = Setup::new();
+    s.fake.inject(Fault::throttle("setTags", 3));
+    s.fake.inject(Fault::failed_operation(
+        "deleteAccessConfig",
+        "Internal error: the access config could not be removed",
+    ));
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["failed"]);
+    assert!(err.contains("could not be removed"), "{err}");
+    let set_tags: Vec<u16> = s
+        .fake
+        .calls_to("setTags")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(set_tags, [429, 429, 429, 200]);
+    assert!(s.ledger().iter().any(|e| {
+        e["kind"] == "action.failed"
+            && e["payload"]["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("could not be removed")
+    }));
+
+    // The next run finishes the job and keeps what the instance had before the first one.
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    let (out, err, code) = s.run(&[
+        "release", "gcp", "instance", WEB, "--case", "C-0001", "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    let back = s.fake.instance(WEB).unwrap();
+    assert_eq!(tags(&back), ["web"]);
+    assert_eq!(back["deletionProtection"], false);
+}
+
+#[test]
+fn impersonation_acts_as_the_response_account_and_a_refusal_is_plain() {
+    let s = Setup::new();
+    let sa = "ir-responder@acme-security.iam.gserviceaccount.com";
+    s.fake.allow_impersonation(sa);
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--suspend",
+        "--yes",
+        "--impersonate",
+        sa,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(s.fake.instance(WEB).unwrap()["status"], "SUSPENDED");
+    let minted = s.fake.calls_to(":generateAccessToken");
+    assert!(!minted.is_empty());
+    assert!(
+        minted
+            .iter()
+            .all(|c| c.principal == "user:responder@example.com")
+    );
+    assert!(
+        s.fake
+            .calls_to("/compute/")
+            .iter()
+            .all(|c| c.principal == format!("serviceAccount:{sa}"))
+    );
+
+    // An account the user may not impersonate: the permission named, nothing changed.
+    let mutations = s.mutations();
+    let other = "someone-else@acme-security.iam.gserviceaccount.com";
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--stop",
+        "--yes",
+        "--impersonate",
+        other,
+    ]);
+    // One error before anything is planned, not one per resource.
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(
+        err.contains("getAccessToken") && err.contains("Token Creator"),
+        "{err}"
+    );
+    assert_eq!(s.mutations(), mutations);
+    assert_eq!(s.fake.instance(WEB).unwrap()["status"], "SUSPENDED");
+}
+
+#[test]
+fn suspending_twice_converges_and_a_stopped_instance_cannot_be_suspended() {
+    let s = Setup::new();
+    let (out, err, _) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--suspend",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["verified"], "{err}");
+    let (out, _, _) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--suspend",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged"]);
+    let (out, err, _) = s.run(&[
+        "contain", "gcp", "instance", WEB, "--case", "C-0001", "--stop", "--yes",
+    ]);
+    assert_eq!(status(&out), ["verified"], "{err}");
+    assert_eq!(s.fake.instance(WEB).unwrap()["status"], "TERMINATED");
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--suspend",
+        "--yes",
+    ]);
+    assert_eq!(code, 3);
+    assert_eq!(status(&out), ["failed"]);
+    assert!(err.contains("TERMINATED"), "{err}");
+}
+
+#[test]
+fn unknown_and_hostile_instance_names_are_named_and_refused() {
+    let s = Setup::new();
+    let missing = "projects/acme-prod/zones/europe-west1-b/instances/gone";
+    let (out, err, code) = s.run(&[
+        "contain", "gcp", "instance", missing, WEB, "--case", "C-0001", "--stop", "--yes",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["failed", "verified"]);
+    assert!(err.contains("gone") && err.contains("404"), "{err}");
+
+    let hostile = "projects/acme-prod/zones/europe-west1-b/instances/x\u{1b}]0;pwned\u{7}";
+    let out = s
+        .squall()
+        .args([
+            "contain",
+            "gcp",
+            "instance",
+            hostile,
+            "--case",
+            "C-0001",
+            "--isolate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");
+    assert!(err.contains("not an instance name"), "{err}");
+}
+
+#[test]
+fn release_without_an_isolation_in_the_case_is_refused() {
+    let s = Setup::new();
+    let out = s
+        .squall()
+        .args([
+            "release", "gcp", "instance", WEB, "--case", "C-0001", "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no isolation"));
+    assert_eq!(s.mutations(), 0);
+}
