@@ -29,17 +29,23 @@ fn connect(
         let conn = squall_gcp::connect(&t).await?;
         Compute::new(&conn).await
     })?;
-    let mut projects: Vec<&str> = instances.iter().map(|i| i.project.as_str()).collect();
+    let projects = instances.iter().map(|i| i.project.as_str());
+    Ok((compute, r.at(place(projects))))
+}
+
+/// Where a run acts: the project, when every resource named is in the same known one (`-`
+/// is any).
+fn place<'a>(projects: impl Iterator<Item = &'a str>) -> Place {
+    let mut projects: Vec<&str> = projects.collect();
     projects.sort();
     projects.dedup();
-    let place = Place {
+    Place {
         account: match projects.as_slice() {
-            [one] => Some(one.to_string()),
+            [one] if *one != "-" => Some(one.to_string()),
             _ => None,
         },
         region: None,
-    };
-    Ok((compute, r.at(place)))
+    }
 }
 
 /// The prior state the case's last isolation of `at` recorded, if no release came after it.
@@ -59,9 +65,38 @@ pub fn contain(
     what: Contain,
     show: &mut dyn FnMut(PlanShown<'_>),
 ) -> anyhow::Result<Outcomes> {
-    let Contain::Instances { instances, how } = what;
-    let history = respond::history(ctx, &r.case)?;
     let rt = respond::runtime()?;
+    let (instances, how) = match what {
+        Contain::Instances { instances, how } => (instances, how),
+        Contain::ServiceAccounts(names) => {
+            let (iam, r) = connect_iam(&rt, target, r, &names)?;
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::ContainServiceAccount {
+                    iam: iam.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
+        Contain::Keys(names) => {
+            let (iam, r) = connect_iam(&rt, target, r, &names)?;
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::DisableKey {
+                    iam: iam.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
+        Contain::SshKeys {
+            instances,
+            projects,
+            users,
+        } => return ssh_keys(ctx, &rt, r, target, instances, projects, users, show),
+    };
+    let history = respond::history(ctx, &r.case)?;
     let (c, r) = connect(&rt, target, r, &instances)?;
     let r = &r;
     match how {
@@ -89,6 +124,62 @@ pub fn contain(
             respond::run(ctx, &rt, r, &actions, show)
         }
     }
+}
+
+/// `contain gcp ssh-keys`: the instances' keys removed and project keys blocked on them,
+/// then (when asked) the projects' own keys.
+#[allow(clippy::too_many_arguments)]
+fn ssh_keys(
+    ctx: &Context,
+    rt: &tokio::runtime::Runtime,
+    r: &Response,
+    target: &Target,
+    instances: Vec<InstanceRef>,
+    projects: Vec<String>,
+    users: Vec<String>,
+    show: &mut dyn FnMut(PlanShown<'_>),
+) -> anyhow::Result<Outcomes> {
+    let (c, r) = connect(rt, target, r, &instances)?;
+    let on_instances: Vec<_> = instances
+        .into_iter()
+        .map(|at| verbs::RemoveSshKeys {
+            c: c.clone(),
+            at,
+            users: users.clone(),
+        })
+        .collect();
+    let mut outcomes = respond::run(ctx, rt, &r, &on_instances, show)?;
+    let on_projects: Vec<_> = projects
+        .into_iter()
+        .map(|project| verbs::RemoveProjectSshKeys {
+            c: c.clone(),
+            project,
+            users: users.clone(),
+        })
+        .collect();
+    let more = respond::run(ctx, rt, &r, &on_projects, show)?;
+    outcomes.outcomes.extend(more.outcomes);
+    Ok(outcomes)
+}
+
+/// The IAM client for `target`, and where it acts: the project, when every account named is
+/// in one.
+fn connect_iam(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    names: &[String],
+) -> anyhow::Result<(squall_gcp::services::iam::Iam, Response)> {
+    let t = Target {
+        case: Some(r.case.clone()),
+        ..target.clone()
+    };
+    let iam = rt.block_on(async {
+        let conn = squall_gcp::connect(&t).await?;
+        squall_gcp::services::iam::client(&conn).await
+    })?;
+    let projects = names.iter().filter_map(|n| n.split('/').nth(1));
+    Ok((iam, r.at(place(projects))))
 }
 
 /// `release gcp instance`: each instance back to the state its last isolation in this case

@@ -129,6 +129,47 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
             let link = format!("{BASE}/{key}");
             Ok(operation(w, p, Some(z), verb, &link, req, fail))
         }
+        ["compute", "v1", "projects", p] if get => {
+            let n = w.next();
+            let metadata = w.project_metadata.entry(p.to_string()).or_insert_with(
+                || json!({"kind": "compute#metadata", "fingerprint": fingerprint(n), "items": []}),
+            );
+            Ok(json!({
+                "kind": "compute#project",
+                "name": p,
+                "id": (7_000_000_000_000_000_000u64 + n).to_string(),
+                "commonInstanceMetadata": metadata,
+                "selfLink": format!("{BASE}/projects/{p}"),
+            }))
+        }
+        ["compute", "v1", "projects", p, "setCommonInstanceMetadata"] if post => {
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                let n = w.next();
+                let current = w
+                    .project_metadata
+                    .get(*p)
+                    .map(|m| m["fingerprint"].clone())
+                    .unwrap_or(Value::Null);
+                if !current.is_null() && req.body["fingerprint"] != current {
+                    return Err(fingerprint_mismatch());
+                }
+                w.project_metadata.insert(
+                    p.to_string(),
+                    json!({"kind": "compute#metadata", "fingerprint": fingerprint(n), "items": req.body["items"].as_array().cloned().unwrap_or_default()}),
+                );
+            }
+            let link = format!("{BASE}/projects/{p}");
+            Ok(operation(
+                w,
+                p,
+                None,
+                "setCommonInstanceMetadata",
+                &link,
+                req,
+                fail,
+            ))
+        }
         ["compute", "v1", "projects", p, "zones", z, "operations", op] if get => {
             poll_operation(w, &format!("projects/{p}/zones/{z}/operations/{op}"))
         }
@@ -189,6 +230,16 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
     }
 }
 
+/// What Compute answers a change sent with a stale fingerprint: someone else changed it since
+/// it was read.
+fn fingerprint_mismatch() -> ApiError {
+    ApiError::new(
+        412,
+        "conditionNotMet",
+        "Supplied fingerprint does not match current fingerprint.",
+    )
+}
+
 /// A resource's fingerprint: opaque bytes, base64 in JSON, new on every change.
 pub(crate) fn fingerprint(n: u64) -> String {
     use base64::Engine;
@@ -220,11 +271,7 @@ fn mutate_instance(
         "setTags" => {
             let given = req.body["fingerprint"].as_str().unwrap_or_default();
             if given != doc["tags"]["fingerprint"].as_str().unwrap_or_default() {
-                return Err(ApiError::new(
-                    412,
-                    "conditionNotMet",
-                    "Supplied fingerprint does not match current fingerprint.",
-                ));
+                return Err(fingerprint_mismatch());
             }
             let items = req.body["items"].clone();
             let valid = items.as_array().is_none_or(|a| {
@@ -244,6 +291,16 @@ fn mutate_instance(
             }
             let next = fingerprint(serial);
             doc["tags"] = json!({"items": if items.is_null() { json!([]) } else { items }, "fingerprint": next});
+        }
+        "setMetadata" => {
+            if req.body["fingerprint"] != doc["metadata"]["fingerprint"] {
+                return Err(fingerprint_mismatch());
+            }
+            doc["metadata"] = json!({
+                "kind": "compute#metadata",
+                "fingerprint": fingerprint(serial),
+                "items": req.body["items"].as_array().cloned().unwrap_or_default(),
+            });
         }
         "deleteAccessConfig" => {
             let i = nic_named(doc)?;

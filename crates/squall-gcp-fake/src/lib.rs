@@ -16,6 +16,7 @@
 
 mod compute;
 mod error;
+mod iam;
 mod server;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,12 @@ pub(crate) struct World {
     pub(crate) instances: BTreeMap<String, Value>,
     pub(crate) firewalls: BTreeMap<String, Value>,
     pub(crate) operations: BTreeMap<String, Value>,
+    /// Project id → its `commonInstanceMetadata`.
+    pub(crate) project_metadata: BTreeMap<String, Value>,
+    /// Email → service account.
+    pub(crate) accounts: BTreeMap<String, Value>,
+    /// Key name → key.
+    pub(crate) keys: BTreeMap<String, Value>,
     /// Per project: hierarchical firewall policies every instance's effective firewalls show.
     pub(crate) policies: BTreeMap<String, Vec<Value>>,
     /// Access token → principal.
@@ -227,6 +234,57 @@ impl Fake {
             .as_array_mut()
             .expect("rules")
             .push(rule);
+    }
+
+    /// Adds a service account `id@project.iam.gserviceaccount.com`; returns its email.
+    pub fn add_service_account(&self, project: &str, id: &str) -> String {
+        let mut w = self.world();
+        let n = w.next();
+        let account = iam::new_account(project, id, n);
+        let email = account["email"].as_str().unwrap_or_default().to_string();
+        w.accounts.insert(email.clone(), account);
+        email
+    }
+
+    /// Adds a key to a service account: user-managed (a key file someone downloaded) or
+    /// system-managed. Returns the key's name (`projects/P/serviceAccounts/E/keys/ID`).
+    pub fn add_key(&self, email: &str, user_managed: bool) -> String {
+        let mut w = self.world();
+        let n = w.next();
+        let account = w.accounts.get(email).expect("the account exists").clone();
+        let key = iam::new_key(&account, n, user_managed);
+        let name = key["name"].as_str().unwrap_or_default().to_string();
+        w.keys.insert(name.clone(), key);
+        name
+    }
+
+    /// A service account as the API would return it now.
+    pub fn service_account(&self, email: &str) -> Option<Value> {
+        self.world().accounts.get(email).cloned()
+    }
+
+    /// A key as the API would return it now.
+    pub fn key(&self, name: &str) -> Option<Value> {
+        self.world().keys.get(name).cloned()
+    }
+
+    /// Sets the project's metadata items (`ssh-keys`, `enable-oslogin`, ...).
+    pub fn set_project_metadata(&self, project: &str, items: &[(&str, &str)]) {
+        let mut w = self.world();
+        let n = w.next();
+        let items: Vec<Value> = items
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        w.project_metadata.insert(
+            project.to_string(),
+            json!({"kind": "compute#metadata", "fingerprint": compute::fingerprint(n), "items": items}),
+        );
+    }
+
+    /// The project's metadata as the API would return it now.
+    pub fn project_metadata(&self, project: &str) -> Option<Value> {
+        self.world().project_metadata.get(project).cloned()
     }
 
     /// Injects a fault: the next `times` requests whose method and path contain `matches`

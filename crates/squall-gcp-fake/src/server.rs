@@ -127,6 +127,7 @@ fn answer(
     match req.segments.first().map(String::as_str) {
         Some("compute") => crate::compute::handle(w, &req),
         Some("v1") if path.ends_with(":generateAccessToken") => generate_access_token(w, &req),
+        Some("v1") => crate::iam::handle(w, &req),
         _ => Err(ApiError::not_found(path)),
     }
 }

@@ -37,6 +37,51 @@ pub enum ContainGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Disable service accounts and every user-managed key of theirs (kept, disabled, as
+    /// evidence): whatever holds their credentials stops working with Google Cloud.
+    #[command(after_help = RESPONSE_HELP)]
+    ServiceAccount {
+        /// NAME@PROJECT.iam.gserviceaccount.com, or projects/P/serviceAccounts/EMAIL.
+        #[arg(required = true)]
+        accounts: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
+    /// Disable service-account keys (a leaked key file), kept as evidence.
+    #[command(after_help = RESPONSE_HELP)]
+    SaKey {
+        /// projects/P/serviceAccounts/EMAIL/keys/KEY_ID, as the audit logs name it.
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
+    /// Remove SSH keys from instance metadata (each line recorded) and block the project's
+    /// keys there; with --project-wide, from the project's metadata too.
+    #[command(
+        after_help = "Every key line is removed unless --user names whose (the text before the         first ':' of a line). Each line's body is kept in the plan in the ledger, as evidence.         Keys the guest agent already wrote into authorized_keys stay on the disk until it         removes them; OS Login ignores metadata keys altogether.
+
+        Examples:
+  squall contain gcp ssh-keys projects/acme-prod/zones/europe-west1-b/instances/web-1 --user backdoor --case C-0001
+          squall contain gcp ssh-keys --project acme-prod --project-wide --case C-0001 --yes"
+    )]
+    SshKeys {
+        instances: Vec<String>,
+        /// Only these users' lines (repeatable).
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+        /// The project's own metadata keys too (every instance that does not block them).
+        #[arg(long)]
+        project_wide: bool,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
 }
 
 /// What to do to an instance: exactly one.
@@ -110,24 +155,87 @@ impl GcpTargetArgs {
 impl ContainGcp {
     /// The target flags, for a front end to fill what they left unset from its config.
     pub fn target_mut(&mut self) -> &mut GcpTargetArgs {
-        let ContainGcp::Instance { target, .. } = self;
-        target
+        match self {
+            ContainGcp::Instance { target, .. }
+            | ContainGcp::ServiceAccount { target, .. }
+            | ContainGcp::SaKey { target, .. }
+            | ContainGcp::SshKeys { target, .. } => target,
+        }
     }
 
     /// The shared response flags, the target flags and what to contain.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Contain), GcpError> {
-        let ContainGcp::Instance {
-            instances,
-            how,
-            r,
-            target,
-        } = self;
-        let how = match how {
-            h if h.isolate => How::Isolate,
-            h if h.suspend => How::Suspend,
-            _ => How::Stop,
-        };
-        let instances = target.instances(&instances)?;
-        Ok((r, target, Contain::Instances { instances, how }))
+        use crate::respond::{account_name, key_name};
+        Ok(match self {
+            ContainGcp::Instance {
+                instances,
+                how,
+                r,
+                target,
+            } => {
+                let how = match how {
+                    h if h.isolate => How::Isolate,
+                    h if h.suspend => How::Suspend,
+                    _ => How::Stop,
+                };
+                let instances = target.instances(&instances)?;
+                (r, target, Contain::Instances { instances, how })
+            }
+            ContainGcp::ServiceAccount {
+                accounts,
+                r,
+                target,
+            } => {
+                let names = accounts
+                    .iter()
+                    .map(|a| account_name(a))
+                    .collect::<Result<_, _>>()?;
+                (r, target, Contain::ServiceAccounts(names))
+            }
+            ContainGcp::SaKey { keys, r, target } => {
+                let names = keys.iter().map(|k| key_name(k)).collect::<Result<_, _>>()?;
+                (r, target, Contain::Keys(names))
+            }
+            ContainGcp::SshKeys {
+                instances,
+                users,
+                project_wide,
+                r,
+                target,
+            } => {
+                let instances = target.instances(&instances)?;
+                let mut projects: Vec<String> = Vec::new();
+                if project_wide {
+                    projects = instances.iter().map(|i| i.project.clone()).collect();
+                    if projects.is_empty() {
+                        let p = target.project.clone().ok_or_else(|| {
+                            GcpError::Invalid(
+                                "--project-wide needs --project or an instance to take it from"
+                                    .to_string(),
+                            )
+                        })?;
+                        if !crate::request::valid_project(&p) {
+                            return Err(GcpError::Invalid(format!("{p:?} is not a project id")));
+                        }
+                        projects.push(p);
+                    }
+                    projects.sort();
+                    projects.dedup();
+                } else if instances.is_empty() {
+                    return Err(GcpError::Invalid(
+                        "name instances, or --project-wide for the project's own keys".to_string(),
+                    ));
+                }
+                (
+                    r,
+                    target,
+                    Contain::SshKeys {
+                        instances,
+                        projects,
+                        users,
+                    },
+                )
+            }
+        })
     }
 }

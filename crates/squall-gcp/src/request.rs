@@ -123,6 +123,18 @@ pub enum Contain {
         instances: Vec<InstanceRef>,
         how: InstanceContainment,
     },
+    /// Service accounts (`projects/P/serviceAccounts/EMAIL`), disabled with their
+    /// user-managed keys.
+    ServiceAccounts(Vec<String>),
+    /// Service-account keys (`.../keys/ID`), disabled.
+    Keys(Vec<String>),
+    /// Metadata SSH keys: on these instances (project keys blocked there too) and, for each
+    /// project in `projects`, project-wide; only `users`' lines when any are named.
+    SshKeys {
+        instances: Vec<InstanceRef>,
+        projects: Vec<String>,
+        users: Vec<String>,
+    },
 }
 
 #[cfg(test)]

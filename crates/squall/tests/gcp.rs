@@ -483,3 +483,110 @@ fn release_without_an_isolation_in_the_case_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no isolation"));
     assert_eq!(s.mutations(), 0);
 }
+
+#[test]
+fn a_service_account_is_disabled_with_its_user_keys_and_one_key_alone_can_be() {
+    let s = Setup::new();
+    let app = s.fake.add_service_account(PROJECT, "app");
+    let leaked = s.fake.add_key(&app, true);
+    let other = s.fake.add_key(&app, true);
+    let google = s.fake.add_key(&app, false);
+    let ci = s.fake.add_service_account(PROJECT, "ci");
+    let ci_key = s.fake.add_key(&ci, true);
+
+    // One key first: only it.
+    let (out, err, code) = s.run(&[
+        "contain", "gcp", "sa-key", &leaked, "--case", "C-0001", "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(s.fake.key(&leaked).unwrap()["disabled"], true);
+    assert!(s.fake.key(&other).unwrap()["disabled"].is_null());
+
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "service-account",
+        &app,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(s.fake.service_account(&app).unwrap()["disabled"], true);
+    assert_eq!(
+        s.fake.key(&other).unwrap()["disabled"],
+        true,
+        "{:?}",
+        s.fake.calls_to("keys")
+    );
+    // Google's own key is not the user's to disable; another account is untouched.
+    assert!(s.fake.key(&google).unwrap()["disabled"].is_null());
+    assert!(s.fake.service_account(&ci).unwrap()["disabled"].is_null());
+    assert!(s.fake.key(&ci_key).unwrap()["disabled"].is_null());
+
+    let (out, _, _) = s.run(&[
+        "contain",
+        "gcp",
+        "service-account",
+        &app,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged"]);
+}
+
+#[test]
+fn ssh_keys_are_removed_with_their_bodies_recorded_and_project_keys_blocked() {
+    let s = Setup::new();
+    let body = "backdoor:ssh-ed25519 AAAAC3Nza attacker@\u{1b}[31mbox";
+    s.fake.edit_instance(WEB, |i| {
+        i["metadata"]["items"] = serde_json::json!([
+            {"key": "ssh-keys", "value": format!("alice:ssh-ed25519 AAAA alice\n{body}")},
+            {"key": "startup-script", "value": "echo hi"},
+        ]);
+    });
+    s.fake.set_project_metadata(
+        PROJECT,
+        &[("ssh-keys", "backdoor:ssh-rsa BBBB x\nops:ssh-rsa CCCC ops")],
+    );
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "ssh-keys",
+        WEB,
+        "--user",
+        "backdoor",
+        "--project-wide",
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified", "verified"]);
+    let items = s.fake.instance(WEB).unwrap()["metadata"]["items"].clone();
+    assert_eq!(
+        items,
+        serde_json::json!([
+            {"key": "ssh-keys", "value": "alice:ssh-ed25519 AAAA alice"},
+            {"key": "startup-script", "value": "echo hi"},
+            {"key": "block-project-ssh-keys", "value": "TRUE"},
+        ])
+    );
+    assert_eq!(
+        s.fake.project_metadata(PROJECT).unwrap()["items"],
+        serde_json::json!([{"key": "ssh-keys", "value": "ops:ssh-rsa CCCC ops"}])
+    );
+    // The removed line's body is in the ledger, as it was; the terminal never saw its escape.
+    let planned = s
+        .ledger()
+        .into_iter()
+        .find(|e| {
+            e["kind"] == "action.planned" && e["payload"]["plan"]["action"] == "remove-ssh-keys"
+        })
+        .unwrap();
+    assert!(planned.to_string().contains("attacker@"), "{planned}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use google_cloud_compute_v1::client::{Firewalls, Instances};
+use google_cloud_compute_v1::client::{Firewalls, Instances, Projects};
 use google_cloud_compute_v1::model;
 use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_lro::Poller;
@@ -21,6 +21,7 @@ pub const OPERATION_WAIT: Duration = Duration::from_secs(600);
 pub struct Compute {
     pub instances: Instances,
     pub firewalls: Firewalls,
+    pub projects: Projects,
 }
 
 impl Compute {
@@ -35,9 +36,15 @@ impl Compute {
             .build()
             .await
             .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
+        let projects = conn
+            .configure(Projects::builder())
+            .build()
+            .await
+            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
         Ok(Compute {
             instances,
             firewalls,
+            projects,
         })
     }
 }
@@ -70,6 +77,51 @@ pub struct InstanceDetail {
     pub service_accounts: Vec<String>,
     /// Attached disks' source URLs.
     pub disks: Vec<String>,
+    pub metadata: Metadata,
+}
+
+/// Instance or project metadata: its items in order, and the fingerprint a change must send
+/// back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Metadata {
+    pub items: Vec<(String, String)>,
+    pub fingerprint: Option<Vec<u8>>,
+}
+
+impl Metadata {
+    fn read(m: Option<model::Metadata>) -> Metadata {
+        let Some(m) = m else {
+            return Metadata::default();
+        };
+        Metadata {
+            items: m
+                .items
+                .into_iter()
+                .map(|i| (i.key.unwrap_or_default(), i.value.unwrap_or_default()))
+                .collect(),
+            fingerprint: m.fingerprint.map(|f| f.to_vec()),
+        }
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body(items: &[(String, String)], fingerprint: Option<Vec<u8>>) -> model::Metadata {
+        let mut m = model::Metadata::new().set_items(items.iter().map(|(k, v)| {
+            model::metadata::Items::new()
+                .set_key(k.clone())
+                .set_value(v.clone())
+        }));
+        if let Some(f) = fingerprint {
+            m = m.set_fingerprint(::bytes::Bytes::from(f));
+        }
+        m
+    }
 }
 
 fn request_id() -> String {
@@ -222,7 +274,63 @@ fn detail(i: model::Instance) -> InstanceDetail {
         .filter_map(|s| s.email)
         .collect();
     d.disks = i.disks.into_iter().filter_map(|d| d.source).collect();
+    d.metadata = Metadata::read(i.metadata);
     d
+}
+
+/// `compute.instances.setMetadata`: every item, sent with the fingerprint it was read with.
+pub async fn set_instance_metadata(
+    c: &Compute,
+    at: &InstanceRef,
+    items: &[(String, String)],
+    fingerprint: Option<Vec<u8>>,
+) -> Result<(), GcpError> {
+    let p = c
+        .instances
+        .set_metadata()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_body(Metadata::body(items, fingerprint))
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.setMetadata", &at.to_string(), p).await
+}
+
+/// `compute.projects.get`'s common instance metadata (project-wide SSH keys, OS Login).
+pub async fn project_metadata(c: &Compute, project: &str) -> Result<Metadata, GcpError> {
+    let p = c
+        .projects
+        .get()
+        .set_project(project)
+        .send()
+        .await
+        .map_err(|e| GcpError::call("compute.projects.get", &format!("projects/{project}"), e))?;
+    Ok(Metadata::read(p.common_instance_metadata))
+}
+
+/// `compute.projects.setCommonInstanceMetadata`.
+pub async fn set_project_metadata(
+    c: &Compute,
+    project: &str,
+    items: &[(String, String)],
+    fingerprint: Option<Vec<u8>>,
+) -> Result<(), GcpError> {
+    let p = c
+        .projects
+        .set_common_instance_metadata()
+        .set_project(project)
+        .set_body(Metadata::body(items, fingerprint))
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait(
+        "compute.projects.setCommonInstanceMetadata",
+        &format!("projects/{project}"),
+        p,
+    )
+    .await
 }
 
 /// `compute.instances.setTags`: the whole list, sent with the fingerprint it was read with

@@ -2,3 +2,4 @@
 //! values out.
 
 pub mod compute;
+pub mod iam;

@@ -1,0 +1,241 @@
+//! Stolen Google Cloud credentials: a service account disabled with its user-managed keys, or
+//! one key disabled. Keys are disabled, never deleted: the key (its id, when it was made)
+//! stays as evidence, and a disabled key signs nothing Google accepts.
+
+use std::collections::BTreeMap;
+
+use google_cloud_iam_admin_v1::client::Iam;
+use serde_json::{Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::err;
+use crate::GcpError;
+use crate::services::iam::{self, Key};
+
+/// A service account's name as the IAM API takes it: `projects/P/serviceAccounts/EMAIL`, with
+/// `-` for the project when the email does not name it (Google finds the account by email).
+pub fn account_name(arg: &str) -> Result<String, GcpError> {
+    let bad = |why: &str| {
+        GcpError::Invalid(format!(
+            "service account {arg:?}: {why} (help: NAME@PROJECT.iam.gserviceaccount.com or projects/P/serviceAccounts/EMAIL)"
+        ))
+    };
+    let email = match arg.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", _, "serviceAccounts", email] => *email,
+        [email] => *email,
+        _ => return Err(bad("not a service account")),
+    };
+    let (local, domain) = email.split_once('@').ok_or_else(|| bad("not an email"))?;
+    let fine = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c))
+    };
+    if !fine(local, "-_") || !fine(domain, "-.") {
+        return Err(bad("not a service account's email"));
+    }
+    let project = domain
+        .strip_suffix(".iam.gserviceaccount.com")
+        .filter(|p| crate::request::valid_project(p))
+        .unwrap_or("-");
+    Ok(format!("projects/{project}/serviceAccounts/{email}"))
+}
+
+/// A key's name: `projects/P/serviceAccounts/EMAIL/keys/ID`.
+pub fn key_name(arg: &str) -> Result<String, GcpError> {
+    let bad = |why: &str| {
+        GcpError::Invalid(format!(
+            "service account key {arg:?}: {why} (help: projects/P/serviceAccounts/EMAIL/keys/KEY_ID)"
+        ))
+    };
+    let (account, id) = arg
+        .rsplit_once("/keys/")
+        .ok_or_else(|| bad("not a key's name"))?;
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("the key id is not hex"));
+    }
+    Ok(format!("{}/keys/{id}", account_name(account)?))
+}
+
+fn key_states(keys: &[Key]) -> BTreeMap<String, Value> {
+    keys.iter()
+        .map(|k| {
+            (
+                k.id.clone(),
+                json!({"disabled": k.disabled, "created": k.created}),
+            )
+        })
+        .collect()
+}
+
+/// Disable a service account and every user-managed key of it: whatever holds its
+/// credentials (a key file, a token minted from one, a workload running as it) stops working
+/// with Google Cloud.
+pub struct ContainServiceAccount {
+    pub iam: Iam,
+    /// `projects/P/serviceAccounts/EMAIL`.
+    pub name: String,
+}
+
+impl ContainServiceAccount {
+    async fn state(&self) -> Result<Value, ActionError> {
+        let a = iam::account(&self.iam, &self.name).await.map_err(err)?;
+        let keys = iam::user_keys(&self.iam, &self.name).await.map_err(err)?;
+        Ok(json!({
+            "email": a.email,
+            "unique_id": a.unique_id,
+            "disabled": a.disabled,
+            "user_keys": key_states(&keys),
+        }))
+    }
+}
+
+fn account_plan(name: &str, before: Value) -> Plan {
+    let keys: BTreeMap<String, Value> = before["user_keys"]
+        .as_object()
+        .map(|k| {
+            k.keys()
+                .map(|id| (id.clone(), json!({"disabled": true})))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut p = Plan::new(
+        "disable-service-account",
+        name,
+        before,
+        json!({"disabled": true, "user_keys": keys}),
+        true,
+    );
+    p.notes.push(
+        "everything running as this account (instances, functions, pipelines) loses access to Google Cloud: see `squall scope` for what uses it".to_string(),
+    );
+    p
+}
+
+impl Action for ContainServiceAccount {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        Ok(account_plan(&self.name, self.state().await?))
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        // The keys first: should the account's own step fail, the key files are dead already.
+        let keys = iam::user_keys(&self.iam, &self.name).await.map_err(err)?;
+        let mut disabled = Vec::new();
+        for k in keys.iter().filter(|k| !k.disabled) {
+            iam::disable_key(&self.iam, &k.name).await.map_err(err)?;
+            disabled.push(k.id.clone());
+        }
+        let a = iam::account(&self.iam, &self.name).await.map_err(err)?;
+        if !a.disabled {
+            iam::disable_account(&self.iam, &self.name)
+                .await
+                .map_err(err)?;
+        }
+        Ok(json!({"keys_disabled": disabled}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.state().await
+    }
+}
+
+/// Disable one service-account key (a leaked key file).
+pub struct DisableKey {
+    pub iam: Iam,
+    /// `projects/P/serviceAccounts/EMAIL/keys/ID`.
+    pub name: String,
+}
+
+impl Action for DisableKey {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let k = iam::get_key(&self.iam, &self.name).await.map_err(err)?;
+        let mut p = Plan::new(
+            "disable-sa-key",
+            &self.name,
+            json!({"disabled": k.disabled, "created": k.created, "user_managed": k.user_managed}),
+            json!({"disabled": true}),
+            true,
+        );
+        if !k.user_managed {
+            p.notes.push(
+                "a system-managed key: Google holds it; the leak is more likely a token or another key".to_string(),
+            );
+        }
+        Ok(p)
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        iam::disable_key(&self.iam, &self.name).await.map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let k = iam::get_key(&self.iam, &self.name).await.map_err(err)?;
+        Ok(json!({"disabled": k.disabled, "created": k.created, "user_managed": k.user_managed}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_named_with_their_project_when_the_email_says_it() {
+        assert_eq!(
+            account_name("app@acme-prod.iam.gserviceaccount.com").unwrap(),
+            "projects/acme-prod/serviceAccounts/app@acme-prod.iam.gserviceaccount.com"
+        );
+        assert_eq!(
+            account_name("123-compute@developer.gserviceaccount.com").unwrap(),
+            "projects/-/serviceAccounts/123-compute@developer.gserviceaccount.com"
+        );
+        assert_eq!(
+            account_name("projects/x/serviceAccounts/app@acme-prod.iam.gserviceaccount.com")
+                .unwrap(),
+            "projects/acme-prod/serviceAccounts/app@acme-prod.iam.gserviceaccount.com"
+        );
+        for bad in [
+            "app",
+            "a/b@c",
+            "App@x.iam.gserviceaccount.com",
+            "a@b/../c",
+            "a@b\u{1b}",
+        ] {
+            assert!(account_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_need_a_hex_id_under_a_valid_account() {
+        let k = "projects/-/serviceAccounts/app@acme-prod.iam.gserviceaccount.com/keys/0a1b2c";
+        assert_eq!(
+            key_name(k).unwrap(),
+            "projects/acme-prod/serviceAccounts/app@acme-prod.iam.gserviceaccount.com/keys/0a1b2c"
+        );
+        assert!(
+            key_name("projects/-/serviceAccounts/app@x.iam.gserviceaccount.com/keys/../x").is_err()
+        );
+        assert!(key_name("0a1b2c").is_err());
+    }
+
+    #[test]
+    fn disabling_an_account_expects_every_user_key_disabled_too() {
+        let before = json!({"disabled": false, "user_keys": {"k1": {"disabled": false}, "k2": {"disabled": true}}});
+        let p = account_plan("projects/-/serviceAccounts/a@b.c", before);
+        assert_eq!(
+            p.after,
+            json!({"disabled": true, "user_keys": {"k1": {"disabled": true}, "k2": {"disabled": true}}})
+        );
+        assert!(!p.already_done && p.visible_to_attacker);
+        let done = json!({"disabled": true, "user_keys": {"k1": {"disabled": true}}});
+        assert!(account_plan("n", done).already_done);
+    }
+}
