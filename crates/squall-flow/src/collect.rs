@@ -40,46 +40,15 @@ pub fn collect_aws_logs(
     req: &CollectRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<Collected> {
-    let mut store = ctx.store()?;
-    let case = store.case(&req.case)?.id;
-    let now = chrono::Utc::now();
-    let time = |t: &str, flag: &str| {
-        timespec::parse(t, now)
-            .ok()
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .with_context(|| format!("{flag} {t:?} (help: RFC 3339, a date, or an age like 24h)"))
-    };
-    let since = time(&req.since, "--since")?;
-    let until = req
-        .until
-        .as_deref()
-        .map(|u| time(u, "--until"))
-        .transpose()?;
-    if until.is_some_and(|u| u <= since) {
-        anyhow::bail!("--since must be before --until");
-    }
-    if since >= chrono::Utc::now() {
-        anyhow::bail!("--since {} is in the future", req.since);
-    }
-    let folder = ctx.case_folder(&case)?;
-    // One collection of a case at a time: two would race for the same files.
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(folder.root().join("collect.lock"))
-        .context("the case's collection lock")?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            anyhow::bail!("another collection into case {case} is running")
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).context("the case's collection lock");
-        }
-    }
-    // Read once the lock is held: what an earlier run recorded is all there.
-    let file = CaseFile::load(&store, &case)?;
+    let Begun {
+        mut store,
+        case,
+        since,
+        until,
+        folder,
+        lock: _lock,
+        file,
+    } = begin(ctx, &req.case, &req.since, req.until.as_deref())?;
     let recorded: HashMap<PathBuf, Recorded> = file
         .evidence
         .iter()
@@ -117,6 +86,169 @@ pub fn collect_aws_logs(
     let report =
         respond::runtime()?.block_on(squall_aws::collect::collect(&target, &request, &mut sink))?;
     let recorded = sink.recorded;
+    store.record_collection(&case, &ctx.actor, &report)?;
+    Ok(Collected {
+        report,
+        integrity: file.integrity.failures,
+        recorded,
+    })
+}
+
+/// A collection begun: the window read, the case's collection lock held (one collection of a
+/// case at a time: two would race for the same files), and the case loaded under it, so what
+/// an earlier run recorded is all there.
+struct Begun {
+    store: squall_case::SqliteStore,
+    case: String,
+    since: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    folder: squall_case::home::CaseFolder,
+    lock: std::fs::File,
+    file: CaseFile,
+}
+
+fn begin(ctx: &Context, case: &str, since: &str, until: Option<&str>) -> anyhow::Result<Begun> {
+    let store = ctx.store()?;
+    let case = store.case(case)?.id;
+    let now = chrono::Utc::now();
+    let time = |t: &str, flag: &str| {
+        timespec::parse(t, now)
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .with_context(|| format!("{flag} {t:?} (help: RFC 3339, a date, or an age like 24h)"))
+    };
+    let since_at = time(since, "--since")?;
+    let until = until.map(|u| time(u, "--until")).transpose()?;
+    if until.is_some_and(|u| u <= since_at) {
+        anyhow::bail!("--since must be before --until");
+    }
+    if since_at >= chrono::Utc::now() {
+        anyhow::bail!("--since {since} is in the future");
+    }
+    let folder = ctx.case_folder(&case)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(folder.root().join("collect.lock"))
+        .context("the case's collection lock")?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("another collection into case {case} is running")
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).context("the case's collection lock");
+        }
+    }
+    let file = CaseFile::load(&store, &case)?;
+    Ok(Begun {
+        store,
+        case,
+        since: since_at,
+        until,
+        folder,
+        lock,
+        file,
+    })
+}
+
+/// What `collect gcp logs` is asked for.
+#[derive(Debug, Clone)]
+pub struct GcpCollectRequest {
+    pub case: String,
+    pub since: String,
+    pub until: Option<String>,
+    pub projects: Vec<String>,
+    pub logs: Vec<squall_gcp::collect::AuditLog>,
+}
+
+/// Collects projects' Cloud Audit Logs for a window into case `req.case`, each hour's file
+/// recorded as evidence as it lands; `progress` hears entry counts.
+pub fn collect_gcp_logs(
+    ctx: &Context,
+    target: &squall_gcp::Target,
+    req: &GcpCollectRequest,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Collected> {
+    let Begun {
+        mut store,
+        case,
+        since,
+        until,
+        folder,
+        lock: _lock,
+        file,
+    } = begin(ctx, &req.case, &req.since, req.until.as_deref())?;
+    let now = chrono::Utc::now();
+    let until = until.unwrap_or(now).min(now);
+    let request = squall_gcp::collect::Request {
+        projects: req.projects.clone(),
+        logs: req.logs.clone(),
+        since,
+        until,
+        dir: std::path::absolute(folder.collected_logs("gcp")?)?,
+        recorded: file
+            .evidence
+            .iter()
+            .map(|e| (PathBuf::from(&e.path), e.sha256.clone()))
+            .collect(),
+        now,
+    };
+    let target = squall_gcp::Target {
+        case: Some(case.clone()),
+        ..target.clone()
+    };
+    let mut recorded = 0u64;
+    let report = respond::runtime()?.block_on(async {
+        let conn = squall_gcp::connect(&target).await?;
+        let mut record = |files: &[squall_gcp::collect::File]| -> Result<(), String> {
+            let evidence: Vec<NewEvidence> = files
+                .iter()
+                .map(|f| NewEvidence {
+                    path: f.path.display().to_string(),
+                    sha256: f.sha256.clone(),
+                    size: f.size,
+                    description: f.description.clone(),
+                    source: Some(f.source.clone()),
+                    stored_at: f.path.display().to_string(),
+                })
+                .collect();
+            store
+                .add_evidence_batch(&case, &ctx.actor, &evidence)
+                .map_err(|e| e.to_string())?;
+            recorded += files.len() as u64;
+            Ok(())
+        };
+        squall_gcp::collect::collect(&conn, &request, &mut record, progress).await
+    })?;
+    let ids: Vec<&str> = req.logs.iter().map(|l| l.id()).collect();
+    let report = LogsCollected {
+        provider: "gcp".to_string(),
+        since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        source: format!(
+            "logging.googleapis.com: cloudaudit.googleapis.com/{{{}}}",
+            ids.join(",")
+        ),
+        trail: None,
+        accounts: req.projects.clone(),
+        regions: Vec::new(),
+        files: report.files,
+        bytes: report.bytes,
+        already: report.already,
+        digests: 0,
+        digests_verified: 0,
+        failures: report.failures,
+        integrity: Vec::new(),
+        unchecked: vec![format!(
+            "Cloud Logging signs nothing: each file's SHA-256 is of the {} entries as read, not of anything Google vouches for",
+            report.entries
+        )],
+        gaps: Vec::new(),
+        superseded: report.superseded,
+        warnings: Vec::new(),
+    };
     store.record_collection(&case, &ctx.actor, &report)?;
     Ok(Collected {
         report,

@@ -17,6 +17,7 @@
 mod compute;
 mod error;
 mod iam;
+mod logging;
 mod server;
 
 use std::collections::BTreeMap;
@@ -57,6 +58,8 @@ pub(crate) struct World {
     pub(crate) accounts: BTreeMap<String, Value>,
     /// Key name → key.
     pub(crate) keys: BTreeMap<String, Value>,
+    /// Project id → its log entries.
+    pub(crate) log_entries: BTreeMap<String, Vec<Value>>,
     /// Per project: hierarchical firewall policies every instance's effective firewalls show.
     pub(crate) policies: BTreeMap<String, Vec<Value>>,
     /// Access token → principal.
@@ -285,6 +288,15 @@ impl Fake {
     /// The project's metadata as the API would return it now.
     pub fn project_metadata(&self, project: &str) -> Option<Value> {
         self.world().project_metadata.get(project).cloned()
+    }
+
+    /// Adds log entries (LogEntry JSON, as a sink writes them) to a project's logs.
+    pub fn add_log_entries(&self, project: &str, entries: impl IntoIterator<Item = Value>) {
+        self.world()
+            .log_entries
+            .entry(project.to_string())
+            .or_default()
+            .extend(entries);
     }
 
     /// Injects a fault: the next `times` requests whose method and path contain `matches`

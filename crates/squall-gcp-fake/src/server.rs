@@ -128,6 +128,7 @@ fn answer(
         Some("compute") => crate::compute::handle(w, &req),
         Some("v1") if path.ends_with(":generateAccessToken") => generate_access_token(w, &req),
         Some("v1") => crate::iam::handle(w, &req),
+        Some("v2") => crate::logging::handle(w, &req),
         _ => Err(ApiError::not_found(path)),
     }
 }

@@ -3,8 +3,10 @@
 //! `contain|release gcp`. Built with the `cli` feature; each verb turns into the shared
 //! response flags, the target and a [`crate::request`].
 
-use clap::{Args, Subcommand};
-use squall_core::cli::{RESPONSE_HELP, Response};
+use clap::{Args, Subcommand, ValueEnum};
+use squall_core::cli::{Format, RESPONSE_HELP, Response};
+
+use crate::collect::AuditLog;
 
 use crate::request::{Contain, InstanceContainment as How, InstanceRef};
 use crate::{GcpError, Target};
@@ -237,5 +239,117 @@ impl ContainGcp {
                 )
             }
         })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CollectGcp {
+    /// Cloud Audit Logs of projects for a window, through the Logging API, into the case:
+    /// LogEntry JSON Lines, one file per project and UTC hour, each recorded as evidence with
+    /// its SHA-256.
+    #[command(
+        after_help = "Asks entries.list for the window, oldest first, 1000 entries a page, and         writes each hour's entries to <home>/cases/CASE/logs/gcp/PROJECT/LOGS/YYYY/MM/DD/HH.jsonl         as a .part until whole. An hour that ended less than 30 minutes ago may still fill: it         is written as HH.partial-<when>.jsonl, and superseded (left out of hunts) once a later         run writes the whole hour. A second run re-hashes what the case holds and asks only for         the rest. Then `squall hunt --case CASE` with no path hunts what was collected.\n\n\
+        Data Access logs exist only where they are turned on (`inventory gcp` says where not);         the Logging API keeps Admin Activity and System Event logs 400 days, the others 30 by         default — older entries are only in a sink's bucket.\n\n\
+        Exit codes: 0 collected; 2 bad usage, nothing collected; 3 a project or hour could not         be collected.\n\n\
+        Examples:\n  squall collect gcp logs --case C-0001 --since 48h --project acme-prod\n  \
+        squall collect gcp logs --case C-0001 --since 2026-11-28 --until 2026-11-30 \
+        --project acme-prod --project acme-data --log activity --log data-access"
+    )]
+    Logs(CollectLogsArgs),
+}
+
+/// An audit log, as the command line names it.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogArg {
+    /// Admin Activity: every call that changes something.
+    Activity,
+    /// Data Access: reads, and writes of user data (where turned on).
+    DataAccess,
+    /// System Event: what Google's systems did (live migration, preemption).
+    SystemEvent,
+    /// Policy Denied: calls a VPC Service Controls or organization policy refused.
+    Policy,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectLogsArgs {
+    /// The case the logs are collected into.
+    #[arg(long)]
+    pub case: String,
+    /// The window's start: RFC 3339, a date (2026-11-28), or an age (90m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// The window's end (same forms) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// A project whose logs to collect (repeatable).
+    #[arg(
+        long = "project",
+        value_name = "PROJECT",
+        env = "CLOUDSDK_CORE_PROJECT",
+        value_delimiter = ','
+    )]
+    pub projects: Vec<String>,
+    /// Which audit logs (repeatable) [default: all four].
+    #[arg(long = "log", value_enum, value_name = "LOG")]
+    pub logs: Vec<LogArg>,
+    /// Act as this service account (see `contain gcp --help`).
+    #[arg(long, env = "SQUALL_GCP_IMPERSONATE", value_name = "SA_EMAIL")]
+    pub impersonate: Option<String>,
+    /// Send every Google API call to this endpoint (a test server).
+    #[arg(long, env = "SQUALL_GCP_ENDPOINT", value_name = "URL", hide = true)]
+    pub endpoint: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Turn warnings into a failing exit code (2).
+    #[arg(long, env = "SQUALL_STRICT")]
+    pub strict: bool,
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
+}
+
+impl CollectLogsArgs {
+    /// Where the calls go.
+    pub fn target(&self) -> Target {
+        Target {
+            project: None,
+            impersonate: self.impersonate.clone(),
+            endpoint: self.endpoint.clone(),
+            case: Some(self.case.clone()),
+        }
+    }
+
+    /// The projects, checked; the logs asked for (all when none named).
+    pub fn scope(&self) -> Result<(Vec<String>, Vec<AuditLog>), GcpError> {
+        if self.projects.is_empty() {
+            return Err(GcpError::Invalid(
+                "name the projects: --project P (repeatable), or [gcp] project".to_string(),
+            ));
+        }
+        for p in &self.projects {
+            if !crate::request::valid_project(p) {
+                return Err(GcpError::Invalid(format!("{p:?} is not a project id")));
+            }
+        }
+        let mut projects = self.projects.clone();
+        projects.sort();
+        projects.dedup();
+        let mut logs: Vec<AuditLog> = self
+            .logs
+            .iter()
+            .map(|l| match l {
+                LogArg::Activity => AuditLog::Activity,
+                LogArg::DataAccess => AuditLog::DataAccess,
+                LogArg::SystemEvent => AuditLog::SystemEvent,
+                LogArg::Policy => AuditLog::Policy,
+            })
+            .collect();
+        if logs.is_empty() {
+            logs = AuditLog::ALL.to_vec();
+        }
+        logs.sort();
+        logs.dedup();
+        Ok((projects, logs))
     }
 }

@@ -9,6 +9,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod collect;
 pub mod request;
 pub mod respond;
 pub mod services;

@@ -368,6 +368,9 @@ pub enum CollectCommand {
     /// AWS: CloudTrail's delivered files from the trail's bucket, and LookupEvents for gaps.
     #[command(subcommand)]
     Aws(squall_aws::cli::CollectAws),
+    /// Google Cloud: Cloud Audit Logs through the Logging API.
+    #[command(subcommand)]
+    Gcp(squall_gcp::cli::CollectGcp),
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,7 +4,7 @@
 
 use squall_flow::Context;
 use squall_flow::gcp as flow;
-use squall_gcp::cli::{ContainGcp, ReleaseGcp};
+use squall_gcp::cli::{CollectGcp, ContainGcp, ReleaseGcp};
 
 use crate::config::GcpConfig;
 use crate::render;
@@ -41,4 +41,43 @@ pub fn release(ctx: &Context, defaults: &GcpConfig, cmd: ReleaseGcp) -> anyhow::
         &mut render::plan_printer(&r.case),
     )?;
     render::outcomes(&outcomes, &r)
+}
+
+/// `squall collect gcp logs`.
+pub fn collect(ctx: &Context, defaults: &GcpConfig, cmd: CollectGcp) -> anyhow::Result<u8> {
+    let CollectGcp::Logs(mut args) = cmd;
+    if args.projects.is_empty() {
+        args.projects.extend(defaults.project.clone());
+    }
+    if args.impersonate.is_none() {
+        args.impersonate.clone_from(&defaults.impersonate);
+    }
+    let (projects, logs) = args.scope()?;
+    let req = squall_flow::collect::GcpCollectRequest {
+        case: args.case.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        projects,
+        logs,
+    };
+    let bar = (!args.quiet).then(|| {
+        let b =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} entries ({per_sec})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let mut progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
+    let collected =
+        squall_flow::collect::collect_gcp_logs(ctx, &args.target(), &req, &mut progress)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    render::collection(&args.case, &collected, args.format, args.strict)
 }

@@ -86,6 +86,7 @@ fn run() -> anyhow::Result<u8> {
         Command::Key(cmd) => case::key(cmd),
         Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
         Command::Collect(CollectCommand::Aws(cmd)) => aws::collect(&context()?, &config.aws, cmd),
+        Command::Collect(CollectCommand::Gcp(cmd)) => gcp::collect(&context()?, &config.gcp, cmd),
         Command::Triage { case, format } => case::triage(&context()?, &case, format),
         Command::Report {
             case,

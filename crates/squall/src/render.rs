@@ -379,6 +379,145 @@ pub fn write_all(
     Ok(())
 }
 
+/// A log collection's outcome, whatever the provider: problems first, then what was
+/// collected; the exit code (1 the provider's integrity records say files were tampered with,
+/// 3 some not fetched, 2 warnings under `--strict`).
+pub fn collection(
+    case: &str,
+    collected: &squall_flow::collect::Collected,
+    format: Option<Format>,
+    strict: bool,
+) -> anyhow::Result<u8> {
+    let c = &collected.report;
+    for f in &collected.integrity {
+        say!("squall: case {} does not verify: {f}", case);
+    }
+    let format = format_or_default(format);
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let value = serde_json::json!({
+                "case": case,
+                "recorded": collected.recorded,
+                "collected": c,
+            });
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &value)?;
+            } else {
+                serde_json::to_writer(&mut out, &value)?;
+            }
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "kind", "account", "region", "from", "to", "events", "detail",
+            ])?;
+            for g in &c.gaps {
+                csv_row(
+                    &mut w,
+                    [
+                        "gap",
+                        &g.account,
+                        &g.region,
+                        &g.from,
+                        &g.to,
+                        &g.events.to_string(),
+                        &match &g.note {
+                            Some(note) => format!("{}; {note}", g.why),
+                            None => g.why.clone(),
+                        },
+                    ],
+                )?;
+            }
+            for (kind, list) in [
+                ("integrity", &c.integrity),
+                ("not-fetched", &c.failures),
+                ("unchecked", &c.unchecked),
+                ("warning", &c.warnings),
+            ] {
+                for detail in list {
+                    csv_row(&mut w, [kind, "", "", "", "", "", detail])?;
+                }
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let t = |s: &str| text::terminal(s).into_owned();
+            for p in &c.integrity {
+                writeln!(out, "INTEGRITY: {}", t(p))?;
+            }
+            for p in &c.failures {
+                writeln!(out, "NOT FETCHED: {}", t(p))?;
+            }
+            writeln!(
+                out,
+                "case {}: {} file(s), {} byte(s) from {} ({} to {}), {} recorded now, {} already in the case",
+                t(case),
+                c.files,
+                c.bytes,
+                t(&c.source),
+                c.since,
+                c.until,
+                collected.recorded,
+                c.already
+            )?;
+            if c.provider == "gcp" {
+                writeln!(out, "projects: {}", t(&c.accounts.join(", ")))?;
+            } else {
+                writeln!(
+                    out,
+                    "accounts: {}; regions: {}",
+                    t(&c.accounts.join(", ")),
+                    t(&c.regions.join(", "))
+                )?;
+                writeln!(
+                    out,
+                    "digests: {} of {} verified; {} integrity problem(s)",
+                    c.digests_verified,
+                    c.digests,
+                    c.integrity.len()
+                )?;
+            }
+            for g in &c.gaps {
+                writeln!(
+                    out,
+                    "gap {} {} {} .. {}: {} — {}",
+                    t(&g.account),
+                    t(&g.region),
+                    g.from,
+                    g.to,
+                    t(&g.why),
+                    match (&g.note, &g.path) {
+                        (Some(note), _) => t(note),
+                        (None, Some(p)) =>
+                            format!("{} event(s) from LookupEvents in {}", g.events, t(p)),
+                        (None, None) => "LookupEvents had nothing the files lack".into(),
+                    }
+                )?;
+            }
+            for u in &c.unchecked {
+                writeln!(out, "unchecked: {}", t(u))?;
+            }
+            writeln!(out, "next: squall hunt --case {}", t(case))?;
+        }
+    }
+    for w in &c.warnings {
+        say!("warning: {w}");
+    }
+    Ok(
+        if !c.integrity.is_empty() || !collected.integrity.is_empty() {
+            exit::TAMPERED
+        } else if !c.failures.is_empty() {
+            exit::FAILED
+        } else if strict && !(c.warnings.is_empty() && c.unchecked.is_empty()) {
+            exit::ERROR
+        } else {
+            exit::OK
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -590,3 +590,154 @@ fn ssh_keys_are_removed_with_their_bodies_recorded_and_project_keys_blocked() {
     assert!(planned.to_string().contains("attacker@"), "{planned}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+/// The bundled example's GCP audit entries (the project's own invented incident).
+fn example_entries() -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/logs/gcp/cloudaudit.googleapis.com/activity/2026/10/02/09:00:00_09:59:59_S0.json"
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn audit_logs_are_collected_hour_by_hour_into_evidence_and_hunted_from_the_case() {
+    let s = Setup::new();
+    let entries = example_entries();
+    let n = entries.len();
+    s.fake.add_log_entries(PROJECT, entries);
+    // Another project's entries are not this collection's.
+    s.fake.add_log_entries("acme-other", example_entries());
+    let window = [
+        "--since",
+        "2026-10-02T08:30:00Z",
+        "--until",
+        "2026-10-02T11:00:00Z",
+    ];
+    let out = common::json_of(
+        s.squall()
+            .args([
+                "collect",
+                "gcp",
+                "logs",
+                "--case",
+                "C-0001",
+                "--project",
+                PROJECT,
+                "-q",
+            ])
+            .args(window)
+            .args(["--format", "json"]),
+    );
+    let c = &out["collected"];
+    // 08:00, 09:00 and 10:00: three hours, one with the entries, two empty.
+    assert_eq!(c["files"], 3, "{out}");
+    assert_eq!(out["recorded"], 3);
+    assert_eq!(c["provider"], "gcp");
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let evidence = &case["evidence"];
+    let files: Vec<&Value> = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().ends_with(".jsonl"))
+        .collect();
+    assert_eq!(files.len(), 3, "{evidence}");
+    let nine = files
+        .iter()
+        .find(|e| e["path"].as_str().unwrap().ends_with("2026/10/02/09.jsonl"))
+        .expect("the 09:00 hour");
+    let text = std::fs::read_to_string(nine["path"].as_str().unwrap()).unwrap();
+    assert_eq!(text.lines().count(), n);
+    assert!(
+        text.contains("\"severity\":\"NOTICE\"") || text.contains("\"severity\":\"INFO\""),
+        "{text}"
+    );
+    assert!(text.contains("v1.compute.firewalls.insert"));
+    // Every entry asked for came through the official client, in pages, as the ADC user.
+    let asked = s.fake.calls_to("POST /v2/entries:list");
+    assert!(!asked.is_empty() && asked.iter().all(|c| c.status == 200));
+
+    // Again: nothing asked for, nothing recorded twice.
+    let again = common::json_of(
+        s.squall()
+            .args([
+                "collect",
+                "gcp",
+                "logs",
+                "--case",
+                "C-0001",
+                "--project",
+                PROJECT,
+                "-q",
+            ])
+            .args(window)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(again["recorded"], 0, "{again}");
+    assert_eq!(again["collected"]["already"], 3);
+    assert_eq!(s.fake.calls_to("POST /v2/entries:list").len(), asked.len());
+
+    // The hunt reads what was collected, as it is.
+    let hunt = s
+        .squall()
+        .args(["hunt", "--case", "C-0001", "--format", "json"])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&hunt.stdout);
+    assert!(
+        found.contains("GCP Firewall Rule Opened to the World"),
+        "{found}"
+    );
+}
+
+#[test]
+fn a_project_that_cannot_be_read_is_named_and_the_others_are_collected() {
+    let s = Setup::new();
+    s.fake.add_log_entries(PROJECT, example_entries());
+    s.fake.add_log_entries("acme-other", example_entries());
+    // The first project asked (they go in order: acme-other) is refused.
+    s.fake.inject(Fault {
+        times: 1,
+        ..Fault::forbid("entries:list", "logging.logEntries.list")
+    });
+    let out = s
+        .squall()
+        .args(["collect", "gcp", "logs", "--case", "C-0001", "-q"])
+        .args(["--project", PROJECT, "--project", "acme-other"])
+        .args([
+            "--since",
+            "2026-10-02T09:00:00Z",
+            "--until",
+            "2026-10-02T10:00:00Z",
+        ])
+        .args(["--format", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("NOT FETCHED: project acme-other") && table.contains("403"),
+        "{table}"
+    );
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let paths: Vec<&str> = case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .filter(|p| p.contains("/logs/gcp/"))
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].contains("/logs/gcp/acme-prod/"), "{paths:?}");
+}

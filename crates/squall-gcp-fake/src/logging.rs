@@ -1,0 +1,152 @@
+//! Cloud Logging v2 (`POST /v2/entries:list`): the entries a test puts in a project, filtered
+//! by the filter language's forms Squall sends (`logName=(... OR ...)`, `timestamp>=`,
+//! `timestamp<`, joined by `AND`) — any other filter is refused, as a fake should rather than
+//! answer wrongly — ordered by timestamp and paged.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::World;
+use crate::error::ApiError;
+use crate::server::Request;
+
+/// Google's numbers for `LogSeverity`, for a caller asking for int enums.
+const SEVERITIES: [(&str, i64); 9] = [
+    ("DEFAULT", 0),
+    ("DEBUG", 100),
+    ("INFO", 200),
+    ("NOTICE", 300),
+    ("WARNING", 400),
+    ("ERROR", 500),
+    ("CRITICAL", 600),
+    ("ALERT", 700),
+    ("EMERGENCY", 800),
+];
+
+#[derive(Default)]
+struct Filter {
+    log_names: Option<Vec<String>>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+fn unparseable(f: &str) -> ApiError {
+    ApiError::invalid(format!("Unparseable filter: {f}"))
+}
+
+fn time(s: &str, f: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s.trim_matches('"'))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| unparseable(f))
+}
+
+fn parse(f: &str) -> Result<Filter, ApiError> {
+    let mut out = Filter::default();
+    for term in f.split(" AND ") {
+        let term = term.trim();
+        if let Some(rest) = term.strip_prefix("logName=") {
+            let inner = rest.trim_start_matches('(').trim_end_matches(')');
+            let names: Vec<String> = inner
+                .split(" OR ")
+                .map(|n| n.trim().trim_matches('"').to_string())
+                .collect();
+            if names.iter().any(|n| n.is_empty() || n.contains('"')) {
+                return Err(unparseable(f));
+            }
+            out.log_names = Some(names);
+        } else if let Some(t) = term.strip_prefix("timestamp>=") {
+            out.from = Some(time(t, f)?);
+        } else if let Some(t) = term.strip_prefix("timestamp<") {
+            out.to = Some(time(t, f)?);
+        } else if !term.is_empty() {
+            return Err(unparseable(f));
+        }
+    }
+    Ok(out)
+}
+
+fn entry_time(e: &Value) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(e["timestamp"].as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
+    let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    if s.as_slice() != ["v2", "entries:list"] || req.method != axum::http::Method::POST {
+        return Err(ApiError::not_found(&req.segments.join("/")));
+    }
+    let b = &req.body;
+    let resources: Vec<&str> = b["resourceNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if resources.is_empty() {
+        return Err(ApiError::invalid("resourceNames is required"));
+    }
+    let filter = parse(b["filter"].as_str().unwrap_or_default())?;
+    let descending = match b["orderBy"].as_str().unwrap_or("timestamp asc") {
+        "timestamp asc" | "" => false,
+        "timestamp desc" => true,
+        other => return Err(ApiError::invalid(format!("Invalid orderBy: {other}"))),
+    };
+    let size = match &b["pageSize"] {
+        Value::Null => 50,
+        v => v
+            .as_u64()
+            .or_else(|| v.as_str()?.parse().ok())
+            .unwrap_or(50),
+    }
+    .clamp(1, 1000) as usize;
+    let start: usize = match b["pageToken"].as_str() {
+        None | Some("") => 0,
+        Some(t) => t
+            .strip_prefix("page-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| ApiError::invalid("Invalid page token"))?,
+    };
+    let mut entries: Vec<&Value> = Vec::new();
+    for r in resources {
+        let project = r
+            .strip_prefix("projects/")
+            .ok_or_else(|| ApiError::invalid(format!("Invalid resource name {r}")))?;
+        entries.extend(w.log_entries.get(project).into_iter().flatten());
+    }
+    entries.retain(|e| {
+        let t = entry_time(e);
+        filter
+            .log_names
+            .as_ref()
+            .is_none_or(|n| n.iter().any(|n| e["logName"] == json!(n)))
+            && filter.from.is_none_or(|f| t.is_some_and(|t| t >= f))
+            && filter.to.is_none_or(|to| t.is_some_and(|t| t < to))
+    });
+    entries.sort_by_key(|e| entry_time(e));
+    if descending {
+        entries.reverse();
+    }
+    let ints = req
+        .query
+        .get("$alt")
+        .is_some_and(|a| a.contains("enum-encoding=int"));
+    let page: Vec<Value> = entries
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|e| {
+            let mut e = (*e).clone();
+            if ints && let Some((_, n)) = SEVERITIES.iter().find(|(s, _)| e["severity"] == json!(s))
+            {
+                e["severity"] = json!(n);
+            }
+            e
+        })
+        .collect();
+    let mut answer = json!({"entries": page});
+    if start + size < entries.len() {
+        answer["nextPageToken"] = json!(format!("page-{}", start + size));
+    }
+    Ok(answer)
+}
