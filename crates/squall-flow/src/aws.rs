@@ -234,7 +234,7 @@ pub fn acquire(
                 continue;
             };
             match rt.block_on(squall_aws::services::ec2::snapshot(&c.ec2, id)) {
-                Ok(snap) => recorded.push(record_once(
+                Ok(snap) => recorded.push(respond::record_once(
                     &mut store,
                     &r.case,
                     &ctx.actor,
@@ -374,7 +374,7 @@ pub fn image(
             blocks: 0,
             resumed_bytes: 0,
         });
-        let evidence = record_once(
+        let evidence = respond::record_once(
             &mut store,
             &r.case,
             &ctx.actor,
@@ -410,24 +410,6 @@ fn image_evidence(img: &squall_aws::image::Image, imaging: &Imaging) -> NewEvide
     }
 }
 
-/// Records `new` on the case unless the case already holds the same item (the same path with
-/// the same digest): a re-run, or an image found complete, is evidence once.
-fn record_once(
-    store: &mut squall_case::SqliteStore,
-    case: &str,
-    actor: &str,
-    new: NewEvidence,
-) -> anyhow::Result<Evidence> {
-    if let Some(e) = store
-        .evidence(case)?
-        .into_iter()
-        .find(|e| e.path == new.path && e.sha256 == new.sha256)
-    {
-        return Ok(e);
-    }
-    Ok(store.add_evidence(case, actor, &new)?)
-}
-
 /// Images snapshots one after the other (each one's blocks in parallel) and records each
 /// image as evidence with its SHA-256.
 fn image_all(
@@ -453,7 +435,12 @@ fn image_all(
         ));
         let result = match result {
             Ok(img) => {
-                let e = record_once(&mut store, case, &ctx.actor, image_evidence(&img, imaging))?;
+                let e = respond::record_once(
+                    &mut store,
+                    case,
+                    &ctx.actor,
+                    image_evidence(&img, imaging),
+                )?;
                 Ok((img, e))
             }
             Err(e) => Err(e.to_string()),

@@ -8,7 +8,7 @@ use squall_gcp::request::InstanceRef;
 use squall_gcp::respond::{self as verbs, Prior};
 use squall_gcp::services::compute::Compute;
 
-pub use squall_gcp::request::{Contain, InstanceContainment};
+pub use squall_gcp::request::{Acquisition, Contain, InstanceContainment};
 
 use crate::Context;
 use crate::respond::{self, Outcomes, PlanShown, Response};
@@ -108,6 +108,19 @@ pub fn contain(
                     carried: isolation_prior(&history, &at),
                     at,
                     case: r.case.clone(),
+                })
+                .collect();
+            respond::run(ctx, &rt, r, &actions, show)
+        }
+        InstanceContainment::Delete => {
+            // The guard: only disks the case's ledger says were acquired and verified.
+            let acquired = history.verified("acquire-disk");
+            let actions: Vec<_> = instances
+                .into_iter()
+                .map(|at| verbs::DeleteInstance {
+                    c: c.clone(),
+                    at,
+                    acquired: acquired.clone(),
                 })
                 .collect();
             respond::run(ctx, &rt, r, &actions, show)
@@ -218,4 +231,110 @@ pub fn release(
         })
         .collect();
     respond::run(ctx, &rt, &r, &actions, show)
+}
+
+/// `acquire gcp instance`: every disk snapshotted (the instance keeps running) into the
+/// forensic project when one is given, each snapshot recorded as evidence of the case (once).
+/// `warn` hears of instances with nothing to acquire and snapshots taken but not recorded.
+pub fn acquire(
+    ctx: &Context,
+    r: &Response,
+    target: &Target,
+    req: Acquisition,
+    show: &mut dyn FnMut(PlanShown<'_>),
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<(Outcomes, Vec<squall_case::Evidence>)> {
+    let rt = respond::runtime()?;
+    let (c, r) = connect(&rt, target, r, &req.instances)?;
+    let mut actions = Vec::new();
+    for at in &req.instances {
+        let detail = rt.block_on(squall_gcp::services::compute::instance(&c, at))?;
+        if detail.disks.is_empty() {
+            warn(format!(
+                "{at} has no persistent disk to acquire (local SSDs are lost on stop)"
+            ));
+        }
+        for source in &detail.disks {
+            let Some(disk) = squall_gcp::services::compute::disk_path(source) else {
+                warn(format!(
+                    "{at}: a disk named {source:?} is not one Squall can read; not acquired"
+                ));
+                continue;
+            };
+            actions.push(verbs::AcquireDisk {
+                c: c.clone(),
+                instance: at.clone(),
+                project: req
+                    .forensic_project
+                    .clone()
+                    .unwrap_or_else(|| disk.split('/').nth(1).unwrap_or_default().to_string()),
+                disk,
+                case: r.case.clone(),
+                wait: verbs::SNAPSHOT_WAIT,
+            });
+        }
+    }
+    let outcomes = respond::run(ctx, &rt, &r, &actions, show)?;
+    let mut recorded = Vec::new();
+    if r.approved {
+        let mut store = ctx.store()?;
+        for (action, outcome) in actions.iter().zip(&outcomes.outcomes) {
+            let held = outcome.status.holds()
+                && outcome
+                    .observed
+                    .as_ref()
+                    .is_some_and(|o| o["status"] == "READY" && o["of_this_disk"] == true);
+            if !held {
+                continue;
+            }
+            let name = verbs::snapshot_name(&r.case, &action.disk);
+            match rt.block_on(squall_gcp::services::compute::snapshot(
+                &c,
+                &action.project,
+                &name,
+            )) {
+                Ok(Some(snap)) => recorded.push(respond::record_once(
+                    &mut store,
+                    &r.case,
+                    &ctx.actor,
+                    snapshot_evidence(&snap, action),
+                )?),
+                Ok(None) => warn(format!("{name} was verified but is gone now: not recorded")),
+                Err(e) => warn(format!(
+                    "{name} of {} was acquired but not recorded as evidence: {e} (help: run the acquisition again to record it)",
+                    action.disk
+                )),
+            }
+        }
+    }
+    Ok((outcomes, recorded))
+}
+
+/// A snapshot Squall took, as evidence: named by its resource name, with what identifies its
+/// content (its id, its source disk's id) and where it is kept. Google gives no digest of a
+/// snapshot's contents, so none is recorded rather than one made up.
+fn snapshot_evidence(
+    snap: &squall_gcp::services::compute::Snapshot,
+    a: &verbs::AcquireDisk,
+) -> squall_case::NewEvidence {
+    squall_case::NewEvidence {
+        path: format!(
+            "//compute.googleapis.com/projects/{}/global/snapshots/{}",
+            a.project, snap.name
+        ),
+        sha256: String::new(),
+        size: u64::try_from(snap.disk_size_gb).unwrap_or(0) << 30,
+        description: format!(
+            "Compute Engine snapshot {} (id {}) of disk {} (id {}) of instance {}, created {}, {} bytes stored; Google gives no digest of a snapshot",
+            snap.name,
+            snap.id,
+            a.disk,
+            snap.source_disk_id,
+            a.instance,
+            snap.created,
+            snap.storage_bytes
+        ),
+        source: Some(format!("//compute.googleapis.com/{}", a.disk)),
+        stored_at: format!("GCP project {}", a.project),
+    }
 }

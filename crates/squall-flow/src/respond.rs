@@ -147,3 +147,21 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()?)
 }
+
+/// Records `new` on the case unless the case already holds the same item (the same path with
+/// the same digest): a re-run, or an image found complete, is evidence once.
+pub fn record_once(
+    store: &mut squall_case::SqliteStore,
+    case: &str,
+    actor: &str,
+    new: squall_case::NewEvidence,
+) -> anyhow::Result<squall_case::Evidence> {
+    if let Some(e) = store
+        .evidence(case)?
+        .into_iter()
+        .find(|e| e.path == new.path && e.sha256 == new.sha256)
+    {
+        return Ok(e);
+    }
+    Ok(store.add_evidence(case, actor, &new)?)
+}

@@ -32,6 +32,8 @@ pub struct GcpConfig {
     pub zone: Option<String>,
     /// The incident-response service account to act as (`--impersonate`).
     pub impersonate: Option<String>,
+    /// The security team's project acquisitions go to (`--forensic-project`).
+    pub forensic_project: Option<String>,
 }
 
 /// `[aws]`: defaults for the AWS verbs (a flag or its environment variable wins).

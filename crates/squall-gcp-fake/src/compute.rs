@@ -73,12 +73,67 @@ pub(crate) fn new_instance(project: &str, zone: &str, name: &str, n: u64) -> Val
     })
 }
 
+/// The boot disk `new_instance` attaches, as `disks.get` returns it.
+pub(crate) fn new_disk(instance: &Value, n: u64) -> Value {
+    let source = instance["disks"][0]["source"].clone();
+    json!({
+        "kind": "compute#disk",
+        "id": (8_000_000_000_000_000_000u64 + n).to_string(),
+        "name": instance["name"],
+        "sizeGb": "10",
+        "zone": instance["zone"],
+        "selfLink": source,
+        "status": "READY",
+        "type": format!("{}/diskTypes/pd-balanced", instance["zone"].as_str().unwrap_or_default()),
+        "users": [instance["selfLink"]],
+    })
+}
+
+/// The disk a `sourceDisk` names (a URL or a partial path), by its key.
+fn disk_key(source: &str) -> Option<String> {
+    let i = source.find("projects/")?;
+    let path = &source[i..];
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["projects", _, "zones" | "regions", _, "disks", _] => Some(path.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
     let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
     let delete = req.method == Method::DELETE;
     match s.as_slice() {
+        ["compute", "v1", "projects", p, "zones", z, "instances", n] if delete => {
+            let key = instance_key(p, z, n);
+            let doc = w
+                .instances
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&key))?;
+            if doc["deletionProtection"] == json!(true) {
+                return Err(ApiError::new(
+                    400,
+                    "resourceInUseByAnotherResource",
+                    "Invalid resource usage: 'Resource cannot be deleted if it's protected against deletion.'.",
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                w.instances.remove(&key);
+                for d in doc["disks"].as_array().into_iter().flatten() {
+                    if d["autoDelete"] == json!(true)
+                        && let Some(k) = d["source"].as_str().and_then(disk_key)
+                    {
+                        w.disks.remove(&k);
+                    }
+                }
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, Some(z), "delete", &link, req, fail))
+        }
         ["compute", "v1", "projects", p, "zones", z, "instances"] if get => {
             let prefix = format!("projects/{p}/zones/{z}/instances/");
             let items: Vec<Value> = w
@@ -169,6 +224,84 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 req,
                 fail,
             ))
+        }
+        [
+            "compute",
+            "v1",
+            "projects",
+            _,
+            "zones" | "regions",
+            _,
+            "disks",
+            _,
+        ] if get => {
+            let key = req.segments[2..].join("/");
+            w.disks
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&key))
+        }
+        ["compute", "v1", "projects", p, "global", "snapshots"] if post => {
+            let name = req.body["name"].as_str().unwrap_or_default().to_string();
+            if !valid_name(&name) {
+                return Err(ApiError::invalid(format!(
+                    "Invalid value for field 'resource.name': '{name}'"
+                )));
+            }
+            let source = req.body["sourceDisk"].as_str().unwrap_or_default();
+            let disk_key = disk_key(source).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid value for field 'resource.sourceDisk': '{source}'"
+                ))
+            })?;
+            let disk = w
+                .disks
+                .get(&disk_key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&disk_key))?;
+            let key = format!("projects/{p}/global/snapshots/{name}");
+            if w.snapshots.contains_key(&key) {
+                return Err(ApiError::new(
+                    409,
+                    "alreadyExists",
+                    format!("The resource '{key}' already exists"),
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                let n = w.next();
+                let size: u64 = disk["sizeGb"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(10);
+                w.snapshots.insert(
+                    key.clone(),
+                    json!({
+                        "kind": "compute#snapshot",
+                        "id": (9_000_000_000_000_000_000u64 + n).to_string(),
+                        "name": name,
+                        "description": req.body["description"],
+                        "labels": req.body["labels"],
+                        "status": "READY",
+                        "sourceDisk": disk["selfLink"],
+                        "sourceDiskId": disk["id"],
+                        "diskSizeGb": disk["sizeGb"],
+                        "storageBytes": (size << 28).to_string(),
+                        "storageLocations": ["eu"],
+                        "creationTimestamp": "2026-12-01T00:00:00.000-08:00",
+                        "selfLink": format!("{BASE}/{key}"),
+                    }),
+                );
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, None, "insert", &link, req, fail))
+        }
+        ["compute", "v1", "projects", p, "global", "snapshots", name] if get => {
+            let key = format!("projects/{p}/global/snapshots/{name}");
+            w.snapshots
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&key))
         }
         ["compute", "v1", "projects", p, "zones", z, "operations", op] if get => {
             poll_operation(w, &format!("projects/{p}/zones/{z}/operations/{op}"))
@@ -375,17 +508,21 @@ fn mutate_instance(
     Ok(())
 }
 
-/// A firewall rule as `firewalls.insert` accepts it, or the API's reason it does not.
-fn checked_firewall(project: &str, body: &Value) -> Result<Value, ApiError> {
-    let name = body["name"].as_str().unwrap_or_default();
-    let valid_name = !name.is_empty()
+/// A Compute resource name (RFC 1035).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid_name {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A firewall rule as `firewalls.insert` accepts it, or the API's reason it does not.
+fn checked_firewall(project: &str, body: &Value) -> Result<Value, ApiError> {
+    let name = body["name"].as_str().unwrap_or_default();
+    if !valid_name(name) {
         return Err(ApiError::invalid(format!(
             "Invalid value for field 'resource.name': '{name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{{0,61}}[a-z0-9])?)'"
         )));

@@ -51,6 +51,10 @@ pub struct Call {
 pub(crate) struct World {
     pub(crate) instances: BTreeMap<String, Value>,
     pub(crate) firewalls: BTreeMap<String, Value>,
+    /// `projects/P/zones/Z/disks/D` or `projects/P/regions/R/disks/D` → disk.
+    pub(crate) disks: BTreeMap<String, Value>,
+    /// `projects/P/global/snapshots/S` → snapshot.
+    pub(crate) snapshots: BTreeMap<String, Value>,
     pub(crate) operations: BTreeMap<String, Value>,
     /// Project id → its `commonInstanceMetadata`.
     pub(crate) project_metadata: BTreeMap<String, Value>,
@@ -166,6 +170,11 @@ impl Fake {
         let n = w.next();
         let doc = compute::new_instance(project, zone, name, n);
         let key = compute::instance_key(project, zone, name);
+        let disk = compute::new_disk(&doc, n);
+        w.disks.insert(
+            format!("projects/{project}/zones/{zone}/disks/{name}"),
+            disk,
+        );
         w.instances.insert(key.clone(), doc);
         key
     }
@@ -180,6 +189,49 @@ impl Fake {
     /// An instance as the API would return it now.
     pub fn instance(&self, key: &str) -> Option<Value> {
         self.world().instances.get(key).cloned()
+    }
+
+    /// Attaches a regional disk (replicated in two zones) to an instance as a data disk.
+    pub fn attach_regional_disk(&self, instance: &str, region: &str, name: &str) -> String {
+        let mut w = self.world();
+        let n = w.next();
+        let project = instance
+            .split('/')
+            .nth(1)
+            .expect("projects/P/...")
+            .to_string();
+        let key = format!("projects/{project}/regions/{region}/disks/{name}");
+        let url = format!("https://www.googleapis.com/compute/v1/{key}");
+        let doc = w.instances.get_mut(instance).expect("the instance exists");
+        doc["disks"].as_array_mut().expect("disks").push(json!({
+            "kind": "compute#attachedDisk", "type": "PERSISTENT", "mode": "READ_WRITE",
+            "source": url, "deviceName": name, "index": 1, "boot": false, "autoDelete": false,
+        }));
+        let disk = json!({
+            "kind": "compute#disk", "id": (8_000_000_000_000_000_000u64 + n).to_string(),
+            "name": name, "sizeGb": "200", "selfLink": url, "status": "READY",
+            "region": format!("https://www.googleapis.com/compute/v1/projects/{project}/regions/{region}"),
+            "replicaZones": [format!("{region}-b"), format!("{region}-c")],
+            "users": [doc["selfLink"].clone()],
+        });
+        w.disks.insert(key.clone(), disk);
+        key
+    }
+
+    /// A snapshot as the API would return it now (`projects/P/global/snapshots/S`).
+    pub fn snapshot(&self, key: &str) -> Option<Value> {
+        self.world().snapshots.get(key).cloned()
+    }
+
+    /// Every snapshot of a project.
+    pub fn snapshots(&self, project: &str) -> Vec<Value> {
+        let prefix = format!("projects/{project}/global/snapshots/");
+        self.world()
+            .snapshots
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// A VPC firewall rule as the API would return it now.

@@ -8,7 +8,7 @@ use squall_core::cli::{Format, RESPONSE_HELP, Response};
 
 use crate::collect::AuditLog;
 
-use crate::request::{Contain, InstanceContainment as How, InstanceRef};
+use crate::request::{Acquisition, Contain, InstanceContainment as How, InstanceRef};
 use crate::{GcpError, Target};
 
 #[derive(Subcommand, Debug)]
@@ -23,7 +23,9 @@ pub enum ContainGcp {
         firewalls: an organization or folder firewall policy that allows traffic is evaluated \
         before any VPC rule, and is reported as a failure. The prior state is recorded: `squall \
         release gcp instance` restores it.\n\n\
-        --suspend keeps memory (Google's pause); --stop loses it.\n\n\
+        --suspend keeps memory (Google's pause); --stop loses it. --delete refuses unless the \
+        case's ledger holds a verified acquisition of every disk of the instance (`squall \
+        acquire gcp instance`).\n\n\
         Instances are named projects/P/zones/Z/instances/N (as the audit logs name them), or \
         N with --project and --zone.\n\n\
         Examples:\n  squall contain gcp instance projects/acme-prod/zones/europe-west1-b/instances/web-1 --case C-0001 --isolate\n  \
@@ -86,6 +88,76 @@ pub enum ContainGcp {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum AcquireGcp {
+    /// Snapshot every disk (zonal and regional) of running instances, labelled with the case,
+    /// directly into the forensic project when one is given; each snapshot recorded as
+    /// evidence.
+    #[command(
+        after_help = "Snapshots are crash-consistent and invisible from inside the instance. \
+        With --forensic-project (or [gcp] forensic_project), each snapshot is made in that \
+        project from the source disk, so the source project's people — and whoever holds \
+        their credentials — cannot delete or change it; the identity needs \
+        compute.disks.createSnapshot on the disk and compute.snapshots.create in the forensic \
+        project. A re-run finds the case's snapshots by name and never takes a second one. \
+        Google gives no digest of a snapshot: the evidence records its id and its source \
+        disk's id.\n\n\
+        Examples:\n  squall acquire gcp instance projects/acme-prod/zones/europe-west1-b/instances/web-1 --case C-0001\n  \
+        squall acquire gcp instance web-1 --project acme-prod --zone europe-west1-b \
+        --forensic-project acme-forensics --case C-0001 --yes"
+    )]
+    Instance {
+        #[arg(required = true)]
+        instances: Vec<String>,
+        /// The security team's project that receives the snapshots.
+        #[arg(long, value_name = "PROJECT")]
+        forensic_project: Option<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
+}
+
+impl AcquireGcp {
+    /// The shared response flags, the target flags and what to acquire (`forensic` fills an
+    /// unset --forensic-project).
+    pub fn into_request(
+        self,
+        forensic: Option<String>,
+    ) -> Result<(Response, GcpTargetArgs, Acquisition), GcpError> {
+        let AcquireGcp::Instance {
+            instances,
+            forensic_project,
+            r,
+            target,
+        } = self;
+        let forensic_project = forensic_project.or(forensic);
+        if let Some(p) = &forensic_project
+            && !crate::request::valid_project(p)
+        {
+            return Err(GcpError::Invalid(format!(
+                "--forensic-project {p:?} is not a project id"
+            )));
+        }
+        let instances = target.instances(&instances)?;
+        Ok((
+            r,
+            target,
+            Acquisition {
+                instances,
+                forensic_project,
+            },
+        ))
+    }
+
+    /// The target flags, for a front end to fill what they left unset from its config.
+    pub fn target_mut(&mut self) -> &mut GcpTargetArgs {
+        let AcquireGcp::Instance { target, .. } = self;
+        target
+    }
+}
+
 /// What to do to an instance: exactly one.
 #[derive(Args, Debug, Clone, Copy)]
 #[group(required = true, multiple = false)]
@@ -99,6 +171,9 @@ pub struct InstanceContainmentArgs {
     /// Stop it (memory is lost).
     #[arg(long)]
     pub stop: bool,
+    /// Delete it: only after every disk was acquired and verified in the case.
+    #[arg(long)]
+    pub delete: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,6 +253,7 @@ impl ContainGcp {
                 let how = match how {
                     h if h.isolate => How::Isolate,
                     h if h.suspend => How::Suspend,
+                    h if h.delete => How::Delete,
                     _ => How::Stop,
                 };
                 let instances = target.instances(&instances)?;

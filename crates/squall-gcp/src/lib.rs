@@ -122,7 +122,7 @@ fn google_message(text: &str) -> Option<String> {
     })
 }
 
-fn on_text(on: &str) -> String {
+pub(crate) fn on_text(on: &str) -> String {
     if on.is_empty() {
         String::new()
     } else {

@@ -114,6 +114,16 @@ pub enum InstanceContainment {
     Suspend,
     /// Stopped: memory lost.
     Stop,
+    /// Deleted: only after every disk was acquired and verified in the case.
+    Delete,
+}
+
+/// `acquire gcp instance`.
+#[derive(Debug, Clone)]
+pub struct Acquisition {
+    pub instances: Vec<InstanceRef>,
+    /// The security team's project the snapshots are made in; the disk's own when none.
+    pub forensic_project: Option<String>,
 }
 
 /// What `contain gcp` cuts off.

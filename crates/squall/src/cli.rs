@@ -343,6 +343,9 @@ pub enum AcquireCommand {
     /// AWS resources.
     #[command(subcommand)]
     Aws(squall_aws::cli::AcquireAws),
+    /// Google Cloud resources.
+    #[command(subcommand)]
+    Gcp(squall_gcp::cli::AcquireGcp),
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,7 +4,7 @@
 
 use squall_flow::Context;
 use squall_flow::gcp as flow;
-use squall_gcp::cli::{CollectGcp, ContainGcp, ReleaseGcp};
+use squall_gcp::cli::{AcquireGcp, CollectGcp, ContainGcp, ReleaseGcp};
 
 use crate::config::GcpConfig;
 use crate::render;
@@ -80,4 +80,23 @@ pub fn collect(ctx: &Context, defaults: &GcpConfig, cmd: CollectGcp) -> anyhow::
         b.finish_and_clear();
     }
     render::collection(&args.case, &collected, args.format, args.strict)
+}
+
+/// `squall acquire gcp instance`.
+pub fn acquire(ctx: &Context, defaults: &GcpConfig, mut cmd: AcquireGcp) -> anyhow::Result<u8> {
+    crate::config::apply_gcp(defaults, cmd.target_mut());
+    let (r, t, req) = cmd.into_request(defaults.forensic_project.clone())?;
+    let (outcomes, recorded) = flow::acquire(
+        ctx,
+        &respond::response(&r),
+        &t.target(),
+        req,
+        &mut render::plan_printer(&r.case),
+        &mut |w| say!("warning: {w}"),
+    )?;
+    let code = render::outcomes(&outcomes, &r)?;
+    for e in &recorded {
+        say!("{}: evidence {} in case {}", e.path, e.id, r.case);
+    }
+    Ok(code)
 }

@@ -102,6 +102,7 @@ fn run() -> anyhow::Result<u8> {
         Command::Contain(ContainCommand::Gcp(cmd)) => gcp::contain(&context()?, &config.gcp, cmd),
         Command::Release(ReleaseCommand::Gcp(cmd)) => gcp::release(&context()?, &config.gcp, cmd),
         Command::Acquire(AcquireCommand::Aws(cmd)) => aws::acquire(&context()?, &config.aws, cmd),
+        Command::Acquire(AcquireCommand::Gcp(cmd)) => gcp::acquire(&context()?, &config.gcp, cmd),
         Command::Recover(RecoverCommand::Aws(cmd)) => aws::recover(&context()?, &config.aws, cmd),
     }
 }

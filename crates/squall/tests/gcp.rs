@@ -741,3 +741,127 @@ fn a_project_that_cannot_be_read_is_named_and_the_others_are_collected() {
     assert_eq!(paths.len(), 1, "{paths:?}");
     assert!(paths[0].contains("/logs/gcp/acme-prod/"), "{paths:?}");
 }
+
+#[test]
+fn every_disk_is_snapshotted_into_the_forensic_project_and_only_then_may_the_instance_go() {
+    let s = Setup::new();
+    let data = s.fake.attach_regional_disk(WEB, "europe-west1", "web-data");
+
+    // Delete is refused before any acquisition, naming the disks.
+    let (out, err, code) = s.run(&[
+        "contain", "gcp", "instance", WEB, "--case", "C-0001", "--delete", "--yes",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["failed"]);
+    assert!(
+        err.contains("no verified acquisition") && err.contains("web-data"),
+        "{err}"
+    );
+    assert!(s.fake.instance(WEB).is_some());
+
+    let (out, err, code) = s.run(&[
+        "acquire",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--forensic-project",
+        "acme-forensics",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified", "verified"], "{out:?}");
+    let snaps = s.fake.snapshots("acme-forensics");
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    assert!(
+        s.fake.snapshots(PROJECT).is_empty(),
+        "nothing left in the source project"
+    );
+    let mut sources: Vec<String> = snaps
+        .iter()
+        .map(|x| x["sourceDisk"].as_str().unwrap().to_string())
+        .collect();
+    sources.sort();
+    assert!(
+        sources[0].ends_with("/regions/europe-west1/disks/web-data"),
+        "{sources:?}"
+    );
+    assert!(
+        sources[1].ends_with("/zones/europe-west1-b/disks/web-1"),
+        "{sources:?}"
+    );
+    for x in &snaps {
+        assert_eq!(x["labels"]["squall-case"], "c-0001");
+        assert_eq!(x["labels"]["squall-instance"], "web-1");
+    }
+    assert!(data.ends_with("web-data"));
+    // The instance kept running; each snapshot is evidence with what identifies it.
+    assert_eq!(s.fake.instance(WEB).unwrap()["status"], "RUNNING");
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let recorded: Vec<&Value> = case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().contains("/global/snapshots/"))
+        .collect();
+    assert_eq!(recorded.len(), 2, "{case}");
+    for e in &recorded {
+        assert!(
+            e["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("//compute.googleapis.com/projects/acme-forensics/")
+        );
+        assert!(e["description"].as_str().unwrap().contains("(id "), "{e}");
+    }
+
+    // Again: nothing taken twice, nothing recorded twice.
+    let (out, _, _) = s.run(&[
+        "acquire",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--forensic-project",
+        "acme-forensics",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged", "unchanged"]);
+    assert_eq!(s.fake.snapshots("acme-forensics").len(), 2);
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let count = case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().contains("/global/snapshots/"))
+        .count();
+    assert_eq!(count, 2);
+
+    // Now the isolated, protected instance may be deleted.
+    let (out, err, _) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["verified"], "{err}");
+    let (out, err, code) = s.run(&[
+        "contain", "gcp", "instance", WEB, "--case", "C-0001", "--delete", "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert!(s.fake.instance(WEB).is_none());
+    assert_eq!(s.fake.snapshots("acme-forensics").len(), 2);
+}

@@ -520,6 +520,99 @@ impl Action for StopInstance {
     }
 }
 
+/// Delete an instance, only once the case's ledger holds a verified acquisition of every
+/// disk attached to it; deletion protection is turned off first.
+pub struct DeleteInstance {
+    pub c: Compute,
+    pub at: InstanceRef,
+    /// Disks (`projects/P/zones/Z/disks/D`) the case acquired and verified.
+    pub acquired: Vec<String>,
+}
+
+/// The disks of an instance the case has not acquired, by path (an unreadable source counts
+/// as not acquired).
+fn unacquired(detail: &InstanceDetail, acquired: &[String]) -> Vec<String> {
+    detail
+        .disks
+        .iter()
+        .map(|src| compute::disk_path(src).unwrap_or_else(|| src.clone()))
+        .filter(|d| !acquired.contains(d))
+        .collect()
+}
+
+impl Action for DeleteInstance {
+    fn resource(&self) -> String {
+        self.at.to_string()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let Some(d) = compute::instance_if_any(&self.c, &self.at)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(Plan::new(
+                "delete-instance",
+                &self.at.to_string(),
+                json!({"exists": false}),
+                json!({"exists": false}),
+                true,
+            ));
+        };
+        let missing = unacquired(&d, &self.acquired);
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} is not deleted: the case holds no verified acquisition of {} (help: `squall acquire gcp instance {} --case CASE --yes` first)",
+                self.at,
+                missing.join(", "),
+                self.at
+            )
+            .into());
+        }
+        let mut p = Plan::new(
+            "delete-instance",
+            &self.at.to_string(),
+            json!({"exists": true, "status": d.status, "deletion_protection": d.deletion_protection, "disks": d.disks}),
+            json!({"exists": false}),
+            true,
+        );
+        p.notes.push(
+            "memory is lost, and disks set to auto-delete go with the instance: the case's snapshots of them stay".to_string(),
+        );
+        Ok(p)
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
+        // Read again: a disk attached since the plan has no acquisition.
+        let missing = unacquired(&d, &self.acquired);
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} has disks not acquired since the plan: {}",
+                self.at,
+                missing.join(", ")
+            )
+            .into());
+        }
+        if d.deletion_protection {
+            compute::set_deletion_protection(&self.c, &self.at, false)
+                .await
+                .map_err(err)?;
+        }
+        compute::delete_instance(&self.c, &self.at)
+            .await
+            .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let gone = compute::instance_if_any(&self.c, &self.at)
+            .await
+            .map_err(err)?
+            .is_none();
+        Ok(json!({"exists": !gone}))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

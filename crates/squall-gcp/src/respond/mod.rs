@@ -4,10 +4,12 @@
 //! compares with the plan and records. The calls live in `services`; the verbs say what a
 //! responder does and in which order, and why:
 //!
-//! - `instance.rs`: a compromised instance (isolate, release, suspend, stop);
+//! - `instance.rs`: a compromised instance (isolate, release, suspend, stop, delete);
+//! - `acquisition.rs`: evidence from its disks (snapshots into the forensic project);
 //! - `identity.rs`: stolen credentials (a service account and its keys, one key);
 //! - `ssh.rs`: SSH keys in instance and project metadata.
 
+mod acquisition;
 mod identity;
 mod instance;
 mod ssh;
@@ -17,8 +19,11 @@ use squall_core::respond::ActionError;
 
 use crate::GcpError;
 
+pub use acquisition::{AcquireDisk, SNAPSHOT_WAIT, snapshot_name};
 pub use identity::{ContainServiceAccount, DisableKey, account_name, key_name};
-pub use instance::{IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag};
+pub use instance::{
+    DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
+};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be

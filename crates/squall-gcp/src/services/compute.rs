@@ -4,14 +4,16 @@
 
 use std::time::Duration;
 
-use google_cloud_compute_v1::client::{Firewalls, Instances, Projects};
+use google_cloud_compute_v1::client::{
+    Disks, Firewalls, Instances, Projects, RegionDisks, Snapshots,
+};
 use google_cloud_compute_v1::model;
 use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_lro::Poller;
 use serde::{Deserialize, Serialize};
 
 use crate::request::InstanceRef;
-use crate::{Connection, GcpError};
+use crate::{Connection, GcpError, on_text};
 
 /// How long one operation (a tag change, a rule insert, a stop) is waited for.
 pub const OPERATION_WAIT: Duration = Duration::from_secs(600);
@@ -22,6 +24,9 @@ pub struct Compute {
     pub instances: Instances,
     pub firewalls: Firewalls,
     pub projects: Projects,
+    pub disks: Disks,
+    pub region_disks: RegionDisks,
+    pub snapshots: Snapshots,
 }
 
 impl Compute {
@@ -41,10 +46,27 @@ impl Compute {
             .build()
             .await
             .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
+        let err =
+            |e: google_cloud_gax::client_builder::Error| GcpError::NoCredentials(e.to_string());
         Ok(Compute {
             instances,
             firewalls,
             projects,
+            disks: conn
+                .configure(Disks::builder())
+                .build()
+                .await
+                .map_err(err)?,
+            region_disks: conn
+                .configure(RegionDisks::builder())
+                .build()
+                .await
+                .map_err(err)?,
+            snapshots: conn
+                .configure(Snapshots::builder())
+                .build()
+                .await
+                .map_err(err)?,
         })
     }
 }
@@ -221,16 +243,11 @@ fn is_not_found(e: &google_cloud_gax::error::Error) -> bool {
 
 /// `compute.instances.get`.
 pub async fn instance(c: &Compute, at: &InstanceRef) -> Result<InstanceDetail, GcpError> {
-    let i = c
-        .instances
-        .get()
-        .set_project(&at.project)
-        .set_zone(&at.zone)
-        .set_instance(&at.name)
-        .send()
-        .await
-        .map_err(|e| GcpError::call("compute.instances.get", &at.to_string(), e))?;
-    Ok(detail(i))
+    instance_if_any(c, at).await?.ok_or_else(|| GcpError::Call {
+        call: "compute.instances.get",
+        on: on_text(&at.to_string()),
+        message: "HTTP 404 NotFound: no such instance".to_string(),
+    })
 }
 
 fn detail(i: model::Instance) -> InstanceDetail {
@@ -675,4 +692,191 @@ pub async fn delete_firewall(c: &Compute, project: &str, name: &str) -> Result<(
         Err(u) => Err(unsettled("compute.firewalls.delete", &on, u)),
         Ok(op) => operation_error("compute.firewalls.delete", &on, &op),
     }
+}
+
+/// A disk, as acquisition cares: what identifies it, and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disk {
+    /// `projects/P/zones/Z/disks/D` or `projects/P/regions/R/disks/D`.
+    pub path: String,
+    pub id: String,
+    pub size_gb: i64,
+    pub regional: bool,
+}
+
+/// A disk's path from an attached disk's `source` URL, checked part by part.
+pub fn disk_path(source: &str) -> Option<String> {
+    let path = &source[source.find("projects/")?..];
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "zones" | "regions", l, "disks", d]
+            if crate::request::valid_project(p)
+                && crate::request::valid_name(l)
+                && crate::request::valid_name(d) =>
+        {
+            Some(path.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `compute.disks.get` or `compute.regionDisks.get`, by the disk's path.
+pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let d = match parts.as_slice() {
+        ["projects", p, "zones", z, "disks", d] => c
+            .disks
+            .get()
+            .set_project(*p)
+            .set_zone(*z)
+            .set_disk(*d)
+            .send()
+            .await
+            .map_err(|e| GcpError::call("compute.disks.get", path, e))?,
+        ["projects", p, "regions", r, "disks", d] => c
+            .region_disks
+            .get()
+            .set_project(*p)
+            .set_region(*r)
+            .set_disk(*d)
+            .send()
+            .await
+            .map_err(|e| GcpError::call("compute.regionDisks.get", path, e))?,
+        _ => return Err(GcpError::Invalid(format!("{path:?} is not a disk"))),
+    };
+    Ok(Disk {
+        path: path.to_string(),
+        id: d.id.map(|i| i.to_string()).unwrap_or_default(),
+        size_gb: d.size_gb.unwrap_or_default(),
+        regional: parts[2] == "regions",
+    })
+}
+
+/// A snapshot, as acquisition records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    /// The source disk's URL and id, as Compute recorded them.
+    pub source_disk: String,
+    pub source_disk_id: String,
+    pub disk_size_gb: i64,
+    pub storage_bytes: i64,
+    pub created: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// `compute.snapshots.get`; none when there is no such snapshot.
+pub async fn snapshot(
+    c: &Compute,
+    project: &str,
+    name: &str,
+) -> Result<Option<Snapshot>, GcpError> {
+    match c
+        .snapshots
+        .get()
+        .set_project(project)
+        .set_snapshot(name)
+        .send()
+        .await
+    {
+        Ok(s) => Ok(Some(Snapshot {
+            name: s.name.unwrap_or_default(),
+            id: s.id.map(|i| i.to_string()).unwrap_or_default(),
+            status: s
+                .status
+                .as_ref()
+                .and_then(|x| x.name())
+                .unwrap_or("UNKNOWN")
+                .to_string(),
+            source_disk: s.source_disk.unwrap_or_default(),
+            source_disk_id: s.source_disk_id.unwrap_or_default(),
+            disk_size_gb: s.disk_size_gb.unwrap_or_default(),
+            storage_bytes: s.storage_bytes.unwrap_or_default(),
+            created: s.creation_timestamp.unwrap_or_default(),
+            labels: s.labels.into_iter().collect(),
+        })),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call(
+            "compute.snapshots.get",
+            &format!("projects/{project}/global/snapshots/{name}"),
+            e,
+        )),
+    }
+}
+
+/// `compute.snapshots.insert` in `project` of the disk at `source` (which may be in another
+/// project: the snapshot is made where it is asked for).
+pub async fn insert_snapshot(
+    c: &Compute,
+    project: &str,
+    name: &str,
+    source: &str,
+    labels: &[(String, String)],
+    description: &str,
+    bound: Duration,
+) -> Result<(), GcpError> {
+    let body = model::Snapshot::new()
+        .set_name(name.to_string())
+        .set_source_disk(source.to_string())
+        .set_description(description.to_string())
+        .set_labels(labels.iter().cloned());
+    let p = c
+        .snapshots
+        .insert()
+        .set_project(project)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    let on = format!("projects/{project}/global/snapshots/{name}");
+    let op = tokio::time::timeout(bound, p.until_done())
+        .await
+        .map_err(|_| {
+            GcpError::operation(
+                "compute.snapshots.insert",
+                &on,
+                format!(
+                    "not done after {} s (it may still finish: run the acquisition again)",
+                    bound.as_secs()
+                ),
+            )
+        })?
+        .map_err(|e| GcpError::call("compute.snapshots.insert", &on, e))?;
+    operation_error("compute.snapshots.insert", &on, &op)
+}
+
+/// `compute.instances.get`, none when the instance is gone.
+pub async fn instance_if_any(
+    c: &Compute,
+    at: &InstanceRef,
+) -> Result<Option<InstanceDetail>, GcpError> {
+    match c
+        .instances
+        .get()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .send()
+        .await
+    {
+        Ok(i) => Ok(Some(detail(i))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call("compute.instances.get", &at.to_string(), e)),
+    }
+}
+
+/// `compute.instances.delete` (its disks go with it when they are set to auto-delete).
+pub async fn delete_instance(c: &Compute, at: &InstanceRef) -> Result<(), GcpError> {
+    let p = c
+        .instances
+        .delete()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.delete", &at.to_string(), p).await
 }
