@@ -293,29 +293,30 @@ impl Action for IsolateInstance {
         let at = &self.at;
         let tag = self.tag();
         let detail = compute::instance(c, at).await.map_err(err)?;
-        // Invisible first: nothing the attacker can see until the tag goes on.
-        if !detail.deletion_protection {
-            compute::set_deletion_protection(c, at, true)
-                .await
-                .map_err(err)?;
-        }
-        let mut made = Vec::new();
-        for (_, meant) in rules_for(&detail, &tag, &self.case) {
-            for m in meant {
+        // Invisible first, all at once: nothing the attacker can see until the tag goes on.
+        let protect = async {
+            if !detail.deletion_protection {
+                compute::set_deletion_protection(c, at, true).await?;
+            }
+            Ok::<_, crate::GcpError>(())
+        };
+        let rules = rules_for(&detail, &tag, &self.case)
+            .into_iter()
+            .flat_map(|(_, meant)| meant)
+            .map(|m| async move {
                 let project = network_project(&m.network).unwrap_or(&at.project);
-                match compute::firewall(c, project, &m.name).await.map_err(err)? {
-                    Some(f) if holds(&f, &m) => continue,
-                    Some(_) => compute::delete_firewall(c, project, &m.name)
-                        .await
-                        .map_err(err)?,
+                match compute::firewall(c, project, &m.name).await? {
+                    Some(f) if holds(&f, &m) => return Ok(None),
+                    Some(_) => compute::delete_firewall(c, project, &m.name).await?,
                     None => {}
                 }
-                compute::insert_deny_all(c, project, &m)
-                    .await
-                    .map_err(err)?;
-                made.push(m.name);
-            }
-        }
+                compute::insert_deny_all(c, project, &m).await?;
+                Ok::<_, crate::GcpError>(Some(m.name))
+            });
+        let (protected, made) =
+            futures_util::future::join(protect, futures_util::future::try_join_all(rules)).await;
+        protected.map_err(err)?;
+        let made: Vec<String> = made.map_err(err)?.into_iter().flatten().collect();
         // The tag puts the rules in force: from here the attacker is cut off.
         if !detail.tags.contains(&tag) {
             let mut tags = detail.tags.clone();
