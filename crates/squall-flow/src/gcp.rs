@@ -8,7 +8,7 @@ use squall_gcp::request::InstanceRef;
 use squall_gcp::respond::{self as verbs, Prior};
 use squall_gcp::services::compute::Compute;
 
-pub use squall_gcp::request::{Acquisition, Contain, InstanceContainment};
+pub use squall_gcp::request::{Acquisition, Contain, InstanceContainment, Recover};
 
 use crate::Context;
 use crate::respond::{self, Outcomes, PlanShown, Response};
@@ -337,4 +337,49 @@ fn snapshot_evidence(
         source: Some(format!("//compute.googleapis.com/{}", a.disk)),
         stored_at: format!("GCP project {}", a.project),
     }
+}
+
+/// `recover gcp firewall`: each world-open rule (of those named, or every one of the project)
+/// narrowed or removed.
+pub fn recover(
+    ctx: &Context,
+    r: &Response,
+    target: &Target,
+    what: Recover,
+    show: &mut dyn FnMut(PlanShown<'_>),
+) -> anyhow::Result<Outcomes> {
+    let Recover::Firewall {
+        project,
+        rules,
+        replace_with,
+    } = what;
+    let rt = respond::runtime()?;
+    let t = Target {
+        case: Some(r.case.clone()),
+        ..target.clone()
+    };
+    let c = rt.block_on(async {
+        let conn = squall_gcp::connect(&t).await?;
+        Compute::new(&conn).await
+    })?;
+    let r = r.at(place(std::iter::once(project.as_str())));
+    let names = if rules.is_empty() {
+        rt.block_on(squall_gcp::services::compute::firewalls(&c, &project))?
+            .into_iter()
+            .filter(|f| verbs::world_open(f).is_some())
+            .map(|f| f.name)
+            .collect()
+    } else {
+        rules
+    };
+    let actions: Vec<_> = names
+        .into_iter()
+        .map(|name| verbs::FixWorldRule {
+            c: c.clone(),
+            project: project.clone(),
+            name,
+            replace_with: replace_with.clone(),
+        })
+        .collect();
+    respond::run(ctx, &rt, &r, &actions, show)
 }

@@ -347,6 +347,33 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
             .get(&firewall_key(p, name))
             .cloned()
             .ok_or_else(|| ApiError::not_found(&firewall_key(p, name))),
+        ["compute", "v1", "projects", p, "global", "firewalls", name]
+            if req.method == Method::PATCH =>
+        {
+            let key = firewall_key(p, name);
+            let current = w
+                .firewalls
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&key))?;
+            // A patch merges the fields it carries into the rule, checked as a whole.
+            let mut merged = current.clone();
+            if let (Some(m), Some(patch)) = (merged.as_object_mut(), req.body.as_object()) {
+                for (k, v) in patch {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            let mut rule = checked_firewall(p, &merged)?;
+            for k in ["id", "selfLink", "creationTimestamp"] {
+                rule[k] = current[k].clone();
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                w.firewalls.insert(key.clone(), rule);
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, None, "patch", &link, req, fail))
+        }
         ["compute", "v1", "projects", p, "global", "firewalls", name] if delete => {
             let key = firewall_key(p, name);
             if !w.firewalls.contains_key(&key) {
@@ -520,7 +547,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A firewall rule as `firewalls.insert` accepts it, or the API's reason it does not.
-fn checked_firewall(project: &str, body: &Value) -> Result<Value, ApiError> {
+pub(crate) fn checked_firewall(project: &str, body: &Value) -> Result<Value, ApiError> {
     let name = body["name"].as_str().unwrap_or_default();
     if !valid_name(name) {
         return Err(ApiError::invalid(format!(

@@ -242,6 +242,18 @@ impl Fake {
             .cloned()
     }
 
+    /// Adds a VPC firewall rule (the API's JSON; `network` defaults to `default`).
+    pub fn add_firewall(&self, project: &str, rule: Value) {
+        let mut w = self.world();
+        let n = w.next();
+        let mut rule = compute::checked_firewall(project, &rule).expect("a valid rule");
+        let name = rule["name"].as_str().unwrap_or_default().to_string();
+        let key = compute::firewall_key(project, &name);
+        rule["id"] = json!((5_000_000_000_000_000_000u64 + n).to_string());
+        rule["selfLink"] = json!(format!("https://www.googleapis.com/compute/v1/{key}"));
+        w.firewalls.insert(key, rule);
+    }
+
     /// Every VPC firewall rule of a project.
     pub fn firewalls(&self, project: &str) -> Vec<Value> {
         let prefix = format!("projects/{project}/");

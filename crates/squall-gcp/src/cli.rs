@@ -8,7 +8,7 @@ use squall_core::cli::{Format, RESPONSE_HELP, Response};
 
 use crate::collect::AuditLog;
 
-use crate::request::{Acquisition, Contain, InstanceContainment as How, InstanceRef};
+use crate::request::{Acquisition, Contain, InstanceContainment as How, InstanceRef, Recover};
 use crate::{GcpError, Target};
 
 #[derive(Subcommand, Debug)]
@@ -427,5 +427,87 @@ impl CollectLogsArgs {
         logs.sort();
         logs.dedup();
         Ok((projects, logs))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecoverGcp {
+    /// Replace VPC firewall rules that let the world (0.0.0.0/0, ::/0) in on SSH, RDP or
+    /// every port: the world's ranges replaced with --replace-with, or the rule deleted (its
+    /// whole description recorded first).
+    #[command(
+        after_help = "Finds enabled ingress allow rules with a world range and a protocol that \
+        reaches port 22 or 3389 or every port (`all`, `tcp` with no ports), in --project, or \
+        only the --rule names given. The rule is read again just before the change; one that \
+        changed since the plan is left alone.\n\n\
+        Examples:\n  squall recover gcp firewall --project acme-prod --case C-0001\n  \
+        squall recover gcp firewall --project acme-prod --rule allow-ssh-temp --replace-with 10.20.0.0/16 --case C-0001 --yes"
+    )]
+    Firewall {
+        /// Only these rules (repeatable) [default: every world-open rule of the project].
+        #[arg(long = "rule", value_name = "NAME")]
+        rules: Vec<String>,
+        /// The range that keeps access (the office, the VPN).
+        #[arg(long, value_name = "CIDR")]
+        replace_with: Option<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
+}
+
+impl RecoverGcp {
+    /// The target flags, for a front end to fill what they left unset from its config.
+    pub fn target_mut(&mut self) -> &mut GcpTargetArgs {
+        let RecoverGcp::Firewall { target, .. } = self;
+        target
+    }
+
+    /// The shared response flags, the target flags and what to recover.
+    pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
+        let RecoverGcp::Firewall {
+            rules,
+            replace_with,
+            r,
+            target,
+        } = self;
+        let project = target
+            .project
+            .clone()
+            .filter(|p| crate::request::valid_project(p))
+            .ok_or_else(|| {
+                GcpError::Invalid("--project names the project whose rules are fixed".to_string())
+            })?;
+        for name in &rules {
+            if !crate::request::valid_name(name) {
+                return Err(GcpError::Invalid(format!(
+                    "{name:?} is not a firewall rule's name"
+                )));
+            }
+        }
+        let replace_with = replace_with
+            .map(|c| {
+                c.parse::<ipnet::IpNet>()
+                    .map(|n| n.trunc().to_string())
+                    .map_err(|_| {
+                        GcpError::Invalid(format!("--replace-with {c:?} is not a CIDR range"))
+                    })
+            })
+            .transpose()?;
+        if replace_with.as_deref().is_some_and(|c| c.ends_with("/0")) {
+            return Err(GcpError::Invalid(
+                "--replace-with must be narrower than the world".to_string(),
+            ));
+        }
+        Ok((
+            r,
+            target,
+            Recover::Firewall {
+                project,
+                rules,
+                replace_with,
+            },
+        ))
     }
 }

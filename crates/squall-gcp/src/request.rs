@@ -197,3 +197,15 @@ mod tests {
         assert!(!valid_project(":acme-prod"));
     }
 }
+
+/// What `recover gcp` fixes.
+#[derive(Debug, Clone)]
+pub enum Recover {
+    /// Rules open to the world on admin or all ports in `project`, narrowed to `replace_with`
+    /// or removed; only `rules` when given.
+    Firewall {
+        project: String,
+        rules: Vec<String>,
+        replace_with: Option<String>,
+    },
+}

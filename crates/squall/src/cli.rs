@@ -353,6 +353,9 @@ pub enum RecoverCommand {
     /// AWS resources.
     #[command(subcommand)]
     Aws(squall_aws::cli::RecoverAws),
+    /// Google Cloud resources.
+    #[command(subcommand)]
+    Gcp(squall_gcp::cli::RecoverGcp),
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,7 +4,7 @@
 
 use squall_flow::Context;
 use squall_flow::gcp as flow;
-use squall_gcp::cli::{AcquireGcp, CollectGcp, ContainGcp, ReleaseGcp};
+use squall_gcp::cli::{AcquireGcp, CollectGcp, ContainGcp, RecoverGcp, ReleaseGcp};
 
 use crate::config::GcpConfig;
 use crate::render;
@@ -99,4 +99,18 @@ pub fn acquire(ctx: &Context, defaults: &GcpConfig, mut cmd: AcquireGcp) -> anyh
         say!("{}: evidence {} in case {}", e.path, e.id, r.case);
     }
     Ok(code)
+}
+
+/// `squall recover gcp firewall`.
+pub fn recover(ctx: &Context, defaults: &GcpConfig, mut cmd: RecoverGcp) -> anyhow::Result<u8> {
+    crate::config::apply_gcp(defaults, cmd.target_mut());
+    let (r, t, what) = cmd.into_request()?;
+    let outcomes = flow::recover(
+        ctx,
+        &respond::response(&r),
+        &t.target(),
+        what,
+        &mut render::plan_printer(&r.case),
+    )?;
+    render::outcomes(&outcomes, &r)
 }

@@ -104,6 +104,7 @@ fn run() -> anyhow::Result<u8> {
         Command::Acquire(AcquireCommand::Aws(cmd)) => aws::acquire(&context()?, &config.aws, cmd),
         Command::Acquire(AcquireCommand::Gcp(cmd)) => gcp::acquire(&context()?, &config.gcp, cmd),
         Command::Recover(RecoverCommand::Aws(cmd)) => aws::recover(&context()?, &config.aws, cmd),
+        Command::Recover(RecoverCommand::Gcp(cmd)) => gcp::recover(&context()?, &config.gcp, cmd),
     }
 }
 

@@ -865,3 +865,97 @@ fn every_disk_is_snapshotted_into_the_forensic_project_and_only_then_may_the_ins
     assert!(s.fake.instance(WEB).is_none());
     assert_eq!(s.fake.snapshots("acme-forensics").len(), 2);
 }
+
+#[test]
+fn world_open_admin_rules_are_narrowed_or_removed_and_others_left_alone() {
+    let s = Setup::new();
+    let rule = |name: &str, proto: &str, port: Option<&str>, range: &str| {
+        let mut allowed = serde_json::json!({"IPProtocol": proto});
+        if let Some(p) = port {
+            allowed["ports"] = serde_json::json!([p]);
+        }
+        serde_json::json!({"name": name, "network": "global/networks/default", "direction": "INGRESS",
+            "allowed": [allowed], "sourceRanges": [range], "targetTags": ["web"]})
+    };
+    s.fake.add_firewall(
+        PROJECT,
+        rule("allow-ssh-temp", "tcp", Some("22"), "0.0.0.0/0"),
+    );
+    s.fake
+        .add_firewall(PROJECT, rule("allow-rdp-v6", "tcp", Some("3389"), "::/0"));
+    s.fake
+        .add_firewall(PROJECT, rule("allow-web", "tcp", Some("443"), "0.0.0.0/0"));
+
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "firewall",
+        "--project",
+        PROJECT,
+        "--rule",
+        "allow-ssh-temp",
+        "--replace-with",
+        "10.20.0.0/16",
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(
+        s.fake.firewall(PROJECT, "allow-ssh-temp").unwrap()["sourceRanges"],
+        serde_json::json!(["10.20.0.0/16"])
+    );
+
+    // The rest of the project: the RDP rule goes (no replacement given), the web rule stays.
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "firewall",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"], "{out:?}");
+    assert!(s.fake.firewall(PROJECT, "allow-rdp-v6").is_none());
+    assert!(s.fake.firewall(PROJECT, "allow-web").is_some());
+    assert_eq!(
+        s.fake.firewall(PROJECT, "allow-ssh-temp").unwrap()["sourceRanges"],
+        serde_json::json!(["10.20.0.0/16"])
+    );
+    // The deleted rule's whole description is in the ledger.
+    let planned = s
+        .ledger()
+        .into_iter()
+        .find(|e| {
+            e["kind"] == "action.planned"
+                && e["payload"]["plan"]["resource"]
+                    == "projects/acme-prod/global/firewalls/allow-rdp-v6"
+        })
+        .unwrap();
+    assert_eq!(
+        planned["payload"]["plan"]["before"]["rule"]["ranges"],
+        serde_json::json!(["::/0"])
+    );
+
+    // A world range replaced across families is fine alone, refused when it would mix.
+    let out = s
+        .squall()
+        .args([
+            "recover",
+            "gcp",
+            "firewall",
+            "--project",
+            PROJECT,
+            "--replace-with",
+            "0.0.0.0/0",
+            "--case",
+            "C-0001",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -7,11 +7,13 @@
 //! - `instance.rs`: a compromised instance (isolate, release, suspend, stop, delete);
 //! - `acquisition.rs`: evidence from its disks (snapshots into the forensic project);
 //! - `identity.rs`: stolen credentials (a service account and its keys, one key);
-//! - `ssh.rs`: SSH keys in instance and project metadata.
+//! - `ssh.rs`: SSH keys in instance and project metadata;
+//! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed).
 
 mod acquisition;
 mod identity;
 mod instance;
+mod recovery;
 mod ssh;
 
 use sha2::{Digest, Sha256};
@@ -24,6 +26,7 @@ pub use identity::{ContainServiceAccount, DisableKey, account_name, key_name};
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };
+pub use recovery::{FixWorldRule, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be

@@ -608,8 +608,12 @@ fn rule(f: model::Firewall) -> Rule {
         .and_then(|d| d.name())
         .unwrap_or("INGRESS")
         .to_string();
-    let mut ranges = f.source_ranges;
-    ranges.extend(f.destination_ranges);
+    // The ranges the rule is about: where traffic comes from (ingress) or goes to (egress).
+    let ranges = if direction == "EGRESS" {
+        f.destination_ranges
+    } else {
+        f.source_ranges
+    };
     Rule {
         name: f.name.unwrap_or_default(),
         network: f.network.unwrap_or_default(),
@@ -879,4 +883,42 @@ pub async fn delete_instance(c: &Compute, at: &InstanceRef) -> Result<(), GcpErr
         .with_idempotency(true)
         .poller();
     wait("compute.instances.delete", &at.to_string(), p).await
+}
+
+/// `compute.firewalls.list`: every VPC firewall rule of a project.
+pub async fn firewalls(c: &Compute, project: &str) -> Result<Vec<Rule>, GcpError> {
+    use google_cloud_gax::paginator::ItemPaginator;
+    let mut items = c.firewalls.list().set_project(project).by_item();
+    let mut out = Vec::new();
+    while let Some(f) = items.next().await {
+        let f = f.map_err(|e| {
+            GcpError::call("compute.firewalls.list", &format!("projects/{project}"), e)
+        })?;
+        out.push(rule(f));
+    }
+    Ok(out)
+}
+
+/// `compute.firewalls.patch` of an ingress rule's source ranges only.
+pub async fn set_source_ranges(
+    c: &Compute,
+    project: &str,
+    name: &str,
+    ranges: &[String],
+) -> Result<(), GcpError> {
+    let p = c
+        .firewalls
+        .patch()
+        .set_project(project)
+        .set_firewall(name)
+        .set_body(model::Firewall::new().set_source_ranges(ranges.iter().cloned()))
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait(
+        "compute.firewalls.patch",
+        &format!("projects/{project}/global/firewalls/{name}"),
+        p,
+    )
+    .await
 }

@@ -1,0 +1,257 @@
+//! Back to a good state: a VPC firewall rule that lets the world in on an admin port (SSH,
+//! RDP) or on every port, narrowed to the range that should keep access, or removed once its
+//! whole description is in the plan.
+
+use serde_json::{Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::err;
+use crate::services::compute::{self, Compute, Rule};
+
+const WORLD: [&str; 2] = ["0.0.0.0/0", "::/0"];
+
+/// Whether an allowed protocol (`tcp:22`, `tcp:20-30`, `tcp`, `all`, `6:22`) reaches SSH or
+/// RDP, or every port.
+fn reaches_admin(protocol: &str) -> bool {
+    let (ip, ports) = match protocol.split_once(':') {
+        Some((ip, ports)) => (ip, Some(ports)),
+        None => (protocol, None),
+    };
+    let ip = ip.to_ascii_lowercase();
+    let (tcp, udp) = (ip == "tcp" || ip == "6", ip == "udp" || ip == "17");
+    if ip == "all" {
+        return true;
+    }
+    if !(tcp || udp) {
+        return false;
+    }
+    let Some(ports) = ports else {
+        return true;
+    };
+    let admin: &[u32] = if tcp { &[22, 3389] } else { &[3389] };
+    let (lo, hi) = match ports.split_once('-') {
+        Some((a, b)) => (a.parse().unwrap_or(u32::MAX), b.parse().unwrap_or(0)),
+        None => {
+            let p = ports.parse().unwrap_or(u32::MAX);
+            (p, p)
+        }
+    };
+    admin.iter().any(|p| (lo..=hi).contains(p))
+}
+
+/// Why a rule is open to the world on an admin port, or none: an enabled ingress allow rule
+/// with a world range and a protocol that reaches SSH, RDP or every port.
+pub fn world_open(r: &Rule) -> Option<String> {
+    if r.direction != "INGRESS" || r.action != "allow" || r.disabled {
+        return None;
+    }
+    let world: Vec<&String> = r
+        .ranges
+        .iter()
+        .filter(|x| WORLD.contains(&x.as_str()))
+        .collect();
+    let admin: Vec<&String> = r.protocols.iter().filter(|p| reaches_admin(p)).collect();
+    if world.is_empty() || admin.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "allows {} from {}",
+        admin
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        world
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// The rule's source ranges with the world ones replaced by `with` (none: removed). `Err` when
+/// the result would mix IPv4 and IPv6, which a rule cannot hold.
+fn narrowed(ranges: &[String], with: Option<&str>) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = ranges
+        .iter()
+        .filter(|r| !WORLD.contains(&r.as_str()))
+        .cloned()
+        .collect();
+    if let Some(w) = with
+        && !out.iter().any(|r| r == w)
+    {
+        out.push(w.to_string());
+    }
+    let v6 = out.iter().filter(|r| r.contains(':')).count();
+    if v6 != 0 && v6 != out.len() {
+        return Err(format!(
+            "the rule would hold IPv4 and IPv6 ranges together ({}), which Google refuses: give a --replace-with of the rule's family",
+            out.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+/// Narrow or remove one world-open rule.
+pub struct FixWorldRule {
+    pub c: Compute,
+    pub project: String,
+    pub name: String,
+    /// The range that keeps access; the rule is deleted when none (or when nothing else is
+    /// left in it).
+    pub replace_with: Option<String>,
+}
+
+impl FixWorldRule {
+    fn resource(&self) -> String {
+        format!("projects/{}/global/firewalls/{}", self.project, self.name)
+    }
+}
+
+fn rule_state(r: Option<&Rule>) -> Value {
+    match r {
+        None => json!({"exists": false}),
+        Some(r) => json!({"exists": true, "rule": r, "world_open": world_open(r)}),
+    }
+}
+
+impl Action for FixWorldRule {
+    fn resource(&self) -> String {
+        FixWorldRule::resource(self)
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let found = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        let before = rule_state(found.as_ref());
+        let Some(rule) = found.as_ref().filter(|r| world_open(r).is_some()) else {
+            // Nothing world-open here (any more): nothing to do.
+            let after = before.clone();
+            return Ok(Plan::new(
+                "replace-world-rule",
+                &self.resource(),
+                before,
+                after,
+                false,
+            ));
+        };
+        let ranges = narrowed(&rule.ranges, self.replace_with.as_deref())?;
+        let after = if ranges.is_empty() {
+            json!({"exists": false})
+        } else {
+            json!({"exists": true, "world_open": null, "rule": {"ranges": ranges}})
+        };
+        let mut p = Plan::new("replace-world-rule", &self.resource(), before, after, true);
+        p.notes.push(match (&self.replace_with, ranges.is_empty()) {
+            (_, true) => format!(
+                "the rule is deleted (its whole description is in this plan); it {}",
+                world_open(rule).unwrap_or_default()
+            ),
+            (Some(w), false) => format!(
+                "the world's ranges replaced with {w}: {}",
+                ranges.join(", ")
+            ),
+            (None, false) => format!("the world's ranges removed; it keeps {}", ranges.join(", ")),
+        });
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        // Read again: the rule may have changed since the plan.
+        let now = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        if rule_state(now.as_ref()) != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.resource()).into());
+        }
+        match plan.after["rule"]["ranges"].as_array() {
+            Some(ranges) => {
+                let ranges: Vec<String> = ranges
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect();
+                compute::set_source_ranges(&self.c, &self.project, &self.name, &ranges)
+                    .await
+                    .map_err(err)?;
+            }
+            None => compute::delete_firewall(&self.c, &self.project, &self.name)
+                .await
+                .map_err(err)?,
+        }
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let found = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(rule_state(found.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(protocols: &[&str], ranges: &[&str]) -> Rule {
+        Rule {
+            name: "r".into(),
+            network: "n".into(),
+            direction: "INGRESS".into(),
+            priority: 1000,
+            action: "allow".into(),
+            protocols: protocols.iter().map(|s| s.to_string()).collect(),
+            ranges: ranges.iter().map(|s| s.to_string()).collect(),
+            target_tags: vec![],
+            disabled: false,
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn admin_ports_all_ports_and_protocol_numbers_count_as_world_open() {
+        for p in [
+            "tcp:22",
+            "tcp:3389",
+            "udp:3389",
+            "tcp:20-30",
+            "tcp",
+            "all",
+            "6:22",
+            "TCP:22",
+        ] {
+            assert!(world_open(&rule(&[p], &["0.0.0.0/0"])).is_some(), "{p}");
+            assert!(world_open(&rule(&[p], &["::/0"])).is_some(), "{p}");
+        }
+        for p in ["tcp:80", "tcp:443", "udp:22", "icmp", "tcp:23-3388"] {
+            assert!(world_open(&rule(&[p], &["0.0.0.0/0"])).is_none(), "{p}");
+        }
+        assert!(world_open(&rule(&["tcp:22"], &["10.0.0.0/8"])).is_none());
+        let mut egress = rule(&["all"], &["0.0.0.0/0"]);
+        egress.direction = "EGRESS".into();
+        assert!(world_open(&egress).is_none());
+        let mut deny = rule(&["all"], &["0.0.0.0/0"]);
+        deny.action = "deny".into();
+        assert!(world_open(&deny).is_none());
+    }
+
+    #[test]
+    fn narrowing_keeps_other_ranges_and_never_mixes_families() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            narrowed(&r(&["0.0.0.0/0"]), Some("10.20.0.0/16")).unwrap(),
+            ["10.20.0.0/16"]
+        );
+        assert_eq!(
+            narrowed(&r(&["0.0.0.0/0", "192.0.2.0/24"]), None).unwrap(),
+            ["192.0.2.0/24"]
+        );
+        assert!(narrowed(&r(&["0.0.0.0/0"]), None).unwrap().is_empty());
+        assert_eq!(
+            narrowed(&r(&["::/0"]), Some("10.20.0.0/16")).unwrap(),
+            ["10.20.0.0/16"]
+        );
+        assert!(narrowed(&r(&["::/0", "2001:db8::/32"]), Some("10.20.0.0/16")).is_err());
+    }
+}
