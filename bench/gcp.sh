@@ -25,10 +25,14 @@ export SQUALL_HOME=$out/home SQUALL_ACTOR=bench
 now() { date +%s.%N; }
 
 fake=
-stop_fake() { [ -n "$fake" ] && kill "$fake" 2>/dev/null && wait "$fake" 2>/dev/null; fake=; }
+stop_fake() {
+  if [ -n "$fake" ]; then kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; fi
+  fake=
+}
 trap stop_fake EXIT
 start_fake() {
   stop_fake
+  rm -f "$out/fake.json"
   "$fake_bin" --instances "$1" --latency-ms "$latency" --adc-dir "$out/adc" >"$out/fake.json" &
   fake=$!
   for _ in $(seq 100); do [ -s "$out/fake.json" ] && break; sleep 0.05; done

@@ -48,13 +48,16 @@ fn place<'a>(projects: impl Iterator<Item = &'a str>) -> Place {
     }
 }
 
-/// The prior state the case's last isolation of `at` recorded, if no release came after it.
+/// The prior state the case's last isolation of `at` recorded, unless a release after it was
+/// verified: a release that failed halfway leaves a half-isolated instance, not the original.
 fn isolation_prior(history: &squall_case::respond::History, at: &InstanceRef) -> Option<Prior> {
-    let plan = history.last_of(&["isolate-instance", "release-instance"], &at.to_string())?;
-    if plan.action != "isolate-instance" {
+    let id = at.to_string();
+    let last = history.last_of(&["isolate-instance", "release-instance"], &id)?;
+    if last.action == "release-instance" && history.verified("release-instance").contains(&id) {
         return None;
     }
-    serde_json::from_value(plan.before["prior"].clone()).ok()
+    let isolation = history.last_change("isolate-instance", &id)?;
+    serde_json::from_value(isolation.before["prior"].clone()).ok()
 }
 
 /// `contain gcp instance`.
@@ -114,7 +117,15 @@ pub fn contain(
         }
         InstanceContainment::Delete => {
             // The guard: only disks the case's ledger says were acquired and verified.
-            let acquired = history.verified("acquire-disk");
+            let acquired: Vec<(String, String)> = history
+                .verified("acquire-disk")
+                .into_iter()
+                .filter_map(|disk| {
+                    let plan = history.last_change("acquire-disk", &disk)?;
+                    let snap = plan.after["snapshot"].as_str()?.to_string();
+                    Some((disk, snap))
+                })
+                .collect();
             let actions: Vec<_> = instances
                 .into_iter()
                 .map(|at| verbs::DeleteInstance {

@@ -137,6 +137,9 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 })?;
             match (verb, get) {
                 (None, true) => Ok(shown(&w.keys[&name], ints_wanted(req))),
+                (Some("disable"), false) if w.keys[&name]["keyType"] == json!("SYSTEM_MANAGED") => {
+                    Err(ApiError::invalid("System managed key cannot be disabled."))
+                }
                 (Some("disable"), false) => {
                     w.keys.get_mut(&name).expect("found")["disabled"] = json!(true);
                     Ok(json!({}))

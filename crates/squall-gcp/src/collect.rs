@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_gax::paginator::Paginator;
 use google_cloud_logging_v2::client::LoggingServiceV2;
 use serde_json::Value;
@@ -91,11 +92,10 @@ pub struct Report {
     pub superseded: Vec<String>,
 }
 
-/// The project's folder for these logs: the logs' ids in the name, so a later run asking for
-/// other logs never takes these files for its own.
-fn folder(dir: &Path, project: &str, logs: &[AuditLog]) -> PathBuf {
-    let ids: Vec<&str> = logs.iter().map(|l| l.id()).collect();
-    dir.join(project).join(ids.join("+"))
+/// The folder of one project's log: one log a file, so runs asking for different logs never
+/// hold the same entry twice.
+fn folder(dir: &Path, project: &str, log: AuditLog) -> PathBuf {
+    dir.join(project).join(log.id())
 }
 
 fn hour_path(base: &Path, hour: DateTime<Utc>, partial: Option<DateTime<Utc>>) -> PathBuf {
@@ -254,11 +254,15 @@ pub async fn collect(
         .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
     let mut report = Report::default();
     for project in &req.projects {
-        if let Err(e) = collect_project(&client, req, project, &mut report, record, progress).await
-        {
-            match e {
-                Stop::Record(e) => return Err(GcpError::Invalid(e)),
-                Stop::Project(e) => report.failures.push(format!("project {project}: {e}")),
+        for &log in &req.logs {
+            let result =
+                collect_project(&client, req, project, log, &mut report, record, progress).await;
+            match result {
+                Ok(()) => {}
+                Err(Stop::Record(e)) => return Err(GcpError::Invalid(e)),
+                Err(Stop::Project(e)) => report
+                    .failures
+                    .push(format!("project {project}, {} log: {e}", log.id())),
             }
         }
     }
@@ -272,15 +276,19 @@ enum Stop {
     Project(String),
 }
 
+/// One project's one log: every hour of the window not already whole in the case, asked in
+/// one query of whole hours and split as the entries come.
 async fn collect_project(
     client: &LoggingServiceV2,
     req: &Request,
     project: &str,
+    log: AuditLog,
     report: &mut Report,
     record: &mut dyn FnMut(&[File]) -> Result<(), String>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), Stop> {
-    let base = folder(&req.dir, project, &req.logs);
+    let logs = [log];
+    let base = folder(&req.dir, project, log);
     let first = req
         .since
         .duration_trunc(Duration::hours(1))
@@ -312,14 +320,17 @@ async fn collect_project(
     let (Some(&(from, _)), Some(&(last, _))) = (wanted.first(), wanted.last()) else {
         return Ok(());
     };
-    let to = (last + Duration::hours(1)).min(end);
-    let query = filter(project, &req.logs, from.max(req.since), to);
+    // Whole hours, never clipped to the window: an hour written whole must hold all of it.
+    let to = (last + Duration::hours(1)).min(req.now);
+    let query = filter(project, &logs, from, to);
     let mut pages = client
         .list_log_entries()
         .set_resource_names([format!("projects/{project}")])
         .set_filter(query.clone())
         .set_order_by("timestamp asc")
         .set_page_size(1000)
+        // A read: safe to retry when the service is briefly unavailable.
+        .with_idempotency(true)
         .by_page();
     let source = format!("logging.googleapis.com entries.list projects/{project} {query}");
     let mut next = wanted.into_iter().peekable();
@@ -367,9 +378,8 @@ async fn collect_project(
                     size,
                     source: source.clone(),
                 });
-                if settled {
-                    supersede(req, &base, start, report);
-                }
+                // A whole hour supersedes its partial files; a newer partial, the older ones.
+                supersede(req, &base, start, report);
                 if batch.len() >= 64 {
                     record(batch).map_err(Stop::Record)?;
                     batch.clear();
@@ -385,34 +395,42 @@ async fn collect_project(
             *open = Some((hour, settled));
         }
     };
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            Stop::Project(
-                GcpError::call("logging.entries.list", &format!("projects/{project}"), e)
-                    .to_string(),
-            )
-        })?;
-        for entry in &page.entries {
-            let (bytes, time) = line(entry).map_err(Stop::Project)?;
-            let Some(time) = time else {
-                return Err(Stop::Project("an entry without a timestamp".to_string()));
-            };
-            advance(Some(time), &mut open, &mut batch, report)?;
-            match &mut open {
-                Some((hour, _)) if time >= hour.start => hour
-                    .push(&bytes)
-                    .map_err(|e| Stop::Project(format!("writing {}: {e}", hour.part.display())))?,
-                // An hour the case holds whole already.
-                _ => {}
+    let read = async {
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                Stop::Project(
+                    GcpError::call("logging.entries.list", &format!("projects/{project}"), e)
+                        .to_string(),
+                )
+            })?;
+            for entry in &page.entries {
+                let (bytes, time) = line(entry).map_err(Stop::Project)?;
+                let Some(time) = time else {
+                    return Err(Stop::Project("an entry without a timestamp".to_string()));
+                };
+                advance(Some(time), &mut open, &mut batch, report)?;
+                match &mut open {
+                    Some((hour, _)) if time >= hour.start => hour.push(&bytes).map_err(|e| {
+                        Stop::Project(format!("writing {}: {e}", hour.part.display()))
+                    })?,
+                    // An hour the case holds whole already.
+                    _ => {}
+                }
             }
+            progress(page.entries.len() as u64);
         }
-        progress(page.entries.len() as u64);
+        advance(None, &mut open, &mut batch, report)
+    };
+    let result = read.await;
+    // What is whole is recorded, whatever ended the reading: the files are on disk, and a
+    // later run must not find them unrecorded with other entries to hand.
+    if let Some((hour, _)) = open.take() {
+        std::fs::remove_file(&hour.part).ok();
     }
-    advance(None, &mut open, &mut batch, report)?;
     if !batch.is_empty() {
         record(&batch).map_err(Stop::Record)?;
     }
-    Ok(())
+    result
 }
 
 /// The partial files of an hour recorded before, now that its whole file is in the case.
@@ -454,13 +472,9 @@ mod tests {
     }
 
     #[test]
-    fn hours_are_named_whole_or_partial_under_the_logs_asked_for() {
-        let base = folder(
-            Path::new("/c/logs/gcp"),
-            "p-1",
-            &[AuditLog::Activity, AuditLog::Policy],
-        );
-        assert_eq!(base, Path::new("/c/logs/gcp/p-1/activity+policy"));
+    fn hours_are_named_whole_or_partial_under_their_log() {
+        let base = folder(Path::new("/c/logs/gcp"), "p-1", AuditLog::Policy);
+        assert_eq!(base, Path::new("/c/logs/gcp/p-1/policy"));
         let h = t("2026-10-02T09:00:00Z");
         assert_eq!(hour_path(&base, h, None), base.join("2026/10/02/09.jsonl"));
         assert_eq!(

@@ -634,9 +634,9 @@ fn audit_logs_are_collected_hour_by_hour_into_evidence_and_hunted_from_the_case(
             .args(["--format", "json"]),
     );
     let c = &out["collected"];
-    // 08:00, 09:00 and 10:00: three hours, one with the entries, two empty.
-    assert_eq!(c["files"], 3, "{out}");
-    assert_eq!(out["recorded"], 3);
+    // 08:00, 09:00 and 10:00 of each of the four logs: one file a log and hour.
+    assert_eq!(c["files"], 12, "{out}");
+    assert_eq!(out["recorded"], 12);
     assert_eq!(c["provider"], "gcp");
     let case = common::json_of(
         s.squall()
@@ -649,12 +649,12 @@ fn audit_logs_are_collected_hour_by_hour_into_evidence_and_hunted_from_the_case(
         .iter()
         .filter(|e| e["path"].as_str().unwrap().ends_with(".jsonl"))
         .collect();
-    assert_eq!(files.len(), 3, "{evidence}");
-    let nine = files
+    assert_eq!(files.len(), 12, "{evidence}");
+    let text: String = files
         .iter()
-        .find(|e| e["path"].as_str().unwrap().ends_with("2026/10/02/09.jsonl"))
-        .expect("the 09:00 hour");
-    let text = std::fs::read_to_string(nine["path"].as_str().unwrap()).unwrap();
+        .filter(|e| e["path"].as_str().unwrap().ends_with("2026/10/02/09.jsonl"))
+        .map(|e| std::fs::read_to_string(e["path"].as_str().unwrap()).unwrap())
+        .collect();
     assert_eq!(text.lines().count(), n);
     assert!(
         text.contains("\"severity\":\"NOTICE\"") || text.contains("\"severity\":\"INFO\""),
@@ -682,7 +682,7 @@ fn audit_logs_are_collected_hour_by_hour_into_evidence_and_hunted_from_the_case(
             .args(["--format", "json"]),
     );
     assert_eq!(again["recorded"], 0, "{again}");
-    assert_eq!(again["collected"]["already"], 3);
+    assert_eq!(again["collected"]["already"], 12);
     assert_eq!(s.fake.calls_to("POST /v2/entries:list").len(), asked.len());
 
     // The hunt reads what was collected, as it is.
@@ -710,7 +710,9 @@ fn a_project_that_cannot_be_read_is_named_and_the_others_are_collected() {
     });
     let out = s
         .squall()
-        .args(["collect", "gcp", "logs", "--case", "C-0001", "-q"])
+        .args([
+            "collect", "gcp", "logs", "--case", "C-0001", "-q", "--log", "activity",
+        ])
         .args(["--project", PROJECT, "--project", "acme-other"])
         .args([
             "--since",
@@ -958,4 +960,25 @@ fn world_open_admin_rules_are_narrowed_or_removed_and_others_left_alone() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_instance_a_managed_group_owns_is_refused_before_anything_changes() {
+    let s = Setup::new();
+    s.fake.edit_instance(WEB, |i| {
+        i["metadata"]["items"] = serde_json::json!([{"key": "created-by",
+            "value": "projects/123456789/zones/europe-west1-b/instanceGroupManagers/web-mig"}]);
+    });
+    for how in ["--isolate", "--suspend", "--stop", "--delete"] {
+        let (out, err, code) = s.run(&[
+            "contain", "gcp", "instance", WEB, "--case", "C-0001", how, "--yes",
+        ]);
+        assert_eq!(code, 3, "{how}: {err}");
+        assert_eq!(status(&out), ["failed"]);
+        assert!(
+            err.contains("web-mig") && err.contains("abandon-instances"),
+            "{err}"
+        );
+    }
+    assert_eq!(s.mutations(), 0, "{:?}", s.fake.calls());
 }

@@ -50,22 +50,27 @@ impl AcquireDisk {
         ]
     }
 
+    /// `projects/P/global/snapshots/NAME`: where the case's copy of the disk is.
+    fn path(&self) -> String {
+        format!("projects/{}/global/snapshots/{}", self.project, self.name())
+    }
+
     async fn state(&self) -> Result<(compute::Disk, Value), ActionError> {
         let disk = compute::disk(&self.c, &self.disk).await.map_err(err)?;
         let snap = compute::snapshot(&self.c, &self.project, &self.name())
             .await
             .map_err(err)?;
-        Ok((disk.clone(), state(&disk, snap.as_ref())))
+        Ok((disk.clone(), state(&disk, &self.path(), snap.as_ref())))
     }
 }
 
 /// The acquisition state: the snapshot of the case for the disk, and whether it is of this
 /// disk (its id, as Compute recorded it) and done.
-fn state(disk: &compute::Disk, snap: Option<&Snapshot>) -> Value {
+fn state(disk: &compute::Disk, path: &str, snap: Option<&Snapshot>) -> Value {
     match snap {
         None => json!({"snapshot": null, "disk_id": disk.id}),
         Some(s) => json!({
-            "snapshot": s.name,
+            "snapshot": path,
             "snapshot_id": s.id,
             "status": s.status,
             "disk_id": disk.id,
@@ -96,7 +101,7 @@ impl Action for AcquireDisk {
             "acquire-disk",
             &self.disk,
             before,
-            json!({"snapshot": self.name(), "status": "READY", "of_this_disk": true}),
+            json!({"snapshot": self.path(), "status": "READY", "of_this_disk": true}),
             false,
         );
         p.notes.push(format!(
@@ -186,11 +191,11 @@ mod tests {
             created: String::new(),
             labels: Default::default(),
         };
-        assert_eq!(state(&disk, Some(&snap))["of_this_disk"], false);
+        assert_eq!(state(&disk, "p", Some(&snap))["of_this_disk"], false);
         let ours = Snapshot {
             source_disk_id: "111".into(),
             ..snap
         };
-        assert_eq!(state(&disk, Some(&ours))["of_this_disk"], true);
+        assert_eq!(state(&disk, "p", Some(&ours))["of_this_disk"], true);
     }
 }

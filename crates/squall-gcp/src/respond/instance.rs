@@ -50,6 +50,8 @@ fn isolation_rules(tag: &str, case: &str, network: &str) -> Vec<Rule> {
                 target_tags: vec![tag.to_string()],
                 disabled: false,
                 description: format!("squall: isolation for case {case}"),
+                other_filters: Vec::new(),
+                logging: false,
             });
         }
     }
@@ -65,6 +67,7 @@ fn holds(found: &Rule, meant: &Rule) -> bool {
         && found.protocols == ["all"]
         && found.ranges == meant.ranges
         && found.target_tags == meant.target_tags
+        && found.other_filters.is_empty()
         && !found.disabled
 }
 
@@ -77,6 +80,19 @@ fn rules_for(detail: &InstanceDetail, tag: &str, case: &str) -> Vec<(String, Vec
         .into_iter()
         .map(|n| (n.to_string(), isolation_rules(tag, case, n)))
         .collect()
+}
+
+/// Refuses an instance a managed instance group owns: the group treats a stopped, suspended or
+/// unreachable member as unhealthy and recreates it from its template — deleting its boot disk
+/// and memory before anything is acquired — and deletion protection cannot be set on one.
+fn unmanaged(d: &InstanceDetail, at: &InstanceRef) -> Result<(), ActionError> {
+    match d.metadata.get("created-by") {
+        Some(group) if group.contains("/instanceGroupManagers/") => Err(format!(
+            "{at} belongs to the managed instance group {group}, which would recreate it (its boot disk and memory lost): take it out of the group first, keeping it (`gcloud compute instance-groups managed abandon-instances`), then run this again"
+        )
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// What isolation takes away, kept in the plan for a release.
@@ -256,6 +272,9 @@ fn isolation_plan(
     p.notes.push(
         "connections already established may outlive the new rules (connection tracking); suspend or stop the instance to end them for certain".to_string(),
     );
+    p.notes.push(
+        "organization and folder firewall policies are checked; a network firewall policy set to be evaluated before the VPC's rules is not: check the network's enforcement order".to_string(),
+    );
     p
 }
 
@@ -266,6 +285,7 @@ impl Action for IsolateInstance {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (detail, before) = self.state().await?;
+        unmanaged(&detail, &self.at)?;
         let tag = self.tag();
         let prior = self.carried.clone().unwrap_or_else(|| Prior {
             tag: tag.clone(),
@@ -422,9 +442,13 @@ impl Action for ReleaseInstance {
             // The same address when it is still there to take (a static one is); a new
             // ephemeral one otherwise.
             let same = compute::add_access_config(c, at, e, e.nat_ip.as_deref()).await;
+            // Only an address Google will not give back (400, invalid) is replaced by a new
+            // one: a refused permission, a quota or a timeout is the step's failure.
             let fresh = match same {
                 Ok(()) => false,
-                Err(_) if e.nat_ip.is_some() => {
+                Err(crate::GcpError::Call { message, .. })
+                    if e.nat_ip.is_some() && message.contains("HTTP 400") =>
+                {
                     compute::add_access_config(c, at, e, None)
                         .await
                         .map_err(err)?;
@@ -505,6 +529,7 @@ impl Action for StopInstance {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
+        unmanaged(&d, &self.at)?;
         stop_plan(&self.at, self.suspend, &d.status).map_err(ActionError::from)
     }
 
@@ -526,19 +551,48 @@ impl Action for StopInstance {
 pub struct DeleteInstance {
     pub c: Compute,
     pub at: InstanceRef,
-    /// Disks (`projects/P/zones/Z/disks/D`) the case acquired and verified.
-    pub acquired: Vec<String>,
+    /// Disks (`projects/P/zones/Z/disks/D`) the case acquired and verified, each with its
+    /// snapshot (`projects/P/global/snapshots/S`).
+    pub acquired: Vec<(String, String)>,
 }
 
-/// The disks of an instance the case has not acquired, by path (an unreadable source counts
-/// as not acquired).
-fn unacquired(detail: &InstanceDetail, acquired: &[String]) -> Vec<String> {
-    detail
-        .disks
-        .iter()
-        .map(|src| compute::disk_path(src).unwrap_or_else(|| src.clone()))
-        .filter(|d| !acquired.contains(d))
-        .collect()
+/// The disks of an instance without a copy that holds now: an acquisition verified in the
+/// case, whose snapshot still exists, is whole (`READY`) and was taken of this very disk (its
+/// id: a disk deleted and made again under the name is another disk). An unreadable source
+/// counts as not acquired.
+async fn unacquired(
+    c: &Compute,
+    detail: &InstanceDetail,
+    acquired: &[(String, String)],
+) -> Result<Vec<String>, ActionError> {
+    let mut missing = Vec::new();
+    for src in &detail.disks {
+        let Some(path) = compute::disk_path(src) else {
+            missing.push(src.clone());
+            continue;
+        };
+        let Some((_, snap)) = acquired.iter().find(|(d, _)| *d == path) else {
+            missing.push(path);
+            continue;
+        };
+        let parts: Vec<&str> = snap.split('/').collect();
+        let held = match parts.as_slice() {
+            ["projects", p, "global", "snapshots", n] => {
+                let disk = compute::disk(c, &path).await.map_err(err)?;
+                compute::snapshot(c, p, n)
+                    .await
+                    .map_err(err)?
+                    .is_some_and(|s| s.status == "READY" && s.source_disk_id == disk.id)
+            }
+            _ => false,
+        };
+        if !held {
+            missing.push(format!(
+                "{path} (its snapshot {snap} is gone, not whole, or of another disk)"
+            ));
+        }
+    }
+    Ok(missing)
 }
 
 impl Action for DeleteInstance {
@@ -559,7 +613,8 @@ impl Action for DeleteInstance {
                 true,
             ));
         };
-        let missing = unacquired(&d, &self.acquired);
+        unmanaged(&d, &self.at)?;
+        let missing = unacquired(&self.c, &d, &self.acquired).await?;
         if !missing.is_empty() {
             return Err(format!(
                 "{} is not deleted: the case holds no verified acquisition of {} (help: `squall acquire gcp instance {} --case CASE --yes` first)",
@@ -584,11 +639,11 @@ impl Action for DeleteInstance {
 
     async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
         let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
-        // Read again: a disk attached since the plan has no acquisition.
-        let missing = unacquired(&d, &self.acquired);
+        // Read again: a disk attached, or a snapshot deleted, since the plan.
+        let missing = unacquired(&self.c, &d, &self.acquired).await?;
         if !missing.is_empty() {
             return Err(format!(
-                "{} has disks not acquired since the plan: {}",
+                "{} has disks without a verified copy now: {}",
                 self.at,
                 missing.join(", ")
             )
@@ -682,6 +737,7 @@ mod tests {
             |r: &mut Rule| r.protocols = vec!["tcp:22".into()],
             |r: &mut Rule| r.target_tags = vec![],
             |r: &mut Rule| r.ranges = vec!["10.0.0.0/8".into()],
+            |r: &mut Rule| r.other_filters = vec!["destinationRanges=192.0.2.1/32".into()],
         ] {
             let mut r = meant.clone();
             edit(&mut r);

@@ -137,6 +137,14 @@ impl Action for FixWorldRule {
             ));
         };
         let ranges = narrowed(&rule.ranges, self.replace_with.as_deref())?;
+        if ranges.is_empty() && !rule.other_filters.is_empty() {
+            return Err(format!(
+                "{} also admits sources by {}: removing its world range would leave a rule Squall cannot write back whole; give --replace-with, or narrow it by hand",
+                self.resource(),
+                rule.other_filters.join("; ")
+            )
+            .into());
+        }
         let after = if ranges.is_empty() {
             json!({"exists": false})
         } else {
@@ -206,6 +214,8 @@ mod tests {
             target_tags: vec![],
             disabled: false,
             description: String::new(),
+            other_filters: Vec::new(),
+            logging: false,
         }
     }
 

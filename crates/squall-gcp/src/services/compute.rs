@@ -573,6 +573,14 @@ pub struct Rule {
     pub disabled: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Every other filter the rule has, as `field=value,value` (destination ranges of an
+    /// ingress rule, source tags, source and target service accounts): a rule with any of
+    /// them applies to less than its ranges and tags say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_filters: Vec<String>,
+    /// Whether it logs the connections it matches.
+    #[serde(default)]
+    pub logging: bool,
 }
 
 fn protocols(ip: Option<String>, ports: Vec<String>) -> Vec<String> {
@@ -608,12 +616,24 @@ fn rule(f: model::Firewall) -> Rule {
         .and_then(|d| d.name())
         .unwrap_or("INGRESS")
         .to_string();
-    // The ranges the rule is about: where traffic comes from (ingress) or goes to (egress).
-    let ranges = if direction == "EGRESS" {
-        f.destination_ranges
+    // The ranges the rule is about: where traffic comes from (ingress) or goes to (egress);
+    // every other filter kept beside them, by name.
+    let (ranges, other_ranges, other_name) = if direction == "EGRESS" {
+        (f.destination_ranges, f.source_ranges, "sourceRanges")
     } else {
-        f.source_ranges
+        (f.source_ranges, f.destination_ranges, "destinationRanges")
     };
+    let mut other_filters = Vec::new();
+    for (field, values) in [
+        (other_name, &other_ranges),
+        ("sourceTags", &f.source_tags),
+        ("sourceServiceAccounts", &f.source_service_accounts),
+        ("targetServiceAccounts", &f.target_service_accounts),
+    ] {
+        if !values.is_empty() {
+            other_filters.push(format!("{field}={}", values.join(",")));
+        }
+    }
     Rule {
         name: f.name.unwrap_or_default(),
         network: f.network.unwrap_or_default(),
@@ -625,6 +645,8 @@ fn rule(f: model::Firewall) -> Rule {
         target_tags: f.target_tags,
         disabled: f.disabled.unwrap_or(false),
         description: f.description.unwrap_or_default(),
+        other_filters,
+        logging: f.log_config.and_then(|l| l.enable).unwrap_or(false),
     }
 }
 
