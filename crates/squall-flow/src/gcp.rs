@@ -2,6 +2,7 @@
 //! (what each one reads, changes and checks) are `squall_gcp::respond`'s; this wires them to a
 //! case: what earlier entries of the case's ledger say (the state an isolation replaced).
 
+use futures_util::StreamExt;
 use squall_case::respond::Place;
 use squall_gcp::Target;
 use squall_gcp::request::InstanceRef;
@@ -257,9 +258,17 @@ pub fn acquire(
 ) -> anyhow::Result<(Outcomes, Vec<squall_case::Evidence>)> {
     let rt = respond::runtime()?;
     let (c, r) = connect(&rt, target, r, &req.instances)?;
+    let width = r.concurrency.max(1);
+    // Every instance read at once (bounded), not one round trip after another.
+    let details: Vec<_> = rt.block_on(
+        futures_util::stream::iter(&req.instances)
+            .map(|at| squall_gcp::services::compute::instance(&c, at))
+            .buffered(width)
+            .collect(),
+    );
     let mut actions = Vec::new();
-    for at in &req.instances {
-        let detail = rt.block_on(squall_gcp::services::compute::instance(&c, at))?;
+    for (at, detail) in req.instances.iter().zip(details) {
+        let detail = detail?;
         if detail.disks.is_empty() {
             warn(format!(
                 "{at} has no persistent disk to acquire (local SSDs are lost on stop)"
@@ -289,21 +298,34 @@ pub fn acquire(
     let mut recorded = Vec::new();
     if r.approved {
         let mut store = ctx.store()?;
-        for (action, outcome) in actions.iter().zip(&outcomes.outcomes) {
-            let held = outcome.status.holds()
-                && outcome
-                    .observed
-                    .as_ref()
-                    .is_some_and(|o| o["status"] == "READY" && o["of_this_disk"] == true);
-            if !held {
-                continue;
-            }
+        let held: Vec<&verbs::AcquireDisk> = actions
+            .iter()
+            .zip(&outcomes.outcomes)
+            .filter(|(_, outcome)| {
+                outcome.status.holds()
+                    && outcome
+                        .observed
+                        .as_ref()
+                        .is_some_and(|o| o["status"] == "READY" && o["of_this_disk"] == true)
+            })
+            .map(|(a, _)| a)
+            .collect();
+        let snapshots: Vec<_> =
+            rt.block_on(
+                futures_util::stream::iter(&held)
+                    .map(|a| {
+                        let name = verbs::snapshot_name(&r.case, &a.disk);
+                        let c = &c;
+                        async move {
+                            squall_gcp::services::compute::snapshot(c, &a.project, &name).await
+                        }
+                    })
+                    .buffered(width)
+                    .collect(),
+            );
+        for (action, snap) in held.into_iter().zip(snapshots) {
             let name = verbs::snapshot_name(&r.case, &action.disk);
-            match rt.block_on(squall_gcp::services::compute::snapshot(
-                &c,
-                &action.project,
-                &name,
-            )) {
+            match snap {
                 Ok(Some(snap)) => recorded.push(respond::record_once(
                     &mut store,
                     &r.case,

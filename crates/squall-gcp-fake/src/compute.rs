@@ -400,10 +400,12 @@ fn fingerprint_mismatch() -> ApiError {
     )
 }
 
-/// A resource's fingerprint: opaque bytes, base64 in JSON, new on every change.
+/// A resource's fingerprint: opaque bytes, new on every change, in JSON as the discovery
+/// format `byte` is written: padded base64 with the URL-safe alphabet (`-`, `_`), which is what
+/// the Rust client decodes.
 pub(crate) fn fingerprint(n: u64) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(n.to_be_bytes())
+    base64::engine::general_purpose::URL_SAFE.encode(n.to_be_bytes())
 }
 
 fn mutate_instance(
@@ -725,4 +727,17 @@ fn poll_operation(w: &mut World, key: &str) -> Result<Value, ApiError> {
         shown["httpErrorMessage"] = json!("BAD REQUEST");
     }
     Ok(shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_use_the_url_safe_alphabet_the_clients_decode() {
+        // Serials whose bytes encode to the two letters the alphabets differ in.
+        let all: String = (0..5000u64).map(fingerprint).collect();
+        assert!(!all.contains('+') && !all.contains('/'), "{all}");
+        assert!(all.contains('-') || all.contains('_'));
+    }
 }
