@@ -28,3 +28,26 @@ pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     }
     options.open(path)
 }
+
+/// Whether a new secret can be written at `path`: nothing there (not even a dangling link,
+/// which `exists()` would not see but creating the file would trip over), in a folder that is.
+/// Asked while planning, so a secret with nowhere to go is never made.
+pub fn ready_for_new(path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(format!(
+            "{shown} exists: the new secret is written only to a new file (help: choose another --secret-file)"
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!(
+            "{} is not a folder, so {shown} cannot be written (help: create it, or choose another --secret-file)",
+            parent.display()
+        ));
+    }
+    Ok(())
+}

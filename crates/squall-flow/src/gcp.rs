@@ -381,12 +381,23 @@ pub fn recover(
     what: Recover,
     show: &mut dyn FnMut(PlanShown<'_>),
 ) -> anyhow::Result<Outcomes> {
-    let Recover::Firewall {
-        project,
-        rules,
-        replace_with,
-    } = what;
     let rt = respond::runtime()?;
+    let (project, rules, replace_with) = match what {
+        Recover::Key { key, secret_file } => {
+            let (iam, r) = connect_iam(&rt, target, r, std::slice::from_ref(&key))?;
+            let action = verbs::RotateKey {
+                iam,
+                name: key,
+                secret_file,
+            };
+            return respond::run(ctx, &rt, &r, &[action], show);
+        }
+        Recover::Firewall {
+            project,
+            rules,
+            replace_with,
+        } => (project, rules, replace_with),
+    };
     let t = Target {
         case: Some(r.case.clone()),
         ..target.clone()

@@ -121,6 +121,65 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 .collect();
             Ok(json!({"keys": keys}))
         }
+        ["v1", "projects", p, "serviceAccounts", email, "keys"] if post => {
+            let email = account_key(w, p, email)?.to_string();
+            let user_keys = w
+                .keys
+                .values()
+                .filter(|k| {
+                    k["keyType"] == json!("USER_MANAGED")
+                        && k["name"]
+                            .as_str()
+                            .is_some_and(|n| n.contains(&format!("/{email}/keys/")))
+                })
+                .count();
+            if user_keys >= 10 {
+                return Err(ApiError::new(
+                    429,
+                    "rateLimitExceeded",
+                    "Precondition check failed: the service account has 10 keys, the limit.",
+                ));
+            }
+            let n = w.next();
+            let account = w.accounts[&email].clone();
+            let mut key = new_key(&account, n, true);
+            let name = key["name"].as_str().unwrap_or_default().to_string();
+            let id = name.rsplit('/').next().unwrap_or_default().to_string();
+            w.keys.insert(name, key.clone());
+            // The key file, as Google hands it over once: never kept by the fake either.
+            let file = json!({
+                "type": "service_account",
+                "project_id": account["projectId"],
+                "private_key_id": id,
+                "private_key": "-----BEGIN PRIVATE KEY-----\nc3F1YWxsLWZha2U=\n-----END PRIVATE KEY-----\n",
+                "client_email": email,
+                "token_uri": "https://oauth2.googleapis.com/token",
+            });
+            use base64::Engine;
+            key["privateKeyData"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(file.to_string()));
+            key["privateKeyType"] = json!(if ints_wanted(req) {
+                json!(2)
+            } else {
+                json!("TYPE_GOOGLE_CREDENTIALS_FILE")
+            });
+            Ok(shown(&key, ints_wanted(req)))
+        }
+        ["v1", "projects", p, "serviceAccounts", email, "keys", id]
+            if req.method == Method::DELETE =>
+        {
+            let email = account_key(w, p, email)?.to_string();
+            let name = w
+                .keys
+                .keys()
+                .find(|n| n.ends_with(&format!("/{email}/keys/{id}")))
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::not_found(&format!("serviceAccounts/{email}/keys/{id}"))
+                })?;
+            w.keys.remove(&name);
+            Ok(json!({}))
+        }
         ["v1", "projects", p, "serviceAccounts", email, "keys", id] if get || post => {
             let email = account_key(w, p, email)?.to_string();
             let (id, verb) = match id.split_once(':') {

@@ -455,23 +455,54 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Rotate a leaked service-account key: a new key for its account, its key file written
+    /// only to --secret-file (mode 0600, never overwritten, never printed or recorded), then
+    /// the old key disabled (kept, as evidence).
+    #[command(after_help = RESPONSE_HELP)]
+    Key {
+        /// projects/P/serviceAccounts/EMAIL/keys/KEY_ID.
+        key: String,
+        /// Required: only a new key is made this way.
+        #[arg(long, required = true)]
+        rotate: bool,
+        /// Where the new key file goes.
+        #[arg(long, value_name = "FILE")]
+        secret_file: std::path::PathBuf,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
 }
 
 impl RecoverGcp {
     /// The target flags, for a front end to fill what they left unset from its config.
     pub fn target_mut(&mut self) -> &mut GcpTargetArgs {
-        let RecoverGcp::Firewall { target, .. } = self;
-        target
+        match self {
+            RecoverGcp::Firewall { target, .. } | RecoverGcp::Key { target, .. } => target,
+        }
     }
 
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
-        let RecoverGcp::Firewall {
-            rules,
-            replace_with,
-            r,
-            target,
-        } = self;
+        let (rules, replace_with, r, target) = match self {
+            RecoverGcp::Key {
+                key,
+                secret_file,
+                r,
+                target,
+                ..
+            } => {
+                let key = crate::respond::key_name(&key)?;
+                return Ok((r, target, Recover::Key { key, secret_file }));
+            }
+            RecoverGcp::Firewall {
+                rules,
+                replace_with,
+                r,
+                target,
+            } => (rules, replace_with, r, target),
+        };
         let project = target
             .project
             .clone()

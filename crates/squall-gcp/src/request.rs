@@ -208,4 +208,10 @@ pub enum Recover {
         rules: Vec<String>,
         replace_with: Option<String>,
     },
+    /// A leaked service-account key rotated; the new key file written to `secret_file`
+    /// (owner-only, never overwritten).
+    Key {
+        key: String,
+        secret_file: std::path::PathBuf,
+    },
 }

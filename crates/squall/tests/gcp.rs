@@ -982,3 +982,91 @@ fn an_instance_a_managed_group_owns_is_refused_before_anything_changes() {
     }
     assert_eq!(s.mutations(), 0, "{:?}", s.fake.calls());
 }
+
+#[test]
+fn a_leaked_key_is_rotated_into_an_owner_only_file_and_the_old_one_disabled() {
+    let s = Setup::new();
+    let app = s.fake.add_service_account(PROJECT, "ci");
+    let leaked = s.fake.add_key(&app, true);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ci-key.json");
+    let file_arg = file.to_str().unwrap();
+
+    // The plan alone makes no key and no file.
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "key",
+        &leaked,
+        "--rotate",
+        "--secret-file",
+        file_arg,
+        "--case",
+        "C-0001",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["planned"]);
+    assert!(!file.exists());
+
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "key",
+        &leaked,
+        "--rotate",
+        "--secret-file",
+        file_arg,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"], "{out:?}");
+    assert_eq!(s.fake.key(&leaked).unwrap()["disabled"], true);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["client_email"], app.as_str());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The key file's secret is nowhere in the case or the output.
+    let ledger = s.ledger();
+    let text = serde_json::to_string(&ledger).unwrap();
+    assert!(!text.contains("PRIVATE KEY") && !err.contains("PRIVATE KEY"));
+
+    // Again: done, no second key, and an existing file is never overwritten.
+    let (out, _, _) = s.run(&[
+        "recover",
+        "gcp",
+        "key",
+        &leaked,
+        "--rotate",
+        "--secret-file",
+        file_arg,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged"]);
+    let other = s.fake.add_key(&app, true);
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "key",
+        &other,
+        "--rotate",
+        "--secret-file",
+        file_arg,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 3);
+    assert_eq!(status(&out), ["failed"]);
+    assert!(err.contains("exists"), "{err}");
+    assert!(s.fake.key(&other).unwrap()["disabled"].is_null());
+}

@@ -64,7 +64,7 @@ fn rotation_plan(
             )
             .into());
         }
-        secret_target_ok(secret_file)?;
+        squall_core::files::ready_for_new(secret_file)?;
         p.notes.push(format!(
             "the new key's secret goes to {} (mode 0600); it is never printed or recorded",
             secret_file.display()
@@ -117,30 +117,6 @@ impl Action for RotateKey {
         self.state(plan.before["user"].as_str().unwrap_or_default())
             .await
     }
-}
-
-/// Whether a new secret can be written at `path`: nothing there (not even a dangling link,
-/// which `exists()` would not see but creating the file would trip over), in a folder that is.
-fn secret_target_ok(path: &Path) -> Result<(), ActionError> {
-    let shown = path.display();
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Err(format!(
-            "{shown} exists: the new secret is written only to a new file (help: choose another --secret-file)"
-        )
-        .into());
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        return Err(format!(
-            "{} is not a folder, so {shown} cannot be written (help: create it, or choose another --secret-file)",
-            parent.display()
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// Writes a credentials-file profile into the file made for it.

@@ -183,6 +183,109 @@ impl Action for DisableKey {
     }
 }
 
+/// Rotate a leaked key: a new key for its service account — its key file written to a file
+/// only the analyst can read, never printed or recorded — then the old key disabled.
+pub struct RotateKey {
+    pub iam: Iam,
+    /// `projects/P/serviceAccounts/EMAIL/keys/ID`.
+    pub name: String,
+    pub secret_file: std::path::PathBuf,
+}
+
+impl RotateKey {
+    fn account(&self) -> &str {
+        self.name.rsplit_once("/keys/").map_or("", |(a, _)| a)
+    }
+
+    async fn state(&self) -> Result<Value, ActionError> {
+        let keys = iam::user_keys(&self.iam, self.account())
+            .await
+            .map_err(err)?;
+        Ok(rotation_state(&self.name, &keys))
+    }
+}
+
+/// Where the rotation of `key` stands: the old key disabled or not, and whether another
+/// enabled user-managed key made no earlier than it exists (its replacement).
+fn rotation_state(key: &str, keys: &[Key]) -> Value {
+    let old = keys.iter().find(|k| k.name == key);
+    let created = old.and_then(|k| k.created.clone()).unwrap_or_default();
+    let replaced = keys
+        .iter()
+        .any(|k| k.name != key && !k.disabled && k.created.clone().unwrap_or_default() >= created);
+    json!({
+        "old_key_disabled": old.map(|k| k.disabled),
+        "replacement_enabled": replaced,
+        "user_keys": keys.len(),
+    })
+}
+
+/// Google's limit of user-managed keys per service account.
+const KEY_LIMIT: u64 = 10;
+
+impl Action for RotateKey {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.state().await?;
+        if before["old_key_disabled"].is_null() {
+            return Err(format!("{} is not a user-managed key of its account", self.name).into());
+        }
+        let mut p = Plan::new(
+            "rotate-sa-key",
+            &self.name,
+            before,
+            json!({"old_key_disabled": true, "replacement_enabled": true}),
+            true,
+        );
+        if !p.already_done {
+            if p.before["user_keys"].as_u64() >= Some(KEY_LIMIT) {
+                return Err(format!(
+                    "{} already has {KEY_LIMIT} user-managed keys (Google's limit): delete one not in use first",
+                    self.account()
+                )
+                .into());
+            }
+            squall_core::files::ready_for_new(&self.secret_file)?;
+            p.notes.push(format!(
+                "the new key file goes to {} (mode 0600); it is never printed or recorded",
+                self.secret_file.display()
+            ));
+        }
+        Ok(p)
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        use std::io::Write;
+        // The file is made before the key: a key file with nowhere to go must never exist.
+        let shown = self.secret_file.display();
+        let mut file = squall_core::files::new_private_file(&self.secret_file)
+            .map_err(|e| format!("creating {shown}: {e}; no key was made"))?;
+        let (new, data) = iam::create_key(&self.iam, self.account())
+            .await
+            .map_err(err)?;
+        let written = file.write_all(&data).and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            // The key file is lost: take the new key back, and leave the old one as it was.
+            let undone = iam::delete_key(&self.iam, &new).await;
+            let _ = std::fs::remove_file(&self.secret_file);
+            return Err(match undone {
+                Ok(()) => format!("writing {shown}: {e}; the new key was deleted again and {} left as it was", self.name),
+                Err(d) => format!("writing {shown}: {e}; deleting the new key {new} failed too ({d}): delete it by hand"),
+            }
+            .into());
+        }
+        iam::disable_key(&self.iam, &self.name).await.map_err(err)?;
+        Ok(json!({"new_key": new, "secret_file": shown.to_string()}))
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.state().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 //!
 //! - `instance.rs`: a compromised instance (isolate, release, suspend, stop, delete);
 //! - `acquisition.rs`: evidence from its disks (snapshots into the forensic project);
-//! - `identity.rs`: stolen credentials (a service account and its keys, one key);
+//! - `identity.rs`: stolen credentials (a service account and its keys, one key; a key
+//!   rotated);
 //! - `ssh.rs`: SSH keys in instance and project metadata;
 //! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed).
 
@@ -22,7 +23,7 @@ use squall_core::respond::ActionError;
 use crate::GcpError;
 
 pub use acquisition::{AcquireDisk, SNAPSHOT_WAIT, snapshot_name};
-pub use identity::{ContainServiceAccount, DisableKey, account_name, key_name};
+pub use identity::{ContainServiceAccount, DisableKey, RotateKey, account_name, key_name};
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };

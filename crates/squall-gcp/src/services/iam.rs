@@ -111,3 +111,30 @@ pub async fn disable_key(c: &Iam, name: &str) -> Result<(), GcpError> {
         .map(|_| ())
         .map_err(|e| GcpError::call("iam.serviceAccountKeys.disable", name, e))
 }
+
+/// `iam.serviceAccountKeys.create`: a new key and its key file, which Google hands over once
+/// and keeps no copy of. Returns the key's name and the file's bytes.
+pub async fn create_key(c: &Iam, account: &str) -> Result<(String, Vec<u8>), GcpError> {
+    use google_cloud_iam_admin_v1::model::{
+        ServiceAccountKeyAlgorithm, ServiceAccountPrivateKeyType,
+    };
+    let k = c
+        .create_service_account_key()
+        .set_name(account)
+        .set_private_key_type(ServiceAccountPrivateKeyType::TypeGoogleCredentialsFile)
+        .set_key_algorithm(ServiceAccountKeyAlgorithm::KeyAlgRsa2048)
+        .send()
+        .await
+        .map_err(|e| GcpError::call("iam.serviceAccountKeys.create", account, e))?;
+    Ok((k.name, k.private_key_data.to_vec()))
+}
+
+/// `iam.serviceAccountKeys.delete`.
+pub async fn delete_key(c: &Iam, name: &str) -> Result<(), GcpError> {
+    c.delete_service_account_key()
+        .set_name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| GcpError::call("iam.serviceAccountKeys.delete", name, e))
+}
