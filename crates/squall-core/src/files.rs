@@ -51,3 +51,21 @@ pub fn ready_for_new(path: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_is_never_sent_where_it_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let dangling = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &dangling).unwrap();
+        let err = super::ready_for_new(&dangling).unwrap_err();
+        assert!(err.contains("exists"), "{err}");
+        let missing = dir.path().join("no-such-folder/creds");
+        let err = super::ready_for_new(&missing).unwrap_err();
+        assert!(err.contains("not a folder"), "{err}");
+        assert!(super::new_private_file(&dangling).is_err());
+        assert!(super::ready_for_new(&dir.path().join("creds")).is_ok());
+    }
+}

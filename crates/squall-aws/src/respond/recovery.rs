@@ -838,18 +838,4 @@ mod tests {
         assert!(root_volume(&d).is_none());
         assert_eq!(restore_state(&d, None)["root_volume"], Value::Null);
     }
-
-    #[test]
-    fn a_secret_is_never_sent_where_it_cannot_be_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let dangling = dir.path().join("link");
-        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &dangling).unwrap();
-        let err = secret_target_ok(&dangling).unwrap_err().to_string();
-        assert!(err.contains("exists"), "{err}");
-        let missing = dir.path().join("no-such-folder/creds");
-        let err = secret_target_ok(&missing).unwrap_err().to_string();
-        assert!(err.contains("not a folder"), "{err}");
-        assert!(squall_core::files::new_private_file(&dangling).is_err());
-        assert!(secret_target_ok(&dir.path().join("creds")).is_ok());
-    }
 }
