@@ -101,6 +101,24 @@ fn disk_key(source: &str) -> Option<String> {
 }
 
 pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
+    // A request id seen before gets its first operation back, and nothing is done again.
+    let id = req
+        .query
+        .get("requestId")
+        .filter(|_| req.method != Method::GET);
+    if let Some(op) = id.and_then(|id| w.request_ids.get(id)) {
+        return Ok(op.clone());
+    }
+    let answer = answer(w, req)?;
+    if let Some(id) = id
+        && answer["kind"] == json!("compute#operation")
+    {
+        w.request_ids.insert(id.clone(), answer.clone());
+    }
+    Ok(answer)
+}
+
+fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
     let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
@@ -174,6 +192,9 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
             let key = instance_key(p, z, n);
             if !w.instances.contains_key(&key) {
                 return Err(ApiError::not_found(&key));
+            }
+            if *verb == "addAccessConfig" {
+                address_available(w, &req.body["natIP"])?;
             }
             let fail = req.fail_operation.clone();
             if fail.is_none() {
@@ -390,6 +411,28 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
     }
 }
 
+/// An access config may ask for a reserved static address no instance uses; an ephemeral
+/// address, once given back, cannot be asked for again.
+fn address_available(w: &World, nat_ip: &Value) -> Result<(), ApiError> {
+    let Some(ip) = nat_ip.as_str() else {
+        return Ok(());
+    };
+    let in_use = w.instances.values().any(|i| {
+        i["networkInterfaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| n["accessConfigs"].as_array().into_iter().flatten())
+            .any(|a| a["natIP"] == json!(ip))
+    });
+    if !w.static_addresses.contains(ip) || in_use {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for field 'resource.natIP': '{ip}'. The specified external IP address '{ip}' was not found or is in use."
+        )));
+    }
+    Ok(())
+}
+
 /// What Compute answers a change sent with a stale fingerprint: someone else changed it since
 /// it was read.
 fn fingerprint_mismatch() -> ApiError {
@@ -495,7 +538,12 @@ fn mutate_instance(
                 config["type"] = json!("ONE_TO_ONE_NAT");
             }
             if config["natIP"].is_null() {
-                config["natIP"] = json!("35.200.0.1");
+                config["natIP"] = json!(format!(
+                    "35.{}.{}.{}",
+                    200 + (serial / 62500) % 50,
+                    (serial / 250) % 250,
+                    serial % 250 + 1
+                ));
             }
             nic["accessConfigs"] = json!([config]);
         }

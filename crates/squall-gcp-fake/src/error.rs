@@ -80,6 +80,8 @@ pub struct Fault {
     /// The request is accepted and its operation finishes with this error (how Compute reports
     /// most failures of a mutation), instead of the request itself failing.
     pub in_operation: bool,
+    /// The request is carried out, but its answer is lost: the caller sees this error.
+    pub answer_lost: bool,
 }
 
 impl Fault {
@@ -91,6 +93,7 @@ impl Fault {
             code: 429,
             message: "Rate Limit Exceeded".to_string(),
             in_operation: false,
+            answer_lost: false,
         }
     }
 
@@ -102,6 +105,7 @@ impl Fault {
             code: 403,
             message: format!("Required '{permission}' permission"),
             in_operation: false,
+            answer_lost: false,
         }
     }
 
@@ -113,6 +117,20 @@ impl Fault {
             code: 400,
             message: message.to_string(),
             in_operation: true,
+            answer_lost: false,
+        }
+    }
+
+    /// The request is carried out but the caller gets `503 backendError`, `times` times: a
+    /// client retrying must not do it twice (Compute's `requestId` is for this).
+    pub fn lost_answer(matches: &str, times: u32) -> Fault {
+        Fault {
+            matches: matches.to_string(),
+            times,
+            code: 503,
+            message: "The service is currently unavailable.".to_string(),
+            in_operation: false,
+            answer_lost: true,
         }
     }
 

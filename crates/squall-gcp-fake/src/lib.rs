@@ -56,6 +56,11 @@ pub(crate) struct World {
     /// `projects/P/global/snapshots/S` → snapshot.
     pub(crate) snapshots: BTreeMap<String, Value>,
     pub(crate) operations: BTreeMap<String, Value>,
+    /// Compute `requestId` → the operation its first request started: a retry gets it again
+    /// instead of doing the change twice.
+    pub(crate) request_ids: BTreeMap<String, Value>,
+    /// Reserved static external addresses (the only ones an access config may ask for).
+    pub(crate) static_addresses: std::collections::BTreeSet<String>,
     /// Project id → its `commonInstanceMetadata`.
     pub(crate) project_metadata: BTreeMap<String, Value>,
     /// Email → service account.
@@ -232,6 +237,12 @@ impl Fake {
             .filter(|(k, _)| k.starts_with(&prefix))
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Reserves an external address as static (`addresses.insert`), so an access config may
+    /// ask for it by `natIP`.
+    pub fn reserve_static_address(&self, ip: &str) {
+        self.world().static_addresses.insert(ip.to_string());
     }
 
     /// A VPC firewall rule as the API would return it now.

@@ -96,6 +96,7 @@ fn answer(
         ));
     }
     let mut fail_operation = None;
+    let mut lost = None;
     let call = format!("{method} {path}");
     if let Some(f) = w
         .faults
@@ -105,6 +106,8 @@ fn answer(
         f.times -= 1;
         if f.in_operation {
             fail_operation = Some(f.error());
+        } else if f.answer_lost {
+            lost = Some(f.error());
         } else {
             return Err(f.error());
         }
@@ -128,12 +131,16 @@ fn answer(
         principal: principal.to_string(),
         fail_operation,
     };
-    match req.segments.first().map(String::as_str) {
+    let answer = match req.segments.first().map(String::as_str) {
         Some("compute") => crate::compute::handle(w, &req),
         Some("v1") if path.ends_with(":generateAccessToken") => generate_access_token(w, &req),
         Some("v1") => crate::iam::handle(w, &req),
         Some("v2") => crate::logging::handle(w, &req),
         _ => Err(ApiError::not_found(path)),
+    };
+    match lost {
+        Some(e) => Err(e),
+        None => answer,
     }
 }
 

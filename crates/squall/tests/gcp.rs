@@ -101,6 +101,12 @@ fn tags(i: &Value) -> Vec<String> {
 fn isolation_cuts_one_instance_off_and_release_puts_it_back() {
     let s = Setup::new();
     let before = s.fake.instance(WEB).unwrap();
+    // A static address: Google gives it back on release (an ephemeral one it does not).
+    s.fake.reserve_static_address(
+        before["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+            .as_str()
+            .unwrap(),
+    );
     let neighbour = s
         .fake
         .instance("projects/acme-prod/zones/europe-west1-b/instances/web-2")
@@ -331,6 +337,55 @@ fn throttling_is_retried_and_a_failed_operation_is_recorded_then_converges() {
     let back = s.fake.instance(WEB).unwrap();
     assert_eq!(tags(&back), ["web"]);
     assert_eq!(back["deletionProtection"], false);
+    // The ephemeral address went back to Google with the isolation: a new one is taken, and
+    // the ledger says so.
+    assert!(back["networkInterfaces"][0]["accessConfigs"][0]["natIP"].is_string());
+    let executed = s
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "action.executed")
+        .unwrap();
+    assert!(
+        executed.to_string().contains("\"new_address\":true"),
+        "{executed}"
+    );
+}
+
+#[test]
+fn a_change_whose_answer_was_lost_is_retried_without_being_made_twice() {
+    let s = Setup::new();
+    // setTags is carried out, but the answer is a 503: the retry carries the same request id.
+    s.fake.inject(Fault::lost_answer("setTags", 1));
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    let calls = s.fake.calls_to("setTags");
+    let answers: Vec<u16> = calls.iter().map(|c| c.status).collect();
+    // Without the request id, the second try would have met a new fingerprint (412).
+    assert_eq!(answers, [503, 200]);
+    let ids: Vec<&str> = calls
+        .iter()
+        .map(|c| {
+            c.path
+                .split("requestId=")
+                .nth(1)
+                .unwrap_or("")
+                .split('&')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert!(!ids[0].is_empty() && ids[0] == ids[1], "{ids:?}");
 }
 
 #[test]
