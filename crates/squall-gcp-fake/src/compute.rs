@@ -324,6 +324,21 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(&key))
         }
+        ["compute", "v1", "projects", p, "global", "networks", n] if get => {
+            let key = format!("projects/{p}/global/networks/{n}");
+            let order = w
+                .network_order
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| "AFTER_CLASSIC_FIREWALL".to_string());
+            Ok(json!({
+                "kind": "compute#network",
+                "name": n,
+                "selfLink": format!("{BASE}/{key}"),
+                "autoCreateSubnetworks": true,
+                "networkFirewallPolicyEnforcementOrder": order,
+            }))
+        }
         ["compute", "v1", "projects", p, "zones", z, "operations", op] if get => {
             poll_operation(w, &format!("projects/{p}/zones/{z}/operations/{op}"))
         }

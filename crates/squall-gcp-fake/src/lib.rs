@@ -59,6 +59,8 @@ pub(crate) struct World {
     /// Compute `requestId` → the operation its first request started: a retry gets it again
     /// instead of doing the change twice.
     pub(crate) request_ids: BTreeMap<String, Value>,
+    /// `projects/P/global/networks/N` → its `networkFirewallPolicyEnforcementOrder`.
+    pub(crate) network_order: BTreeMap<String, String>,
     /// Reserved static external addresses (the only ones an access config may ask for).
     pub(crate) static_addresses: std::collections::BTreeSet<String>,
     /// Project id → its `commonInstanceMetadata`.
@@ -372,6 +374,43 @@ impl Fake {
             .entry(project.to_string())
             .or_default()
             .extend(entries);
+    }
+
+    /// Puts a global network firewall policy rule in front of the project's instances.
+    pub fn add_network_policy_rule(
+        &self,
+        project: &str,
+        priority: i32,
+        action: &str,
+        direction: &str,
+        ranges: &[&str],
+    ) {
+        let mut w = self.world();
+        let range_field = if direction == "INGRESS" {
+            "srcIpRanges"
+        } else {
+            "destIpRanges"
+        };
+        let rule = json!({
+            "kind": "compute#firewallPolicyRule", "priority": priority, "action": action,
+            "direction": direction,
+            "match": {range_field: ranges, "layer4Configs": [{"ipProtocol": "all"}]},
+        });
+        w.policies
+            .entry(project.to_string())
+            .or_default()
+            .push(json!({
+                "name": "net-policy", "shortName": "net-policy", "type": "NETWORK", "rules": [rule],
+            }));
+    }
+
+    /// Sets when a network evaluates its firewall policies: `BEFORE_CLASSIC_FIREWALL` or
+    /// `AFTER_CLASSIC_FIREWALL` (the default).
+    pub fn set_network_policy_order(&self, project: &str, network: &str, order: &str) {
+        self.world().network_order.insert(
+            format!("projects/{project}/global/networks/{network}"),
+            order.to_string(),
+        );
     }
 
     /// Injects a fault: the next `times` requests whose method and path contain `matches`

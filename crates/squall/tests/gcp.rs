@@ -1125,3 +1125,42 @@ fn a_leaked_key_is_rotated_into_an_owner_only_file_and_the_old_one_disabled() {
     assert!(err.contains("exists"), "{err}");
     assert!(s.fake.key(&other).unwrap()["disabled"].is_null());
 }
+
+#[test]
+fn a_network_policy_evaluated_first_fails_the_isolation_and_one_evaluated_after_does_not() {
+    let s = Setup::new();
+    s.fake
+        .add_network_policy_rule(PROJECT, 1000, "allow", "INGRESS", &["203.0.113.0/24"]);
+    // Evaluated after the VPC's rules (the default): the priority-0 denies win.
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    // Evaluated before them: its allow comes first, and the isolation does not hold.
+    s.fake
+        .set_network_policy_order(PROJECT, "default", "BEFORE_CLASSIC_FIREWALL");
+    let (out, err, code) = s.run(&[
+        "contain",
+        "gcp",
+        "instance",
+        WEB,
+        "--case",
+        "C-0001",
+        "--isolate",
+        "--yes",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("203.0.113.0/24") && err.contains("NETWORK"),
+        "{err}"
+    );
+    assert_eq!(status(&out), ["failed"]);
+}

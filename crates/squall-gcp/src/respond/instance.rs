@@ -114,12 +114,16 @@ pub struct RuleAt {
     pub name: String,
 }
 
-/// A hierarchical policy rule that allows traffic before the VPC's rules are looked at: it
-/// lets through what the isolation denies.
-fn bypasses(e: &Effective) -> Vec<String> {
+/// Policy rules that allow traffic before the VPC's rules are looked at, and so let through
+/// what the isolation denies: an organization's or folder's (hierarchical) always; a network
+/// firewall policy's when the network evaluates its policies first (`policies_first`).
+fn bypasses(e: &Effective, policies_first: bool) -> Vec<String> {
     e.policy_rules
         .iter()
-        .filter(|r| r.kind == "HIERARCHY" && r.action == "allow")
+        .filter(|r| {
+            r.action == "allow"
+                && (r.kind == "HIERARCHY" || (policies_first && r.kind.starts_with("NETWORK")))
+        })
         .map(|r| {
             format!(
                 "firewall policy {:?} ({}) rule {} allows {} {} {} before the VPC's rules",
@@ -197,6 +201,12 @@ impl IsolateInstance {
             let e = compute::effective_firewalls(&self.c, &self.at, nic)
                 .await
                 .map_err(err)?;
+            // Network policies matter only where they come first: read the network only then.
+            let network_policies = e.policy_rules.iter().any(|r| r.kind.starts_with("NETWORK"));
+            let first = network_policies
+                && compute::policies_first(&self.c, network)
+                    .await
+                    .map_err(err)?;
             let ours: Vec<String> = isolation_rules(tag, &self.case, network)
                 .into_iter()
                 .map(|r| r.name)
@@ -204,7 +214,7 @@ impl IsolateInstance {
                 .collect();
             out.insert(
                 nic.clone(),
-                json!({"rules_in_force": ours, "bypassed_by": bypasses(&e)}),
+                json!({"rules_in_force": ours, "bypassed_by": bypasses(&e, first)}),
             );
         }
         Ok(Value::Object(out))
@@ -271,9 +281,6 @@ fn isolation_plan(
     }
     p.notes.push(
         "connections already established may outlive the new rules (connection tracking); suspend or stop the instance to end them for certain".to_string(),
-    );
-    p.notes.push(
-        "organization and folder firewall policies are checked; a network firewall policy set to be evaluated before the VPC's rules is not: check the network's enforcement order".to_string(),
     );
     p
 }
@@ -746,7 +753,7 @@ mod tests {
     }
 
     #[test]
-    fn only_hierarchical_allow_rules_bypass_the_isolation() {
+    fn allow_rules_evaluated_before_the_vpc_rules_bypass_the_isolation() {
         let rule = |kind: &str, action: &str| PolicyRule {
             policy: "org-baseline".into(),
             kind: kind.into(),
@@ -764,12 +771,14 @@ mod tests {
                 rule("NETWORK", "allow"),
             ],
         };
-        let b = bypasses(&e);
+        let b = bypasses(&e, false);
         assert_eq!(b.len(), 1, "{b:?}");
         assert!(
             b[0].contains("35.235.240.0/20") && b[0].contains("INGRESS"),
             "{b:?}"
         );
+        // A network policy evaluated before the VPC's rules bypasses too.
+        assert_eq!(bypasses(&e, true).len(), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use google_cloud_compute_v1::client::{
-    Disks, Firewalls, Instances, Projects, RegionDisks, Snapshots,
+    Disks, Firewalls, Instances, Networks, Projects, RegionDisks, Snapshots,
 };
 use google_cloud_compute_v1::model;
 use google_cloud_gax::options::RequestOptionsBuilder;
@@ -27,6 +27,7 @@ pub struct Compute {
     pub disks: Disks,
     pub region_disks: RegionDisks,
     pub snapshots: Snapshots,
+    pub networks: Networks,
 }
 
 impl Compute {
@@ -64,6 +65,11 @@ impl Compute {
                 .map_err(err)?,
             snapshots: conn
                 .configure(Snapshots::builder())
+                .build()
+                .await
+                .map_err(err)?,
+            networks: conn
+                .configure(Networks::builder())
                 .build()
                 .await
                 .map_err(err)?,
@@ -943,4 +949,27 @@ pub async fn set_source_ranges(
         p,
     )
     .await
+}
+
+/// Whether a network evaluates its network firewall policies before its VPC rules
+/// (`networkFirewallPolicyEnforcementOrder` = `BEFORE_CLASSIC_FIREWALL`), from `compute.networks.get`.
+pub async fn policies_first(c: &Compute, network: &str) -> Result<bool, GcpError> {
+    let path = &network[network.find("projects/").unwrap_or(0)..];
+    let parts: Vec<&str> = path.split('/').collect();
+    let ["projects", p, "global", "networks", n] = parts.as_slice() else {
+        return Err(GcpError::Invalid(format!("{network:?} is not a network")));
+    };
+    let net = c
+        .networks
+        .get()
+        .set_project(*p)
+        .set_network(*n)
+        .send()
+        .await
+        .map_err(|e| GcpError::call("compute.networks.get", path, e))?;
+    Ok(net
+        .network_firewall_policy_enforcement_order
+        .as_ref()
+        .and_then(|o| o.name())
+        == Some("BEFORE_CLASSIC_FIREWALL"))
 }
