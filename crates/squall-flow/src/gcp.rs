@@ -22,6 +22,21 @@ fn connect(
     r: &Response,
     instances: &[InstanceRef],
 ) -> anyhow::Result<(Compute, Response)> {
+    connect_at(
+        rt,
+        target,
+        r,
+        place(instances.iter().map(|i| i.project.as_str())),
+    )
+}
+
+/// The Compute clients for `target`, acting at `place`.
+fn connect_at(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    place: Place,
+) -> anyhow::Result<(Compute, Response)> {
     let t = Target {
         case: Some(r.case.clone()),
         ..target.clone()
@@ -30,8 +45,7 @@ fn connect(
         let conn = squall_gcp::connect(&t).await?;
         Compute::new(&conn).await
     })?;
-    let projects = instances.iter().map(|i| i.project.as_str());
-    Ok((compute, r.at(place(projects))))
+    Ok((compute, r.at(place)))
 }
 
 /// Where a run acts: the project, when every resource named is in the same known one (`-`
@@ -392,21 +406,29 @@ pub fn recover(
             };
             return respond::run(ctx, &rt, &r, &[action], show);
         }
+        Recover::Unshare {
+            what,
+            project,
+            name,
+            from,
+        } => {
+            let (c, r) = connect_at(&rt, target, r, place(std::iter::once(project.as_str())))?;
+            let action = verbs::Unshare {
+                c,
+                what,
+                project,
+                name,
+                from,
+            };
+            return respond::run(ctx, &rt, &r, &[action], show);
+        }
         Recover::Firewall {
             project,
             rules,
             replace_with,
         } => (project, rules, replace_with),
     };
-    let t = Target {
-        case: Some(r.case.clone()),
-        ..target.clone()
-    };
-    let c = rt.block_on(async {
-        let conn = squall_gcp::connect(&t).await?;
-        Compute::new(&conn).await
-    })?;
-    let r = r.at(place(std::iter::once(project.as_str())));
+    let (c, r) = connect_at(&rt, target, r, place(std::iter::once(project.as_str())))?;
     let names = if rules.is_empty() {
         rt.block_on(squall_gcp::services::compute::firewalls(&c, &project))?
             .into_iter()

@@ -317,6 +317,63 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
             let link = format!("{BASE}/{key}");
             Ok(operation(w, p, None, "insert", &link, req, fail))
         }
+        [
+            "compute",
+            "v1",
+            "projects",
+            p,
+            "global",
+            kind @ ("snapshots" | "images"),
+            name,
+            verb @ ("getIamPolicy" | "setIamPolicy"),
+        ] => {
+            let key = format!("projects/{p}/global/{kind}/{name}");
+            let exists = if *kind == "snapshots" {
+                w.snapshots.contains_key(&key)
+            } else {
+                w.images.contains_key(&key)
+            };
+            if !exists {
+                return Err(ApiError::not_found(&key));
+            }
+            let n = w.next();
+            let current = w
+                .iam_policies
+                .entry(key.clone())
+                .or_insert_with(|| json!({"version": 1, "bindings": [], "etag": fingerprint(n)}))
+                .clone();
+            if *verb == "getIamPolicy" && get {
+                return Ok(current);
+            }
+            if !post {
+                return Err(ApiError::not_found(&key));
+            }
+            let policy = &req.body["policy"];
+            if !policy["etag"].is_null() && policy["etag"] != current["etag"] {
+                return Err(ApiError::new(
+                    412,
+                    "conditionNotMet",
+                    "The etag of the policy does not match: it was changed since it was read.",
+                ));
+            }
+            let m = w.next();
+            let mut stored = json!({
+                "version": 1,
+                "bindings": policy["bindings"].as_array().cloned().unwrap_or_default(),
+                "etag": fingerprint(m),
+            });
+            if stored["bindings"].as_array().is_some_and(|b| {
+                b.iter()
+                    .any(|b| b["members"].as_array().is_none_or(|m| m.is_empty()))
+            }) {
+                return Err(ApiError::invalid(
+                    "A binding must have at least one member.",
+                ));
+            }
+            w.iam_policies.insert(key, stored.clone());
+            stored["kind"] = json!("compute#policy");
+            Ok(stored)
+        }
         ["compute", "v1", "projects", p, "global", "snapshots", name] if get => {
             let key = format!("projects/{p}/global/snapshots/{name}");
             w.snapshots

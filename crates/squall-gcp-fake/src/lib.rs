@@ -55,6 +55,10 @@ pub(crate) struct World {
     pub(crate) disks: BTreeMap<String, Value>,
     /// `projects/P/global/snapshots/S` → snapshot.
     pub(crate) snapshots: BTreeMap<String, Value>,
+    /// `projects/P/global/images/I` → image.
+    pub(crate) images: BTreeMap<String, Value>,
+    /// A snapshot's or image's key → its IAM policy.
+    pub(crate) iam_policies: BTreeMap<String, Value>,
     pub(crate) operations: BTreeMap<String, Value>,
     /// Compute `requestId` → the operation its first request started: a retry gets it again
     /// instead of doing the change twice.
@@ -239,6 +243,53 @@ impl Fake {
             .filter(|(k, _)| k.starts_with(&prefix))
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Adds an image (`projects/P/global/images/I`); returns its key.
+    pub fn add_image(&self, project: &str, name: &str) -> String {
+        let key = format!("projects/{project}/global/images/{name}");
+        self.world().images.insert(
+            key.clone(),
+            json!({"kind": "compute#image", "name": name, "status": "READY",
+                "selfLink": format!("https://www.googleapis.com/compute/v1/{key}")}),
+        );
+        key
+    }
+
+    /// Adds a snapshot (`projects/P/global/snapshots/S`) of no disk of the fake's; returns its
+    /// key.
+    pub fn add_snapshot(&self, project: &str, name: &str) -> String {
+        let key = format!("projects/{project}/global/snapshots/{name}");
+        self.world().snapshots.insert(
+            key.clone(),
+            json!({"kind": "compute#snapshot", "name": name, "status": "READY",
+                "selfLink": format!("https://www.googleapis.com/compute/v1/{key}")}),
+        );
+        key
+    }
+
+    /// Grants `member` `role` on a snapshot or image (by key): what sharing it out looks like.
+    pub fn share(&self, key: &str, role: &str, member: &str) {
+        let mut w = self.world();
+        let n = w.next();
+        let policy = w
+            .iam_policies
+            .entry(key.to_string())
+            .or_insert_with(|| json!({"version": 1, "bindings": []}));
+        let bindings = policy["bindings"].as_array_mut().expect("bindings");
+        match bindings.iter_mut().find(|b| b["role"] == json!(role)) {
+            Some(b) => b["members"]
+                .as_array_mut()
+                .expect("members")
+                .push(json!(member)),
+            None => bindings.push(json!({"role": role, "members": [member]})),
+        }
+        policy["etag"] = json!(compute::fingerprint(n));
+    }
+
+    /// A snapshot's or image's IAM policy as the API would return it now.
+    pub fn iam_policy(&self, key: &str) -> Option<Value> {
+        self.world().iam_policies.get(key).cloned()
     }
 
     /// Reserves an external address as static (`addresses.insert`), so an access config may

@@ -473,19 +473,116 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Stop sharing a snapshot or image with IAM members the attacker added (their own
+    /// account, or `public`: allUsers and allAuthenticatedUsers).
+    #[command(
+        after_help = "The IAM policy is read, the members taken out of every binding (a binding \
+        left empty goes) and written back with the etag it was read with, so a concurrent \
+        change fails rather than being overwritten. Copies already made from it are out of \
+        reach.\n\n\
+        Examples:\n  squall recover gcp unshare --snapshot web-1-snap --from user:mallory@evil.example --project acme-prod --case C-0001 --yes\n  \
+        squall recover gcp unshare --image golden-7 --from public --project acme-prod --case C-0001 --yes"
+    )]
+    Unshare {
+        /// The snapshot's name.
+        #[arg(
+            long,
+            value_name = "NAME",
+            conflicts_with = "image",
+            required_unless_present = "image"
+        )]
+        snapshot: Option<String>,
+        /// The image's name.
+        #[arg(long, value_name = "NAME")]
+        image: Option<String>,
+        /// An IAM member to take out (`user:...`, `serviceAccount:...`, `group:...`,
+        /// `domain:...`, `allUsers`) or `public` (repeatable).
+        #[arg(long, value_name = "MEMBER", required = true)]
+        from: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
 }
 
 impl RecoverGcp {
     /// The target flags, for a front end to fill what they left unset from its config.
     pub fn target_mut(&mut self) -> &mut GcpTargetArgs {
         match self {
-            RecoverGcp::Firewall { target, .. } | RecoverGcp::Key { target, .. } => target,
+            RecoverGcp::Firewall { target, .. }
+            | RecoverGcp::Key { target, .. }
+            | RecoverGcp::Unshare { target, .. } => target,
         }
     }
 
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::Unshare {
+                snapshot,
+                image,
+                from,
+                r,
+                target,
+            } => {
+                use crate::services::compute::Shareable;
+                let (what, name) = match (snapshot, image) {
+                    (Some(s), _) => (Shareable::Snapshot, s),
+                    (None, Some(i)) => (Shareable::Image, i),
+                    (None, None) => unreachable!("clap requires one"),
+                };
+                if !crate::request::valid_name(&name) {
+                    return Err(GcpError::Invalid(format!(
+                        "{name:?} is not a {} name",
+                        what.noun()
+                    )));
+                }
+                let project = target
+                    .project
+                    .clone()
+                    .filter(|p| crate::request::valid_project(p))
+                    .ok_or_else(|| {
+                        GcpError::Invalid("--project names the project it is in".to_string())
+                    })?;
+                let mut members = Vec::new();
+                for m in from {
+                    if m == "public" {
+                        members.extend(crate::respond::PUBLIC.iter().map(|p| p.to_string()));
+                    } else if m == "allUsers"
+                        || m == "allAuthenticatedUsers"
+                        || m.split_once(':').is_some_and(|(kind, who)| {
+                            [
+                                "user",
+                                "serviceAccount",
+                                "group",
+                                "domain",
+                                "principal",
+                                "principalSet",
+                            ]
+                            .contains(&kind)
+                                && !who.is_empty()
+                                && !who.chars().any(char::is_whitespace)
+                        })
+                    {
+                        members.push(m);
+                    } else {
+                        return Err(GcpError::Invalid(format!(
+                            "--from {m:?} is not an IAM member (help: user:EMAIL, serviceAccount:EMAIL, group:EMAIL, domain:NAME, allUsers, or public)"
+                        )));
+                    }
+                }
+                return Ok((
+                    r,
+                    target,
+                    Recover::Unshare {
+                        what,
+                        project,
+                        name,
+                        from: members,
+                    },
+                ));
+            }
             RecoverGcp::Key {
                 key,
                 secret_file,

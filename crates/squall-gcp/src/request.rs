@@ -214,4 +214,11 @@ pub enum Recover {
         key: String,
         secret_file: std::path::PathBuf,
     },
+    /// A snapshot or image no longer shared with these IAM members.
+    Unshare {
+        what: crate::services::compute::Shareable,
+        project: String,
+        name: String,
+        from: Vec<String>,
+    },
 }

@@ -1164,3 +1164,101 @@ fn a_network_policy_evaluated_first_fails_the_isolation_and_one_evaluated_after_
     );
     assert_eq!(status(&out), ["failed"]);
 }
+
+#[test]
+fn a_snapshot_or_image_shared_out_is_unshared_from_the_named_members_only() {
+    let s = Setup::new();
+    let snap = s.fake.add_snapshot(PROJECT, "web-1-snap");
+    s.fake
+        .share(&snap, "roles/compute.storageAdmin", "user:ops@acme.example");
+    s.fake.share(
+        &snap,
+        "roles/compute.storageAdmin",
+        "user:mallory@evil.example",
+    );
+    let image = s.fake.add_image(PROJECT, "golden-7");
+    s.fake
+        .share(&image, "roles/compute.imageUser", "allAuthenticatedUsers");
+    s.fake.share(
+        &image,
+        "roles/compute.imageUser",
+        "serviceAccount:ci@acme-prod.iam.gserviceaccount.com",
+    );
+
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "unshare",
+        "--snapshot",
+        "web-1-snap",
+        "--from",
+        "user:mallory@evil.example",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(
+        s.fake.iam_policy(&snap).unwrap()["bindings"],
+        serde_json::json!([{"role": "roles/compute.storageAdmin", "members": ["user:ops@acme.example"]}])
+    );
+
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "unshare",
+        "--image",
+        "golden-7",
+        "--from",
+        "public",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(
+        s.fake.iam_policy(&image).unwrap()["bindings"],
+        serde_json::json!([{"role": "roles/compute.imageUser", "members": ["serviceAccount:ci@acme-prod.iam.gserviceaccount.com"]}])
+    );
+    // Again: nothing to take out.
+    let (out, _, _) = s.run(&[
+        "recover",
+        "gcp",
+        "unshare",
+        "--image",
+        "golden-7",
+        "--from",
+        "public",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged"]);
+    // Not a member: refused before anything is read.
+    let out = s
+        .squall()
+        .args([
+            "recover",
+            "gcp",
+            "unshare",
+            "--image",
+            "golden-7",
+            "--from",
+            "mallory",
+            "--project",
+            PROJECT,
+            "--case",
+            "C-0001",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

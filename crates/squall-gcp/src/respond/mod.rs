@@ -9,13 +9,15 @@
 //! - `identity.rs`: stolen credentials (a service account and its keys, one key; a key
 //!   rotated);
 //! - `ssh.rs`: SSH keys in instance and project metadata;
-//! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed).
+//! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed);
+//! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out).
 
 mod acquisition;
 mod identity;
 mod instance;
 mod recovery;
 mod ssh;
+mod undo;
 
 use sha2::{Digest, Sha256};
 use squall_core::respond::ActionError;
@@ -29,6 +31,7 @@ pub use instance::{
 };
 pub use recovery::{FixWorldRule, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
+pub use undo::{PUBLIC, Unshare};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be
 /// found again.

@@ -1,0 +1,106 @@
+//! What the attacker changed, undone: a snapshot or image shared out of the project (to their
+//! own account, or to everyone) no longer shared with them.
+
+use serde_json::{Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::err;
+use crate::services::compute::{self, Compute, Shareable};
+
+/// The members `--from public` stands for: anyone, signed in or not.
+pub const PUBLIC: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
+
+/// Take members out of a snapshot's or image's IAM policy.
+pub struct Unshare {
+    pub c: Compute,
+    pub what: Shareable,
+    pub project: String,
+    pub name: String,
+    /// IAM members (`user:...`, `serviceAccount:...`, `domain:...`, `allUsers`, ...).
+    pub from: Vec<String>,
+}
+
+impl Unshare {
+    fn path(&self) -> String {
+        format!(
+            "projects/{}/global/{}/{}",
+            self.project,
+            self.what.noun(),
+            self.name
+        )
+    }
+
+    async fn state(&self) -> Result<Value, ActionError> {
+        let shared = compute::shared_with(&self.c, self.what, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(json!({"shared_with": shared}))
+    }
+}
+
+/// `role member` pairs without the members taken out.
+fn without(shared: &Value, from: &[String]) -> Value {
+    let kept: Vec<&str> = shared["shared_with"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|pair| {
+            let member = pair.split_once(' ').map_or(*pair, |(_, m)| m);
+            !from.iter().any(|f| f == member)
+        })
+        .collect();
+    json!({"shared_with": kept})
+}
+
+impl Action for Unshare {
+    fn resource(&self) -> String {
+        self.path()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.state().await?;
+        let after = without(&before, &self.from);
+        let mut p = Plan::new("unshare", &self.path(), before, after, true);
+        p.notes.push(
+            "copies already made from it (a disk, an image, a snapshot in their project) are out of reach".to_string(),
+        );
+        Ok(p)
+    }
+
+    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        compute::unshare(&self.c, self.what, &self.project, &self.name, &self.from)
+            .await
+            .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.state().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_members_named_are_taken_out_whatever_their_role() {
+        let shared = json!({"shared_with": [
+            "roles/compute.storageAdmin user:ops@acme.example",
+            "roles/compute.viewer allUsers",
+            "roles/compute.imageUser user:mallory@evil.example",
+        ]});
+        let from = vec![
+            "allUsers".to_string(),
+            "user:mallory@evil.example".to_string(),
+        ];
+        assert_eq!(
+            without(&shared, &from),
+            json!({"shared_with": ["roles/compute.storageAdmin user:ops@acme.example"]})
+        );
+        // A member whose name only starts like one taken out stays.
+        let from = vec!["user:ops@acme".to_string()];
+        assert_eq!(without(&shared, &from), shared);
+    }
+}
