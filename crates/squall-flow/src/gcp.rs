@@ -406,6 +406,18 @@ pub fn recover(
             };
             return respond::run(ctx, &rt, &r, &[action], show);
         }
+        Recover::DeleteRule { project, rules } => {
+            let (c, r) = connect_at(&rt, target, r, place(std::iter::once(project.as_str())))?;
+            let actions: Vec<_> = rules
+                .into_iter()
+                .map(|name| verbs::DeleteRule {
+                    c: c.clone(),
+                    project: project.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
         Recover::Unshare {
             what,
             project,

@@ -473,6 +473,18 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Delete firewall rules the attacker created, each once its whole description is in the
+    /// plan (and so in the ledger).
+    #[command(after_help = RESPONSE_HELP)]
+    DeleteRule {
+        /// The rules' names.
+        #[arg(required = true)]
+        rules: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
     /// Stop sharing a snapshot or image with IAM members the attacker added (their own
     /// account, or `public`: allUsers and allAuthenticatedUsers).
     #[command(
@@ -512,6 +524,7 @@ impl RecoverGcp {
         match self {
             RecoverGcp::Firewall { target, .. }
             | RecoverGcp::Key { target, .. }
+            | RecoverGcp::DeleteRule { target, .. }
             | RecoverGcp::Unshare { target, .. } => target,
         }
     }
@@ -519,6 +532,23 @@ impl RecoverGcp {
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::DeleteRule { rules, r, target } => {
+                let project = target
+                    .project
+                    .clone()
+                    .filter(|p| crate::request::valid_project(p))
+                    .ok_or_else(|| {
+                        GcpError::Invalid("--project names the rules' project".to_string())
+                    })?;
+                for name in &rules {
+                    if !crate::request::valid_name(name) {
+                        return Err(GcpError::Invalid(format!(
+                            "{name:?} is not a firewall rule's name"
+                        )));
+                    }
+                }
+                return Ok((r, target, Recover::DeleteRule { project, rules }));
+            }
             RecoverGcp::Unshare {
                 snapshot,
                 image,

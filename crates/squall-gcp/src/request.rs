@@ -214,6 +214,8 @@ pub enum Recover {
         key: String,
         secret_file: std::path::PathBuf,
     },
+    /// Firewall rules the attacker created, deleted once wholly described.
+    DeleteRule { project: String, rules: Vec<String> },
     /// A snapshot or image no longer shared with these IAM members.
     Unshare {
         what: crate::services::compute::Shareable,

@@ -1262,3 +1262,64 @@ fn a_snapshot_or_image_shared_out_is_unshared_from_the_named_members_only() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_rule_the_attacker_made_is_deleted_with_its_description_kept() {
+    let s = Setup::new();
+    s.fake.add_firewall(
+        PROJECT,
+        serde_json::json!({"name": "allow-c2", "network": "global/networks/default", "direction": "EGRESS",
+            "allowed": [{"IPProtocol": "tcp", "ports": ["4444"]}], "destinationRanges": ["198.51.100.9/32"]}),
+    );
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "delete-rule",
+        "allow-c2",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert!(s.fake.firewall(PROJECT, "allow-c2").is_none());
+    let planned = s
+        .ledger()
+        .into_iter()
+        .find(|e| {
+            e["kind"] == "action.planned"
+                && e["payload"]["plan"]["action"] == "delete-firewall-rule"
+        })
+        .unwrap();
+    let rule = &planned["payload"]["plan"]["before"]["rule"];
+    assert_eq!(rule["ranges"], serde_json::json!(["198.51.100.9/32"]));
+    assert_eq!(rule["protocols"], serde_json::json!(["tcp:4444"]));
+    // Again: gone, nothing to do; Squall's own isolation rules are refused.
+    let (out, _, _) = s.run(&[
+        "recover",
+        "gcp",
+        "delete-rule",
+        "allow-c2",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["unchanged"]);
+    let (out, err, _) = s.run(&[
+        "recover",
+        "gcp",
+        "delete-rule",
+        "squall-iso-0123456789ab-abcdef-in4",
+        "--project",
+        PROJECT,
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!(status(&out), ["failed"]);
+    assert!(err.contains("release gcp instance"), "{err}");
+}

@@ -10,7 +10,8 @@
 //!   rotated);
 //! - `ssh.rs`: SSH keys in instance and project metadata;
 //! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed);
-//! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out).
+//! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out, a firewall
+//!   rule they created).
 
 mod acquisition;
 mod identity;
@@ -31,7 +32,7 @@ pub use instance::{
 };
 pub use recovery::{FixWorldRule, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
-pub use undo::{PUBLIC, Unshare};
+pub use undo::{DeleteRule, PUBLIC, Unshare};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be
 /// found again.

@@ -1,11 +1,82 @@
 //! What the attacker changed, undone: a snapshot or image shared out of the project (to their
-//! own account, or to everyone) no longer shared with them.
+//! own account, or to everyone) no longer shared with them; a firewall rule they created
+//! deleted, once its whole description is in the plan.
 
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
 use super::err;
 use crate::services::compute::{self, Compute, Shareable};
+
+/// Delete a VPC firewall rule the attacker created, its whole description (ranges, protocols,
+/// targets, every other filter, logging) recorded in the plan first; a rule changed since the
+/// plan is left alone. Squall's own isolation rules are refused (`release` removes them).
+pub struct DeleteRule {
+    pub c: Compute,
+    pub project: String,
+    pub name: String,
+}
+
+impl DeleteRule {
+    fn path(&self) -> String {
+        format!("projects/{}/global/firewalls/{}", self.project, self.name)
+    }
+}
+
+fn rule_state(r: Option<&compute::Rule>) -> Value {
+    match r {
+        None => json!({"exists": false}),
+        Some(r) => json!({"exists": true, "rule": r}),
+    }
+}
+
+impl Action for DeleteRule {
+    fn resource(&self) -> String {
+        self.path()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        if self.name.starts_with("squall-iso-") {
+            return Err(format!(
+                "{} is an isolation rule of Squall's: `squall release gcp instance` removes it with the rest of the isolation",
+                self.path()
+            )
+            .into());
+        }
+        let found = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        let before = rule_state(found.as_ref());
+        let visible = found.is_some();
+        Ok(Plan::new(
+            "delete-firewall-rule",
+            &self.path(),
+            before,
+            json!({"exists": false}),
+            visible,
+        ))
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let now = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        if rule_state(now.as_ref()) != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.path()).into());
+        }
+        compute::delete_firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        let found = compute::firewall(&self.c, &self.project, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(rule_state(found.as_ref()))
+    }
+}
 
 /// The members `--from public` stands for: anyone, signed in or not.
 pub const PUBLIC: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
