@@ -220,6 +220,14 @@ impl GcpTargetArgs {
         }
     }
 
+    /// The `--project` given, checked; `why` says what it is needed for.
+    pub fn project_named(&self, why: &str) -> Result<String, GcpError> {
+        self.project
+            .clone()
+            .filter(|p| crate::request::valid_project(p))
+            .ok_or_else(|| GcpError::Invalid(why.to_string()))
+    }
+
     /// The instances named, completed with `--project` and `--zone`.
     pub fn instances(&self, names: &[String]) -> Result<Vec<InstanceRef>, GcpError> {
         names
@@ -533,13 +541,7 @@ impl RecoverGcp {
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
             RecoverGcp::DeleteRule { rules, r, target } => {
-                let project = target
-                    .project
-                    .clone()
-                    .filter(|p| crate::request::valid_project(p))
-                    .ok_or_else(|| {
-                        GcpError::Invalid("--project names the rules' project".to_string())
-                    })?;
+                let project = target.project_named("--project names the rules' project")?;
                 for name in &rules {
                     if !crate::request::valid_name(name) {
                         return Err(GcpError::Invalid(format!(
@@ -568,13 +570,7 @@ impl RecoverGcp {
                         what.noun()
                     )));
                 }
-                let project = target
-                    .project
-                    .clone()
-                    .filter(|p| crate::request::valid_project(p))
-                    .ok_or_else(|| {
-                        GcpError::Invalid("--project names the project it is in".to_string())
-                    })?;
+                let project = target.project_named("--project names the project it is in")?;
                 let mut members = Vec::new();
                 for m in from {
                     if m == "public" {
@@ -630,13 +626,7 @@ impl RecoverGcp {
                 target,
             } => (rules, replace_with, r, target),
         };
-        let project = target
-            .project
-            .clone()
-            .filter(|p| crate::request::valid_project(p))
-            .ok_or_else(|| {
-                GcpError::Invalid("--project names the project whose rules are fixed".to_string())
-            })?;
+        let project = target.project_named("--project names the project whose rules are fixed")?;
         for name in &rules {
             if !crate::request::valid_name(name) {
                 return Err(GcpError::Invalid(format!(

@@ -115,6 +115,17 @@ fn rule_state(r: Option<&Rule>) -> Value {
     }
 }
 
+/// A rule's state read afresh: whether it exists, its whole description, whether it is open
+/// to the world.
+pub(super) async fn read_rule(
+    c: &Compute,
+    project: &str,
+    name: &str,
+) -> Result<Value, ActionError> {
+    let found = compute::firewall(c, project, name).await.map_err(err)?;
+    Ok(rule_state(found.as_ref()))
+}
+
 impl Action for FixWorldRule {
     fn resource(&self) -> String {
         FixWorldRule::resource(self)
@@ -167,10 +178,7 @@ impl Action for FixWorldRule {
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
         // Read again: the rule may have changed since the plan.
-        let now = compute::firewall(&self.c, &self.project, &self.name)
-            .await
-            .map_err(err)?;
-        if rule_state(now.as_ref()) != plan.before {
+        if read_rule(&self.c, &self.project, &self.name).await? != plan.before {
             return Err(format!("{} changed since the plan: plan again", self.resource()).into());
         }
         match plan.after["rule"]["ranges"].as_array() {
@@ -191,10 +199,7 @@ impl Action for FixWorldRule {
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        let found = compute::firewall(&self.c, &self.project, &self.name)
-            .await
-            .map_err(err)?;
-        Ok(rule_state(found.as_ref()))
+        read_rule(&self.c, &self.project, &self.name).await
     }
 }
 

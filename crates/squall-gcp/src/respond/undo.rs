@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
 use super::err;
+use super::recovery::read_rule;
 use crate::services::compute::{self, Compute, Shareable};
 
 /// Delete a VPC firewall rule the attacker created, its whole description (ranges, protocols,
@@ -23,13 +24,6 @@ impl DeleteRule {
     }
 }
 
-fn rule_state(r: Option<&compute::Rule>) -> Value {
-    match r {
-        None => json!({"exists": false}),
-        Some(r) => json!({"exists": true, "rule": r}),
-    }
-}
-
 impl Action for DeleteRule {
     fn resource(&self) -> String {
         self.path()
@@ -43,11 +37,8 @@ impl Action for DeleteRule {
             )
             .into());
         }
-        let found = compute::firewall(&self.c, &self.project, &self.name)
-            .await
-            .map_err(err)?;
-        let before = rule_state(found.as_ref());
-        let visible = found.is_some();
+        let before = read_rule(&self.c, &self.project, &self.name).await?;
+        let visible = before["exists"] == true;
         Ok(Plan::new(
             "delete-firewall-rule",
             &self.path(),
@@ -58,10 +49,7 @@ impl Action for DeleteRule {
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
-        let now = compute::firewall(&self.c, &self.project, &self.name)
-            .await
-            .map_err(err)?;
-        if rule_state(now.as_ref()) != plan.before {
+        if read_rule(&self.c, &self.project, &self.name).await? != plan.before {
             return Err(format!("{} changed since the plan: plan again", self.path()).into());
         }
         compute::delete_firewall(&self.c, &self.project, &self.name)
@@ -71,10 +59,7 @@ impl Action for DeleteRule {
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        let found = compute::firewall(&self.c, &self.project, &self.name)
-            .await
-            .map_err(err)?;
-        Ok(rule_state(found.as_ref()))
+        read_rule(&self.c, &self.project, &self.name).await
     }
 }
 
