@@ -205,14 +205,7 @@ pub fn collect_gcp_logs(
         let mut record = |files: &[squall_gcp::collect::File]| -> Result<(), String> {
             let evidence: Vec<NewEvidence> = files
                 .iter()
-                .map(|f| NewEvidence {
-                    path: f.path.display().to_string(),
-                    sha256: f.sha256.clone(),
-                    size: f.size,
-                    description: f.description.clone(),
-                    source: Some(f.source.clone()),
-                    stored_at: f.path.display().to_string(),
-                })
+                .map(|f| collected_file(&f.path, &f.sha256, f.size, &f.description, &f.source))
                 .collect();
             store
                 .add_evidence_batch(&case, &ctx.actor, &evidence)
@@ -257,6 +250,25 @@ pub fn collect_gcp_logs(
     })
 }
 
+/// A collected log file as evidence: where it is in the case folder, its digest as stored,
+/// and where it came from.
+fn collected_file(
+    path: &std::path::Path,
+    sha256: &str,
+    size: u64,
+    description: &str,
+    source: &str,
+) -> NewEvidence {
+    NewEvidence {
+        path: path.display().to_string(),
+        sha256: sha256.to_string(),
+        size,
+        description: description.to_string(),
+        source: Some(source.to_string()),
+        stored_at: path.display().to_string(),
+    }
+}
+
 /// Records each batch of finished files as evidence.
 struct Recorder<'a> {
     store: &'a mut squall_case::SqliteStore,
@@ -273,14 +285,7 @@ impl Sink for Recorder<'_> {
         }
         let evidence: Vec<NewEvidence> = files
             .iter()
-            .map(|f| NewEvidence {
-                path: f.path.display().to_string(),
-                sha256: f.sha256.clone(),
-                size: f.size,
-                description: f.description.clone(),
-                source: Some(f.source.clone()),
-                stored_at: f.path.display().to_string(),
-            })
+            .map(|f| collected_file(&f.path, &f.sha256, f.size, &f.description, &f.source))
             .collect();
         self.store
             .add_evidence_batch(self.case, self.actor, &evidence)

@@ -340,18 +340,7 @@ impl Fake {
         ranges: &[&str],
     ) {
         let mut w = self.world();
-        let range_field = if direction == "INGRESS" {
-            "srcIpRanges"
-        } else {
-            "destIpRanges"
-        };
-        let rule = json!({
-            "kind": "compute#firewallPolicyRule",
-            "priority": priority,
-            "action": action,
-            "direction": direction,
-            "match": {range_field: ranges, "layer4Configs": [{"ipProtocol": "all"}]},
-        });
+        let rule = policy_rule(priority, action, direction, ranges);
         let policies = w.policies.entry(project.to_string()).or_default();
         if policies.is_empty() {
             policies.push(json!({
@@ -437,16 +426,7 @@ impl Fake {
         ranges: &[&str],
     ) {
         let mut w = self.world();
-        let range_field = if direction == "INGRESS" {
-            "srcIpRanges"
-        } else {
-            "destIpRanges"
-        };
-        let rule = json!({
-            "kind": "compute#firewallPolicyRule", "priority": priority, "action": action,
-            "direction": direction,
-            "match": {range_field: ranges, "layer4Configs": [{"ipProtocol": "all"}]},
-        });
+        let rule = policy_rule(priority, action, direction, ranges);
         w.policies
             .entry(project.to_string())
             .or_default()
@@ -482,6 +462,22 @@ impl Fake {
             .filter(|c| format!("{} {}", c.method, c.path).contains(matches))
             .collect()
     }
+}
+
+/// A firewall policy rule as `getEffectiveFirewalls` shows it, over every protocol.
+fn policy_rule(priority: i32, action: &str, direction: &str, ranges: &[&str]) -> Value {
+    let range_field = if direction == "INGRESS" {
+        "srcIpRanges"
+    } else {
+        "destIpRanges"
+    };
+    json!({
+        "kind": "compute#firewallPolicyRule",
+        "priority": priority,
+        "action": action,
+        "direction": direction,
+        "match": {range_field: ranges, "layer4Configs": [{"ipProtocol": "all"}]},
+    })
 }
 
 impl Drop for Fake {

@@ -247,11 +247,7 @@ pub async fn collect(
     record: &mut dyn FnMut(&[File]) -> Result<(), String>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, GcpError> {
-    let client = conn
-        .configure(LoggingServiceV2::builder())
-        .build()
-        .await
-        .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
+    let client: LoggingServiceV2 = conn.client(LoggingServiceV2::builder()).await?;
     let mut report = Report::default();
     for project in &req.projects {
         for &log in &req.logs {

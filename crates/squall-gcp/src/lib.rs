@@ -185,6 +185,25 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// One of Google's clients, configured as every other ([`Connection::configure`]).
+    pub async fn client<F, C>(
+        &self,
+        b: google_cloud_gax::client_builder::ClientBuilder<F, Credentials>,
+    ) -> Result<C, GcpError>
+    where
+        F: google_cloud_gax::client_builder::internal::ClientFactory<
+                Client = C,
+                Credentials = Credentials,
+            >,
+    {
+        self.configure(b)
+            .build()
+            .await
+            .map_err(|e| GcpError::NoCredentials(e.to_string()))
+    }
+}
+
 /// The credentials for `target`: Application Default Credentials, impersonating
 /// `target.impersonate` when given.
 pub fn credentials(target: &Target) -> Result<Credentials, GcpError> {

@@ -33,52 +33,15 @@ pub struct Compute {
 
 impl Compute {
     pub async fn new(conn: &Connection) -> Result<Compute, GcpError> {
-        let instances = conn
-            .configure(Instances::builder())
-            .build()
-            .await
-            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
-        let firewalls = conn
-            .configure(Firewalls::builder())
-            .build()
-            .await
-            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
-        let projects = conn
-            .configure(Projects::builder())
-            .build()
-            .await
-            .map_err(|e| GcpError::NoCredentials(e.to_string()))?;
-        let err =
-            |e: google_cloud_gax::client_builder::Error| GcpError::NoCredentials(e.to_string());
         Ok(Compute {
-            instances,
-            firewalls,
-            projects,
-            disks: conn
-                .configure(Disks::builder())
-                .build()
-                .await
-                .map_err(err)?,
-            region_disks: conn
-                .configure(RegionDisks::builder())
-                .build()
-                .await
-                .map_err(err)?,
-            snapshots: conn
-                .configure(Snapshots::builder())
-                .build()
-                .await
-                .map_err(err)?,
-            networks: conn
-                .configure(Networks::builder())
-                .build()
-                .await
-                .map_err(err)?,
-            images: conn
-                .configure(Images::builder())
-                .build()
-                .await
-                .map_err(err)?,
+            instances: conn.client(Instances::builder()).await?,
+            firewalls: conn.client(Firewalls::builder()).await?,
+            projects: conn.client(Projects::builder()).await?,
+            disks: conn.client(Disks::builder()).await?,
+            region_disks: conn.client(RegionDisks::builder()).await?,
+            snapshots: conn.client(Snapshots::builder()).await?,
+            networks: conn.client(Networks::builder()).await?,
+            images: conn.client(Images::builder()).await?,
         })
     }
 }

@@ -9,10 +9,7 @@ use crate::{Connection, GcpError};
 
 /// The IAM client of a run.
 pub async fn client(conn: &Connection) -> Result<Iam, GcpError> {
-    conn.configure(Iam::builder())
-        .build()
-        .await
-        .map_err(|e| GcpError::NoCredentials(e.to_string()))
+    conn.client(Iam::builder()).await
 }
 
 /// A service account, as far as the verbs care.
