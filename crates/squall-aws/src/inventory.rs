@@ -40,12 +40,7 @@ impl Default for TagMap {
 impl TagMap {
     /// Reads a tag map from YAML (or TOML when the file ends in `.toml`).
     pub fn load(path: &std::path::Path) -> Result<TagMap, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if path.extension().is_some_and(|e| e == "toml") {
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-        } else {
-            yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-        }
+        squall_core::files::read_yaml_or_toml(path)
     }
 
     fn get<'a>(names: &[String], tags: &'a BTreeMap<String, String>) -> Option<&'a String> {
@@ -53,22 +48,11 @@ impl TagMap {
     }
 }
 
-/// A problem found in the estate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// The account it was found in.
-    pub account: String,
-    /// `high`, `medium` or `low`.
-    pub severity: &'static str,
-    /// A stable name: `open-admin-port`, `old-access-key`, `unused-access-key`,
-    /// `cloudtrail-not-logging`, `cloudtrail-single-region`, `no-cloudtrail`, `flow-logs-off`,
-    /// `unowned-instance`, `instance-outside-approved-vpc`, `ir-role-missing`,
-    /// `account-unreachable`.
-    pub kind: &'static str,
-    pub resource: String,
-    pub region: Option<String>,
-    pub message: String,
-}
+/// A problem found in the estate; its `kind` is one of `open-admin-port`, `old-access-key`,
+/// `unused-access-key`, `cloudtrail-not-logging`, `cloudtrail-single-region`, `no-cloudtrail`,
+/// `flow-logs-off`, `unowned-instance`, `instance-outside-approved-vpc`, `ir-role-missing`,
+/// `account-unreachable`.
+pub use squall_core::asset::{EstateFinding as Finding, most_severe_first};
 
 /// An instance with what its tags say.
 #[derive(Debug, Clone, Serialize)]
@@ -375,18 +359,6 @@ pub async fn inventory(target: &Target, options: &Options) -> Result<AwsInventor
     }
     most_severe_first(&mut inv.findings);
     Ok(inv)
-}
-
-/// Orders findings high, medium, low (each level in the order found): the one open admin
-/// port must not sit under thirty flow-log lines.
-pub fn most_severe_first(findings: &mut [Finding]) {
-    let rank = |f: &Finding| match f.severity {
-        "high" => 0,
-        "medium" => 1,
-        "low" => 2,
-        _ => 3,
-    };
-    findings.sort_by_key(rank);
 }
 
 impl AwsInventory {

@@ -136,3 +136,33 @@ impl Resource {
                 .is_some_and(|head| head.ends_with('/') || head.ends_with(':'))
     }
 }
+
+/// A problem an inventory found in the estate (an admin port open to the world, audit logs
+/// off, no emergency access): what Prepare fixes before an incident, and what a responder
+/// knows about an account or project during one. One shape for every provider, so one table
+/// prints them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EstateFinding {
+    /// The account, project or subscription it was found in.
+    pub account: String,
+    /// `high`, `medium` or `low`.
+    pub severity: &'static str,
+    /// A stable name (`open-admin-port`, `flow-logs-off`, ...), listed by each provider's
+    /// inventory.
+    pub kind: &'static str,
+    pub resource: String,
+    pub region: Option<String>,
+    pub message: String,
+}
+
+/// Orders findings high, medium, low (each level in the order found): the one open admin
+/// port must not sit under thirty flow-log lines.
+pub fn most_severe_first(findings: &mut [EstateFinding]) {
+    let rank = |f: &EstateFinding| match f.severity {
+        "high" => 0,
+        "medium" => 1,
+        "low" => 2,
+        _ => 3,
+    };
+    findings.sort_by_key(rank);
+}

@@ -1,6 +1,7 @@
 //! Files Squall writes that only their owner may read: a case's folder and its evidence, the
 //! store, signing keys, rotated secrets. The one place that sets those permissions, for every
-//! crate (a provider crate writes collected logs and secrets, and depends on no store).
+//! crate (a provider crate writes collected logs and secrets, and depends on no store). And
+//! the small settings files a user hands a verb (a tag or label map), read one way.
 
 use std::path::Path;
 
@@ -50,6 +51,17 @@ pub fn ready_for_new(path: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Reads a small settings file as YAML, or TOML when its name ends in `.toml`; errors name the
+/// file.
+pub fn read_yaml_or_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 #[cfg(test)]

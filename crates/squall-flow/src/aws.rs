@@ -9,7 +9,7 @@ use squall_aws::image::{Image, OnDisk};
 use squall_aws::inventory::{AwsInventory, Options};
 use squall_aws::respond::{self as verbs, Clients};
 use squall_aws::{SdkConfig, Target};
-use squall_case::{Evidence, NewEvidence, Store};
+use squall_case::{Evidence, NewEvidence};
 
 pub use squall_aws::request::{Acquisition, Contain, Imaging, InstanceContainment, Recover};
 
@@ -745,7 +745,7 @@ pub fn inventory(
         for e in &inv.errors {
             warn(e.to_string());
         }
-        store_account(ctx, &mut store, inv.to_asset(), &inv.resources())?;
+        crate::case::store_account(ctx, &mut store, "aws-api", inv.to_asset(), &inv.resources())?;
         return Ok(vec![inv]);
     }
     let accounts = rt.block_on(squall_aws::inventory::organization(target, options))?;
@@ -758,7 +758,7 @@ pub fn inventory(
                 for e in &inv.errors {
                     warn(format!("{}: {e}", inv.account));
                 }
-                store_account(ctx, &mut store, asset, &inv.resources())?;
+                crate::case::store_account(ctx, &mut store, "aws-api", asset, &inv.resources())?;
                 inv.errors.clear();
                 found.push(inv);
             }
@@ -771,31 +771,6 @@ pub fn inventory(
         }
     }
     Ok(found)
-}
-
-/// Merges what the API knows into the stored record, keeping what the team wrote by hand, and
-/// records the account's instances with their tags (triage reads their environment).
-fn store_account(
-    ctx: &Context,
-    store: &mut squall_case::SqliteStore,
-    found: squall_core::Asset,
-    resources: &[squall_core::Resource],
-) -> anyhow::Result<()> {
-    // The hand-written fields kept are the inventory's log's, not an edited table's.
-    let mut asset = store
-        .inventory_checked()?
-        .assets
-        .into_iter()
-        .find(|a| a.id == found.id && a.provider == found.provider)
-        .unwrap_or_else(|| found.clone());
-    asset.merge_from(found);
-    store.import_resources(
-        &ctx.actor,
-        "aws-api",
-        std::slice::from_ref(&asset),
-        resources,
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

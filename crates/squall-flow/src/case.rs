@@ -361,6 +361,28 @@ pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<Imported> 
     })
 }
 
+/// Merges what the API knows into the stored record, keeping what the team wrote by hand, and
+/// records the account's instances with their tags (triage reads their environment).
+/// `source` names the reader in the inventory's log (`aws-api`, `gcp-api`).
+pub(crate) fn store_account(
+    ctx: &Context,
+    store: &mut squall_case::SqliteStore,
+    source: &str,
+    found: squall_core::Asset,
+    resources: &[squall_core::Resource],
+) -> anyhow::Result<()> {
+    // The hand-written fields kept are the inventory's log's, not an edited table's.
+    let mut asset = store
+        .inventory_checked()?
+        .assets
+        .into_iter()
+        .find(|a| a.id == found.id && a.provider == found.provider)
+        .unwrap_or_else(|| found.clone());
+    asset.merge_from(found);
+    store.import_resources(&ctx.actor, source, std::slice::from_ref(&asset), resources)?;
+    Ok(())
+}
+
 /// The inventory as its hash-chained log tells it, with the problems of an edited table.
 pub fn inventory(ctx: &Context) -> anyhow::Result<CheckedInventory> {
     Ok(ctx.store()?.inventory_checked()?)

@@ -461,3 +461,35 @@ pub fn recover(
         .collect();
     respond::run(ctx, &rt, &r, &actions, show)
 }
+
+/// `inventory gcp`: each project read and stored in the inventory (merged with what the team
+/// wrote by hand). Projects that could not be read are returned with their findings, not
+/// stored; `warn` hears of every read that failed.
+pub fn inventory(
+    ctx: &Context,
+    target: &Target,
+    options: &squall_gcp::inventory::Options,
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<squall_gcp::inventory::GcpInventory>> {
+    let rt = respond::runtime()?;
+    let found = rt.block_on(async {
+        let conn = squall_gcp::connect(target).await?;
+        squall_gcp::inventory::inventory(&conn, options).await
+    })?;
+    let mut store = ctx.store()?;
+    for inv in &found {
+        for e in &inv.errors {
+            warn(format!("{}: {e}", inv.project));
+        }
+        if inv.read {
+            crate::case::store_account(
+                ctx,
+                &mut store,
+                "gcp-api",
+                inv.to_asset(&options.labels),
+                &inv.resources(),
+            )?;
+        }
+    }
+    Ok(found)
+}

@@ -34,6 +34,10 @@ pub struct GcpConfig {
     pub impersonate: Option<String>,
     /// The security team's project acquisitions go to (`--forensic-project`).
     pub forensic_project: Option<String>,
+    /// Members that must hold a role on every project (`--ir-member`).
+    pub ir_members: Option<Vec<String>>,
+    /// Label keys for owner/purpose/env/data (`[gcp.label_map]`, like a `--label-map` file).
+    pub label_map: Option<squall_gcp::inventory::LabelMap>,
 }
 
 /// `[aws]`: defaults for the AWS verbs (a flag or its environment variable wins).

@@ -382,18 +382,69 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                 .ok_or_else(|| ApiError::not_found(&key))
         }
         ["compute", "v1", "projects", p, "global", "networks", n] if get => {
-            let key = format!("projects/{p}/global/networks/{n}");
-            let order = w
-                .network_order
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| "AFTER_CLASSIC_FIREWALL".to_string());
+            Ok(network(w, &format!("projects/{p}/global/networks/{n}")))
+        }
+        ["compute", "v1", "projects", p, "global", "networks"] if get => {
+            // The networks the project's instances, rules, policies and peerings name.
+            let prefix = format!("projects/{p}/global/networks/");
+            let named = w
+                .instances
+                .values()
+                .flat_map(|i| {
+                    i["networkInterfaces"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|n| n["network"].as_str().map(str::to_string))
+                .chain(
+                    w.firewalls
+                        .values()
+                        .filter_map(|f| f["network"].as_str().map(str::to_string)),
+                )
+                .chain(w.network_order.keys().cloned())
+                .chain(w.peerings.keys().cloned());
+            let mut keys: Vec<String> = named
+                .filter_map(|n| n.find("projects/").map(|i| n[i..].to_string()))
+                .filter(|k| k.starts_with(&prefix))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let items: Vec<Value> = keys.iter().map(|k| network(w, k)).collect();
+            Ok(json!({"kind": "compute#networkList", "items": items}))
+        }
+        ["compute", "v1", "projects", p, "aggregated", what] if get => {
+            // Every zone's or region's resources of one kind, keyed `zones/Z` or `regions/R`.
+            let (store, field, scope) = match *what {
+                "instances" => (&w.instances, "instances", "zones"),
+                "subnetworks" => (&w.subnetworks, "subnetworks", "regions"),
+                "interconnectAttachments" => (
+                    &w.interconnect_attachments,
+                    "interconnectAttachments",
+                    "regions",
+                ),
+                "vpnTunnels" => (&w.vpn_tunnels, "vpnTunnels", "regions"),
+                _ => return Err(ApiError::not_found(&req.segments.join("/"))),
+            };
+            let mut items = serde_json::Map::new();
+            for (key, doc) in store
+                .iter()
+                .filter(|(k, _)| k.starts_with(&format!("projects/{p}/")))
+            {
+                let parts: Vec<&str> = key.split('/').collect();
+                if parts.get(2) != Some(&scope) {
+                    continue;
+                }
+                let at = format!("{scope}/{}", parts[3]);
+                items.entry(at).or_insert_with(|| json!({ field: [] }))[field]
+                    .as_array_mut()
+                    .expect("a list")
+                    .push(doc.clone());
+            }
             Ok(json!({
-                "kind": "compute#network",
-                "name": n,
-                "selfLink": format!("{BASE}/{key}"),
-                "autoCreateSubnetworks": true,
-                "networkFirewallPolicyEnforcementOrder": order,
+                "kind": format!("compute#{what}AggregatedList"),
+                "id": format!("projects/{p}/aggregated/{what}"),
+                "items": items,
             }))
         }
         ["compute", "v1", "projects", p, "zones", z, "operations", op] if get => {
@@ -847,6 +898,23 @@ fn poll_operation(w: &mut World, key: &str) -> Result<Value, ApiError> {
         shown["httpErrorMessage"] = json!("BAD REQUEST");
     }
     Ok(shown)
+}
+
+/// A network as `networks.get` returns it: its policy enforcement order and peerings.
+fn network(w: &World, key: &str) -> Value {
+    let order = w
+        .network_order
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| "AFTER_CLASSIC_FIREWALL".to_string());
+    json!({
+        "kind": "compute#network",
+        "name": key.rsplit('/').next().unwrap_or_default(),
+        "selfLink": format!("{BASE}/{key}"),
+        "autoCreateSubnetworks": true,
+        "networkFirewallPolicyEnforcementOrder": order,
+        "peerings": w.peerings.get(key).cloned().unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

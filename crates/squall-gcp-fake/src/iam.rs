@@ -96,6 +96,15 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
             w.accounts.get_mut(&email).expect("found")["disabled"] = json!(false);
             Ok(json!({}))
         }
+        ["v1", "projects", p, "serviceAccounts"] if get => {
+            let accounts: Vec<Value> = w
+                .accounts
+                .values()
+                .filter(|a| a["projectId"] == json!(p))
+                .cloned()
+                .collect();
+            Ok(json!({"accounts": accounts}))
+        }
         ["v1", "projects", p, "serviceAccounts", email] if get => {
             let email = account_key(w, p, email)?.to_string();
             Ok(w.accounts[&email].clone())

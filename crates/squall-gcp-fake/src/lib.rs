@@ -7,7 +7,8 @@
 //!
 //! What it keeps between calls: instances (tags and their fingerprint, access configs,
 //! deletion protection, status), VPC firewall rules, hierarchical firewall policy rules a test
-//! puts in place, operations (`RUNNING` when a mutation answers, `DONE` when first polled),
+//! puts in place, projects and folders with their labels and IAM policies (bindings, audit
+//! configs), subnets, peerings, VPN tunnels, Interconnect attachments, log sinks, operations (`RUNNING` when a mutation answers, `DONE` when first polled),
 //! tokens and whom they belong to, and every call made, with the caller.
 //!
 //! What it cannot show: real connection tracking (a rule here changes a document, not a
@@ -18,6 +19,7 @@ mod compute;
 mod error;
 mod iam;
 mod logging;
+mod resourcemanager;
 mod server;
 
 use std::collections::BTreeMap;
@@ -77,6 +79,22 @@ pub(crate) struct World {
     pub(crate) log_entries: BTreeMap<String, Vec<Value>>,
     /// Per project: hierarchical firewall policies every instance's effective firewalls show.
     pub(crate) policies: BTreeMap<String, Vec<Value>>,
+    /// Project id → project, as Resource Manager returns it.
+    pub(crate) projects: BTreeMap<String, Value>,
+    /// `folders/N` → folder.
+    pub(crate) folders: BTreeMap<String, Value>,
+    /// `projects/P`, `folders/N`, `organizations/N` → its IAM policy.
+    pub(crate) resource_policies: BTreeMap<String, Value>,
+    /// `projects/P/regions/R/subnetworks/S` → subnet.
+    pub(crate) subnetworks: BTreeMap<String, Value>,
+    /// `projects/P/global/networks/N` → its peerings.
+    pub(crate) peerings: BTreeMap<String, Vec<Value>>,
+    /// `projects/P/regions/R/interconnectAttachments/A` → attachment.
+    pub(crate) interconnect_attachments: BTreeMap<String, Value>,
+    /// `projects/P/regions/R/vpnTunnels/T` → tunnel.
+    pub(crate) vpn_tunnels: BTreeMap<String, Value>,
+    /// `projects/P`, `folders/N`, `organizations/N` → its log sinks.
+    pub(crate) sinks: BTreeMap<String, Vec<Value>>,
     /// Access token → principal.
     pub(crate) tokens: BTreeMap<String, String>,
     /// Service accounts the user may impersonate.
@@ -405,6 +423,137 @@ impl Fake {
     /// The project's metadata as the API would return it now.
     pub fn project_metadata(&self, project: &str) -> Option<Value> {
         self.world().project_metadata.get(project).cloned()
+    }
+
+    /// Sets when a key became valid (when it was made): an old key for an inventory to find.
+    pub fn set_key_created(&self, name: &str, rfc3339: &str) {
+        let mut w = self.world();
+        let key = w.keys.get_mut(name).expect("the key exists");
+        key["validAfterTime"] = json!(rfc3339);
+    }
+
+    /// Adds a project under `parent` (`organizations/N`, `folders/N`, or empty) with labels.
+    pub fn add_project(&self, id: &str, parent: &str, labels: &[(&str, &str)]) {
+        let mut w = self.world();
+        let n = w.next();
+        let labels: serde_json::Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let doc = resourcemanager::new_project(id, parent, Value::Object(labels), n);
+        w.projects.insert(id.to_string(), doc);
+    }
+
+    /// Adds folder `folders/NUMBER` under `parent`.
+    pub fn add_folder(&self, number: &str, parent: &str) {
+        self.world().folders.insert(
+            format!("folders/{number}"),
+            resourcemanager::new_folder(number, parent),
+        );
+    }
+
+    /// Grants `role` to `member` on `resource` (`projects/P`, `folders/N`,
+    /// `organizations/N`).
+    pub fn grant(&self, resource: &str, role: &str, member: &str) {
+        let mut w = self.world();
+        let policy = w
+            .resource_policies
+            .entry(resource.to_string())
+            .or_insert_with(resourcemanager::empty_policy);
+        let bindings = policy["bindings"].as_array_mut().expect("bindings");
+        match bindings.iter_mut().find(|b| b["role"] == json!(role)) {
+            Some(b) => b["members"]
+                .as_array_mut()
+                .expect("members")
+                .push(json!(member)),
+            None => bindings.push(json!({"role": role, "members": [member]})),
+        }
+    }
+
+    /// Turns Data Access audit log types (`DATA_READ`, `DATA_WRITE`, `ADMIN_READ`) on for
+    /// `service` (`allServices` for all) on `resource`.
+    pub fn audit_logs(&self, resource: &str, service: &str, types: &[&str]) {
+        let mut w = self.world();
+        let policy = w
+            .resource_policies
+            .entry(resource.to_string())
+            .or_insert_with(resourcemanager::empty_policy);
+        let configs: Vec<Value> = types.iter().map(|t| json!({"logType": t})).collect();
+        policy["auditConfigs"]
+            .as_array_mut()
+            .expect("auditConfigs")
+            .push(json!({"service": service, "auditLogConfigs": configs}));
+    }
+
+    /// Adds a subnet, with or without VPC Flow Logs, on the project's `default` network.
+    pub fn add_subnet(&self, project: &str, region: &str, name: &str, flow_logs: bool) {
+        let key = format!("projects/{project}/regions/{region}/subnetworks/{name}");
+        let base = "https://www.googleapis.com/compute/v1";
+        let doc = json!({
+            "kind": "compute#subnetwork",
+            "name": name,
+            "network": format!("{base}/projects/{project}/global/networks/default"),
+            "region": format!("{base}/projects/{project}/regions/{region}"),
+            "ipCidrRange": "10.128.0.0/20",
+            "selfLink": format!("{base}/{key}"),
+            "purpose": "PRIVATE",
+            "logConfig": {"enable": flow_logs, "aggregationInterval": "INTERVAL_5_SEC"},
+        });
+        self.world().subnetworks.insert(key, doc);
+    }
+
+    /// Peers the project's `network` with `peer` (a network URL or `projects/P/global/networks/N`).
+    pub fn add_peering(&self, project: &str, network: &str, name: &str, peer: &str) {
+        let key = format!("projects/{project}/global/networks/{network}");
+        let peer = if peer.starts_with("https://") {
+            peer.to_string()
+        } else {
+            format!("https://www.googleapis.com/compute/v1/{peer}")
+        };
+        self.world().peerings.entry(key).or_default().push(json!({
+            "name": name, "network": peer, "state": "ACTIVE", "autoCreateRoutes": true,
+            "exchangeSubnetRoutes": true, "stackType": "IPV4_ONLY",
+        }));
+    }
+
+    /// Adds a Cloud VPN tunnel to `peer_ip` (with a shared secret the API never returns
+    /// whole: only its hash).
+    pub fn add_vpn_tunnel(&self, project: &str, region: &str, name: &str, peer_ip: &str) {
+        let key = format!("projects/{project}/regions/{region}/vpnTunnels/{name}");
+        let base = "https://www.googleapis.com/compute/v1";
+        let doc = json!({
+            "kind": "compute#vpnTunnel", "name": name,
+            "region": format!("{base}/projects/{project}/regions/{region}"),
+            "peerIp": peer_ip, "status": "ESTABLISHED", "ikeVersion": 2,
+            "sharedSecretHash": "AOm8ZfEiHd2gRWoqeG5cxK6TpOYq", "selfLink": format!("{base}/{key}"),
+        });
+        self.world().vpn_tunnels.insert(key, doc);
+    }
+
+    /// Adds a Dedicated Interconnect attachment.
+    pub fn add_interconnect_attachment(&self, project: &str, region: &str, name: &str) {
+        let key = format!("projects/{project}/regions/{region}/interconnectAttachments/{name}");
+        let base = "https://www.googleapis.com/compute/v1";
+        let doc = json!({
+            "kind": "compute#interconnectAttachment", "name": name,
+            "region": format!("{base}/projects/{project}/regions/{region}"),
+            "type": "DEDICATED", "state": "ACTIVE", "selfLink": format!("{base}/{key}"),
+        });
+        self.world().interconnect_attachments.insert(key, doc);
+    }
+
+    /// Adds a log sink to `parent` (`projects/P`, `folders/N`, `organizations/N`).
+    pub fn add_sink(&self, parent: &str, name: &str, destination: &str, include_children: bool) {
+        let doc = json!({
+            "name": name, "destination": destination, "filter": "logName:\"cloudaudit.googleapis.com\"",
+            "disabled": false, "includeChildren": include_children,
+            "writerIdentity": format!("serviceAccount:service-{name}@gcp-sa-logging.iam.gserviceaccount.com"),
+        });
+        self.world()
+            .sinks
+            .entry(parent.to_string())
+            .or_default()
+            .push(doc);
     }
 
     /// Adds log entries (LogEntry JSON, as a sink writes them) to a project's logs.

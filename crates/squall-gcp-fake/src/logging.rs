@@ -1,4 +1,5 @@
-//! Cloud Logging v2 (`POST /v2/entries:list`): the entries a test puts in a project, filtered
+//! Cloud Logging v2: sinks as a test puts them (`GET /v2/{parent}/sinks`), and
+//! (`POST /v2/entries:list`) the entries a test puts in a project, filtered
 //! by the filter language's forms Squall sends (`logName=(... OR ...)`, `timestamp>=`,
 //! `timestamp<`, joined by `AND`) — any other filter is refused, as a fake should rather than
 //! answer wrongly — ordered by timestamp and paged.
@@ -73,6 +74,19 @@ fn entry_time(e: &Value) -> Option<DateTime<Utc>> {
 
 pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
     let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    // `sinks.list` of a project, folder or organization: its sinks, in one page.
+    if let [
+        "v2",
+        kind @ ("projects" | "folders" | "organizations"),
+        id,
+        "sinks",
+    ] = s.as_slice()
+        && req.method == axum::http::Method::GET
+    {
+        let parent = format!("{kind}/{id}");
+        let sinks = w.sinks.get(&parent).cloned().unwrap_or_default();
+        return Ok(json!({"sinks": sinks}));
+    }
     if s.as_slice() != ["v2", "entries:list"] || req.method != axum::http::Method::POST {
         return Err(ApiError::not_found(&req.segments.join("/")));
     }

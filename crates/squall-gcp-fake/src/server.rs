@@ -136,6 +136,7 @@ fn answer(
         Some("v1") if path.ends_with(":generateAccessToken") => generate_access_token(w, &req),
         Some("v1") => crate::iam::handle(w, &req),
         Some("v2") => crate::logging::handle(w, &req),
+        Some("v3") => crate::resourcemanager::handle(w, &req),
         _ => Err(ApiError::not_found(path)),
     };
     match lost {

@@ -200,6 +200,14 @@ pub struct GcpTargetArgs {
     /// The zone, for instances named without one.
     #[arg(long, env = "CLOUDSDK_COMPUTE_ZONE", value_name = "ZONE")]
     pub zone: Option<String>,
+    #[command(flatten)]
+    pub identity: GcpIdentityArgs,
+}
+
+/// As whom and through where every Google Cloud verb calls: shared by the verbs that act on
+/// one project and those that read many.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GcpIdentityArgs {
     /// Act as this service account (the team's emergency access), through short-lived tokens
     /// from IAM Credentials; the ADC identity needs Service Account Token Creator on it.
     #[arg(long, env = "SQUALL_GCP_IMPERSONATE", value_name = "SA_EMAIL")]
@@ -209,15 +217,22 @@ pub struct GcpTargetArgs {
     pub endpoint: Option<String>,
 }
 
+impl GcpIdentityArgs {
+    /// Where the calls go, for `case` when there is one.
+    pub fn target(&self, project: Option<String>, case: Option<String>) -> Target {
+        Target {
+            project,
+            impersonate: self.impersonate.clone(),
+            endpoint: self.endpoint.clone(),
+            case,
+        }
+    }
+}
+
 impl GcpTargetArgs {
     /// Where the calls go.
     pub fn target(&self) -> Target {
-        Target {
-            project: self.project.clone(),
-            impersonate: self.impersonate.clone(),
-            endpoint: self.endpoint.clone(),
-            case: None,
-        }
+        self.identity.target(self.project.clone(), None)
     }
 
     /// The `--project` given, checked; `why` says what it is needed for.
@@ -377,12 +392,8 @@ pub struct CollectLogsArgs {
     /// Which audit logs (repeatable) [default: all four].
     #[arg(long = "log", value_enum, value_name = "LOG")]
     pub logs: Vec<LogArg>,
-    /// Act as this service account (see `contain gcp --help`).
-    #[arg(long, env = "SQUALL_GCP_IMPERSONATE", value_name = "SA_EMAIL")]
-    pub impersonate: Option<String>,
-    /// Send every Google API call to this endpoint (a test server).
-    #[arg(long, env = "SQUALL_GCP_ENDPOINT", value_name = "URL", hide = true)]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub identity: GcpIdentityArgs,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -396,12 +407,7 @@ pub struct CollectLogsArgs {
 impl CollectLogsArgs {
     /// Where the calls go.
     pub fn target(&self) -> Target {
-        Target {
-            project: None,
-            impersonate: self.impersonate.clone(),
-            endpoint: self.endpoint.clone(),
-            case: Some(self.case.clone()),
-        }
+        self.identity.target(None, Some(self.case.clone()))
     }
 
     /// The projects, checked; the logs asked for (all when none named).
@@ -657,5 +663,103 @@ impl RecoverGcp {
                 replace_with,
             },
         ))
+    }
+}
+
+/// `squall inventory gcp`: projects named, or every project under an organization or folder.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Reads each project through Resource Manager (labels, folders and organization \
+    above it, IAM policies), Compute Engine (instances, firewall rules, subnets, peerings, \
+    Interconnect and VPN, project metadata), IAM (service accounts, user-managed keys) and Logging \
+    (sinks), four projects at a time. Findings: open-admin-port (0.0.0.0/0 or ::/0 on 22, 3389 or \
+    every port), old-sa-key, data-access-logs-off, no-log-sink-out, flow-logs-off, \
+    project-ssh-keys, os-login-off, ir-access-missing (--ir-member holds no role here or above), \
+    unowned-project, project-unreadable. A read that is refused is a warning naming the call; \
+    the finding it would have made is not guessed.\n\n\
+    Each project is stored in the inventory, merged with what was imported: owner, purpose, \
+    env and data from its labels (--label-map), regions, links to corp (Interconnect, VPN), \
+    projects it reaches (peerings, Shared VPC), instances with their labels and addresses, \
+    world-open rules. `squall triage` answers from it.\n\n\
+    Exit codes: 0 read (findings are reported, not failures); 2 bad usage or no credentials; \
+    3 a project or part of one could not be read.\n\n\
+    Examples:\n  squall inventory gcp --project acme-prod --ir-member group:ir@acme.com\n  \
+    squall inventory gcp --org 123456789012 --impersonate ir@acme-sec.iam.gserviceaccount.com"
+)]
+pub struct InventoryGcpArgs {
+    /// A project to read (repeatable).
+    #[arg(
+        long = "project",
+        value_name = "PROJECT",
+        env = "CLOUDSDK_CORE_PROJECT",
+        value_delimiter = ','
+    )]
+    pub projects: Vec<String>,
+    /// Every active project of this organization (its number), through its folders.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// Every active project under this folder (its number), through its subfolders.
+    #[arg(long, value_name = "FOLDER_ID")]
+    pub folder: Option<String>,
+    /// A member that must hold a role on every project, on it or inherited (repeatable):
+    /// `group:ir@example.com`, `serviceAccount:ir@p.iam.gserviceaccount.com`.
+    #[arg(long = "ir-member", value_name = "MEMBER")]
+    pub ir_members: Vec<String>,
+    /// Label keys for owner/purpose/env/data (YAML or TOML: `owner: [owner, team]`, ...).
+    #[arg(long, value_name = "FILE")]
+    pub label_map: Option<std::path::PathBuf>,
+    /// User-managed service-account keys older than this many days are findings.
+    #[arg(long, default_value_t = 90)]
+    pub max_key_age_days: i64,
+    #[command(flatten)]
+    pub identity: GcpIdentityArgs,
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
+}
+
+impl InventoryGcpArgs {
+    /// Where the calls go.
+    pub fn target(&self) -> Target {
+        self.identity.target(None, None)
+    }
+
+    /// What to read, checked (`labels` from `--label-map` or the caller's default).
+    pub fn options(
+        &self,
+        labels: crate::inventory::LabelMap,
+    ) -> Result<crate::inventory::Options, GcpError> {
+        for p in &self.projects {
+            if !crate::request::valid_project(p) {
+                return Err(GcpError::Invalid(format!("{p:?} is not a project id")));
+            }
+        }
+        let mut under = Vec::new();
+        for (kind, id) in [("organizations", &self.org), ("folders", &self.folder)] {
+            if let Some(id) = id {
+                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(GcpError::Invalid(format!(
+                        "{id:?} is not a {} number",
+                        &kind[..kind.len() - 1]
+                    )));
+                }
+                under.push(format!("{kind}/{id}"));
+            }
+        }
+        if self.projects.is_empty() && under.is_empty() {
+            return Err(GcpError::Invalid(
+                "name what to read: --project P (repeatable), --org N or --folder N, or [gcp] project".to_string(),
+            ));
+        }
+        let labels = match &self.label_map {
+            Some(path) => crate::inventory::LabelMap::load(path).map_err(GcpError::Invalid)?,
+            None => labels,
+        };
+        Ok(crate::inventory::Options {
+            projects: self.projects.clone(),
+            under,
+            labels,
+            ir_members: self.ir_members.clone(),
+            max_key_age_days: self.max_key_age_days,
+        })
     }
 }

@@ -10,6 +10,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod collect;
+pub mod inventory;
 pub mod request;
 pub mod respond;
 pub mod services;

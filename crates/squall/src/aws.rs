@@ -254,19 +254,7 @@ pub fn inventory(ctx: &Context, defaults: &AwsConfig, args: InventoryArgs) -> an
                     inv.corp_links.len(),
                     inv.trails.len()
                 )?;
-                for f in &inv.findings {
-                    writeln!(
-                        out,
-                        "  {:<6} {:<30} {:<12} {}",
-                        f.severity,
-                        f.kind,
-                        text::terminal(f.region.as_deref().unwrap_or("global")),
-                        text::terminal(&f.message)
-                    )?;
-                }
-                if inv.findings.is_empty() {
-                    writeln!(out, "  no findings")?;
-                }
+                render::estate_findings(&mut out, &inv.findings)?;
             }
         }
         Format::Jsonl => {

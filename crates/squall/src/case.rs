@@ -336,7 +336,7 @@ pub fn evidence(ctx: &Context, cmd: EvidenceCommand) -> anyhow::Result<u8> {
 
 pub fn inventory(
     ctx: &Context,
-    aws: &crate::config::AwsConfig,
+    config: &crate::config::Config,
     cmd: InventoryCommand,
 ) -> anyhow::Result<u8> {
     match cmd {
@@ -352,7 +352,8 @@ pub fn inventory(
             }
             Ok(exit::OK)
         }
-        InventoryCommand::Aws(args) => crate::aws::inventory(ctx, aws, args),
+        InventoryCommand::Aws(args) => crate::aws::inventory(ctx, &config.aws, args),
+        InventoryCommand::Gcp(args) => crate::gcp::inventory(ctx, &config.gcp, args),
         InventoryCommand::List { format } => {
             let checked = flow::inventory(ctx)?;
             let assets = checked.assets;

@@ -388,6 +388,11 @@ pub enum InventoryCommand {
     /// trusts, CloudTrail, flow logs, links back to corp; report what is wrong and store the
     /// account in the inventory (merged with what was imported).
     Aws(squall_aws::cli::InventoryArgs),
+    /// Read Google Cloud projects through their APIs: labels, instances, firewall rules,
+    /// service-account keys, audit-log and sink settings, flow logs, SSH keys and OS Login,
+    /// emergency access, peerings and links to corp; report what is wrong and store each
+    /// project in the inventory (merged with what was imported).
+    Gcp(squall_gcp::cli::InventoryGcpArgs),
     /// List the inventory.
     List {
         #[arg(short, long, value_enum)]

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 
-pub use squall_flow::settings::{AwsConfig, GcpConfig, HuntConfig, load};
+pub use squall_flow::settings::{AwsConfig, Config, GcpConfig, HuntConfig, load};
 
 use crate::cli::{Format, HuntArgs};
 
@@ -30,6 +30,11 @@ pub fn apply_gcp(config: &GcpConfig, t: &mut squall_gcp::cli::GcpTargetArgs) {
     if t.zone.is_none() {
         t.zone.clone_from(&config.zone);
     }
+    apply_gcp_identity(config, &mut t.identity);
+}
+
+/// Fills the impersonated account the command line and environment left unset.
+pub fn apply_gcp_identity(config: &GcpConfig, t: &mut squall_gcp::cli::GcpIdentityArgs) {
     if t.impersonate.is_none() {
         t.impersonate.clone_from(&config.impersonate);
     }

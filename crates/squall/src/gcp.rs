@@ -4,7 +4,9 @@
 
 use squall_flow::Context;
 use squall_flow::gcp as flow;
-use squall_gcp::cli::{AcquireGcp, CollectGcp, ContainGcp, RecoverGcp, ReleaseGcp};
+use squall_gcp::cli::{
+    AcquireGcp, CollectGcp, ContainGcp, InventoryGcpArgs, RecoverGcp, ReleaseGcp,
+};
 
 use crate::config::GcpConfig;
 use crate::render;
@@ -49,9 +51,7 @@ pub fn collect(ctx: &Context, defaults: &GcpConfig, cmd: CollectGcp) -> anyhow::
     if args.projects.is_empty() {
         args.projects.extend(defaults.project.clone());
     }
-    if args.impersonate.is_none() {
-        args.impersonate.clone_from(&defaults.impersonate);
-    }
+    crate::config::apply_gcp_identity(defaults, &mut args.identity);
     let (projects, logs) = args.scope()?;
     let req = squall_flow::collect::GcpCollectRequest {
         case: args.case.clone(),
@@ -113,4 +113,70 @@ pub fn recover(ctx: &Context, defaults: &GcpConfig, mut cmd: RecoverGcp) -> anyh
         &mut render::plan_printer(&r.case),
     )?;
     render::outcomes(&outcomes, &r)
+}
+
+/// `squall inventory gcp`: read, report, and store each project in the inventory.
+pub fn inventory(
+    ctx: &Context,
+    defaults: &GcpConfig,
+    mut args: InventoryGcpArgs,
+) -> anyhow::Result<u8> {
+    use squall_core::cli::Format;
+    use squall_core::text;
+    use std::io::Write;
+    if args.projects.is_empty() && args.org.is_none() && args.folder.is_none() {
+        args.projects.extend(defaults.project.clone());
+    }
+    crate::config::apply_gcp_identity(defaults, &mut args.identity);
+    if args.ir_members.is_empty() {
+        args.ir_members = defaults.ir_members.clone().unwrap_or_default();
+    }
+    let options = args.options(defaults.label_map.clone().unwrap_or_default())?;
+    let mut warned = 0usize;
+    let found = flow::inventory(ctx, &args.target(), &options, &mut |w| {
+        warned += 1;
+        say!("warning: {w}")
+    })?;
+    let mut out = std::io::stdout().lock();
+    match render::format_or_default(args.format) {
+        Format::Table | Format::Csv => {
+            for inv in &found {
+                if inv.read {
+                    let keys: usize = inv.service_accounts.iter().map(|a| a.keys.len()).sum();
+                    writeln!(
+                        out,
+                        "project {}: {} instance(s), {} firewall rule(s), {} service account(s) with {keys} user-managed key(s), {} sink(s), {} subnet(s), {} peering(s), {} link(s) to corp",
+                        text::terminal(&inv.project),
+                        inv.instances.len(),
+                        inv.firewall_rules,
+                        inv.service_accounts.len(),
+                        inv.sinks.len(),
+                        inv.subnets.len(),
+                        inv.peerings.len(),
+                        inv.corp_links.len(),
+                    )?;
+                } else {
+                    writeln!(out, "project {}: not read", text::terminal(&inv.project))?;
+                }
+                render::estate_findings(&mut out, &inv.findings)?;
+            }
+        }
+        Format::Jsonl => {
+            for f in found.iter().flat_map(|i| &i.findings) {
+                serde_json::to_writer(&mut out, f)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &found)?;
+            writeln!(out)?;
+        }
+    }
+    let stored = found.iter().filter(|i| i.read).count();
+    say!("{stored} project(s) stored in the inventory");
+    Ok(if warned > 0 {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    })
 }

@@ -84,7 +84,7 @@ fn run() -> anyhow::Result<u8> {
             respond::respond(&context()?, &case, word, format)
         }
         Command::Key(cmd) => case::key(cmd),
-        Command::Inventory(cmd) => case::inventory(&context()?, &config.aws, cmd),
+        Command::Inventory(cmd) => case::inventory(&context()?, &config, cmd),
         Command::Collect(CollectCommand::Aws(cmd)) => aws::collect(&context()?, &config.aws, cmd),
         Command::Collect(CollectCommand::Gcp(cmd)) => gcp::collect(&context()?, &config.gcp, cmd),
         Command::Triage { case, format } => case::triage(&context()?, &case, format),

@@ -518,6 +518,28 @@ pub fn collection(
     )
 }
 
+/// An inventory's findings under its account or project line, most severe first; every field
+/// but severity and kind was read from the estate, where anyone may have written it.
+pub fn estate_findings(
+    out: &mut impl std::io::Write,
+    findings: &[squall_core::asset::EstateFinding],
+) -> std::io::Result<()> {
+    for f in findings {
+        writeln!(
+            out,
+            "  {:<6} {:<30} {:<12} {}",
+            f.severity,
+            f.kind,
+            text::terminal(f.region.as_deref().unwrap_or("global")),
+            text::terminal(&f.message)
+        )?;
+    }
+    if findings.is_empty() {
+        writeln!(out, "  no findings")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

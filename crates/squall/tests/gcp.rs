@@ -1323,3 +1323,248 @@ fn a_rule_the_attacker_made_is_deleted_with_its_description_kept() {
     assert_eq!(status(&out), ["failed"]);
     assert!(err.contains("release gcp instance"), "{err}");
 }
+
+#[test]
+fn inventory_reads_an_organization_down_its_folders_and_triage_answers_from_it() {
+    let s = Setup::new();
+    // organizations/42 → folders/7 → acme-prod; organizations/42 → acme-sandbox.
+    s.fake.add_folder("7", "organizations/42");
+    s.fake.add_project(
+        PROJECT,
+        "folders/7",
+        &[
+            ("owner", "payments\u{1b}[2J"),
+            ("env", "prod"),
+            ("data-classification", "pii_pci"),
+            ("purpose", "checkout"),
+        ],
+    );
+    s.fake.add_project("acme-sandbox", "organizations/42", &[]);
+    // Granted, logged and routed out at the folder: inherited by acme-prod, not the sandbox.
+    s.fake
+        .grant("folders/7", "roles/viewer", "group:ir@acme.example");
+    s.fake
+        .audit_logs("folders/7", "allServices", &["DATA_READ", "DATA_WRITE"]);
+    s.fake.add_sink(
+        "folders/7",
+        "audit-to-sec",
+        "logging.googleapis.com/projects/acme-sec/locations/global/buckets/audit",
+        true,
+    );
+    // A sink inside the project, to its own bucket, is not a copy out of it.
+    s.fake.add_sink(
+        "projects/acme-sandbox",
+        "_Default",
+        "logging.googleapis.com/projects/acme-sandbox/locations/global/buckets/_Default",
+        false,
+    );
+    s.fake.add_firewall(
+        PROJECT,
+        serde_json::json!({"name": "allow-ssh-anywhere", "network": "global/networks/default",
+            "direction": "INGRESS", "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+            "sourceRanges": ["0.0.0.0/0"]}),
+    );
+    s.fake.add_firewall(
+        PROJECT,
+        serde_json::json!({"name": "allow-https", "network": "global/networks/default",
+            "direction": "INGRESS", "allowed": [{"IPProtocol": "tcp", "ports": ["443"]}],
+            "sourceRanges": ["0.0.0.0/0"]}),
+    );
+    s.fake.add_subnet(PROJECT, "europe-west1", "default", false);
+    s.fake.add_subnet(PROJECT, "europe-west1", "logged", true);
+    s.fake.set_project_metadata(
+        PROJECT,
+        &[
+            (
+                "ssh-keys",
+                "alice:ssh-ed25519 AAAAC3Nz alice\nbob:ssh-rsa AAAAB3Nz bob",
+            ),
+            ("enable-oslogin", "TRUE"),
+        ],
+    );
+    let sa = s.fake.add_service_account(PROJECT, "deployer");
+    let old = s.fake.add_key(&sa, true);
+    s.fake.set_key_created(&old, "2024-01-15T10:00:00Z");
+    let fresh = s.fake.add_key(&sa, true);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    s.fake.set_key_created(&fresh, &now);
+    s.fake.add_key(&sa, false);
+    s.fake
+        .add_vpn_tunnel(PROJECT, "europe-west1", "to-hq", "203.0.113.9");
+    s.fake.add_peering(
+        PROJECT,
+        "default",
+        "to-data",
+        "projects/acme-data/global/networks/warehouse",
+    );
+
+    let out = s
+        .squall()
+        .args(["inventory", "gcp", "--org", "42", "--project", "acme-gone"])
+        .args(["--ir-member", "group:ir@acme.example", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    // A project that cannot be read is said, and the rest is still read and stored.
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("acme-gone") && err.contains("resourcemanager.projects.get"),
+        "{err}"
+    );
+    assert!(err.contains("2 project(s) stored"), "{err}");
+    let found: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let of = |p: &str| found.iter().find(|i| i["project"] == p).unwrap().clone();
+    let kinds = |inv: &Value| -> Vec<String> {
+        inv["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let prod = of(PROJECT);
+    let mut k = kinds(&prod);
+    k.sort();
+    assert_eq!(
+        k,
+        [
+            "flow-logs-off",
+            "old-sa-key",
+            "open-admin-port",
+            "project-ssh-keys"
+        ],
+        "{prod}"
+    );
+    let open = &prod["findings"][0];
+    assert_eq!(open["kind"], "open-admin-port", "high first: {prod}");
+    assert_eq!(open["resource"], "allow-ssh-anywhere");
+    assert!(
+        prod["findings"]
+            .to_string()
+            .contains(&old.rsplit('/').next().unwrap().to_string())
+    );
+    assert_eq!(
+        prod["ancestors"],
+        serde_json::json!(["folders/7", "organizations/42"])
+    );
+    assert_eq!(prod["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(prod["project_ssh_keys"], 2);
+    // A tunnel's shared secret never reaches the output, not even its hash.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("AOm8Zf"));
+    let mut k = kinds(&of("acme-sandbox"));
+    k.sort();
+    assert_eq!(
+        k,
+        [
+            "data-access-logs-off",
+            "ir-access-missing",
+            "no-log-sink-out",
+            "os-login-off",
+            "unowned-project"
+        ]
+    );
+    assert_eq!(kinds(&of("acme-gone")), ["project-unreadable"]);
+    // Read, never changed (getIamPolicy is a POST that reads).
+    let reads_by_post = s.fake.calls_to(":getIamPolicy").len();
+    assert!(reads_by_post >= 4);
+    assert_eq!(s.mutations(), reads_by_post);
+
+    // Stored: what the labels and the network say, for triage.
+    let listed = common::json_of(s.squall().args(["inventory", "list", "--format", "json"]));
+    let assets = listed.as_array().unwrap_or_else(|| panic!("{listed}"));
+    let asset = assets.iter().find(|a| a["id"] == PROJECT).unwrap();
+    assert_eq!(asset["provider"], "gcp");
+    assert_eq!(asset["env"], "prod");
+    assert_eq!(asset["data"], serde_json::json!(["pii", "pci"]));
+    assert_eq!(asset["purpose"], "checkout");
+    assert_eq!(asset["corp_reach"], serde_json::json!(["vpn"]));
+    assert_eq!(asset["trusts"], serde_json::json!(["acme-data"]));
+    assert!(assets.iter().any(|a| a["id"] == "acme-sandbox"));
+    assert!(!assets.iter().any(|a| a["id"] == "acme-gone"));
+    // The owner label, written by whoever can label the project, is not a terminal escape.
+    let table = s
+        .squall()
+        .args(["inventory", "list", "--format", "table"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("payments") && !table.contains('\u{1b}'),
+        "{table}"
+    );
+
+    // A detection in acme-prod is triaged from the inventory.
+    let log = s.home.path().join("activity.jsonl");
+    let lines: Vec<String> = example_entries().iter().map(|e| e.to_string()).collect();
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    s.squall()
+        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+        .arg(&log)
+        .assert()
+        .success();
+    let triage = common::json_of(s.squall().args(["triage", "C-0001", "--format", "json"]));
+    let prod = triage["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == PROJECT)
+        .unwrap_or_else(|| panic!("{triage}"));
+    let answer = |q: &str| {
+        prod["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["question"] == q)
+            .map(|a| a["answer"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        answer("Production or test?").as_deref(),
+        Some("prod"),
+        "{triage}"
+    );
+    assert_eq!(
+        answer("Can it reach back into the corporate network?").as_deref(),
+        Some("yes: vpn")
+    );
+    assert_eq!(
+        answer("What is it for?").as_deref(),
+        Some("checkout"),
+        "{triage}"
+    );
+}
+
+#[test]
+fn an_inventory_read_refused_is_named_and_its_finding_not_guessed_and_throttling_is_retried() {
+    let s = Setup::new();
+    s.fake.add_project(PROJECT, "", &[("owner", "payments")]);
+    s.fake.inject(Fault::forbid(
+        "GET /v2/projects/acme-prod/sinks",
+        "logging.sinks.list",
+    ));
+    s.fake.inject(Fault::throttle("aggregated/instances", 2));
+    let out = s
+        .squall()
+        .args(["inventory", "gcp", "--project", PROJECT, "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("logging.sinks.list failed"), "{err}");
+    let found: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = found[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    // No sink could be read: whether one routes out is not known, so it is not a finding.
+    assert!(!kinds.contains(&"no-log-sink-out"), "{kinds:?}");
+    assert!(kinds.contains(&"data-access-logs-off"), "{kinds:?}");
+    // Throttled twice, then answered: both instances are there.
+    assert_eq!(found[0]["instances"].as_array().unwrap().len(), 2);
+    let throttled = s.fake.calls_to("aggregated/instances");
+    assert_eq!(
+        throttled.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [429, 429, 200]
+    );
+}

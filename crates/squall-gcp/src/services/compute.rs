@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use google_cloud_compute_v1::client::{
-    Disks, Firewalls, Images, Instances, Networks, Projects, RegionDisks, Snapshots,
+    Disks, Firewalls, Images, Instances, InterconnectAttachments, Networks, Projects, RegionDisks,
+    Snapshots, Subnetworks, VpnTunnels,
 };
 use google_cloud_compute_v1::model;
 use google_cloud_gax::options::RequestOptionsBuilder;
@@ -29,6 +30,9 @@ pub struct Compute {
     pub snapshots: Snapshots,
     pub networks: Networks,
     pub images: Images,
+    pub subnetworks: Subnetworks,
+    pub interconnect_attachments: InterconnectAttachments,
+    pub vpn_tunnels: VpnTunnels,
 }
 
 impl Compute {
@@ -42,6 +46,9 @@ impl Compute {
             snapshots: conn.client(Snapshots::builder()).await?,
             networks: conn.client(Networks::builder()).await?,
             images: conn.client(Images::builder()).await?,
+            subnetworks: conn.client(Subnetworks::builder()).await?,
+            interconnect_attachments: conn.client(InterconnectAttachments::builder()).await?,
+            vpn_tunnels: conn.client(VpnTunnels::builder()).await?,
         })
     }
 }
@@ -1045,4 +1052,225 @@ pub async fn unshare(
             .map(|_| ())
             .map_err(|e| GcpError::call("compute.images.setIamPolicy", &on, e)),
     }
+}
+
+/// The last segment of a resource URL (`.../zones/us-central1-a` → `us-central1-a`).
+pub fn last_segment(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+/// An instance as the inventory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub zone: String,
+    pub status: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Its networks' URLs (a Shared VPC's name the host project).
+    pub networks: Vec<String>,
+    /// External IPv4 and IPv6 addresses: where its own calls to Google's APIs come from.
+    pub external: Vec<String>,
+    pub service_accounts: Vec<String>,
+    /// Attached disks' source URLs.
+    pub disks: Vec<String>,
+}
+
+/// `compute.instances.aggregatedList`: every instance of the project in every zone.
+pub async fn all_instances(c: &Compute, project: &str) -> Result<Vec<Listed>, GcpError> {
+    use google_cloud_gax::paginator::Paginator;
+    let on = format!("projects/{project}");
+    let mut pages = c.instances.aggregated_list().set_project(project).by_page();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| GcpError::call("compute.instances.aggregatedList", &on, e))?;
+        for (_, scoped) in page.items {
+            for i in scoped.instances {
+                let mut networks = Vec::new();
+                let mut external = Vec::new();
+                for nic in &i.network_interfaces {
+                    networks.extend(nic.network.clone());
+                    external.extend(nic.access_configs.iter().filter_map(|a| a.nat_ip.clone()));
+                    external.extend(
+                        nic.ipv_6_access_configs
+                            .iter()
+                            .filter_map(|a| a.external_ipv_6.clone()),
+                    );
+                }
+                out.push(Listed {
+                    name: i.name.clone().unwrap_or_default(),
+                    zone: last_segment(i.zone.as_deref().unwrap_or_default()).to_string(),
+                    status: i
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.name())
+                        .unwrap_or("UNKNOWN")
+                        .to_string(),
+                    labels: i.labels.clone().into_iter().collect(),
+                    networks,
+                    external,
+                    service_accounts: i
+                        .service_accounts
+                        .iter()
+                        .filter_map(|s| s.email.clone())
+                        .collect(),
+                    disks: i.disks.iter().filter_map(|d| d.source.clone()).collect(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.zone, &a.name).cmp(&(&b.zone, &b.name)));
+    Ok(out)
+}
+
+/// A subnet and whether it keeps VPC Flow Logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subnet {
+    pub name: String,
+    pub region: String,
+    pub network: String,
+    pub flow_logs: bool,
+}
+
+/// `compute.subnetworks.aggregatedList`: the project's subnets that carry instances' traffic
+/// (proxy-only and Private Service Connect subnets cannot keep flow logs and are left out).
+pub async fn subnets(c: &Compute, project: &str) -> Result<Vec<Subnet>, GcpError> {
+    use google_cloud_compute_v1::model::subnetwork::Purpose;
+    use google_cloud_gax::paginator::Paginator;
+    let on = format!("projects/{project}");
+    let mut pages = c
+        .subnetworks
+        .aggregated_list()
+        .set_project(project)
+        .by_page();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| GcpError::call("compute.subnetworks.aggregatedList", &on, e))?;
+        for (_, scoped) in page.items {
+            for s in scoped.subnetworks {
+                let carries_vms = match &s.purpose {
+                    None => true,
+                    Some(p) => matches!(p, Purpose::Private | Purpose::PrivateRfc1918),
+                };
+                if !carries_vms {
+                    continue;
+                }
+                out.push(Subnet {
+                    name: s.name.unwrap_or_default(),
+                    region: last_segment(s.region.as_deref().unwrap_or_default()).to_string(),
+                    network: s.network.unwrap_or_default(),
+                    flow_logs: s
+                        .log_config
+                        .and_then(|l| l.enable)
+                        .or(s.enable_flow_logs)
+                        .unwrap_or(false),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
+    Ok(out)
+}
+
+/// A VPC network's peering: another network (often another project's) it exchanges routes
+/// with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peering {
+    /// The local network's name.
+    pub network: String,
+    pub name: String,
+    /// The peer network's URL.
+    pub peer: String,
+    pub state: String,
+}
+
+/// `compute.networks.list`: the peerings of every VPC network of the project.
+pub async fn peerings(c: &Compute, project: &str) -> Result<Vec<Peering>, GcpError> {
+    use google_cloud_gax::paginator::ItemPaginator;
+    let on = format!("projects/{project}");
+    let mut items = c.networks.list().set_project(project).by_item();
+    let mut out = Vec::new();
+    while let Some(n) = items.next().await {
+        let n = n.map_err(|e| GcpError::call("compute.networks.list", &on, e))?;
+        let network = n.name.unwrap_or_default();
+        for p in n.peerings {
+            out.push(Peering {
+                network: network.clone(),
+                name: p.name.unwrap_or_default(),
+                peer: p.network.unwrap_or_default(),
+                state: p
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.name())
+                    .unwrap_or("UNKNOWN")
+                    .to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A link out of Google's network: an Interconnect attachment or a Cloud VPN tunnel, named
+/// `REGION/NAME` with what it reaches (never a tunnel's shared secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// `interconnect` or `vpn`.
+    pub kind: &'static str,
+    pub region: String,
+    pub name: String,
+    /// The VPN peer's address, or the attachment's type (`DEDICATED`, `PARTNER`).
+    pub to: String,
+}
+
+/// `compute.interconnectAttachments.aggregatedList` and `compute.vpnTunnels.aggregatedList`:
+/// the project's links back to a corporate network.
+pub async fn corp_links(c: &Compute, project: &str) -> Result<Vec<Link>, GcpError> {
+    use google_cloud_gax::paginator::Paginator;
+    let on = format!("projects/{project}");
+    let mut out = Vec::new();
+    let mut pages = c
+        .interconnect_attachments
+        .aggregated_list()
+        .set_project(project)
+        .by_page();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            GcpError::call("compute.interconnectAttachments.aggregatedList", &on, e)
+        })?;
+        for (_, scoped) in page.items {
+            for a in scoped.interconnect_attachments {
+                out.push(Link {
+                    kind: "interconnect",
+                    region: last_segment(a.region.as_deref().unwrap_or_default()).to_string(),
+                    name: a.name.unwrap_or_default(),
+                    to: a
+                        .r#type
+                        .as_ref()
+                        .and_then(|t| t.name())
+                        .unwrap_or("UNKNOWN")
+                        .to_string(),
+                });
+            }
+        }
+    }
+    let mut pages = c
+        .vpn_tunnels
+        .aggregated_list()
+        .set_project(project)
+        .by_page();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| GcpError::call("compute.vpnTunnels.aggregatedList", &on, e))?;
+        for (_, scoped) in page.items {
+            for t in scoped.vpn_tunnels {
+                out.push(Link {
+                    kind: "vpn",
+                    region: last_segment(t.region.as_deref().unwrap_or_default()).to_string(),
+                    name: t.name.unwrap_or_default(),
+                    to: t.peer_ip.unwrap_or_default(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.kind, &a.region, &a.name).cmp(&(b.kind, &b.region, &b.name)));
+    Ok(out)
 }

@@ -135,3 +135,20 @@ pub async fn delete_key(c: &Iam, name: &str) -> Result<(), GcpError> {
         .map(|_| ())
         .map_err(|e| GcpError::call("iam.serviceAccountKeys.delete", name, e))
 }
+
+/// `iam.serviceAccounts.list`: every service account of a project.
+pub async fn accounts(c: &Iam, project: &str) -> Result<Vec<Account>, GcpError> {
+    use google_cloud_gax::paginator::ItemPaginator;
+    let parent = format!("projects/{project}");
+    let mut items = c.list_service_accounts().set_name(&parent).by_item();
+    let mut out = Vec::new();
+    while let Some(a) = items.next().await {
+        let a = a.map_err(|e| GcpError::call("iam.serviceAccounts.list", &parent, e))?;
+        out.push(Account {
+            email: a.email,
+            unique_id: a.unique_id,
+            disabled: a.disabled,
+        });
+    }
+    Ok(out)
+}

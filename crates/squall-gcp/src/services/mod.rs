@@ -3,3 +3,5 @@
 
 pub mod compute;
 pub mod iam;
+pub mod logging;
+pub mod resourcemanager;
