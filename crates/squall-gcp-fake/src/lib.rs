@@ -8,8 +8,9 @@
 //! What it keeps between calls: instances (tags and their fingerprint, access configs,
 //! deletion protection, status), VPC firewall rules, hierarchical firewall policy rules a test
 //! puts in place, projects and folders with their labels and IAM policies (bindings, audit
-//! configs), subnets, peerings, VPN tunnels, Interconnect attachments, log sinks, operations (`RUNNING` when a mutation answers, `DONE` when first polled),
-//! tokens and whom they belong to, and every call made, with the caller.
+//! configs), subnets, peerings, VPN tunnels, Interconnect attachments, log sinks, operations
+//! (`RUNNING` when a mutation answers, `DONE` when first polled), tokens and whom they belong
+//! to, and every call made, with the caller.
 //!
 //! What it cannot show: real connection tracking (a rule here changes a document, not a
 //! packet), real IAM permissions (only "may this caller impersonate that account", and faults
