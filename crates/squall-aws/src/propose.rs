@@ -22,23 +22,8 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         return Vec::new();
     }
     let changed = |c: Change| r.changes.iter().find(|x| x.change == c);
-    let by_attacker = |c: &Changed| {
-        format!(
-            "{} by {} at {}",
-            c.change.past(),
-            c.record
-                .principal
-                .as_deref()
-                .unwrap_or("an unknown principal"),
-            c.record.time
-        )
-    };
-    let used = || {
-        format!(
-            "used by the case's actors from {} to {}",
-            r.first_seen, r.last_seen
-        )
-    };
+    let by_attacker = squall_core::proposal::changed_by;
+    let used = || squall_core::proposal::used_by_actors(r);
     let step = |phase, action: &str, reason: String, seen: &Seen| Step {
         step: 0,
         phase,
@@ -54,11 +39,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         },
         with: BTreeMap::new(),
         reason,
-        record: Some(RecordRef {
-            file: seen.file.clone(),
-            record_index: seen.record_index,
-            event_id: seen.event_id.clone(),
-        }),
+        record: Some(RecordRef::of(seen)),
         after: Vec::new(),
         by_hand: None,
     };

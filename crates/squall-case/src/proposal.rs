@@ -126,6 +126,10 @@ pub fn current(file: &CaseFile) -> Option<Current> {
     })
 }
 
+/// The actions that copy one disk of an instance (AWS's volumes, Google's disks): an
+/// instance's acquisition step is done when every one of its disks was copied.
+const PER_DISK: [&str; 2] = ["acquire-volume", "acquire-disk"];
+
 /// The case's verified and failed actions, and which instance each acquired volume belongs to.
 struct Actions {
     /// Every verified action with its time, in ledger order.
@@ -147,7 +151,7 @@ impl Actions {
             match Kind::parse(&e.kind) {
                 Some(Kind::ActionPlanned) => {
                     if let Some(p) = ActionPlanned::from_value(&e.payload)
-                        && p.plan.action == "acquire-volume"
+                        && PER_DISK.contains(&p.plan.action.as_str())
                         && let Some(i) = p.plan.before["instance"].as_str()
                     {
                         a.volume_of.insert(p.plan.resource.clone(), i.to_string());
@@ -160,7 +164,7 @@ impl Actions {
                 }
                 Some(Kind::ActionFailed) => {
                     if let Some(f) = ActionFailed::from_value(&e.payload)
-                        && f.action.as_deref() == Some("acquire-volume")
+                        && f.action.as_deref().is_some_and(|a| PER_DISK.contains(&a))
                     {
                         a.failed.insert(f.resource);
                     }
@@ -181,7 +185,7 @@ impl Actions {
             let verified: Vec<&(ActionVerified, String)> = self
                 .verified
                 .iter()
-                .filter(|(v, _)| v.action == "acquire-volume" && mine(&v.resource))
+                .filter(|(v, _)| PER_DISK.contains(&v.action.as_str()) && mine(&v.resource))
                 .collect();
             let unacquired = self
                 .failed

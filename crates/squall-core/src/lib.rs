@@ -16,6 +16,7 @@ pub mod proposal;
 pub mod respond;
 pub mod text;
 pub mod touched;
+pub mod verb;
 
 pub use asset::{Asset, CorpReach, DataClass, Env, Provider, Resource};
 pub use entry::Kind;

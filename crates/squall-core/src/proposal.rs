@@ -89,6 +89,38 @@ pub struct Step {
     pub by_hand: Option<String>,
 }
 
+/// A step's reason for a change the case's actors made: `created by P at T`.
+pub fn changed_by(c: &crate::touched::Changed) -> String {
+    format!(
+        "{} by {} at {}",
+        c.change.past(),
+        c.record
+            .principal
+            .as_deref()
+            .unwrap_or("an unknown principal"),
+        c.record.time
+    )
+}
+
+/// A step's reason for a resource the actors only used: when.
+pub fn used_by_actors(r: &crate::touched::Resource) -> String {
+    format!(
+        "used by the case's actors from {} to {}",
+        r.first_seen, r.last_seen
+    )
+}
+
+impl RecordRef {
+    /// The record a step's reason comes from.
+    pub fn of(seen: &crate::touched::Seen) -> RecordRef {
+        RecordRef {
+            file: seen.file.clone(),
+            record_index: seen.record_index,
+            event_id: seen.event_id.clone(),
+        }
+    }
+}
+
 /// Step numbers as an analyst writes them: `all`, or `1,3-7`. `max` is the proposal's last
 /// step; a number outside 1..=max, an empty item or a reversed range is refused, naming it.
 pub fn parse_steps(spec: &str, max: u32) -> Result<Vec<u32>, String> {

@@ -3,11 +3,11 @@
 //! this one activity.
 
 use anyhow::{Context as _, bail};
-use squall_aws::verbs::Verb;
 use squall_case::affected::{self, Affected, Resource};
 use squall_case::timeline::{self, Actors, Pivot, TimelineEvent, Window};
 use squall_case::{CaseFile, Store};
 use squall_core::touched::Rule;
+use squall_core::verb::Verb;
 use squall_core::{Change, Provider};
 use squall_logs::Warning;
 
@@ -160,7 +160,8 @@ pub fn verb_for(r: &Resource) -> Option<(Verb, String)> {
         Provider::Aws => {
             squall_aws::verbs::acting_on(r.kind, &r.id, r.parent.as_deref(), &changes, &rules)
         }
-        Provider::Gcp | Provider::Azure => None,
+        Provider::Gcp => squall_gcp::propose::acting_on(r),
+        Provider::Azure => None,
     }
 }
 

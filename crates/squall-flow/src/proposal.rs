@@ -23,13 +23,15 @@ pub fn steps_for(resources: &[Resource], inventory: &[squall_core::Resource]) ->
     let mut seen = HashSet::new();
     let hardening = inventory.iter().filter_map(|r| match r.provider {
         Provider::Aws => squall_aws::propose::hardening(r),
-        _ => None,
+        Provider::Gcp => squall_gcp::propose::hardening(r),
+        Provider::Azure => None,
     });
     let mut all: Vec<Step> = resources
         .iter()
         .flat_map(|r| match r.provider {
             Some(Provider::Aws) => squall_aws::propose::steps(r),
-            // GCP's and Azure's verbs come with their providers.
+            Some(Provider::Gcp) => squall_gcp::propose::steps(r),
+            // Azure's verbs come with its provider.
             _ => Vec::new(),
         })
         .chain(hardening)
@@ -181,8 +183,12 @@ pub enum Carried {
 
 /// Where and with what the approved steps are carried out.
 pub struct Carrying<'a> {
-    /// The credentials and account the run starts from.
+    /// The credentials and account AWS steps start from (reached only when a step is AWS's).
     pub target: &'a squall_aws::Target,
+    /// The credentials (and impersonation) Google Cloud steps run with.
+    pub gcp: &'a squall_gcp::Target,
+    /// The security team's project GCP acquisitions are made in; the disk's own when none.
+    pub gcp_forensic_project: Option<&'a str>,
     /// Where a rotated key's new secret is written (`DIR/KEY.credentials`); without it, a
     /// rotation is left to the analyst, who says where the secret goes.
     pub secrets: Option<&'a std::path::Path>,
@@ -203,7 +209,6 @@ pub fn carry_out(
     if let Some(dir) = how.secrets.filter(|_| r.approved) {
         secret_dir(dir)?;
     }
-    use squall_aws::request::{Acquisition, Contain, InstanceContainment, Recover};
     let case = &r.case;
     let load = || -> anyhow::Result<Current> {
         let store = ctx.store()?;
@@ -216,18 +221,10 @@ pub fn carry_out(
         })
     };
     let mut now = load()?;
-    // The account the target reaches: each step acts in its own account and region, never in
-    // whichever one the command line happens to point at.
+    // Whom AWS's credentials reach, asked once the first AWS step runs: a case with only
+    // Google Cloud steps needs no AWS credentials.
     let rt = crate::respond::runtime()?;
-    let (home_account, caller) = rt
-        .block_on(async { squall_aws::caller(&squall_aws::connect(target).await).await })
-        .context("finding whom the credentials belong to")?;
-    let reached = target.account.clone().unwrap_or(home_account);
-    // The role Squall's own session belongs to, if any: containing it cuts this run off.
-    let own_role = caller
-        .split_once(":assumed-role/")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .map(str::to_string);
+    let mut aws_identity: Option<(String, Option<String>)> = None;
     let order: Vec<u32> = now
         .steps
         .iter()
@@ -241,10 +238,16 @@ pub fn carry_out(
         };
         let step = standing.step.clone();
         // A leaked key's rotation runs when the analyst said where its new secret goes.
-        let rotation = match how.secrets {
-            Some(dir) if step.action == "rotate-access-key" => {
+        let rotation = match (how.secrets, step.provider, step.action.as_str()) {
+            (Some(dir), Provider::Aws, "rotate-access-key") => {
                 squall_aws::verbs::access_key_id(&step.resource)
                     .then(|| dir.join(format!("{}.credentials", step.resource)))
+            }
+            (Some(dir), Provider::Gcp, "rotate-sa-key") => {
+                squall_gcp::respond::key_name(&step.resource)
+                    .ok()
+                    .and_then(|k| k.rsplit('/').next().map(str::to_string))
+                    .map(|id| dir.join(format!("{id}.json")))
             }
             _ => None,
         };
@@ -283,117 +286,193 @@ pub fn carry_out(
             out.push((step, Carried::Waiting(waiting)));
             continue;
         }
-        // The same check as the command the step shows: every part the shape of an AWS id
-        // of its kind, or the step is left to the analyst.
-        if rotation.is_none() && squall_aws::verbs::command_for(&step, case).is_none() {
-            let hand = format!(
-                "{} on {}: the log names it in a form no AWS id has; review it and act by hand",
+        let carried = match step.provider {
+            Provider::Aws => {
+                if aws_identity.is_none() {
+                    let (home, caller) = rt
+                        .block_on(async {
+                            squall_aws::caller(&squall_aws::connect(target).await).await
+                        })
+                        .context("finding whom the credentials belong to")?;
+                    // The role Squall's own session belongs to, if any: containing it cuts
+                    // this run off.
+                    let own_role = caller
+                        .split_once(":assumed-role/")
+                        .and_then(|(_, rest)| rest.split('/').next())
+                        .map(str::to_string);
+                    aws_identity = Some((target.account.clone().unwrap_or(home), own_role));
+                }
+                let (reached, own_role) = aws_identity.clone().expect("just set");
+                carry_aws(
+                    ctx,
+                    r,
+                    how,
+                    &step,
+                    rotation,
+                    &reached,
+                    own_role.as_deref(),
+                    show,
+                )?
+            }
+            Provider::Gcp => carry_gcp(ctx, r, how, &step, rotation, show)?,
+            Provider::Azure => Carried::ByHand(format!(
+                "{} on {}: no Azure verb yet; act by hand",
                 step.action, step.resource
-            );
-            out.push((step, Carried::ByHand(hand)));
-            continue;
-        }
-        if matches!(step.action.as_str(), "contain-role" | "delete-role")
-            // IAM role names are unique whatever their case.
-            && own_role
-                .as_deref()
-                .is_some_and(|own| own.eq_ignore_ascii_case(&step.resource))
-            && target.account.is_none()
-        {
-            let hand = format!(
-                "Squall runs as a session of role {}: acting on it would cut this run off; \
-                 do it from other credentials (the team's emergency access)",
-                step.resource
-            );
-            out.push((step, Carried::ByHand(hand)));
-            continue;
-        }
-        let target = match step.account.as_deref() {
-            Some(a) if a != reached && target.role_name.is_none() => {
-                let hand = format!(
-                    "in account {a}, not {reached} which the credentials reach: run again with \
-                     --account {a} --role-name ROLE"
-                );
-                out.push((step, Carried::ByHand(hand)));
-                continue;
-            }
-            Some(a) if a != reached => target.in_account(a),
-            _ => target.clone(),
+            )),
         };
-        let target = &squall_aws::Target {
-            region: step.region.clone().or(target.region.clone()),
-            ..target
-        };
-        let id = vec![step.resource.clone()];
-        let contain = |what, show: &mut dyn FnMut(crate::respond::PlanShown<'_>)| {
-            crate::aws::contain(ctx, r, target, what, show)
-        };
-        let outcomes = match step.action.as_str() {
-            "rotate-access-key" if rotation.is_some() => {
-                let secret_file = rotation.clone().expect("checked");
-                let what = Recover::Key {
-                    key: step.resource.clone(),
-                    secret_file,
-                };
-                match crate::aws::recover(ctx, r, target, what, show)? {
-                    Ok(o) => o,
-                    Err(refused) => bail!("step {n}: {refused}"),
-                }
-            }
-            "deactivate-access-key" => contain(Contain::Keys(id), show)?,
-            "contain-user" => contain(Contain::Users(id), show)?,
-            "contain-role" => contain(Contain::Roles(id), show)?,
-            "isolate-instance" | "stop-instance" => {
-                let how = if step.action == "stop-instance" {
-                    InstanceContainment::Stop
-                } else {
-                    InstanceContainment::Isolate
-                };
-                contain(Contain::Instances { ids: id, how }, show)?
-            }
-            "acquire-instance" => {
-                let req = Acquisition {
-                    instances: id,
-                    forensic_account: None,
-                    forensic_role: None,
-                    image: None,
-                };
-                crate::aws::acquire(ctx, r, target, req, show, &mut |_| {}, &mut |_| {})?.0
-            }
-            "replace-world-rule" => {
-                let what = Recover::Firewall {
-                    replace_with: None,
-                    groups: id,
-                };
-                match crate::aws::recover(ctx, r, target, what, show)? {
-                    Ok(o) => o,
-                    Err(refused) => bail!("step {n}: {refused}"),
-                }
-            }
-            other => match squall_aws::verbs::undo_request(&step) {
-                Some(what) => match crate::aws::recover(ctx, r, target, what, show)? {
-                    Ok(o) => o,
-                    Err(refused) => bail!("step {n}: {refused}"),
-                },
-                None => {
-                    let hand = format!(
-                        "no Squall verb carries out {other} on {} as the log names it: do it \
-                         by hand",
-                        step.resource
-                    );
-                    out.push((step, Carried::ByHand(hand)));
-                    continue;
-                }
-            },
-        };
-        let failed = outcomes.count(squall_case::respond::Status::Failed) > 0;
-        out.push((step, Carried::Ran(outcomes)));
+        let failed = matches!(&carried, Carried::Ran(o)
+            if o.count(squall_case::respond::Status::Failed) > 0);
+        let ran = matches!(carried, Carried::Ran(_));
+        out.push((step, carried));
         if failed && r.approved {
             break;
         }
-        now = load()?;
+        if ran {
+            now = load()?;
+        }
     }
     Ok(out)
+}
+
+/// One approved AWS step through its verb, in the step's own account and region, never in
+/// whichever one the command line happens to point at.
+#[allow(clippy::too_many_arguments)]
+fn carry_aws(
+    ctx: &Context,
+    r: &crate::respond::Response,
+    how: &Carrying<'_>,
+    step: &Step,
+    rotation: Option<std::path::PathBuf>,
+    reached: &str,
+    own_role: Option<&str>,
+    show: &mut dyn FnMut(crate::respond::PlanShown<'_>),
+) -> anyhow::Result<Carried> {
+    use squall_aws::request::{Acquisition, Contain, InstanceContainment, Recover};
+    let (case, n, target) = (&r.case, step.step, how.target);
+    // The same check as the command the step shows: every part the shape of an AWS id
+    // of its kind, or the step is left to the analyst.
+    if rotation.is_none() && squall_aws::verbs::command_for(step, case).is_none() {
+        return Ok(Carried::ByHand(format!(
+            "{} on {}: the log names it in a form no AWS id has; review it and act by hand",
+            step.action, step.resource
+        )));
+    }
+    if matches!(step.action.as_str(), "contain-role" | "delete-role")
+        // IAM role names are unique whatever their case.
+        && own_role.is_some_and(|own| own.eq_ignore_ascii_case(&step.resource))
+        && target.account.is_none()
+    {
+        return Ok(Carried::ByHand(format!(
+            "Squall runs as a session of role {}: acting on it would cut this run off; \
+             do it from other credentials (the team's emergency access)",
+            step.resource
+        )));
+    }
+    let target = match step.account.as_deref() {
+        Some(a) if a != reached && target.role_name.is_none() => {
+            return Ok(Carried::ByHand(format!(
+                "in account {a}, not {reached} which the credentials reach: run again with \
+                 --account {a} --role-name ROLE"
+            )));
+        }
+        Some(a) if a != reached => target.in_account(a),
+        _ => target.clone(),
+    };
+    let target = &squall_aws::Target {
+        region: step.region.clone().or(target.region.clone()),
+        ..target
+    };
+    let id = vec![step.resource.clone()];
+    let contain = |what, show: &mut dyn FnMut(crate::respond::PlanShown<'_>)| {
+        crate::aws::contain(ctx, r, target, what, show)
+    };
+    let outcomes = match step.action.as_str() {
+        "rotate-access-key" if rotation.is_some() => {
+            let secret_file = rotation.clone().expect("checked");
+            let what = Recover::Key {
+                key: step.resource.clone(),
+                secret_file,
+            };
+            match crate::aws::recover(ctx, r, target, what, show)? {
+                Ok(o) => o,
+                Err(refused) => bail!("step {n}: {refused}"),
+            }
+        }
+        "deactivate-access-key" => contain(Contain::Keys(id), show)?,
+        "contain-user" => contain(Contain::Users(id), show)?,
+        "contain-role" => contain(Contain::Roles(id), show)?,
+        "isolate-instance" | "stop-instance" => {
+            let how = if step.action == "stop-instance" {
+                InstanceContainment::Stop
+            } else {
+                InstanceContainment::Isolate
+            };
+            contain(Contain::Instances { ids: id, how }, show)?
+        }
+        "acquire-instance" => {
+            let req = Acquisition {
+                instances: id,
+                forensic_account: None,
+                forensic_role: None,
+                image: None,
+            };
+            crate::aws::acquire(ctx, r, target, req, show, &mut |_| {}, &mut |_| {})?.0
+        }
+        "replace-world-rule" => {
+            let what = Recover::Firewall {
+                replace_with: None,
+                groups: id,
+            };
+            match crate::aws::recover(ctx, r, target, what, show)? {
+                Ok(o) => o,
+                Err(refused) => bail!("step {n}: {refused}"),
+            }
+        }
+        other => match squall_aws::verbs::undo_request(step) {
+            Some(what) => match crate::aws::recover(ctx, r, target, what, show)? {
+                Ok(o) => o,
+                Err(refused) => bail!("step {n}: {refused}"),
+            },
+            None => {
+                return Ok(Carried::ByHand(format!(
+                    "no Squall verb carries out {other} on {} as the log names it: do it \
+                     by hand",
+                    step.resource
+                )));
+            }
+        },
+    };
+    Ok(Carried::Ran(outcomes))
+}
+
+/// One approved Google Cloud step through its verb: the request parsed back from the step's
+/// resource (as its command shows it), in the project the resource names.
+fn carry_gcp(
+    ctx: &Context,
+    r: &crate::respond::Response,
+    how: &Carrying<'_>,
+    step: &Step,
+    rotation: Option<std::path::PathBuf>,
+    show: &mut dyn FnMut(crate::respond::PlanShown<'_>),
+) -> anyhow::Result<Carried> {
+    use squall_gcp::propose::Request;
+    let Some(request) = squall_gcp::propose::request(step, rotation) else {
+        return Ok(Carried::ByHand(format!(
+            "{} on {}: the log names it in a form no Google Cloud verb takes; review it and act \
+             by hand",
+            step.action, step.resource
+        )));
+    };
+    let target = how.gcp;
+    let outcomes = match request {
+        Request::Acquire(mut a) => {
+            a.forensic_project = how.gcp_forensic_project.map(str::to_string);
+            crate::gcp::acquire(ctx, r, target, a, show, &mut |_| {})?.0
+        }
+        Request::Contain(what) => crate::gcp::contain(ctx, r, target, what, show)?,
+        Request::Recover(what) => crate::gcp::recover(ctx, r, target, what, show)?,
+    };
+    Ok(Carried::Ran(outcomes))
 }
 
 /// The directory new secrets go to: made owner-only when it does not exist; one that exists

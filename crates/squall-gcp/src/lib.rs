@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod collect;
 pub mod inventory;
+pub mod propose;
 pub mod request;
 pub mod respond;
 pub mod services;

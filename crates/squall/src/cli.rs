@@ -130,8 +130,9 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["propose", "approve", "skip"])]
         yes: bool,
         /// With --run/--yes: rotate the leaked keys too, each new secret written to
-        /// DIR/KEY.credentials (owner-only, never overwritten, never printed or recorded);
-        /// without it, rotation is left to `recover aws key --rotate`.
+        /// DIR/KEY.credentials (AWS) or DIR/KEY_ID.json (a Google service-account key file),
+        /// owner-only, never overwritten, never printed or recorded; without it, rotation is
+        /// left to `recover aws|gcp key --rotate`.
         #[arg(long, value_name = "DIR")]
         secret_dir: Option<std::path::PathBuf>,
         /// Resources read or changed at once.
@@ -139,6 +140,8 @@ pub enum Command {
         concurrency: usize,
         #[command(flatten)]
         target: squall_aws::cli::AwsTargetArgs,
+        #[command(flatten)]
+        gcp: squall_gcp::cli::GcpIdentityArgs,
         #[arg(short, long, value_enum)]
         format: Option<Format>,
     },

@@ -69,13 +69,17 @@ fn run() -> anyhow::Result<u8> {
             secret_dir,
             concurrency,
             target,
+            mut gcp,
             format,
         } => {
             let word = if run || yes {
+                config::apply_gcp_identity(&config.gcp, &mut gcp);
                 respond::Word::Run {
                     yes,
                     concurrency,
-                    target: aws::target(target, &config.aws),
+                    target: Box::new(aws::target(target, &config.aws)),
+                    gcp: Box::new(gcp.target(None, Some(case.clone()))),
+                    gcp_forensic_project: config.gcp.forensic_project.clone(),
                     secrets: secret_dir,
                 }
             } else {

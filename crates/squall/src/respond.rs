@@ -26,7 +26,10 @@ pub enum Word {
     Run {
         yes: bool,
         concurrency: usize,
-        target: squall_aws::Target,
+        target: Box<squall_aws::Target>,
+        /// Google Cloud's credentials, and the project its acquisitions go to.
+        gcp: Box<squall_gcp::Target>,
+        gcp_forensic_project: Option<String>,
         /// Where rotated keys' new secrets go; without it, rotation is left by hand.
         secrets: Option<std::path::PathBuf>,
     },
@@ -66,7 +69,12 @@ pub fn response(r: &crate::cli::Response) -> squall_flow::respond::Response {
 }
 
 fn command(s: &Standing, case: &str) -> Option<String> {
-    squall_aws::verbs::command_for(&s.step, case).map(|argv| render::shell_command(&argv))
+    let argv = match s.step.provider {
+        squall_core::Provider::Aws => squall_aws::verbs::command_for(&s.step, case),
+        squall_core::Provider::Gcp => squall_gcp::propose::command_for(&s.step, case),
+        squall_core::Provider::Azure => None,
+    };
+    argv.map(|argv| render::shell_command(&argv))
 }
 
 fn status_word(s: &Status) -> String {
@@ -220,10 +228,14 @@ pub fn respond(
             yes,
             concurrency,
             target,
+            gcp,
+            gcp_forensic_project,
             secrets,
         } => {
             let how = proposal::Carrying {
                 target: &target,
+                gcp: &gcp,
+                gcp_forensic_project: gcp_forensic_project.as_deref(),
                 secrets: secrets.as_deref(),
             };
             return run(ctx, case, yes, concurrency, &how, format);

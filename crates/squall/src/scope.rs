@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::Serialize;
-use squall_aws::verbs::Verb;
+use squall_core::verb::Verb;
 
 use squall_case::affected::{Changed, FailedCall, Resource, Seen};
 use squall_case::timeline::Touched;
@@ -188,7 +188,9 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 .collect();
             for chunk in ids.chunks(IDS_PER_LINE) {
                 let mut argv = verb.argv(case, chunk.iter().map(String::as_str));
-                if let (true, Some(account)) = (accounts.len() > 1, &account) {
+                // Google Cloud's names carry their project; AWS ids need the account.
+                let aws = verb.words.get(1) == Some(&"aws");
+                if let (true, Some(account)) = (aws && accounts.len() > 1, &account) {
                     let at = argv
                         .iter()
                         .position(|w| w == "--case")

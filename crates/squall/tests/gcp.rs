@@ -1568,3 +1568,262 @@ fn an_inventory_read_refused_is_named_and_its_finding_not_guessed_and_throttling
         [429, 429, 200]
     );
 }
+
+/// One Cloud Audit Log entry by the contractor the story's case is about.
+fn by_contractor(n: u32, method: &str, resource: &str, zone: &str, extra: Value) -> Value {
+    let mut e = serde_json::json!({
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "status": {},
+            "authenticationInfo": {"principalEmail": "contractor-7@acme.example"},
+            "requestMetadata": {"callerIp": "185.220.101.34",
+                "callerSuppliedUserAgent": "google-cloud-sdk gcloud/460.0.0 command/gcloud"},
+            "serviceName": "compute.googleapis.com",
+            "methodName": method,
+            "resourceName": resource,
+        },
+        "insertId": format!("story-{n}"),
+        "resource": {"type": "gce_instance", "labels": {"project_id": PROJECT, "zone": zone}},
+        "timestamp": format!("2026-11-28T10:{n:02}:00.000Z"),
+        "severity": "NOTICE",
+        "logName": "projects/acme-prod/logs/cloudaudit.googleapis.com%2Factivity",
+    });
+    if let (Some(p), Value::Object(extra)) = (e["protoPayload"].as_object_mut(), extra) {
+        p.extend(extra);
+    }
+    e
+}
+
+#[test]
+fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
+    let s = Setup::new();
+    let miner = s.fake.add_instance(PROJECT, ZONE, "miner-1");
+    s.fake.edit_instance(WEB, |i| {
+        i["metadata"]["items"] =
+            serde_json::json!([{"key": "ssh-keys", "value": "evil:ssh-ed25519 AAAAC3Nz evil"}]);
+    });
+    s.fake.add_firewall(
+        PROJECT,
+        serde_json::json!({"name": "allow-ssh-temp", "network": "global/networks/default",
+            "direction": "INGRESS", "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+            "sourceRanges": ["0.0.0.0/0"]}),
+    );
+    let deployer = s.fake.add_service_account(PROJECT, "deployer");
+    let key = s.fake.add_key(&deployer, true);
+    let backdoor = s.fake.add_service_account(PROJECT, "backdoor");
+    let image = s.fake.add_image(PROJECT, "golden-7");
+    s.fake.share(&image, "roles/compute.imageUser", "allUsers");
+    let z = ZONE;
+    let entries = [
+        by_contractor(
+            1,
+            "v1.compute.firewalls.insert",
+            "projects/acme-prod/global/firewalls/allow-ssh-temp",
+            z,
+            serde_json::json!({"request": {"name": "allow-ssh-temp", "direction": "INGRESS",
+                "network": "projects/acme-prod/global/networks/default",
+                "sourceRanges": ["0.0.0.0/0"],
+                "alloweds": [{"IPProtocol": "tcp", "ports": ["22"]}]}}),
+        ),
+        by_contractor(
+            2,
+            "v1.compute.instances.insert",
+            &miner,
+            z,
+            serde_json::json!({}),
+        ),
+        by_contractor(
+            3,
+            "v1.compute.instances.setMetadata",
+            WEB,
+            z,
+            serde_json::json!({}),
+        ),
+        by_contractor(
+            4,
+            "google.iam.admin.v1.CreateServiceAccountKey",
+            "projects/-/serviceAccounts/114208846293877812345",
+            z,
+            serde_json::json!({"request": {"name": format!("projects/-/serviceAccounts/{deployer}")},
+                "response": {"name": key}}),
+        ),
+        by_contractor(
+            5,
+            "google.iam.admin.v1.CreateServiceAccount",
+            "projects/acme-prod",
+            z,
+            serde_json::json!({"response": {"email": backdoor}}),
+        ),
+        by_contractor(
+            6,
+            "v1.compute.images.setIamPolicy",
+            &image,
+            z,
+            serde_json::json!({"request": {"policy": {"bindings": [
+                {"role": "roles/compute.imageUser", "members": ["allUsers"]}]}}}),
+        ),
+        by_contractor(
+            7,
+            "SetIamPolicy",
+            "projects/acme-prod",
+            z,
+            serde_json::json!({"serviceData": {"policyDelta": {"bindingDeltas": [
+                {"action": "ADD", "role": "roles/owner", "member": "user:evil@example.net"}]}}}),
+        ),
+    ];
+    let log = s.home.path().join("story.jsonl");
+    let lines: Vec<String> = entries.iter().map(Value::to_string).collect();
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    s.squall()
+        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+        .arg(&log)
+        .assert()
+        .success();
+
+    // Scope says what acts on each: the names Google gives them, with no AWS --account.
+    let scope = s
+        .squall()
+        .args(["scope", "C-0001", "--format", "table"])
+        .output()
+        .unwrap();
+    let scope = String::from_utf8_lossy(&scope.stdout);
+    assert!(
+        scope.contains(&format!(
+            "act: squall contain gcp sa-key --case C-0001 -- {key}"
+        )),
+        "{scope}"
+    );
+    assert!(
+        scope.contains("contain gcp instance --isolate --case C-0001 -- projects/acme-prod/zones/europe-west1-b/instances/miner-1 projects/acme-prod/zones/europe-west1-b/instances/web-1"),
+        "{scope}"
+    );
+    assert!(!scope.contains("--account"), "{scope}");
+    let proposed = common::json_of(s.squall().args(["respond", "C-0001", "--format", "json"]));
+    let steps = proposed.as_array().unwrap_or_else(|| panic!("{proposed}"));
+    let listed: Vec<(String, String)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap().to_string(),
+                s["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let key_step = key.clone();
+    let want: Vec<(&str, &str)> = vec![
+        ("acquire-instance", &miner),
+        ("acquire-instance", WEB),
+        ("isolate-instance", WEB),
+        ("disable-sa-key", &key_step),
+        ("disable-service-account", &backdoor),
+        ("stop-instance", &miner),
+        (
+            "delete-firewall-rule",
+            "projects/acme-prod/global/firewalls/allow-ssh-temp",
+        ),
+        ("remove-ssh-keys", WEB),
+        ("unshare", &image),
+        ("remove-iam-binding", "projects/acme-prod"),
+    ];
+    for (action, resource) in &want {
+        assert!(
+            listed
+                .iter()
+                .any(|(a, r)| a == action && r.ends_with(resource)),
+            "no {action} on {resource} in {listed:#?}"
+        );
+    }
+    assert_eq!(listed.len(), want.len(), "{listed:#?}");
+    // Each shows the command that carries it out, built from the name Google gives it.
+    let table = s
+        .squall()
+        .args(["respond", "C-0001", "--format", "csv"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    for command in [
+        "squall recover gcp delete-rule '--project=acme-prod' --case C-0001 -- allow-ssh-temp",
+        "squall contain gcp instance --stop --case C-0001 -- projects/acme-prod/zones/europe-west1-b/instances/miner-1",
+        "squall recover gcp unshare '--image=golden-7' '--from=public' '--project=acme-prod' --case C-0001",
+    ] {
+        assert!(table.contains(command), "{command} not in {table}");
+    }
+    // Every command shown is one Squall takes: run as shown (plans only, without --yes), each
+    // plans and changes nothing.
+    for line in table.lines().skip(1) {
+        let Some(command) = line.split(',').nth(8).filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let argv: Vec<String> = command
+            .split(' ')
+            .skip(1)
+            .map(|w| w.trim_matches('\'').to_string())
+            .collect();
+        let out = s.squall().args(&argv).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(s.mutations(), 0);
+
+    s.squall()
+        .args(["respond", "C-0001", "--approve", "all"])
+        .assert()
+        .success();
+    // Only AWS credentials that do not exist: a case with Google Cloud steps needs none.
+    let out = s
+        .squall()
+        .args(["respond", "C-0001", "--yes", "--format", "json"])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+
+    // What Google holds now, not what Squall says.
+    assert_eq!(s.fake.instance(&miner).unwrap()["status"], "TERMINATED");
+    let web = s.fake.instance(WEB).unwrap();
+    assert!(
+        tags(&web).iter().any(|t| t.starts_with("squall-iso-")),
+        "{web}"
+    );
+    assert!(!web["metadata"].to_string().contains("evil:ssh"), "{web}");
+    assert_eq!(s.fake.snapshots(PROJECT).len(), 2);
+    assert!(s.fake.firewall(PROJECT, "allow-ssh-temp").is_none());
+    assert_eq!(s.fake.key(&key).unwrap()["disabled"], true);
+    assert_eq!(s.fake.service_account(&backdoor).unwrap()["disabled"], true);
+    assert_eq!(
+        s.fake.service_account(&deployer).unwrap()["disabled"],
+        Value::Null
+    );
+    assert!(
+        !s.fake
+            .iam_policy(&image)
+            .unwrap()
+            .to_string()
+            .contains("allUsers")
+    );
+    let after = common::json_of(s.squall().args(["respond", "C-0001", "--format", "json"]));
+    let undone: Vec<&Value> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["status"].to_string().contains("done"))
+        .collect();
+    assert_eq!(
+        undone.len(),
+        1,
+        "only the binding is left by hand: {undone:#?}"
+    );
+    assert_eq!(undone[0]["action"], "remove-iam-binding");
+    // Again: nothing left to do, nothing changed.
+    let before = s.mutations();
+    s.squall()
+        .args(["respond", "C-0001", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(s.mutations(), before);
+}

@@ -60,7 +60,10 @@ impl AcquireDisk {
         let snap = compute::snapshot(&self.c, &self.project, &self.name())
             .await
             .map_err(err)?;
-        Ok((disk.clone(), state(&disk, &self.path(), snap.as_ref())))
+        let mut state = state(&disk, &self.path(), snap.as_ref());
+        // Whose disk it is: what a proposed acquisition of the instance counts as done.
+        state["instance"] = json!(self.instance.to_string());
+        Ok((disk.clone(), state))
     }
 }
 
