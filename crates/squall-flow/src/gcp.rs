@@ -418,6 +418,29 @@ pub fn recover(
                 .collect();
             return respond::run(ctx, &rt, &r, &actions, show);
         }
+        Recover::RemoveBinding {
+            resource,
+            role,
+            member,
+        } => {
+            let t = Target {
+                case: Some(r.case.clone()),
+                ..target.clone()
+            };
+            let rm = rt.block_on(async {
+                let conn = squall_gcp::connect(&t).await?;
+                squall_gcp::services::resourcemanager::ResourceManager::new(&conn).await
+            })?;
+            let project = resource.strip_prefix("projects/").unwrap_or("-");
+            let r = r.at(place(std::iter::once(project)));
+            let action = verbs::RemoveBinding {
+                rm,
+                resource,
+                role,
+                member,
+            };
+            return respond::run(ctx, &rt, &r, &[action], show);
+        }
         Recover::Unshare {
             what,
             project,

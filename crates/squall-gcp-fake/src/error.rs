@@ -41,6 +41,9 @@ impl ApiError {
             401 => "UNAUTHENTICATED",
             403 => "PERMISSION_DENIED",
             404 => "NOT_FOUND",
+            // Google answers a conflict of concurrent changes as ABORTED, a name taken as
+            // ALREADY_EXISTS; both are HTTP 409.
+            409 if self.reason == "aborted" => "ABORTED",
             409 => "ALREADY_EXISTS",
             412 => "FAILED_PRECONDITION",
             429 => "RESOURCE_EXHAUSTED",

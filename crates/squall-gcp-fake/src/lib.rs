@@ -471,6 +471,16 @@ impl Fake {
         }
     }
 
+    /// The IAM policy of `resource` (`projects/P`, `folders/N`, `organizations/N`) as
+    /// `getIamPolicy` would return it now.
+    pub fn resource_policy(&self, resource: &str) -> Value {
+        self.world()
+            .resource_policies
+            .get(resource)
+            .cloned()
+            .unwrap_or_else(resourcemanager::empty_policy)
+    }
+
     /// Turns Data Access audit log types (`DATA_READ`, `DATA_WRITE`, `ADMIN_READ`) on for
     /// `service` (`allServices` for all) on `resource`.
     pub fn audit_logs(&self, resource: &str, service: &str, types: &[&str]) {

@@ -140,6 +140,44 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 .unwrap_or_else(empty_policy);
             Ok(shown_policy(&policy, ints))
         }
+        ["v3", kind, last] if post && last.ends_with(":setIamPolicy") => {
+            let id = last.trim_end_matches(":setIamPolicy");
+            let resource = match *kind {
+                "projects" => {
+                    let p = project(w, id)?;
+                    format!("projects/{}", p["projectId"].as_str().unwrap_or(id))
+                }
+                "folders" | "organizations" => format!("{kind}/{id}"),
+                _ => return Err(ApiError::not_found(&req.segments.join("/"))),
+            };
+            let asked = &req.body["policy"];
+            if !asked.is_object() {
+                return Err(ApiError::invalid("policy is required"));
+            }
+            let n = w.next();
+            let current = w
+                .resource_policies
+                .entry(resource.clone())
+                .or_insert_with(empty_policy);
+            // Read-modify-write: an etag other than the current one means someone changed the
+            // policy in between, and Google refuses rather than overwrite their change.
+            if let Some(etag) = asked["etag"].as_str()
+                && current["etag"].as_str() != Some(etag)
+            {
+                return Err(ApiError::new(
+                    409,
+                    "aborted",
+                    "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
+                ));
+            }
+            current["bindings"] = asked["bindings"].clone();
+            if asked["bindings"].is_null() {
+                current["bindings"] = json!([]);
+            }
+            current["version"] = asked["version"].clone();
+            current["etag"] = json!(format!("BwYAAAAA{:04}", n % 10_000));
+            Ok(shown_policy(current, ints))
+        }
         ["v3", "projects"] if get => {
             let parent = parent_of(req)?;
             let projects: Vec<Value> = w

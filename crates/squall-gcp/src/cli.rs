@@ -487,6 +487,34 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Take a member out of a role the attacker granted on a project (or, with --folder or
+    /// --organization, a folder or organization): every binding of the role, conditional ones
+    /// too, each recorded; written back with the policy's etag, so a change made in between is
+    /// never overwritten. A project's last owner is never removed.
+    #[command(
+        after_help = "Examples:\n  squall recover gcp remove-binding --project acme-prod --role roles/owner \
+        --member user:mallory@evil.example --case C-0001\n  \
+        squall recover gcp remove-binding --organization 123456789012 --role roles/iam.securityAdmin \
+        --member serviceAccount:x@acme-dev.iam.gserviceaccount.com --case C-0001 --yes"
+    )]
+    RemoveBinding {
+        /// The role (`roles/owner`, `projects/P/roles/NAME`).
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// The member (`user:...`, `serviceAccount:...`, `group:...`, `domain:...`, `allUsers`).
+        #[arg(long, value_name = "MEMBER")]
+        member: String,
+        /// A folder's policy instead of the project's.
+        #[arg(long, value_name = "FOLDER_ID", conflicts_with = "organization")]
+        folder: Option<String>,
+        /// An organization's policy instead of the project's.
+        #[arg(long, value_name = "ORG_ID")]
+        organization: Option<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
     /// Delete firewall rules the attacker created, each once its whole description is in the
     /// plan (and so in the ledger).
     #[command(after_help = RESPONSE_HELP)]
@@ -539,6 +567,7 @@ impl RecoverGcp {
             RecoverGcp::Firewall { target, .. }
             | RecoverGcp::Key { target, .. }
             | RecoverGcp::DeleteRule { target, .. }
+            | RecoverGcp::RemoveBinding { target, .. }
             | RecoverGcp::Unshare { target, .. } => target,
         }
     }
@@ -546,6 +575,47 @@ impl RecoverGcp {
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::RemoveBinding {
+                role,
+                member,
+                folder,
+                organization,
+                r,
+                target,
+            } => {
+                let resource = match (folder, organization) {
+                    (Some(f), _) => format!("folders/{f}"),
+                    (None, Some(o)) => format!("organizations/{o}"),
+                    (None, None) => format!(
+                        "projects/{}",
+                        target.project_named(
+                            "--project (or --folder, --organization) names whose policy"
+                        )?
+                    ),
+                };
+                if !crate::request::valid_policy_holder(&resource) {
+                    return Err(GcpError::Invalid(format!(
+                        "{resource:?} holds no IAM policy"
+                    )));
+                }
+                if !crate::request::valid_role(&role) {
+                    return Err(GcpError::Invalid(format!("{role:?} is not an IAM role")));
+                }
+                if !crate::request::valid_member(&member) {
+                    return Err(GcpError::Invalid(format!(
+                        "{member:?} is not an IAM member"
+                    )));
+                }
+                return Ok((
+                    r,
+                    target,
+                    Recover::RemoveBinding {
+                        resource,
+                        role,
+                        member,
+                    },
+                ));
+            }
             RecoverGcp::DeleteRule { rules, r, target } => {
                 let project = target.project_named("--project names the rules' project")?;
                 for name in &rules {

@@ -5,8 +5,9 @@
 //! touched or launched before anything else; isolate a touched one, stop a launched one once
 //! copied; disable the service-account keys they made or used and the service accounts they
 //! made; delete the firewall rules they made, narrow the ones they opened; unshare what they
-//! shared with everyone; take the SSH keys they put in metadata out; rotate a leaked key. What
-//! no verb does yet (an IAM binding, a bucket's policy, a log sink) is a step by hand.
+//! shared with everyone; take the SSH keys they put in metadata out; take back the roles they
+//! granted; rotate a leaked key. What no verb does yet (a bucket's policy, a log sink) is a
+//! step by hand.
 //!
 //! Every name comes from a log the attacker wrote. A step names its resource the way Google
 //! does (`projects/P/zones/Z/instances/N`), built only from parts that pass the same checks the
@@ -21,7 +22,7 @@ use squall_core::touched::{Change, Kind, Resource, Seen};
 use squall_core::verb::{Verb, positional};
 
 use crate::request::{Acquisition, Contain, InstanceContainment, InstanceRef, Recover};
-use crate::request::{valid_name, valid_project};
+use crate::request::{valid_member, valid_name, valid_policy_holder, valid_project, valid_role};
 use crate::respond::{PUBLIC, account_name, key_name};
 use crate::services::compute::Shareable;
 
@@ -231,19 +232,44 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                         by_attacker(c),
                         &c.record,
                     ));
-                } else if detail.starts_with("granted ") {
-                    out.push(by_hand(
-                        step(
-                            Phase::Undo,
-                            "remove-iam-binding",
-                            Some(r.id.clone()),
-                            by_attacker(c),
-                            &c.record,
-                        ),
-                        "remove the binding the step's reason names from the resource's IAM \
-                         policy (gcloud ... remove-iam-policy-binding); the record's policy \
-                         delta says which",
-                    ));
+                } else if let Some(granted) = detail.strip_prefix("granted ") {
+                    // One step per grant the record's policy delta names, each taken back.
+                    let holder = Some(r.id.as_str()).filter(|h| valid_policy_holder(h));
+                    let mut all_read = true;
+                    for item in granted.split(", ") {
+                        let grant = item
+                            .split_once(" to ")
+                            .filter(|(role, member)| valid_role(role) && valid_member(member));
+                        match (holder, grant) {
+                            (Some(h), Some((role, member))) => {
+                                let mut s = step(
+                                    Phase::Undo,
+                                    "remove-iam-binding",
+                                    Some(format!("{h}:{role}:{member}")),
+                                    format!("{} ({role} to {member})", by_attacker(c)),
+                                    &c.record,
+                                );
+                                s.with.insert("role".into(), role.to_string());
+                                s.with.insert("member".into(), member.to_string());
+                                out.push(s);
+                            }
+                            _ => all_read = false,
+                        }
+                    }
+                    if !all_read {
+                        out.push(by_hand(
+                            step(
+                                Phase::Undo,
+                                "remove-iam-binding",
+                                Some(r.id.clone()),
+                                by_attacker(c),
+                                &c.record,
+                            ),
+                            "the record grants more than it lists, or in a form no verb takes: \
+                             compare the resource's IAM policy with the record's policy delta \
+                             and take the rest back with `squall recover gcp remove-binding`",
+                        ));
+                    }
                 }
             }
         }
@@ -377,6 +403,17 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
                 replace_with: None,
             }))
         }
+        "remove-iam-binding" => {
+            let (role, member) = (step.with.get("role")?, step.with.get("member")?);
+            let holder = res.strip_suffix(&format!(":{role}:{member}"))?;
+            (valid_policy_holder(holder) && valid_role(role) && valid_member(member)).then(|| {
+                Request::Recover(Recover::RemoveBinding {
+                    resource: holder.to_string(),
+                    role: role.clone(),
+                    member: member.clone(),
+                })
+            })
+        }
         "unshare" => {
             let (what, (p, n)) = global_parts(res, "snapshots")
                 .map(|x| (Shareable::Snapshot, x))
@@ -465,6 +502,27 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                 .collect(),
             Vec::new(),
         ),
+        Request::Recover(Recover::RemoveBinding {
+            resource,
+            role,
+            member,
+        }) => {
+            let (kind, id) = resource.split_once('/')?;
+            let flag = match kind {
+                "projects" => "project",
+                "folders" => "folder",
+                _ => "organization",
+            };
+            with_case(
+                &["recover", "gcp", "remove-binding"],
+                vec![
+                    format!("--{flag}={id}"),
+                    format!("--role={role}"),
+                    format!("--member={member}"),
+                ],
+                Vec::new(),
+            )
+        }
         Request::Recover(Recover::Unshare {
             what,
             project,

@@ -147,6 +147,53 @@ pub enum Contain {
     },
 }
 
+/// An IAM role's name: `roles/NAME`, or a custom role of a project or organization
+/// (`projects/P/roles/NAME`, `organizations/N/roles/NAME`).
+pub fn valid_role(r: &str) -> bool {
+    let name = match r.split('/').collect::<Vec<_>>().as_slice() {
+        ["roles", name] => *name,
+        ["projects", p, "roles", name] if valid_project(p) => *name,
+        ["organizations", n, "roles", name] if n.bytes().all(|b| b.is_ascii_digit()) => *name,
+        _ => return false,
+    };
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}
+
+/// An IAM member as a policy names it: `user:`, `serviceAccount:`, `group:`, `domain:` and an
+/// address or domain, `principal:`/`principalSet:` and a path, or `allUsers`,
+/// `allAuthenticatedUsers`.
+pub fn valid_member(m: &str) -> bool {
+    if m == "allUsers" || m == "allAuthenticatedUsers" {
+        return true;
+    }
+    let Some((kind, rest)) = m.split_once(':') else {
+        return false;
+    };
+    matches!(
+        kind,
+        "user" | "serviceAccount" | "group" | "domain" | "principal" | "principalSet" | "deleted"
+    ) && !rest.is_empty()
+        && rest.len() <= 512
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@._-:/?=".contains(&b))
+}
+
+/// A resource whose IAM policy holds roles: `projects/P`, `folders/N`, `organizations/N`.
+pub fn valid_policy_holder(r: &str) -> bool {
+    match r.split_once('/') {
+        Some(("projects", p)) => valid_project(p),
+        Some(("folders" | "organizations", n)) => {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +263,13 @@ pub enum Recover {
     },
     /// Firewall rules the attacker created, deleted once wholly described.
     DeleteRule { project: String, rules: Vec<String> },
+    /// A member taken out of a role on a project, folder or organization (`projects/P`,
+    /// `folders/N`, `organizations/N`).
+    RemoveBinding {
+        resource: String,
+        role: String,
+        member: String,
+    },
     /// A snapshot or image no longer shared with these IAM members.
     Unshare {
         what: crate::services::compute::Shareable,

@@ -11,7 +11,7 @@
 //! - `ssh.rs`: SSH keys in instance and project metadata;
 //! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed);
 //! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out, a firewall
-//!   rule they created).
+//!   rule they created, a role they granted).
 
 mod acquisition;
 mod identity;
@@ -32,7 +32,7 @@ pub use instance::{
 };
 pub use recovery::{FixWorldRule, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
-pub use undo::{DeleteRule, PUBLIC, Unshare};
+pub use undo::{DeleteRule, PUBLIC, RemoveBinding, Unshare};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be
 /// found again.

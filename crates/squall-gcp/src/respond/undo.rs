@@ -1,6 +1,6 @@
 //! What the attacker changed, undone: a snapshot or image shared out of the project (to their
 //! own account, or to everyone) no longer shared with them; a firewall rule they created
-//! deleted, once its whole description is in the plan.
+//! deleted, once its whole description is in the plan; a role they granted taken back.
 
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
@@ -8,6 +8,7 @@ use squall_core::respond::{Action, ActionError, Plan};
 use super::err;
 use super::recovery::read_rule;
 use crate::services::compute::{self, Compute, Shareable};
+use crate::services::resourcemanager::{self as rm, ResourceManager};
 
 /// Delete a VPC firewall rule the attacker created, its whole description (ranges, protocols,
 /// targets, every other filter, logging) recorded in the plan first; a rule changed since the
@@ -133,6 +134,117 @@ impl Action for Unshare {
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
         self.state().await
+    }
+}
+
+/// Take a member out of a role on a project, folder or organization: a grant the attacker
+/// made (themselves as owner, their service account as editor). The member leaves every
+/// binding of the role, a conditional one too, each recorded in the plan; the policy is
+/// written back with the etag it was read with, so a change made in between is never
+/// overwritten. A project's last owner is never removed.
+pub struct RemoveBinding {
+    pub rm: ResourceManager,
+    /// `projects/P`, `folders/N` or `organizations/N`.
+    pub resource: String,
+    pub role: String,
+    pub member: String,
+}
+
+impl RemoveBinding {
+    /// `RESOURCE:ROLE:MEMBER`, as a proposed step names it.
+    pub fn name(&self) -> String {
+        format!("{}:{}:{}", self.resource, self.role, self.member)
+    }
+
+    async fn state(&self) -> Result<(google_cloud_iam_v1::model::Policy, Value), ActionError> {
+        let p = rm::raw_policy(&self.rm, &self.resource)
+            .await
+            .map_err(err)?;
+        let grants: Vec<Value> = p
+            .bindings
+            .iter()
+            .filter(|b| b.role == self.role && b.members.contains(&self.member))
+            .map(|b| {
+                json!({"condition": b.condition.as_ref().map(|c| {
+                    json!({"title": c.title, "expression": c.expression})
+                })})
+            })
+            .collect();
+        let state = json!({"bound": !grants.is_empty(), "grants": grants});
+        Ok((p, state))
+    }
+}
+
+/// The policy without `member` in `role`; bindings left empty dropped.
+fn unbound(
+    mut p: google_cloud_iam_v1::model::Policy,
+    role: &str,
+    member: &str,
+) -> google_cloud_iam_v1::model::Policy {
+    for b in p.bindings.iter_mut().filter(|b| b.role == role) {
+        b.members.retain(|m| m != member);
+    }
+    p.bindings.retain(|b| !b.members.is_empty());
+    p
+}
+
+impl Action for RemoveBinding {
+    fn resource(&self) -> String {
+        self.name()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let (policy, before) = self.state().await?;
+        let owners = |p: &google_cloud_iam_v1::model::Policy| {
+            p.bindings
+                .iter()
+                .filter(|b| b.role == "roles/owner")
+                .flat_map(|b| b.members.iter())
+                .count()
+        };
+        if self.resource.starts_with("projects/")
+            && before["bound"] == true
+            && owners(&policy) > 0
+            && owners(&unbound(policy, &self.role, &self.member)) == 0
+        {
+            return Err(format!(
+                "{} is the last owner of {}: a project without an owner cannot be administered; grant the team's owner first",
+                self.member, self.resource
+            )
+            .into());
+        }
+        let visible = before["bound"] == true;
+        let mut p = Plan::new(
+            "remove-iam-binding",
+            &self.name(),
+            before,
+            json!({"bound": false}),
+            visible,
+        );
+        p.notes.push(format!(
+            "{} loses {} on {} (and whatever it could do through it); what it did with it stays done",
+            self.member, self.role, self.resource
+        ));
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let (policy, now) = self.state().await?;
+        if now != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.name()).into());
+        }
+        rm::set_policy(
+            &self.rm,
+            &self.resource,
+            unbound(policy, &self.role, &self.member),
+        )
+        .await
+        .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        Ok(self.state().await?.1)
     }
 }
 

@@ -139,9 +139,18 @@ fn policy(p: google_cloud_iam_v1::model::Policy) -> Policy {
     out
 }
 
-/// `getIamPolicy` of a project, folder or organization (`projects/P`, `folders/N`,
-/// `organizations/N`), asking for version 3 so conditional bindings come back whole.
+/// What an IAM policy says that the inventory asks about, from `getIamPolicy`.
 pub async fn iam_policy(rm: &ResourceManager, resource: &str) -> Result<Policy, GcpError> {
+    raw_policy(rm, resource).await.map(policy)
+}
+
+/// `getIamPolicy` of a project, folder or organization (`projects/P`, `folders/N`,
+/// `organizations/N`), whole, asking for version 3 so conditional bindings come back whole:
+/// what a change writes back, with its etag.
+pub async fn raw_policy(
+    rm: &ResourceManager,
+    resource: &str,
+) -> Result<google_cloud_iam_v1::model::Policy, GcpError> {
     let options =
         google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3);
     let p = if resource.starts_with("folders/") {
@@ -171,5 +180,43 @@ pub async fn iam_policy(rm: &ResourceManager, resource: &str) -> Result<Policy, 
             .await
             .map_err(|e| GcpError::call("resourcemanager.projects.getIamPolicy", resource, e))?
     };
-    Ok(policy(p))
+    Ok(p)
+}
+
+/// `setIamPolicy` of a project, folder or organization: the bindings written back with the
+/// etag they were read with, so a change made in between fails the write instead of being
+/// overwritten (audit configs are not touched: no update mask names them).
+pub async fn set_policy(
+    rm: &ResourceManager,
+    resource: &str,
+    p: google_cloud_iam_v1::model::Policy,
+) -> Result<(), GcpError> {
+    if resource.starts_with("folders/") {
+        rm.folders
+            .set_iam_policy()
+            .set_resource(resource)
+            .set_policy(p)
+            .send()
+            .await
+            .map_err(|e| GcpError::call("resourcemanager.folders.setIamPolicy", resource, e))?;
+    } else if resource.starts_with("organizations/") {
+        rm.organizations
+            .set_iam_policy()
+            .set_resource(resource)
+            .set_policy(p)
+            .send()
+            .await
+            .map_err(|e| {
+                GcpError::call("resourcemanager.organizations.setIamPolicy", resource, e)
+            })?;
+    } else {
+        rm.projects
+            .set_iam_policy()
+            .set_resource(resource)
+            .set_policy(p)
+            .send()
+            .await
+            .map_err(|e| GcpError::call("resourcemanager.projects.setIamPolicy", resource, e))?;
+    }
+    Ok(())
 }
