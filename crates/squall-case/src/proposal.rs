@@ -218,10 +218,11 @@ fn done_by(step: &Step, v: &ActionVerified) -> bool {
         return false;
     }
     if step.action == "replace-world-rule" {
-        return v
-            .resource
-            .strip_prefix(step.resource.as_str())
-            .is_some_and(|rest| rest.starts_with(':'));
+        // AWS records a group's rules (`sg-...:tcp/22:0.0.0.0/0`), Google the rule itself.
+        return v.resource == step.resource
+            || v.resource
+                .strip_prefix(step.resource.as_str())
+                .is_some_and(|rest| rest.starts_with(':'));
     }
     v.resource == step.resource
 }

@@ -418,6 +418,18 @@ pub fn recover(
                 .collect();
             return respond::run(ctx, &rt, &r, &actions, show);
         }
+        Recover::Instance { instance, snapshot } => {
+            let compromise = first_detection(ctx, &r.case)?;
+            let (c, r) = connect(&rt, target, r, std::slice::from_ref(&instance))?;
+            let action = verbs::RestoreFromSnapshot {
+                c,
+                at: instance,
+                snapshot,
+                case: r.case.clone(),
+                compromise,
+            };
+            return respond::run(ctx, &rt, &r, &[action], show);
+        }
         Recover::RemoveBinding {
             resource,
             role,
@@ -495,10 +507,13 @@ pub fn inventory(
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<squall_gcp::inventory::GcpInventory>> {
     let rt = respond::runtime()?;
-    let found = rt.block_on(async {
+    let (found, unlisted) = rt.block_on(async {
         let conn = squall_gcp::connect(target).await?;
         squall_gcp::inventory::inventory(&conn, options).await
     })?;
+    for e in unlisted {
+        warn(e);
+    }
     let mut store = ctx.store()?;
     for inv in &found {
         for e in &inv.errors {
@@ -515,4 +530,17 @@ pub fn inventory(
         }
     }
     Ok(found)
+}
+
+/// When the case's earliest detected event happened: a restore from a snapshot taken after it
+/// may bring back what the attacker left.
+fn first_detection(ctx: &Context, case: &str) -> anyhow::Result<Option<String>> {
+    let store = ctx.store()?;
+    let file = squall_case::CaseFile::load(&store, case)?;
+    Ok(file
+        .detections
+        .iter()
+        .filter_map(|d| d.event_time.as_deref())
+        .filter_map(squall_case::casefile::normalize_time)
+        .min())
 }

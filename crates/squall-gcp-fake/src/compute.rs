@@ -86,6 +86,8 @@ pub(crate) fn new_disk(instance: &Value, n: u64) -> Value {
         "status": "READY",
         "type": format!("{}/diskTypes/pd-balanced", instance["zone"].as_str().unwrap_or_default()),
         "users": [instance["selfLink"]],
+        "labels": {},
+        "labelFingerprint": fingerprint(n + 5),
     })
 }
 
@@ -196,11 +198,27 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
             if *verb == "addAccessConfig" {
                 address_available(w, &req.body["natIP"])?;
             }
+            // A disk attached must exist; it lists the instance among its users.
+            let attached = (*verb == "attachDisk")
+                .then(|| {
+                    let source = req.body["source"].as_str().unwrap_or_default();
+                    disk_key(source)
+                        .filter(|k| w.disks.contains_key(k))
+                        .ok_or_else(|| ApiError::not_found(source))
+                })
+                .transpose()?;
             let fail = req.fail_operation.clone();
             if fail.is_none() {
                 let serial = w.next();
                 let doc = w.instances.get_mut(&key).expect("checked above");
-                mutate_instance(doc, verb, req, serial)?;
+                let detached = mutate_instance(doc, verb, req, serial)?;
+                let link = format!("{BASE}/{key}");
+                if let Some(d) = attached.and_then(|k| w.disks.get_mut(&k)) {
+                    d["users"] = json!([link]);
+                }
+                if let Some(d) = detached.and_then(|k| w.disks.get_mut(&k)) {
+                    d["users"] = json!([]);
+                }
             }
             let link = format!("{BASE}/{key}");
             Ok(operation(w, p, Some(z), verb, &link, req, fail))
@@ -261,6 +279,97 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                 .get(&key)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(&key))
+        }
+        ["compute", "v1", "projects", p, "zones", z, "disks"] if post => {
+            // A disk made from a snapshot, as a restore makes it.
+            let name = req.body["name"].as_str().unwrap_or_default().to_string();
+            if !valid_name(&name) {
+                return Err(ApiError::invalid(format!(
+                    "Invalid value for field 'resource.name': '{name}'"
+                )));
+            }
+            let source = req.body["sourceSnapshot"].as_str().unwrap_or_default();
+            let snap_key = source
+                .find("projects/")
+                .map(|i| source[i..].to_string())
+                .or_else(|| {
+                    source
+                        .strip_prefix("global/snapshots/")
+                        .map(|n| format!("projects/{p}/global/snapshots/{n}"))
+                })
+                .ok_or_else(|| {
+                    ApiError::invalid("Disk must have a source: sourceSnapshot is required here")
+                })?;
+            let snap = w
+                .snapshots
+                .get(&snap_key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(&snap_key))?;
+            let key = format!("projects/{p}/zones/{z}/disks/{name}");
+            if w.disks.contains_key(&key) {
+                return Err(ApiError::new(
+                    409,
+                    "alreadyExists",
+                    format!("The resource '{key}' already exists"),
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                let n = w.next();
+                w.disks.insert(
+                    key.clone(),
+                    json!({
+                        "kind": "compute#disk",
+                        "id": (8_000_000_000_000_000_000u64 + n).to_string(),
+                        "name": name,
+                        "sizeGb": snap["diskSizeGb"],
+                        "zone": format!("{BASE}/projects/{p}/zones/{z}"),
+                        "selfLink": format!("{BASE}/{key}"),
+                        "status": "READY",
+                        "type": format!("{BASE}/projects/{p}/zones/{z}/diskTypes/pd-balanced"),
+                        "sourceSnapshot": format!("{BASE}/{snap_key}"),
+                        "sourceSnapshotId": snap["id"],
+                        "labels": req.body["labels"].clone(),
+                        "labelFingerprint": fingerprint(n),
+                        "users": [],
+                    }),
+                );
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, Some(z), "insert", &link, req, fail))
+        }
+        [
+            "compute",
+            "v1",
+            "projects",
+            p,
+            "zones",
+            z,
+            "disks",
+            d,
+            "setLabels",
+        ] if post => {
+            let key = format!("projects/{p}/zones/{z}/disks/{d}");
+            let disk = w
+                .disks
+                .get_mut(&key)
+                .ok_or_else(|| ApiError::not_found(&key))?;
+            let current = disk["labelFingerprint"].as_str();
+            if req.body["labelFingerprint"].as_str() != current {
+                return Err(ApiError::new(
+                    412,
+                    "conditionNotMet",
+                    "Labels fingerprint either invalid or resource labels have changed",
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                disk["labels"] = req.body["labels"].clone();
+                let n = w.next();
+                w.disks.get_mut(&key).expect("found")["labelFingerprint"] = json!(fingerprint(n));
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, Some(z), "setLabels", &link, req, fail))
         }
         ["compute", "v1", "projects", p, "global", "snapshots"] if post => {
             let name = req.body["name"].as_str().unwrap_or_default().to_string();
@@ -415,15 +524,16 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
         }
         ["compute", "v1", "projects", p, "aggregated", what] if get => {
             // Every zone's or region's resources of one kind, keyed `zones/Z` or `regions/R`.
-            let (store, field, scope) = match *what {
-                "instances" => (&w.instances, "instances", "zones"),
-                "subnetworks" => (&w.subnetworks, "subnetworks", "regions"),
+            let (store, field, scope, kind) = match *what {
+                "instances" => (&w.instances, "instances", "zones", "instance"),
+                "subnetworks" => (&w.subnetworks, "subnetworks", "regions", "subnetwork"),
                 "interconnectAttachments" => (
                     &w.interconnect_attachments,
                     "interconnectAttachments",
                     "regions",
+                    "interconnectAttachment",
                 ),
-                "vpnTunnels" => (&w.vpn_tunnels, "vpnTunnels", "regions"),
+                "vpnTunnels" => (&w.vpn_tunnels, "vpnTunnels", "regions", "vpnTunnel"),
                 _ => return Err(ApiError::not_found(&req.segments.join("/"))),
             };
             let mut items = serde_json::Map::new();
@@ -442,7 +552,7 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                     .push(doc.clone());
             }
             Ok(json!({
-                "kind": format!("compute#{what}AggregatedList"),
+                "kind": format!("compute#{kind}AggregatedList"),
                 "id": format!("projects/{p}/aggregated/{what}"),
                 "items": items,
             }))
@@ -574,12 +684,13 @@ pub(crate) fn fingerprint(n: u64) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(n.to_be_bytes())
 }
 
+/// Changes an instance as `verb` does; returns the key of a disk it detached.
 fn mutate_instance(
     doc: &mut Value,
     verb: &str,
     req: &Request<'_>,
     serial: u64,
-) -> Result<(), ApiError> {
+) -> Result<Option<String>, ApiError> {
     let nic_named = |doc: &mut Value| -> Result<usize, ApiError> {
         let wanted = req
             .query
@@ -703,9 +814,58 @@ fn mutate_instance(
             }
             doc["status"] = json!("RUNNING");
         }
+        "detachDisk" => {
+            let device = req.query.get("deviceName").cloned().unwrap_or_default();
+            let disks = doc["disks"].as_array_mut().expect("disks");
+            let at = disks
+                .iter()
+                .position(|d| d["deviceName"] == json!(device))
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "No attached disk found with device name '{device}'"
+                    ))
+                })?;
+            if disks[at]["boot"] == json!(true) && status != "TERMINATED" {
+                return Err(ApiError::new(
+                    400,
+                    "resourceNotReady",
+                    "Invalid resource usage: 'Cannot detach a boot disk from a running instance.'",
+                ));
+            }
+            let gone = disks.remove(at);
+            return Ok(gone["source"].as_str().and_then(disk_key));
+        }
+        "attachDisk" => {
+            let boot = req.body["boot"] == json!(true);
+            let disks = doc["disks"].as_array_mut().expect("disks");
+            if boot && status != "TERMINATED" {
+                return Err(ApiError::invalid(
+                    "A boot disk can only be attached to a stopped instance",
+                ));
+            }
+            if boot && disks.iter().any(|d| d["boot"] == json!(true)) {
+                return Err(ApiError::invalid("The instance already has a boot disk"));
+            }
+            let source = req.body["source"].as_str().unwrap_or_default();
+            let key = disk_key(source).unwrap_or_default();
+            let attached = json!({
+                "kind": "compute#attachedDisk", "type": "PERSISTENT", "mode": "READ_WRITE",
+                "source": format!("{BASE}/{key}"),
+                "deviceName": req.body["deviceName"].as_str().unwrap_or(&key),
+                "boot": boot, "autoDelete": req.body["autoDelete"] == json!(true),
+            });
+            if boot {
+                disks.insert(0, attached);
+            } else {
+                disks.push(attached);
+            }
+            for (i, d) in disks.iter_mut().enumerate() {
+                d["index"] = json!(i);
+            }
+        }
         other => return Err(ApiError::not_found(other)),
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A Compute resource name (RFC 1035).

@@ -287,6 +287,31 @@ impl Fake {
         key
     }
 
+    /// Adds a snapshot of a disk (by key, `projects/P/zones/Z/disks/D`) taken at `taken`
+    /// (RFC 3339): a team's nightly backup, for a restore. Returns its key.
+    pub fn add_disk_snapshot(&self, project: &str, name: &str, disk: &str, taken: &str) -> String {
+        let mut w = self.world();
+        let n = w.next();
+        let source = w.disks.get(disk).cloned().expect("the disk exists");
+        let key = format!("projects/{project}/global/snapshots/{name}");
+        let base = "https://www.googleapis.com/compute/v1";
+        w.snapshots.insert(
+            key.clone(),
+            json!({"kind": "compute#snapshot", "name": name, "status": "READY",
+                "id": (7_000_000_000_000_000_000u64 + n).to_string(),
+                "selfLink": format!("{base}/{key}"),
+                "sourceDisk": format!("{base}/{disk}"), "sourceDiskId": source["id"],
+                "diskSizeGb": source["sizeGb"], "storageBytes": "1073741824",
+                "creationTimestamp": taken, "labels": {}}),
+        );
+        key
+    }
+
+    /// A disk as the API would return it now (`projects/P/zones/Z/disks/D`).
+    pub fn disk(&self, key: &str) -> Option<Value> {
+        self.world().disks.get(key).cloned()
+    }
+
     /// Grants `member` `role` on a snapshot or image (by key): what sharing it out looks like.
     pub fn share(&self, key: &str, role: &str, member: &str) {
         let mut w = self.world();

@@ -170,11 +170,20 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                     "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
                 ));
             }
+            // A conditional binding needs policy version 3, as Google checks.
+            let conditional = asked["bindings"]
+                .as_array()
+                .is_some_and(|b| b.iter().any(|b| !b["condition"].is_null()));
+            if conditional && asked["version"].as_i64().unwrap_or(1) < 3 {
+                return Err(ApiError::invalid(
+                    "Policy version 1 cannot contain conditional role bindings; use version 3",
+                ));
+            }
             current["bindings"] = asked["bindings"].clone();
             if asked["bindings"].is_null() {
                 current["bindings"] = json!([]);
             }
-            current["version"] = asked["version"].clone();
+            current["version"] = json!(asked["version"].as_i64().unwrap_or(1));
             current["etag"] = json!(format!("BwYAAAAA{:04}", n % 10_000));
             Ok(shown_policy(current, ints))
         }

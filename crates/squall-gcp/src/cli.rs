@@ -487,6 +487,27 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Put a stopped instance back on a known-good disk: a new boot disk made from
+    /// --from-snapshot attached in place of the current one, which is kept, detached and
+    /// labelled with the case, as evidence. The instance is left stopped.
+    #[command(
+        after_help = "The instance must be stopped first: acquire it (`squall acquire gcp \
+        instance`), then `squall contain gcp instance --stop`. The plan warns when the snapshot \
+        was taken after the case's first detection: it may hold what the attacker left.\n\n\
+        Example:\n  squall recover gcp instance projects/acme-prod/zones/europe-west1-b/instances/web-1 \
+        --from-snapshot web-1-nightly-1125 --case C-0001 --yes"
+    )]
+    Instance {
+        /// The instance (`projects/P/zones/Z/instances/N`, or N with --project and --zone).
+        instance: String,
+        /// The snapshot (`projects/P/global/snapshots/S`, or S in the instance's project).
+        #[arg(long, value_name = "SNAPSHOT")]
+        from_snapshot: String,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
     /// Take a member out of a role the attacker granted on a project (or, with --folder or
     /// --organization, a folder or organization): every binding of the role, conditional ones
     /// too, each recorded; written back with the policy's etag, so a change made in between is
@@ -568,6 +589,7 @@ impl RecoverGcp {
             | RecoverGcp::Key { target, .. }
             | RecoverGcp::DeleteRule { target, .. }
             | RecoverGcp::RemoveBinding { target, .. }
+            | RecoverGcp::Instance { target, .. }
             | RecoverGcp::Unshare { target, .. } => target,
         }
     }
@@ -575,6 +597,41 @@ impl RecoverGcp {
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::Instance {
+                instance,
+                from_snapshot,
+                r,
+                target,
+            } => {
+                let at = InstanceRef::parse(
+                    &instance,
+                    target.project.as_deref(),
+                    target.zone.as_deref(),
+                )?;
+                let snapshot = match from_snapshot.split('/').collect::<Vec<_>>().as_slice() {
+                    ["projects", p, "global", "snapshots", n]
+                        if crate::request::valid_project(p) && crate::request::valid_name(n) =>
+                    {
+                        from_snapshot.clone()
+                    }
+                    [n] if crate::request::valid_name(n) => {
+                        format!("projects/{}/global/snapshots/{n}", at.project)
+                    }
+                    _ => {
+                        return Err(GcpError::Invalid(format!(
+                            "{from_snapshot:?} is not a snapshot (help: projects/P/global/snapshots/S or S)"
+                        )));
+                    }
+                };
+                return Ok((
+                    r,
+                    target,
+                    Recover::Instance {
+                        instance: at,
+                        snapshot,
+                    },
+                ));
+            }
             RecoverGcp::RemoveBinding {
                 role,
                 member,

@@ -129,6 +129,10 @@ pub struct GcpInventory {
     pub os_login: bool,
     pub peerings: Vec<Peering>,
     pub corp_links: Vec<Link>,
+    /// Whether instances and peerings were read (what the project reaches is known).
+    pub trusts_read: bool,
+    /// Whether Interconnect attachments and VPN tunnels were read.
+    pub corp_links_read: bool,
     pub findings: Vec<Finding>,
     /// Reads that failed, with why (the rest is still reported).
     pub errors: Vec<String>,
@@ -148,11 +152,12 @@ struct Reader {
 
 /// Reads every project `options` names, four at a time, in the order named (projects under
 /// an organization or folder after them, by id). A project that cannot be read is a
-/// `project-unreadable` finding, not the end of the run.
+/// `project-unreadable` finding, and a folder whose projects or subfolders cannot be listed a
+/// warning (the second list), not the end of the run.
 pub async fn inventory(
     conn: &Connection,
     options: &Options,
-) -> Result<Vec<GcpInventory>, GcpError> {
+) -> Result<(Vec<GcpInventory>, Vec<String>), GcpError> {
     let reader = Reader {
         compute: Compute::new(conn).await?,
         iam: iam::client(conn).await?,
@@ -164,8 +169,9 @@ pub async fn inventory(
     };
     let mut projects = options.projects.clone();
     let mut found = Vec::new();
+    let mut unlisted = Vec::new();
     for root in &options.under {
-        found.extend(projects_below(&reader.rm, root).await?);
+        found.extend(projects_below(&reader.rm, root, &mut unlisted).await);
     }
     found.sort();
     for p in found {
@@ -181,18 +187,25 @@ pub async fn inventory(
             .collect()
             .await;
     read.sort_by_key(|(i, _)| *i);
-    Ok(read.into_iter().map(|(_, inv)| inv).collect())
+    Ok((read.into_iter().map(|(_, inv)| inv).collect(), unlisted))
 }
 
-/// Every active project under `root`, folder by folder.
-async fn projects_below(rm: &ResourceManager, root: &str) -> Result<Vec<String>, GcpError> {
+/// Every active project under `root`, folder by folder; a folder that cannot be listed is
+/// named in `errors` and the walk goes on.
+async fn projects_below(rm: &ResourceManager, root: &str, errors: &mut Vec<String>) -> Vec<String> {
     let mut folders = vec![root.to_string()];
     let mut out = Vec::new();
     while let Some(f) = folders.pop() {
-        out.extend(rm::projects_under(rm, &f).await?.into_iter().map(|p| p.id));
-        folders.extend(rm::folders_under(rm, &f).await?);
+        match rm::projects_under(rm, &f).await {
+            Ok(projects) => out.extend(projects.into_iter().map(|p| p.id)),
+            Err(e) => errors.push(e.to_string()),
+        }
+        match rm::folders_under(rm, &f).await {
+            Ok(below) => folders.extend(below),
+            Err(e) => errors.push(e.to_string()),
+        }
     }
-    Ok(out)
+    out
 }
 
 fn cached<T: Clone>(cache: &Mutex<HashMap<String, T>>, key: &str) -> Option<T> {
@@ -286,6 +299,9 @@ impl Reader {
         inv.display_name = project.display_name.clone();
         inv.labels = project.labels.clone();
         let (ancestors, walk_error) = self.ancestors(&project.parent).await;
+        // Above a folder that could not be read, nothing inherited is known: no finding that
+        // rests on the whole hierarchy is made.
+        let whole = walk_error.is_none();
         inv.errors.extend(walk_error);
         inv.ancestors = ancestors;
 
@@ -332,6 +348,10 @@ impl Reader {
                 ),
             ));
         }
+        // What the project reaches is stored only when everything it is read from was read:
+        // an empty list would tell triage "nothing", which a refused read does not say.
+        inv.trusts_read = instances.is_some() && peerings.is_some();
+        inv.corp_links_read = links.is_some();
         inv.instances = instances.unwrap_or_default();
         if let Some(rules) = rules {
             inv.firewall_rules = rules.len();
@@ -381,8 +401,8 @@ impl Reader {
             }
             inv.service_accounts = accounts;
         }
-        self.judge_policies(&mut inv, &policies, options);
-        self.judge_sinks(&mut inv, own_sinks, inherited_sinks);
+        self.judge_policies(&mut inv, &policies, options, whole);
+        self.judge_sinks(&mut inv, own_sinks, inherited_sinks, whole);
         if let Some(subnets) = subnets {
             for s in subnets.iter().filter(|s| !s.flow_logs) {
                 inv.findings.push(finding(
@@ -475,13 +495,9 @@ impl Reader {
         inv: &mut GcpInventory,
         policies: &[(String, Result<Policy, String>)],
         options: &Options,
+        whole: bool,
     ) {
         let id = inv.project.clone();
-        let unread: Vec<&str> = policies
-            .iter()
-            .filter(|(_, p)| p.is_err())
-            .map(|(r, _)| r.as_str())
-            .collect();
         for (_, p) in policies {
             if let Err(e) = p {
                 inv.errors.push(e.clone());
@@ -491,20 +507,18 @@ impl Reader {
             .iter()
             .filter_map(|(_, p)| p.as_ref().ok())
             .collect();
-        if read.is_empty() {
-            return;
-        }
-        let caveat = if unread.is_empty() {
-            String::new()
-        } else {
-            format!(" (not read: {})", unread.join(", "))
-        };
         let mut on: Vec<String> = read
             .iter()
             .flat_map(|p| p.data_access_all_services.iter().cloned())
             .collect();
         on.sort();
         on.dedup();
+        inv.data_access_logs = on.clone();
+        // Something missing is a finding only when every policy that could grant it was read:
+        // a refused read is a warning, never a guess.
+        if !whole || read.len() < policies.len() {
+            return;
+        }
         let missing: Vec<&str> = ["DATA_READ", "DATA_WRITE"]
             .into_iter()
             .filter(|t| !on.iter().any(|o| o == t))
@@ -517,12 +531,11 @@ impl Reader {
                 &id,
                 None,
                 format!(
-                    "Data Access audit logs ({}) are off for all services here and above: reads of data leave no record{caveat}",
+                    "Data Access audit logs ({}) are off for all services here and above: reads of data leave no record",
                     missing.join(", ")
                 ),
             ));
         }
-        inv.data_access_logs = on;
         for m in &options.ir_members {
             let granted = read
                 .iter()
@@ -534,9 +547,7 @@ impl Reader {
                     "ir-access-missing",
                     m,
                     None,
-                    format!(
-                        "{m} holds no role on project {id} or above it: no emergency access{caveat}"
-                    ),
+                    format!("{m} holds no role on project {id} or above it: no emergency access"),
                 ));
             }
         }
@@ -548,10 +559,11 @@ impl Reader {
         inv: &mut GcpInventory,
         own: Option<Vec<Sink>>,
         inherited: Vec<(String, Result<Vec<Sink>, String>)>,
+        whole: bool,
     ) {
         let id = inv.project.clone();
         let mut all = Vec::new();
-        let mut complete = own.is_some();
+        let mut complete = own.is_some() && whole;
         all.extend(own.unwrap_or_default());
         for (_, s) in inherited {
             match s {
@@ -710,12 +722,16 @@ impl GcpInventory {
             env: label(&labels.env).as_deref().and_then(env),
             data: label(&labels.data).as_deref().and_then(data_classes),
             regions: (!regions.is_empty()).then_some(regions),
-            corp_reach: Some(if corp.is_empty() {
-                vec![CorpReach::None]
-            } else {
-                corp
+            // Unset when not read: an imported answer is kept rather than overwritten by a
+            // guess.
+            corp_reach: self.corp_links_read.then(|| {
+                if corp.is_empty() {
+                    vec![CorpReach::None]
+                } else {
+                    corp
+                }
             }),
-            trusts: Some(trusts),
+            trusts: self.trusts_read.then_some(trusts),
         }
     }
 
@@ -830,11 +846,21 @@ mod tests {
                     .into(),
                 state: "ACTIVE".into(),
             }],
+            trusts_read: true,
+            corp_links_read: true,
             ..GcpInventory::default()
         };
         let a = inv.to_asset(&LabelMap::default());
         assert_eq!(a.trusts, Some(vec!["data".to_string(), "host".to_string()]));
         assert_eq!(a.regions, Some(vec!["europe-west1".to_string()]));
         assert_eq!(a.corp_reach, Some(vec![squall_core::CorpReach::None]));
+        // Not read: not "none", which would overwrite what the team wrote down.
+        let unread = GcpInventory {
+            trusts_read: false,
+            corp_links_read: false,
+            ..inv
+        };
+        let a = unread.to_asset(&LabelMap::default());
+        assert_eq!((a.trusts, a.corp_reach), (None, None));
     }
 }

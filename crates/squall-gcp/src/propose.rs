@@ -53,6 +53,20 @@ fn global_of(r: &Resource, kind: &str) -> Option<String> {
     valid_name(&r.id).then(|| format!("projects/{project}/global/{kind}/{}", r.id))
 }
 
+/// The (role, member) pairs a change's detail says were granted (`granted roles/owner to
+/// user:x, roles/viewer to group:y`), each checked; `None` when any item is not one (the list
+/// was cut short, or names something no verb takes).
+fn granted(detail: Option<&str>) -> Option<Vec<(String, String)>> {
+    let list = detail?.strip_prefix("granted ")?;
+    list.split(", ")
+        .map(|item| {
+            let (role, member) = item.split_once(" to ")?;
+            (valid_role(role) && valid_member(member))
+                .then(|| (role.to_string(), member.to_string()))
+        })
+        .collect()
+}
+
 /// The steps for one resource, unnumbered (the caller orders and numbers a proposal's steps).
 /// A resource seen only through a shared address gets none: it may be a bystander's.
 pub fn steps(r: &Resource) -> Vec<Step> {
@@ -200,12 +214,45 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             }
         }
         Kind::Snapshot | Kind::Image => {
-            if let Some(c) = changed(Change::Shared) {
-                let noun = if r.kind == Kind::Snapshot {
-                    "snapshots"
-                } else {
-                    "images"
+            let noun = if r.kind == Kind::Snapshot {
+                "snapshots"
+            } else {
+                "images"
+            };
+            // Shared with everyone, or granted to members the record's policy delta names.
+            for c in &r.changes {
+                let from: Vec<String> = match c.change {
+                    Change::Shared => PUBLIC.iter().map(|m| m.to_string()).collect(),
+                    Change::Modified => granted(c.detail.as_deref())
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, member)| member)
+                        .collect(),
+                    _ => continue,
                 };
+                let cut_short = c.change == Change::Modified
+                    && from.is_empty()
+                    && c.detail
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with("granted "));
+                if cut_short {
+                    out.push(by_hand(
+                        step(
+                            Phase::Undo,
+                            "unshare",
+                            global_of(r, noun),
+                            by_attacker(c),
+                            &c.record,
+                        ),
+                        "the record grants more than it lists, or in a form no verb takes: \
+                         compare the policy with the record's and take them out with `squall \
+                         recover gcp unshare --from MEMBER`",
+                    ));
+                    continue;
+                }
+                if from.is_empty() {
+                    continue;
+                }
                 let mut s = step(
                     Phase::Undo,
                     "unshare",
@@ -213,7 +260,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     by_attacker(c),
                     &c.record,
                 );
-                s.with.insert("from".into(), PUBLIC.join(","));
+                s.with.insert("from".into(), from.join(","));
                 out.push(s);
             }
         }
@@ -222,6 +269,21 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 r.id.strip_prefix("projects/")
                     .filter(|p| valid_project(p))
                     .map(str::to_string);
+            // A policy opened to everyone (`allUsers` anywhere in what was set): the whole
+            // policy was replaced, and the record cannot say what it was before.
+            for c in r.changes.iter().filter(|c| c.change == Change::Opened) {
+                out.push(by_hand(
+                    step(
+                        Phase::Undo,
+                        "restore-iam-policy",
+                        Some(r.id.clone()),
+                        by_attacker(c),
+                        &c.record,
+                    ),
+                    "the resource's IAM policy now lets anyone in: take allUsers and \
+                     allAuthenticatedUsers out (and compare the rest with the record's request)",
+                ));
+            }
             for c in r.changes.iter().filter(|c| c.change == Change::Modified) {
                 let detail = c.detail.as_deref().unwrap_or_default();
                 if detail.starts_with("project-wide metadata") {
@@ -232,28 +294,23 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                         by_attacker(c),
                         &c.record,
                     ));
-                } else if let Some(granted) = detail.strip_prefix("granted ") {
+                } else if detail.starts_with("granted ") {
                     // One step per grant the record's policy delta names, each taken back.
                     let holder = Some(r.id.as_str()).filter(|h| valid_policy_holder(h));
-                    let mut all_read = true;
-                    for item in granted.split(", ") {
-                        let grant = item
-                            .split_once(" to ")
-                            .filter(|(role, member)| valid_role(role) && valid_member(member));
-                        match (holder, grant) {
-                            (Some(h), Some((role, member))) => {
-                                let mut s = step(
-                                    Phase::Undo,
-                                    "remove-iam-binding",
-                                    Some(format!("{h}:{role}:{member}")),
-                                    format!("{} ({role} to {member})", by_attacker(c)),
-                                    &c.record,
-                                );
-                                s.with.insert("role".into(), role.to_string());
-                                s.with.insert("member".into(), member.to_string());
-                                out.push(s);
-                            }
-                            _ => all_read = false,
+                    let grants = granted(Some(detail));
+                    let all_read = grants.is_some() && holder.is_some();
+                    if let Some(h) = holder {
+                        for (role, member) in grants.into_iter().flatten() {
+                            let mut s = step(
+                                Phase::Undo,
+                                "remove-iam-binding",
+                                Some(format!("{h}:{role}:{member}")),
+                                format!("{} ({role} to {member})", by_attacker(c)),
+                                &c.record,
+                            );
+                            s.with.insert("role".into(), role);
+                            s.with.insert("member".into(), member);
+                            out.push(s);
                         }
                     }
                     if !all_read {
@@ -424,7 +481,7 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
                 .split(',')
                 .map(String::from)
                 .collect();
-            from.iter().all(|m| PUBLIC.contains(&m.as_str())).then(|| {
+            from.iter().all(|m| valid_member(m)).then(|| {
                 Request::Recover(Recover::Unshare {
                     what,
                     project: p.to_string(),
@@ -502,6 +559,11 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                 .collect(),
             Vec::new(),
         ),
+        Request::Recover(Recover::Instance { instance, snapshot }) => with_case(
+            &["recover", "gcp", "instance"],
+            vec![format!("--from-snapshot={snapshot}")],
+            vec![instance.to_string()],
+        ),
         Request::Recover(Recover::RemoveBinding {
             resource,
             role,
@@ -527,21 +589,24 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
             what,
             project,
             name,
-            ..
+            from,
         }) => {
             let flag = match what {
                 Shareable::Snapshot => "--snapshot",
                 Shareable::Image => "--image",
             };
-            with_case(
-                &["recover", "gcp", "unshare"],
-                vec![
-                    format!("{flag}={name}"),
-                    "--from=public".to_string(),
-                    format!("--project={project}"),
-                ],
-                Vec::new(),
-            )
+            let public = PUBLIC.iter().all(|p| from.iter().any(|m| m == p));
+            let mut flags = vec![format!("{flag}={name}")];
+            if public {
+                flags.push("--from=public".to_string());
+            }
+            flags.extend(
+                from.iter()
+                    .filter(|m| !(public && PUBLIC.contains(&m.as_str())))
+                    .map(|m| format!("--from={m}")),
+            );
+            flags.push(format!("--project={project}"));
+            with_case(&["recover", "gcp", "unshare"], flags, Vec::new())
         }
     })
 }
@@ -695,6 +760,31 @@ mod tests {
             request(rotate, Some("/secure/0123abcd.json".into())),
             Some(Request::Recover(Recover::Key { .. }))
         ));
+    }
+
+    #[test]
+    fn an_image_granted_to_someone_is_unshared_from_them_and_only_them() {
+        let mut r = touched(
+            Kind::Image,
+            "golden-7",
+            None,
+            Change::Modified,
+            "v1.compute.images.setIamPolicy",
+        );
+        r.changes[0].detail =
+            Some("granted roles/compute.imageUser to user:mallory+x@evil.example".into());
+        let s = steps(&r);
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            command_for(&s[0], "C-1").unwrap().join(" "),
+            "recover gcp unshare --image=golden-7 --from=user:mallory+x@evil.example \
+             --project=acme-prod --case C-1"
+        );
+        // A list cut short: left to the analyst, with no command.
+        r.changes[0].detail =
+            Some("granted roles/compute.imageUser to user:a@b.c, and 3 more".into());
+        let s = steps(&r);
+        assert!(s[0].by_hand.is_some() && request(&s[0], None).is_none());
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn valid_member(m: &str) -> bool {
         && rest.len() <= 512
         && rest
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@._-:/?=".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"@._-+:/?=".contains(&b))
 }
 
 /// A resource whose IAM policy holds roles: `projects/P`, `folders/N`, `organizations/N`.
@@ -263,6 +263,12 @@ pub enum Recover {
     },
     /// Firewall rules the attacker created, deleted once wholly described.
     DeleteRule { project: String, rules: Vec<String> },
+    /// An instance's boot disk replaced with one made from `snapshot`
+    /// (`projects/P/global/snapshots/S`), the old one kept.
+    Instance {
+        instance: InstanceRef,
+        snapshot: String,
+    },
     /// A member taken out of a role on a project, folder or organization (`projects/P`,
     /// `folders/N`, `organizations/N`).
     RemoveBinding {

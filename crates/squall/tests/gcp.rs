@@ -1542,15 +1542,33 @@ fn an_inventory_read_refused_is_named_and_its_finding_not_guessed_and_throttling
         "GET /v2/projects/acme-prod/sinks",
         "logging.sinks.list",
     ));
-    s.fake.inject(Fault::throttle("aggregated/instances", 2));
+    // A project under a folder that cannot be read: what is inherited is unknown.
+    s.fake.add_folder("9", "organizations/42");
+    s.fake
+        .add_project("acme-data", "folders/9", &[("owner", "data")]);
+    s.fake.inject(Fault::forbid(
+        "GET /v3/folders/9",
+        "resourcemanager.folders.get",
+    ));
+    s.fake
+        .inject(Fault::throttle("acme-prod/aggregated/instances", 2));
     let out = s
         .squall()
-        .args(["inventory", "gcp", "--project", PROJECT, "--format", "json"])
+        .args([
+            "inventory",
+            "gcp",
+            "--project",
+            PROJECT,
+            "--project",
+            "acme-data",
+        ])
+        .args(["--ir-member", "group:ir@acme.example", "--format", "json"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("logging.sinks.list failed"), "{err}");
+    assert!(err.contains("resourcemanager.folders.get failed"), "{err}");
     let found: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let kinds: Vec<&str> = found[0]["findings"]
         .as_array()
@@ -1561,9 +1579,18 @@ fn an_inventory_read_refused_is_named_and_its_finding_not_guessed_and_throttling
     // No sink could be read: whether one routes out is not known, so it is not a finding.
     assert!(!kinds.contains(&"no-log-sink-out"), "{kinds:?}");
     assert!(kinds.contains(&"data-access-logs-off"), "{kinds:?}");
+    assert!(kinds.contains(&"ir-access-missing"), "{kinds:?}");
+    // Above the unread folder anything may be granted, logged or routed: nothing is guessed.
+    let data: Vec<&str> = found[1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(data, ["os-login-off"], "{}", found[1]);
     // Throttled twice, then answered: both instances are there.
     assert_eq!(found[0]["instances"].as_array().unwrap().len(), 2);
-    let throttled = s.fake.calls_to("aggregated/instances");
+    let throttled = s.fake.calls_to("acme-prod/aggregated/instances");
     assert_eq!(
         throttled.iter().map(|c| c.status).collect::<Vec<_>>(),
         [429, 429, 200]
@@ -1910,4 +1937,88 @@ fn a_granted_role_is_taken_back_once_and_never_from_the_last_owner() {
         let (_, err, code) = s.run(&args);
         assert_eq!(code, 2, "{bad}: {err}");
     }
+}
+
+#[test]
+fn a_stopped_instance_is_put_back_on_a_snapshot_and_its_old_disk_kept_as_evidence() {
+    let s = Setup::new();
+    let old_disk = "projects/acme-prod/zones/europe-west1-b/disks/web-1";
+    // A nightly backup from after the case's first detection (the example log's 09:33 on
+    // 2026-10-02): the plan warns.
+    s.fake.add_disk_snapshot(
+        PROJECT,
+        "web-1-nightly",
+        old_disk,
+        "2026-10-03T02:00:00.000-07:00",
+    );
+    let log = s.home.path().join("activity.jsonl");
+    let lines: Vec<String> = example_entries().iter().map(|e| e.to_string()).collect();
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    s.squall()
+        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+        .arg(&log)
+        .assert()
+        .success();
+    let restore = [
+        "recover",
+        "gcp",
+        "instance",
+        WEB,
+        "--from-snapshot",
+        "web-1-nightly",
+        "--case",
+        "C-0001",
+    ];
+    // Running: refused, nothing made.
+    let (outcomes, err, code) = s.run(&[&restore[..], &["--yes"]].concat());
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        outcomes[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("stopped"),
+        "{outcomes:?}"
+    );
+    assert_eq!(s.mutations(), 0);
+    s.squall()
+        .args([
+            "contain", "gcp", "instance", WEB, "--stop", "--case", "C-0001", "--yes",
+        ])
+        .assert()
+        .success();
+    // The plan says what goes where, and that the snapshot postdates the compromise.
+    let plan = s.squall().args(restore).output().unwrap();
+    let shown =
+        String::from_utf8_lossy(&plan.stderr).to_string() + &String::from_utf8_lossy(&plan.stdout);
+    assert!(shown.contains("WARNING: the snapshot was taken"), "{shown}");
+    let (outcomes, err, code) = s.run(&[&restore[..], &["--yes"]].concat());
+    assert_eq!((code, status(&outcomes)), (0, vec!["verified"]), "{err}");
+
+    // Google's view: a new boot disk from the snapshot, the old one detached and labelled.
+    let web = s.fake.instance(WEB).unwrap();
+    let boot = web["disks"][0].clone();
+    assert_eq!(boot["boot"], true, "{web}");
+    let new_disk = boot["source"].as_str().unwrap();
+    assert!(new_disk.contains("/disks/squall-restore-"), "{new_disk}");
+    let made = s
+        .fake
+        .disk(&new_disk[new_disk.find("projects/").unwrap()..])
+        .unwrap();
+    assert!(
+        made["sourceSnapshot"]
+            .as_str()
+            .unwrap()
+            .ends_with("/snapshots/web-1-nightly")
+    );
+    let kept = s.fake.disk(old_disk).unwrap();
+    assert_eq!(kept["labels"]["squall-case"], "c-0001", "{kept}");
+    assert_eq!(kept["users"], serde_json::json!([]));
+    assert!(!web.to_string().contains("/disks/web-1\""), "{web}");
+    assert_eq!(web["status"], "TERMINATED");
+
+    // Again: the instance already runs from the restored disk; nothing is made twice.
+    let before = s.mutations();
+    let (outcomes, _, code) = s.run(&[&restore[..], &["--yes"]].concat());
+    assert_eq!((code, status(&outcomes)), (0, vec!["unchanged"]));
+    assert_eq!(s.mutations(), before);
 }

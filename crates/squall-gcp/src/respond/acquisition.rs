@@ -182,6 +182,9 @@ mod tests {
             id: "111".into(),
             size_gb: 10,
             regional: false,
+            labels: Default::default(),
+            label_fingerprint: None,
+            source_snapshot: None,
         };
         let snap = Snapshot {
             name: "squall-x".into(),

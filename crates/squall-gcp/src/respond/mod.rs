@@ -9,7 +9,8 @@
 //! - `identity.rs`: stolen credentials (a service account and its keys, one key; a key
 //!   rotated);
 //! - `ssh.rs`: SSH keys in instance and project metadata;
-//! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed);
+//! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed, a
+//!   boot disk replaced from a snapshot);
 //! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out, a firewall
 //!   rule they created, a role they granted).
 
@@ -30,7 +31,7 @@ pub use identity::{ContainServiceAccount, DisableKey, RotateKey, account_name, k
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };
-pub use recovery::{FixWorldRule, world_open};
+pub use recovery::{FixWorldRule, RestoreFromSnapshot, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
 pub use undo::{DeleteRule, PUBLIC, RemoveBinding, Unshare};
 

@@ -1,11 +1,11 @@
 //! Back to a good state: a VPC firewall rule that lets the world in on an admin port (SSH,
 //! RDP) or on every port, narrowed to the range that should keep access, or removed once its
-//! whole description is in the plan.
+//! whole description is in the plan; an instance's boot disk replaced from a snapshot.
 
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
 
-use super::err;
+use super::{CASE_LABEL, err};
 use crate::services::compute::{self, Compute, Rule};
 
 const WORLD: [&str; 2] = ["0.0.0.0/0", "::/0"];
@@ -200,6 +200,200 @@ impl Action for FixWorldRule {
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
         read_rule(&self.c, &self.project, &self.name).await
+    }
+}
+
+/// Put an instance back on a known-good disk: a boot disk made from `snapshot` attached in
+/// place of the current one, which is kept, detached and labelled with the case, as evidence
+/// (labelled first, so a run cut short never leaves an unmarked disk). The instance must be
+/// stopped (acquire it, then `contain gcp instance --stop`) and is left stopped, for the team
+/// to start once they have checked it.
+pub struct RestoreFromSnapshot {
+    pub c: Compute,
+    pub at: crate::request::InstanceRef,
+    /// `projects/P/global/snapshots/S`.
+    pub snapshot: String,
+    pub case: String,
+    /// When the case's first detection happened: a snapshot taken after it may hold what the
+    /// attacker left.
+    pub compromise: Option<String>,
+}
+
+impl RestoreFromSnapshot {
+    fn new_disk(&self) -> (String, String) {
+        let name = format!(
+            "squall-restore-{}",
+            super::short_hash(&[&self.case, &self.at.to_string(), &self.snapshot], 12)
+        );
+        let path = format!(
+            "projects/{}/zones/{}/disks/{name}",
+            self.at.project, self.at.zone
+        );
+        (name, path)
+    }
+
+    /// The instance's status and boot disk, and (once it was replaced) whether the disk it
+    /// replaced is still there with the case's label.
+    async fn state(
+        &self,
+        replaced: Option<&str>,
+    ) -> Result<(compute::InstanceDetail, Value), ActionError> {
+        let i = compute::instance(&self.c, &self.at).await.map_err(err)?;
+        let boot = i
+            .boot
+            .as_ref()
+            .and_then(|(_, source)| compute::disk_path(source));
+        let mut state = json!({"status": i.status, "boot": boot});
+        if let Some(old) = replaced {
+            let kept = compute::disk_if_any(&self.c, old).await.map_err(err)?;
+            state["kept"] = json!({"path": old, "exists": kept.is_some()});
+            state["kept"][CASE_LABEL] = json!(kept.and_then(|d| d.labels.get(CASE_LABEL).cloned()));
+        }
+        Ok((i, state))
+    }
+}
+
+impl Action for RestoreFromSnapshot {
+    fn resource(&self) -> String {
+        self.at.to_string()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let (snap_project, snap_name) =
+            match self.snapshot.split('/').collect::<Vec<_>>().as_slice() {
+                ["projects", p, "global", "snapshots", n] => (p.to_string(), n.to_string()),
+                _ => return Err(format!("{:?} is not a snapshot's name", self.snapshot).into()),
+            };
+        let snap = compute::snapshot(&self.c, &snap_project, &snap_name)
+            .await
+            .map_err(err)?
+            .ok_or_else(|| format!("no snapshot {}", self.snapshot))?;
+        if snap.status != "READY" {
+            return Err(format!("snapshot {} is {}, not READY", self.snapshot, snap.status).into());
+        }
+        let (_, new_path) = self.new_disk();
+        let (i, before) = self.state(None).await?;
+        let old = before["boot"].as_str().map(str::to_string);
+        let done = old.as_deref() == Some(new_path.as_str());
+        if !done && i.status != "TERMINATED" {
+            return Err(format!(
+                "{} is {}: its boot disk is swapped only while it is stopped (acquire it, then `squall contain gcp instance --stop`)",
+                self.at, i.status
+            )
+            .into());
+        }
+        let label = crate::label_value(&self.case);
+        let mut after = json!({"boot": new_path});
+        if let Some(old) = old.as_deref().filter(|_| !done) {
+            after["kept"] = json!({"path": old, "exists": true});
+            after["kept"][CASE_LABEL] = json!(label);
+        }
+        let mut p = Plan::new(
+            "restore-instance",
+            &self.at.to_string(),
+            before,
+            after,
+            true,
+        );
+        p.notes.push(format!(
+            "a new boot disk {new_path} is made from snapshot {} (taken {}) and attached in place of {}; the instance is left stopped",
+            self.snapshot,
+            snap.created,
+            old.as_deref().unwrap_or("nothing")
+        ));
+        if let Some(old) = old.as_deref().filter(|_| !done) {
+            p.notes.push(format!(
+                "{old} is kept, detached, labelled {CASE_LABEL}={label}: it is evidence"
+            ));
+        }
+        let taken = chrono::DateTime::parse_from_rfc3339(&snap.created).ok();
+        let began = self
+            .compromise
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok());
+        match (taken, began) {
+            (Some(t), Some(b)) if t >= b => p.notes.push(format!(
+                "WARNING: the snapshot was taken at {}, after the case's first detection at {}: it may hold what the attacker left; restore from one taken before",
+                snap.created,
+                self.compromise.as_deref().unwrap_or_default()
+            )),
+            (_, None) => p.notes.push(
+                "the case has no detection time to compare the snapshot's with: check it predates the compromise".to_string(),
+            ),
+            _ => {}
+        }
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let (new_name, new_path) = self.new_disk();
+        let (i, _) = self.state(None).await?;
+        let label = crate::label_value(&self.case);
+        let boot = i.boot.clone();
+        let old = boot.as_ref().and_then(|(_, s)| compute::disk_path(s));
+        if old.as_deref() == Some(new_path.as_str()) {
+            return Ok(Value::Null);
+        }
+        if old.as_deref() != plan.before["boot"].as_str() {
+            return Err(
+                format!("{}'s boot disk changed since the plan: plan again", self.at).into(),
+            );
+        }
+        // The disk being replaced is marked first: whatever happens next, it is found again.
+        if let Some(old) = &old
+            && let Some(d) = compute::disk_if_any(&self.c, old).await.map_err(err)?
+            && !d.regional
+        {
+            let marks = [
+                (CASE_LABEL.to_string(), label.clone()),
+                ("squall-replaced-by".to_string(), new_name.clone()),
+            ];
+            compute::add_disk_labels(&self.c, &d, &marks)
+                .await
+                .map_err(err)?;
+        }
+        if compute::disk_if_any(&self.c, &new_path)
+            .await
+            .map_err(err)?
+            .is_none()
+        {
+            let snapshot = self.snapshot.rsplit('/').next().unwrap_or_default();
+            let labels = [
+                (CASE_LABEL.to_string(), label),
+                (
+                    "squall-restored-from".to_string(),
+                    crate::label_value(snapshot),
+                ),
+            ];
+            compute::insert_disk_from_snapshot(
+                &self.c,
+                &self.at.project,
+                &self.at.zone,
+                &new_name,
+                &self.snapshot,
+                &labels,
+            )
+            .await
+            .map_err(err)?;
+        }
+        let device = boot
+            .as_ref()
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| self.at.name.clone());
+        if boot.is_some() {
+            compute::detach_disk(&self.c, &self.at, &device)
+                .await
+                .map_err(err)?;
+        }
+        compute::attach_boot_disk(&self.c, &self.at, &new_path, &device)
+            .await
+            .map_err(err)?;
+        Ok(json!({"disk": new_path}))
+    }
+
+    async fn observe(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let replaced = plan.after["kept"]["path"].as_str();
+        Ok(self.state(replaced).await?.1)
     }
 }
 

@@ -175,6 +175,41 @@ impl RemoveBinding {
     }
 }
 
+impl RemoveBinding {
+    /// Refuses to leave a project without an owner who can always act: an unconditional
+    /// owner binding of a member that still exists (a condition may have expired, a
+    /// `deleted:` member cannot sign in).
+    fn keeps_an_owner(
+        &self,
+        policy: google_cloud_iam_v1::model::Policy,
+    ) -> Result<(), ActionError> {
+        let owners = |p: &google_cloud_iam_v1::model::Policy| {
+            p.bindings
+                .iter()
+                .filter(|b| b.role == "roles/owner" && b.condition.is_none())
+                .flat_map(|b| b.members.iter())
+                .filter(|m| !m.starts_with("deleted:"))
+                .count()
+        };
+        let bound = policy
+            .bindings
+            .iter()
+            .any(|b| b.role == self.role && b.members.contains(&self.member));
+        if self.resource.starts_with("projects/")
+            && bound
+            && owners(&policy) > 0
+            && owners(&unbound(policy, &self.role, &self.member)) == 0
+        {
+            return Err(format!(
+                "{} is the last owner of {}: a project without an owner cannot be administered; grant the team's owner first",
+                self.member, self.resource
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
 /// The policy without `member` in `role`; bindings left empty dropped.
 fn unbound(
     mut p: google_cloud_iam_v1::model::Policy,
@@ -195,24 +230,7 @@ impl Action for RemoveBinding {
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (policy, before) = self.state().await?;
-        let owners = |p: &google_cloud_iam_v1::model::Policy| {
-            p.bindings
-                .iter()
-                .filter(|b| b.role == "roles/owner")
-                .flat_map(|b| b.members.iter())
-                .count()
-        };
-        if self.resource.starts_with("projects/")
-            && before["bound"] == true
-            && owners(&policy) > 0
-            && owners(&unbound(policy, &self.role, &self.member)) == 0
-        {
-            return Err(format!(
-                "{} is the last owner of {}: a project without an owner cannot be administered; grant the team's owner first",
-                self.member, self.resource
-            )
-            .into());
-        }
+        self.keeps_an_owner(policy)?;
         let visible = before["bound"] == true;
         let mut p = Plan::new(
             "remove-iam-binding",
@@ -233,6 +251,8 @@ impl Action for RemoveBinding {
         if now != plan.before {
             return Err(format!("{} changed since the plan: plan again", self.name()).into());
         }
+        // Someone else may have removed the other owners since the plan.
+        self.keeps_an_owner(policy.clone())?;
         rm::set_policy(
             &self.rm,
             &self.resource,

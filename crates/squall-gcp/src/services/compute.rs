@@ -81,6 +81,8 @@ pub struct InstanceDetail {
     pub service_accounts: Vec<String>,
     /// Attached disks' source URLs.
     pub disks: Vec<String>,
+    /// The boot disk: its device name and source URL.
+    pub boot: Option<(String, String)>,
     pub metadata: Metadata,
 }
 
@@ -272,6 +274,11 @@ fn detail(i: model::Instance) -> InstanceDetail {
         .into_iter()
         .filter_map(|s| s.email)
         .collect();
+    d.boot = i
+        .disks
+        .iter()
+        .find(|d| d.boot == Some(true))
+        .and_then(|d| Some((d.device_name.clone()?, d.source.clone()?)));
     d.disks = i.disks.into_iter().filter_map(|d| d.source).collect();
     d.metadata = Metadata::read(i.metadata);
     d
@@ -710,6 +717,11 @@ pub struct Disk {
     pub id: String,
     pub size_gb: i64,
     pub regional: bool,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// What a label change must send back.
+    pub label_fingerprint: Option<Vec<u8>>,
+    /// The snapshot it was made from, if any (its URL).
+    pub source_snapshot: Option<String>,
 }
 
 /// A disk's path from an attached disk's `source` URL, checked part by part.
@@ -757,7 +769,115 @@ pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
         id: d.id.map(|i| i.to_string()).unwrap_or_default(),
         size_gb: d.size_gb.unwrap_or_default(),
         regional: parts[2] == "regions",
+        labels: d.labels.into_iter().collect(),
+        label_fingerprint: d.label_fingerprint.map(|f| f.to_vec()),
+        source_snapshot: d.source_snapshot,
     })
+}
+
+/// A zonal disk, none when it does not exist.
+pub async fn disk_if_any(c: &Compute, path: &str) -> Result<Option<Disk>, GcpError> {
+    match disk(c, path).await {
+        Ok(d) => Ok(Some(d)),
+        Err(GcpError::Call { message, .. }) if message.contains("HTTP 404") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `compute.disks.insert` of a zonal disk made from a snapshot, labelled.
+pub async fn insert_disk_from_snapshot(
+    c: &Compute,
+    project: &str,
+    zone: &str,
+    name: &str,
+    snapshot: &str,
+    labels: &[(String, String)],
+) -> Result<(), GcpError> {
+    let body = model::Disk::new()
+        .set_name(name.to_string())
+        .set_source_snapshot(snapshot.to_string())
+        .set_labels(labels.iter().cloned());
+    let p = c
+        .disks
+        .insert()
+        .set_project(project)
+        .set_zone(zone)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    let on = format!("projects/{project}/zones/{zone}/disks/{name}");
+    wait("compute.disks.insert", &on, p).await
+}
+
+/// `compute.instances.detachDisk` of the disk attached as `device`.
+pub async fn detach_disk(c: &Compute, at: &InstanceRef, device: &str) -> Result<(), GcpError> {
+    let p = c
+        .instances
+        .detach_disk()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_device_name(device)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.detachDisk", &at.to_string(), p).await
+}
+
+/// `compute.instances.attachDisk` of `source` as the boot disk, attached as `device`.
+pub async fn attach_boot_disk(
+    c: &Compute,
+    at: &InstanceRef,
+    source: &str,
+    device: &str,
+) -> Result<(), GcpError> {
+    let body = model::AttachedDisk::new()
+        .set_source(source.to_string())
+        .set_device_name(device.to_string())
+        .set_boot(true)
+        .set_auto_delete(false);
+    let p = c
+        .instances
+        .attach_disk()
+        .set_project(&at.project)
+        .set_zone(&at.zone)
+        .set_instance(&at.name)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.attachDisk", &at.to_string(), p).await
+}
+
+/// `compute.disks.setLabels` of a zonal disk: its labels with `add` put in, sent with the
+/// fingerprint it was read with.
+pub async fn add_disk_labels(
+    c: &Compute,
+    d: &Disk,
+    add: &[(String, String)],
+) -> Result<(), GcpError> {
+    let parts: Vec<&str> = d.path.split('/').collect();
+    let ["projects", p, "zones", z, "disks", name] = parts.as_slice() else {
+        return Err(GcpError::Invalid(format!("{} is not a zonal disk", d.path)));
+    };
+    let mut labels = d.labels.clone();
+    labels.extend(add.iter().cloned());
+    let mut body = model::ZoneSetLabelsRequest::new().set_labels(labels);
+    if let Some(f) = &d.label_fingerprint {
+        body = body.set_label_fingerprint(::bytes::Bytes::from(f.clone()));
+    }
+    let p = c
+        .disks
+        .set_labels()
+        .set_project(*p)
+        .set_zone(*z)
+        .set_resource(*name)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.disks.setLabels", &d.path, p).await
 }
 
 /// A snapshot, as acquisition records it.
