@@ -68,6 +68,18 @@ impl Setup {
         )
     }
 
+    /// Writes audit log entries to a file and hunts them into case C-0001.
+    fn hunt(&self, entries: &[Value]) {
+        let log = self.home.path().join("audit.jsonl");
+        let lines: Vec<String> = entries.iter().map(Value::to_string).collect();
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        self.squall()
+            .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
+            .arg(&log)
+            .assert()
+            .success();
+    }
+
     fn ledger(&self) -> Vec<Value> {
         common::lines(self.squall().args(["ledger", "export", "C-0001"]))
     }
@@ -1495,14 +1507,7 @@ fn inventory_reads_an_organization_down_its_folders_and_triage_answers_from_it()
     );
 
     // A detection in acme-prod is triaged from the inventory.
-    let log = s.home.path().join("activity.jsonl");
-    let lines: Vec<String> = example_entries().iter().map(|e| e.to_string()).collect();
-    std::fs::write(&log, lines.join("\n")).unwrap();
-    s.squall()
-        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
-        .arg(&log)
-        .assert()
-        .success();
+    s.hunt(&example_entries());
     let triage = common::json_of(s.squall().args(["triage", "C-0001", "--format", "json"]));
     let prod = triage["assets"]
         .as_array()
@@ -1706,14 +1711,7 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
                 {"action": "ADD", "role": "roles/owner", "member": "user:evil@example.net"}]}}}),
         ),
     ];
-    let log = s.home.path().join("story.jsonl");
-    let lines: Vec<String> = entries.iter().map(Value::to_string).collect();
-    std::fs::write(&log, lines.join("\n")).unwrap();
-    s.squall()
-        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
-        .arg(&log)
-        .assert()
-        .success();
+    s.hunt(&entries);
 
     // Scope says what acts on each: the names Google gives them, with no AWS --account.
     let scope = s
@@ -1951,14 +1949,7 @@ fn a_stopped_instance_is_put_back_on_a_snapshot_and_its_old_disk_kept_as_evidenc
         old_disk,
         "2026-10-03T02:00:00.000-07:00",
     );
-    let log = s.home.path().join("activity.jsonl");
-    let lines: Vec<String> = example_entries().iter().map(|e| e.to_string()).collect();
-    std::fs::write(&log, lines.join("\n")).unwrap();
-    s.squall()
-        .args(["hunt", "--case", "C-0001", "-q", "--format", "jsonl"])
-        .arg(&log)
-        .assert()
-        .success();
+    s.hunt(&example_entries());
     let restore = [
         "recover",
         "gcp",
