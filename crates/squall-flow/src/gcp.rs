@@ -37,15 +37,35 @@ fn connect_at(
     r: &Response,
     place: Place,
 ) -> anyhow::Result<(Compute, Response)> {
+    let compute = client(
+        rt,
+        target,
+        r,
+        |conn| async move { Compute::new(&conn).await },
+    )?;
+    Ok((compute, r.at(place)))
+}
+
+/// One of Google's clients for `target`, its calls made for `r`'s case: the credentials tried
+/// once, then the client built.
+fn client<C, F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    make: F,
+) -> anyhow::Result<C>
+where
+    F: FnOnce(squall_gcp::Connection) -> Fut,
+    Fut: std::future::Future<Output = Result<C, squall_gcp::GcpError>>,
+{
     let t = Target {
         case: Some(r.case.clone()),
         ..target.clone()
     };
-    let compute = rt.block_on(async {
+    Ok(rt.block_on(async {
         let conn = squall_gcp::connect(&t).await?;
-        Compute::new(&conn).await
-    })?;
-    Ok((compute, r.at(place)))
+        make(conn).await
+    })?)
 }
 
 /// Where a run acts: the project, when every resource named is in the same known one (`-`
@@ -209,12 +229,7 @@ fn connect_iam(
     r: &Response,
     names: &[String],
 ) -> anyhow::Result<(squall_gcp::services::iam::Iam, Response)> {
-    let t = Target {
-        case: Some(r.case.clone()),
-        ..target.clone()
-    };
-    let iam = rt.block_on(async {
-        let conn = squall_gcp::connect(&t).await?;
+    let iam = client(rt, target, r, |conn| async move {
         squall_gcp::services::iam::client(&conn).await
     })?;
     let projects = names.iter().filter_map(|n| n.split('/').nth(1));
@@ -418,6 +433,28 @@ pub fn recover(
                 .collect();
             return respond::run(ctx, &rt, &r, &actions, show);
         }
+        Recover::DeleteExclusions(names) => {
+            let (logging, r) = connect_logging(&rt, target, r, &names)?;
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::DeleteExclusion {
+                    logging: logging.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
+        Recover::EnableSinks(names) => {
+            let (logging, r) = connect_logging(&rt, target, r, &names)?;
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::EnableSink {
+                    logging: logging.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
         Recover::Instance { instance, snapshot } => {
             let compromise = first_detection(ctx, &r.case)?;
             let (c, r) = connect(&rt, target, r, std::slice::from_ref(&instance))?;
@@ -435,12 +472,7 @@ pub fn recover(
             role,
             member,
         } => {
-            let t = Target {
-                case: Some(r.case.clone()),
-                ..target.clone()
-            };
-            let rm = rt.block_on(async {
-                let conn = squall_gcp::connect(&t).await?;
+            let rm = client(&rt, target, r, |conn| async move {
                 squall_gcp::services::resourcemanager::ResourceManager::new(&conn).await
             })?;
             let project = resource.strip_prefix("projects/").unwrap_or("-");
@@ -543,4 +575,21 @@ fn first_detection(ctx: &Context, case: &str) -> anyhow::Result<Option<String>> 
         .filter_map(|d| d.event_time.as_deref())
         .filter_map(squall_case::casefile::normalize_time)
         .min())
+}
+
+/// The Logging configuration client for `target`, and where it acts: the project, when every
+/// sink or exclusion named is in one.
+fn connect_logging(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    names: &[String],
+) -> anyhow::Result<(squall_gcp::services::logging::ConfigServiceV2, Response)> {
+    let logging = client(rt, target, r, |conn| async move {
+        squall_gcp::services::logging::client(&conn).await
+    })?;
+    Ok((
+        logging,
+        r.at(place(names.iter().filter_map(|n| n.split('/').nth(1)))),
+    ))
 }

@@ -905,15 +905,10 @@ pub(crate) fn checked_firewall(project: &str, body: &Value) -> Result<Value, Api
             "IPv4 and IPv6 ranges cannot be mixed in one firewall rule.",
         ));
     }
-    if direction == "EGRESS"
-        && body["sourceRanges"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    {
-        return Err(ApiError::invalid(
-            "Source ranges can only be specified for ingress rules.",
-        ));
-    }
+    // An egress rule may name source ranges too: the v1 reference's `sourceRanges` limits the
+    // field to no direction, and Google's VPC firewall documentation lists source ranges among
+    // egress rules' sources. Squall reads such a rule's source ranges as a filter beside its
+    // destinations (`other_filters`).
     let mut rule = body.clone();
     rule["kind"] = json!("compute#firewall");
     rule["direction"] = json!(direction);

@@ -96,6 +96,8 @@ pub(crate) struct World {
     pub(crate) vpn_tunnels: BTreeMap<String, Value>,
     /// `projects/P`, `folders/N`, `organizations/N` → its log sinks.
     pub(crate) sinks: BTreeMap<String, Vec<Value>>,
+    /// `projects/P/exclusions/NAME` → log exclusion.
+    pub(crate) exclusions: BTreeMap<String, Value>,
     /// Access token → principal.
     pub(crate) tokens: BTreeMap<String, String>,
     /// Service accounts the user may impersonate.
@@ -576,6 +578,41 @@ impl Fake {
             "type": "DEDICATED", "state": "ACTIVE", "selfLink": format!("{base}/{key}"),
         });
         self.world().interconnect_attachments.insert(key, doc);
+    }
+
+    /// Adds a log exclusion to project `project`: entries matching `filter` are dropped.
+    pub fn add_exclusion(&self, project: &str, name: &str, filter: &str) -> String {
+        let key = format!("projects/{project}/exclusions/{name}");
+        self.world().exclusions.insert(
+            key.clone(),
+            json!({"name": name, "filter": filter, "description": "", "disabled": false,
+                "createTime": "2026-11-28T10:00:00Z", "updateTime": "2026-11-28T10:00:00Z"}),
+        );
+        key
+    }
+
+    /// A log exclusion as the API would return it now.
+    pub fn exclusion(&self, key: &str) -> Option<Value> {
+        self.world().exclusions.get(key).cloned()
+    }
+
+    /// Turns a project's sink off or on, as `sinks.update` would.
+    pub fn set_sink_disabled(&self, project: &str, name: &str, disabled: bool) {
+        let mut w = self.world();
+        let sink = w
+            .sinks
+            .get_mut(&format!("projects/{project}"))
+            .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
+            .expect("the sink exists");
+        sink["disabled"] = json!(disabled);
+    }
+
+    /// A project's sink as the API would return it now.
+    pub fn sink(&self, project: &str, name: &str) -> Option<Value> {
+        self.world()
+            .sinks
+            .get(&format!("projects/{project}"))
+            .and_then(|all| all.iter().find(|s| s["name"] == json!(name)).cloned())
     }
 
     /// Adds a log sink to `parent` (`projects/P`, `folders/N`, `organizations/N`).

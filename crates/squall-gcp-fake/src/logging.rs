@@ -87,6 +87,65 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
         let sinks = w.sinks.get(&parent).cloned().unwrap_or_default();
         return Ok(json!({"sinks": sinks}));
     }
+    // One sink or exclusion: read, a sink updated (the fields its update mask names), an
+    // exclusion deleted.
+    if let ["v2", "projects", p, kind @ ("sinks" | "exclusions"), name] = s.as_slice() {
+        let full = format!("projects/{p}/{kind}/{name}");
+        let missing = || ApiError::not_found(&full);
+        let method = req.method;
+        return match (*kind, method) {
+            ("exclusions", &axum::http::Method::GET) => {
+                w.exclusions.get(&full).cloned().ok_or_else(missing)
+            }
+            ("exclusions", &axum::http::Method::DELETE) => w
+                .exclusions
+                .remove(&full)
+                .map(|_| json!({}))
+                .ok_or_else(missing),
+            ("sinks", &axum::http::Method::GET) => w
+                .sinks
+                .get(&format!("projects/{p}"))
+                .and_then(|all| all.iter().find(|x| x["name"] == json!(name)))
+                .cloned()
+                .ok_or_else(missing),
+            ("sinks", &axum::http::Method::PUT) => {
+                let mask = req
+                    .query
+                    .get("updateMask")
+                    .cloned()
+                    .ok_or_else(|| ApiError::invalid("updateMask is required"))?;
+                let sink = w
+                    .sinks
+                    .get_mut(&format!("projects/{p}"))
+                    .and_then(|all| all.iter_mut().find(|x| x["name"] == json!(name)))
+                    .ok_or_else(missing)?;
+                for field in mask.split(',').map(str::trim) {
+                    if ![
+                        "disabled",
+                        "destination",
+                        "filter",
+                        "description",
+                        "includeChildren",
+                    ]
+                    .contains(&field)
+                    {
+                        return Err(ApiError::invalid(format!(
+                            "Invalid update mask path: {field}"
+                        )));
+                    }
+                    // Proto3 JSON leaves a default value out: a field the mask names but the
+                    // body omits is set to its default (false, empty), as Google does.
+                    sink[field] = match (&req.body[field], field) {
+                        (Value::Null, "disabled" | "includeChildren") => json!(false),
+                        (Value::Null, _) => json!(""),
+                        (v, _) => v.clone(),
+                    };
+                }
+                Ok(sink.clone())
+            }
+            _ => Err(missing()),
+        };
+    }
     if s.as_slice() != ["v2", "entries:list"] || req.method != axum::http::Method::POST {
         return Err(ApiError::not_found(&req.segments.join("/")));
     }

@@ -487,6 +487,30 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Delete log exclusions the attacker made (what matches one is dropped before any sink or
+    /// bucket sees it), each once its filter is in the plan. What they dropped stays gone.
+    #[command(after_help = RESPONSE_HELP)]
+    LogExclusion {
+        /// The exclusions (`projects/P/exclusions/NAME`, or NAME with --project).
+        #[arg(required = true)]
+        exclusions: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
+    /// Turn log sinks the attacker disabled back on, with the destination and filter each
+    /// has (recorded in the plan).
+    #[command(after_help = RESPONSE_HELP)]
+    LogSink {
+        /// The sinks (`projects/P/sinks/NAME`, or NAME with --project).
+        #[arg(required = true)]
+        sinks: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
     /// Put a stopped instance back on a known-good disk: a new boot disk made from
     /// --from-snapshot attached in place of the current one, which is kept, detached and
     /// labelled with the case, as evidence. The instance is left stopped.
@@ -590,6 +614,8 @@ impl RecoverGcp {
             | RecoverGcp::DeleteRule { target, .. }
             | RecoverGcp::RemoveBinding { target, .. }
             | RecoverGcp::Instance { target, .. }
+            | RecoverGcp::LogExclusion { target, .. }
+            | RecoverGcp::LogSink { target, .. }
             | RecoverGcp::Unshare { target, .. } => target,
         }
     }
@@ -597,6 +623,18 @@ impl RecoverGcp {
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::LogExclusion {
+                exclusions,
+                r,
+                target,
+            } => {
+                let names = logging_names(&exclusions, "exclusions", &target)?;
+                return Ok((r, target, Recover::DeleteExclusions(names)));
+            }
+            RecoverGcp::LogSink { sinks, r, target } => {
+                let names = logging_names(&sinks, "sinks", &target)?;
+                return Ok((r, target, Recover::EnableSinks(names)));
+            }
             RecoverGcp::Instance {
                 instance,
                 from_snapshot,
@@ -889,4 +927,30 @@ impl InventoryGcpArgs {
             max_key_age_days: self.max_key_age_days,
         })
     }
+}
+
+/// Sinks' or exclusions' names as `projects/P/KIND/NAME`, completed with `--project`.
+fn logging_names(
+    given: &[String],
+    kind: &str,
+    target: &GcpTargetArgs,
+) -> Result<Vec<String>, GcpError> {
+    given
+        .iter()
+        .map(|n| {
+            let full = if n.contains('/') {
+                n.clone()
+            } else {
+                format!("projects/{}/{kind}/{n}", target.project.as_deref().unwrap_or_default())
+            };
+            crate::request::valid_logging_name(&full, kind)
+                .then_some(full)
+                .ok_or_else(|| {
+                    GcpError::Invalid(format!(
+                        "{n:?} is not a log {} (help: projects/P/{kind}/NAME, or NAME with --project)",
+                        &kind[..kind.len() - 1]
+                    ))
+                })
+        })
+        .collect()
 }

@@ -22,7 +22,9 @@ use squall_core::touched::{Change, Kind, Resource, Seen};
 use squall_core::verb::{Verb, positional};
 
 use crate::request::{Acquisition, Contain, InstanceContainment, InstanceRef, Recover};
-use crate::request::{valid_member, valid_name, valid_policy_holder, valid_project, valid_role};
+use crate::request::{
+    valid_logging_name, valid_member, valid_name, valid_policy_holder, valid_project, valid_role,
+};
 use crate::respond::{PUBLIC, account_name, key_name};
 use crate::services::compute::Shareable;
 
@@ -330,6 +332,29 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 }
             }
         }
+        // Logging turned down the quiet ways, undone: the exclusion deleted, the sink enabled.
+        Kind::Trail
+            if last.is_some_and(|c| {
+                matches!(
+                    (c.change, c.detail.as_deref()),
+                    (Change::Created, Some("log exclusion"))
+                        | (Change::Stopped, Some("log sink disabled"))
+                )
+            }) =>
+        {
+            let c = last.expect("matched");
+            let (action, kind) = if c.change == Change::Created {
+                ("delete-log-exclusion", "exclusions")
+            } else {
+                ("enable-log-sink", "sinks")
+            };
+            let name = r
+                .account
+                .as_deref()
+                .map(|p| format!("projects/{p}/{kind}/{}", r.id))
+                .filter(|n| valid_logging_name(n, kind));
+            out.push(step(Phase::Undo, action, name, by_attacker(c), &c.record));
+        }
         Kind::Bucket | Kind::Trail => {
             if let Some(c) = last {
                 let what = format!(
@@ -460,6 +485,10 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
                 replace_with: None,
             }))
         }
+        "delete-log-exclusion" => valid_logging_name(res, "exclusions")
+            .then(|| Request::Recover(Recover::DeleteExclusions(vec![res.to_string()]))),
+        "enable-log-sink" => valid_logging_name(res, "sinks")
+            .then(|| Request::Recover(Recover::EnableSinks(vec![res.to_string()]))),
         "remove-iam-binding" => {
             let (role, member) = (step.with.get("role")?, step.with.get("member")?);
             let holder = res.strip_suffix(&format!(":{role}:{member}"))?;
@@ -559,6 +588,12 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                 .collect(),
             Vec::new(),
         ),
+        Request::Recover(Recover::DeleteExclusions(names)) => {
+            with_case(&["recover", "gcp", "log-exclusion"], Vec::new(), names)
+        }
+        Request::Recover(Recover::EnableSinks(names)) => {
+            with_case(&["recover", "gcp", "log-sink"], Vec::new(), names)
+        }
         Request::Recover(Recover::Instance { instance, snapshot }) => with_case(
             &["recover", "gcp", "instance"],
             vec![format!("--from-snapshot={snapshot}")],

@@ -183,6 +183,22 @@ pub fn valid_member(m: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"@._-+:/?=".contains(&b))
 }
 
+/// A log sink's or exclusion's name, `projects/P/KIND/NAME` (`KIND` `sinks` or `exclusions`):
+/// letters, digits, `_`, `-`, `.`, up to 100.
+pub fn valid_logging_name(name: &str, kind: &str) -> bool {
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, k, n] => {
+            *k == kind
+                && valid_project(p)
+                && !n.is_empty()
+                && n.len() <= 100
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        }
+        _ => false,
+    }
+}
+
 /// A resource whose IAM policy holds roles: `projects/P`, `folders/N`, `organizations/N`.
 pub fn valid_policy_holder(r: &str) -> bool {
     match r.split_once('/') {
@@ -263,6 +279,10 @@ pub enum Recover {
     },
     /// Firewall rules the attacker created, deleted once wholly described.
     DeleteRule { project: String, rules: Vec<String> },
+    /// Log exclusions the attacker made (`projects/P/exclusions/NAME`), deleted.
+    DeleteExclusions(Vec<String>),
+    /// Log sinks the attacker disabled (`projects/P/sinks/NAME`), enabled.
+    EnableSinks(Vec<String>),
     /// An instance's boot disk replaced with one made from `snapshot`
     /// (`projects/P/global/snapshots/S`), the old one kept.
     Instance {

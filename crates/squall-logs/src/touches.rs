@@ -681,7 +681,25 @@ impl Record<'_> {
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
             touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
         } else if method.ends_with("ConfigServiceV2.UpdateSink") {
-            touch(Kind::Trail, name, Modified).map(|t| t.detail(said("log sink")))
+            // Turned off is the quiet way to stop a sink; anything else changed is a change.
+            let disabled = req
+                .and_then(|r| r.first_text("sink.disabled"))
+                .is_some_and(|d| d == "true");
+            if disabled {
+                touch(Kind::Trail, name, Stopped).map(|t| t.detail(said("log sink disabled")))
+            } else {
+                touch(Kind::Trail, name, Modified).map(|t| t.detail(said("log sink")))
+            }
+        } else if method.ends_with("ConfigServiceV2.CreateExclusion") {
+            // Entries matching it are dropped before any sink or bucket sees them.
+            let id = name
+                .filter(|_| {
+                    resource
+                        .as_deref()
+                        .is_some_and(|r| r.contains("/exclusions/"))
+                })
+                .or_else(|| req.and_then(|r| r.first_text("exclusion.name")));
+            touch(Kind::Trail, id, Created).map(|t| t.detail(said("log exclusion")))
         } else {
             None
         };
@@ -1313,6 +1331,39 @@ mod tests {
                 "authenticationInfo": {"principalEmail": "contractor@example.com"}},
                 "insertId": "x", "timestamp": "2026-10-02T09:33:47.881Z"})
         };
+        // Logging turned down the quiet ways: an exclusion made, a sink disabled.
+        let (t, _) = touches(gcp(
+            "google.logging.v2.ConfigServiceV2.CreateExclusion",
+            "projects/p",
+            json!({"parent": "projects/p", "exclusion": {"name": "drop-audit",
+                "filter": "logName:cloudaudit"}}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Trail,
+                "drop-audit",
+                Change::Created,
+                None,
+                Some("log exclusion")
+            )]
+        );
+        let (t, _) = touches(gcp(
+            "google.logging.v2.ConfigServiceV2.UpdateSink",
+            "projects/p/sinks/to-sec",
+            json!({"sinkName": "projects/p/sinks/to-sec", "sink": {"name": "to-sec",
+                "disabled": true}, "updateMask": "disabled"}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Trail,
+                "to-sec",
+                Change::Stopped,
+                None,
+                Some("log sink disabled")
+            )]
+        );
         let (t, error) = touches(gcp(
             "v1.compute.firewalls.insert",
             "projects/p/global/firewalls/allow-ssh",

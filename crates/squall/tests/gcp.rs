@@ -1653,6 +1653,16 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
     s.fake.grant(policy, "roles/owner", "user:evil@example.net");
     s.fake
         .grant(policy, "roles/viewer", "user:evil@example.net");
+    let exclusion = s
+        .fake
+        .add_exclusion(PROJECT, "drop-audit", "logName:cloudaudit");
+    s.fake.add_sink(
+        "projects/acme-prod",
+        "to-sec",
+        "logging.googleapis.com/projects/acme-sec/locations/global/buckets/audit",
+        false,
+    );
+    s.fake.set_sink_disabled(PROJECT, "to-sec", true);
     let z = ZONE;
     let entries = [
         by_contractor(
@@ -1710,6 +1720,22 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
             serde_json::json!({"serviceData": {"policyDelta": {"bindingDeltas": [
                 {"action": "ADD", "role": "roles/owner", "member": "user:evil@example.net"}]}}}),
         ),
+        by_contractor(
+            8,
+            "google.logging.v2.ConfigServiceV2.CreateExclusion",
+            &exclusion,
+            z,
+            serde_json::json!({"request": {"parent": "projects/acme-prod",
+                "exclusion": {"name": "drop-audit", "filter": "logName:cloudaudit"}}}),
+        ),
+        by_contractor(
+            9,
+            "google.logging.v2.ConfigServiceV2.UpdateSink",
+            "projects/acme-prod/sinks/to-sec",
+            z,
+            serde_json::json!({"request": {"sinkName": "projects/acme-prod/sinks/to-sec",
+                "sink": {"name": "to-sec", "disabled": true}}}),
+        ),
     ];
     s.hunt(&entries);
 
@@ -1760,6 +1786,8 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
             "remove-iam-binding",
             "projects/acme-prod:roles/owner:user:evil@example.net",
         ),
+        ("delete-log-exclusion", &exclusion),
+        ("enable-log-sink", "projects/acme-prod/sinks/to-sec"),
     ];
     for (action, resource) in &want {
         assert!(
@@ -1851,6 +1879,8 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
         .filter(|s| !s["status"].to_string().contains("done"))
         .collect();
     assert!(undone.is_empty(), "{undone:#?}");
+    assert!(s.fake.exclusion(&exclusion).is_none());
+    assert_eq!(s.fake.sink(PROJECT, "to-sec").unwrap()["disabled"], false);
     // The owner grant taken back; the team's owner, and the viewer grant no record shows
     // being made, left alone.
     let policy = s.fake.resource_policy(policy);

@@ -12,7 +12,7 @@
 //! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed, a
 //!   boot disk replaced from a snapshot);
 //! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out, a firewall
-//!   rule they created, a role they granted).
+//!   rule they created, a role they granted, a log exclusion they made, a sink they disabled).
 
 mod acquisition;
 mod identity;
@@ -33,7 +33,7 @@ pub use instance::{
 };
 pub use recovery::{FixWorldRule, RestoreFromSnapshot, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
-pub use undo::{DeleteRule, PUBLIC, RemoveBinding, Unshare};
+pub use undo::{DeleteExclusion, DeleteRule, EnableSink, PUBLIC, RemoveBinding, Unshare};
 
 /// Labels and descriptions Squall puts on what it creates, so the case's resources can be
 /// found again.

@@ -1,6 +1,7 @@
 //! What the attacker changed, undone: a snapshot or image shared out of the project (to their
 //! own account, or to everyone) no longer shared with them; a firewall rule they created
-//! deleted, once its whole description is in the plan; a role they granted taken back.
+//! deleted, once its whole description is in the plan; a role they granted taken back; a log
+//! exclusion they made deleted, a sink they disabled turned back on.
 
 use serde_json::{Value, json};
 use squall_core::respond::{Action, ActionError, Plan};
@@ -8,6 +9,7 @@ use squall_core::respond::{Action, ActionError, Plan};
 use super::err;
 use super::recovery::read_rule;
 use crate::services::compute::{self, Compute, Shareable};
+use crate::services::logging;
 use crate::services::resourcemanager::{self as rm, ResourceManager};
 
 /// Delete a VPC firewall rule the attacker created, its whole description (ranges, protocols,
@@ -134,6 +136,130 @@ impl Action for Unshare {
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
         self.state().await
+    }
+}
+
+/// Delete a log exclusion the attacker created (entries matching it are dropped before any
+/// sink or bucket sees them: their activity vanishes from the logs), its filter recorded in the
+/// plan first; one changed since the plan is left alone. What it dropped is not brought back.
+pub struct DeleteExclusion {
+    pub logging: google_cloud_logging_v2::client::ConfigServiceV2,
+    /// `projects/P/exclusions/NAME`.
+    pub name: String,
+}
+
+impl DeleteExclusion {
+    async fn state(&self) -> Result<Value, ActionError> {
+        let e = logging::exclusion(&self.logging, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(match e {
+            None => json!({"exists": false}),
+            Some(e) => json!({"exists": true, "filter": e.filter,
+                "description": e.description, "disabled": e.disabled}),
+        })
+    }
+}
+
+impl Action for DeleteExclusion {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.state().await?;
+        let mut p = Plan::new(
+            "delete-log-exclusion",
+            &self.name,
+            before,
+            json!({"exists": false}),
+            true,
+        );
+        p.notes.push(
+            "entries it dropped while it stood are gone: only what is logged from now on is kept"
+                .to_string(),
+        );
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        if self.state().await? != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.name).into());
+        }
+        logging::delete_exclusion(&self.logging, &self.name)
+            .await
+            .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.state().await
+    }
+}
+
+/// Turn a log sink the attacker disabled back on, with the destination and filter it has now
+/// (both recorded in the plan; a sink whose destination they changed is a step by hand).
+pub struct EnableSink {
+    pub logging: google_cloud_logging_v2::client::ConfigServiceV2,
+    /// `projects/P/sinks/NAME`.
+    pub name: String,
+}
+
+impl EnableSink {
+    async fn read(
+        &self,
+    ) -> Result<(Option<google_cloud_logging_v2::model::LogSink>, Value), ActionError> {
+        let s = logging::sink(&self.logging, &self.name)
+            .await
+            .map_err(err)?;
+        let state = match &s {
+            None => json!({"exists": false}),
+            Some(s) => json!({"exists": true, "disabled": s.disabled,
+                "destination": s.destination, "filter": s.filter}),
+        };
+        Ok((s, state))
+    }
+}
+
+impl Action for EnableSink {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let (sink, before) = self.read().await?;
+        if sink.is_none() {
+            return Err(format!(
+                "no sink {}: a deleted sink is recreated by hand, from its settings in the audit log of its creation",
+                self.name
+            )
+            .into());
+        }
+        let mut after = before.clone();
+        after["disabled"] = json!(false);
+        Ok(Plan::new(
+            "enable-log-sink",
+            &self.name,
+            before,
+            after,
+            true,
+        ))
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let (sink, now) = self.read().await?;
+        if now != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.name).into());
+        }
+        let sink = sink.ok_or_else(|| format!("no sink {}", self.name))?;
+        logging::enable_sink(&self.logging, &self.name, sink)
+            .await
+            .map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        Ok(self.read().await?.1)
     }
 }
 

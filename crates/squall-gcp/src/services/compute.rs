@@ -219,7 +219,7 @@ fn operation_error(call: &'static str, on: &str, op: &model::Operation) -> Resul
     ))
 }
 
-fn is_not_found(e: &google_cloud_gax::error::Error) -> bool {
+pub(crate) fn is_not_found(e: &google_cloud_gax::error::Error) -> bool {
     e.http_status_code() == Some(404)
         || e.status()
             .is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::NotFound)

@@ -1,7 +1,7 @@
 //! Cloud Logging's configuration: the sinks that route a project's or organization's logs.
 
 use google_cloud_gax::paginator::ItemPaginator;
-use google_cloud_logging_v2::client::ConfigServiceV2;
+pub use google_cloud_logging_v2::client::ConfigServiceV2;
 use serde::Serialize;
 
 use crate::{Connection, GcpError};
@@ -41,4 +41,65 @@ pub async fn sinks(c: &ConfigServiceV2, parent: &str) -> Result<Vec<Sink>, GcpEr
         });
     }
     Ok(out)
+}
+
+/// A log exclusion: entries matching its filter are dropped before any sink sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exclusion {
+    pub name: String,
+    pub filter: String,
+    pub description: String,
+    pub disabled: bool,
+}
+
+/// `logging.exclusions.get` of `projects/P/exclusions/NAME`; none when it does not exist.
+pub async fn exclusion(c: &ConfigServiceV2, name: &str) -> Result<Option<Exclusion>, GcpError> {
+    match c.get_exclusion().set_name(name).send().await {
+        Ok(e) => Ok(Some(Exclusion {
+            name: e.name,
+            filter: e.filter,
+            description: e.description,
+            disabled: e.disabled,
+        })),
+        Err(e) if crate::services::compute::is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call("logging.exclusions.get", name, e)),
+    }
+}
+
+/// `logging.exclusions.delete`.
+pub async fn delete_exclusion(c: &ConfigServiceV2, name: &str) -> Result<(), GcpError> {
+    c.delete_exclusion()
+        .set_name(name)
+        .send()
+        .await
+        .map_err(|e| GcpError::call("logging.exclusions.delete", name, e))
+}
+
+/// `logging.sinks.get` of `projects/P/sinks/NAME`; none when it does not exist.
+pub async fn sink(
+    c: &ConfigServiceV2,
+    name: &str,
+) -> Result<Option<google_cloud_logging_v2::model::LogSink>, GcpError> {
+    match c.get_sink().set_sink_name(name).send().await {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if crate::services::compute::is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call("logging.sinks.get", name, e)),
+    }
+}
+
+/// `logging.sinks.update` of only the sink's `disabled` field, set false: the sink routes
+/// again, with the destination and filter it has.
+pub async fn enable_sink(
+    c: &ConfigServiceV2,
+    name: &str,
+    sink: google_cloud_logging_v2::model::LogSink,
+) -> Result<(), GcpError> {
+    c.update_sink()
+        .set_sink_name(name)
+        .set_sink(sink.set_disabled(false))
+        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["disabled"]))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| GcpError::call("logging.sinks.update", name, e))
 }
