@@ -433,6 +433,17 @@ pub fn recover(
                 .collect();
             return respond::run(ctx, &rt, &r, &actions, show);
         }
+        Recover::DeleteKeys(keys) => {
+            let (iam, r) = connect_iam(&rt, target, r, &keys)?;
+            let actions: Vec<_> = keys
+                .into_iter()
+                .map(|name| verbs::DeleteKey {
+                    iam: iam.clone(),
+                    name,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
         Recover::DeleteExclusions(names) => {
             let (logging, r) = connect_logging(&rt, target, r, &names)?;
             let actions: Vec<_> = names

@@ -487,6 +487,18 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+    /// Delete service-account keys the attacker made, each once what identifies it (id,
+    /// creation time, whether it was disabled) is in the plan.
+    #[command(after_help = RESPONSE_HELP)]
+    DeleteKey {
+        /// The keys (`projects/P/serviceAccounts/EMAIL/keys/KEY_ID`).
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[command(flatten)]
+        r: Response,
+        #[command(flatten)]
+        target: GcpTargetArgs,
+    },
     /// Delete log exclusions the attacker made (what matches one is dropped before any sink or
     /// bucket sees it), each once its filter is in the plan. What they dropped stays gone.
     #[command(after_help = RESPONSE_HELP)]
@@ -614,6 +626,7 @@ impl RecoverGcp {
             | RecoverGcp::DeleteRule { target, .. }
             | RecoverGcp::RemoveBinding { target, .. }
             | RecoverGcp::Instance { target, .. }
+            | RecoverGcp::DeleteKey { target, .. }
             | RecoverGcp::LogExclusion { target, .. }
             | RecoverGcp::LogSink { target, .. }
             | RecoverGcp::Unshare { target, .. } => target,
@@ -623,6 +636,13 @@ impl RecoverGcp {
     /// The shared response flags, the target flags and what to recover.
     pub fn into_request(self) -> Result<(Response, GcpTargetArgs, Recover), GcpError> {
         let (rules, replace_with, r, target) = match self {
+            RecoverGcp::DeleteKey { keys, r, target } => {
+                let keys = keys
+                    .iter()
+                    .map(|k| crate::respond::key_name(k))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok((r, target, Recover::DeleteKeys(keys)));
+            }
             RecoverGcp::LogExclusion {
                 exclusions,
                 r,

@@ -158,7 +158,17 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 reason,
                 seen,
             ));
-            // A key the attacker made is evidence; a leaked one is replaced once disabled.
+            // A key the attacker made goes once disabled and described; a leaked one is
+            // replaced once disabled.
+            if let Some(c) = made {
+                out.push(step(
+                    Phase::Remove,
+                    "delete-sa-key",
+                    key_of(r),
+                    by_attacker(c),
+                    &c.record,
+                ));
+            }
             if made.is_none() {
                 let rotate = step(Phase::Rotate, "rotate-sa-key", key, used(), first);
                 out.push(by_hand(
@@ -453,6 +463,9 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
         "disable-service-account" => Some(Request::Contain(Contain::ServiceAccounts(vec![
             account_name(res).ok()?,
         ]))),
+        "delete-sa-key" => Some(Request::Recover(Recover::DeleteKeys(vec![
+            key_name(res).ok()?,
+        ]))),
         "remove-ssh-keys" => Some(Request::Contain(Contain::SshKeys {
             instances: vec![instance()?],
             projects: Vec::new(),
@@ -588,6 +601,9 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                 .collect(),
             Vec::new(),
         ),
+        Request::Recover(Recover::DeleteKeys(keys)) => {
+            with_case(&["recover", "gcp", "delete-key"], Vec::new(), keys)
+        }
         Request::Recover(Recover::DeleteExclusions(names)) => {
             with_case(&["recover", "gcp", "log-exclusion"], Vec::new(), names)
         }

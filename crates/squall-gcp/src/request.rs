@@ -279,6 +279,8 @@ pub enum Recover {
     },
     /// Firewall rules the attacker created, deleted once wholly described.
     DeleteRule { project: String, rules: Vec<String> },
+    /// Service-account keys the attacker made (`.../keys/ID`), deleted once disabled.
+    DeleteKeys(Vec<String>),
     /// Log exclusions the attacker made (`projects/P/exclusions/NAME`), deleted.
     DeleteExclusions(Vec<String>),
     /// Log sinks the attacker disabled (`projects/P/sinks/NAME`), enabled.

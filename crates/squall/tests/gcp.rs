@@ -1774,6 +1774,7 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
         ("acquire-instance", WEB),
         ("isolate-instance", WEB),
         ("disable-sa-key", &key_step),
+        ("delete-sa-key", &key_step),
         ("disable-service-account", &backdoor),
         ("stop-instance", &miner),
         (
@@ -1858,7 +1859,15 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
     assert!(!web["metadata"].to_string().contains("evil:ssh"), "{web}");
     assert_eq!(s.fake.snapshots(PROJECT).len(), 2);
     assert!(s.fake.firewall(PROJECT, "allow-ssh-temp").is_none());
-    assert_eq!(s.fake.key(&key).unwrap()["disabled"], true);
+    // The key the attacker made: disabled, then, described in the ledger, deleted.
+    assert!(s.fake.key(&key).is_none());
+    let ledger = s.ledger();
+    let planned = |action: &str| {
+        ledger
+            .iter()
+            .any(|e| e["kind"] == "action.planned" && e["payload"]["plan"]["action"] == action)
+    };
+    assert!(planned("disable-sa-key") && planned("delete-sa-key"));
     assert_eq!(s.fake.service_account(&backdoor).unwrap()["disabled"], true);
     assert_eq!(
         s.fake.service_account(&deployer).unwrap()["disabled"],

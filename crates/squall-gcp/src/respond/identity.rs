@@ -183,6 +183,66 @@ impl Action for DisableKey {
     }
 }
 
+/// Delete a user-managed key the attacker made, once what identifies it (its id, when it was
+/// made, whether it was disabled) is in the plan: disabling stops it signing; deleting removes
+/// it from the account for good.
+pub struct DeleteKey {
+    pub iam: Iam,
+    /// `projects/P/serviceAccounts/EMAIL/keys/ID`.
+    pub name: String,
+}
+
+impl DeleteKey {
+    async fn state(&self) -> Result<Value, ActionError> {
+        let k = iam::key_if_any(&self.iam, &self.name).await.map_err(err)?;
+        Ok(match k {
+            None => json!({"exists": false}),
+            Some(k) => json!({"exists": true, "disabled": k.disabled, "created": k.created,
+                "user_managed": k.user_managed}),
+        })
+    }
+}
+
+impl Action for DeleteKey {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let before = self.state().await?;
+        if before["exists"] == true && before["user_managed"] != true {
+            return Err(
+                format!("{} is system-managed: Google deletes it itself", self.name).into(),
+            );
+        }
+        // An enabled key the attacker made is deleted all the same: that cuts it off too.
+        let signs = before["exists"] == true && before["disabled"] != true;
+        let mut p = Plan::new(
+            "delete-sa-key",
+            &self.name,
+            before,
+            json!({"exists": false}),
+            signs,
+        );
+        p.notes.push(
+            "Google keeps no copy of a key's private part: what identifies it (id, creation time) is what the plan records".to_string(),
+        );
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        if self.state().await? != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.name).into());
+        }
+        iam::delete_key(&self.iam, &self.name).await.map_err(err)?;
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        self.state().await
+    }
+}
+
 /// Rotate a leaked key: a new key for its service account — its key file written to a file
 /// only the analyst can read, never printed or recorded — then the old key disabled.
 pub struct RotateKey {

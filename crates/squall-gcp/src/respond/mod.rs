@@ -27,7 +27,9 @@ use squall_core::respond::ActionError;
 use crate::GcpError;
 
 pub use acquisition::{AcquireDisk, SNAPSHOT_WAIT, snapshot_name};
-pub use identity::{ContainServiceAccount, DisableKey, RotateKey, account_name, key_name};
+pub use identity::{
+    ContainServiceAccount, DeleteKey, DisableKey, RotateKey, account_name, key_name,
+};
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };

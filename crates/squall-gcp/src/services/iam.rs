@@ -87,6 +87,15 @@ pub async fn get_key(c: &Iam, name: &str) -> Result<Key, GcpError> {
     Ok(key(k))
 }
 
+/// `iam.serviceAccountKeys.get`; none when the key does not exist.
+pub async fn key_if_any(c: &Iam, name: &str) -> Result<Option<Key>, GcpError> {
+    match c.get_service_account_key().set_name(name).send().await {
+        Ok(k) => Ok(Some(key(k))),
+        Err(e) if crate::services::compute::is_not_found(&e) => Ok(None),
+        Err(e) => Err(GcpError::call("iam.serviceAccountKeys.get", name, e)),
+    }
+}
+
 /// `iam.serviceAccounts.disable`: the account can no longer authenticate.
 pub async fn disable_account(c: &Iam, name: &str) -> Result<(), GcpError> {
     c.disable_service_account()
