@@ -57,6 +57,17 @@ pub fn steps_for(resources: &[Resource], inventory: &[squall_core::Resource]) ->
             s.after.push(*n);
         }
     }
+    // A key the attacker made is deleted only once disabled (what it signed stops first).
+    let disabled: Vec<(String, u32)> = all
+        .iter()
+        .filter(|s| s.action == "disable-sa-key")
+        .map(|s| (s.resource.clone(), s.step))
+        .collect();
+    for s in all.iter_mut().filter(|s| s.action == "delete-sa-key") {
+        if let Some((_, n)) = disabled.iter().find(|(r, _)| *r == s.resource) {
+            s.after.push(*n);
+        }
+    }
     all
 }
 

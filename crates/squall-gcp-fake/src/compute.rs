@@ -326,7 +326,13 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                         "zone": format!("{BASE}/projects/{p}/zones/{z}"),
                         "selfLink": format!("{BASE}/{key}"),
                         "status": "READY",
-                        "type": format!("{BASE}/projects/{p}/zones/{z}/diskTypes/pd-balanced"),
+                        // Google's default type is pd-standard, which some machine types
+                        // cannot boot from: the caller names the one it needs.
+                        "type": req.body["type"].as_str().map_or_else(
+                            || format!("{BASE}/projects/{p}/zones/{z}/diskTypes/pd-standard"),
+                            str::to_string,
+                        ),
+                        "diskEncryptionKey": req.body["diskEncryptionKey"].clone(),
                         "sourceSnapshot": format!("{BASE}/{snap_key}"),
                         "sourceSnapshotId": snap["id"],
                         "labels": req.body["labels"].clone(),

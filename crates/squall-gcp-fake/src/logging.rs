@@ -119,6 +119,18 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                     .get_mut(&format!("projects/{p}"))
                     .and_then(|all| all.iter_mut().find(|x| x["name"] == json!(name)))
                     .ok_or_else(missing)?;
+                // A sink with its own writer identity keeps it only when asked to: an update
+                // that would default `uniqueWriterIdentity` to false is an error.
+                let own = !sink["writerIdentity"]
+                    .as_str()
+                    .unwrap_or("serviceAccount:cloud-logs@system.gserviceaccount.com")
+                    .ends_with("cloud-logs@system.gserviceaccount.com");
+                if own && req.query.get("uniqueWriterIdentity").map(String::as_str) != Some("true")
+                {
+                    return Err(ApiError::invalid(
+                        "uniqueWriterIdentity cannot be changed from true to false",
+                    ));
+                }
                 for field in mask.split(',').map(str::trim) {
                     if ![
                         "disabled",

@@ -342,28 +342,47 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 }
             }
         }
-        // Logging turned down the quiet ways, undone: the exclusion deleted, the sink enabled.
+        // Logging turned down the quiet ways, undone: an exclusion made is deleted; a sink only
+        // ever disabled is enabled (one whose destination or filter was set too is reviewed by
+        // hand below: enabling it could route logs to the attacker).
         Kind::Trail
-            if last.is_some_and(|c| {
-                matches!(
-                    (c.change, c.detail.as_deref()),
-                    (Change::Created, Some("log exclusion"))
-                        | (Change::Stopped, Some("log sink disabled"))
-                )
-            }) =>
+            if r.id.starts_with("exclusions/")
+                && changed(Change::Created)
+                    .is_some_and(|c| c.detail.as_deref() == Some("log exclusion")) =>
         {
-            let c = last.expect("matched");
-            let (action, kind) = if c.change == Change::Created {
-                ("delete-log-exclusion", "exclusions")
-            } else {
-                ("enable-log-sink", "sinks")
-            };
+            let c = changed(Change::Created).expect("matched");
             let name = r
                 .account
                 .as_deref()
-                .map(|p| format!("projects/{p}/{kind}/{}", r.id))
-                .filter(|n| valid_logging_name(n, kind));
-            out.push(step(Phase::Undo, action, name, by_attacker(c), &c.record));
+                .map(|p| format!("projects/{p}/{}", r.id))
+                .filter(|n| valid_logging_name(n, "exclusions"));
+            out.push(step(
+                Phase::Undo,
+                "delete-log-exclusion",
+                name,
+                by_attacker(c),
+                &c.record,
+            ));
+        }
+        Kind::Trail
+            if !r.id.starts_with("exclusions/")
+                && changed(Change::Modified).is_none()
+                && changed(Change::Stopped)
+                    .is_some_and(|c| c.detail.as_deref() == Some("log sink disabled")) =>
+        {
+            let c = changed(Change::Stopped).expect("matched");
+            let name = r
+                .account
+                .as_deref()
+                .map(|p| format!("projects/{p}/sinks/{}", r.id))
+                .filter(|n| valid_logging_name(n, "sinks"));
+            out.push(step(
+                Phase::Undo,
+                "enable-log-sink",
+                name,
+                by_attacker(c),
+                &c.record,
+            ));
         }
         Kind::Bucket | Kind::Trail => {
             if let Some(c) = last {
@@ -836,6 +855,43 @@ mod tests {
             Some("granted roles/compute.imageUser to user:a@b.c, and 3 more".into());
         let s = steps(&r);
         assert!(s[0].by_hand.is_some() && request(&s[0], None).is_none());
+    }
+
+    #[test]
+    fn a_sink_is_turned_back_on_only_when_disabling_is_all_that_was_done_to_it() {
+        let mut sink = touched(
+            Kind::Trail,
+            "to-sec",
+            None,
+            Change::Stopped,
+            "google.logging.v2.ConfigServiceV2.UpdateSink",
+        );
+        sink.changes[0].detail = Some("log sink disabled".into());
+        let s = steps(&sink);
+        assert_eq!(s[0].action, "enable-log-sink");
+        assert_eq!(s[0].resource, "projects/acme-prod/sinks/to-sec");
+        // Pointed elsewhere as well, before or after: enabling it could send the logs to the
+        // attacker, so it is reviewed by hand.
+        let mut redirected = sink.clone();
+        let mut modified = redirected.changes[0].clone();
+        modified.change = Change::Modified;
+        modified.detail = Some("log sink".into());
+        redirected.changes.insert(0, modified);
+        let s = steps(&redirected);
+        assert!(s.iter().all(|s| s.by_hand.is_some()), "{s:?}");
+        // An exclusion of the same name is its own resource.
+        let mut exclusion = touched(
+            Kind::Trail,
+            "exclusions/to-sec",
+            None,
+            Change::Created,
+            "google.logging.v2.ConfigServiceV2.CreateExclusion",
+        );
+        exclusion.changes[0].detail = Some("log exclusion".into());
+        assert_eq!(
+            steps(&exclusion)[0].resource,
+            "projects/acme-prod/exclusions/to-sec"
+        );
     }
 
     #[test]

@@ -681,11 +681,17 @@ impl Record<'_> {
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
             touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
         } else if method.ends_with("ConfigServiceV2.UpdateSink") {
-            // Turned off is the quiet way to stop a sink; anything else changed is a change.
+            // Turned off, and nothing else, is the quiet way to stop a sink; a call that also
+            // sets (or may set) its destination or filter is a change a responder reviews.
             let disabled = req
                 .and_then(|r| r.first_text("sink.disabled"))
                 .is_some_and(|d| d == "true");
-            if disabled {
+            let mask = req.and_then(|r| {
+                r.first_text("updateMask")
+                    .or_else(|| r.first_text("updateMask.paths"))
+            });
+            let only_disabled = mask.is_some_and(|m| m.trim() == "disabled");
+            if disabled && only_disabled {
                 touch(Kind::Trail, name, Stopped).map(|t| t.detail(said("log sink disabled")))
             } else {
                 touch(Kind::Trail, name, Modified).map(|t| t.detail(said("log sink")))
@@ -698,7 +704,9 @@ impl Record<'_> {
                         .as_deref()
                         .is_some_and(|r| r.contains("/exclusions/"))
                 })
-                .or_else(|| req.and_then(|r| r.first_text("exclusion.name")));
+                .or_else(|| req.and_then(|r| r.first_text("exclusion.name")))
+                // Named `exclusions/NAME`: a sink of the same name is another resource.
+                .map(|n| format!("exclusions/{n}"));
             touch(Kind::Trail, id, Created).map(|t| t.detail(said("log exclusion")))
         } else {
             None
@@ -1342,7 +1350,7 @@ mod tests {
             changes(&t),
             vec![(
                 Kind::Trail,
-                "drop-audit",
+                "exclusions/drop-audit",
                 Change::Created,
                 None,
                 Some("log exclusion")
@@ -1362,6 +1370,24 @@ mod tests {
                 Change::Stopped,
                 None,
                 Some("log sink disabled")
+            )]
+        );
+        // Disabled while its destination was set too: a change to review, not a sink to turn on.
+        let (t, _) = touches(gcp(
+            "google.logging.v2.ConfigServiceV2.UpdateSink",
+            "projects/p/sinks/to-sec",
+            json!({"sink": {"name": "to-sec", "disabled": true,
+                "destination": "storage.googleapis.com/attacker"},
+                "updateMask": "disabled,destination"}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Trail,
+                "to-sec",
+                Change::Modified,
+                None,
+                Some("log sink")
             )]
         );
         let (t, error) = touches(gcp(

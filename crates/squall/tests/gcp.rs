@@ -1734,7 +1734,7 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
             "projects/acme-prod/sinks/to-sec",
             z,
             serde_json::json!({"request": {"sinkName": "projects/acme-prod/sinks/to-sec",
-                "sink": {"name": "to-sec", "disabled": true}}}),
+                "sink": {"name": "to-sec", "disabled": true}, "updateMask": "disabled"}}),
         ),
     ];
     s.hunt(&entries);
@@ -2039,6 +2039,15 @@ fn a_stopped_instance_is_put_back_on_a_snapshot_and_its_old_disk_kept_as_evidenc
             .as_str()
             .unwrap()
             .ends_with("/snapshots/web-1-nightly")
+    );
+    // Of the type the old boot disk was (Google's default, pd-standard, some machines cannot
+    // boot from).
+    assert!(
+        made["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/diskTypes/pd-balanced"),
+        "{made}"
     );
     let kept = s.fake.disk(old_disk).unwrap();
     assert_eq!(kept["labels"]["squall-case"], "c-0001", "{kept}");

@@ -185,6 +185,8 @@ mod tests {
             labels: Default::default(),
             label_fingerprint: None,
             source_snapshot: None,
+            disk_type: None,
+            kms_key: None,
         };
         let snap = Snapshot {
             name: "squall-x".into(),

@@ -282,6 +282,32 @@ impl Action for RestoreFromSnapshot {
             )
             .into());
         }
+        // What the restored disk is modelled on, checked before anything changes.
+        let old_disk = match old.as_deref().filter(|_| !done) {
+            Some(o) if o.contains("/regions/") => {
+                return Err(format!(
+                    "{}'s boot disk {o} is regional: restore it by hand (a regional disk from the snapshot, with its replicas' zones)",
+                    self.at
+                )
+                .into());
+            }
+            Some(o) => compute::disk_if_any(&self.c, o).await.map_err(err)?,
+            None => None,
+        };
+        if let Some(made) = compute::disk_if_any(&self.c, &new_path)
+            .await
+            .map_err(err)?
+            && !made
+                .source_snapshot
+                .as_deref()
+                .is_some_and(|s| s.ends_with(&self.snapshot))
+        {
+            return Err(format!(
+                "{new_path} exists but was not made from {}: look at it before restoring",
+                self.snapshot
+            )
+            .into());
+        }
         let label = crate::label_value(&self.case);
         let mut after = json!({"boot": new_path});
         if let Some(old) = old.as_deref().filter(|_| !done) {
@@ -306,12 +332,31 @@ impl Action for RestoreFromSnapshot {
                 "{old} is kept, detached, labelled {CASE_LABEL}={label}: it is evidence"
             ));
         }
+        if old.is_none() {
+            p.notes.push(format!(
+                "{} has no boot disk (a restore cut short?): the disk it had carries the label squall-replaced-by={}",
+                self.at,
+                self.new_disk().0
+            ));
+        }
+        if let Some(o) = old_disk.as_ref().map(|d| d.path.as_str())
+            && !snap.source_disk.ends_with(o)
+        {
+            p.notes.push(format!(
+                "WARNING: the snapshot is of {}, not of this instance's boot disk {o}",
+                snap.source_disk
+            ));
+        }
         let taken = chrono::DateTime::parse_from_rfc3339(&snap.created).ok();
         let began = self
             .compromise
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok());
         match (taken, began) {
+            (None, Some(_)) => p.notes.push(format!(
+                "WARNING: the snapshot's creation time ({:?}) cannot be read: check it predates the case's first detection",
+                snap.created
+            )),
             (Some(t), Some(b)) if t >= b => p.notes.push(format!(
                 "WARNING: the snapshot was taken at {}, after the case's first detection at {}: it may hold what the attacker left; restore from one taken before",
                 snap.created,
@@ -340,15 +385,18 @@ impl Action for RestoreFromSnapshot {
             );
         }
         // The disk being replaced is marked first: whatever happens next, it is found again.
-        if let Some(old) = &old
-            && let Some(d) = compute::disk_if_any(&self.c, old).await.map_err(err)?
+        let old_disk = match &old {
+            Some(o) => compute::disk_if_any(&self.c, o).await.map_err(err)?,
+            None => None,
+        };
+        if let Some(d) = &old_disk
             && !d.regional
         {
             let marks = [
                 (CASE_LABEL.to_string(), label.clone()),
                 ("squall-replaced-by".to_string(), new_name.clone()),
             ];
-            compute::add_disk_labels(&self.c, &d, &marks)
+            compute::add_disk_labels(&self.c, d, &marks)
                 .await
                 .map_err(err)?;
         }
@@ -372,6 +420,7 @@ impl Action for RestoreFromSnapshot {
                 &new_name,
                 &self.snapshot,
                 &labels,
+                old_disk.as_ref(),
             )
             .await
             .map_err(err)?;

@@ -722,6 +722,11 @@ pub struct Disk {
     pub label_fingerprint: Option<Vec<u8>>,
     /// The snapshot it was made from, if any (its URL).
     pub source_snapshot: Option<String>,
+    /// Its type's URL (`.../diskTypes/pd-balanced`): a restored boot disk must be one the
+    /// machine type can boot from.
+    pub disk_type: Option<String>,
+    /// The customer-managed key it is encrypted with, if any.
+    pub kms_key: Option<String>,
 }
 
 /// A disk's path from an attached disk's `source` URL, checked part by part.
@@ -772,19 +777,23 @@ pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
         labels: d.labels.into_iter().collect(),
         label_fingerprint: d.label_fingerprint.map(|f| f.to_vec()),
         source_snapshot: d.source_snapshot,
+        disk_type: d.r#type,
+        kms_key: d.disk_encryption_key.and_then(|k| k.kms_key_name),
     })
 }
 
-/// A zonal disk, none when it does not exist.
+/// A disk, none when it does not exist.
 pub async fn disk_if_any(c: &Compute, path: &str) -> Result<Option<Disk>, GcpError> {
     match disk(c, path).await {
         Ok(d) => Ok(Some(d)),
-        Err(GcpError::Call { message, .. }) if message.contains("HTTP 404") => Ok(None),
+        // `disk` names the call in the error; Google's 404 is what its message starts with.
+        Err(GcpError::Call { message, .. }) if message.starts_with("HTTP 404") => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// `compute.disks.insert` of a zonal disk made from a snapshot, labelled.
+/// `compute.disks.insert` of a zonal disk made from a snapshot, labelled, of the type (and
+/// with the customer-managed key) of the disk it replaces.
 pub async fn insert_disk_from_snapshot(
     c: &Compute,
     project: &str,
@@ -792,11 +801,21 @@ pub async fn insert_disk_from_snapshot(
     name: &str,
     snapshot: &str,
     labels: &[(String, String)],
+    like: Option<&Disk>,
 ) -> Result<(), GcpError> {
-    let body = model::Disk::new()
+    let mut body = model::Disk::new()
         .set_name(name.to_string())
         .set_source_snapshot(snapshot.to_string())
         .set_labels(labels.iter().cloned());
+    if let Some(t) = like.and_then(|d| d.disk_type.as_deref()) {
+        // The same type, in this zone (a type's URL names its zone).
+        let kind = t.rsplit('/').next().unwrap_or(t);
+        body = body.set_type(format!("projects/{project}/zones/{zone}/diskTypes/{kind}"));
+    }
+    if let Some(k) = like.and_then(|d| d.kms_key.as_deref()) {
+        body =
+            body.set_disk_encryption_key(model::CustomerEncryptionKey::new().set_kms_key_name(k));
+    }
     let p = c
         .disks
         .insert()

@@ -94,8 +94,15 @@ pub async fn enable_sink(
     name: &str,
     sink: google_cloud_logging_v2::model::LogSink,
 ) -> Result<(), GcpError> {
+    // A sink writing as its own service account must be told to keep it: Google refuses an
+    // update that would fall back to the shared legacy identity.
+    let unique = !sink.writer_identity.is_empty()
+        && !sink
+            .writer_identity
+            .ends_with("cloud-logs@system.gserviceaccount.com");
     c.update_sink()
         .set_sink_name(name)
+        .set_unique_writer_identity(unique)
         .set_sink(sink.set_disabled(false))
         .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["disabled"]))
         .send()
