@@ -516,7 +516,7 @@ pub fn recover(
                 snapshot,
                 case: r.case.clone(),
                 wait: std::time::Duration::from_secs(900),
-                compromised_at: compromised_at(&squall_case::CaseFile::load(
+                compromised_at: crate::case::compromised_at(&squall_case::CaseFile::load(
                     &ctx.store()?,
                     &r.case,
                 )?),
@@ -713,20 +713,6 @@ fn deleted_in_case(
     region: Option<&str>,
 ) -> bool {
     history.deleted(action, resource, r.place.account.as_deref(), region)
-}
-
-/// When the compromise began, as far as the case knows: its earliest detection's event time.
-fn compromised_at(file: &squall_case::CaseFile) -> Option<String> {
-    file.detections
-        .iter()
-        .filter_map(|d| d.event_time.clone())
-        .reduce(|a, b| {
-            if squall_case::casefile::earlier(&b, &a) {
-                b
-            } else {
-                a
-            }
-        })
 }
 
 /// `inventory aws [--org]`: each account read and stored in the inventory (merged with what

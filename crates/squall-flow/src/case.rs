@@ -383,6 +383,20 @@ pub(crate) fn store_account(
     Ok(())
 }
 
+/// When the compromise began, as far as the case knows: its earliest detection's event time.
+pub(crate) fn compromised_at(file: &squall_case::CaseFile) -> Option<String> {
+    file.detections
+        .iter()
+        .filter_map(|d| d.event_time.clone())
+        .reduce(|a, b| {
+            if squall_case::casefile::earlier(&b, &a) {
+                b
+            } else {
+                a
+            }
+        })
+}
+
 /// The inventory as its hash-chained log tells it, with the problems of an edited table.
 pub fn inventory(ctx: &Context) -> anyhow::Result<CheckedInventory> {
     Ok(ctx.store()?.inventory_checked()?)

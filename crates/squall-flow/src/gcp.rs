@@ -467,7 +467,8 @@ pub fn recover(
             return respond::run(ctx, &rt, &r, &actions, show);
         }
         Recover::Instance { instance, snapshot } => {
-            let compromise = first_detection(ctx, &r.case)?;
+            let compromise =
+                crate::case::compromised_at(&squall_case::CaseFile::load(&ctx.store()?, &r.case)?);
             let (c, r) = connect(&rt, target, r, std::slice::from_ref(&instance))?;
             let action = verbs::RestoreFromSnapshot {
                 c,
@@ -573,19 +574,6 @@ pub fn inventory(
         }
     }
     Ok(found)
-}
-
-/// When the case's earliest detected event happened: a restore from a snapshot taken after it
-/// may bring back what the attacker left.
-fn first_detection(ctx: &Context, case: &str) -> anyhow::Result<Option<String>> {
-    let store = ctx.store()?;
-    let file = squall_case::CaseFile::load(&store, case)?;
-    Ok(file
-        .detections
-        .iter()
-        .filter_map(|d| d.event_time.as_deref())
-        .filter_map(squall_case::casefile::normalize_time)
-        .min())
 }
 
 /// The Logging configuration client for `target`, and where it acts: the project, when every

@@ -307,11 +307,7 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                 .ok_or_else(|| ApiError::not_found(&snap_key))?;
             let key = format!("projects/{p}/zones/{z}/disks/{name}");
             if w.disks.contains_key(&key) {
-                return Err(ApiError::new(
-                    409,
-                    "alreadyExists",
-                    format!("The resource '{key}' already exists"),
-                ));
+                return Err(ApiError::already_exists(&key));
             }
             let fail = req.fail_operation.clone();
             if fail.is_none() {
@@ -397,11 +393,7 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
                 .ok_or_else(|| ApiError::not_found(&disk_key))?;
             let key = format!("projects/{p}/global/snapshots/{name}");
             if w.snapshots.contains_key(&key) {
-                return Err(ApiError::new(
-                    409,
-                    "alreadyExists",
-                    format!("The resource '{key}' already exists"),
-                ));
+                return Err(ApiError::already_exists(&key));
             }
             let fail = req.fail_operation.clone();
             if fail.is_none() {
@@ -584,11 +576,7 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
             let name = rule["name"].as_str().unwrap_or_default().to_string();
             let key = firewall_key(p, &name);
             if w.firewalls.contains_key(&key) {
-                return Err(ApiError::new(
-                    409,
-                    "alreadyExists",
-                    format!("The resource '{key}' already exists"),
-                ));
+                return Err(ApiError::already_exists(&key));
             }
             let fail = req.fail_operation.clone();
             if fail.is_none() {

@@ -30,6 +30,15 @@ impl ApiError {
         )
     }
 
+    /// `409 alreadyExists`: a resource of that name is there already.
+    pub fn already_exists(key: &str) -> ApiError {
+        ApiError::new(
+            409,
+            "alreadyExists",
+            format!("The resource '{key}' already exists"),
+        )
+    }
+
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "invalid", message)
     }

@@ -766,22 +766,7 @@ impl RecoverGcp {
                 for m in from {
                     if m == "public" {
                         members.extend(crate::respond::PUBLIC.iter().map(|p| p.to_string()));
-                    } else if m == "allUsers"
-                        || m == "allAuthenticatedUsers"
-                        || m.split_once(':').is_some_and(|(kind, who)| {
-                            [
-                                "user",
-                                "serviceAccount",
-                                "group",
-                                "domain",
-                                "principal",
-                                "principalSet",
-                            ]
-                            .contains(&kind)
-                                && !who.is_empty()
-                                && !who.chars().any(char::is_whitespace)
-                        })
-                    {
+                    } else if crate::request::valid_member(&m) {
                         members.push(m);
                     } else {
                         return Err(GcpError::Invalid(format!(

@@ -686,11 +686,15 @@ impl Record<'_> {
             let disabled = req
                 .and_then(|r| r.first_text("sink.disabled"))
                 .is_some_and(|d| d == "true");
-            let mask = req.and_then(|r| {
-                r.first_text("updateMask")
-                    .or_else(|| r.first_text("updateMask.paths"))
-            });
-            let only_disabled = mask.is_some_and(|m| m.trim() == "disabled");
+            // Every path of the mask, whether written `"a,b"` or `{"paths": ["a", "b"]}`.
+            let paths: Vec<String> = [texts(req, "updateMask"), texts(req, "updateMask.paths")]
+                .concat()
+                .iter()
+                .flat_map(|m| m.split(','))
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            let only_disabled = !paths.is_empty() && paths.iter().all(|p| p == "disabled");
             if disabled && only_disabled {
                 touch(Kind::Trail, name, Stopped).map(|t| t.detail(said("log sink disabled")))
             } else {
@@ -1390,6 +1394,14 @@ mod tests {
                 Some("log sink")
             )]
         );
+        // The mask as a list of paths: every one is read, not only the first.
+        let (t, _) = touches(gcp(
+            "google.logging.v2.ConfigServiceV2.UpdateSink",
+            "projects/p/sinks/to-sec",
+            json!({"sink": {"name": "to-sec", "disabled": true},
+                "updateMask": {"paths": ["disabled", "destination"]}}),
+        ));
+        assert_eq!(changes(&t)[0].2, Change::Modified);
         let (t, error) = touches(gcp(
             "v1.compute.firewalls.insert",
             "projects/p/global/firewalls/allow-ssh",

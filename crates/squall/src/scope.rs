@@ -135,12 +135,14 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
     for (r, verb) in a.resources.iter().zip(&scope.verbs) {
         kinds.entry(r.kind).or_default().push((r, verb.as_ref()));
     }
-    // With several accounts, each command names the one it acts in.
+    // With several AWS accounts, each AWS command names the one it acts in (Google Cloud's
+    // names carry their project).
+    let aws = |r: &Resource| r.provider == Some(squall_core::Provider::Aws);
     let accounts: std::collections::BTreeSet<_> = a
         .resources
         .iter()
         .zip(&scope.verbs)
-        .filter(|(_, verb)| verb.is_some())
+        .filter(|(r, verb)| verb.is_some() && aws(r))
         .map(|(r, _)| r.account.clone())
         .collect();
     for (kind, resources) in &kinds {
@@ -174,12 +176,12 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
             }
             if let Some((verb, id)) = verb {
                 verbs
-                    .entry((r.account.clone(), verb.clone()))
+                    .entry((aws(r), r.account.clone(), verb.clone()))
                     .or_default()
                     .push(id.clone());
             }
         }
-        for ((account, verb), ids) in verbs {
+        for ((on_aws, account, verb), ids) in verbs {
             // Several session keys of one role name the role once.
             let mut seen = std::collections::HashSet::new();
             let ids: Vec<String> = ids
@@ -188,9 +190,7 @@ fn table(out: &mut dyn Write, case: &str, scope: &Scope) -> std::io::Result<()> 
                 .collect();
             for chunk in ids.chunks(IDS_PER_LINE) {
                 let mut argv = verb.argv(case, chunk.iter().map(String::as_str));
-                // Google Cloud's names carry their project; AWS ids need the account.
-                let aws = verb.words.get(1) == Some(&"aws");
-                if let (true, Some(account)) = (aws && accounts.len() > 1, &account) {
+                if let (true, Some(account)) = (on_aws && accounts.len() > 1, &account) {
                     let at = argv
                         .iter()
                         .position(|w| w == "--case")

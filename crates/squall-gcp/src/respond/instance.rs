@@ -88,7 +88,9 @@ fn rules_for(detail: &InstanceDetail, tag: &str, case: &str) -> Vec<(String, Vec
 fn unmanaged(d: &InstanceDetail, at: &InstanceRef) -> Result<(), ActionError> {
     match d.metadata.get("created-by") {
         Some(group) if group.contains("/instanceGroupManagers/") => Err(format!(
-            "{at} belongs to the managed instance group {group}, which would recreate it (its boot disk and memory lost): take it out of the group first, keeping it (`gcloud compute instance-groups managed abandon-instances`), then run this again"
+            "{at} belongs to the managed instance group {}, which would recreate it (its boot disk and memory lost): take it out of the group first, keeping it (`gcloud compute instance-groups managed abandon-instances`), then run this again",
+            // Metadata, up to 256 KiB of whatever was written: cited, not copied.
+            squall_core::text::shortened(group, 160)
         )
         .into()),
         _ => Ok(()),

@@ -33,14 +33,16 @@ impl Action for DeleteRule {
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
-        if self.name.starts_with("squall-iso-") {
+        let before = read_rule(&self.c, &self.project, &self.name).await?;
+        // Isolation writes only deny rules under this prefix: an allow rule named like one is
+        // someone else's (perhaps the attacker's, named to be left alone), and is deleted.
+        if self.name.starts_with("squall-iso-") && before["rule"]["action"] != "allow" {
             return Err(format!(
                 "{} is an isolation rule of Squall's: `squall release gcp instance` removes it with the rest of the isolation",
                 self.path()
             )
             .into());
         }
-        let before = read_rule(&self.c, &self.project, &self.name).await?;
         let visible = before["exists"] == true;
         Ok(Plan::new(
             "delete-firewall-rule",

@@ -746,30 +746,37 @@ pub fn disk_path(source: &str) -> Option<String> {
 }
 
 /// `compute.disks.get` or `compute.regionDisks.get`, by the disk's path.
-pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
+async fn disk_read(c: &Compute, path: &str) -> Result<Option<Disk>, GcpError> {
     let parts: Vec<&str> = path.split('/').collect();
-    let d = match parts.as_slice() {
-        ["projects", p, "zones", z, "disks", d] => c
-            .disks
-            .get()
-            .set_project(*p)
-            .set_zone(*z)
-            .set_disk(*d)
-            .send()
-            .await
-            .map_err(|e| GcpError::call("compute.disks.get", path, e))?,
-        ["projects", p, "regions", r, "disks", d] => c
-            .region_disks
-            .get()
-            .set_project(*p)
-            .set_region(*r)
-            .set_disk(*d)
-            .send()
-            .await
-            .map_err(|e| GcpError::call("compute.regionDisks.get", path, e))?,
+    let (call, read) = match parts.as_slice() {
+        ["projects", p, "zones", z, "disks", d] => (
+            "compute.disks.get",
+            c.disks
+                .get()
+                .set_project(*p)
+                .set_zone(*z)
+                .set_disk(*d)
+                .send()
+                .await,
+        ),
+        ["projects", p, "regions", r, "disks", d] => (
+            "compute.regionDisks.get",
+            c.region_disks
+                .get()
+                .set_project(*p)
+                .set_region(*r)
+                .set_disk(*d)
+                .send()
+                .await,
+        ),
         _ => return Err(GcpError::Invalid(format!("{path:?} is not a disk"))),
     };
-    Ok(Disk {
+    let d = match read {
+        Ok(d) => d,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(GcpError::call(call, path, e)),
+    };
+    Ok(Some(Disk {
         path: path.to_string(),
         id: d.id.map(|i| i.to_string()).unwrap_or_default(),
         size_gb: d.size_gb.unwrap_or_default(),
@@ -779,17 +786,21 @@ pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
         source_snapshot: d.source_snapshot,
         disk_type: d.r#type,
         kms_key: d.disk_encryption_key.and_then(|k| k.kms_key_name),
-    })
+    }))
 }
 
 /// A disk, none when it does not exist.
 pub async fn disk_if_any(c: &Compute, path: &str) -> Result<Option<Disk>, GcpError> {
-    match disk(c, path).await {
-        Ok(d) => Ok(Some(d)),
-        // `disk` names the call in the error; Google's 404 is what its message starts with.
-        Err(GcpError::Call { message, .. }) if message.starts_with("HTTP 404") => Ok(None),
-        Err(e) => Err(e),
-    }
+    disk_read(c, path).await
+}
+
+/// A disk, an error naming it when it does not exist.
+pub async fn disk(c: &Compute, path: &str) -> Result<Disk, GcpError> {
+    disk_read(c, path).await?.ok_or_else(|| GcpError::Call {
+        call: "compute.disks.get",
+        on: on_text(path),
+        message: "HTTP 404 NotFound: no such disk".to_string(),
+    })
 }
 
 /// `compute.disks.insert` of a zonal disk made from a snapshot, labelled, of the type (and

@@ -108,8 +108,6 @@ pub struct Policy {
     pub grants: Vec<(String, String)>,
     /// Data Access audit log types turned on for every service (`DATA_READ`, `DATA_WRITE`).
     pub data_access_all_services: Vec<String>,
-    /// Services with any Data Access log type turned on by name.
-    pub data_access_services: Vec<String>,
 }
 
 fn policy(p: google_cloud_iam_v1::model::Policy) -> Policy {
@@ -127,13 +125,8 @@ fn policy(p: google_cloud_iam_v1::model::Policy) -> Policy {
             .filter(|l| matches!(l.log_type, LogType::DataRead | LogType::DataWrite))
             .filter_map(|l| l.log_type.name().map(str::to_string))
             .collect();
-        if data.is_empty() {
-            continue;
-        }
         if c.service == "allServices" {
             out.data_access_all_services.extend(data);
-        } else {
-            out.data_access_services.push(c.service);
         }
     }
     out
