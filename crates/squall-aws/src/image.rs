@@ -5,8 +5,8 @@
 //! as zeros. A `.progress` file next to the image records how far the image is durable, so an
 //! interrupted run resumes there (re-hashing what is already on disk) instead of starting over.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::OpenOptions;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
@@ -28,51 +28,7 @@ pub struct Image {
     pub resumed_bytes: u64,
 }
 
-/// What a folder holds of a snapshot's image, as the files say: the raw image with its
-/// `.sha256` beside it and no `.progress` left is complete; a `.progress` file is an
-/// interrupted image to resume.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum OnDisk {
-    Absent,
-    /// Durable up to `committed` bytes.
-    Partial {
-        committed: u64,
-    },
-    /// Imaged: the file, the digest its checksum file gives, its size.
-    Complete {
-        path: PathBuf,
-        sha256: String,
-        bytes: u64,
-    },
-}
-
-/// What `dir` holds of `snapshot`'s image (see [`OnDisk`]). A checksum file that is not a
-/// SHA-256 in `sha256sum` format does not make an image complete.
-pub fn on_disk(dir: &Path, snapshot: &str) -> OnDisk {
-    let path = dir.join(format!("{snapshot}.raw"));
-    if let Some(p) = std::fs::read(dir.join(format!("{snapshot}.raw.progress")))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Progress>(&b).ok())
-        .filter(|p| p.snapshot == snapshot)
-    {
-        return OnDisk::Partial {
-            committed: p.committed,
-        };
-    }
-    let sha256 = std::fs::read_to_string(dir.join(format!("{snapshot}.raw.sha256")))
-        .ok()
-        .and_then(|t| t.split_whitespace().next().map(str::to_string))
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    match (sha256, std::fs::metadata(&path)) {
-        (Some(sha256), Ok(m)) => OnDisk::Complete {
-            path,
-            sha256,
-            bytes: m.len(),
-        },
-        _ => OnDisk::Absent,
-    }
-}
+pub use squall_core::image::{OnDisk, on_disk};
 
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 struct Progress {
@@ -104,10 +60,7 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> AwsError {
 }
 
 fn save_progress(path: &Path, p: &Progress) -> Result<(), AwsError> {
-    let tmp = path.with_extension("progress.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(p).unwrap_or_default())
-        .map_err(io(&tmp, "writing progress"))?;
-    std::fs::rename(&tmp, path).map_err(io(path, "writing progress"))
+    squall_core::image::save_progress(path, p).map_err(io(path, "writing progress"))
 }
 
 /// Images `snapshot` into `dir/<snapshot>.raw` and writes `<snapshot>.raw.sha256` beside it in
@@ -122,8 +75,8 @@ pub async fn image_snapshot(
     let client = &aws_sdk_ebs::Client::new(config);
     let list = ebs::list_blocks(client, snapshot).await?;
     std::fs::create_dir_all(dir).map_err(io(dir, "creating the image folder"))?;
-    let path = dir.join(format!("{snapshot}.raw"));
-    let progress_path = dir.join(format!("{snapshot}.raw.progress"));
+    let path = squall_core::image::raw_path(dir, snapshot);
+    let progress_path = squall_core::image::progress_path(dir, snapshot);
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -143,7 +96,8 @@ pub async fn image_snapshot(
         && p.volume_bytes == list.volume_bytes
     {
         committed = p.committed;
-        rehash(&mut file, committed, &mut hasher).map_err(io(&path, "re-reading the image"))?;
+        squall_core::image::rehash(&mut file, committed, |b| hasher.update(b))
+            .map_err(io(&path, "re-reading the image"))?;
     }
     let resumed_bytes = committed;
     // Only what the progress file vouches for is kept; the rest must read as zeros until
@@ -215,13 +169,8 @@ pub async fn image_snapshot(
     feed_zeros(&mut hasher, list.volume_bytes.saturating_sub(position));
     file.sync_all().map_err(io(&path, "syncing the image"))?;
     let sha256 = squall_core::digest::hex(&hasher.finalize());
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    std::fs::write(
-        dir.join(format!("{snapshot}.raw.sha256")),
-        format!("{sha256}  {name}\n"),
-    )
-    .map_err(io(&path, "writing the checksum file"))?;
-    let _ = std::fs::remove_file(&progress_path);
+    squall_core::image::complete(dir, snapshot, &sha256)
+        .map_err(io(&path, "writing the checksum file"))?;
     on_progress(list.volume_bytes, list.volume_bytes);
     Ok(Image {
         snapshot: snapshot.to_string(),
@@ -231,59 +180,4 @@ pub async fn image_snapshot(
         blocks: list.blocks.len() as u64,
         resumed_bytes,
     })
-}
-
-fn rehash(file: &mut File, upto: u64, hasher: &mut Sha256) -> std::io::Result<()> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut left = upto;
-    let mut buf = vec![0u8; 1 << 20];
-    while left > 0 {
-        let want = left.min(buf.len() as u64) as usize;
-        file.read_exact(&mut buf[..want])?;
-        hasher.update(&buf[..want]);
-        left -= want as u64;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_image_is_complete_only_with_its_checksum_and_no_progress_left() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
-        std::fs::write(d.join("snap-1.raw"), [0u8; 16]).unwrap();
-        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent, "no checksum yet");
-        std::fs::write(d.join("snap-1.raw.sha256"), "not-a-digest  snap-1.raw\n").unwrap();
-        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
-        let digest = "ab".repeat(32);
-        std::fs::write(
-            d.join("snap-1.raw.sha256"),
-            format!("{digest}  snap-1.raw\n"),
-        )
-        .unwrap();
-        assert_eq!(
-            on_disk(d, "snap-1"),
-            OnDisk::Complete {
-                path: d.join("snap-1.raw"),
-                sha256: digest,
-                bytes: 16
-            }
-        );
-        // A re-image under way: what is durable, whatever an earlier checksum says.
-        save_progress(
-            &d.join("snap-1.raw.progress"),
-            &Progress {
-                snapshot: "snap-1".into(),
-                block_size: 524_288,
-                volume_bytes: 1 << 30,
-                committed: 4096,
-            },
-        )
-        .unwrap();
-        assert_eq!(on_disk(d, "snap-1"), OnDisk::Partial { committed: 4096 });
-    }
 }

@@ -271,8 +271,17 @@ pub const UNCHANGED_NOTE: &str = "already in the expected state; nothing changed
 /// the questions a later verb asks of earlier ones (what to restore, what was acquired).
 #[derive(Debug, Default)]
 pub struct History {
-    planned: Vec<ActionPlanned>,
-    verified: Vec<ActionVerified>,
+    /// Each with its place in the ledger, which tells a verification from an earlier one.
+    planned: Vec<(usize, ActionPlanned)>,
+    verified: Vec<(usize, ActionVerified)>,
+}
+
+/// The last plan among several actions on a resource, and whether it was seen to hold.
+#[derive(Debug)]
+pub struct Last<'a> {
+    pub plan: &'a Plan,
+    /// A verification of the same action on the same resource came after the plan.
+    pub verified: bool,
 }
 
 impl History {
@@ -280,11 +289,13 @@ impl History {
     /// any whose payload is not the shape [`Run`] writes, are passed over.
     pub fn read(entries: &[Entry]) -> History {
         let mut h = History::default();
-        for e in entries {
+        for (at, e) in entries.iter().enumerate() {
             if e.kind == ActionPlanned::KIND {
-                h.planned.extend(ActionPlanned::from_value(&e.payload));
+                h.planned
+                    .extend(ActionPlanned::from_value(&e.payload).map(|p| (at, p)));
             } else if e.kind == ActionVerified::KIND {
-                h.verified.extend(ActionVerified::from_value(&e.payload));
+                h.verified
+                    .extend(ActionVerified::from_value(&e.payload).map(|v| (at, v)));
             }
         }
         h
@@ -298,11 +309,22 @@ impl History {
     }
 
     /// The last approved plan that changed something on `resource`, among `actions`: which of
-    /// an isolation and its release came last.
-    pub fn last_of(&self, actions: &[&str], resource: &str) -> Option<&Plan> {
-        self.planned.iter().rev().map(|p| &p.plan).find(|p| {
-            actions.contains(&p.action.as_str()) && p.resource == resource && !p.already_done
-        })
+    /// an isolation and its release came last, and whether that one was seen to hold (a
+    /// release verified long ago says nothing of the release that failed since).
+    pub fn last_of(&self, actions: &[&str], resource: &str) -> Option<Last<'_>> {
+        let (at, plan) = self
+            .planned
+            .iter()
+            .rev()
+            .map(|(at, p)| (*at, &p.plan))
+            .find(|(_, p)| {
+                actions.contains(&p.action.as_str()) && p.resource == resource && !p.already_done
+            })?;
+        let verified = self
+            .verified
+            .iter()
+            .any(|(v_at, v)| *v_at > at && v.action == plan.action && v.resource == plan.resource);
+        Some(Last { plan, verified })
     }
 
     /// [`History::last_change`] among the plans that acted in `account` (or named none).
@@ -310,6 +332,7 @@ impl History {
         self.planned
             .iter()
             .rev()
+            .map(|(_, p)| p)
             .filter(|p| same_place(p.account.as_deref(), account))
             .map(|p| &p.plan)
             .find(|p| p.action == action && p.resource == resource && !p.already_done)
@@ -326,7 +349,7 @@ impl History {
         account: Option<&str>,
         region: Option<&str>,
     ) -> bool {
-        self.verified.iter().any(|v| {
+        self.verified.iter().any(|(_, v)| {
             v.action == action
                 && v.resource == resource
                 && same_place(v.account.as_deref(), account)
@@ -341,8 +364,8 @@ impl History {
     pub fn verified(&self, action: &str) -> Vec<String> {
         self.verified
             .iter()
-            .filter(|v| v.action == action)
-            .map(|v| v.resource.clone())
+            .filter(|(_, v)| v.action == action)
+            .map(|(_, v)| v.resource.clone())
             .collect()
     }
 }
@@ -544,5 +567,64 @@ mod tests {
         );
         assert!(history.last_change("contain", "c").is_none());
         assert!(history.verified("isolate").is_empty());
+    }
+
+    /// Isolate, release (verified), isolate again, release (failed): the last release did not
+    /// hold, whatever the first one did.
+    #[test]
+    fn last_of_asks_about_the_last_plan_not_any_before_it() {
+        let entry = |kind: squall_core::entry::Kind, payload: Value| Entry {
+            seq: 0,
+            time: String::new(),
+            actor: "t".into(),
+            kind: kind.as_str().into(),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+            signer: None,
+            signature: None,
+        };
+        let planned = |action: &str, n: u32| {
+            let plan = Plan::new(action, "vm", json!({"n": n}), json!({"n": n + 1}), true);
+            entry(
+                ActionPlanned::KIND,
+                serde_json::to_value(ActionPlanned {
+                    plan,
+                    approved_by: "t".into(),
+                    account: None,
+                    region: None,
+                })
+                .unwrap(),
+            )
+        };
+        let verified = |action: &str| {
+            entry(
+                ActionVerified::KIND,
+                json!({"action": action, "resource": "vm", "state": {}, "note": "x"}),
+            )
+        };
+        let acts = ["isolate-instance", "release-instance"];
+        let mut entries = vec![
+            planned("isolate-instance", 1),
+            verified("isolate-instance"),
+            planned("release-instance", 2),
+            verified("release-instance"),
+        ];
+        let last = History::read(&entries);
+        let last = last.last_of(&acts, "vm").unwrap();
+        assert_eq!(
+            (last.plan.action.as_str(), last.verified),
+            ("release-instance", true)
+        );
+        entries.extend([
+            planned("isolate-instance", 3),
+            verified("isolate-instance"),
+            planned("release-instance", 4),
+        ]);
+        let history = History::read(&entries);
+        let last = history.last_of(&acts, "vm").unwrap();
+        assert_eq!(last.plan.before, json!({"n": 4}));
+        assert!(!last.verified);
+        assert!(History::read(&entries).last_of(&acts, "other").is_none());
     }
 }

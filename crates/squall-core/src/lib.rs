@@ -1,7 +1,7 @@
 //! Squall's shared vocabulary: the words every other crate speaks, so a provider crate, the
 //! case store, the detection engine and any front end agree without depending on each other.
 //!
-//! Nothing here does I/O or depends on another Squall crate: a provider crate (AWS today, GCP
+//! Nothing here talks to a cloud or depends on another Squall crate: a provider crate (AWS today, GCP
 //! and Azure next) depends on this and on its SDK, never on the store or the Sigma engine.
 
 pub mod asset;
@@ -11,6 +11,7 @@ pub mod digest;
 pub mod entry;
 pub mod files;
 pub mod finding;
+pub mod image;
 pub mod level;
 pub mod proposal;
 pub mod respond;

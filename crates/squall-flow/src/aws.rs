@@ -16,21 +16,16 @@ pub use squall_aws::request::{Acquisition, Contain, Imaging, InstanceContainment
 use crate::Context;
 use crate::respond::{self, Outcomes, PlanShown, Response};
 
-/// What imaging tells the front end while it runs.
-pub enum ImageProgress<'a> {
-    Started(&'a str),
-    Blocks {
-        done: u64,
-        total: u64,
-    },
-    /// Imaged and recorded (or failed): said at once, before the next snapshot starts.
-    Done(&'a Imaged),
-}
+pub use crate::respond::{ImageProgress, Imaged};
 
-/// One snapshot's image, recorded as evidence; or why it failed.
-pub struct Imaged {
-    pub snapshot: String,
-    pub result: Result<(squall_aws::image::Image, Evidence), String>,
+/// What the front end tells of an EBS image.
+fn told_of(img: &Image) -> squall_core::image::Made {
+    squall_core::image::Made {
+        path: img.path.clone(),
+        sha256: img.sha256.clone(),
+        bytes: img.bytes,
+        resumed_bytes: img.resumed_bytes,
+    }
 }
 
 /// Clients for `target`, and where they act: the account the credentials reach (unknown when
@@ -313,18 +308,8 @@ pub fn image(
     let rt = respond::runtime()?;
     let (c, config, r) = connect(&rt, target, r);
     let r = &r;
-    // The driver wants `Sync` actions; the front end's progress is told through one lock,
-    // with a start for each snapshot as its first bytes arrive.
-    let told = std::sync::Mutex::new((None::<String>, progress));
-    let on_bytes = |snap: &str, done: u64, total: u64| {
-        let mut told = told.lock().unwrap_or_else(|p| p.into_inner());
-        let (current, progress) = &mut *told;
-        if current.as_deref() != Some(snap) {
-            *current = Some(snap.to_string());
-            progress(ImageProgress::Started(snap));
-        }
-        progress(ImageProgress::Blocks { done, total });
-    };
+    let told = respond::Told::new(progress);
+    let on_bytes = |snap: &str, done: u64, total: u64| told.bytes(snap, done, total);
     let actions: Vec<_> = snapshots
         .iter()
         .map(|snap| verbs::ImageSnapshot {
@@ -382,10 +367,9 @@ pub fn image(
         )?;
         let done = Imaged {
             snapshot: action.snapshot.clone(),
-            result: Ok((img, evidence)),
+            result: Ok((told_of(&img), evidence)),
         };
-        let mut told = told.lock().unwrap_or_else(|p| p.into_inner());
-        (told.1)(ImageProgress::Done(&done));
+        told.done(&done);
         imaged.push(done);
     }
     Ok((outcomes, imaged))
@@ -441,7 +425,7 @@ fn image_all(
                     &ctx.actor,
                     image_evidence(&img, imaging),
                 )?;
-                Ok((img, e))
+                Ok((told_of(&img), e))
             }
             Err(e) => Err(e.to_string()),
         };

@@ -9,7 +9,9 @@ use squall_gcp::request::InstanceRef;
 use squall_gcp::respond::{self as verbs, Prior};
 use squall_gcp::services::compute::Compute;
 
-pub use squall_gcp::request::{Acquisition, Contain, InstanceContainment, Recover};
+pub use squall_gcp::request::{Acquisition, Contain, Imaging, InstanceContainment, Recover};
+
+pub use crate::respond::{ImageProgress, Imaged};
 
 use crate::Context;
 use crate::respond::{self, Outcomes, PlanShown, Response};
@@ -88,7 +90,7 @@ fn place<'a>(projects: impl Iterator<Item = &'a str>) -> Place {
 fn isolation_prior(history: &squall_case::respond::History, at: &InstanceRef) -> Option<Prior> {
     let id = at.to_string();
     let last = history.last_of(&["isolate-instance", "release-instance"], &id)?;
-    if last.action == "release-instance" && history.verified("release-instance").contains(&id) {
+    if last.plan.action == "release-instance" && last.verified {
         return None;
     }
     let isolation = history.last_change("isolate-instance", &id)?;
@@ -275,8 +277,10 @@ pub fn release(
 }
 
 /// `acquire gcp instance`: every disk snapshotted (the instance keeps running) into the
-/// forensic project when one is given, each snapshot recorded as evidence of the case (once).
-/// `warn` hears of instances with nothing to acquire and snapshots taken but not recorded.
+/// forensic project when one is given, each snapshot recorded as evidence of the case (once),
+/// and — approved, with imaging asked for — each verified snapshot imaged and recorded.
+/// `warn` hears of instances with nothing to acquire and snapshots taken but not recorded;
+/// `progress` of each image as it grows.
 pub fn acquire(
     ctx: &Context,
     r: &Response,
@@ -284,7 +288,8 @@ pub fn acquire(
     req: Acquisition,
     show: &mut dyn FnMut(PlanShown<'_>),
     warn: &mut dyn FnMut(String),
-) -> anyhow::Result<(Outcomes, Vec<squall_case::Evidence>)> {
+    progress: &mut (dyn FnMut(ImageProgress<'_>) + Send),
+) -> anyhow::Result<(Outcomes, Vec<squall_case::Evidence>, Vec<Imaged>)> {
     let rt = respond::runtime()?;
     let (c, r) = connect(&rt, target, r, &req.instances)?;
     let width = r.concurrency.max(1);
@@ -323,8 +328,9 @@ pub fn acquire(
             });
         }
     }
-    let outcomes = respond::run(ctx, &rt, &r, &actions, show)?;
+    let mut outcomes = respond::run(ctx, &rt, &r, &actions, show)?;
     let mut recorded = Vec::new();
+    let mut imageable = Vec::new();
     if r.approved {
         let mut store = ctx.store()?;
         let held: Vec<&verbs::AcquireDisk> = actions
@@ -355,12 +361,18 @@ pub fn acquire(
         for (action, snap) in held.into_iter().zip(snapshots) {
             let name = verbs::snapshot_name(&r.case, &action.disk);
             match snap {
-                Ok(Some(snap)) => recorded.push(respond::record_once(
-                    &mut store,
-                    &r.case,
-                    &ctx.actor,
-                    snapshot_evidence(&snap, action),
-                )?),
+                Ok(Some(snap)) => {
+                    recorded.push(respond::record_once(
+                        &mut store,
+                        &r.case,
+                        &ctx.actor,
+                        snapshot_evidence(&snap, action),
+                    )?);
+                    imageable.push(format!(
+                        "projects/{}/global/snapshots/{}",
+                        action.project, snap.name
+                    ));
+                }
                 Ok(None) => warn(format!("{name} was verified but is gone now: not recorded")),
                 Err(e) => warn(format!(
                     "{name} of {} was acquired but not recorded as evidence: {e} (help: run the acquisition again to record it)",
@@ -369,7 +381,161 @@ pub fn acquire(
             }
         }
     }
-    Ok((outcomes, recorded))
+    let mut imaged = Vec::new();
+    if let Some(imaging) = req
+        .image
+        .as_ref()
+        .filter(|_| r.approved && !imageable.is_empty())
+    {
+        let (images, done) = image(
+            ctx, &rt, target, &r, &c, &imageable, imaging, show, warn, progress,
+        )?;
+        // One table: the snapshots, then their images.
+        outcomes.outcomes.extend(images.outcomes);
+        imaged = done;
+    } else if req.image.is_some() && !r.approved {
+        warn(
+            "with --yes, each snapshot is then imaged through a worker in the forensic project (its plan is shown then)".to_string(),
+        );
+    }
+    Ok((outcomes, recorded, imaged))
+}
+
+/// Each snapshot imaged through a worker (one after the other: each one's download already
+/// fills the line) and recorded as evidence with its SHA-256, once however often it is re-run.
+#[allow(clippy::too_many_arguments)]
+fn image(
+    ctx: &Context,
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    r: &Response,
+    c: &Compute,
+    snapshots: &[String],
+    imaging: &Imaging,
+    show: &mut dyn FnMut(PlanShown<'_>),
+    warn: &mut dyn FnMut(String),
+    progress: &mut (dyn FnMut(ImageProgress<'_>) + Send),
+) -> anyhow::Result<(Outcomes, Vec<Imaged>)> {
+    let storage = client(rt, target, r, |conn| async move {
+        squall_gcp::services::storage::client(&conn).await
+    })?;
+    let told = respond::Told::new(progress);
+    let on_bytes = |snap: &str, done: u64, total: u64| told.bytes(snap, done, total);
+    let actions: Vec<_> = snapshots
+        .iter()
+        .map(|snapshot| verbs::ImageSnapshot {
+            c: c.clone(),
+            storage: storage.clone(),
+            snapshot: snapshot.clone(),
+            worker: imaging.worker.clone(),
+            case: r.case.clone(),
+            dir: imaging.dir.clone(),
+            wait: imaging.worker.wait,
+            poll: verbs::WORKER_POLL,
+            progress: &on_bytes,
+            imaged: std::sync::Mutex::default(),
+        })
+        .collect();
+    let forensic = snapshots
+        .first()
+        .and_then(|s| s.split('/').nth(1))
+        .map(str::to_string);
+    let one_by_one = Response {
+        concurrency: 1,
+        ..r.at(Place {
+            account: forensic,
+            region: None,
+        })
+    };
+    let outcomes = respond::run(ctx, rt, &one_by_one, &actions, show)?;
+    let mut store = ctx.store()?;
+    let mut imaged = Vec::new();
+    for (action, outcome) in actions.iter().zip(&outcomes.outcomes) {
+        let result = match &outcome.observed {
+            Some(o) if outcome.status.holds() => match serde_json::from_value(o["image"].clone()) {
+                Ok(squall_core::image::OnDisk::Complete {
+                    path,
+                    sha256,
+                    bytes,
+                }) => {
+                    let made = action
+                        .imaged
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take();
+                    let img = made.unwrap_or_else(|| verbs::Image {
+                        snapshot: action.snapshot.clone(),
+                        path,
+                        sha256,
+                        bytes,
+                        resumed_bytes: 0,
+                        object: String::new(),
+                        left_behind: Vec::new(),
+                    });
+                    let evidence = respond::record_once(
+                        &mut store,
+                        &r.case,
+                        &ctx.actor,
+                        image_evidence(&img, action, imaging),
+                    )?;
+                    Ok((img.made(), evidence, img.left_behind))
+                }
+                _ => Err("verified, but no complete image is on disk".to_string()),
+            },
+            _ => Err(outcome
+                .error
+                .clone()
+                .unwrap_or_else(|| outcome.status.name().to_string())),
+        };
+        let done = match result {
+            Ok((made, evidence, left_behind)) => {
+                for left in left_behind {
+                    warn(format!(
+                        "imaging {}: could not delete {left} (help: delete it by hand)",
+                        action.snapshot
+                    ));
+                }
+                Imaged {
+                    snapshot: action.snapshot.clone(),
+                    result: Ok((made, evidence)),
+                }
+            }
+            Err(e) => Imaged {
+                snapshot: action.snapshot.clone(),
+                result: Err(e),
+            },
+        };
+        told.done(&done);
+        imaged.push(done);
+    }
+    Ok((outcomes, imaged))
+}
+
+/// A raw image as evidence: the file, its SHA-256 and size, the snapshot it was read from
+/// and how.
+fn image_evidence(
+    img: &verbs::Image,
+    action: &verbs::ImageSnapshot<'_>,
+    imaging: &Imaging,
+) -> squall_case::NewEvidence {
+    squall_case::NewEvidence {
+        path: img.path.display().to_string(),
+        sha256: img.sha256.clone(),
+        size: img.bytes,
+        description: format!(
+            "raw image of Compute Engine snapshot {}, read from a disk made from it and attached read-only to worker {} in zone {}, streamed through {}; the worker's SHA-256 of the device and this one of the file agree",
+            action.snapshot,
+            verbs::worker_name(&action.case, &action.snapshot),
+            imaging.worker.zone,
+            if img.object.is_empty() {
+                format!("gs://{}", imaging.worker.bucket)
+            } else {
+                img.object.clone()
+            },
+        ),
+        source: Some(format!("//compute.googleapis.com/{}", action.snapshot)),
+        stored_at: imaging.dir.display().to_string(),
+    }
 }
 
 /// A snapshot Squall took, as evidence: named by its resource name, with what identifies its

@@ -478,7 +478,7 @@ fn carry_gcp(
     let outcomes = match request {
         Request::Acquire(mut a) => {
             a.forensic_project = how.gcp_forensic_project.map(str::to_string);
-            crate::gcp::acquire(ctx, r, target, a, show, &mut |_| {})?.0
+            crate::gcp::acquire(ctx, r, target, a, show, &mut |_| {}, &mut |_| {})?.0
         }
         Request::Contain(what) => crate::gcp::contain(ctx, r, target, what, show)?,
         Request::Recover(what) => crate::gcp::recover(ctx, r, target, what, show)?,

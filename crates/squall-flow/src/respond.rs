@@ -116,6 +116,58 @@ pub fn run<A: Action>(
     })
 }
 
+/// What imaging tells the front end while it runs (any provider).
+pub enum ImageProgress<'a> {
+    Started(&'a str),
+    Blocks {
+        done: u64,
+        total: u64,
+    },
+    /// Imaged and recorded (or failed): said at once, before the next snapshot starts.
+    Done(&'a Imaged),
+}
+
+/// One snapshot's image, recorded as evidence; or why it failed.
+pub struct Imaged {
+    pub snapshot: String,
+    pub result: Result<(squall_core::image::Made, squall_case::Evidence), String>,
+}
+
+/// What a front end hears of images as they are made.
+pub type Progress<'p> = &'p mut (dyn FnMut(ImageProgress<'_>) + Send);
+
+/// The front end's image progress behind one lock, since the driver wants `Sync` actions:
+/// each snapshot's start is told as its first bytes arrive.
+pub struct Told<'p> {
+    /// The snapshot last told of, and whom to tell.
+    inner: std::sync::Mutex<(Option<String>, Progress<'p>)>,
+}
+
+impl<'p> Told<'p> {
+    pub fn new(progress: Progress<'p>) -> Told<'p> {
+        Told {
+            inner: std::sync::Mutex::new((None, progress)),
+        }
+    }
+
+    /// `done` of `total` bytes of `snapshot`'s image are written.
+    pub fn bytes(&self, snapshot: &str, done: u64, total: u64) {
+        let mut told = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (current, progress) = &mut *told;
+        if current.as_deref() != Some(snapshot) {
+            *current = Some(snapshot.to_string());
+            progress(ImageProgress::Started(snapshot));
+        }
+        progress(ImageProgress::Blocks { done, total });
+    }
+
+    /// An image is made and recorded, or failed.
+    pub fn done(&self, imaged: &Imaged) {
+        let mut told = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (told.1)(ImageProgress::Done(imaged));
+    }
+}
+
 /// What the case's ledger says its response did so far.
 pub fn history(ctx: &Context, case: &str) -> anyhow::Result<History> {
     Ok(History::read(&ctx.store()?.ledger(case)?))

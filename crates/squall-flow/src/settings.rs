@@ -34,6 +34,12 @@ pub struct GcpConfig {
     pub impersonate: Option<String>,
     /// The security team's project acquisitions go to (`--forensic-project`).
     pub forensic_project: Option<String>,
+    /// The forensic project's bucket images are streamed through (`--image-bucket`), and
+    /// the worker's subnet and service account (`--worker-subnet`,
+    /// `--worker-service-account`).
+    pub image_bucket: Option<String>,
+    pub worker_subnet: Option<String>,
+    pub worker_service_account: Option<String>,
     /// Members that must hold a role on every project (`--ir-member`).
     pub ir_members: Option<Vec<String>>,
     /// Label keys for owner/purpose/env/data (`[gcp.label_map]`, like a `--label-map` file).

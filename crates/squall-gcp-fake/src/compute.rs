@@ -143,13 +143,42 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
             let fail = req.fail_operation.clone();
             if fail.is_none() {
                 w.instances.remove(&key);
+                let link = format!("{BASE}/{key}");
                 for d in doc["disks"].as_array().into_iter().flatten() {
-                    if d["autoDelete"] == json!(true)
-                        && let Some(k) = d["source"].as_str().and_then(disk_key)
-                    {
+                    let Some(k) = d["source"].as_str().and_then(disk_key) else {
+                        continue;
+                    };
+                    if d["autoDelete"] == json!(true) {
                         w.disks.remove(&k);
+                    } else if let Some(kept) = w.disks.get_mut(&k)
+                        && let Some(users) = kept["users"].as_array_mut()
+                    {
+                        users.retain(|u| u != &json!(link));
                     }
                 }
+            }
+            let link = format!("{BASE}/{key}");
+            Ok(operation(w, p, Some(z), "delete", &link, req, fail))
+        }
+        ["compute", "v1", "projects", p, "zones", z, "instances"] if post => {
+            insert_instance(w, p, z, req)
+        }
+        ["compute", "v1", "projects", p, "zones", z, "disks", d] if delete => {
+            let key = format!("projects/{p}/zones/{z}/disks/{d}");
+            let disk = w.disks.get(&key).ok_or_else(|| ApiError::not_found(&key))?;
+            if let Some(user) = disk["users"].as_array().and_then(|u| u.first()) {
+                return Err(ApiError::new(
+                    400,
+                    "resourceInUseByAnotherResource",
+                    format!(
+                        "The disk resource '{key}' is already being used by '{}'",
+                        user.as_str().unwrap_or_default()
+                    ),
+                ));
+            }
+            let fail = req.fail_operation.clone();
+            if fail.is_none() {
+                w.disks.remove(&key);
             }
             let link = format!("{BASE}/{key}");
             Ok(operation(w, p, Some(z), "delete", &link, req, fail))
@@ -863,6 +892,163 @@ fn mutate_instance(
 }
 
 /// A Compute resource name (RFC 1035).
+/// `instances.insert`: the instance as the API would make it from the request, its boot disk
+/// made from `initializeParams.sourceImage`, other disks attached by `source` (which must
+/// exist in the instance's zone) in the mode asked; interfaces get no external address
+/// unless an access config asks for one. An instance carrying Squall's imaging metadata then
+/// runs as its worker would (see `storage`).
+fn insert_instance(w: &mut World, p: &str, z: &str, req: &Request<'_>) -> Result<Value, ApiError> {
+    let b = &req.body;
+    let name = b["name"].as_str().unwrap_or_default().to_string();
+    if !valid_name(&name) {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for field 'resource.name': '{name}'"
+        )));
+    }
+    let key = instance_key(p, z, &name);
+    if w.instances.contains_key(&key) {
+        return Err(ApiError::already_exists(&key));
+    }
+    let machine = b["machineType"].as_str().unwrap_or_default();
+    if !machine.contains("machineTypes/") {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for field 'resource.machineType': '{machine}'"
+        )));
+    }
+    let zone_url = format!("{BASE}/projects/{p}/zones/{z}");
+    let link = format!("{zone_url}/instances/{name}");
+    let mut disks = Vec::new();
+    let mut made = Vec::new();
+    let mut attached = Vec::new();
+    for (i, d) in b["disks"].as_array().into_iter().flatten().enumerate() {
+        let boot = d["boot"] == json!(true);
+        let mode = d["mode"].as_str().unwrap_or("READ_WRITE");
+        let source = if let Some(image) = d["initializeParams"]["sourceImage"].as_str() {
+            if image.is_empty() {
+                return Err(ApiError::invalid("sourceImage is empty"));
+            }
+            let disk_name = if boot {
+                name.clone()
+            } else {
+                format!("{name}-{i}")
+            };
+            let dk = format!("projects/{p}/zones/{z}/disks/{disk_name}");
+            if w.disks.contains_key(&dk) {
+                return Err(ApiError::already_exists(&dk));
+            }
+            made.push((dk.clone(), disk_name));
+            format!("{BASE}/{dk}")
+        } else {
+            let src = d["source"].as_str().unwrap_or_default();
+            let dk = disk_key(src)
+                // A disk of the same project and zone only.
+                .filter(|k| k.starts_with(&format!("projects/{p}/zones/{z}/disks/")))
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "Invalid value for field 'resource.disks[{i}].source': '{src}'"
+                    ))
+                })?;
+            let disk = w.disks.get(&dk).ok_or_else(|| ApiError::not_found(&dk))?;
+            let users = disk["users"].as_array().cloned().unwrap_or_default();
+            if !users.is_empty() && mode != "READ_ONLY" {
+                return Err(ApiError::new(
+                    400,
+                    "resourceInUseByAnotherResource",
+                    format!("The disk resource '{dk}' is already being used"),
+                ));
+            }
+            attached.push(dk.clone());
+            format!("{BASE}/{dk}")
+        };
+        disks.push(json!({
+            "kind": "compute#attachedDisk",
+            "type": "PERSISTENT",
+            "mode": mode,
+            "source": source,
+            "deviceName": d["deviceName"].as_str().map_or_else(|| format!("persistent-disk-{i}"), str::to_string),
+            "index": i,
+            "boot": boot,
+            "autoDelete": d["autoDelete"].as_bool().unwrap_or(false),
+        }));
+    }
+    if !disks.iter().any(|d| d["boot"] == json!(true)) {
+        return Err(ApiError::invalid("Instance must have a boot disk"));
+    }
+    let nics: Vec<Value> = b["networkInterfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, n)| {
+            json!({
+                "kind": "compute#networkInterface",
+                "name": format!("nic{i}"),
+                "network": n["network"],
+                "subnetwork": n["subnetwork"],
+                "networkIP": format!("10.200.0.{}", i + 2),
+                "accessConfigs": n["accessConfigs"].as_array().cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let fail = req.fail_operation.clone();
+    if fail.is_none() {
+        let n = w.next();
+        for (dk, disk_name) in made {
+            let id = 8_000_000_000_000_000_000u64 + w.next();
+            w.disks.insert(
+                dk.clone(),
+                json!({
+                    "kind": "compute#disk",
+                    "id": id.to_string(),
+                    "name": disk_name,
+                    "sizeGb": "10",
+                    "zone": zone_url,
+                    "selfLink": format!("{BASE}/{dk}"),
+                    "status": "READY",
+                    "type": format!("{zone_url}/diskTypes/pd-balanced"),
+                    "users": [link],
+                    "labels": {},
+                    "labelFingerprint": fingerprint(n + 7),
+                }),
+            );
+        }
+        for dk in attached {
+            if let Some(users) = w.disks.get_mut(&dk).and_then(|d| d["users"].as_array_mut()) {
+                users.push(json!(link));
+            }
+        }
+        let mut metadata = b["metadata"].clone();
+        if !metadata.is_object() {
+            metadata = json!({"items": []});
+        }
+        metadata["kind"] = json!("compute#metadata");
+        metadata["fingerprint"] = json!(fingerprint(n + 3));
+        w.instances.insert(
+            key.clone(),
+            json!({
+                "kind": "compute#instance",
+                "id": (4_000_000_000_000_000_000u64 + n).to_string(),
+                "name": name,
+                "zone": zone_url,
+                "selfLink": link,
+                "status": "RUNNING",
+                "machineType": machine,
+                "creationTimestamp": "2026-12-01T10:00:00.000-08:00",
+                "tags": {"items": [], "fingerprint": fingerprint(n)},
+                "labels": b["labels"],
+                "labelFingerprint": fingerprint(n + 1),
+                "deletionProtection": false,
+                "networkInterfaces": nics,
+                "disks": disks,
+                "serviceAccounts": b["serviceAccounts"],
+                "metadata": metadata,
+            }),
+        );
+        crate::storage::run_worker(w, &key);
+    }
+    Ok(operation(w, p, Some(z), "insert", &link, req, fail))
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63

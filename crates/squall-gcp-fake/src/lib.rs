@@ -22,6 +22,7 @@ mod iam;
 mod logging;
 mod resourcemanager;
 mod server;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use error::Fault;
+pub use storage::WorkerFault;
 
 /// The refresh token the fake's Application Default Credentials file carries.
 pub const REFRESH_TOKEN: &str = "1//squall-fake-refresh-token";
@@ -98,6 +100,10 @@ pub(crate) struct World {
     pub(crate) sinks: BTreeMap<String, Vec<Value>>,
     /// `projects/P/exclusions/NAME` → log exclusion.
     pub(crate) exclusions: BTreeMap<String, Value>,
+    /// Cloud Storage buckets and their objects.
+    pub(crate) buckets: storage::Buckets,
+    /// What the next simulated imaging workers do wrong (the last one first).
+    pub(crate) worker_faults: Vec<WorkerFault>,
     /// Access token → principal.
     pub(crate) tokens: BTreeMap<String, String>,
     /// Service accounts the user may impersonate.
@@ -307,6 +313,67 @@ impl Fake {
                 "creationTimestamp": taken, "labels": {}}),
         );
         key
+    }
+
+    /// Sets a disk's size (`projects/P/zones/Z/disks/D`): an imaging test reads every byte,
+    /// so it wants a small one.
+    pub fn set_disk_size_gb(&self, key: &str, gb: u64) {
+        let mut w = self.world();
+        let disk = w.disks.get_mut(key).expect("the disk exists");
+        disk["sizeGb"] = json!(gb.to_string());
+    }
+
+    /// Adds an empty Cloud Storage bucket.
+    pub fn add_bucket(&self, name: &str) {
+        self.world().buckets.entry(name.to_string()).or_default();
+    }
+
+    /// A bucket's objects: name, size, generation.
+    pub fn objects(&self, bucket: &str) -> Vec<(String, u64, i64)> {
+        storage::listing(&self.world(), bucket)
+    }
+
+    /// A small object's text (a large one reads as `{"disk_bytes": N}`).
+    pub fn object_text(&self, bucket: &str, name: &str) -> Option<Value> {
+        storage::text(&self.world(), bucket, name)
+    }
+
+    /// Removes an object (what a responder does by hand to let a worker try again).
+    pub fn delete_object(&self, bucket: &str, name: &str) {
+        if let Some(b) = self.world().buckets.get_mut(bucket) {
+            b.remove(name);
+        }
+    }
+
+    /// Puts an object holding `bytes`.
+    pub fn put_object(&self, bucket: &str, name: &str, bytes: &[u8]) {
+        let mut w = self.world();
+        w.buckets.entry(bucket.to_string()).or_default();
+        storage::put(
+            &mut w,
+            bucket,
+            name,
+            storage::Content::Bytes(bytes.to_vec()),
+        );
+    }
+
+    /// The next imaging worker started goes wrong this way (faults queue, first in first
+    /// used).
+    pub fn worker_fault(&self, fault: WorkerFault) {
+        self.world().worker_faults.insert(0, fault);
+    }
+
+    /// A worker left running (`WorkerFault::Hangs`) finishes its read now and powers off.
+    pub fn power_off(&self, key: &str) {
+        let mut w = self.world();
+        storage::run_worker_again(&mut w, key);
+    }
+
+    /// SHA-256 (hex) and size of what a disk made from `snapshot` holds: what its image must
+    /// be.
+    pub fn snapshot_digest(&self, snapshot: &str) -> Option<(String, u64)> {
+        let c = storage::snapshot_content(&self.world(), snapshot)?;
+        Some((c.digests().0, c.len()))
     }
 
     /// A disk as the API would return it now (`projects/P/zones/Z/disks/D`).

@@ -55,6 +55,20 @@ async fn handle(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let principal = w.tokens.get(token).cloned().unwrap_or_default();
+    if path.starts_with("/storage/v1/") {
+        let result = download(&mut w, path, &query, &headers, &principal);
+        let status = match &result {
+            Ok(r) => r.status(),
+            Err(e) => e.status_code(),
+        };
+        w.calls.push(Call {
+            method: method.to_string(),
+            path: shown,
+            principal,
+            status: status.as_u16(),
+        });
+        return result.unwrap_or_else(|e| (e.status_code(), axum::Json(e.body())).into_response());
+    }
     let result = answer(&mut w, &method, path, &query, &body, &principal);
     let (status, body) = match result {
         Ok(v) => (StatusCode::OK, v),
@@ -71,6 +85,63 @@ async fn handle(
 
 fn lock(world: &Shared) -> std::sync::MutexGuard<'_, World> {
     world.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Cloud Storage: authenticated, faults applied as to any call, then the media download.
+fn download(
+    w: &mut World,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    principal: &str,
+) -> Result<Response, ApiError> {
+    if principal.is_empty() {
+        return Err(ApiError::new(
+            401,
+            "authError",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        ));
+    }
+    let call = format!("GET {path}");
+    if let Some(f) = w
+        .faults
+        .iter_mut()
+        .find(|f| f.times > 0 && call.contains(&f.matches))
+    {
+        f.times -= 1;
+        return Err(f.error());
+    }
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decoded)
+        .collect();
+    crate::storage::media(w, &segments, query, headers)
+}
+
+/// A path segment with its `%XX` escapes decoded (object names carry `/` as `%2F`).
+fn percent_decoded(segment: &str) -> String {
+    let b = segment.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn answer(

@@ -104,7 +104,17 @@ pub enum AcquireGcp {
         disk's id.\n\n\
         Examples:\n  squall acquire gcp instance projects/acme-prod/zones/europe-west1-b/instances/web-1 --case C-0001\n  \
         squall acquire gcp instance web-1 --project acme-prod --zone europe-west1-b \
-        --forensic-project acme-forensics --case C-0001 --yes"
+        --forensic-project acme-forensics --case C-0001 --yes\n  \
+        squall acquire gcp instance web-1 --project acme-prod --zone europe-west1-b \
+        --forensic-project acme-forensics --image /cases/C-0001/images \
+        --image-bucket acme-forensics-images --case C-0001 --yes\n\n\
+        --image DIR also makes a raw image of each snapshot with its SHA-256. Google has no \
+        API that reads a disk's blocks, so a worker instance in the forensic project (no \
+        external address; its subnet needs Private Google Access) reads a disk made from the \
+        snapshot, attached read-only, hashing it as it streams it into the bucket; Squall \
+        downloads it into DIR/<snapshot>.raw, hashing it again as it writes it, and records \
+        it only when both digests and every size agree. The worker and its disk are deleted \
+        afterwards; the object stays in the bucket. An interrupted download resumes."
     )]
     Instance {
         #[arg(required = true)]
@@ -113,10 +123,125 @@ pub enum AcquireGcp {
         #[arg(long, value_name = "PROJECT")]
         forensic_project: Option<String>,
         #[command(flatten)]
+        image: GcpImageArgs,
+        #[command(flatten)]
         r: Response,
         #[command(flatten)]
         target: GcpTargetArgs,
     },
+}
+
+/// `--image DIR` and the worker that reads each snapshot for it.
+#[derive(Args, Debug, Clone)]
+pub struct GcpImageArgs {
+    /// Write raw images here: DIR/<snapshot>.raw and DIR/<snapshot>.raw.sha256.
+    #[arg(long, value_name = "DIR")]
+    pub image: Option<std::path::PathBuf>,
+    /// The forensic project's bucket the worker streams each image into ([gcp] image_bucket).
+    #[arg(long, value_name = "BUCKET")]
+    pub image_bucket: Option<String>,
+    /// The worker's zone (default: the instance's).
+    #[arg(long, value_name = "ZONE")]
+    pub worker_zone: Option<String>,
+    /// The worker's subnet, `projects/P/regions/R/subnetworks/S`, with Private Google Access
+    /// ([gcp] worker_subnet; default: the forensic project's `default` network).
+    #[arg(long, value_name = "SUBNET")]
+    pub worker_subnet: Option<String>,
+    /// The worker's service account: it needs only to create objects in the bucket
+    /// ([gcp] worker_service_account; default: the project's default compute account).
+    #[arg(long, value_name = "EMAIL")]
+    pub worker_service_account: Option<String>,
+    #[arg(long, value_name = "TYPE", default_value = "e2-standard-2")]
+    pub worker_machine_type: String,
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "projects/debian-cloud/global/images/family/debian-12"
+    )]
+    pub worker_image: String,
+    /// How long a worker is waited for (`90m`, `12h`); one still reading is left running and
+    /// a re-run waits for it again.
+    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub worker_wait: std::time::Duration,
+}
+
+impl GcpImageArgs {
+    /// The imaging asked for, checked; none without --image. `zone` is the worker's when
+    /// --worker-zone is not given.
+    fn imaging(
+        self,
+        forensic_project: Option<&str>,
+        zone: &str,
+    ) -> Result<Option<crate::request::Imaging>, GcpError> {
+        let Some(dir) = self.image else {
+            return Ok(None);
+        };
+        if forensic_project.is_none() {
+            return Err(GcpError::Invalid(
+                "--image needs --forensic-project: the worker that reads the disk must run where the source project's people cannot reach it".into(),
+            ));
+        }
+        let bucket = self.image_bucket.ok_or_else(|| {
+            GcpError::Invalid(
+                "--image needs --image-bucket (or [gcp] image_bucket): the bucket the worker writes the image into".into(),
+            )
+        })?;
+        if !valid_bucket(&bucket) {
+            return Err(GcpError::Invalid(format!(
+                "--image-bucket {bucket:?} is not a bucket name"
+            )));
+        }
+        let zone = self.worker_zone.unwrap_or_else(|| zone.to_string());
+        for (flag, v) in [
+            ("--worker-zone", zone.as_str()),
+            ("--worker-machine-type", self.worker_machine_type.as_str()),
+        ] {
+            if !crate::request::valid_name(v) {
+                return Err(GcpError::Invalid(format!("{flag} {v:?} is not valid")));
+            }
+        }
+        if let Some(s) = &self.worker_subnet
+            && !valid_path(s, &["projects", "regions", "subnetworks"])
+        {
+            return Err(GcpError::Invalid(format!(
+                "--worker-subnet {s:?} is not projects/P/regions/R/subnetworks/S"
+            )));
+        }
+        Ok(Some(crate::request::Imaging {
+            dir,
+            worker: crate::request::Worker {
+                zone,
+                subnet: self.worker_subnet,
+                service_account: self
+                    .worker_service_account
+                    .unwrap_or_else(|| "default".to_string()),
+                machine_type: self.worker_machine_type,
+                boot_image: self.worker_image,
+                bucket,
+                wait: self.worker_wait,
+            },
+        }))
+    }
+}
+
+/// A bucket name as Cloud Storage takes it (3 to 63 lower-case letters, digits, `-`, `_`,
+/// `.`, starting and ending with a letter or digit).
+fn valid_bucket(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-_.".contains(&c))
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// `kinds[0]/X/kinds[1]/Y/...`, each value a valid name.
+fn valid_path(path: &str, kinds: &[&str]) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    parts.len() == kinds.len() * 2
+        && parts.chunks(2).zip(kinds).all(|(pair, kind)| {
+            pair[0] == *kind
+                && (crate::request::valid_name(pair[1]) || crate::request::valid_project(pair[1]))
+        })
 }
 
 impl AcquireGcp {
@@ -129,6 +254,7 @@ impl AcquireGcp {
         let AcquireGcp::Instance {
             instances,
             forensic_project,
+            image,
             r,
             target,
         } = self;
@@ -141,14 +267,26 @@ impl AcquireGcp {
             )));
         }
         let instances = target.instances(&instances)?;
+        let zone = instances
+            .first()
+            .map(|i| i.zone.clone())
+            .unwrap_or_default();
+        let image = image.imaging(forensic_project.as_deref(), &zone)?;
         Ok((
             r,
             target,
             Acquisition {
                 instances,
                 forensic_project,
+                image,
             },
         ))
+    }
+
+    /// The imaging flags, for a front end to fill what they left unset from its config.
+    pub fn image_mut(&mut self) -> &mut GcpImageArgs {
+        let AcquireGcp::Instance { image, .. } = self;
+        image
     }
 
     /// The target flags, for a front end to fill what they left unset from its config.

@@ -475,6 +475,7 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
         "acquire-instance" => Some(Request::Acquire(Acquisition {
             instances: vec![instance()?],
             forensic_project: None,
+            image: None,
         })),
         "isolate-instance" => contain_instance(InstanceContainment::Isolate),
         "stop-instance" => contain_instance(InstanceContainment::Stop),

@@ -124,6 +124,32 @@ pub struct Acquisition {
     pub instances: Vec<InstanceRef>,
     /// The security team's project the snapshots are made in; the disk's own when none.
     pub forensic_project: Option<String>,
+    /// Image the snapshots too (only when approved, only into a forensic project).
+    pub image: Option<Imaging>,
+}
+
+/// `--image DIR`: where the raw images go, and the worker that reads each snapshot.
+#[derive(Debug, Clone)]
+pub struct Imaging {
+    pub dir: std::path::PathBuf,
+    pub worker: Worker,
+}
+
+/// The short-lived instance that reads a snapshot's copy in the forensic project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worker {
+    pub zone: String,
+    /// `projects/P/regions/R/subnetworks/S` (with Private Google Access); the forensic
+    /// project's `default` network when none.
+    pub subnet: Option<String>,
+    /// The worker's identity: it needs to create objects in the bucket, nothing else.
+    pub service_account: String,
+    pub machine_type: String,
+    pub boot_image: String,
+    /// The bucket the worker streams the image into.
+    pub bucket: String,
+    /// How long the worker is waited for.
+    pub wait: std::time::Duration,
 }
 
 /// What `contain gcp` cuts off.

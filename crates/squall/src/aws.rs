@@ -12,7 +12,7 @@ use squall_aws::collect::Progress;
 use squall_aws::request::Imaging;
 use squall_core::text;
 use squall_flow::Context;
-use squall_flow::aws::{self as flow, ImageProgress, Imaged};
+use squall_flow::aws as flow;
 
 pub use squall_aws::cli::ContainAws;
 
@@ -77,59 +77,6 @@ pub fn release(ctx: &Context, defaults: &AwsConfig, cmd: ReleaseAws) -> anyhow::
     render::outcomes(&outcomes, &r)
 }
 
-/// Shows each image's progress as a bar and says each result as soon as it is known.
-fn image_progress(case: &str) -> impl FnMut(ImageProgress<'_>) + Send {
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    let mut bar: Option<indicatif::ProgressBar> = None;
-    move |event| match event {
-        ImageProgress::Started(snap) => {
-            if let Some(b) = bar.take() {
-                b.finish_and_clear();
-            }
-            let b = indicatif::ProgressBar::new(0).with_style(style.clone());
-            b.set_message(format!("imaging {snap}"));
-            bar = Some(b);
-        }
-        ImageProgress::Blocks { done, total } => {
-            if let Some(b) = &bar {
-                b.set_length(total);
-                b.set_position(done);
-            }
-        }
-        ImageProgress::Done(Imaged { snapshot, result }) => {
-            if let Some(b) = bar.take() {
-                b.finish_and_clear();
-            }
-            match result {
-                Ok((img, e)) => say!(
-                    "{snapshot}: {} ({} bytes{}) sha256 {} — evidence {} in case {case}",
-                    img.path.display(),
-                    img.bytes,
-                    if img.resumed_bytes > 0 {
-                        format!(", resumed after {} bytes", img.resumed_bytes)
-                    } else {
-                        String::new()
-                    },
-                    img.sha256,
-                    e.id
-                ),
-                Err(e) => say!("error: imaging {snapshot}: {e}"),
-            }
-        }
-    }
-}
-
-fn image_exit(imaged: &[Imaged]) -> u8 {
-    if imaged.iter().any(|i| i.result.is_err()) {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
-}
-
 /// `--image DIR`, made absolute: the images are recorded as evidence by their paths, which
 /// must name the same files from whatever folder the case is read in. (Not canonical: the
 /// folder is made only when imaging starts, after the plan is approved.)
@@ -169,13 +116,13 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 req,
                 &mut plans(&r),
                 &mut |w| say!("warning: {w}"),
-                &mut image_progress(&r.case),
+                &mut respond::image_progress(&r.case),
             )?;
             let code = render::outcomes(&outcomes, &r)?;
             for e in &recorded {
                 say!("{}: evidence {} in case {}", e.path, e.id, r.case);
             }
-            Ok(code.max(image_exit(&imaged)))
+            Ok(code.max(respond::image_exit(&imaged)))
         }
         AcquireAws::Snapshot {
             snapshots,
@@ -194,7 +141,7 @@ pub fn acquire(ctx: &Context, defaults: &AwsConfig, cmd: AcquireAws) -> anyhow::
                 &snapshots,
                 &imaging,
                 &mut plans(&r),
-                &mut image_progress(&r.case),
+                &mut respond::image_progress(&r.case),
             )?;
             render::outcomes(&outcomes, &r)
         }

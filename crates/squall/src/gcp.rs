@@ -2,6 +2,7 @@
 //! `[gcp]` defaults under them, handed to `squall_flow::gcp`; plans and outcomes printed.
 //! Every verb is planned first and changes nothing without `--yes`.
 
+use anyhow::Context as _;
 use squall_flow::Context;
 use squall_flow::gcp as flow;
 use squall_gcp::cli::{
@@ -85,20 +86,40 @@ pub fn collect(ctx: &Context, defaults: &GcpConfig, cmd: CollectGcp) -> anyhow::
 /// `squall acquire gcp instance`.
 pub fn acquire(ctx: &Context, defaults: &GcpConfig, mut cmd: AcquireGcp) -> anyhow::Result<u8> {
     crate::config::apply_gcp(defaults, cmd.target_mut());
-    let (r, t, req) = cmd.into_request(defaults.forensic_project.clone())?;
-    let (outcomes, recorded) = flow::acquire(
+    let image = cmd.image_mut();
+    for (flag, default) in [
+        (&mut image.image_bucket, &defaults.image_bucket),
+        (&mut image.worker_subnet, &defaults.worker_subnet),
+        (
+            &mut image.worker_service_account,
+            &defaults.worker_service_account,
+        ),
+    ] {
+        if flag.is_none() {
+            flag.clone_from(default);
+        }
+    }
+    let (r, t, mut req) = cmd.into_request(defaults.forensic_project.clone())?;
+    // Absolute: images are recorded as evidence by their paths, which must name the same
+    // files from whatever folder the case is read in.
+    if let Some(imaging) = &mut req.image {
+        imaging.dir = std::path::absolute(&imaging.dir)
+            .with_context(|| format!("--image {}", imaging.dir.display()))?;
+    }
+    let (outcomes, recorded, imaged) = flow::acquire(
         ctx,
         &respond::response(&r),
         &t.target(),
         req,
         &mut render::plan_printer(&r.case),
         &mut |w| say!("warning: {w}"),
+        &mut respond::image_progress(&r.case),
     )?;
     let code = render::outcomes(&outcomes, &r)?;
     for e in &recorded {
         say!("{}: evidence {} in case {}", e.path, e.id, r.case);
     }
-    Ok(code)
+    Ok(code.max(respond::image_exit(&imaged)))
 }
 
 /// `squall recover gcp firewall`.

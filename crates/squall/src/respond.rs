@@ -6,6 +6,7 @@ use std::io::Write;
 use squall_core::text;
 use squall_flow::Context;
 use squall_flow::proposal::{self, Carried, Current, Standing, Status};
+use squall_flow::respond::{ImageProgress, Imaged};
 
 use crate::cli::Format;
 use crate::exit;
@@ -300,4 +301,58 @@ pub fn respond(
         |out| table(out, case, &current),
     )?;
     Ok(exit::OK)
+}
+
+/// Shows each image's progress as a bar and says each result as soon as it is known.
+pub fn image_progress(case: &str) -> impl FnMut(ImageProgress<'_>) + Send {
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    move |event| match event {
+        ImageProgress::Started(snap) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            let b = indicatif::ProgressBar::new(0).with_style(style.clone());
+            b.set_message(format!("imaging {snap}"));
+            bar = Some(b);
+        }
+        ImageProgress::Blocks { done, total } => {
+            if let Some(b) = &bar {
+                b.set_length(total);
+                b.set_position(done);
+            }
+        }
+        ImageProgress::Done(Imaged { snapshot, result }) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            match result {
+                Ok((img, e)) => say!(
+                    "{snapshot}: {} ({} bytes{}) sha256 {} — evidence {} in case {case}",
+                    img.path.display(),
+                    img.bytes,
+                    if img.resumed_bytes > 0 {
+                        format!(", resumed after {} bytes", img.resumed_bytes)
+                    } else {
+                        String::new()
+                    },
+                    img.sha256,
+                    e.id
+                ),
+                Err(e) => say!("error: imaging {snapshot}: {}", text::terminal(e)),
+            }
+        }
+    }
+}
+
+/// An imaging run's exit code: failed when any image failed, whatever the rest did.
+pub fn image_exit(imaged: &[Imaged]) -> u8 {
+    if imaged.iter().any(|i| i.result.is_err()) {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }

@@ -2061,3 +2061,292 @@ fn a_stopped_instance_is_put_back_on_a_snapshot_and_its_old_disk_kept_as_evidenc
     assert_eq!((code, status(&outcomes)), (0, vec!["unchanged"]));
     assert_eq!(s.mutations(), before);
 }
+
+/// The worker the imaging of `snapshot` (a key) starts for case C-0001, by key.
+fn worker_of(snapshot: &str) -> String {
+    format!(
+        "projects/acme-forensics/zones/{ZONE}/instances/{}",
+        squall_gcp::respond::worker_name("C-0001", snapshot)
+    )
+}
+
+#[test]
+fn a_disk_is_imaged_through_a_read_only_worker_and_kept_only_when_both_digests_agree() {
+    let s = Setup::new();
+    s.fake
+        .set_disk_size_gb(&format!("projects/{PROJECT}/zones/{ZONE}/disks/web-1"), 1);
+    s.fake.add_bucket("acme-ir-images");
+    let images = s.home.path().join("images");
+    let acquire = |extra: &[&str]| {
+        let mut args = vec![
+            "acquire",
+            "gcp",
+            "instance",
+            WEB,
+            "--case",
+            "C-0001",
+            "--forensic-project",
+            "acme-forensics",
+            "--image",
+            images.to_str().unwrap(),
+            "--image-bucket",
+            "acme-ir-images",
+        ];
+        args.extend(extra);
+        s.run(&args)
+    };
+
+    // Without --yes: the snapshot's plan, and a word on what imaging will do; nothing made.
+    let (_, err, code) = acquire(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("imaged through a worker"), "{err}");
+    assert!(s.fake.snapshots("acme-forensics").is_empty());
+
+    // A worker that never finishes: left running, said so; its shape is what was asked.
+    s.fake.worker_fault(squall_gcp_fake::WorkerFault::Hangs);
+    let (out, err, code) = acquire(&["--worker-wait", "1s", "--yes"]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["verified", "failed"], "{err}");
+    assert!(err.contains("still reading"), "{err}");
+    let snap = s.fake.snapshots("acme-forensics")[0]["selfLink"]
+        .as_str()
+        .unwrap()
+        .split("/compute/v1/")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let worker = s.fake.instance(&worker_of(&snap)).expect("left running");
+    assert_eq!(worker["status"], "RUNNING");
+    let evidence = &worker["disks"][1];
+    assert_eq!(evidence["mode"], "READ_ONLY", "{worker}");
+    assert_eq!(evidence["deviceName"], "evidence");
+    assert_eq!(evidence["autoDelete"], false);
+    assert!(
+        worker["networkInterfaces"][0]["accessConfigs"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "no external address: {worker}"
+    );
+    assert_eq!(worker["labels"]["squall-case"], "c-0001");
+    assert_eq!(
+        worker["serviceAccounts"][0]["scopes"][0],
+        "https://www.googleapis.com/auth/devstorage.read_write"
+    );
+    let script = worker["metadata"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "startup-script")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert!(script.contains("gcloud storage cp"), "{script}");
+
+    // It finishes; a re-run finds it rather than starting another, downloads, compares, cleans
+    // up, records the image.
+    s.fake.power_off(&worker_of(&snap));
+    let inserts = s
+        .fake
+        .calls_to("/instances")
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/instances"))
+        .count();
+    let (out, err, code) = acquire(&["--worker-wait", "1s", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["unchanged", "verified"], "{err}");
+    let inserts_after = s
+        .fake
+        .calls_to("/instances")
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/instances"))
+        .count();
+    assert_eq!(inserts, inserts_after, "no second worker");
+    let name = snap.rsplit('/').next().unwrap();
+    let raw = images.join(format!("{name}.raw"));
+    let bytes = std::fs::read(&raw).unwrap();
+    let (want, len) = s.fake.snapshot_digest(&snap).unwrap();
+    assert_eq!(bytes.len() as u64, len);
+    assert_eq!(len, 1 << 30);
+    let got = {
+        use sha2::Digest;
+        squall_core::digest::hex(&sha2::Sha256::digest(&bytes))
+    };
+    drop(bytes);
+    assert_eq!(got, want);
+    assert_eq!(
+        std::fs::read_to_string(images.join(format!("{name}.raw.sha256"))).unwrap(),
+        format!("{want}  {name}.raw\n")
+    );
+    assert!(
+        s.fake.instance(&worker_of(&snap)).is_none(),
+        "worker deleted"
+    );
+    let worker_disk = worker_of(&snap).replace("/instances/", "/disks/") + "-evidence";
+    assert!(s.fake.disk(&worker_disk).is_none(), "its disk deleted");
+    assert!(s.fake.snapshot(&snap).is_some(), "the snapshot stays");
+    let objects: Vec<String> = s
+        .fake
+        .objects("acme-ir-images")
+        .into_iter()
+        .map(|o| o.0)
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            format!("squall-images/{name}.raw"),
+            format!("squall-images/{name}.raw.result")
+        ]
+    );
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let images_recorded: Vec<&Value> = case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().ends_with(".raw"))
+        .collect();
+    assert_eq!(images_recorded.len(), 1, "{case}");
+    assert_eq!(images_recorded[0]["sha256"], want.as_str());
+    assert!(
+        images_recorded[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("attached read-only"),
+        "{case}"
+    );
+
+    // Again: nothing read twice, nothing recorded twice.
+    let (out, err, code) = acquire(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["unchanged", "unchanged"], "{err}");
+
+    // Interrupted after 64 MiB were synced: the next run re-hashes those, reads on from
+    // there (a ranged read of the same generation), and ends with the same digest.
+    let generation = s
+        .fake
+        .objects("acme-ir-images")
+        .into_iter()
+        .find(|o| o.0.ends_with(".raw"))
+        .unwrap()
+        .2;
+    let f = std::fs::OpenOptions::new().write(true).open(&raw).unwrap();
+    f.set_len(64 << 20).unwrap();
+    drop(f);
+    std::fs::remove_file(images.join(format!("{name}.raw.sha256"))).unwrap();
+    std::fs::write(
+        images.join(format!("{name}.raw.progress")),
+        serde_json::json!({"snapshot": name, "committed": 64 << 20, "generation": generation})
+            .to_string(),
+    )
+    .unwrap();
+    let (out, err, code) = acquire(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["unchanged", "verified"], "{err}");
+    assert!(err.contains("resumed after 67108864 bytes"), "{err}");
+    assert!(
+        s.fake.calls().iter().any(|c| c.status == 206),
+        "a ranged read"
+    );
+    assert_eq!(
+        std::fs::read_to_string(images.join(format!("{name}.raw.sha256"))).unwrap(),
+        format!("{want}  {name}.raw\n")
+    );
+    assert!(!images.join(format!("{name}.raw.progress")).exists());
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    let n = case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().ends_with(".raw"))
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn an_image_that_disagrees_with_the_worker_or_a_worker_that_failed_is_never_evidence() {
+    let s = Setup::new();
+    for vm in ["web-1", "web-2"] {
+        s.fake
+            .set_disk_size_gb(&format!("projects/{PROJECT}/zones/{ZONE}/disks/{vm}"), 1);
+    }
+    s.fake.add_bucket("acme-ir-images");
+    let images = s.home.path().join("images");
+    let acquire = |vm: &str| {
+        s.run(&[
+            "acquire",
+            "gcp",
+            "instance",
+            vm,
+            "--project",
+            PROJECT,
+            "--zone",
+            ZONE,
+            "--case",
+            "C-0001",
+            "--forensic-project",
+            "acme-forensics",
+            "--image",
+            images.to_str().unwrap(),
+            "--image-bucket",
+            "acme-ir-images",
+            "--yes",
+        ])
+    };
+    // The worker's digest is not of what it wrote.
+    s.fake
+        .worker_fault(squall_gcp_fake::WorkerFault::WrongDigest);
+    let (out, err, code) = acquire("web-1");
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["verified", "failed"], "{err}");
+    assert!(err.contains("does not match what the worker read"), "{err}");
+    // A worker that reports an error; the error is data, shown plainly.
+    s.fake.worker_fault(squall_gcp_fake::WorkerFault::Fails(
+        "dd: \u{1b}[31mI/O error\u{1b}[0m".into(),
+    ));
+    let (out, err, code) = acquire("web-2");
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["verified", "failed"], "{err}");
+    assert!(
+        err.contains("I/O error") && !err.contains('\u{1b}'),
+        "{err}"
+    );
+    // Neither left a checksum file or any image evidence.
+    let checksums = std::fs::read_dir(&images)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .to_string_lossy()
+                    .ends_with(".sha256")
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(checksums, 0);
+    let case = common::json_of(
+        s.squall()
+            .args(["case", "show", "C-0001", "--format", "json"]),
+    );
+    assert!(
+        !case["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with(".raw")),
+        "{case}"
+    );
+    // The failures are in the ledger.
+    let failed = s
+        .ledger()
+        .iter()
+        .filter(|e| e["kind"] == "action.failed" && e["payload"]["action"] == "image-snapshot")
+        .count();
+    assert_eq!(failed, 2);
+}

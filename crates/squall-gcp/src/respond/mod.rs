@@ -6,6 +6,7 @@
 //!
 //! - `instance.rs`: a compromised instance (isolate, release, suspend, stop, delete);
 //! - `acquisition.rs`: evidence from its disks (snapshots into the forensic project);
+//! - `imaging.rs`: a snapshot read into a raw image through a worker in the forensic project;
 //! - `identity.rs`: stolen credentials (a service account and its keys, one key; a key
 //!   rotated);
 //! - `ssh.rs`: SSH keys in instance and project metadata;
@@ -16,6 +17,7 @@
 
 mod acquisition;
 mod identity;
+mod imaging;
 mod instance;
 mod recovery;
 mod ssh;
@@ -30,6 +32,7 @@ pub use acquisition::{AcquireDisk, SNAPSHOT_WAIT, snapshot_name};
 pub use identity::{
     ContainServiceAccount, DeleteKey, DisableKey, RotateKey, account_name, key_name,
 };
+pub use imaging::{DEVICE, Image, ImageSnapshot, Report, WORKER_POLL, WORKER_SCRIPT, worker_name};
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };

@@ -1025,7 +1025,8 @@ pub async fn instance_if_any(
     }
 }
 
-/// `compute.instances.delete` (its disks go with it when they are set to auto-delete).
+/// `compute.instances.delete` (its disks go with it when they are set to auto-delete); one
+/// already gone is not an error.
 pub async fn delete_instance(c: &Compute, at: &InstanceRef) -> Result<(), GcpError> {
     let p = c
         .instances
@@ -1036,7 +1037,96 @@ pub async fn delete_instance(c: &Compute, at: &InstanceRef) -> Result<(), GcpErr
         .set_request_id(request_id())
         .with_idempotency(true)
         .poller();
-    wait("compute.instances.delete", &at.to_string(), p).await
+    let on = at.to_string();
+    match settle(p).await {
+        Err(Unsettled::Call(e)) if is_not_found(&e) => Ok(()),
+        Err(u) => Err(unsettled("compute.instances.delete", &on, u)),
+        Ok(op) => operation_error("compute.instances.delete", &on, &op),
+    }
+}
+
+/// A short-lived instance that reads one disk: what `instances.insert` is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worker {
+    pub at: InstanceRef,
+    pub machine_type: String,
+    /// The boot image (`projects/debian-cloud/global/images/family/debian-12`).
+    pub boot_image: String,
+    /// The disk read, attached read-only: `projects/P/zones/Z/disks/D`.
+    pub evidence: String,
+    /// The device name it is attached as (`/dev/disk/by-id/google-NAME` inside).
+    pub device: String,
+    /// `projects/P/regions/R/subnetworks/S`, or none for the project's `default` network.
+    pub subnet: Option<String>,
+    pub service_account: String,
+    pub scopes: Vec<String>,
+    pub metadata: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// `compute.instances.insert` of a worker: no external address (it reaches Google's APIs
+/// through Private Google Access), the evidence disk attached read-only and kept when the
+/// worker is deleted, its boot disk deleted with it.
+pub async fn insert_worker(c: &Compute, w: &Worker) -> Result<(), GcpError> {
+    use model::attached_disk::Mode;
+    let zone = &w.at.zone;
+    let boot = model::AttachedDisk::new()
+        .set_boot(true)
+        .set_auto_delete(true)
+        .set_initialize_params(
+            model::AttachedDiskInitializeParams::new().set_source_image(w.boot_image.clone()),
+        );
+    let evidence = model::AttachedDisk::new()
+        .set_source(w.evidence.clone())
+        .set_device_name(w.device.clone())
+        .set_mode(Mode::ReadOnly)
+        .set_auto_delete(false);
+    let nic = match &w.subnet {
+        Some(s) => model::NetworkInterface::new().set_subnetwork(s.clone()),
+        None => model::NetworkInterface::new().set_network("global/networks/default"),
+    };
+    let body = model::Instance::new()
+        .set_name(w.at.name.clone())
+        .set_machine_type(format!("zones/{zone}/machineTypes/{}", w.machine_type))
+        .set_disks([boot, evidence])
+        .set_network_interfaces([nic])
+        .set_service_accounts([model::ServiceAccount::new()
+            .set_email(w.service_account.clone())
+            .set_scopes(w.scopes.clone())])
+        .set_metadata(Metadata::body(&w.metadata, None))
+        .set_labels(w.labels.iter().cloned());
+    let p = c
+        .instances
+        .insert()
+        .set_project(&w.at.project)
+        .set_zone(zone)
+        .set_body(body)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    wait("compute.instances.insert", &w.at.to_string(), p).await
+}
+
+/// `compute.disks.delete` of a zonal disk; one already gone is not an error.
+pub async fn delete_disk(c: &Compute, path: &str) -> Result<(), GcpError> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let ["projects", p, "zones", z, "disks", d] = parts.as_slice() else {
+        return Err(GcpError::Invalid(format!("{path:?} is not a zonal disk")));
+    };
+    let poller = c
+        .disks
+        .delete()
+        .set_project(*p)
+        .set_zone(*z)
+        .set_disk(*d)
+        .set_request_id(request_id())
+        .with_idempotency(true)
+        .poller();
+    match settle(poller).await {
+        Err(Unsettled::Call(e)) if is_not_found(&e) => Ok(()),
+        Err(u) => Err(unsettled("compute.disks.delete", path, u)),
+        Ok(op) => operation_error("compute.disks.delete", path, &op),
+    }
 }
 
 /// `compute.firewalls.list`: every VPC firewall rule of a project.

@@ -5,3 +5,4 @@ pub mod compute;
 pub mod iam;
 pub mod logging;
 pub mod resourcemanager;
+pub mod storage;

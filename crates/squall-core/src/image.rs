@@ -1,0 +1,177 @@
+//! A raw disk image on the workstation, the same on every provider: `<name>.raw`, with
+//! `<name>.raw.sha256` beside it in `sha256sum` format once complete, and `<name>.raw.progress`
+//! while it is being written, saying how far the file is durable so that an interrupted run
+//! resumes there (re-hashing what is already on disk) instead of starting over.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// What a folder holds of an image, as the files say: the raw image with its `.sha256`
+/// beside it and no `.progress` left is complete; a `.progress` file is an interrupted image
+/// to resume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum OnDisk {
+    Absent,
+    /// Durable up to `committed` bytes.
+    Partial {
+        committed: u64,
+    },
+    /// Imaged: the file, the digest its checksum file gives, its size.
+    Complete {
+        path: PathBuf,
+        sha256: String,
+        bytes: u64,
+    },
+}
+
+/// An image made (or found complete), as a front end tells of it, whatever the provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Made {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Bytes already on disk from an interrupted run, trusted after re-hashing.
+    pub resumed_bytes: u64,
+}
+
+/// What every provider's progress file holds at least (each adds what tells its source
+/// apart: a block size, an object's generation).
+#[derive(serde::Deserialize)]
+struct Durable {
+    snapshot: String,
+    committed: u64,
+}
+
+/// The image file of `name` in `dir`.
+pub fn raw_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.raw"))
+}
+
+/// The progress file of `name`'s image in `dir`.
+pub fn progress_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.raw.progress"))
+}
+
+/// What `dir` holds of `name`'s image (see [`OnDisk`]). A checksum file that is not a
+/// SHA-256 in `sha256sum` format does not make an image complete.
+pub fn on_disk(dir: &Path, name: &str) -> OnDisk {
+    let path = raw_path(dir, name);
+    if let Some(p) = std::fs::read(progress_path(dir, name))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Durable>(&b).ok())
+        .filter(|p| p.snapshot == name)
+    {
+        return OnDisk::Partial {
+            committed: p.committed,
+        };
+    }
+    let sha256 = std::fs::read_to_string(dir.join(format!("{name}.raw.sha256")))
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .filter(|h| crate::digest::is_sha256_hex(h));
+    match (sha256, std::fs::metadata(&path)) {
+        (Some(sha256), Ok(m)) => OnDisk::Complete {
+            path,
+            sha256,
+            bytes: m.len(),
+        },
+        _ => OnDisk::Absent,
+    }
+}
+
+/// Writes a progress file whole or not at all (through a rename), so that a crash leaves the
+/// last one that was true.
+pub fn save_progress(path: &Path, progress: &impl serde::Serialize) -> std::io::Result<()> {
+    let tmp = path.with_extension("progress.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(progress).unwrap_or_default())?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads back the first `upto` bytes of `file` into `update` (a hasher), for a resumed image
+/// whose digest must still cover every byte.
+pub fn rehash(file: &mut File, upto: u64, mut update: impl FnMut(&[u8])) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = upto;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        file.read_exact(&mut buf[..want])?;
+        update(&buf[..want]);
+        left -= want as u64;
+    }
+    Ok(())
+}
+
+/// Marks `name`'s image in `dir` complete: its checksum file written (`sha256sum -c` reads
+/// it), then its progress file removed.
+pub fn complete(dir: &Path, name: &str, sha256: &str) -> std::io::Result<()> {
+    std::fs::write(
+        dir.join(format!("{name}.raw.sha256")),
+        format!("{sha256}  {name}.raw\n"),
+    )?;
+    match std::fs::remove_file(progress_path(dir, name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_is_complete_only_with_its_checksum_and_no_progress_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
+        std::fs::write(d.join("snap-1.raw"), [0u8; 16]).unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent, "no checksum yet");
+        std::fs::write(d.join("snap-1.raw.sha256"), "not-a-digest  snap-1.raw\n").unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Absent);
+        let digest = "ab".repeat(32);
+        complete(d, "snap-1", &digest).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join("snap-1.raw.sha256")).unwrap(),
+            format!("{digest}  snap-1.raw\n")
+        );
+        assert_eq!(
+            on_disk(d, "snap-1"),
+            OnDisk::Complete {
+                path: d.join("snap-1.raw"),
+                sha256: digest,
+                bytes: 16
+            }
+        );
+        // A re-image under way: what is durable, whatever an earlier checksum says; extra
+        // fields of a provider's own are read past, another image's progress is not this one's.
+        let progress = progress_path(d, "snap-1");
+        save_progress(
+            &progress,
+            &serde_json::json!({"snapshot": "snap-1", "committed": 4096, "block_size": 512}),
+        )
+        .unwrap();
+        assert_eq!(on_disk(d, "snap-1"), OnDisk::Partial { committed: 4096 });
+        save_progress(
+            &progress,
+            &serde_json::json!({"snapshot": "snap-2", "committed": 4096}),
+        )
+        .unwrap();
+        assert!(matches!(on_disk(d, "snap-1"), OnDisk::Complete { .. }));
+    }
+
+    #[test]
+    fn rehash_feeds_exactly_the_durable_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.raw");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut seen = Vec::new();
+        rehash(&mut File::open(&path).unwrap(), 2_500_000, |b| {
+            seen.extend_from_slice(b)
+        })
+        .unwrap();
+        assert_eq!(seen, data[..2_500_000]);
+    }
+}
