@@ -376,6 +376,14 @@ impl Fake {
         Some((c.digests().0, c.len()))
     }
 
+    /// A snapshot deleted and taken again under the same name: the same source, a new id.
+    pub fn retake_snapshot(&self, key: &str) {
+        let mut w = self.world();
+        let n = w.next();
+        let snap = w.snapshots.get_mut(key).expect("the snapshot exists");
+        snap["id"] = json!((7_500_000_000_000_000_000u64 + n).to_string());
+    }
+
     /// A disk as the API would return it now (`projects/P/zones/Z/disks/D`).
     pub fn disk(&self, key: &str) -> Option<Value> {
         self.world().disks.get(key).cloned()

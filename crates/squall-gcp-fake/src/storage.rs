@@ -322,7 +322,12 @@ fn run_worker_with(w: &mut World, key: &str, fault: Option<WorkerFault>) {
                 sha = "0".repeat(64);
             }
             if put(w, &bucket, &name, content) {
-                let report = json!({"sha256": sha, "bytes": read, "device_bytes": device_bytes});
+                let report = json!({
+                    "snapshot_id": item("squall-snapshot-id").unwrap_or_default(),
+                    "sha256": sha,
+                    "bytes": read,
+                    "device_bytes": device_bytes,
+                });
                 put(
                     w,
                     &bucket,

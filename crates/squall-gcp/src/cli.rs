@@ -147,12 +147,16 @@ pub struct GcpImageArgs {
     /// ([gcp] worker_subnet; default: the forensic project's `default` network).
     #[arg(long, value_name = "SUBNET")]
     pub worker_subnet: Option<String>,
-    /// The worker's service account: it needs only to create objects in the bucket
-    /// ([gcp] worker_service_account; default: the project's default compute account).
+    /// The worker's service account: it needs only to read and write objects in the bucket
+    /// (`roles/storage.objectUser` there) ([gcp] worker_service_account; default: the
+    /// project's default compute account, which often holds far more).
     #[arg(long, value_name = "EMAIL")]
     pub worker_service_account: Option<String>,
+    /// The worker's machine type (its network and CPU bound how fast it reads).
     #[arg(long, value_name = "TYPE", default_value = "e2-standard-2")]
     pub worker_machine_type: String,
+    /// The worker's boot image; not the one the suspect disk was made from (two disks with
+    /// one root file-system UUID can boot the wrong one). It needs bash, python3 and gcloud.
     #[arg(
         long,
         value_name = "IMAGE",

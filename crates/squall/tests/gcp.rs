@@ -2255,6 +2255,32 @@ fn a_disk_is_imaged_through_a_read_only_worker_and_kept_only_when_both_digests_a
         format!("{want}  {name}.raw\n")
     );
     assert!(!images.join(format!("{name}.raw.progress")).exists());
+
+    // Interrupted after the last byte was synced, before the checksum was written: nothing is
+    // read again (a range from the end would be refused), the digest comes from the file.
+    std::fs::remove_file(images.join(format!("{name}.raw.sha256"))).unwrap();
+    std::fs::write(
+        images.join(format!("{name}.raw.progress")),
+        serde_json::json!({"snapshot": name, "committed": 1u64 << 30, "generation": generation})
+            .to_string(),
+    )
+    .unwrap();
+    let reads = s.fake.calls_to("squall-images%2F").len();
+    let (out, err, code) = acquire(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["unchanged", "verified"], "{err}");
+    let raw_reads = s
+        .fake
+        .calls_to("squall-images%2F")
+        .iter()
+        .skip(reads)
+        .filter(|c| c.path.contains(".raw?") || c.status == 206 || c.status == 416)
+        .count();
+    assert_eq!(raw_reads, 0, "the image object was not read again");
+    assert_eq!(
+        std::fs::read_to_string(images.join(format!("{name}.raw.sha256"))).unwrap(),
+        format!("{want}  {name}.raw\n")
+    );
     let case = common::json_of(
         s.squall()
             .args(["case", "show", "C-0001", "--format", "json"]),
@@ -2305,6 +2331,19 @@ fn an_image_that_disagrees_with_the_worker_or_a_worker_that_failed_is_never_evid
     assert_eq!(code, 3, "{err}");
     assert_eq!(status(&out), ["verified", "failed"], "{err}");
     assert!(err.contains("does not match what the worker read"), "{err}");
+    // The snapshot is taken again under its name: the old report is not of it.
+    let snap = s.fake.snapshots("acme-forensics")[0]["selfLink"]
+        .as_str()
+        .unwrap()
+        .split("/compute/v1/")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    s.fake.retake_snapshot(&snap);
+    let (out, err, code) = acquire("web-1");
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["unchanged", "failed"], "{err}");
+    assert!(err.contains("taken again since"), "{err}");
     // A worker that reports an error; the error is data, shown plainly.
     s.fake.worker_fault(squall_gcp_fake::WorkerFault::Fails(
         "dd: \u{1b}[31mI/O error\u{1b}[0m".into(),
@@ -2348,5 +2387,13 @@ fn an_image_that_disagrees_with_the_worker_or_a_worker_that_failed_is_never_evid
         .iter()
         .filter(|e| e["kind"] == "action.failed" && e["payload"]["action"] == "image-snapshot")
         .count();
-    assert_eq!(failed, 2);
+    assert_eq!(failed, 3);
+    // Failed workers are not left behind.
+    let workers = s
+        .fake
+        .calls_to("/instances/squall-img-")
+        .iter()
+        .filter(|c| c.method == "DELETE")
+        .count();
+    assert!(workers >= 2, "{workers}");
 }

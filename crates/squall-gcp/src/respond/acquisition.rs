@@ -185,6 +185,7 @@ mod tests {
             labels: Default::default(),
             label_fingerprint: None,
             source_snapshot: None,
+            source_snapshot_id: None,
             disk_type: None,
             kms_key: None,
         };

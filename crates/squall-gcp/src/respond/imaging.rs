@@ -42,10 +42,15 @@ pub const WORKER_SCRIPT: &str = r#"#!/bin/bash
 set -u -o pipefail
 meta() { curl -sf -H 'Metadata-Flavor: Google' \
   "http://metadata.google.internal/computeMetadata/v1/instance/attributes/$1"; }
-out=$(meta squall-object)
-dev=/dev/disk/by-id/google-$(meta squall-device)
+out=$(meta squall-object) && [ -n "$out" ] || { poweroff; exit 1; }
 fail() { printf '%s\n' "$1" > /tmp/squall-error; gcloud storage cp /tmp/squall-error "$out.error"; poweroff; exit 1; }
+device=$(meta squall-device) && [ -n "$device" ] || fail "no squall-device in the metadata"
+snapshot_id=$(meta squall-snapshot-id) && [ -n "$snapshot_id" ] || fail "no squall-snapshot-id in the metadata"
+dev=/dev/disk/by-id/google-$device
 [ -b "$dev" ] || fail "no block device $dev"
+# Booted from the evidence (its root file system has the worker image's UUID): read nothing.
+root_disk=$(lsblk -no PKNAME "$(findmnt -no SOURCE /)")
+[ "$root_disk" != "$(basename "$(readlink -f "$dev")")" ] || fail "the worker booted from the evidence disk"
 device_bytes=$(blockdev --getsize64 "$dev") || fail "blockdev failed on $dev"
 python3 -c '
 import hashlib, json, sys
@@ -65,8 +70,9 @@ python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 r["device_bytes"] = int(sys.argv[2])
-json.dump(r, open(sys.argv[3], "w"))
-' /tmp/squall-read "$device_bytes" /tmp/squall-result || fail "writing the report failed"
+r["snapshot_id"] = sys.argv[3]
+json.dump(r, open(sys.argv[4], "w"))
+' /tmp/squall-read "$device_bytes" "$snapshot_id" /tmp/squall-result || fail "writing the report failed"
 gcloud storage cp /tmp/squall-result "$out.result" || fail "uploading the report failed"
 poweroff
 "#;
@@ -74,6 +80,9 @@ poweroff
 /// What a worker reports of its read, written beside the image object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Report {
+    /// The id of the snapshot it was told it reads (a snapshot taken again under the same
+    /// name has another, and an old report must not stand for it).
+    pub snapshot_id: String,
     pub sha256: String,
     /// Bytes it read and streamed.
     pub bytes: u64,
@@ -182,6 +191,16 @@ impl ImageSnapshot<'_> {
         ]
     }
 
+    /// What the folder holds of the image; a complete one only when the file is as long as
+    /// the disk (a checksum file left beside a shorter file vouches for nothing).
+    fn on_disk(&self, snap: &compute::Snapshot) -> OnDisk {
+        let disk_bytes = u64::try_from(snap.disk_size_gb).unwrap_or(0) << 30;
+        match image::on_disk(&self.dir, self.name()) {
+            OnDisk::Complete { bytes, .. } if bytes != disk_bytes => OnDisk::Absent,
+            here => here,
+        }
+    }
+
     /// The worker's report and error, if it wrote either.
     async fn reported(&self) -> Result<(Option<Report>, Option<String>), GcpError> {
         let object = self.object();
@@ -198,26 +217,38 @@ impl ImageSnapshot<'_> {
     }
 
     /// Runs the worker unless it already reported; its report.
-    async fn run_worker(&self, disk: &compute::Disk) -> Result<Report, GcpError> {
+    async fn run_worker(&self, snap: &compute::Snapshot) -> Result<Report, GcpError> {
         let (report, error) = self.reported().await?;
         if let Some(r) = report {
             return Ok(r);
         }
         let at = self.at();
         if let Some(e) = error {
-            return Err(worker_failed(&at, &self.gs(), &e));
+            let left = self.clean_up().await;
+            return Err(worker_failed(&at, &self.gs(), &e, &left));
         }
-        if compute::disk_if_any(&self.c, &self.disk()).await?.is_none() {
-            compute::insert_disk_from_snapshot(
-                &self.c,
-                &at.project,
-                &at.zone,
-                &format!("{}-{DEVICE}", at.name),
-                &self.snapshot,
-                &self.labels(),
-                None,
-            )
-            .await?;
+        match compute::disk_if_any(&self.c, &self.disk()).await? {
+            Some(d) if d.source_snapshot_id.as_deref() != Some(snap.id.as_str()) => {
+                return Err(GcpError::Invalid(format!(
+                    "{} exists but was not made from snapshot {} (id {}): not read (help: delete it and run again)",
+                    self.disk(),
+                    self.snapshot,
+                    snap.id
+                )));
+            }
+            Some(_) => {}
+            None => {
+                compute::insert_disk_from_snapshot(
+                    &self.c,
+                    &at.project,
+                    &at.zone,
+                    &format!("{}-{DEVICE}", at.name),
+                    &self.snapshot,
+                    &self.labels(),
+                    None,
+                )
+                .await?;
+            }
         }
         if compute::instance_if_any(&self.c, &at).await?.is_none() {
             let spec = compute::Worker {
@@ -233,6 +264,7 @@ impl ImageSnapshot<'_> {
                     ("startup-script".to_string(), WORKER_SCRIPT.to_string()),
                     ("squall-object".to_string(), self.gs()),
                     ("squall-device".to_string(), DEVICE.to_string()),
+                    ("squall-snapshot-id".to_string(), snap.id.clone()),
                 ],
                 labels: self.labels(),
             };
@@ -254,7 +286,7 @@ impl ImageSnapshot<'_> {
                 _ if tokio::time::Instant::now() >= deadline => {
                     return Err(GcpError::Invalid(format!(
                         "worker {at} still reading {} after {} s; it is left running (help: run the acquisition again to wait for it, or read its serial console: gcloud compute instances get-serial-port-output {} --zone {} --project {})",
-                        disk.path,
+                        self.snapshot,
                         self.wait.as_secs(),
                         at.name,
                         at.zone,
@@ -264,15 +296,12 @@ impl ImageSnapshot<'_> {
                 _ => tokio::time::sleep(self.poll).await,
             }
         }
-        match self.reported().await? {
-            (Some(r), _) => Ok(r),
-            (None, Some(e)) => Err(worker_failed(&at, &self.gs(), &e)),
-            (None, None) => Err(worker_failed(
-                &at,
-                &self.gs(),
-                "it stopped without a report",
-            )),
-        }
+        let (why, left) = match self.reported().await? {
+            (Some(r), _) => return Ok(r),
+            (None, Some(e)) => (e, self.clean_up().await),
+            (None, None) => ("it stopped without a report".to_string(), Vec::new()),
+        };
+        Err(worker_failed(&at, &self.gs(), &why, &left))
     }
 
     /// The worker and its disk deleted (never the snapshot, never the object): what could
@@ -292,12 +321,21 @@ impl ImageSnapshot<'_> {
 
     /// Downloads the object into the image file (resuming a download of the same object
     /// generation), hashing it in the same pass.
-    async fn download(&self, total: u64) -> Result<(String, u64, u64, i64), GcpError> {
+    async fn download(&self, expected: u64) -> Result<(String, u64, u64, i64), GcpError> {
         let dir = &self.dir;
         let name = self.name();
         std::fs::create_dir_all(dir).map_err(io(dir, "creating the image folder"))?;
         let path = image::raw_path(dir, name);
         let progress_path = image::progress_path(dir, name);
+        // A checksum file from an earlier image must not vouch for this one while it is
+        // being written (a crash before the first progress file would leave it complete).
+        let checksum = dir.join(format!("{name}.raw.sha256"));
+        match std::fs::remove_file(&checksum) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io(&checksum, "removing a stale checksum file")(e));
+            }
+            _ => {}
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -306,10 +344,14 @@ impl ImageSnapshot<'_> {
             .open(&path)
             .map_err(io(&path, "opening the image"))?;
         let mut hasher = Sha256::new();
+        let on_disk = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // Progress is believed only for bytes the file still holds, of an object this long.
         let previous: Option<Progress> = std::fs::read(&progress_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|p: &Progress| p.snapshot == name);
+            .filter(|p: &Progress| {
+                p.snapshot == name && p.committed <= on_disk && p.committed <= expected
+            });
         let (mut committed, generation) = match previous {
             Some(p) => {
                 image::rehash(&mut file, p.committed, |b| hasher.update(b))
@@ -325,6 +367,17 @@ impl ImageSnapshot<'_> {
             .map_err(io(&path, "sizing the image"))?;
         let mut position = committed;
         let mut since_sync = 0u64;
+        if let (Some(g), true) = (generation, committed == expected) {
+            // Every byte was synced before the last run stopped: nothing left to read.
+            file.sync_all().map_err(io(&path, "syncing the image"))?;
+            return Ok((
+                squall_core::digest::hex(&hasher.finalize()),
+                position,
+                resumed,
+                g,
+            ));
+        }
+        let object = self.gs();
         let d = storage::download(
             &self.storage,
             &self.worker.bucket,
@@ -332,6 +385,12 @@ impl ImageSnapshot<'_> {
             committed,
             generation,
             |d, chunk| {
+                if d.size != expected {
+                    return Err(GcpError::Invalid(format!(
+                        "{object} holds {} bytes, the worker reported {expected}; not downloaded",
+                        d.size
+                    )));
+                }
                 hasher.update(chunk);
                 // Runs of zeros are skipped, not written: the file is sparse where the disk
                 // never held data, and reads back the same.
@@ -358,13 +417,19 @@ impl ImageSnapshot<'_> {
                         .map_err(io(&progress_path, "writing progress"))?;
                     since_sync = 0;
                 }
-                (self.progress)(&self.snapshot, position, total);
+                (self.progress)(&self.snapshot, position, expected);
                 Ok(())
             },
         )
         .await;
         let d = match d {
             Ok(d) => d,
+            Err(e) if resumed > 0 && position == resumed => {
+                // The generation read on from may be gone (the object was written again):
+                // the next run starts over.
+                let _ = std::fs::remove_file(&progress_path);
+                return Err(e);
+            }
             Err(e) => {
                 let _ = file.sync_data();
                 return Err(e);
@@ -388,13 +453,26 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> GcpError {
     move |e| GcpError::Invalid(format!("{what} {on}: {e}"))
 }
 
-fn worker_failed(at: &InstanceRef, object: &str, why: &str) -> GcpError {
+/// A worker that did not image its disk. One that reported an error was deleted with its
+/// disk (`left` says what could not be); one that stopped without a word is kept for its
+/// serial console.
+fn worker_failed(at: &InstanceRef, object: &str, why: &str, left: &[String]) -> GcpError {
+    let help = if why.starts_with("it stopped without") {
+        format!(
+            "its serial console says why: gcloud compute instances get-serial-port-output {} --zone {} --project {}; then delete it and any {object}* objects, and run again",
+            at.name, at.zone, at.project
+        )
+    } else {
+        format!("delete {object}.error and any {object} object, and run again")
+    };
+    let left = if left.is_empty() {
+        String::new()
+    } else {
+        format!("; could not delete: {}", left.join("; "))
+    };
     GcpError::Invalid(format!(
-        "worker {at} did not image {object}: {} (help: its serial console says more: gcloud compute instances get-serial-port-output {} --zone {} --project {}; delete the worker and the error object to try again)",
+        "worker {at} did not image {object}: {} (help: {help}){left}",
         squall_core::text::shortened(why, 400),
-        at.name,
-        at.zone,
-        at.project
     ))
 }
 
@@ -464,7 +542,7 @@ impl Action for ImageSnapshot<'_> {
             )
             .into());
         }
-        let here = image::on_disk(&self.dir, self.name());
+        let here = self.on_disk(&snap);
         let worker = compute::instance_if_any(&self.c, &self.at())
             .await
             .map_err(err)?;
@@ -491,6 +569,11 @@ impl Action for ImageSnapshot<'_> {
             self.gs(),
             raw.display()
         ));
+        if self.worker.service_account == "default" {
+            p.notes.push(
+                "the worker runs as the project's default compute account, which often holds Editor: name one that can only write to the bucket with --worker-service-account".to_string(),
+            );
+        }
         if let OnDisk::Partial { committed } = here {
             p.notes.push(format!(
                 "resumes the download after the {committed} bytes already synced"
@@ -509,27 +592,37 @@ impl Action for ImageSnapshot<'_> {
             .map_err(err)?
             .ok_or_else(|| format!("{} is gone", self.snapshot))?;
         let disk_bytes = u64::try_from(snap.disk_size_gb).unwrap_or(0) << 30;
-        let source = compute::Disk {
-            path: snap.source_disk.clone(),
-            id: snap.source_disk_id.clone(),
-            size_gb: snap.disk_size_gb,
-            regional: false,
-            labels: Default::default(),
-            label_fingerprint: None,
-            source_snapshot: None,
-            disk_type: None,
-            kms_key: None,
-        };
-        let report = self.run_worker(&source).await.map_err(err)?;
-        let (sha256, bytes, resumed, generation) = self.download(disk_bytes).await.map_err(err)?;
+        let report = self.run_worker(&snap).await.map_err(err)?;
+        if report.snapshot_id != snap.id {
+            return Err(format!(
+                "{}.result reports snapshot id {}, but {} is id {} (taken again since): not this snapshot's image (help: delete {} and {}.result, and run again)",
+                self.gs(),
+                squall_core::text::shortened(&report.snapshot_id, 40),
+                self.snapshot,
+                snap.id,
+                self.gs(),
+                self.gs()
+            )
+            .into());
+        }
+        let (sha256, bytes, resumed, generation) =
+            self.download(report.bytes).await.map_err(err)?;
         let why = disagreements(&report, disk_bytes, &sha256, bytes);
         if !why.is_empty() {
             // Not an image: the next run downloads it again from the start.
             let _ = std::fs::remove_file(image::progress_path(&self.dir, self.name()));
+            let left = self.clean_up().await;
             return Err(format!(
-                "the image of {} does not match what the worker read: {}; no checksum written",
+                "the image of {} does not match what the worker read: {}; no checksum written (help: delete {} and {}.result so that a new worker reads the snapshot again{})",
                 self.snapshot,
-                why.join("; ")
+                why.join("; "),
+                self.gs(),
+                self.gs(),
+                if left.is_empty() {
+                    String::new()
+                } else {
+                    format!("; also left: {}", left.join("; "))
+                }
             )
             .into());
         }
@@ -551,7 +644,11 @@ impl Action for ImageSnapshot<'_> {
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        Ok(json!({"image": image::on_disk(&self.dir, self.name())}))
+        let snap = compute::snapshot(&self.c, self.project(), self.name())
+            .await
+            .map_err(err)?
+            .ok_or_else(|| format!("{} is gone", self.snapshot))?;
+        Ok(json!({"image": self.on_disk(&snap)}))
     }
 }
 
@@ -561,6 +658,7 @@ mod tests {
 
     fn report() -> Report {
         Report {
+            snapshot_id: "9".into(),
             sha256: "ab".repeat(32),
             bytes: 1 << 30,
             device_bytes: 1 << 30,
@@ -591,11 +689,14 @@ mod tests {
     #[test]
     fn a_report_is_data_checked_before_it_is_believed() {
         let ok = format!(
-            r#"{{"sha256": "{}", "bytes": 10, "device_bytes": 10}}"#,
+            r#"{{"snapshot_id": "9", "sha256": "{}", "bytes": 10, "device_bytes": 10}}"#,
             "AB".repeat(32)
         );
         assert_eq!(parse_report(ok.as_bytes()).unwrap().sha256, "ab".repeat(32));
-        assert!(parse_report(br#"{"sha256": "x", "bytes": 1, "device_bytes": 1}"#).is_err());
+        assert!(
+            parse_report(br#"{"snapshot_id": "9", "sha256": "x", "bytes": 1, "device_bytes": 1}"#)
+                .is_err()
+        );
         assert!(parse_report(br#"{"sha256": 5}"#).is_err());
         assert!(parse_report(b"\x1b[2J").is_err());
     }
@@ -616,5 +717,7 @@ mod tests {
         assert!(WORKER_SCRIPT.contains("/dev/disk/by-id/google-"));
         assert!(WORKER_SCRIPT.trim_end().ends_with("poweroff"));
         assert!(!WORKER_SCRIPT.contains("mount"), "never mounted");
+        assert!(WORKER_SCRIPT.contains("squall-snapshot-id"));
+        assert!(WORKER_SCRIPT.contains("booted from the evidence disk"));
     }
 }

@@ -720,8 +720,11 @@ pub struct Disk {
     pub labels: std::collections::BTreeMap<String, String>,
     /// What a label change must send back.
     pub label_fingerprint: Option<Vec<u8>>,
-    /// The snapshot it was made from, if any (its URL).
+    /// The snapshot it was made from, if any (its URL), and that snapshot's id (a snapshot
+    /// taken again under the same name has another).
     pub source_snapshot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_snapshot_id: Option<String>,
     /// Its type's URL (`.../diskTypes/pd-balanced`): a restored boot disk must be one the
     /// machine type can boot from.
     pub disk_type: Option<String>,
@@ -784,6 +787,7 @@ async fn disk_read(c: &Compute, path: &str) -> Result<Option<Disk>, GcpError> {
         labels: d.labels.into_iter().collect(),
         label_fingerprint: d.label_fingerprint.map(|f| f.to_vec()),
         source_snapshot: d.source_snapshot,
+        source_snapshot_id: d.source_snapshot_id,
         disk_type: d.r#type,
         kms_key: d.disk_encryption_key.and_then(|k| k.kms_key_name),
     }))
