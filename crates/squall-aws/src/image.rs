@@ -28,7 +28,7 @@ pub struct Image {
     pub resumed_bytes: u64,
 }
 
-pub use squall_core::image::{OnDisk, on_disk};
+pub use squall_core::image::{OnDisk, on_disk, on_disk_sized};
 
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 struct Progress {

@@ -81,6 +81,15 @@ pub fn on_disk(dir: &Path, name: &str) -> OnDisk {
     }
 }
 
+/// [`on_disk`], where a complete image must also be `bytes` long (when known): a checksum
+/// file left beside a file cut short, or of another disk, vouches for nothing.
+pub fn on_disk_sized(dir: &Path, name: &str, bytes: Option<u64>) -> OnDisk {
+    match on_disk(dir, name) {
+        OnDisk::Complete { bytes: have, .. } if bytes.is_some_and(|b| b != have) => OnDisk::Absent,
+        here => here,
+    }
+}
+
 /// Writes a progress file whole or not at all (through a rename), so that a crash leaves the
 /// last one that was true.
 pub fn save_progress(path: &Path, progress: &impl serde::Serialize) -> std::io::Result<()> {
@@ -144,6 +153,16 @@ mod tests {
                 bytes: 16
             }
         );
+        // A file of another length than the disk's is not the image its checksum was of.
+        assert!(matches!(
+            on_disk_sized(d, "snap-1", Some(16)),
+            OnDisk::Complete { .. }
+        ));
+        assert!(matches!(
+            on_disk_sized(d, "snap-1", None),
+            OnDisk::Complete { .. }
+        ));
+        assert_eq!(on_disk_sized(d, "snap-1", Some(1 << 30)), OnDisk::Absent);
         // A re-image under way: what is durable, whatever an earlier checksum says; extra
         // fields of a provider's own are read past, another image's progress is not this one's.
         let progress = progress_path(d, "snap-1");

@@ -295,7 +295,7 @@ impl Action for ImageSnapshot<'_> {
                 None => None,
             },
         };
-        let here = image::on_disk(&self.dir, &self.snapshot);
+        let here = image::on_disk_sized(&self.dir, &self.snapshot, volume_bytes(&snap));
         image_plan(&snap, instance.as_deref(), &self.dir, &here)
     }
 
@@ -316,8 +316,19 @@ impl Action for ImageSnapshot<'_> {
     }
 
     async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        Ok(json!({"image": image::on_disk(&self.dir, &self.snapshot)}))
+        let snap = ec2::snapshot(&self.c.ec2, &self.snapshot)
+            .await
+            .map_err(err)?;
+        let here = image::on_disk_sized(&self.dir, &self.snapshot, volume_bytes(&snap));
+        Ok(json!({"image": here}))
     }
+}
+
+/// How long a complete image of `snap` is: its volume's size.
+fn volume_bytes(snap: &ec2::Snapshot) -> Option<u64> {
+    snap.size_gib
+        .and_then(|g| u64::try_from(g).ok())
+        .map(|g| g << 30)
 }
 
 /// The plan to image `snap` (of `instance`, when known) into `dir`, where `here` is what is

@@ -195,10 +195,7 @@ impl ImageSnapshot<'_> {
     /// the disk (a checksum file left beside a shorter file vouches for nothing).
     fn on_disk(&self, snap: &compute::Snapshot) -> OnDisk {
         let disk_bytes = u64::try_from(snap.disk_size_gb).unwrap_or(0) << 30;
-        match image::on_disk(&self.dir, self.name()) {
-            OnDisk::Complete { bytes, .. } if bytes != disk_bytes => OnDisk::Absent,
-            here => here,
-        }
+        image::on_disk_sized(&self.dir, self.name(), Some(disk_bytes))
     }
 
     /// The worker's report and error, if it wrote either.
