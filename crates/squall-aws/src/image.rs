@@ -5,7 +5,6 @@
 //! as zeros. A `.progress` file next to the image records how far the image is durable, so an
 //! interrupted run resumes there (re-hashing what is already on disk) instead of starting over.
 
-use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -74,36 +73,22 @@ pub async fn image_snapshot(
 ) -> Result<Image, AwsError> {
     let client = &aws_sdk_ebs::Client::new(config);
     let list = ebs::list_blocks(client, snapshot).await?;
-    std::fs::create_dir_all(dir).map_err(io(dir, "creating the image folder"))?;
     let path = squall_core::image::raw_path(dir, snapshot);
     let progress_path = squall_core::image::progress_path(dir, snapshot);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io(&path, "opening the image"))?;
-
     let mut hasher = Sha256::new();
-    let mut committed = 0u64;
-    let previous: Option<Progress> = std::fs::read(&progress_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    if let Some(p) = previous
-        && p.snapshot == snapshot
-        && p.block_size == list.block_size
-        && p.volume_bytes == list.volume_bytes
-    {
-        committed = p.committed;
-        squall_core::image::rehash(&mut file, committed, |b| hasher.update(b))
-            .map_err(io(&path, "re-reading the image"))?;
-    }
+    let (file, resumed) = squall_core::image::reopen(
+        dir,
+        snapshot,
+        |p: &Progress| p.block_size == list.block_size && p.volume_bytes == list.volume_bytes,
+        |b| hasher.update(b),
+    )
+    .map_err(io(&path, "resuming the image"))?;
+    let mut file = file;
+    let committed = resumed.map_or(0, |(_, c)| c);
     let resumed_bytes = committed;
-    // Only what the progress file vouches for is kept; the rest must read as zeros until
-    // written (absent blocks are never written), whatever an earlier run left there.
-    file.set_len(committed)
-        .and_then(|_| file.set_len(list.volume_bytes))
+    // Only what the progress file vouches for is kept (`reopen` cut the file there); the rest
+    // must read as zeros until written (absent blocks are never written).
+    file.set_len(list.volume_bytes)
         .map_err(io(&path, "sizing the image"))?;
     let mut progress = Progress {
         snapshot: snapshot.to_string(),

@@ -98,6 +98,44 @@ pub fn save_progress(path: &Path, progress: &impl serde::Serialize) -> std::io::
     std::fs::rename(&tmp, path)
 }
 
+/// `name`'s image file in `dir`, opened to be written from where an earlier run left it
+/// durable: the progress file (of type `P`, a provider's own) is believed only when it is this
+/// image's, `accept` takes it (same block size, same object generation...) and the file still
+/// holds the bytes it vouches for; those bytes are then fed to `update` (the hasher, whose
+/// digest must cover every byte), and the file is cut to them. A checksum file left from an
+/// earlier image is removed first: it must not vouch for this one while it is written.
+/// Returns the file and the progress it resumes from.
+pub fn reopen<P: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    accept: impl FnOnce(&P) -> bool,
+    update: impl FnMut(&[u8]),
+) -> std::io::Result<(File, Option<(P, u64)>)> {
+    std::fs::create_dir_all(dir)?;
+    match std::fs::remove_file(dir.join(format!("{name}.raw.sha256"))) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(raw_path(dir, name))?;
+    let held = file.metadata()?.len();
+    let bytes = std::fs::read(progress_path(dir, name)).unwrap_or_default();
+    let resumed = serde_json::from_slice::<Durable>(&bytes)
+        .ok()
+        .filter(|d| d.snapshot == name && d.committed <= held)
+        .and_then(|d| Some((serde_json::from_slice::<P>(&bytes).ok()?, d.committed)))
+        .filter(|(p, _)| accept(p));
+    let committed = resumed.as_ref().map_or(0, |(_, c)| *c);
+    rehash(&mut file, committed, update)?;
+    file.set_len(committed)?;
+    file.seek(SeekFrom::Start(committed))?;
+    Ok((file, resumed))
+}
+
 /// Reads back the first `upto` bytes of `file` into `update` (a hasher), for a resumed image
 /// whose digest must still cover every byte.
 pub fn rehash(file: &mut File, upto: u64, mut update: impl FnMut(&[u8])) -> std::io::Result<()> {
@@ -178,6 +216,52 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(on_disk(d, "snap-1"), OnDisk::Complete { .. }));
+    }
+
+    #[test]
+    fn an_image_resumes_only_from_what_its_file_still_holds() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct P {
+            snapshot: String,
+            committed: u64,
+            generation: i64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let data: Vec<u8> = (0..4096u32).map(|i| (i % 7) as u8).collect();
+        std::fs::write(raw_path(d, "s"), &data).unwrap();
+        std::fs::write(
+            d.join("s.raw.sha256"),
+            format!("{}  s.raw\n", "ab".repeat(32)),
+        )
+        .unwrap();
+        let progress = |committed: u64| {
+            save_progress(
+                &progress_path(d, "s"),
+                &P {
+                    snapshot: "s".into(),
+                    committed,
+                    generation: 7,
+                },
+            )
+            .unwrap()
+        };
+        progress(1024);
+        let mut fed = Vec::new();
+        let (file, resumed) =
+            reopen::<P>(d, "s", |p| p.generation == 7, |b| fed.extend_from_slice(b)).unwrap();
+        assert_eq!(resumed.map(|(p, c)| (p.generation, c)), Some((7, 1024)));
+        assert_eq!(fed, data[..1024]);
+        assert_eq!(file.metadata().unwrap().len(), 1024);
+        assert!(!d.join("s.raw.sha256").exists(), "a stale checksum is gone");
+        // Another generation, or more than the file holds: started over.
+        let (_, resumed) = reopen::<P>(d, "s", |p| p.generation == 8, |_| {}).unwrap();
+        assert!(resumed.is_none());
+        progress(1024);
+        std::fs::write(raw_path(d, "s"), &data[..100]).unwrap();
+        let (file, resumed) = reopen::<P>(d, "s", |_| true, |_| {}).unwrap();
+        assert!(resumed.is_none());
+        assert_eq!(file.metadata().unwrap().len(), 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! (the worker's read, the device's, the disk's, the file's) agree. The worker and its copy
 //! of the disk are deleted afterwards; the snapshot and the object stay.
 
-use std::fs::OpenOptions;
+use std::borrow::Cow;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -222,7 +222,7 @@ impl ImageSnapshot<'_> {
         let at = self.at();
         if let Some(e) = error {
             let left = self.clean_up().await;
-            return Err(worker_failed(&at, &self.gs(), &e, &left));
+            return Err(worker_failed(&at, &self.gs(), Some(&e), &left));
         }
         match compute::disk_if_any(&self.c, &self.disk()).await? {
             Some(d) if d.source_snapshot_id.as_deref() != Some(snap.id.as_str()) => {
@@ -295,10 +295,10 @@ impl ImageSnapshot<'_> {
         }
         let (why, left) = match self.reported().await? {
             (Some(r), _) => return Ok(r),
-            (None, Some(e)) => (e, self.clean_up().await),
-            (None, None) => ("it stopped without a report".to_string(), Vec::new()),
+            (None, Some(e)) => (Some(e), self.clean_up().await),
+            (None, None) => (None, Vec::new()),
         };
-        Err(worker_failed(&at, &self.gs(), &why, &left))
+        Err(worker_failed(&at, &self.gs(), why.as_deref(), &left))
     }
 
     /// The worker and its disk deleted (never the snapshot, never the object): what could
@@ -321,47 +321,22 @@ impl ImageSnapshot<'_> {
     async fn download(&self, expected: u64) -> Result<(String, u64, u64, i64), GcpError> {
         let dir = &self.dir;
         let name = self.name();
-        std::fs::create_dir_all(dir).map_err(io(dir, "creating the image folder"))?;
         let path = image::raw_path(dir, name);
         let progress_path = image::progress_path(dir, name);
-        // A checksum file from an earlier image must not vouch for this one while it is
-        // being written (a crash before the first progress file would leave it complete).
-        let checksum = dir.join(format!("{name}.raw.sha256"));
-        match std::fs::remove_file(&checksum) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(io(&checksum, "removing a stale checksum file")(e));
-            }
-            _ => {}
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path, "opening the image"))?;
         let mut hasher = Sha256::new();
-        let on_disk = file.metadata().map(|m| m.len()).unwrap_or(0);
-        // Progress is believed only for bytes the file still holds, of an object this long.
-        let previous: Option<Progress> = std::fs::read(&progress_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|p: &Progress| {
-                p.snapshot == name && p.committed <= on_disk && p.committed <= expected
-            });
-        let (mut committed, generation) = match previous {
-            Some(p) => {
-                image::rehash(&mut file, p.committed, |b| hasher.update(b))
-                    .map_err(io(&path, "re-reading the image"))?;
-                (p.committed, Some(p.generation))
-            }
+        // Progress is believed only for an object this long.
+        let (mut file, resumed) = image::reopen(
+            dir,
+            name,
+            |p: &Progress| p.committed <= expected,
+            |b| hasher.update(b),
+        )
+        .map_err(io(&path, "resuming the image"))?;
+        let (mut committed, generation) = match resumed {
+            Some((p, c)) => (c, Some(p.generation)),
             None => (0, None),
         };
         let resumed = committed;
-        file.set_len(committed)
-            .map_err(io(&path, "sizing the image"))?;
-        file.seek(SeekFrom::Start(committed))
-            .map_err(io(&path, "sizing the image"))?;
         let mut position = committed;
         let mut since_sync = 0u64;
         if let (Some(g), true) = (generation, committed == expected) {
@@ -453,8 +428,8 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> GcpError {
 /// A worker that did not image its disk. One that reported an error was deleted with its
 /// disk (`left` says what could not be); one that stopped without a word is kept for its
 /// serial console.
-fn worker_failed(at: &InstanceRef, object: &str, why: &str, left: &[String]) -> GcpError {
-    let help = if why.starts_with("it stopped without") {
+fn worker_failed(at: &InstanceRef, object: &str, why: Option<&str>, left: &[String]) -> GcpError {
+    let help = if why.is_none() {
         format!(
             "its serial console says why: gcloud compute instances get-serial-port-output {} --zone {} --project {}; then delete it and any {object}* objects, and run again",
             at.name, at.zone, at.project
@@ -469,7 +444,9 @@ fn worker_failed(at: &InstanceRef, object: &str, why: &str, left: &[String]) -> 
     };
     GcpError::Invalid(format!(
         "worker {at} did not image {object}: {} (help: {help}){left}",
-        squall_core::text::shortened(why, 400),
+        why.map_or(Cow::Borrowed("it stopped without a report"), |why| {
+            squall_core::text::shortened(why, 400)
+        }),
     ))
 }
 
