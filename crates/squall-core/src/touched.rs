@@ -40,6 +40,9 @@ pub enum Kind {
     KeyPair,
     /// A firewall: a security group, a VPC firewall rule, a network security group.
     Firewall,
+    /// Block storage: a persistent disk (its id the whole path, `projects/P/zones/Z/disks/D`,
+    /// since a name is unique only in its zone or region).
+    Disk,
     Snapshot,
     Image,
     /// Object storage: a bucket or container.
@@ -70,6 +73,7 @@ impl Kind {
             Kind::Function => "functions",
             Kind::KeyPair => "key pairs",
             Kind::Firewall => "firewalls",
+            Kind::Disk => "disks",
             Kind::Snapshot => "snapshots",
             Kind::Image => "images",
             Kind::Bucket => "buckets",
@@ -96,6 +100,7 @@ impl Kind {
             Kind::Function => "function",
             Kind::KeyPair => "key_pair",
             Kind::Firewall => "firewall",
+            Kind::Disk => "disk",
             Kind::Snapshot => "snapshot",
             Kind::Image => "image",
             Kind::Bucket => "bucket",

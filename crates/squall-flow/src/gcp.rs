@@ -663,20 +663,9 @@ pub fn recover(
             };
             return respond::run(ctx, &rt, &r, &[action], show);
         }
-        Recover::Unshare {
-            what,
-            project,
-            name,
-            from,
-        } => {
-            let (c, r) = connect_at(&rt, target, r, place(std::iter::once(project.as_str())))?;
-            let action = verbs::Unshare {
-                c,
-                what,
-                project,
-                name,
-                from,
-            };
+        Recover::Unshare { what, from } => {
+            let (c, r) = connect_at(&rt, target, r, place(std::iter::once(what.project())))?;
+            let action = verbs::Unshare { c, what, from };
             return respond::run(ctx, &rt, &r, &[action], show);
         }
         Recover::Firewall {

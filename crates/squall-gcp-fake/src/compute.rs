@@ -472,43 +472,26 @@ fn answer(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
             if !exists {
                 return Err(ApiError::not_found(&key));
             }
-            let n = w.next();
-            let current = w
-                .iam_policies
-                .entry(key.clone())
-                .or_insert_with(|| json!({"version": 1, "bindings": [], "etag": fingerprint(n)}))
-                .clone();
-            if *verb == "getIamPolicy" && get {
-                return Ok(current);
-            }
-            if !post {
+            iam_policy(w, key, verb, get, post, &req.body["policy"])
+        }
+        // `disks.getIamPolicy` and `regionDisks.getIamPolicy` (and `set`): the same policy
+        // shape, asked of a disk in a zone or a region.
+        [
+            "compute",
+            "v1",
+            "projects",
+            _,
+            "zones" | "regions",
+            _,
+            "disks",
+            _,
+            verb @ ("getIamPolicy" | "setIamPolicy"),
+        ] => {
+            let key = req.segments[2..req.segments.len() - 1].join("/");
+            if !w.disks.contains_key(&key) {
                 return Err(ApiError::not_found(&key));
             }
-            let policy = &req.body["policy"];
-            if !policy["etag"].is_null() && policy["etag"] != current["etag"] {
-                return Err(ApiError::new(
-                    412,
-                    "conditionNotMet",
-                    "The etag of the policy does not match: it was changed since it was read.",
-                ));
-            }
-            let m = w.next();
-            let mut stored = json!({
-                "version": 1,
-                "bindings": policy["bindings"].as_array().cloned().unwrap_or_default(),
-                "etag": fingerprint(m),
-            });
-            if stored["bindings"].as_array().is_some_and(|b| {
-                b.iter()
-                    .any(|b| b["members"].as_array().is_none_or(|m| m.is_empty()))
-            }) {
-                return Err(ApiError::invalid(
-                    "A binding must have at least one member.",
-                ));
-            }
-            w.iam_policies.insert(key, stored.clone());
-            stored["kind"] = json!("compute#policy");
-            Ok(stored)
+            iam_policy(w, key, verb, get, post, &req.body["policy"])
         }
         ["compute", "v1", "projects", p, "global", "snapshots", name] if get => {
             let key = format!("projects/{p}/global/snapshots/{name}");
@@ -1250,6 +1233,53 @@ fn network(w: &World, key: &str) -> Value {
         "networkFirewallPolicyEnforcementOrder": order,
         "peerings": w.peerings.get(key).cloned().unwrap_or_default(),
     })
+}
+
+/// An IAM policy's read or write on a resource that exists (`key`): none stored reads as no
+/// bindings; a write must carry the etag last read (412 otherwise) and no empty binding.
+fn iam_policy(
+    w: &mut World,
+    key: String,
+    verb: &str,
+    get: bool,
+    post: bool,
+    policy: &Value,
+) -> Result<Value, ApiError> {
+    let n = w.next();
+    let current = w
+        .iam_policies
+        .entry(key.clone())
+        .or_insert_with(|| json!({"version": 1, "bindings": [], "etag": fingerprint(n)}))
+        .clone();
+    match (verb, get, post) {
+        ("getIamPolicy", true, _) => return Ok(current),
+        ("setIamPolicy", _, true) => {}
+        _ => return Err(ApiError::not_found(&key)),
+    }
+    if !policy["etag"].is_null() && policy["etag"] != current["etag"] {
+        return Err(ApiError::new(
+            412,
+            "conditionNotMet",
+            "The etag of the policy does not match: it was changed since it was read.",
+        ));
+    }
+    let m = w.next();
+    let mut stored = json!({
+        "version": 1,
+        "bindings": policy["bindings"].as_array().cloned().unwrap_or_default(),
+        "etag": fingerprint(m),
+    });
+    if stored["bindings"].as_array().is_some_and(|b| {
+        b.iter()
+            .any(|b| b["members"].as_array().is_none_or(|m| m.is_empty()))
+    }) {
+        return Err(ApiError::invalid(
+            "A binding must have at least one member.",
+        ));
+    }
+    w.iam_policies.insert(key, stored.clone());
+    stored["kind"] = json!("compute#policy");
+    Ok(stored)
 }
 
 #[cfg(test)]

@@ -385,6 +385,42 @@ impl GcpTargetArgs {
             .ok_or_else(|| GcpError::Invalid(why.to_string()))
     }
 
+    /// The snapshot, image or disk `recover gcp unshare` names (clap lets one through): a
+    /// name completed with `--project` (and a disk's with `--zone`), or a disk's whole path.
+    fn shareable(
+        &self,
+        snapshot: Option<String>,
+        image: Option<String>,
+        disk: Option<String>,
+    ) -> Result<crate::services::compute::Shareable, GcpError> {
+        let (noun, name) = match (snapshot, image, disk) {
+            (Some(s), _, _) => ("snapshots", s),
+            (_, Some(i), _) => ("images", i),
+            (_, _, Some(d)) => ("disks", d),
+            _ => unreachable!("clap requires one"),
+        };
+        let path = if noun == "disks" && name.starts_with("projects/") {
+            name.clone()
+        } else if noun == "disks" {
+            let project = self.project_named("--project names the project the disk is in")?;
+            let zone = self.zone.as_deref().ok_or_else(|| {
+                GcpError::Invalid(
+                    "--zone names the disk's zone (or give its path, projects/P/regions/R/disks/D for a regional disk)".to_string(),
+                )
+            })?;
+            format!("projects/{project}/zones/{zone}/disks/{name}")
+        } else {
+            let project = self.project_named("--project names the project it is in")?;
+            format!("projects/{project}/global/{noun}/{name}")
+        };
+        crate::services::compute::Shareable::parse(&path).ok_or_else(|| {
+            GcpError::Invalid(format!(
+                "{name:?} is not a {} name",
+                noun.trim_end_matches('s')
+            ))
+        })
+    }
+
     /// The instances named, completed with `--project` and `--zone`.
     pub fn instances(&self, names: &[String]) -> Result<Vec<InstanceRef>, GcpError> {
         names
@@ -726,28 +762,30 @@ pub enum RecoverGcp {
         #[command(flatten)]
         target: GcpTargetArgs,
     },
-    /// Stop sharing a snapshot or image with IAM members the attacker added (their own
+    /// Stop sharing a snapshot, image or disk with IAM members the attacker added (their own
     /// account, or `public`: allUsers and allAuthenticatedUsers).
     #[command(
         after_help = "The IAM policy is read, the members taken out of every binding (a binding \
         left empty goes) and written back with the etag it was read with, so a concurrent \
         change fails rather than being overwritten. Copies already made from it are out of \
         reach.\n\n\
+        A disk is named projects/P/zones/Z/disks/D or projects/P/regions/R/disks/D (as the \
+        audit logs name it), or D with --project and --zone.\n\n\
         Examples:\n  squall recover gcp unshare --snapshot web-1-snap --from user:mallory@evil.example --project acme-prod --case C-0001 --yes\n  \
-        squall recover gcp unshare --image golden-7 --from public --project acme-prod --case C-0001 --yes"
+        squall recover gcp unshare --image golden-7 --from public --project acme-prod --case C-0001 --yes\n  \
+        squall recover gcp unshare --disk projects/acme-prod/zones/europe-west1-b/disks/db-data --from public --case C-0001 --yes",
+        group = clap::ArgGroup::new("shared").required(true).multiple(false)
     )]
     Unshare {
         /// The snapshot's name.
-        #[arg(
-            long,
-            value_name = "NAME",
-            conflicts_with = "image",
-            required_unless_present = "image"
-        )]
+        #[arg(long, value_name = "NAME", group = "shared")]
         snapshot: Option<String>,
         /// The image's name.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", group = "shared")]
         image: Option<String>,
+        /// The disk: its path, or its name with --project and --zone.
+        #[arg(long, value_name = "DISK", group = "shared")]
+        disk: Option<String>,
         /// An IAM member to take out (`user:...`, `serviceAccount:...`, `group:...`,
         /// `domain:...`, `allUsers`) or `public` (repeatable).
         #[arg(long, value_name = "MEMBER", required = true)]
@@ -887,23 +925,12 @@ impl RecoverGcp {
             RecoverGcp::Unshare {
                 snapshot,
                 image,
+                disk,
                 from,
                 r,
                 target,
             } => {
-                use crate::services::compute::Shareable;
-                let (what, name) = match (snapshot, image) {
-                    (Some(s), _) => (Shareable::Snapshot, s),
-                    (None, Some(i)) => (Shareable::Image, i),
-                    (None, None) => unreachable!("clap requires one"),
-                };
-                if !crate::request::valid_name(&name) {
-                    return Err(GcpError::Invalid(format!(
-                        "{name:?} is not a {} name",
-                        what.noun()
-                    )));
-                }
-                let project = target.project_named("--project names the project it is in")?;
+                let what = target.shareable(snapshot, image, disk)?;
                 let mut members = Vec::new();
                 for m in from {
                     if m == "public" {
@@ -921,8 +948,6 @@ impl RecoverGcp {
                     target,
                     Recover::Unshare {
                         what,
-                        project,
-                        name,
                         from: members,
                     },
                 ));

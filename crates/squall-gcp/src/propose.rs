@@ -225,11 +225,12 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 }
             }
         }
-        Kind::Snapshot | Kind::Image => {
-            let noun = if r.kind == Kind::Snapshot {
-                "snapshots"
-            } else {
-                "images"
+        Kind::Snapshot | Kind::Image | Kind::Disk => {
+            // A disk's id is its whole path; a snapshot or image is named in its project.
+            let shared = || match r.kind {
+                Kind::Snapshot => global_of(r, "snapshots"),
+                Kind::Image => global_of(r, "images"),
+                _ => Shareable::parse(&r.id).map(|d| d.to_string()),
             };
             // Shared with everyone, or granted to members the record's policy delta names.
             for c in &r.changes {
@@ -249,13 +250,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                         .is_some_and(|d| d.starts_with("granted "));
                 if cut_short {
                     out.push(by_hand(
-                        step(
-                            Phase::Undo,
-                            "unshare",
-                            global_of(r, noun),
-                            by_attacker(c),
-                            &c.record,
-                        ),
+                        step(Phase::Undo, "unshare", shared(), by_attacker(c), &c.record),
                         "the record grants more than it lists, or in a form no verb takes: \
                          compare the policy with the record's and take them out with `squall \
                          recover gcp unshare --from MEMBER`",
@@ -265,13 +260,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 if from.is_empty() {
                     continue;
                 }
-                let mut s = step(
-                    Phase::Undo,
-                    "unshare",
-                    global_of(r, noun),
-                    by_attacker(c),
-                    &c.record,
-                );
+                let mut s = step(Phase::Undo, "unshare", shared(), by_attacker(c), &c.record);
                 s.with.insert("from".into(), from.join(","));
                 out.push(s);
             }
@@ -534,23 +523,16 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
             })
         }
         "unshare" => {
-            let (what, (p, n)) = global_parts(res, "snapshots")
-                .map(|x| (Shareable::Snapshot, x))
-                .or_else(|| global_parts(res, "images").map(|x| (Shareable::Image, x)))?;
+            let what = Shareable::parse(res)?;
             let from: Vec<String> = step
                 .with
                 .get("from")?
                 .split(',')
                 .map(String::from)
                 .collect();
-            from.iter().all(|m| valid_member(m)).then(|| {
-                Request::Recover(Recover::Unshare {
-                    what,
-                    project: p.to_string(),
-                    name: n.to_string(),
-                    from,
-                })
-            })
+            from.iter()
+                .all(|m| valid_member(m))
+                .then_some(Request::Recover(Recover::Unshare { what, from }))
         }
         _ => None,
     }
@@ -656,18 +638,16 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                 Vec::new(),
             )
         }
-        Request::Recover(Recover::Unshare {
-            what,
-            project,
-            name,
-            from,
-        }) => {
-            let flag = match what {
-                Shareable::Snapshot => "--snapshot",
-                Shareable::Image => "--image",
+        Request::Recover(Recover::Unshare { what, from }) => {
+            // A disk by its path (its zone or region in it), the others by name and project.
+            let mut flags = match &what {
+                Shareable::Snapshot { name, .. } => vec![format!("--snapshot={name}")],
+                Shareable::Image { name, .. } => vec![format!("--image={name}")],
+                Shareable::Disk { .. } | Shareable::RegionDisk { .. } => {
+                    vec![format!("--disk={what}")]
+                }
             };
             let public = PUBLIC.iter().all(|p| from.iter().any(|m| m == p));
-            let mut flags = vec![format!("{flag}={name}")];
             if public {
                 flags.push("--from=public".to_string());
             }
@@ -676,7 +656,9 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
                     .filter(|m| !(public && PUBLIC.contains(&m.as_str())))
                     .map(|m| format!("--from={m}")),
             );
-            flags.push(format!("--project={project}"));
+            if !matches!(&what, Shareable::Disk { .. } | Shareable::RegionDisk { .. }) {
+                flags.push(format!("--project={}", what.project()));
+            }
             with_case(&["recover", "gcp", "unshare"], flags, Vec::new())
         }
     })
@@ -856,6 +838,45 @@ mod tests {
             Some("granted roles/compute.imageUser to user:a@b.c, and 3 more".into());
         let s = steps(&r);
         assert!(s[0].by_hand.is_some() && request(&s[0], None).is_none());
+    }
+
+    #[test]
+    fn a_disk_shared_with_everyone_is_unshared_by_its_path() {
+        let path = "projects/acme-prod/regions/europe-west1/disks/db-data";
+        let r = touched(
+            Kind::Disk,
+            path,
+            None,
+            Change::Shared,
+            "v1.compute.regionDisks.setIamPolicy",
+        );
+        let s = steps(&r);
+        assert_eq!(
+            (s[0].action.as_str(), s[0].resource.as_str()),
+            ("unshare", path)
+        );
+        assert_eq!(
+            command_for(&s[0], "C-1").unwrap().join(" "),
+            format!("recover gcp unshare --disk={path} --from=public --case C-1")
+        );
+        let Some(Request::Recover(Recover::Unshare { what, from })) = request(&s[0], None) else {
+            panic!("an unshare request")
+        };
+        assert_eq!(what.to_string(), path);
+        assert_eq!(from, PUBLIC);
+        // A path the attacker bent (a zone that is no name, a project with a slash) is no verb's.
+        for bent in [
+            "projects/acme-prod/zones/Europe West/disks/db",
+            "projects/acme-prod/zones/z/disks/db/extra",
+            "projects/a/../zones/z/disks/db",
+        ] {
+            let r = touched(Kind::Disk, bent, None, Change::Shared, "x.setIamPolicy");
+            let s = steps(&r);
+            assert!(
+                s[0].by_hand.is_some() && request(&s[0], None).is_none(),
+                "{bent}"
+            );
+        }
     }
 
     #[test]

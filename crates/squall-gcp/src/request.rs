@@ -324,11 +324,9 @@ pub enum Recover {
         role: String,
         member: String,
     },
-    /// A snapshot or image no longer shared with these IAM members.
+    /// A snapshot, image or disk no longer shared with these IAM members.
     Unshare {
         what: crate::services::compute::Shareable,
-        project: String,
-        name: String,
         from: Vec<String>,
     },
 }

@@ -651,18 +651,20 @@ impl Record<'_> {
             let kind = match resource.as_deref() {
                 Some(r) if r.contains("/buckets/") => Kind::Bucket,
                 Some(r) if r.contains("/snapshots/") => Kind::Snapshot,
+                Some(r) if r.contains("/disks/") => Kind::Disk,
                 Some(r) if r.contains("/images/") => Kind::Image,
                 Some(r) if r.contains("/serviceAccounts/") => Kind::User,
                 _ => Kind::Resource,
             };
-            let id = if kind == Kind::Resource {
+            // A disk's name is unique only in its zone or region: its whole path names it.
+            let id = if matches!(kind, Kind::Resource | Kind::Disk) {
                 resource
             } else {
                 name
             };
             let granted = gcp_granted(self.member("protoPayload"));
             if public {
-                let change = if matches!(kind, Kind::Snapshot | Kind::Image) {
+                let change = if matches!(kind, Kind::Snapshot | Kind::Image | Kind::Disk) {
                     Shared
                 } else {
                     Opened
@@ -1446,6 +1448,23 @@ mod tests {
                 Kind::Bucket,
                 "exports",
                 Change::Opened,
+                None,
+                Some("IAM policy grants allUsers")
+            )]
+        );
+        // A disk is named by its whole path: `data` in another zone is another disk.
+        let (t, _) = touches(gcp(
+            "v1.compute.disks.setIamPolicy",
+            "projects/p/zones/europe-west1-b/disks/data",
+            json!({"request": {"policy": {"bindings": [{"role": "roles/compute.storageAdmin",
+                                            "members": ["allAuthenticatedUsers"]}]}}}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Disk,
+                "projects/p/zones/europe-west1-b/disks/data",
+                Change::Shared,
                 None,
                 Some("IAM policy grants allUsers")
             )]

@@ -1180,7 +1180,7 @@ fn a_network_policy_evaluated_first_fails_the_isolation_and_one_evaluated_after_
 }
 
 #[test]
-fn a_snapshot_or_image_shared_out_is_unshared_from_the_named_members_only() {
+fn a_snapshot_image_or_disk_shared_out_is_unshared_from_the_named_members_only() {
     let s = Setup::new();
     let snap = s.fake.add_snapshot(PROJECT, "web-1-snap");
     s.fake
@@ -1256,6 +1256,75 @@ fn a_snapshot_or_image_shared_out_is_unshared_from_the_named_members_only() {
         "--yes",
     ]);
     assert_eq!(status(&out), ["unchanged"]);
+
+    // Disks: a zonal one by name with --zone, a regional one by its path.
+    let zonal = format!("projects/{PROJECT}/zones/{ZONE}/disks/web-1");
+    let regional = s.fake.attach_regional_disk(WEB, "europe-west1", "web-data");
+    for disk in [&zonal, &regional] {
+        s.fake.share(
+            disk,
+            "roles/compute.storageAdmin",
+            "user:mallory@evil.example",
+        );
+        s.fake.share(disk, "roles/compute.viewer", "allUsers");
+        s.fake
+            .share(disk, "roles/compute.viewer", "group:sre@acme.example");
+    }
+    for named in [
+        vec!["--disk", "web-1", "--project", PROJECT, "--zone", ZONE],
+        vec!["--disk", &regional],
+    ] {
+        let mut args = vec!["recover", "gcp", "unshare"];
+        args.extend(named);
+        args.extend([
+            "--from",
+            "public",
+            "--from",
+            "user:mallory@evil.example",
+            "--case",
+            "C-0001",
+            "--yes",
+        ]);
+        let (out, err, code) = s.run(&args);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(status(&out), ["verified"], "{out:?}");
+    }
+    for disk in [&zonal, &regional] {
+        assert_eq!(
+            s.fake.iam_policy(disk).unwrap()["bindings"],
+            serde_json::json!([{"role": "roles/compute.viewer", "members": ["group:sre@acme.example"]}]),
+            "{disk}"
+        );
+    }
+    // The plan recorded who it was shared with before.
+    assert!(
+        s.ledger().iter().any(|e| e["kind"] == "action.planned"
+            && e["payload"]["plan"]["resource"] == serde_json::json!(regional)
+            && e["payload"]["plan"]["before"]["shared_with"]
+                .to_string()
+                .contains("user:mallory@evil.example")),
+        "no plan of {regional} with its members"
+    );
+    // A disk by name alone names no zone: refused, saying what is missing.
+    let out = s
+        .squall()
+        .args([
+            "recover",
+            "gcp",
+            "unshare",
+            "--disk",
+            "web-1",
+            "--from",
+            "public",
+            "--project",
+            PROJECT,
+            "--case",
+            "C-0001",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--zone"));
     // Not a member: refused before anything is read.
     let out = s
         .squall()
@@ -1646,6 +1715,9 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
     let backdoor = s.fake.add_service_account(PROJECT, "backdoor");
     let image = s.fake.add_image(PROJECT, "golden-7");
     s.fake.share(&image, "roles/compute.imageUser", "allUsers");
+    let disk = format!("projects/{PROJECT}/zones/{ZONE}/disks/web-1");
+    s.fake
+        .share(&disk, "roles/compute.storageAdmin", "allAuthenticatedUsers");
     s.fake.add_project(PROJECT, "organizations/42", &[]);
     let policy = "projects/acme-prod";
     s.fake
@@ -1736,6 +1808,14 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
             serde_json::json!({"request": {"sinkName": "projects/acme-prod/sinks/to-sec",
                 "sink": {"name": "to-sec", "disabled": true}, "updateMask": "disabled"}}),
         ),
+        by_contractor(
+            10,
+            "v1.compute.disks.setIamPolicy",
+            &disk,
+            z,
+            serde_json::json!({"request": {"policy": {"bindings": [
+                {"role": "roles/compute.storageAdmin", "members": ["allAuthenticatedUsers"]}]}}}),
+        ),
     ];
     s.hunt(&entries);
 
@@ -1789,6 +1869,7 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
         ),
         ("delete-log-exclusion", &exclusion),
         ("enable-log-sink", "projects/acme-prod/sinks/to-sec"),
+        ("unshare", &disk),
     ];
     for (action, resource) in &want {
         assert!(
@@ -1810,6 +1891,7 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
         "squall recover gcp delete-rule '--project=acme-prod' --case C-0001 -- allow-ssh-temp",
         "squall contain gcp instance --stop --case C-0001 -- projects/acme-prod/zones/europe-west1-b/instances/miner-1",
         "squall recover gcp unshare '--image=golden-7' '--from=public' '--project=acme-prod' --case C-0001",
+        "squall recover gcp unshare '--disk=projects/acme-prod/zones/europe-west1-b/disks/web-1' '--from=public' --case C-0001",
         "squall recover gcp remove-binding '--project=acme-prod' '--role=roles/owner' '--member=user:evil@example.net' --case C-0001",
     ] {
         assert!(table.contains(command), "{command} not in {table}");
@@ -1879,6 +1961,10 @@ fn respond_proposes_the_gcp_response_and_carries_it_out_step_by_step() {
             .unwrap()
             .to_string()
             .contains("allUsers")
+    );
+    assert_eq!(
+        s.fake.iam_policy(&disk).unwrap()["bindings"],
+        serde_json::json!([])
     );
     let after = common::json_of(s.squall().args(["respond", "C-0001", "--format", "json"]));
     let undone: Vec<&Value> = after

@@ -1,4 +1,4 @@
-//! What the attacker changed, undone: a snapshot or image shared out of the project (to their
+//! What the attacker changed, undone: a snapshot, image or disk shared out of the project (to their
 //! own account, or to everyone) no longer shared with them; a firewall rule they created
 //! deleted, once its whole description is in the plan; a role they granted taken back; a log
 //! exclusion they made deleted, a sink they disabled turned back on.
@@ -71,28 +71,17 @@ impl Action for DeleteRule {
 /// The members `--from public` stands for: anyone, signed in or not.
 pub const PUBLIC: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
 
-/// Take members out of a snapshot's or image's IAM policy.
+/// Take members out of a snapshot's, image's or disk's IAM policy.
 pub struct Unshare {
     pub c: Compute,
     pub what: Shareable,
-    pub project: String,
-    pub name: String,
     /// IAM members (`user:...`, `serviceAccount:...`, `domain:...`, `allUsers`, ...).
     pub from: Vec<String>,
 }
 
 impl Unshare {
-    fn path(&self) -> String {
-        format!(
-            "projects/{}/global/{}/{}",
-            self.project,
-            self.what.noun(),
-            self.name
-        )
-    }
-
     async fn state(&self) -> Result<Value, ActionError> {
-        let shared = compute::shared_with(&self.c, self.what, &self.project, &self.name)
+        let shared = compute::shared_with(&self.c, &self.what)
             .await
             .map_err(err)?;
         Ok(json!({"shared_with": shared}))
@@ -116,13 +105,13 @@ fn without(shared: &Value, from: &[String]) -> Value {
 
 impl Action for Unshare {
     fn resource(&self) -> String {
-        self.path()
+        self.what.to_string()
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         let after = without(&before, &self.from);
-        let mut p = Plan::new("unshare", &self.path(), before, after, true);
+        let mut p = Plan::new("unshare", &self.what.to_string(), before, after, true);
         p.notes.push(
             "copies already made from it (a disk, an image, a snapshot in their project) are out of reach".to_string(),
         );
@@ -130,7 +119,7 @@ impl Action for Unshare {
     }
 
     async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
-        compute::unshare(&self.c, self.what, &self.project, &self.name, &self.from)
+        compute::unshare(&self.c, &self.what, &self.from)
             .await
             .map_err(err)?;
         Ok(Value::Null)

@@ -1194,57 +1194,170 @@ pub async fn policies_first(c: &Compute, network: &str) -> Result<bool, GcpError
         == Some("BEFORE_CLASSIC_FIREWALL"))
 }
 
-/// What can be shared out of a project by its IAM policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What Compute lets an IAM policy share out of a project (to an attacker's account, or to
+/// everyone): a snapshot or image (global), a disk (in a zone or a region). Each names itself
+/// the way Google does.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shareable {
-    Snapshot,
-    Image,
+    Snapshot {
+        project: String,
+        name: String,
+    },
+    Image {
+        project: String,
+        name: String,
+    },
+    Disk {
+        project: String,
+        zone: String,
+        name: String,
+    },
+    RegionDisk {
+        project: String,
+        region: String,
+        name: String,
+    },
 }
 
 impl Shareable {
-    pub fn noun(self) -> &'static str {
+    /// Reads `projects/P/global/snapshots/N`, `projects/P/global/images/N`,
+    /// `projects/P/zones/Z/disks/N` or `projects/P/regions/R/disks/N`, every part checked: the
+    /// path may come from a log the attacker wrote.
+    pub fn parse(path: &str) -> Option<Shareable> {
+        use crate::request::{valid_name, valid_project};
+        let own = |s: &str| s.to_string();
+        let parts: Vec<&str> = path.split('/').collect();
+        let it = match parts.as_slice() {
+            ["projects", pr, "global", "snapshots", nm] => Shareable::Snapshot {
+                project: own(pr),
+                name: own(nm),
+            },
+            ["projects", pr, "global", "images", nm] => Shareable::Image {
+                project: own(pr),
+                name: own(nm),
+            },
+            ["projects", pr, "zones", z, "disks", nm] if valid_name(z) => Shareable::Disk {
+                project: own(pr),
+                zone: own(z),
+                name: own(nm),
+            },
+            ["projects", pr, "regions", r, "disks", nm] if valid_name(r) => Shareable::RegionDisk {
+                project: own(pr),
+                region: own(r),
+                name: own(nm),
+            },
+            _ => return None,
+        };
+        (valid_project(it.project()) && valid_name(it.name())).then_some(it)
+    }
+
+    pub fn project(&self) -> &str {
         match self {
-            Shareable::Snapshot => "snapshots",
-            Shareable::Image => "images",
+            Shareable::Snapshot { project, .. }
+            | Shareable::Image { project, .. }
+            | Shareable::Disk { project, .. }
+            | Shareable::RegionDisk { project, .. } => project,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Shareable::Snapshot { name, .. }
+            | Shareable::Image { name, .. }
+            | Shareable::Disk { name, .. }
+            | Shareable::RegionDisk { name, .. } => name,
+        }
+    }
+
+    /// What it is, in a message (`snapshot`, `disk`).
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Shareable::Snapshot { .. } => "snapshot",
+            Shareable::Image { .. } => "image",
+            Shareable::Disk { .. } | Shareable::RegionDisk { .. } => "disk",
         }
     }
 }
 
-async fn get_policy(
-    c: &Compute,
-    what: Shareable,
-    project: &str,
-    name: &str,
-) -> Result<model::Policy, GcpError> {
-    let on = format!("projects/{project}/global/{}/{name}", what.noun());
-    match what {
-        Shareable::Snapshot => c
-            .snapshots
-            .get_iam_policy()
-            .set_project(project)
-            .set_resource(name)
-            .send()
-            .await
-            .map_err(|e| GcpError::call("compute.snapshots.getIamPolicy", &on, e)),
-        Shareable::Image => c
-            .images
-            .get_iam_policy()
-            .set_project(project)
-            .set_resource(name)
-            .send()
-            .await
-            .map_err(|e| GcpError::call("compute.images.getIamPolicy", &on, e)),
+impl std::fmt::Display for Shareable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shareable::Snapshot { project, name } => {
+                write!(f, "projects/{project}/global/snapshots/{name}")
+            }
+            Shareable::Image { project, name } => {
+                write!(f, "projects/{project}/global/images/{name}")
+            }
+            Shareable::Disk {
+                project,
+                zone,
+                name,
+            } => write!(f, "projects/{project}/zones/{zone}/disks/{name}"),
+            Shareable::RegionDisk {
+                project,
+                region,
+                name,
+            } => write!(f, "projects/{project}/regions/{region}/disks/{name}"),
+        }
     }
 }
 
-/// Who a snapshot's or image's IAM policy lets in: `role member` pairs, sorted.
-pub async fn shared_with(
-    c: &Compute,
-    what: Shareable,
-    project: &str,
-    name: &str,
-) -> Result<Vec<String>, GcpError> {
-    let p = get_policy(c, what, project, name).await?;
+async fn get_policy(c: &Compute, what: &Shareable) -> Result<model::Policy, GcpError> {
+    let on = what.to_string();
+    let (call, read) = match what {
+        Shareable::Snapshot { project, name } => (
+            "compute.snapshots.getIamPolicy",
+            c.snapshots
+                .get_iam_policy()
+                .set_project(project)
+                .set_resource(name)
+                .send()
+                .await,
+        ),
+        Shareable::Image { project, name } => (
+            "compute.images.getIamPolicy",
+            c.images
+                .get_iam_policy()
+                .set_project(project)
+                .set_resource(name)
+                .send()
+                .await,
+        ),
+        Shareable::Disk {
+            project,
+            zone,
+            name,
+        } => (
+            "compute.disks.getIamPolicy",
+            c.disks
+                .get_iam_policy()
+                .set_project(project)
+                .set_zone(zone)
+                .set_resource(name)
+                .send()
+                .await,
+        ),
+        Shareable::RegionDisk {
+            project,
+            region,
+            name,
+        } => (
+            "compute.regionDisks.getIamPolicy",
+            c.region_disks
+                .get_iam_policy()
+                .set_project(project)
+                .set_region(region)
+                .set_resource(name)
+                .send()
+                .await,
+        ),
+    };
+    read.map_err(|e| GcpError::call(call, &on, e))
+}
+
+/// Who a snapshot's, image's or disk's IAM policy lets in: `role member` pairs, sorted.
+pub async fn shared_with(c: &Compute, what: &Shareable) -> Result<Vec<String>, GcpError> {
+    let p = get_policy(c, what).await?;
     let mut out: Vec<String> = p
         .bindings
         .iter()
@@ -1257,45 +1370,73 @@ pub async fn shared_with(
     Ok(out)
 }
 
-/// Removes `members` from every binding of a snapshot's or image's IAM policy (a binding left
-/// empty goes), sent with the etag it was read with, so a concurrent change fails rather than
-/// being overwritten.
-pub async fn unshare(
-    c: &Compute,
-    what: Shareable,
-    project: &str,
-    name: &str,
-    members: &[String],
-) -> Result<(), GcpError> {
-    let mut policy = get_policy(c, what, project, name).await?;
+/// Removes `members` from every binding of a snapshot's, image's or disk's IAM policy (a
+/// binding left empty goes), sent with the etag it was read with, so a concurrent change fails
+/// rather than being overwritten.
+pub async fn unshare(c: &Compute, what: &Shareable, members: &[String]) -> Result<(), GcpError> {
+    let mut policy = get_policy(c, what).await?;
     for b in &mut policy.bindings {
         b.members.retain(|m| !members.contains(m));
     }
     policy.bindings.retain(|b| !b.members.is_empty());
-    let body = model::GlobalSetPolicyRequest::new().set_policy(policy);
-    let on = format!("projects/{project}/global/{}/{name}", what.noun());
-    match what {
-        Shareable::Snapshot => c
-            .snapshots
-            .set_iam_policy()
-            .set_project(project)
-            .set_resource(name)
-            .set_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| GcpError::call("compute.snapshots.setIamPolicy", &on, e)),
-        Shareable::Image => c
-            .images
-            .set_iam_policy()
-            .set_project(project)
-            .set_resource(name)
-            .set_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| GcpError::call("compute.images.setIamPolicy", &on, e)),
-    }
+    let on = what.to_string();
+    let (call, written) = match what {
+        Shareable::Snapshot { project, name } => (
+            "compute.snapshots.setIamPolicy",
+            c.snapshots
+                .set_iam_policy()
+                .set_project(project)
+                .set_resource(name)
+                .set_body(model::GlobalSetPolicyRequest::new().set_policy(policy))
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Shareable::Image { project, name } => (
+            "compute.images.setIamPolicy",
+            c.images
+                .set_iam_policy()
+                .set_project(project)
+                .set_resource(name)
+                .set_body(model::GlobalSetPolicyRequest::new().set_policy(policy))
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Shareable::Disk {
+            project,
+            zone,
+            name,
+        } => (
+            "compute.disks.setIamPolicy",
+            c.disks
+                .set_iam_policy()
+                .set_project(project)
+                .set_zone(zone)
+                .set_resource(name)
+                .set_body(model::ZoneSetPolicyRequest::new().set_policy(policy))
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Shareable::RegionDisk {
+            project,
+            region,
+            name,
+        } => (
+            "compute.regionDisks.setIamPolicy",
+            c.region_disks
+                .set_iam_policy()
+                .set_project(project)
+                .set_region(region)
+                .set_resource(name)
+                .set_body(model::RegionSetPolicyRequest::new().set_policy(policy))
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+    };
+    written.map_err(|e| GcpError::call(call, &on, e))
 }
 
 /// The last segment of a resource URL (`.../zones/us-central1-a` → `us-central1-a`).
