@@ -632,6 +632,27 @@ pub fn recover(
                 .collect();
             return respond::run(ctx, &rt, &r, &actions, show);
         }
+        Recover::RestoreLogging { names, before } => {
+            // The configuration client acts; the entries client reads the audit log's history.
+            let (logging, entries) = client(&rt, target, r, |conn| async move {
+                use squall_gcp::services::logging;
+                Ok((
+                    logging::client(&conn).await?,
+                    logging::entries_client(&conn).await?,
+                ))
+            })?;
+            let r = r.at(place(names.iter().filter_map(|n| n.split('/').nth(1))));
+            let actions: Vec<_> = names
+                .into_iter()
+                .map(|name| verbs::RestoreLogConfig {
+                    logging: logging.clone(),
+                    entries: entries.clone(),
+                    name,
+                    before,
+                })
+                .collect();
+            return respond::run(ctx, &rt, &r, &actions, show);
+        }
         Recover::Instance { instance, snapshot } => {
             let compromise =
                 crate::case::compromised_at(&squall_case::CaseFile::load(&ctx.store()?, &r.case)?);

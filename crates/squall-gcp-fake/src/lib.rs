@@ -666,6 +666,16 @@ impl Fake {
         key
     }
 
+    /// Changes a log exclusion as an attacker's `exclusions.patch` would.
+    pub fn edit_exclusion(&self, key: &str, edit: impl FnOnce(&mut Value)) {
+        edit(
+            self.world()
+                .exclusions
+                .get_mut(key)
+                .expect("the exclusion exists"),
+        );
+    }
+
     /// A log exclusion as the API would return it now.
     pub fn exclusion(&self, key: &str) -> Option<Value> {
         self.world().exclusions.get(key).cloned()
@@ -680,6 +690,22 @@ impl Fake {
             .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
             .expect("the sink exists");
         sink["disabled"] = json!(disabled);
+    }
+
+    /// Changes a project's sink as an attacker's `sinks.update` would (or, `None`, deletes it).
+    pub fn edit_sink(&self, project: &str, name: &str, edit: impl FnOnce(&mut Value) -> bool) {
+        let mut w = self.world();
+        let all = w
+            .sinks
+            .get_mut(&format!("projects/{project}"))
+            .expect("the project has sinks");
+        let at = all
+            .iter()
+            .position(|s| s["name"] == json!(name))
+            .expect("the sink exists");
+        if !edit(&mut all[at]) {
+            all.remove(at);
+        }
     }
 
     /// A project's sink as the API would return it now.

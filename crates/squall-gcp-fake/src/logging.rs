@@ -1,7 +1,7 @@
 //! Cloud Logging v2: sinks as a test puts them (`GET /v2/{parent}/sinks`), and
 //! (`POST /v2/entries:list`) the entries a test puts in a project, filtered
-//! by the filter language's forms Squall sends (`logName=(... OR ...)`, `timestamp>=`,
-//! `timestamp<`, joined by `AND`) — any other filter is refused, as a fake should rather than
+//! by the filter language's forms Squall sends (`logName=(... OR ...)`,
+//! `protoPayload.serviceName="..."`, `timestamp>=`, `timestamp<`, joined by `AND`) — any other filter is refused, as a fake should rather than
 //! answer wrongly — ordered by timestamp and paged.
 
 use chrono::{DateTime, Utc};
@@ -27,6 +27,8 @@ const SEVERITIES: [(&str, i64); 9] = [
 #[derive(Default)]
 struct Filter {
     log_names: Option<Vec<String>>,
+    /// `protoPayload.serviceName="..."`: one service's audit entries.
+    service: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
@@ -55,6 +57,12 @@ fn parse(f: &str) -> Result<Filter, ApiError> {
                 return Err(unparseable(f));
             }
             out.log_names = Some(names);
+        } else if let Some(v) = term.strip_prefix("protoPayload.serviceName=") {
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+            match v {
+                Some(v) if !v.is_empty() && !v.contains('"') => out.service = Some(v.to_string()),
+                _ => return Err(unparseable(f)),
+            }
         } else if let Some(t) = term.strip_prefix("timestamp>=") {
             out.from = Some(time(t, f)?);
         } else if let Some(t) = term.strip_prefix("timestamp<") {
@@ -87,8 +95,61 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
         let sinks = w.sinks.get(&parent).cloned().unwrap_or_default();
         return Ok(json!({"sinks": sinks}));
     }
-    // One sink or exclusion: read, a sink updated (the fields its update mask names), an
-    // exclusion deleted.
+    // A sink made (`sinks.create`, writing as an identity of its own when asked), or an
+    // exclusion (`exclusions.create`); a name taken is 409.
+    if let ["v2", "projects", p, kind @ ("sinks" | "exclusions")] = s.as_slice()
+        && req.method == axum::http::Method::POST
+    {
+        let parent = format!("projects/{p}");
+        let name = req.body["name"].as_str().unwrap_or_default().to_string();
+        if name.is_empty() {
+            return Err(ApiError::invalid("name is required"));
+        }
+        let taken = || {
+            ApiError::new(
+                409,
+                "alreadyExists",
+                format!("{parent}/{kind}/{name} already exists"),
+            )
+        };
+        let mut doc = req.body.clone();
+        for f in ["disabled", "includeChildren"] {
+            if doc[f].is_null() && (*kind == "sinks" || f == "disabled") {
+                doc[f] = json!(false);
+            }
+        }
+        if *kind == "exclusions" {
+            let key = format!("{parent}/exclusions/{name}");
+            if w.exclusions.contains_key(&key) {
+                return Err(taken());
+            }
+            if doc["filter"].as_str().is_none_or(str::is_empty) {
+                return Err(ApiError::invalid("filter is required"));
+            }
+            w.exclusions.insert(key, doc.clone());
+            return Ok(doc);
+        }
+        if doc["destination"].as_str().is_none_or(str::is_empty) {
+            return Err(ApiError::invalid("destination is required"));
+        }
+        let n = w.next();
+        let all = w.sinks.entry(parent.clone()).or_default();
+        if all.iter().any(|x| x["name"] == json!(name)) {
+            return Err(taken());
+        }
+        doc["writerIdentity"] =
+            if req.query.get("uniqueWriterIdentity").map(String::as_str) == Some("true") {
+                json!(format!(
+                    "serviceAccount:service-{n}@gcp-sa-logging.iam.gserviceaccount.com"
+                ))
+            } else {
+                json!("serviceAccount:cloud-logs@system.gserviceaccount.com")
+            };
+        all.push(doc.clone());
+        return Ok(doc);
+    }
+    // One sink or exclusion: read, updated (the fields its update mask names), an exclusion
+    // deleted.
     if let ["v2", "projects", p, kind @ ("sinks" | "exclusions"), name] = s.as_slice() {
         let full = format!("projects/{p}/{kind}/{name}");
         let missing = || ApiError::not_found(&full);
@@ -96,6 +157,27 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
         return match (*kind, method) {
             ("exclusions", &axum::http::Method::GET) => {
                 w.exclusions.get(&full).cloned().ok_or_else(missing)
+            }
+            ("exclusions", &axum::http::Method::PATCH) => {
+                let mask = req
+                    .query
+                    .get("updateMask")
+                    .cloned()
+                    .ok_or_else(|| ApiError::invalid("updateMask is required"))?;
+                let e = w.exclusions.get_mut(&full).ok_or_else(missing)?;
+                for field in mask.split(',').map(str::trim) {
+                    e[field] = match (field, &req.body[field]) {
+                        ("disabled", Value::Null) => json!(false),
+                        ("filter" | "description", Value::Null) => json!(""),
+                        ("filter" | "description" | "disabled", v) => v.clone(),
+                        _ => {
+                            return Err(ApiError::invalid(format!(
+                                "Invalid update mask path: {field}"
+                            )));
+                        }
+                    };
+                }
+                Ok(e.clone())
             }
             ("exclusions", &axum::http::Method::DELETE) => w
                 .exclusions
@@ -138,6 +220,7 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                         "filter",
                         "description",
                         "includeChildren",
+                        "exclusions",
                     ]
                     .contains(&field)
                     {
@@ -149,6 +232,7 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                     // body omits is set to its default (false, empty), as Google does.
                     sink[field] = match (&req.body[field], field) {
                         (Value::Null, "disabled" | "includeChildren") => json!(false),
+                        (Value::Null, "exclusions") => json!([]),
                         (Value::Null, _) => json!(""),
                         (v, _) => v.clone(),
                     };
@@ -205,6 +289,10 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
             .log_names
             .as_ref()
             .is_none_or(|n| n.iter().any(|n| e["logName"] == json!(n)))
+            && filter
+                .service
+                .as_ref()
+                .is_none_or(|s| e["protoPayload"]["serviceName"] == json!(s))
             && filter.from.is_none_or(|f| t.is_some_and(|t| t >= f))
             && filter.to.is_none_or(|to| t.is_some_and(|t| t < to))
     });

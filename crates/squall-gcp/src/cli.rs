@@ -678,24 +678,34 @@ pub enum RecoverGcp {
         target: GcpTargetArgs,
     },
     /// Delete log exclusions the attacker made (what matches one is dropped before any sink or
-    /// bucket sees it), each once its filter is in the plan. What they dropped stays gone.
-    #[command(after_help = RESPONSE_HELP)]
+    /// bucket sees it), each once its filter is in the plan; or, with --as-before, put back
+    /// one they changed. What they dropped stays gone.
+    #[command(after_help = as_before_help())]
     LogExclusion {
         /// The exclusions (`projects/P/exclusions/NAME`, or NAME with --project).
         #[arg(required = true)]
         exclusions: Vec<String>,
+        /// Put each back as the project's audit log says it was just before TIME (RFC 3339:
+        /// the attacker's first change to it), instead of deleting it.
+        #[arg(long, value_name = "TIME")]
+        as_before: Option<chrono::DateTime<chrono::Utc>>,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
         target: GcpTargetArgs,
     },
     /// Turn log sinks the attacker disabled back on, with the destination and filter each
-    /// has (recorded in the plan).
-    #[command(after_help = RESPONSE_HELP)]
+    /// has (recorded in the plan); or, with --as-before, put back one they redirected,
+    /// narrowed or deleted.
+    #[command(after_help = as_before_help())]
     LogSink {
         /// The sinks (`projects/P/sinks/NAME`, or NAME with --project).
         #[arg(required = true)]
         sinks: Vec<String>,
+        /// Put each back as the project's audit log says it was just before TIME (RFC 3339:
+        /// the attacker's first change to it), instead of only enabling it.
+        #[arg(long, value_name = "TIME")]
+        as_before: Option<chrono::DateTime<chrono::Utc>>,
         #[command(flatten)]
         r: Response,
         #[command(flatten)]
@@ -825,15 +835,29 @@ impl RecoverGcp {
             }
             RecoverGcp::LogExclusion {
                 exclusions,
+                as_before,
                 r,
                 target,
             } => {
                 let names = logging_names(&exclusions, "exclusions", &target)?;
-                return Ok((r, target, Recover::DeleteExclusions(names)));
+                let what = match as_before {
+                    Some(before) => Recover::RestoreLogging { names, before },
+                    None => Recover::DeleteExclusions(names),
+                };
+                return Ok((r, target, what));
             }
-            RecoverGcp::LogSink { sinks, r, target } => {
+            RecoverGcp::LogSink {
+                sinks,
+                as_before,
+                r,
+                target,
+            } => {
                 let names = logging_names(&sinks, "sinks", &target)?;
-                return Ok((r, target, Recover::EnableSinks(names)));
+                let what = match as_before {
+                    Some(before) => Recover::RestoreLogging { names, before },
+                    None => Recover::EnableSinks(names),
+                };
+                return Ok((r, target, what));
             }
             RecoverGcp::Instance {
                 instance,
@@ -1102,6 +1126,20 @@ impl InventoryGcpArgs {
 }
 
 /// Sinks' or exclusions' names as `projects/P/KIND/NAME`, completed with `--project`.
+/// How `--as-before` finds what to put back, then the shared response help.
+fn as_before_help() -> String {
+    format!(
+        "With --as-before TIME, the project's Admin Activity audit log (kept 400 days) is read \
+        up to TIME and every call that made, changed or deleted the sink or exclusion is \
+        replayed: its settings then, and the records they come from, are in the plan. One whose \
+        making is not in the log (older than that, or made by Google, as _Default is) is left \
+        to restore by hand. A sink made again writes as a new identity, shown in the outcome: \
+        grant it write access on the destination.\n\n\
+        Example:\n  squall recover gcp log-sink to-sec --project acme-prod --as-before 2026-11-28T09:14:02Z --case C-0001 --yes\n\n\
+        {RESPONSE_HELP}"
+    )
+}
+
 fn logging_names(
     given: &[String],
     kind: &str,

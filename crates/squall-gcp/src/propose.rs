@@ -6,8 +6,8 @@
 //! copied; disable the service-account keys they made or used and the service accounts they
 //! made; delete the firewall rules they made, narrow the ones they opened; unshare what they
 //! shared with everyone; take the SSH keys they put in metadata out; take back the roles they
-//! granted; rotate a leaked key. What no verb does yet (a bucket's policy, a log sink) is a
-//! step by hand.
+//! granted; put a log sink or exclusion they changed back as the audit log says it was; rotate
+//! a leaked key. What no verb does yet (a bucket's policy) is a step by hand.
 //!
 //! Every name comes from a log the attacker wrote. A step names its resource the way Google
 //! does (`projects/P/zones/Z/instances/N`), built only from parts that pass the same checks the
@@ -72,7 +72,9 @@ fn granted(detail: Option<&str>) -> Option<Vec<(String, String)>> {
 /// The steps for one resource, unnumbered (the caller orders and numbers a proposal's steps).
 /// A resource seen only through a shared address gets none: it may be a bystander's.
 pub fn steps(r: &Resource) -> Vec<Step> {
-    if r.address_only || r.provider != Some(Provider::Gcp) || r.deleted() {
+    // A deleted sink is the one resource whose deletion is undone: made again as it was.
+    if r.address_only || r.provider != Some(Provider::Gcp) || (r.deleted() && r.kind != Kind::Trail)
+    {
         return Vec::new();
     }
     let changed = |c: Change| r.changes.iter().find(|x| x.change == c);
@@ -356,6 +358,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
         Kind::Trail
             if !r.id.starts_with("exclusions/")
                 && changed(Change::Modified).is_none()
+                && changed(Change::Deleted).is_none()
                 && changed(Change::Stopped)
                     .is_some_and(|c| c.detail.as_deref() == Some("log sink disabled")) =>
         {
@@ -372,6 +375,46 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 by_attacker(c),
                 &c.record,
             ));
+        }
+        // A sink redirected, narrowed or deleted, an exclusion widened: put back as the
+        // project's audit log says it was just before the first of these changes.
+        Kind::Trail
+            if r.changes.iter().any(|c| {
+                matches!(c.change, Change::Modified | Change::Deleted)
+                    && c.detail.as_deref().is_some_and(|d| d.starts_with("log "))
+            }) =>
+        {
+            let c = r
+                .changes
+                .iter()
+                .find(|c| {
+                    matches!(
+                        c.change,
+                        Change::Stopped | Change::Modified | Change::Deleted
+                    )
+                })
+                .expect("matched");
+            let (kind, action) = match r.id.strip_prefix("exclusions/") {
+                Some(_) => ("", "restore-log-exclusion"),
+                None => ("sinks/", "restore-log-sink"),
+            };
+            let name = r
+                .account
+                .as_deref()
+                .map(|p| format!("projects/{p}/{kind}{}", r.id))
+                .filter(|n| {
+                    valid_logging_name(
+                        n,
+                        if kind.is_empty() {
+                            "exclusions"
+                        } else {
+                            "sinks"
+                        },
+                    )
+                });
+            let mut s = step(Phase::Undo, action, name, by_attacker(c), &c.record);
+            s.with.insert("before".into(), c.record.time.clone());
+            out.push(s);
         }
         Kind::Bucket | Kind::Trail => {
             if let Some(c) = last {
@@ -511,6 +554,20 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
             .then(|| Request::Recover(Recover::DeleteExclusions(vec![res.to_string()]))),
         "enable-log-sink" => valid_logging_name(res, "sinks")
             .then(|| Request::Recover(Recover::EnableSinks(vec![res.to_string()]))),
+        "restore-log-sink" | "restore-log-exclusion" => {
+            let kind = if step.action == "restore-log-sink" {
+                "sinks"
+            } else {
+                "exclusions"
+            };
+            let before = chrono::DateTime::parse_from_rfc3339(step.with.get("before")?).ok()?;
+            valid_logging_name(res, kind).then(|| {
+                Request::Recover(Recover::RestoreLogging {
+                    names: vec![res.to_string()],
+                    before: before.with_timezone(&chrono::Utc),
+                })
+            })
+        }
         "remove-iam-binding" => {
             let (role, member) = (step.with.get("role")?, step.with.get("member")?);
             let holder = res.strip_suffix(&format!(":{role}:{member}"))?;
@@ -611,6 +668,21 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
         }
         Request::Recover(Recover::EnableSinks(names)) => {
             with_case(&["recover", "gcp", "log-sink"], Vec::new(), names)
+        }
+        Request::Recover(Recover::RestoreLogging { names, before }) => {
+            let verb = if names.iter().all(|n| n.contains("/sinks/")) {
+                "log-sink"
+            } else {
+                "log-exclusion"
+            };
+            with_case(
+                &["recover", "gcp", verb],
+                vec![format!(
+                    "--as-before={}",
+                    before.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                )],
+                names,
+            )
         }
         Request::Recover(Recover::Instance { instance, snapshot }) => with_case(
             &["recover", "gcp", "instance"],
@@ -892,15 +964,46 @@ mod tests {
         let s = steps(&sink);
         assert_eq!(s[0].action, "enable-log-sink");
         assert_eq!(s[0].resource, "projects/acme-prod/sinks/to-sec");
-        // Pointed elsewhere as well, before or after: enabling it could send the logs to the
-        // attacker, so it is reviewed by hand.
+        // Pointed elsewhere as well: enabling it could send the logs to the attacker, so it is
+        // put back as it was before the first change, from the project's audit log.
         let mut redirected = sink.clone();
         let mut modified = redirected.changes[0].clone();
         modified.change = Change::Modified;
         modified.detail = Some("log sink".into());
-        redirected.changes.insert(0, modified);
+        redirected.changes.push(modified);
         let s = steps(&redirected);
-        assert!(s.iter().all(|s| s.by_hand.is_some()), "{s:?}");
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].action, "restore-log-sink");
+        assert_eq!(
+            command_for(&s[0], "C-1").unwrap().join(" "),
+            "recover gcp log-sink --as-before=2026-11-28T10:00:00Z --case C-1 -- projects/acme-prod/sinks/to-sec"
+        );
+        // Deleted: made again the same way (a deleted sink is the one deletion undone).
+        let mut deleted = sink.clone();
+        deleted.changes[0].change = Change::Deleted;
+        deleted.changes[0].detail = Some("log sink".into());
+        assert_eq!(steps(&deleted)[0].action, "restore-log-sink");
+        assert!(matches!(
+            request(&steps(&deleted)[0], None),
+            Some(Request::Recover(Recover::RestoreLogging { names, .. })) if names == ["projects/acme-prod/sinks/to-sec"]
+        ));
+        // A time that is not one leaves no request: nothing runs on a bent record.
+        let mut bent = steps(&deleted)[0].clone();
+        bent.with.insert("before".into(), "yesterday".into());
+        assert!(request(&bent, None).is_none());
+        // An exclusion widened: put back too, by the exclusion verb.
+        let mut widened = touched(
+            Kind::Trail,
+            "exclusions/noisy",
+            None,
+            Change::Modified,
+            "google.logging.v2.ConfigServiceV2.UpdateExclusion",
+        );
+        widened.changes[0].detail = Some("log exclusion changed".into());
+        assert_eq!(
+            command_for(&steps(&widened)[0], "C-1").unwrap().join(" "),
+            "recover gcp log-exclusion --as-before=2026-11-28T10:00:00Z --case C-1 -- projects/acme-prod/exclusions/noisy"
+        );
         // An exclusion of the same name is its own resource.
         let mut exclusion = touched(
             Kind::Trail,

@@ -311,6 +311,12 @@ pub enum Recover {
     DeleteExclusions(Vec<String>),
     /// Log sinks the attacker disabled (`projects/P/sinks/NAME`), enabled.
     EnableSinks(Vec<String>),
+    /// Log sinks or exclusions (`projects/P/sinks/NAME`, `projects/P/exclusions/NAME`) put
+    /// back as the project's audit log says they were just before `before`.
+    RestoreLogging {
+        names: Vec<String>,
+        before: chrono::DateTime<chrono::Utc>,
+    },
     /// An instance's boot disk replaced with one made from `snapshot`
     /// (`projects/P/global/snapshots/S`), the old one kept.
     Instance {

@@ -714,6 +714,14 @@ impl Record<'_> {
                 // Named `exclusions/NAME`: a sink of the same name is another resource.
                 .map(|n| format!("exclusions/{n}"));
             touch(Kind::Trail, id, Created).map(|t| t.detail(said("log exclusion")))
+        } else if method.ends_with("ConfigServiceV2.UpdateExclusion") {
+            // Widened, it drops more before any sink sees it; narrowed or disabled, less.
+            let id = resource
+                .clone()
+                .or_else(|| req.and_then(|r| r.first_text("name")))
+                .filter(|r| r.contains("/exclusions/"))
+                .map(|r| format!("exclusions/{}", last_segment(&r)));
+            touch(Kind::Trail, id, Modified).map(|t| t.detail(said("log exclusion changed")))
         } else {
             None
         };

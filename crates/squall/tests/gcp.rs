@@ -2483,3 +2483,261 @@ fn an_image_that_disagrees_with_the_worker_or_a_worker_that_failed_is_never_evid
         .count();
     assert!(workers >= 2, "{workers}");
 }
+
+/// An Admin Activity entry of Logging's own (a sink or exclusion made, changed, deleted).
+fn logging_call(time: &str, who: &str, method: &str, resource: &str, request: Value) -> Value {
+    serde_json::json!({
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "status": {},
+            "authenticationInfo": {"principalEmail": who},
+            "requestMetadata": {"callerIp": "185.220.101.34"},
+            "serviceName": "logging.googleapis.com",
+            "methodName": format!("google.logging.v2.ConfigServiceV2.{method}"),
+            "resourceName": resource,
+            "request": request,
+        },
+        "insertId": format!("{method}-{time}"),
+        "resource": {"type": "logging_sink", "labels": {"project_id": PROJECT}},
+        "timestamp": time,
+        "severity": "NOTICE",
+        "logName": "projects/acme-prod/logs/cloudaudit.googleapis.com%2Factivity",
+    })
+}
+
+#[test]
+fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_log_says_it_was() {
+    let s = Setup::new();
+    let admin = "platform@acme.example";
+    let evil = "contractor-7@acme.example";
+    let sec = "logging.googleapis.com/projects/acme-sec/locations/global/buckets/audit";
+    let archive = "storage.googleapis.com/acme-archive";
+    s.fake.add_sink("projects/acme-prod", "to-sec", sec, false);
+    s.fake.add_exclusion(
+        PROJECT,
+        "noisy",
+        "severity<INFO AND resource.type=gce_instance",
+    );
+    // Their history, as the project's audit log holds it: the organization's calls, then the
+    // attacker's.
+    let sink = "projects/acme-prod/sinks/to-sec";
+    let exclusion = "projects/acme-prod/exclusions/noisy";
+    let history = [
+        logging_call(
+            "2026-01-05T09:00:00Z",
+            admin,
+            "CreateSink",
+            sink,
+            serde_json::json!({
+            "parent": "projects/acme-prod", "sink": {"name": "to-sec", "destination": sec,
+            "filter": "logName:\"cloudaudit.googleapis.com\""}}),
+        ),
+        logging_call(
+            "2026-01-05T09:01:00Z",
+            admin,
+            "CreateSink",
+            "projects/acme-prod/sinks/archive",
+            serde_json::json!({"parent": "projects/acme-prod", "sink": {"name": "archive",
+            "destination": archive, "filter": "severity>=WARNING"}}),
+        ),
+        logging_call(
+            "2026-01-05T09:02:00Z",
+            admin,
+            "CreateExclusion",
+            "projects/acme-prod",
+            serde_json::json!({"parent": "projects/acme-prod", "exclusion": {"name": "noisy",
+            "filter": "severity<INFO AND resource.type=gce_instance"}}),
+        ),
+        logging_call(
+            "2026-06-01T12:00:00Z",
+            admin,
+            "UpdateSink",
+            sink,
+            serde_json::json!({
+            "sinkName": sink, "updateMask": "description",
+            "sink": {"description": "security copy"}}),
+        ),
+    ];
+    let attack = vec![
+        logging_call(
+            "2026-11-28T10:01:00Z",
+            evil,
+            "UpdateSink",
+            sink,
+            serde_json::json!({
+            "sinkName": sink, "updateMask": "destination,filter",
+            "sink": {"destination": "storage.googleapis.com/evil-drop", "filter": "NOT logName:cloudaudit"}}),
+        ),
+        logging_call(
+            "2026-11-28T10:02:00Z",
+            evil,
+            "UpdateExclusion",
+            exclusion,
+            serde_json::json!({
+            "name": exclusion, "updateMask": "filter", "exclusion": {"filter": "logName:cloudaudit"}}),
+        ),
+        logging_call(
+            "2026-11-28T10:03:00Z",
+            evil,
+            "DeleteSink",
+            "projects/acme-prod/sinks/archive",
+            serde_json::json!({"sinkName": "projects/acme-prod/sinks/archive"}),
+        ),
+        logging_call(
+            "2026-11-28T10:04:00Z",
+            evil,
+            "UpdateSink",
+            "projects/acme-prod/sinks/_Default",
+            serde_json::json!({"sinkName": "projects/acme-prod/sinks/_Default", "updateMask": "filter",
+            "sink": {"filter": "severity>=EMERGENCY"}}),
+        ),
+    ];
+    s.fake
+        .add_log_entries(PROJECT, history.iter().chain(&attack).cloned());
+    // What Google holds now: the attacker's settings (and `_Default`, made by Google).
+    s.fake.edit_sink(PROJECT, "to-sec", |x| {
+        x["description"] = "security copy".into();
+        x["destination"] = "storage.googleapis.com/evil-drop".into();
+        x["filter"] = "NOT logName:cloudaudit".into();
+        true
+    });
+    let kept_identity = s.fake.sink(PROJECT, "to-sec").unwrap()["writerIdentity"].clone();
+    s.fake.add_sink(
+        "projects/acme-prod",
+        "_Default",
+        "logging.googleapis.com/projects/acme-prod/locations/global/buckets/_Default",
+        false,
+    );
+    s.fake.edit_sink(PROJECT, "_Default", |x| {
+        x["filter"] = "severity>=EMERGENCY".into();
+        true
+    });
+    s.fake
+        .edit_exclusion(exclusion, |e| e["filter"] = "logName:cloudaudit".into());
+    s.hunt(&attack);
+
+    // The proposal: each put back as it was just before the attacker's change to it.
+    let proposed = common::json_of(s.squall().args(["respond", "C-0001", "--format", "json"]));
+    let steps: Vec<(String, String, String)> = proposed
+        .as_array()
+        .unwrap_or_else(|| panic!("{proposed}"))
+        .iter()
+        .map(|x| {
+            (
+                x["action"].as_str().unwrap_or_default().to_string(),
+                x["resource"].as_str().unwrap_or_default().to_string(),
+                x["with"]["before"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (action, resource, at) in [
+        ("restore-log-sink", sink, "2026-11-28T10:01:00.000Z"),
+        ("restore-log-exclusion", exclusion, "2026-11-28T10:02:00.000Z"),
+        (
+            "restore-log-sink",
+            "projects/acme-prod/sinks/archive",
+            "2026-11-28T10:03:00.000Z",
+        ),
+        (
+            "restore-log-sink",
+            "projects/acme-prod/sinks/_Default",
+            "2026-11-28T10:04:00.000Z",
+        ),
+    ] {
+        assert!(
+            steps
+                .iter()
+                .any(|(a, r, before)| a == action && r == resource && before == at),
+            "no {action} of {resource} before {at} in {steps:#?}"
+        );
+    }
+
+    // Redirected and narrowed: back to the destination, filter and description it had.
+    let restore = |verb: &str, name: &str, at: &str| {
+        s.run(&[
+            "recover",
+            "gcp",
+            verb,
+            name,
+            "--project",
+            PROJECT,
+            "--as-before",
+            at,
+            "--case",
+            "C-0001",
+            "--yes",
+        ])
+    };
+    let (out, err, code) = restore("log-sink", "to-sec", "2026-11-28T10:01:00Z");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"], "{out:?}");
+    let now = s.fake.sink(PROJECT, "to-sec").unwrap();
+    assert_eq!(now["destination"], sec);
+    assert_eq!(now["filter"], "logName:\"cloudaudit.googleapis.com\"");
+    assert_eq!(now["description"], "security copy");
+    assert_eq!(now["writerIdentity"], kept_identity);
+    // The plan said where the settings came from, and what they replaced.
+    let planned = s
+        .ledger()
+        .into_iter()
+        .find(|e| e["kind"] == "action.planned" && e["payload"]["plan"]["resource"] == sink)
+        .expect("the plan recorded");
+    let plan = &planned["payload"]["plan"];
+    assert_eq!(
+        plan["before"]["destination"],
+        "storage.googleapis.com/evil-drop"
+    );
+    assert!(
+        plan["notes"]
+            .to_string()
+            .contains("CreateSink-2026-01-05T09:00:00Z"),
+        "{plan}"
+    );
+    // Again: already so.
+    let (out, _, code) = restore("log-sink", "to-sec", "2026-11-28T10:01:00Z");
+    assert_eq!((code, status(&out)), (0, vec!["unchanged"]));
+
+    // Widened: the exclusion's filter put back.
+    let (out, err, code) = restore("log-exclusion", "noisy", "2026-11-28T10:02:00Z");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    assert_eq!(
+        s.fake.exclusion(exclusion).unwrap()["filter"],
+        "severity<INFO AND resource.type=gce_instance"
+    );
+
+    // Deleted: made again, writing as a new identity the outcome names.
+    let (out, err, code) = restore("log-sink", "archive", "2026-11-28T10:03:00Z");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status(&out), ["verified"]);
+    let made = s.fake.sink(PROJECT, "archive").expect("made again");
+    assert_eq!(
+        (made["destination"].as_str(), made["filter"].as_str()),
+        (Some(archive), Some("severity>=WARNING"))
+    );
+    assert!(err.contains("new identity"), "{err}");
+    assert_eq!(out[0]["observed"]["writerIdentity"], made["writerIdentity"]);
+
+    // Made by Google, never in the log: nothing guessed, the failure says to do it by hand.
+    let (out, err, code) = restore("log-sink", "_Default", "2026-11-28T10:04:00Z");
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(status(&out), ["failed"]);
+    assert!(
+        out[0]["error"].as_str().unwrap().contains("by hand"),
+        "{out:?}"
+    );
+    assert_eq!(
+        s.fake.sink(PROJECT, "_Default").unwrap()["filter"],
+        "severity>=EMERGENCY"
+    );
+    // Just before its creation it did not exist: nothing to put back either.
+    let (out, _, code) = restore("log-sink", "archive", "2026-01-05T09:00:30Z");
+    assert_eq!(code, 3);
+    assert!(
+        out[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no complete record"),
+        "{out:?}"
+    );
+}

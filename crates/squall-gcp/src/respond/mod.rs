@@ -12,13 +12,17 @@
 //! - `ssh.rs`: SSH keys in instance and project metadata;
 //! - `recovery.rs`: back to a good state (a world-open firewall rule narrowed or removed, a
 //!   boot disk replaced from a snapshot);
-//! - `undo.rs`: what the attacker changed, undone (a snapshot or image shared out, a firewall
-//!   rule they created, a role they granted, a log exclusion they made, a sink they disabled).
+//! - `undo.rs`: what the attacker changed, undone (a snapshot, image or disk shared out, a
+//!   firewall rule they created, a role they granted, a log exclusion they made, a sink they
+//!   disabled);
+//! - `logconfig.rs`: a sink or exclusion they changed or deleted, put back as the audit log
+//!   says it was before.
 
 mod acquisition;
 mod identity;
 mod imaging;
 mod instance;
+mod logconfig;
 mod recovery;
 mod ssh;
 mod undo;
@@ -36,6 +40,7 @@ pub use imaging::{DEVICE, Image, ImageSnapshot, Report, WORKER_POLL, WORKER_SCRI
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };
+pub use logconfig::{Before, LogConfig, RestoreLogConfig, replay};
 pub use recovery::{FixWorldRule, RestoreFromSnapshot, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
 pub use undo::{DeleteExclusion, DeleteRule, EnableSink, PUBLIC, RemoveBinding, Unshare};

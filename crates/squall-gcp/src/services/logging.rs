@@ -1,10 +1,19 @@
 //! Cloud Logging's configuration: the sinks that route a project's or organization's logs.
 
+use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_gax::paginator::ItemPaginator;
 pub use google_cloud_logging_v2::client::ConfigServiceV2;
 use serde::Serialize;
 
 use crate::{Connection, GcpError};
+
+/// The client that reads log entries: a restoration reads the audit log's history with it.
+pub async fn entries_client(
+    conn: &Connection,
+) -> Result<google_cloud_logging_v2::client::LoggingServiceV2, GcpError> {
+    conn.client(google_cloud_logging_v2::client::LoggingServiceV2::builder())
+        .await
+}
 
 /// The Logging configuration client of a run.
 pub async fn client(conn: &Connection) -> Result<ConfigServiceV2, GcpError> {
@@ -94,19 +103,202 @@ pub async fn enable_sink(
     name: &str,
     sink: google_cloud_logging_v2::model::LogSink,
 ) -> Result<(), GcpError> {
-    // A sink writing as its own service account must be told to keep it: Google refuses an
-    // update that would fall back to the shared legacy identity.
-    let unique = !sink.writer_identity.is_empty()
-        && !sink
-            .writer_identity
-            .ends_with("cloud-logs@system.gserviceaccount.com");
     c.update_sink()
         .set_sink_name(name)
-        .set_unique_writer_identity(unique)
+        .set_unique_writer_identity(own_identity(&sink))
         .set_sink(sink.set_disabled(false))
         .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["disabled"]))
         .send()
         .await
         .map(|_| ())
         .map_err(|e| GcpError::call("logging.sinks.update", name, e))
+}
+
+/// A sink's or exclusion's settings, as JSON with the API's field names: what a restoration
+/// puts back and reads back. A sink: `destination`, `filter`, `description`, `disabled`,
+/// `includeChildren`, `exclusions` (each `name`, `filter`, `description`, `disabled`); an
+/// exclusion: `filter`, `description`, `disabled`.
+pub fn sink_settings(s: &google_cloud_logging_v2::model::LogSink) -> serde_json::Value {
+    serde_json::json!({
+        "destination": s.destination,
+        "filter": s.filter,
+        "description": s.description,
+        "disabled": s.disabled,
+        "includeChildren": s.include_children,
+        "exclusions": s.exclusions.iter().map(|e| serde_json::json!({
+            "name": e.name, "filter": e.filter, "description": e.description, "disabled": e.disabled,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// [`sink_settings`] for an exclusion.
+pub fn exclusion_settings(e: &Exclusion) -> serde_json::Value {
+    serde_json::json!({"filter": e.filter, "description": e.description, "disabled": e.disabled})
+}
+
+fn text(v: &serde_json::Value, field: &str) -> String {
+    v[field].as_str().unwrap_or_default().to_string()
+}
+
+fn flag(v: &serde_json::Value, field: &str) -> bool {
+    v[field].as_bool().unwrap_or_default()
+}
+
+fn exclusion_of(v: &serde_json::Value) -> google_cloud_logging_v2::model::LogExclusion {
+    google_cloud_logging_v2::model::LogExclusion::new()
+        .set_name(text(v, "name"))
+        .set_filter(text(v, "filter"))
+        .set_description(text(v, "description"))
+        .set_disabled(flag(v, "disabled"))
+}
+
+fn sink_of(name: &str, v: &serde_json::Value) -> google_cloud_logging_v2::model::LogSink {
+    google_cloud_logging_v2::model::LogSink::new()
+        .set_name(name)
+        .set_destination(text(v, "destination"))
+        .set_filter(text(v, "filter"))
+        .set_description(text(v, "description"))
+        .set_disabled(flag(v, "disabled"))
+        .set_include_children(flag(v, "includeChildren"))
+        .set_exclusions(
+            v["exclusions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(exclusion_of),
+        )
+}
+
+/// Every setting a restoration writes, as an update mask.
+const SINK_FIELDS: [&str; 6] = [
+    "destination",
+    "filter",
+    "description",
+    "disabled",
+    "include_children",
+    "exclusions",
+];
+
+/// `logging.sinks.create` in `parent` with `settings`, writing as a service account of its own
+/// (the legacy shared identity is not offered to new sinks). Returns the identity the
+/// destination must let write.
+pub async fn create_sink(
+    c: &ConfigServiceV2,
+    parent: &str,
+    name: &str,
+    settings: &serde_json::Value,
+) -> Result<String, GcpError> {
+    let on = format!("{parent}/sinks/{name}");
+    c.create_sink()
+        .set_parent(parent)
+        .set_sink(sink_of(name, settings))
+        .set_unique_writer_identity(true)
+        .send()
+        .await
+        .map(|s| s.writer_identity)
+        .map_err(|e| GcpError::call("logging.sinks.create", &on, e))
+}
+
+/// `logging.sinks.update` of every setting a restoration writes, keeping the sink's writer
+/// identity (`sink` as read).
+pub async fn restore_sink(
+    c: &ConfigServiceV2,
+    name: &str,
+    sink: &google_cloud_logging_v2::model::LogSink,
+    settings: &serde_json::Value,
+) -> Result<(), GcpError> {
+    let short = name.rsplit('/').next().unwrap_or(name);
+    c.update_sink()
+        .set_sink_name(name)
+        .set_unique_writer_identity(own_identity(sink))
+        .set_sink(sink_of(short, settings))
+        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(SINK_FIELDS))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| GcpError::call("logging.sinks.update", name, e))
+}
+
+/// Whether a sink writes as its own service account: Google refuses an update that would fall
+/// back to the shared legacy identity, so such a sink's updates must say to keep it.
+fn own_identity(sink: &google_cloud_logging_v2::model::LogSink) -> bool {
+    !sink.writer_identity.is_empty()
+        && !sink
+            .writer_identity
+            .ends_with("cloud-logs@system.gserviceaccount.com")
+}
+
+/// `logging.exclusions.create` in `parent`, or (`exists`) `logging.exclusions.patch` of its
+/// filter, description and disabled flag.
+pub async fn restore_exclusion(
+    c: &ConfigServiceV2,
+    name: &str,
+    exists: bool,
+    settings: &serde_json::Value,
+) -> Result<(), GcpError> {
+    let (parent, short) = name.rsplit_once("/exclusions/").unwrap_or((name, name));
+    let mut e = exclusion_of(settings);
+    e.name = short.to_string();
+    if exists {
+        c.update_exclusion()
+            .set_name(name)
+            .set_exclusion(e)
+            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths([
+                "filter",
+                "description",
+                "disabled",
+            ]))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| GcpError::call("logging.exclusions.patch", name, e))
+    } else {
+        c.create_exclusion()
+            .set_parent(parent)
+            .set_exclusion(e)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| GcpError::call("logging.exclusions.create", name, e))
+    }
+}
+
+/// The most entries of Logging's own configuration changes read back for one restoration:
+/// a project's sinks and exclusions change rarely; more than this is a log to read by hand.
+pub const MAX_CONFIG_ENTRIES: usize = 50_000;
+
+/// The project's Admin Activity audit entries written by Logging itself (sinks and exclusions
+/// made, changed, deleted) before `before`, oldest first, each as LogEntry JSON.
+pub async fn config_history(
+    c: &google_cloud_logging_v2::client::LoggingServiceV2,
+    project: &str,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<serde_json::Value>, GcpError> {
+    let filter = format!(
+        "logName=\"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity\" AND \
+         protoPayload.serviceName=\"logging.googleapis.com\" AND timestamp<\"{}\"",
+        before.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
+    let on = format!("projects/{project}");
+    let mut items = c
+        .list_log_entries()
+        .set_resource_names([on.clone()])
+        .set_filter(filter)
+        .set_order_by("timestamp asc")
+        .set_page_size(1000)
+        .with_idempotency(true)
+        .by_item();
+    let mut out = Vec::new();
+    while let Some(e) = items.next().await {
+        let e = e.map_err(|e| GcpError::call("logging.entries.list", &on, e))?;
+        if out.len() == MAX_CONFIG_ENTRIES {
+            return Err(GcpError::Invalid(format!(
+                "more than {MAX_CONFIG_ENTRIES} Logging configuration entries in the audit log of {on}: read it by hand"
+            )));
+        }
+        out.push(serde_json::to_value(&e).map_err(|e| {
+            GcpError::Invalid(format!("an audit entry of {on} did not encode: {e}"))
+        })?);
+    }
+    Ok(out)
 }

@@ -1,0 +1,510 @@
+//! A log sink or exclusion put back the way it was before the attacker touched it. Google
+//! keeps no history of a sink's settings, but the project's Admin Activity audit log keeps
+//! every call that made, changed or deleted one (400 days): replayed up to the moment before
+//! the attacker's first change, those calls say what the settings were. Where the log holds
+//! no complete record (a sink made before its retention, or by Google: `_Default`,
+//! `_Required`), nothing is guessed: the step is left to the analyst.
+
+use chrono::{DateTime, Utc};
+use google_cloud_logging_v2::client::{ConfigServiceV2, LoggingServiceV2};
+use serde_json::{Value, json};
+use squall_core::respond::{Action, ActionError, Plan};
+
+use super::err;
+use crate::services::logging;
+
+/// Which of Logging's configuration resources a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogConfig {
+    Sink,
+    Exclusion,
+}
+
+impl LogConfig {
+    /// `projects/P/sinks/N` or `projects/P/exclusions/N`.
+    pub fn of(name: &str) -> Option<LogConfig> {
+        match name.split('/').nth(2)? {
+            "sinks" => Some(LogConfig::Sink),
+            "exclusions" => Some(LogConfig::Exclusion),
+            _ => None,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            LogConfig::Sink => "sink",
+            LogConfig::Exclusion => "exclusion",
+        }
+    }
+
+    /// The calls that make, change and delete one (`...ConfigServiceV2.CreateSink`).
+    fn calls(self) -> [&'static str; 3] {
+        match self {
+            LogConfig::Sink => ["CreateSink", "UpdateSink", "DeleteSink"],
+            LogConfig::Exclusion => ["CreateExclusion", "UpdateExclusion", "DeleteExclusion"],
+        }
+    }
+
+    /// The settings a restoration writes, in the API's JSON names.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            LogConfig::Sink => &[
+                "destination",
+                "filter",
+                "description",
+                "disabled",
+                "includeChildren",
+                "exclusions",
+            ],
+            LogConfig::Exclusion => &["filter", "description", "disabled"],
+        }
+    }
+
+    /// The field only a complete object carries: what tells a response holding the whole
+    /// sink or exclusion from one holding less.
+    fn mark(self) -> &'static str {
+        match self {
+            LogConfig::Sink => "destination",
+            LogConfig::Exclusion => "filter",
+        }
+    }
+}
+
+/// What the audit log says a sink or exclusion was just before a moment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Before {
+    /// Its settings, and the records (`time method insertId`) they were read from.
+    Was { settings: Value, from: Vec<String> },
+    /// Deleted by the record named.
+    Gone { by: String },
+    /// No complete record of it: made before the log's retention, or by Google.
+    Unknown,
+}
+
+/// A bool as the audit log may write it (`true`, `"true"`).
+fn truth(v: &Value) -> bool {
+    v.as_bool().unwrap_or_else(|| v.as_str() == Some("true"))
+}
+
+/// One setting as the API states it: text, a flag, or (a sink's) exclusions; an absent
+/// field is its default, as proto3 JSON leaves defaults out.
+fn setting(field: &str, v: &Value) -> Value {
+    match field {
+        "disabled" | "includeChildren" => json!(truth(v)),
+        "exclusions" => Value::Array(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .take(100)
+                .map(|e| {
+                    json!({
+                        "name": e["name"].as_str().unwrap_or_default(),
+                        "filter": e["filter"].as_str().unwrap_or_default(),
+                        "description": e["description"].as_str().unwrap_or_default(),
+                        "disabled": truth(&e["disabled"]),
+                    })
+                })
+                .collect(),
+        ),
+        _ => json!(v.as_str().unwrap_or_default()),
+    }
+}
+
+fn settings(kind: LogConfig, object: &Value) -> Value {
+    Value::Object(
+        kind.fields()
+            .iter()
+            .map(|f| (f.to_string(), setting(f, &object[*f])))
+            .collect(),
+    )
+}
+
+/// `include_children` → `includeChildren`: masks are written either way.
+fn camel(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut up = false;
+    for c in path.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.push(c.to_ascii_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The paths an update mask names, whether written `"a,b"` or `{"paths": ["a", "b"]}`.
+fn mask(request: &Value) -> Vec<String> {
+    let m = &request["updateMask"];
+    let listed: Vec<&str> = match m {
+        Value::String(s) => s.split(',').collect(),
+        _ => m["paths"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect(),
+    };
+    listed
+        .into_iter()
+        .map(|p| camel(p.trim()))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Whether an audit entry's call was about `name` (`projects/P/sinks/N`): named by the
+/// resource, the request's `sinkName` or `name`, or (a creation) its parent and new name.
+fn about(entry: &Value, kind: LogConfig, name: &str) -> bool {
+    let p = &entry["protoPayload"];
+    let req = &p["request"];
+    let short = name.rsplit('/').next().unwrap_or(name);
+    let parent = name.split('/').take(2).collect::<Vec<_>>().join("/");
+    let created = req[kind.noun()]["name"].as_str() == Some(short)
+        && req["parent"].as_str() == Some(parent.as_str());
+    created
+        || [&p["resourceName"], &req["sinkName"], &req["name"]]
+            .iter()
+            .any(|n| n.as_str() == Some(name))
+}
+
+/// Replays the audit log's calls on `name` (oldest first) into what it was after the last.
+/// A creation, or any call whose response holds the whole object, states every setting; an
+/// update applies the fields its mask names (none named: the ones Google's API defaults to)
+/// to what was known; a failed call changed nothing.
+pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
+    let [create, update, delete] = kind.calls();
+    let mut now = Before::Unknown;
+    for e in entries {
+        let p = &e["protoPayload"];
+        let Some(method) = p["methodName"].as_str() else {
+            continue;
+        };
+        let call = method.rsplit('.').next().unwrap_or(method);
+        if ![create, update, delete].contains(&call)
+            || !about(e, kind, name)
+            || p["status"]["code"].as_i64().is_some_and(|c| c != 0)
+        {
+            continue;
+        }
+        let record = format!(
+            "{} {} {}",
+            e["timestamp"].as_str().unwrap_or("(no time)"),
+            call,
+            e["insertId"].as_str().unwrap_or("(no insertId)")
+        );
+        let req = &p["request"];
+        let resp = &p["response"];
+        let whole = resp["name"].is_string() && resp[kind.mark()].is_string();
+        now = if call == delete {
+            Before::Gone { by: record }
+        } else if whole {
+            Before::Was {
+                settings: settings(kind, resp),
+                from: vec![record],
+            }
+        } else if call == create {
+            Before::Was {
+                settings: settings(kind, &req[kind.noun()]),
+                from: vec![record],
+            }
+        } else {
+            match now {
+                Before::Was {
+                    mut settings,
+                    mut from,
+                } => {
+                    let mut paths = mask(req);
+                    if paths.is_empty() && kind == LogConfig::Sink {
+                        // `sinks.update` without a mask: destination, filter, includeChildren.
+                        paths = ["destination", "filter", "includeChildren"]
+                            .map(String::from)
+                            .to_vec();
+                    }
+                    if paths.is_empty() {
+                        Before::Unknown
+                    } else {
+                        for f in paths.iter().filter(|f| kind.fields().contains(&f.as_str())) {
+                            settings[f.as_str()] = setting(f, &req[kind.noun()][f.as_str()]);
+                        }
+                        from.push(record);
+                        Before::Was { settings, from }
+                    }
+                }
+                // An update of something deleted failed; of something unknown, still unknown.
+                other => other,
+            }
+        };
+    }
+    now
+}
+
+/// Put a sink or exclusion back as it was just before `before` (the attacker's first change
+/// to it), as the project's audit log records it: its settings in the plan with the records
+/// they come from, then updated in place or, deleted, made again.
+pub struct RestoreLogConfig {
+    pub logging: ConfigServiceV2,
+    pub entries: LoggingServiceV2,
+    /// `projects/P/sinks/N` or `projects/P/exclusions/N`.
+    pub name: String,
+    pub before: DateTime<Utc>,
+}
+
+impl RestoreLogConfig {
+    fn kind(&self) -> Result<LogConfig, ActionError> {
+        LogConfig::of(&self.name)
+            .ok_or_else(|| format!("{:?} is not a sink or exclusion", self.name).into())
+    }
+
+    /// Whether it exists, and its settings (a sink's writer identity too: a sink made again
+    /// writes as a new one).
+    async fn state(
+        &self,
+    ) -> Result<(Option<google_cloud_logging_v2::model::LogSink>, Value), ActionError> {
+        Ok(match self.kind()? {
+            LogConfig::Sink => match logging::sink(&self.logging, &self.name)
+                .await
+                .map_err(err)?
+            {
+                None => (None, json!({"exists": false})),
+                Some(s) => {
+                    let mut v = logging::sink_settings(&s);
+                    v["exists"] = json!(true);
+                    v["writerIdentity"] = json!(s.writer_identity);
+                    (Some(s), v)
+                }
+            },
+            LogConfig::Exclusion => {
+                match logging::exclusion(&self.logging, &self.name)
+                    .await
+                    .map_err(err)?
+                {
+                    None => (None, json!({"exists": false})),
+                    Some(e) => {
+                        let mut v = logging::exclusion_settings(&e);
+                        v["exists"] = json!(true);
+                        (None, v)
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Action for RestoreLogConfig {
+    fn resource(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ActionError> {
+        let kind = self.kind()?;
+        let (_, now) = self.state().await?;
+        let project = self.name.split('/').nth(1).unwrap_or_default();
+        let history = logging::config_history(&self.entries, project, self.before)
+            .await
+            .map_err(err)?;
+        let when = self
+            .before
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let (settings, from) = match replay(kind, &self.name, &history) {
+            Before::Was { settings, from } => (settings, from),
+            Before::Gone { by } => {
+                return Err(format!(
+                    "{} did not exist just before {when}: the audit log's record {by} deleted it; there is nothing to put back",
+                    self.name
+                )
+                .into());
+            }
+            Before::Unknown => {
+                return Err(format!(
+                    "the audit log of projects/{project} before {when} holds no complete record of {} (it was made before the Admin Activity log's 400-day retention, or by Google, as _Default and _Required are): restore its settings by hand",
+                    self.name
+                )
+                .into());
+            }
+        };
+        let mut after = settings;
+        after["exists"] = json!(true);
+        let action = match kind {
+            LogConfig::Sink => "restore-log-sink",
+            LogConfig::Exclusion => "restore-log-exclusion",
+        };
+        let mut p = Plan::new(action, &self.name, now.clone(), after, true);
+        p.notes.push(format!(
+            "the settings it had before {when}, as the project's audit log recorded them: {}",
+            from.join("; ")
+        ));
+        if kind == LogConfig::Sink && now["exists"] == json!(false) {
+            p.notes.push(
+                "made again, it writes as a new identity (in the outcome): grant it write access on the destination, or nothing arrives there"
+                    .to_string(),
+            );
+        }
+        if kind == LogConfig::Sink {
+            p.notes.push(
+                "entries it did not route while it was changed are not routed now: read them from the project's own log buckets".to_string(),
+            );
+        }
+        Ok(p)
+    }
+
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        let (sink, now) = self.state().await?;
+        if now != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.name).into());
+        }
+        let exists = now["exists"] == json!(true);
+        match self.kind()? {
+            LogConfig::Sink => match sink {
+                Some(s) => logging::restore_sink(&self.logging, &self.name, &s, &plan.after)
+                    .await
+                    .map_err(err)?,
+                None => {
+                    let (parent, short) = self
+                        .name
+                        .rsplit_once("/sinks/")
+                        .ok_or_else(|| format!("{:?} is not a sink", self.name))?;
+                    let identity = logging::create_sink(&self.logging, parent, short, &plan.after)
+                        .await
+                        .map_err(err)?;
+                    return Ok(json!({"writerIdentity": identity}));
+                }
+            },
+            LogConfig::Exclusion => {
+                logging::restore_exclusion(&self.logging, &self.name, exists, &plan.after)
+                    .await
+                    .map_err(err)?
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    async fn observe(&self, _plan: &Plan) -> Result<Value, ActionError> {
+        Ok(self.state().await?.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SINK: &str = "projects/acme-prod/sinks/to-sec";
+
+    fn entry(t: &str, call: &str, request: Value) -> Value {
+        json!({"timestamp": t, "insertId": format!("id-{t}"),
+               "protoPayload": {"methodName": format!("google.logging.v2.ConfigServiceV2.{call}"),
+                                "resourceName": SINK, "request": request}})
+    }
+
+    fn created() -> Value {
+        entry(
+            "2026-01-01T00:00:00Z",
+            "CreateSink",
+            json!({"parent": "projects/acme-prod", "sink": {"name": "to-sec",
+                   "destination": "logging.googleapis.com/projects/acme-sec/locations/global/buckets/audit",
+                   "filter": "logName:cloudaudit"}}),
+        )
+    }
+
+    #[test]
+    fn a_sink_is_what_its_creation_and_each_masked_update_made_it() {
+        let described = entry(
+            "2026-02-01T00:00:00Z",
+            "UpdateSink",
+            json!({"sinkName": SINK, "updateMask": "description,include_children",
+                   "sink": {"description": "to security", "includeChildren": "true",
+                            "destination": "ignored: not in the mask"}}),
+        );
+        let Before::Was { settings, from } = replay(LogConfig::Sink, SINK, &[created(), described])
+        else {
+            panic!("known")
+        };
+        assert_eq!(
+            settings,
+            json!({"destination": "logging.googleapis.com/projects/acme-sec/locations/global/buckets/audit",
+                   "filter": "logName:cloudaudit", "description": "to security", "disabled": false,
+                   "includeChildren": true, "exclusions": []})
+        );
+        assert_eq!(from.len(), 2);
+        // A failed update changed nothing; another sink's calls are not this one's.
+        let mut failed = entry(
+            "2026-03-01T00:00:00Z",
+            "UpdateSink",
+            json!({"sinkName": SINK, "updateMask": {"paths": ["filter"]}, "sink": {"filter": "x"}}),
+        );
+        failed["protoPayload"]["status"] = json!({"code": 7});
+        let mut other = created();
+        other["protoPayload"]["resourceName"] = json!("projects/acme-prod/sinks/other");
+        other["protoPayload"]["request"]["sink"]["name"] = json!("other");
+        other["protoPayload"]["request"]["sink"]["destination"] = json!("storage.googleapis.com/x");
+        let again = replay(LogConfig::Sink, SINK, &[created(), failed, other]);
+        assert!(
+            matches!(&again, Before::Was { settings, .. } if settings["filter"] == "logName:cloudaudit"
+                && settings["destination"].as_str().unwrap().contains("acme-sec")),
+            "{again:?}"
+        );
+    }
+
+    #[test]
+    fn without_its_creation_a_sink_is_unknown_unless_a_response_held_all_of_it() {
+        let update = entry(
+            "2026-02-01T00:00:00Z",
+            "UpdateSink",
+            json!({"sinkName": SINK, "updateMask": "filter", "sink": {"filter": "x"}}),
+        );
+        assert_eq!(
+            replay(LogConfig::Sink, SINK, std::slice::from_ref(&update)),
+            Before::Unknown
+        );
+        let mut whole = update.clone();
+        whole["protoPayload"]["response"] =
+            json!({"name": "to-sec", "destination": "storage.googleapis.com/sec", "filter": "x"});
+        assert!(matches!(
+            replay(LogConfig::Sink, SINK, &[whole]),
+            Before::Was { settings, .. } if settings["destination"] == "storage.googleapis.com/sec"
+        ));
+        // Deleted last: gone, by that record.
+        let deleted = entry(
+            "2026-03-01T00:00:00Z",
+            "DeleteSink",
+            json!({"sinkName": SINK}),
+        );
+        assert!(matches!(
+            replay(LogConfig::Sink, SINK, &[created(), deleted]),
+            Before::Gone { by } if by.contains("DeleteSink")
+        ));
+    }
+
+    #[test]
+    fn an_exclusion_is_replayed_from_its_own_calls() {
+        let name = "projects/acme-prod/exclusions/noisy";
+        let made = json!({"timestamp": "2026-01-01T00:00:00Z", "protoPayload": {
+            "methodName": "google.logging.v2.ConfigServiceV2.CreateExclusion",
+            "resourceName": "projects/acme-prod",
+            "request": {"parent": "projects/acme-prod",
+                        "exclusion": {"name": "noisy", "filter": "resource.type=gce_instance AND severity<INFO"}}}});
+        let widened = json!({"timestamp": "2026-02-01T00:00:00Z", "protoPayload": {
+            "methodName": "google.logging.v2.ConfigServiceV2.UpdateExclusion",
+            "resourceName": name,
+            "request": {"name": name, "updateMask": "filter", "exclusion": {"filter": "logName:cloudaudit"}}}});
+        let Before::Was { settings, .. } = replay(LogConfig::Exclusion, name, std::slice::from_ref(&made))
+        else {
+            panic!("known")
+        };
+        assert_eq!(
+            settings,
+            json!({"filter": "resource.type=gce_instance AND severity<INFO", "description": "", "disabled": false})
+        );
+        assert!(matches!(
+            replay(LogConfig::Exclusion, name, &[made, widened]),
+            Before::Was { settings, .. } if settings["filter"] == "logName:cloudaudit"
+        ));
+        // A sink's calls never describe an exclusion of the same name.
+        assert_eq!(
+            replay(LogConfig::Exclusion, name, &[created()]),
+            Before::Unknown
+        );
+    }
+}
