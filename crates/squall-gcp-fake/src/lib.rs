@@ -112,6 +112,10 @@ pub(crate) struct World {
     pub(crate) calls: Vec<Call>,
     pub(crate) counter: u64,
     pub(crate) latency: Duration,
+    /// Disks read by a simulated worker are full (`set_dense_disks`), not mostly zeros.
+    pub(crate) dense_disks: bool,
+    /// A generated disk's SHA-256 and CRC32C, by (seed, length, dense): computed once.
+    pub(crate) disk_digests: std::collections::HashMap<(String, u64, bool), (String, u32)>,
 }
 
 impl World {
@@ -173,6 +177,29 @@ impl Fake {
 
     fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Disks the simulated worker reads hold a pattern in every block (a full disk, the worst
+    /// case for an image's download), not mostly zeros.
+    pub fn set_dense_disks(&self, dense: bool) {
+        self.world().dense_disks = dense;
+    }
+
+    /// Computes now the digests a simulated worker will report for an image of `disk` (by
+    /// key), so a benchmark's clock measures the download, not the fake's own hashing.
+    pub fn warm_disk_digest(&self, disk: &str) {
+        let mut w = self.world();
+        let d = w.disks.get(disk).expect("the disk exists");
+        let size: u64 = d["sizeGb"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let content = storage::Content::Disk {
+            seed: d["id"].as_str().unwrap_or_default().to_string(),
+            len: size << 30,
+            dense: w.dense_disks,
+        };
+        content.digests_in(&mut w);
     }
 
     /// Every answer waits this long first: a simulated round trip.
@@ -372,8 +399,9 @@ impl Fake {
     /// SHA-256 (hex) and size of what a disk made from `snapshot` holds: what its image must
     /// be.
     pub fn snapshot_digest(&self, snapshot: &str) -> Option<(String, u64)> {
-        let c = storage::snapshot_content(&self.world(), snapshot)?;
-        Some((c.digests().0, c.len()))
+        let mut w = self.world();
+        let c = storage::snapshot_content(&w, snapshot)?;
+        Some((c.digests_in(&mut w).0, c.len()))
     }
 
     /// A snapshot deleted and taken again under the same name: the same source, a new id.
