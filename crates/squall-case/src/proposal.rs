@@ -111,7 +111,7 @@ pub fn current(file: &CaseFile) -> Option<Current> {
             _ => {}
         }
     }
-    let actions = Actions::of(file);
+    let actions = Actions::of(&file.ledger);
     for s in standing.iter_mut() {
         if let Some(at) = actions.done(&s.step) {
             s.status = Status::Done { at };
@@ -141,13 +141,13 @@ struct Actions {
 }
 
 impl Actions {
-    fn of(file: &CaseFile) -> Actions {
+    fn of(ledger: &[crate::Entry]) -> Actions {
         let mut a = Actions {
             verified: Vec::new(),
             volume_of: Default::default(),
             failed: HashSet::new(),
         };
-        for e in &file.ledger {
+        for e in ledger {
             match Kind::parse(&e.kind) {
                 Some(Kind::ActionPlanned) => {
                     if let Some(p) = ActionPlanned::from_value(&e.payload)
@@ -166,6 +166,11 @@ impl Actions {
                     if let Some(f) = ActionFailed::from_value(&e.payload)
                         && f.action.as_deref().is_some_and(|a| PER_DISK.contains(&a))
                     {
+                        // A disk whose copy could not even be planned still counts against
+                        // its instance.
+                        if let Some(i) = f.part_of {
+                            a.volume_of.entry(f.resource.clone()).or_insert(i);
+                        }
                         a.failed.insert(f.resource);
                     }
                 }
@@ -301,6 +306,68 @@ mod tests {
             .push((verified("acquire-volume", "vol-2", None), at("t2")));
         assert_eq!(actions.done(&acquire).as_deref(), Some("t2"));
         assert_eq!(actions.done(&step("acquire-instance", "i-9")), None);
+    }
+
+    #[test]
+    fn a_disk_whose_copy_could_not_be_planned_leaves_its_instance_unacquired() {
+        use squall_core::entry::{ActionFailed, ActionPlanned, Payload, Stage};
+        use squall_core::respond::Plan;
+        let entry = |seq: u64, kind: Kind, payload: serde_json::Value| crate::Entry {
+            seq,
+            time: format!("t{seq}"),
+            actor: "a".into(),
+            kind: kind.as_str().into(),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+            signer: None,
+            signature: None,
+        };
+        let vm = "projects/p/zones/z/instances/web-1";
+        let mut plan = Plan::new(
+            "acquire-disk",
+            "projects/p/zones/z/disks/boot",
+            serde_json::json!({"instance": vm}),
+            serde_json::json!({}),
+            false,
+        );
+        plan.already_done = false;
+        let planned = ActionPlanned {
+            plan,
+            approved_by: "a".into(),
+            account: None,
+            region: None,
+        };
+        let boot = verified("acquire-disk", "projects/p/zones/z/disks/boot", None);
+        let data_failed = |part_of: Option<&str>| ActionFailed {
+            action: Some("acquire-disk".into()),
+            resource: "projects/p/zones/z/disks/data".into(),
+            part_of: part_of.map(Into::into),
+            stage: Stage::Plan,
+            error: Some("refused".into()),
+            expected: None,
+            observed: None,
+        };
+        let ledger = |failed: ActionFailed| {
+            vec![
+                entry(1, ActionPlanned::KIND, planned.to_value()),
+                entry(2, ActionVerified::KIND, boot.to_value()),
+                entry(3, ActionFailed::KIND, failed.to_value()),
+            ]
+        };
+        let acquire = step("acquire-instance", vm);
+        // The data disk never got a plan, so only its failure says whose it is.
+        assert_eq!(
+            Actions::of(&ledger(data_failed(Some(vm)))).done(&acquire),
+            None
+        );
+        // An entry from before failures named their instance: the boot disk alone counts.
+        assert_eq!(
+            Actions::of(&ledger(data_failed(None)))
+                .done(&acquire)
+                .as_deref(),
+            Some("t2")
+        );
     }
 
     #[test]

@@ -945,6 +945,7 @@ mod tests {
                 ActionFailed {
                     action: action.map(Into::into),
                     resource: resource.into(),
+                    part_of: None,
                     stage,
                     error: Some(error.into()),
                     expected: None,

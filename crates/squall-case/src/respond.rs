@@ -92,8 +92,9 @@ impl<S: Store> Run<'_, S> {
                     let mut seq = None;
                     if self.approved {
                         seq = Some(self.record(&ActionFailed {
-                            action: None,
+                            action: Some(actions[i].action().to_string()),
                             resource: actions[i].resource(),
+                            part_of: actions[i].part_of(),
                             stage: Stage::Plan,
                             error: Some(e.to_string()),
                             expected: None,
@@ -101,7 +102,7 @@ impl<S: Store> Run<'_, S> {
                         })?);
                     }
                     outcomes[i] = Some(Outcome {
-                        action: "plan".to_string(),
+                        action: actions[i].action().to_string(),
                         resource: actions[i].resource(),
                         status: Status::Failed,
                         error: Some(e.to_string()),
@@ -138,6 +139,7 @@ impl<S: Store> Run<'_, S> {
                 let seq = self.record(&ActionFailed {
                     action: Some(plan.action.clone()),
                     resource: plan.resource.clone(),
+                    part_of: None,
                     stage: Stage::Plan,
                     error: Some(e.clone()),
                     expected: None,
@@ -186,6 +188,7 @@ impl<S: Store> Run<'_, S> {
             let failed = |stage, error, expected, observed| ActionFailed {
                 action: Some(plan.action.clone()),
                 resource: plan.resource.clone(),
+                part_of: None,
                 stage,
                 error,
                 expected,
@@ -404,6 +407,9 @@ mod tests {
         fn resource(&self) -> String {
             self.name.to_string()
         }
+        fn action(&self) -> &'static str {
+            "contain"
+        }
         async fn plan(&self) -> Result<Plan, ActionError> {
             self.calls.lock().unwrap().push("plan");
             if self.name == "missing" {
@@ -544,6 +550,21 @@ mod tests {
             vec!["verified", "failed", "unchanged", "failed", "failed"]
         );
         assert_eq!(out[4].resource, "missing");
+        // A failure to plan is recorded under the action's own name.
+        assert_eq!(out[4].action, "contain");
+        let failed: Vec<ActionFailed> = store
+            .ledger("C-0001")
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == ActionFailed::KIND)
+            .filter_map(|e| ActionFailed::from_value(&e.payload))
+            .collect();
+        assert!(
+            failed
+                .iter()
+                .any(|f| f.resource == "missing" && f.action.as_deref() == Some("contain")),
+            "{failed:?}"
+        );
         assert!(out[1].error.as_deref().unwrap().contains("throttled"));
         assert!(out[3].error.as_deref().unwrap().contains("expected"));
         // The already-contained resource was never touched.

@@ -235,10 +235,13 @@ impl Stage {
 /// `action.failed`: what failed, at which stage, and what was seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionFailed {
-    /// Absent when planning failed (the action's name comes from its plan).
+    /// Absent in entries written before actions named themselves when planning failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     pub resource: String,
+    /// When planning failed: the larger resource this one is part of (a disk's instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
     #[serde(default, skip_serializing_if = "Stage::is_unrecorded")]
     pub stage: Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -71,6 +71,15 @@ pub fn same_place(a: Option<&str>, b: Option<&str>) -> bool {
 pub trait Action: Sync {
     /// The resource it is about, to name it even when planning fails.
     fn resource(&self) -> String;
+    /// Its name, the one its plan carries (`isolate-instance`): a failure to plan is recorded
+    /// under it, so the ledger says what was tried, not only where.
+    fn action(&self) -> &'static str;
+    /// The larger resource this one is a part of (a disk's instance), when a failure to plan
+    /// must still count against it: an instance one of whose disks could not even be planned
+    /// is not acquired.
+    fn part_of(&self) -> Option<String> {
+        None
+    }
     /// Reads the resource and says what would change. Changes nothing.
     fn plan(&self) -> impl Future<Output = Result<Plan, ActionError>> + Send;
     /// Carries the plan out; returns facts worth recording (ids of what was created).

@@ -400,6 +400,22 @@ impl GcpTargetArgs {
             _ => unreachable!("clap requires one"),
         };
         let path = if noun == "disks" && name.starts_with("projects/") {
+            // A path says where the disk is: a --project or --zone saying otherwise is a
+            // mistake to point out, not a choice to make silently.
+            let parts: Vec<&str> = name.split('/').collect();
+            if self
+                .project
+                .as_deref()
+                .is_some_and(|p| parts.get(1) != Some(&p))
+                || self
+                    .zone
+                    .as_deref()
+                    .is_some_and(|z| parts.get(2) != Some(&"zones") || parts.get(3) != Some(&z))
+            {
+                return Err(GcpError::Invalid(format!(
+                    "--disk {name} names another project or zone than --project/--zone"
+                )));
+            }
             name.clone()
         } else if noun == "disks" {
             let project = self.project_named("--project names the project the disk is in")?;
@@ -1125,7 +1141,6 @@ impl InventoryGcpArgs {
     }
 }
 
-/// Sinks' or exclusions' names as `projects/P/KIND/NAME`, completed with `--project`.
 /// How `--as-before` finds what to put back, then the shared response help.
 fn as_before_help() -> String {
     format!(
@@ -1133,13 +1148,14 @@ fn as_before_help() -> String {
         up to TIME and every call that made, changed or deleted the sink or exclusion is \
         replayed: its settings then, and the records they come from, are in the plan. One whose \
         making is not in the log (older than that, or made by Google, as _Default is) is left \
-        to restore by hand. A sink made again writes as a new identity, shown in the outcome: \
-        grant it write access on the destination.\n\n\
+        to restore by hand. A sink made again writes as the identity Google gives it now, shown in the \
+        outcome: check that the destination lets it write.\n\n\
         Example:\n  squall recover gcp log-sink to-sec --project acme-prod --as-before 2026-11-28T09:14:02Z --case C-0001 --yes\n\n\
         {RESPONSE_HELP}"
     )
 }
 
+/// Sinks' or exclusions' names as `projects/P/KIND/NAME`, completed with `--project`.
 fn logging_names(
     given: &[String],
     kind: &str,

@@ -355,6 +355,24 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                 &c.record,
             ));
         }
+        // A sink they made routes logs where they chose: deleted, never put back or enabled.
+        Kind::Trail if !r.id.starts_with("exclusions/") && changed(Change::Created).is_some() => {
+            let c = changed(Change::Created).expect("matched");
+            if !r.deleted() {
+                out.push(by_hand(
+                    step(
+                        Phase::Undo,
+                        "delete-log-sink",
+                        Some(r.id.clone()),
+                        by_attacker(c),
+                        &c.record,
+                    ),
+                    "a sink they made sends the project's logs where they chose: record its \
+                     settings (`gcloud logging sinks describe`), then delete it (`gcloud logging \
+                     sinks delete`), and look at what its destination received",
+                ));
+            }
+        }
         Kind::Trail
             if !r.id.starts_with("exclusions/")
                 && changed(Change::Modified).is_none()
@@ -991,6 +1009,23 @@ mod tests {
         let mut bent = steps(&deleted)[0].clone();
         bent.with.insert("before".into(), "yesterday".into());
         assert!(request(&bent, None).is_none());
+        // One they made, then deleted to hide it, is never made again; one still there is
+        // deleted by hand, never enabled or put back.
+        let mut theirs = touched(
+            Kind::Trail,
+            "to-evil",
+            None,
+            Change::Created,
+            "google.logging.v2.ConfigServiceV2.CreateSink",
+        );
+        theirs.changes[0].detail = Some("log sink made".into());
+        assert_eq!(steps(&theirs)[0].action, "delete-log-sink");
+        assert!(steps(&theirs)[0].by_hand.is_some());
+        let mut gone = theirs.changes[0].clone();
+        gone.change = Change::Deleted;
+        gone.detail = Some("log sink".into());
+        theirs.changes.push(gone);
+        assert!(steps(&theirs).is_empty(), "{:?}", steps(&theirs));
         // An exclusion widened: put back too, by the exclusion verb.
         let mut widened = touched(
             Kind::Trail,

@@ -575,6 +575,25 @@ impl Record<'_> {
 }
 
 impl Record<'_> {
+    /// A log sink's or exclusion's id in a touch: `N` for the record's own project's
+    /// (`projects/P/sinks/N`, P its id or number), so a verb can name it from the project;
+    /// anything else (a folder's or organization's, another project's) whole, which no
+    /// project verb takes.
+    fn config_name(&self, resource: Option<&str>, kind: &str) -> Option<String> {
+        let resource = resource?;
+        let own = self.text_at(&["resource.labels.project_id"]);
+        match resource.split('/').collect::<Vec<_>>().as_slice() {
+            ["projects", p, k, n]
+                if *k == kind
+                    && (own.as_deref().is_none_or(|own| own == *p)
+                        || p.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                Some(n.to_string())
+            }
+            _ => Some(resource.to_string()),
+        }
+    }
+
     /// GCP's writes that matter in a response: instances, firewall rules, service accounts and
     /// their keys, IAM policies, log sinks. `resourceName` names the target; the request says
     /// what was asked.
@@ -648,12 +667,14 @@ impl Record<'_> {
                     public |= s == "allUsers" || s == "allAuthenticatedUsers";
                 });
             }
-            let kind = match resource.as_deref() {
-                Some(r) if r.contains("/buckets/") => Kind::Bucket,
-                Some(r) if r.contains("/snapshots/") => Kind::Snapshot,
-                Some(r) if r.contains("/disks/") => Kind::Disk,
-                Some(r) if r.contains("/images/") => Kind::Image,
-                Some(r) if r.contains("/serviceAccounts/") => Kind::User,
+            // By the path's shape, not a substring: a project may be named `snapshots`.
+            let parts: Vec<&str> = resource.as_deref().unwrap_or_default().split('/').collect();
+            let kind = match parts.as_slice() {
+                [.., "buckets", _] => Kind::Bucket,
+                ["projects", _, "global", "snapshots", _] => Kind::Snapshot,
+                ["projects", _, "global", "images", _] => Kind::Image,
+                ["projects", _, "zones" | "regions", _, "disks", _] => Kind::Disk,
+                [.., "serviceAccounts", _] => Kind::User,
                 _ => Kind::Resource,
             };
             // A disk's name is unique only in its zone or region: its whole path names it.
@@ -680,8 +701,17 @@ impl Record<'_> {
                     "project-wide metadata set (SSH keys, startup scripts)",
                 ))
             })
+        } else if method.ends_with("ConfigServiceV2.CreateSink") {
+            // Made by the actors: it routes logs where they chose.
+            let made = req.and_then(|r| r.first_text("sink.name")).map(|n| {
+                let parent = req.and_then(|r| r.first_text("parent")).unwrap_or_default();
+                format!("{parent}/sinks/{n}")
+            });
+            let id = self.config_name(made.as_deref().or(resource.as_deref()), "sinks");
+            touch(Kind::Trail, id, Created).map(|t| t.detail(said("log sink made")))
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
-            touch(Kind::Trail, name, Deleted).map(|t| t.detail(said("log sink")))
+            let id = self.config_name(resource.as_deref(), "sinks");
+            touch(Kind::Trail, id, Deleted).map(|t| t.detail(said("log sink")))
         } else if method.ends_with("ConfigServiceV2.UpdateSink") {
             // Turned off, and nothing else, is the quiet way to stop a sink; a call that also
             // sets (or may set) its destination or filter is a change a responder reviews.
@@ -697,10 +727,11 @@ impl Record<'_> {
                 .filter(|p| !p.is_empty())
                 .collect();
             let only_disabled = !paths.is_empty() && paths.iter().all(|p| p == "disabled");
+            let id = self.config_name(resource.as_deref(), "sinks");
             if disabled && only_disabled {
-                touch(Kind::Trail, name, Stopped).map(|t| t.detail(said("log sink disabled")))
+                touch(Kind::Trail, id, Stopped).map(|t| t.detail(said("log sink disabled")))
             } else {
-                touch(Kind::Trail, name, Modified).map(|t| t.detail(said("log sink")))
+                touch(Kind::Trail, id, Modified).map(|t| t.detail(said("log sink")))
             }
         } else if method.ends_with("ConfigServiceV2.CreateExclusion") {
             // Entries matching it are dropped before any sink or bucket sees them.
@@ -716,11 +747,15 @@ impl Record<'_> {
             touch(Kind::Trail, id, Created).map(|t| t.detail(said("log exclusion")))
         } else if method.ends_with("ConfigServiceV2.UpdateExclusion") {
             // Widened, it drops more before any sink sees it; narrowed or disabled, less.
-            let id = resource
-                .clone()
-                .or_else(|| req.and_then(|r| r.first_text("name")))
-                .filter(|r| r.contains("/exclusions/"))
-                .map(|r| format!("exclusions/{}", last_segment(&r)));
+            let id = self
+                .config_name(
+                    resource
+                        .clone()
+                        .or_else(|| req.and_then(|r| r.first_text("name")))
+                        .as_deref(),
+                    "exclusions",
+                )
+                .map(|n| format!("exclusions/{n}"));
             touch(Kind::Trail, id, Modified).map(|t| t.detail(said("log exclusion changed")))
         } else {
             None
@@ -1386,6 +1421,35 @@ mod tests {
                 Some("log sink disabled")
             )]
         );
+        // A sink made: theirs, routing logs where they chose.
+        let (t, _) = touches(gcp(
+            "google.logging.v2.ConfigServiceV2.CreateSink",
+            "projects/p",
+            json!({"parent": "projects/p", "sink": {"name": "to-evil",
+                "destination": "storage.googleapis.com/attacker"}}),
+        ));
+        assert_eq!(
+            changes(&t),
+            vec![(
+                Kind::Trail,
+                "to-evil",
+                Change::Created,
+                None,
+                Some("log sink made")
+            )]
+        );
+        // Another project's or a folder's sink keeps its whole name: no project verb takes it.
+        let mut folder = gcp(
+            "google.logging.v2.ConfigServiceV2.DeleteSink",
+            "folders/123/sinks/to-sec",
+            json!({"sinkName": "folders/123/sinks/to-sec"}),
+        );
+        folder["resource"] = json!({"type": "logging_sink", "labels": {"project_id": "p"}});
+        let (t, _) = touches(folder.clone());
+        assert_eq!(changes(&t)[0].1, "folders/123/sinks/to-sec");
+        folder["protoPayload"]["resourceName"] = json!("projects/other/sinks/to-sec");
+        let (t, _) = touches(folder);
+        assert_eq!(changes(&t)[0].1, "projects/other/sinks/to-sec");
         // Disabled while its destination was set too: a change to review, not a sink to turn on.
         let (t, _) = touches(gcp(
             "google.logging.v2.ConfigServiceV2.UpdateSink",

@@ -2632,7 +2632,11 @@ fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_
         .collect();
     for (action, resource, at) in [
         ("restore-log-sink", sink, "2026-11-28T10:01:00.000Z"),
-        ("restore-log-exclusion", exclusion, "2026-11-28T10:02:00.000Z"),
+        (
+            "restore-log-exclusion",
+            exclusion,
+            "2026-11-28T10:02:00.000Z",
+        ),
         (
             "restore-log-sink",
             "projects/acme-prod/sinks/archive",
@@ -2706,7 +2710,7 @@ fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_
         "severity<INFO AND resource.type=gce_instance"
     );
 
-    // Deleted: made again, writing as a new identity the outcome names.
+    // Deleted: made again, writing as the identity Google gives it, which the outcome names.
     let (out, err, code) = restore("log-sink", "archive", "2026-11-28T10:03:00Z");
     assert_eq!(code, 0, "{err}");
     assert_eq!(status(&out), ["verified"]);
@@ -2715,8 +2719,16 @@ fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_
         (made["destination"].as_str(), made["filter"].as_str()),
         (Some(archive), Some("severity>=WARNING"))
     );
-    assert!(err.contains("new identity"), "{err}");
+    assert!(err.contains("identity Google gives it now"), "{err}");
+    assert!(err.contains("by platform@acme.example"), "{err}");
     assert_eq!(out[0]["observed"]["writerIdentity"], made["writerIdentity"]);
+    // What the creation answered is in the ledger too.
+    assert!(
+        s.ledger().iter().any(|e| e["kind"] == "action.executed"
+            && e["payload"]["resource"] == "projects/acme-prod/sinks/archive"
+            && e["payload"]["result"]["writerIdentity"] == made["writerIdentity"]),
+        "no execution recorded with the sink's identity"
+    );
 
     // Made by Google, never in the log: nothing guessed, the failure says to do it by hand.
     let (out, err, code) = restore("log-sink", "_Default", "2026-11-28T10:04:00Z");

@@ -144,6 +144,14 @@ impl Action for AcquireVolume {
         self.volume.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "acquire-volume"
+    }
+
+    fn part_of(&self) -> Option<String> {
+        Some(self.instance.clone())
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let v = ec2::volume(&self.c.ec2, &self.volume).await.map_err(err)?;
         let state = self.state().await?;
@@ -277,6 +285,10 @@ pub struct ImageSnapshot<'p> {
 impl Action for ImageSnapshot<'_> {
     fn resource(&self) -> String {
         self.snapshot.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "image-snapshot"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

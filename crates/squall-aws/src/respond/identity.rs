@@ -43,6 +43,10 @@ impl Action for DeactivateKey {
         self.key.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "deactivate-access-key"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let user = iam::key_user(&self.c.iam, &self.key).await.map_err(err)?;
         let before = self.state(&user).await?;
@@ -114,6 +118,10 @@ fn user_state(
 impl Action for ContainUser {
     fn resource(&self) -> String {
         self.user.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "contain-user"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -210,6 +218,10 @@ pub struct ContainRole {
 impl Action for ContainRole {
     fn resource(&self) -> String {
         self.role.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "contain-role"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

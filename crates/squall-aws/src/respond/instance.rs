@@ -225,6 +225,10 @@ impl Action for IsolateInstance {
         self.id.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "isolate-instance"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let c = &self.c;
         let (detail, eips) = match self.survey.instance(c, &self.id).await {
@@ -459,6 +463,10 @@ impl Action for ReleaseInstance {
         self.id.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "release-instance"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         Ok(release_plan(&self.id, &self.prior, before))
@@ -516,6 +524,14 @@ impl Action for StopInstance {
         self.id.clone()
     }
 
+    fn action(&self) -> &'static str {
+        if self.hibernate {
+            "hibernate-instance"
+        } else {
+            "stop-instance"
+        }
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = ec2::instance(&self.c.ec2, &self.id).await.map_err(err)?;
         Ok(stop_plan(&self.id, self.hibernate, &d.state))
@@ -569,6 +585,10 @@ pub struct TerminateInstance {
 impl Action for TerminateInstance {
     fn resource(&self) -> String {
         self.id.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "terminate-instance"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

@@ -78,6 +78,10 @@ impl Action for RotateKey {
         self.key.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "rotate-access-key"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let user = iam::key_user(&self.c.iam, &self.key).await.map_err(err)?;
         let before = self.state(&user).await?;
@@ -228,6 +232,10 @@ impl Action for FixWorldRule {
         self.rule.name()
     }
 
+    fn action(&self) -> &'static str {
+        "replace-world-rule"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         Ok(world_rule_plan(
@@ -360,6 +368,10 @@ fn against_compromise(
 impl Action for RestoreInstance {
     fn resource(&self) -> String {
         self.id.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "restore-instance"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

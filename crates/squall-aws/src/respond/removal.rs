@@ -347,6 +347,10 @@ impl Action for DeleteUser {
         self.user.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "delete-user"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.describe().await?;
         let caller = Caller::of(&self.c, &before).await?;
@@ -550,6 +554,10 @@ impl Action for DeleteRole {
         self.role.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "delete-role"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.describe().await?;
         let caller = Caller::of(&self.c, &before).await?;
@@ -713,6 +721,10 @@ fn delete_policy_plan(
 impl Action for DeletePolicy {
     fn resource(&self) -> String {
         self.policy_arn.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "delete-policy"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

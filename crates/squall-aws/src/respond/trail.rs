@@ -204,6 +204,10 @@ impl Action for RestoreTrail {
         self.trail.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "restore-trail"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (selectors, settings) = self.read().await?;
         restore_trail_plan(

@@ -68,6 +68,10 @@ impl Action for DetachPolicy {
         format!("{}:{}", self.holder, self.policy_arn)
     }
 
+    fn action(&self) -> &'static str {
+        "detach-policy"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         Ok(detach_plan(
             &self.holder,
@@ -201,6 +205,10 @@ impl Action for DeleteInlinePolicy {
         format!("{}:{}", self.holder, self.policy)
     }
 
+    fn action(&self) -> &'static str {
+        "delete-inline-policy"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (names, document) = self.read().await?;
         let before = inline_state(&self.holder, &self.policy, &names, document);
@@ -316,6 +324,10 @@ impl Action for RestorePolicyVersion {
         self.policy_arn.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "restore-policy-version"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (versions, documents) = self.read().await?;
         policy_version_plan(&self.policy_arn, &self.version, &versions, &documents)
@@ -384,6 +396,10 @@ impl Action for RestoreTrustPolicy {
         self.role.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "restore-trust-policy"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let current = iam::trust_policy(&self.c.iam, &self.role)
             .await
@@ -444,6 +460,10 @@ fn start_logging_plan(trail: &str, before: Value) -> Plan {
 impl Action for StartLogging {
     fn resource(&self) -> String {
         self.trail.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "start-logging"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -514,6 +534,10 @@ fn key_pair_plan(name: &str, before: Value, deleted_in_case: bool) -> Result<Pla
 impl Action for DeleteKeyPair {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "delete-key-pair"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -617,6 +641,13 @@ fn unshare_plan(what: &Shared, from: &[String], before: Value) -> Result<Plan, A
 impl Action for Unshare {
     fn resource(&self) -> String {
         self.what.id().to_string()
+    }
+
+    fn action(&self) -> &'static str {
+        match self.what {
+            Shared::Snapshot(_) => "unshare-snapshot",
+            Shared::Image(_) => "unshare-image",
+        }
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -757,6 +788,10 @@ impl Action for RevokeRule {
         self.rule.name()
     }
 
+    fn action(&self) -> &'static str {
+        "revoke-rule"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         Ok(revoke_plan(&self.rule, self.state().await?))
     }
@@ -817,6 +852,10 @@ fn disable_login_plan(user: &str, before: Value) -> Plan {
 impl Action for DisableLogin {
     fn resource(&self) -> String {
         self.user.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "disable-login"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

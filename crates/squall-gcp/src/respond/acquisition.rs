@@ -89,6 +89,14 @@ impl Action for AcquireDisk {
         self.disk.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "acquire-disk"
+    }
+
+    fn part_of(&self) -> Option<String> {
+        Some(self.instance.to_string())
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (disk, before) = self.state().await?;
         if before["of_this_disk"] == json!(false) {

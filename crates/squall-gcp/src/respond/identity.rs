@@ -117,6 +117,10 @@ impl Action for ContainServiceAccount {
         self.name.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "disable-service-account"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         Ok(account_plan(&self.name, self.state().await?))
     }
@@ -153,6 +157,10 @@ pub struct DisableKey {
 impl Action for DisableKey {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "disable-sa-key"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -206,6 +214,10 @@ impl DeleteKey {
 impl Action for DeleteKey {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "delete-sa-key"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -286,6 +298,10 @@ const KEY_LIMIT: u64 = 10;
 impl Action for RotateKey {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "rotate-sa-key"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

@@ -504,6 +504,10 @@ impl Action for ImageSnapshot<'_> {
         self.snapshot.clone()
     }
 
+    fn action(&self) -> &'static str {
+        "image-snapshot"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let snap = compute::snapshot(&self.c, self.project(), self.name())
             .await

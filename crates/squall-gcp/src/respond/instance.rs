@@ -292,6 +292,10 @@ impl Action for IsolateInstance {
         self.at.to_string()
     }
 
+    fn action(&self) -> &'static str {
+        "isolate-instance"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (detail, before) = self.state().await?;
         unmanaged(&detail, &self.at)?;
@@ -433,6 +437,10 @@ impl Action for ReleaseInstance {
         self.at.to_string()
     }
 
+    fn action(&self) -> &'static str {
+        "release-instance"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let (_, before) = self.state().await?;
         Ok(release_plan(&self.at, &self.prior, before))
@@ -536,6 +544,14 @@ impl Action for StopInstance {
         self.at.to_string()
     }
 
+    fn action(&self) -> &'static str {
+        if self.suspend {
+            "suspend-instance"
+        } else {
+            "stop-instance"
+        }
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
         unmanaged(&d, &self.at)?;
@@ -607,6 +623,10 @@ async fn unacquired(
 impl Action for DeleteInstance {
     fn resource(&self) -> String {
         self.at.to_string()
+    }
+
+    fn action(&self) -> &'static str {
+        "delete-instance"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

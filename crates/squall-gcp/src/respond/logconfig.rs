@@ -37,6 +37,13 @@ impl LogConfig {
         }
     }
 
+    fn plural(self) -> &'static str {
+        match self {
+            LogConfig::Sink => "sinks",
+            LogConfig::Exclusion => "exclusions",
+        }
+    }
+
     /// The calls that make, change and delete one (`...ConfigServiceV2.CreateSink`).
     fn calls(self) -> [&'static str; 3] {
         match self {
@@ -156,18 +163,33 @@ fn mask(request: &Value) -> Vec<String> {
 }
 
 /// Whether an audit entry's call was about `name` (`projects/P/sinks/N`): named by the
-/// resource, the request's `sinkName` or `name`, or (a creation) its parent and new name.
+/// resource, the request's `sinkName` or `name`, or (a creation) its parent and new name —
+/// the project by its id or its number (the entries read are this project's own log, so a
+/// number is this project's).
 fn about(entry: &Value, kind: LogConfig, name: &str) -> bool {
     let p = &entry["protoPayload"];
     let req = &p["request"];
-    let short = name.rsplit('/').next().unwrap_or(name);
-    let parent = name.split('/').take(2).collect::<Vec<_>>().join("/");
+    let (project, short) = match name.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", project, _, short] => (*project, *short),
+        _ => return false,
+    };
+    let same = |n: &str| match n.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, k, s] => {
+            *k == kind.plural()
+                && *s == short
+                && (*p == project || p.bytes().all(|b| b.is_ascii_digit()))
+        }
+        _ => false,
+    };
     let created = req[kind.noun()]["name"].as_str() == Some(short)
-        && req["parent"].as_str() == Some(parent.as_str());
+        && req["parent"]
+            .as_str()
+            .is_some_and(|parent| same(&format!("{parent}/{}/{short}", kind.plural())));
     created
         || [&p["resourceName"], &req["sinkName"], &req["name"]]
             .iter()
-            .any(|n| n.as_str() == Some(name))
+            .filter_map(|n| n.as_str())
+            .any(same)
 }
 
 /// Replays the audit log's calls on `name` (oldest first) into what it was after the last.
@@ -189,10 +211,15 @@ pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
         {
             continue;
         }
+        // Who made each call is in the plan: a replay that leans on a call of the actors'
+        // (one made before the case's first record of them) is the analyst's to reject.
         let record = format!(
-            "{} {} {}",
+            "{} {} by {} ({})",
             e["timestamp"].as_str().unwrap_or("(no time)"),
             call,
+            p["authenticationInfo"]["principalEmail"]
+                .as_str()
+                .unwrap_or("(no principal)"),
             e["insertId"].as_str().unwrap_or("(no insertId)")
         );
         let req = &p["request"];
@@ -298,8 +325,24 @@ impl Action for RestoreLogConfig {
         self.name.clone()
     }
 
+    fn action(&self) -> &'static str {
+        match LogConfig::of(&self.name) {
+            Some(LogConfig::Exclusion) => "restore-log-exclusion",
+            _ => "restore-log-sink",
+        }
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let kind = self.kind()?;
+        // A moment still to come would replay the very change being undone.
+        if self.before > Utc::now() {
+            return Err(format!(
+                "--as-before {} is in the future: give the time of the first change to undo",
+                self.before
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )
+            .into());
+        }
         let (_, now) = self.state().await?;
         let project = self.name.split('/').nth(1).unwrap_or_default();
         let history = logging::config_history(&self.entries, project, self.before)
@@ -338,7 +381,7 @@ impl Action for RestoreLogConfig {
         ));
         if kind == LogConfig::Sink && now["exists"] == json!(false) {
             p.notes.push(
-                "made again, it writes as a new identity (in the outcome): grant it write access on the destination, or nothing arrives there"
+                "made again, it writes as the identity Google gives it now (in the outcome): check that the destination lets that identity write, or nothing arrives there"
                     .to_string(),
             );
         }
@@ -489,7 +532,8 @@ mod tests {
             "methodName": "google.logging.v2.ConfigServiceV2.UpdateExclusion",
             "resourceName": name,
             "request": {"name": name, "updateMask": "filter", "exclusion": {"filter": "logName:cloudaudit"}}}});
-        let Before::Was { settings, .. } = replay(LogConfig::Exclusion, name, std::slice::from_ref(&made))
+        let Before::Was { settings, .. } =
+            replay(LogConfig::Exclusion, name, std::slice::from_ref(&made))
         else {
             panic!("known")
         };
@@ -497,14 +541,27 @@ mod tests {
             settings,
             json!({"filter": "resource.type=gce_instance AND severity<INFO", "description": "", "disabled": false})
         );
+        let made_again = made.clone();
         assert!(matches!(
             replay(LogConfig::Exclusion, name, &[made, widened]),
             Before::Was { settings, .. } if settings["filter"] == "logName:cloudaudit"
         ));
         // A sink's calls never describe an exclusion of the same name.
+        let sink_named_alike = json!({"timestamp": "2026-01-01T00:00:00Z", "protoPayload": {
+            "methodName": "google.logging.v2.ConfigServiceV2.CreateSink",
+            "resourceName": "projects/acme-prod/sinks/noisy",
+            "request": {"parent": "projects/acme-prod",
+                        "sink": {"name": "noisy", "destination": "storage.googleapis.com/x"}}}});
         assert_eq!(
-            replay(LogConfig::Exclusion, name, &[created()]),
+            replay(LogConfig::Exclusion, name, &[sink_named_alike]),
             Before::Unknown
         );
+        // A call naming the project by its number is this project's (its own log is read).
+        let mut by_number = made_again;
+        by_number["protoPayload"]["request"]["parent"] = json!("projects/123456789012");
+        assert!(matches!(
+            replay(LogConfig::Exclusion, name, &[by_number]),
+            Before::Was { .. }
+        ));
     }
 }

@@ -131,6 +131,10 @@ impl Action for FixWorldRule {
         FixWorldRule::resource(self)
     }
 
+    fn action(&self) -> &'static str {
+        "replace-world-rule"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let found = compute::firewall(&self.c, &self.project, &self.name)
             .await
@@ -256,6 +260,10 @@ impl RestoreFromSnapshot {
 impl Action for RestoreFromSnapshot {
     fn resource(&self) -> String {
         self.at.to_string()
+    }
+
+    fn action(&self) -> &'static str {
+        "restore-instance"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

@@ -94,6 +94,10 @@ impl Action for RemoveSshKeys {
         self.at.to_string()
     }
 
+    fn action(&self) -> &'static str {
+        "remove-ssh-keys"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
         let m = &d.metadata;
@@ -138,6 +142,10 @@ pub struct RemoveProjectSshKeys {
 impl Action for RemoveProjectSshKeys {
     fn resource(&self) -> String {
         format!("projects/{}", self.project)
+    }
+
+    fn action(&self) -> &'static str {
+        "remove-project-ssh-keys"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {

@@ -32,6 +32,10 @@ impl Action for DeleteRule {
         self.path()
     }
 
+    fn action(&self) -> &'static str {
+        "delete-firewall-rule"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = read_rule(&self.c, &self.project, &self.name).await?;
         // Isolation writes only deny rules under this prefix: an allow rule named like one is
@@ -108,6 +112,10 @@ impl Action for Unshare {
         self.what.to_string()
     }
 
+    fn action(&self) -> &'static str {
+        "unshare"
+    }
+
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         let after = without(&before, &self.from);
@@ -118,7 +126,12 @@ impl Action for Unshare {
         Ok(p)
     }
 
-    async fn execute(&self, _plan: &Plan) -> Result<Value, ActionError> {
+    async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
+        // Who it is shared with must be who the ledger says: a grant made since the plan is
+        // the analyst's to see first.
+        if self.state().await? != plan.before {
+            return Err(format!("{} changed since the plan: plan again", self.what).into());
+        }
         compute::unshare(&self.c, &self.what, &self.from)
             .await
             .map_err(err)?;
@@ -155,6 +168,10 @@ impl DeleteExclusion {
 impl Action for DeleteExclusion {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "delete-log-exclusion"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -215,6 +232,10 @@ impl EnableSink {
 impl Action for EnableSink {
     fn resource(&self) -> String {
         self.name.clone()
+    }
+
+    fn action(&self) -> &'static str {
+        "enable-log-sink"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
@@ -343,6 +364,10 @@ fn unbound(
 impl Action for RemoveBinding {
     fn resource(&self) -> String {
         self.name()
+    }
+
+    fn action(&self) -> &'static str {
+        "remove-iam-binding"
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
