@@ -265,7 +265,7 @@ impl Step {
     }
 
     /// The action and resource it is about (a plan carries them inside; a failure to plan
-    /// names no action, and reads as "plan").
+    /// recorded before actions named themselves names none, and reads as "plan").
     fn target(&self) -> (&str, &str) {
         let (action, resource) = match self {
             Step::Planned(p) => (p.plan.action.as_str(), &p.plan.resource),

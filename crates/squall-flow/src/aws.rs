@@ -709,13 +709,13 @@ pub fn inventory(
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<AwsInventory>> {
     let rt = respond::runtime()?;
-    let mut store = ctx.store()?;
+    let mut store = crate::case::AccountStore::open(ctx, "aws-api")?;
     if !org {
         let inv = rt.block_on(squall_aws::inventory::inventory(target, options))?;
         for e in &inv.errors {
             warn(e.to_string());
         }
-        crate::case::store_account(ctx, &mut store, "aws-api", inv.to_asset(), &inv.resources())?;
+        store.put(inv.to_asset(), &inv.resources())?;
         return Ok(vec![inv]);
     }
     let accounts = rt.block_on(squall_aws::inventory::organization(target, options))?;
@@ -728,7 +728,7 @@ pub fn inventory(
                 for e in &inv.errors {
                     warn(format!("{}: {e}", inv.account));
                 }
-                crate::case::store_account(ctx, &mut store, "aws-api", asset, &inv.resources())?;
+                store.put(asset, &inv.resources())?;
                 inv.errors.clear();
                 found.push(inv);
             }

@@ -361,26 +361,60 @@ pub fn import_inventory(ctx: &Context, file: &Path) -> anyhow::Result<Imported> 
     })
 }
 
-/// Merges what the API knows into the stored record, keeping what the team wrote by hand, and
-/// records the account's instances with their tags (triage reads their environment).
-/// `source` names the reader in the inventory's log (`aws-api`, `gcp-api`).
-pub(crate) fn store_account(
-    ctx: &Context,
-    store: &mut squall_case::SqliteStore,
-    source: &str,
-    found: squall_core::Asset,
-    resources: &[squall_core::Resource],
-) -> anyhow::Result<()> {
-    // The hand-written fields kept are the inventory's log's, not an edited table's.
-    let mut asset = store
-        .inventory_checked()?
-        .assets
-        .into_iter()
-        .find(|a| a.id == found.id && a.provider == found.provider)
-        .unwrap_or_else(|| found.clone());
-    asset.merge_from(found);
-    store.import_resources(&ctx.actor, source, std::slice::from_ref(&asset), resources)?;
-    Ok(())
+/// The accounts one inventory run stores. The inventory is read (and its log checked) once, at
+/// the start: read again for every account, an organization of 500 projects re-read a log
+/// growing by one entry each time.
+pub(crate) struct AccountStore<'a> {
+    store: squall_case::SqliteStore,
+    actor: &'a str,
+    /// `aws-api`, `gcp-api`: the reader, in the inventory's log.
+    source: &'static str,
+    /// What the inventory's log holds, by provider and id, as this run leaves it.
+    known: std::collections::HashMap<(squall_core::Provider, String), squall_core::Asset>,
+}
+
+impl<'a> AccountStore<'a> {
+    pub(crate) fn open(ctx: &'a Context, source: &'static str) -> anyhow::Result<Self> {
+        let store = ctx.store()?;
+        // The hand-written fields kept are the inventory's log's, not an edited table's.
+        let known = store
+            .inventory_checked()?
+            .assets
+            .into_iter()
+            .map(|a| ((a.provider, a.id.clone()), a))
+            .collect();
+        Ok(AccountStore {
+            store,
+            actor: &ctx.actor,
+            source,
+            known,
+        })
+    }
+
+    /// Merges what the API knows into the stored record, keeping what the team wrote by
+    /// hand, and records the account's instances with their tags (triage reads their
+    /// environment).
+    pub(crate) fn put(
+        &mut self,
+        found: squall_core::Asset,
+        resources: &[squall_core::Resource],
+    ) -> anyhow::Result<()> {
+        let key = (found.provider, found.id.clone());
+        let mut asset = self
+            .known
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| found.clone());
+        asset.merge_from(found);
+        self.store.import_resources(
+            self.actor,
+            self.source,
+            std::slice::from_ref(&asset),
+            resources,
+        )?;
+        self.known.insert(key, asset);
+        Ok(())
+    }
 }
 
 /// When the compromise began, as far as the case knows: its earliest detection's event time.

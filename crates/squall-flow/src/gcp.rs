@@ -734,19 +734,13 @@ pub fn inventory(
     for e in unlisted {
         warn(e);
     }
-    let mut store = ctx.store()?;
+    let mut store = crate::case::AccountStore::open(ctx, "gcp-api")?;
     for inv in &found {
         for e in &inv.errors {
             warn(format!("{}: {e}", inv.project));
         }
         if inv.read {
-            crate::case::store_account(
-                ctx,
-                &mut store,
-                "gcp-api",
-                inv.to_asset(&options.labels),
-                &inv.resources(),
-            )?;
+            store.put(inv.to_asset(&options.labels), &inv.resources())?;
         }
     }
     Ok(found)

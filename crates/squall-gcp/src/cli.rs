@@ -399,23 +399,9 @@ impl GcpTargetArgs {
             (_, _, Some(d)) => ("disks", d),
             _ => unreachable!("clap requires one"),
         };
+        // A path says where the disk is, over --project and --zone (which may come from
+        // gcloud's environment, CLOUDSDK_CORE_PROJECT and CLOUDSDK_COMPUTE_ZONE).
         let path = if noun == "disks" && name.starts_with("projects/") {
-            // A path says where the disk is: a --project or --zone saying otherwise is a
-            // mistake to point out, not a choice to make silently.
-            let parts: Vec<&str> = name.split('/').collect();
-            if self
-                .project
-                .as_deref()
-                .is_some_and(|p| parts.get(1) != Some(&p))
-                || self
-                    .zone
-                    .as_deref()
-                    .is_some_and(|z| parts.get(2) != Some(&"zones") || parts.get(3) != Some(&z))
-            {
-                return Err(GcpError::Invalid(format!(
-                    "--disk {name} names another project or zone than --project/--zone"
-                )));
-            }
             name.clone()
         } else if noun == "disks" {
             let project = self.project_named("--project names the project the disk is in")?;
@@ -809,7 +795,8 @@ pub enum RecoverGcp {
         /// The image's name.
         #[arg(long, value_name = "NAME", group = "shared")]
         image: Option<String>,
-        /// The disk: its path, or its name with --project and --zone.
+        /// The disk: its path (which wins over --project and --zone), or its name with
+        /// --project and --zone.
         #[arg(long, value_name = "DISK", group = "shared")]
         disk: Option<String>,
         /// An IAM member to take out (`user:...`, `serviceAccount:...`, `group:...`,

@@ -356,14 +356,27 @@ pub fn steps(r: &Resource) -> Vec<Step> {
             ));
         }
         // A sink they made routes logs where they chose: deleted, never put back or enabled.
-        Kind::Trail if !r.id.starts_with("exclusions/") && changed(Change::Created).is_some() => {
+        // (Made first: one they deleted and made again under its name was the project's, and
+        // is put back below.)
+        Kind::Trail
+            if !r.id.starts_with("exclusions/")
+                && r.changes
+                    .first()
+                    .is_some_and(|c| c.change == Change::Created) =>
+        {
             let c = changed(Change::Created).expect("matched");
+            let name = r
+                .account
+                .as_deref()
+                .map(|p| format!("projects/{p}/sinks/{}", r.id))
+                .filter(|n| valid_logging_name(n, "sinks"))
+                .unwrap_or_else(|| r.id.clone());
             if !r.deleted() {
                 out.push(by_hand(
                     step(
                         Phase::Undo,
                         "delete-log-sink",
-                        Some(r.id.clone()),
+                        Some(name),
                         by_attacker(c),
                         &c.record,
                     ),
@@ -1026,6 +1039,23 @@ mod tests {
         gone.detail = Some("log sink".into());
         theirs.changes.push(gone);
         assert!(steps(&theirs).is_empty(), "{:?}", steps(&theirs));
+        // The project's sink deleted, then made again under its name to send logs elsewhere
+        // (and perhaps deleted again): the project's is put back as it was before.
+        let mut swapped = deleted.clone();
+        let mut made = swapped.changes[0].clone();
+        made.change = Change::Created;
+        made.detail = Some("log sink made".into());
+        swapped.changes.push(made);
+        for _ in 0..2 {
+            let s = steps(&swapped);
+            assert_eq!(s.len(), 1, "{s:?}");
+            assert_eq!(
+                (s[0].action.as_str(), s[0].by_hand.is_none()),
+                ("restore-log-sink", true)
+            );
+            let again = swapped.changes[0].clone();
+            swapped.changes.push(again);
+        }
         // An exclusion widened: put back too, by the exclusion verb.
         let mut widened = touched(
             Kind::Trail,

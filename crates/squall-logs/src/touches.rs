@@ -578,10 +578,17 @@ impl Record<'_> {
     /// A log sink's or exclusion's id in a touch: `N` for the record's own project's
     /// (`projects/P/sinks/N`, P its id or number), so a verb can name it from the project;
     /// anything else (a folder's or organization's, another project's) whole, which no
-    /// project verb takes.
+    /// project verb takes. The record's project is the one its touches are placed in: its
+    /// resource's label, else its log's name.
     fn config_name(&self, resource: Option<&str>, kind: &str) -> Option<String> {
         let resource = resource?;
-        let own = self.text_at(&["resource.labels.project_id"]);
+        let own = self.text_at(&["resource.labels.project_id"]).or_else(|| {
+            self.text_at(&["logName"])?
+                .strip_prefix("projects/")?
+                .split('/')
+                .next()
+                .map(str::to_string)
+        });
         match resource.split('/').collect::<Vec<_>>().as_slice() {
             ["projects", p, k, n]
                 if *k == kind
@@ -735,14 +742,14 @@ impl Record<'_> {
             }
         } else if method.ends_with("ConfigServiceV2.CreateExclusion") {
             // Entries matching it are dropped before any sink or bucket sees them.
-            let id = name
-                .filter(|_| {
-                    resource
-                        .as_deref()
-                        .is_some_and(|r| r.contains("/exclusions/"))
-                })
-                .or_else(|| req.and_then(|r| r.first_text("exclusion.name")))
-                // Named `exclusions/NAME`: a sink of the same name is another resource.
+            let made = req.and_then(|r| r.first_text("exclusion.name")).map(|n| {
+                let parent = req.and_then(|r| r.first_text("parent")).unwrap_or_default();
+                format!("{parent}/exclusions/{n}")
+            });
+            let named = resource.clone().filter(|r| r.contains("/exclusions/"));
+            // Named `exclusions/NAME`: a sink of the same name is another resource.
+            let id = self
+                .config_name(named.or(made).as_deref(), "exclusions")
                 .map(|n| format!("exclusions/{n}"));
             touch(Kind::Trail, id, Created).map(|t| t.detail(said("log exclusion")))
         } else if method.ends_with("ConfigServiceV2.UpdateExclusion") {
@@ -1450,6 +1457,15 @@ mod tests {
         folder["protoPayload"]["resourceName"] = json!("projects/other/sinks/to-sec");
         let (t, _) = touches(folder);
         assert_eq!(changes(&t)[0].1, "projects/other/sinks/to-sec");
+        // So does another project's exclusion, made or changed, under `exclusions/`.
+        let mut theirs = gcp(
+            "google.logging.v2.ConfigServiceV2.CreateExclusion",
+            "projects/other",
+            json!({"parent": "projects/other", "exclusion": {"name": "x", "filter": "a"}}),
+        );
+        theirs["resource"] = json!({"type": "logging_exclusion", "labels": {"project_id": "p"}});
+        let (t, _) = touches(theirs);
+        assert_eq!(changes(&t)[0].1, "exclusions/projects/other/exclusions/x");
         // Disabled while its destination was set too: a change to review, not a sink to turn on.
         let (t, _) = touches(gcp(
             "google.logging.v2.ConfigServiceV2.UpdateSink",

@@ -2742,6 +2742,13 @@ fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_
         s.fake.sink(PROJECT, "_Default").unwrap()["filter"],
         "severity>=EMERGENCY"
     );
+    // A time to come would replay the very change: refused before anything is read.
+    let (out, _, code) = restore("log-sink", "to-sec", "2999-01-01T00:00:00Z");
+    assert_eq!(code, 3);
+    assert!(
+        out[0]["error"].as_str().unwrap().contains("in the future"),
+        "{out:?}"
+    );
     // Just before its creation it did not exist: nothing to put back either.
     let (out, _, code) = restore("log-sink", "archive", "2026-01-05T09:00:30Z");
     assert_eq!(code, 3);

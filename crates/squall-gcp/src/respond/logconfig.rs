@@ -543,19 +543,23 @@ mod tests {
         );
         let made_again = made.clone();
         assert!(matches!(
-            replay(LogConfig::Exclusion, name, &[made, widened]),
+            replay(LogConfig::Exclusion, name, &[made, widened.clone()]),
             Before::Was { settings, .. } if settings["filter"] == "logName:cloudaudit"
         ));
-        // A sink's calls never describe an exclusion of the same name.
-        let sink_named_alike = json!({"timestamp": "2026-01-01T00:00:00Z", "protoPayload": {
-            "methodName": "google.logging.v2.ConfigServiceV2.CreateSink",
-            "resourceName": "projects/acme-prod/sinks/noisy",
-            "request": {"parent": "projects/acme-prod",
-                        "sink": {"name": "noisy", "destination": "storage.googleapis.com/x"}}}});
-        assert_eq!(
-            replay(LogConfig::Exclusion, name, &[sink_named_alike]),
-            Before::Unknown
-        );
+        // An exclusion call naming a sink of the same name (or a folder's) is not this one's.
+        let mut elsewhere = widened.clone();
+        for other in [
+            "projects/acme-prod/sinks/noisy",
+            "folders/9/exclusions/noisy",
+        ] {
+            elsewhere["protoPayload"]["resourceName"] = json!(other);
+            elsewhere["protoPayload"]["request"]["name"] = json!(other);
+            assert!(
+                matches!(replay(LogConfig::Exclusion, name, &[made_again.clone(), elsewhere.clone()]),
+                    Before::Was { settings, .. } if settings["filter"] != "logName:cloudaudit"),
+                "{other}"
+            );
+        }
         // A call naming the project by its number is this project's (its own log is read).
         let mut by_number = made_again;
         by_number["protoPayload"]["request"]["parent"] = json!("projects/123456789012");
