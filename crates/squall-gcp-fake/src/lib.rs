@@ -109,6 +109,8 @@ pub(crate) struct World {
     /// Service accounts the user may impersonate.
     pub(crate) impersonable: Vec<String>,
     pub(crate) faults: Vec<Fault>,
+    /// Changes to make mid-run: (what a call must contain, calls left, the change).
+    pub(crate) changes: Vec<(String, u32, Option<Change>)>,
     pub(crate) calls: Vec<Call>,
     pub(crate) counter: u64,
     pub(crate) latency: Duration,
@@ -417,23 +419,19 @@ impl Fake {
         self.world().disks.get(key).cloned()
     }
 
-    /// Grants `member` `role` on a snapshot or image (by key): what sharing it out looks like.
+    /// Grants `member` `role` on a snapshot, image or disk (by key): what sharing it out
+    /// looks like.
     pub fn share(&self, key: &str, role: &str, member: &str) {
-        let mut w = self.world();
-        let n = w.next();
-        let policy = w
-            .iam_policies
-            .entry(key.to_string())
-            .or_insert_with(|| json!({"version": 1, "bindings": []}));
-        let bindings = policy["bindings"].as_array_mut().expect("bindings");
-        match bindings.iter_mut().find(|b| b["role"] == json!(role)) {
-            Some(b) => b["members"]
-                .as_array_mut()
-                .expect("members")
-                .push(json!(member)),
-            None => bindings.push(json!({"role": role, "members": [member]})),
-        }
-        policy["etag"] = json!(compute::fingerprint(n));
+        share_in(&mut self.world(), key, role, member);
+    }
+
+    /// Makes `change` once the `calls`-th call whose `METHOD path` contains `matches` has been
+    /// answered: someone else acting between a verb's plan and its execution, which the verb
+    /// must notice rather than overwrite.
+    pub fn change_after(&self, matches: &str, calls: u32, change: Change) {
+        self.world()
+            .changes
+            .push((matches.to_string(), calls, Some(change)));
     }
 
     /// A snapshot's or image's IAM policy as the API would return it now.
@@ -591,14 +589,7 @@ impl Fake {
             .resource_policies
             .entry(resource.to_string())
             .or_insert_with(resourcemanager::empty_policy);
-        let bindings = policy["bindings"].as_array_mut().expect("bindings");
-        match bindings.iter_mut().find(|b| b["role"] == json!(role)) {
-            Some(b) => b["members"]
-                .as_array_mut()
-                .expect("members")
-                .push(json!(member)),
-            None => bindings.push(json!({"role": role, "members": [member]})),
-        }
+        add_member(policy, role, member);
     }
 
     /// The IAM policy of `resource` (`projects/P`, `folders/N`, `organizations/N`) as
@@ -838,6 +829,79 @@ impl Drop for Fake {
         }
         if let Some(t) = self.thread.take() {
             t.join().ok();
+        }
+    }
+}
+
+/// What [`Fake::share`] does, on the world already held.
+fn share_in(w: &mut World, key: &str, role: &str, member: &str) {
+    let n = w.next();
+    let policy = w
+        .iam_policies
+        .entry(key.to_string())
+        .or_insert_with(|| json!({"version": 1, "bindings": []}));
+    add_member(policy, role, member);
+    policy["etag"] = json!(compute::fingerprint(n));
+}
+
+/// `member` added to `role`'s binding in an IAM policy (the binding made when there is none).
+fn add_member(policy: &mut Value, role: &str, member: &str) {
+    let bindings = policy["bindings"].as_array_mut().expect("bindings");
+    match bindings.iter_mut().find(|b| b["role"] == json!(role)) {
+        Some(b) => b["members"]
+            .as_array_mut()
+            .expect("members")
+            .push(json!(member)),
+        None => bindings.push(json!({"role": role, "members": [member]})),
+    }
+}
+
+/// A change [`Fake::change_after`] makes in the middle of a run.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// `member` granted `role` on a snapshot, image or disk (by key).
+    Share {
+        key: String,
+        role: String,
+        member: String,
+    },
+    /// A field of a project's sink set, as another `sinks.update` would.
+    EditSink {
+        project: String,
+        name: String,
+        field: String,
+        value: Value,
+    },
+}
+
+/// Makes the changes due after the call just answered (`METHOD path`).
+pub(crate) fn changes_due(w: &mut World, call: &str) {
+    let mut due = Vec::new();
+    for (matches, left, change) in &mut w.changes {
+        if *left > 0 && call.contains(matches.as_str()) {
+            *left -= 1;
+            if *left == 0 {
+                due.extend(change.take());
+            }
+        }
+    }
+    for c in due {
+        match c {
+            Change::Share { key, role, member } => share_in(w, &key, &role, &member),
+            Change::EditSink {
+                project,
+                name,
+                field,
+                value,
+            } => {
+                if let Some(sink) = w
+                    .sinks
+                    .get_mut(&format!("projects/{project}"))
+                    .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
+                {
+                    sink[field] = value;
+                }
+            }
         }
     }
 }

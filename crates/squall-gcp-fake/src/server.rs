@@ -74,12 +74,14 @@ async fn handle(
         Ok(v) => (StatusCode::OK, v),
         Err(e) => (e.status_code(), e.body()),
     };
+    let call = format!("{method} {shown}");
     w.calls.push(Call {
         method: method.to_string(),
         path: shown,
         principal,
         status: status.as_u16(),
     });
+    crate::changes_due(&mut w, &call);
     (status, axum::Json(body)).into_response()
 }
 

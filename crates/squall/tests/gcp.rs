@@ -1260,6 +1260,49 @@ fn a_snapshot_image_or_disk_shared_out_is_unshared_from_the_named_members_only()
     // Disks: a zonal one by name with --zone, a regional one by its path.
     let zonal = format!("projects/{PROJECT}/zones/{ZONE}/disks/web-1");
     let regional = s.fake.attach_regional_disk(WEB, "europe-west1", "web-data");
+    // Someone shares it again between the plan and its execution: nothing is written over
+    // what the plan did not show.
+    s.fake.share(
+        &zonal,
+        "roles/compute.storageAdmin",
+        "user:mallory@evil.example",
+    );
+    s.fake.change_after(
+        "disks/web-1/getIamPolicy",
+        1,
+        squall_gcp_fake::Change::Share {
+            key: zonal.clone(),
+            role: "roles/compute.viewer".into(),
+            member: "user:eve@evil.example".into(),
+        },
+    );
+    let (out, err, code) = s.run(&[
+        "recover",
+        "gcp",
+        "unshare",
+        "--disk",
+        &zonal,
+        "--from",
+        "user:mallory@evil.example",
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!((code, status(&out)), (3, vec!["failed"]), "{err}");
+    assert!(
+        out[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed since the plan"),
+        "{out:?}"
+    );
+    assert!(
+        s.fake
+            .iam_policy(&zonal)
+            .unwrap()
+            .to_string()
+            .contains("mallory")
+    );
     for disk in [&zonal, &regional] {
         s.fake.share(
             disk,
@@ -1281,6 +1324,8 @@ fn a_snapshot_image_or_disk_shared_out_is_unshared_from_the_named_members_only()
             "public",
             "--from",
             "user:mallory@evil.example",
+            "--from",
+            "user:eve@evil.example",
             "--case",
             "C-0001",
             "--yes",
@@ -2655,6 +2700,43 @@ fn a_sink_or_exclusion_the_attacker_changed_or_deleted_is_put_back_as_the_audit_
             "no {action} of {resource} before {at} in {steps:#?}"
         );
     }
+
+    // Changed again between the plan and its execution: refused, nothing written.
+    s.fake.change_after(
+        "sinks/to-sec",
+        1,
+        squall_gcp_fake::Change::EditSink {
+            project: PROJECT.into(),
+            name: "to-sec".into(),
+            field: "filter".into(),
+            value: "severity>=ERROR".into(),
+        },
+    );
+    let (out, _, code) = s.run(&[
+        "recover",
+        "gcp",
+        "log-sink",
+        "to-sec",
+        "--project",
+        PROJECT,
+        "--as-before",
+        "2026-11-28T10:01:00Z",
+        "--case",
+        "C-0001",
+        "--yes",
+    ]);
+    assert_eq!((code, status(&out)), (3, vec!["failed"]));
+    assert!(
+        out[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed since the plan"),
+        "{out:?}"
+    );
+    assert_eq!(
+        s.fake.sink(PROJECT, "to-sec").unwrap()["destination"],
+        "storage.googleapis.com/evil-drop"
+    );
 
     // Redirected and narrowed: back to the destination, filter and description it had.
     let restore = |verb: &str, name: &str, at: &str| {
