@@ -76,14 +76,13 @@ pub async fn image_snapshot(
     let path = squall_core::image::raw_path(dir, snapshot);
     let progress_path = squall_core::image::progress_path(dir, snapshot);
     let mut hasher = Sha256::new();
-    let (file, resumed) = squall_core::image::reopen(
+    let (mut file, resumed) = squall_core::image::reopen(
         dir,
         snapshot,
         |p: &Progress| p.block_size == list.block_size && p.volume_bytes == list.volume_bytes,
         |b| hasher.update(b),
     )
     .map_err(io(&path, "resuming the image"))?;
-    let mut file = file;
     let committed = resumed.map_or(0, |(_, c)| c);
     let resumed_bytes = committed;
     // Only what the progress file vouches for is kept (`reopen` cut the file there); the rest

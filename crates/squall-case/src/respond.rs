@@ -87,7 +87,11 @@ impl<S: Store> Run<'_, S> {
         let mut to_run = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
             match plan {
-                Ok(p) => show(p),
+                Ok(p) => {
+                    // A failure to plan is recorded under `action()`: the two must agree.
+                    debug_assert_eq!(p.action, actions[i].action(), "{}", p.resource);
+                    show(p)
+                }
                 Err(e) => {
                     let mut seq = None;
                     if self.approved {

@@ -54,6 +54,11 @@ pub fn progress_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.raw.progress"))
 }
 
+/// The checksum file of `name`'s image in `dir`: its SHA-256 in `sha256sum` format.
+fn checksum_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.raw.sha256"))
+}
+
 /// What `dir` holds of `name`'s image (see [`OnDisk`]). A checksum file that is not a
 /// SHA-256 in `sha256sum` format does not make an image complete.
 pub fn on_disk(dir: &Path, name: &str) -> OnDisk {
@@ -67,7 +72,7 @@ pub fn on_disk(dir: &Path, name: &str) -> OnDisk {
             committed: p.committed,
         };
     }
-    let sha256 = std::fs::read_to_string(dir.join(format!("{name}.raw.sha256")))
+    let sha256 = std::fs::read_to_string(checksum_path(dir, name))
         .ok()
         .and_then(|t| t.split_whitespace().next().map(str::to_string))
         .filter(|h| crate::digest::is_sha256_hex(h));
@@ -112,7 +117,7 @@ pub fn reopen<P: serde::de::DeserializeOwned>(
     update: impl FnMut(&[u8]),
 ) -> std::io::Result<(File, Option<(P, u64)>)> {
     std::fs::create_dir_all(dir)?;
-    match std::fs::remove_file(dir.join(format!("{name}.raw.sha256"))) {
+    match std::fs::remove_file(checksum_path(dir, name)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
@@ -154,10 +159,7 @@ pub fn rehash(file: &mut File, upto: u64, mut update: impl FnMut(&[u8])) -> std:
 /// Marks `name`'s image in `dir` complete: its checksum file written (`sha256sum -c` reads
 /// it), then its progress file removed.
 pub fn complete(dir: &Path, name: &str, sha256: &str) -> std::io::Result<()> {
-    std::fs::write(
-        dir.join(format!("{name}.raw.sha256")),
-        format!("{sha256}  {name}.raw\n"),
-    )?;
+    std::fs::write(checksum_path(dir, name), format!("{sha256}  {name}.raw\n"))?;
     match std::fs::remove_file(progress_path(dir, name)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

@@ -641,7 +641,7 @@ pub fn recover(
                     logging::entries_client(&conn).await?,
                 ))
             })?;
-            let r = r.at(place(names.iter().filter_map(|n| n.split('/').nth(1))));
+            let r = at_logging(r, &names);
             let actions: Vec<_> = names
                 .into_iter()
                 .map(|name| verbs::RestoreLogConfig {
@@ -757,8 +757,11 @@ fn connect_logging(
     let logging = client(rt, target, r, |conn| async move {
         squall_gcp::services::logging::client(&conn).await
     })?;
-    Ok((
-        logging,
-        r.at(place(names.iter().filter_map(|n| n.split('/').nth(1)))),
-    ))
+    Ok((logging, at_logging(r, names)))
+}
+
+/// Where a run on sinks or exclusions (`projects/P/sinks/N`) acts: the project, when every
+/// one named is in one.
+fn at_logging(r: &Response, names: &[String]) -> Response {
+    r.at(place(names.iter().filter_map(|n| n.split('/').nth(1))))
 }

@@ -196,11 +196,7 @@ impl Fake {
             .as_str()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let content = storage::Content::Disk {
-            seed: d["id"].as_str().unwrap_or_default().to_string(),
-            len: size << 30,
-            dense: w.dense_disks,
-        };
+        let content = storage::Content::disk(&w, d["id"].as_str().unwrap_or_default(), size << 30);
         content.digests_in(&mut w);
     }
 

@@ -1,8 +1,9 @@
 //! Cloud Logging v2: sinks as a test puts them (`GET /v2/{parent}/sinks`), and
 //! (`POST /v2/entries:list`) the entries a test puts in a project, filtered
 //! by the filter language's forms Squall sends (`logName=(... OR ...)`,
-//! `protoPayload.serviceName="..."`, `timestamp>=`, `timestamp<`, joined by `AND`) — any other filter is refused, as a fake should rather than
-//! answer wrongly — ordered by timestamp and paged.
+//! `protoPayload.serviceName="..."`, `timestamp>=`, `timestamp<`, joined by `AND`) — any
+//! other filter is refused, as a fake should rather than answer wrongly — ordered by timestamp
+//! and paged.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -70,6 +70,16 @@ impl Content {
         })
     }
 
+    /// What a disk seeded `seed` (its source disk's id) holds, `len` bytes, full or mostly
+    /// empty as the fake is set.
+    pub(crate) fn disk(w: &World, seed: &str, len: u64) -> Content {
+        Content::Disk {
+            seed: seed.to_string(),
+            len,
+            dense: w.dense_disks,
+        }
+    }
+
     /// SHA-256 (hex) and CRC32C of the whole content, a generated disk's computed once per
     /// fake (a benchmark warms them before it starts its clock).
     pub(crate) fn digests_in(&self, w: &mut World) -> (String, u32) {
@@ -337,11 +347,7 @@ fn run_worker_with(w: &mut World, key: &str, fault: Option<WorkerFault>) {
                 Some(WorkerFault::ShortRead(n)) => n.min(device_bytes),
                 _ => device_bytes,
             };
-            let content = Content::Disk {
-                seed,
-                len: read,
-                dense: w.dense_disks,
-            };
+            let content = Content::disk(w, &seed, read);
             let (mut sha, _) = content.digests_in(w);
             if fault == Some(WorkerFault::WrongDigest) {
                 sha = "0".repeat(64);
@@ -376,11 +382,7 @@ fn power_off(w: &mut World, key: &str) {
 pub(crate) fn snapshot_content(w: &World, snapshot: &str) -> Option<Content> {
     let s = w.snapshots.get(snapshot)?;
     let size: u64 = s["diskSizeGb"].as_str()?.parse().ok()?;
-    Some(Content::Disk {
-        seed: s["sourceDiskId"].as_str()?.to_string(),
-        len: size << 30,
-        dense: w.dense_disks,
-    })
+    Some(Content::disk(w, s["sourceDiskId"].as_str()?, size << 30))
 }
 
 /// What a bucket holds, for a test: object name, size, generation.

@@ -49,6 +49,18 @@ fn key_of(r: &Resource) -> Option<String> {
     key_name(&format!("projects/-/serviceAccounts/{email}/keys/{}", r.id)).ok()
 }
 
+/// `projects/P/sinks/N` or `projects/P/exclusions/N` for a log sink (id `N`) or exclusion (id
+/// `exclusions/N`) of the touch's project, when the parts are ones a verb takes.
+fn log_config_of(r: &Resource) -> Option<String> {
+    let project = r.account.as_deref()?;
+    let (kind, name) = match r.id.strip_prefix("exclusions/") {
+        Some(n) => ("exclusions", n),
+        None => ("sinks", r.id.as_str()),
+    };
+    let full = format!("projects/{project}/{kind}/{name}");
+    valid_logging_name(&full, kind).then_some(full)
+}
+
 /// `projects/P/global/KIND/NAME` for a global resource of the touch's project.
 fn global_of(r: &Resource, kind: &str) -> Option<String> {
     let project = r.account.as_deref().filter(|p| valid_project(p))?;
@@ -342,15 +354,10 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     .is_some_and(|c| c.detail.as_deref() == Some("log exclusion")) =>
         {
             let c = changed(Change::Created).expect("matched");
-            let name = r
-                .account
-                .as_deref()
-                .map(|p| format!("projects/{p}/{}", r.id))
-                .filter(|n| valid_logging_name(n, "exclusions"));
             out.push(step(
                 Phase::Undo,
                 "delete-log-exclusion",
-                name,
+                log_config_of(r),
                 by_attacker(c),
                 &c.record,
             ));
@@ -365,12 +372,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     .is_some_and(|c| c.change == Change::Created) =>
         {
             let c = changed(Change::Created).expect("matched");
-            let name = r
-                .account
-                .as_deref()
-                .map(|p| format!("projects/{p}/sinks/{}", r.id))
-                .filter(|n| valid_logging_name(n, "sinks"))
-                .unwrap_or_else(|| r.id.clone());
+            let name = log_config_of(r).unwrap_or_else(|| r.id.clone());
             if !r.deleted() {
                 out.push(by_hand(
                     step(
@@ -394,11 +396,7 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     .is_some_and(|c| c.detail.as_deref() == Some("log sink disabled")) =>
         {
             let c = changed(Change::Stopped).expect("matched");
-            let name = r
-                .account
-                .as_deref()
-                .map(|p| format!("projects/{p}/sinks/{}", r.id))
-                .filter(|n| valid_logging_name(n, "sinks"));
+            let name = log_config_of(r);
             out.push(step(
                 Phase::Undo,
                 "enable-log-sink",
@@ -425,25 +423,18 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     )
                 })
                 .expect("matched");
-            let (kind, action) = match r.id.strip_prefix("exclusions/") {
-                Some(_) => ("", "restore-log-exclusion"),
-                None => ("sinks/", "restore-log-sink"),
+            let action = if r.id.starts_with("exclusions/") {
+                "restore-log-exclusion"
+            } else {
+                "restore-log-sink"
             };
-            let name = r
-                .account
-                .as_deref()
-                .map(|p| format!("projects/{p}/{kind}{}", r.id))
-                .filter(|n| {
-                    valid_logging_name(
-                        n,
-                        if kind.is_empty() {
-                            "exclusions"
-                        } else {
-                            "sinks"
-                        },
-                    )
-                });
-            let mut s = step(Phase::Undo, action, name, by_attacker(c), &c.record);
+            let mut s = step(
+                Phase::Undo,
+                action,
+                log_config_of(r),
+                by_attacker(c),
+                &c.record,
+            );
             s.with.insert("before".into(), c.record.time.clone());
             out.push(s);
         }

@@ -345,6 +345,19 @@ impl<'a> Record<'a> {
         out
     }
 
+    /// The account the record's touches are placed in: its source's field, else (a GCP
+    /// audit entry) the project its log is named under.
+    pub(crate) fn account(&self) -> Option<String> {
+        self.text_at(self.source.summary_paths().account)
+            .or_else(|| match self.source {
+                LogSource::GcpAudit => self.text_at(&["logName"]).and_then(|l| {
+                    l.strip_prefix("projects/")
+                        .map(|r| r.split('/').next().unwrap_or(r).to_string())
+                }),
+                _ => None,
+            })
+    }
+
     /// The fields an analyst reads first, the same names for every provider.
     pub fn summary(&self) -> Summary {
         let paths = self.source.summary_paths();
@@ -354,7 +367,7 @@ impl<'a> Record<'a> {
             source_ip: self.text_at(paths.source_ip),
             action: self.text_at(paths.action),
             resource: self.text_at(paths.resource),
-            account: self.text_at(paths.account),
+            account: self.account(),
             region: self.text_at(paths.region),
             event_id: self.text_at(paths.event_id),
             key: self.text_at(paths.key),
@@ -369,12 +382,6 @@ impl<'a> Record<'a> {
                 if s.resource.is_none() {
                     s.resource = self.cloudtrail_resource();
                 }
-            }
-            LogSource::GcpAudit if s.account.is_none() => {
-                s.account = self.text_at(&["logName"]).and_then(|l| {
-                    l.strip_prefix("projects/")
-                        .map(|r| r.split('/').next().unwrap_or(r).to_string())
-                });
             }
             LogSource::AzureActivity
             | LogSource::AzureAudit

@@ -582,13 +582,7 @@ impl Record<'_> {
     /// resource's label, else its log's name.
     fn config_name(&self, resource: Option<&str>, kind: &str) -> Option<String> {
         let resource = resource?;
-        let own = self.text_at(&["resource.labels.project_id"]).or_else(|| {
-            self.text_at(&["logName"])?
-                .strip_prefix("projects/")?
-                .split('/')
-                .next()
-                .map(str::to_string)
-        });
+        let own = self.account();
         match resource.split('/').collect::<Vec<_>>().as_slice() {
             ["projects", p, k, n]
                 if *k == kind
@@ -710,10 +704,7 @@ impl Record<'_> {
             })
         } else if method.ends_with("ConfigServiceV2.CreateSink") {
             // Made by the actors: it routes logs where they chose.
-            let made = req.and_then(|r| r.first_text("sink.name")).map(|n| {
-                let parent = req.and_then(|r| r.first_text("parent")).unwrap_or_default();
-                format!("{parent}/sinks/{n}")
-            });
+            let made = made_name(req, "sink", "sinks");
             let id = self.config_name(made.as_deref().or(resource.as_deref()), "sinks");
             touch(Kind::Trail, id, Created).map(|t| t.detail(said("log sink made")))
         } else if method.ends_with("ConfigServiceV2.DeleteSink") {
@@ -742,10 +733,7 @@ impl Record<'_> {
             }
         } else if method.ends_with("ConfigServiceV2.CreateExclusion") {
             // Entries matching it are dropped before any sink or bucket sees them.
-            let made = req.and_then(|r| r.first_text("exclusion.name")).map(|n| {
-                let parent = req.and_then(|r| r.first_text("parent")).unwrap_or_default();
-                format!("{parent}/exclusions/{n}")
-            });
+            let made = made_name(req, "exclusion", "exclusions");
             let named = resource.clone().filter(|r| r.contains("/exclusions/"));
             // Named `exclusions/NAME`: a sink of the same name is another resource.
             let id = self
@@ -769,6 +757,14 @@ impl Record<'_> {
         };
         out.extend(touch);
     }
+}
+
+/// `PARENT/sinks/NAME` for a creation's request (`{"parent": ..., "sink": {"name": ...}}`).
+fn made_name(req: Option<&Node<'_>>, noun: &str, plural: &str) -> Option<String> {
+    let req = req?;
+    let name = req.first_text(&format!("{noun}.name"))?;
+    let parent = req.first_text("parent").unwrap_or_default();
+    Some(format!("{parent}/{plural}/{name}"))
 }
 
 /// A GCP firewall rule as asked (`ingress tcp 22 from 0.0.0.0/0`, `ingress denies tcp 22 from

@@ -109,7 +109,7 @@ impl Action for AcquireDisk {
             .into());
         }
         let mut p = Plan::new(
-            "acquire-disk",
+            self.action(),
             &self.disk,
             before,
             json!({"snapshot": self.path(), "status": "READY", "of_this_disk": true}),

@@ -166,7 +166,7 @@ impl Action for DisableKey {
     async fn plan(&self) -> Result<Plan, ActionError> {
         let k = iam::get_key(&self.iam, &self.name).await.map_err(err)?;
         let mut p = Plan::new(
-            "disable-sa-key",
+            self.action(),
             &self.name,
             json!({"disabled": k.disabled, "created": k.created, "user_managed": k.user_managed}),
             json!({"disabled": true}),
@@ -230,7 +230,7 @@ impl Action for DeleteKey {
         // An enabled key the attacker made is deleted all the same: that cuts it off too.
         let signs = before["exists"] == true && before["disabled"] != true;
         let mut p = Plan::new(
-            "delete-sa-key",
+            self.action(),
             &self.name,
             before,
             json!({"exists": false}),
@@ -310,7 +310,7 @@ impl Action for RotateKey {
             return Err(format!("{} is not a user-managed key of its account", self.name).into());
         }
         let mut p = Plan::new(
-            "rotate-sa-key",
+            self.action(),
             &self.name,
             before,
             json!({"old_key_disabled": true, "replacement_enabled": true}),

@@ -533,7 +533,7 @@ impl Action for ImageSnapshot<'_> {
             "worker": worker.as_ref().map(|w| json!({"name": self.at().to_string(), "status": w.status})),
         });
         let mut p = Plan::new(
-            "image-snapshot",
+            self.action(),
             &self.snapshot,
             before,
             json!({"image": {"state": "complete"}}),

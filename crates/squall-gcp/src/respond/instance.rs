@@ -635,7 +635,7 @@ impl Action for DeleteInstance {
             .map_err(err)?
         else {
             return Ok(Plan::new(
-                "delete-instance",
+                self.action(),
                 &self.at.to_string(),
                 json!({"exists": false}),
                 json!({"exists": false}),
@@ -654,7 +654,7 @@ impl Action for DeleteInstance {
             .into());
         }
         let mut p = Plan::new(
-            "delete-instance",
+            self.action(),
             &self.at.to_string(),
             json!({"exists": true, "status": d.status, "deletion_protection": d.deletion_protection, "disks": d.disks}),
             json!({"exists": false}),

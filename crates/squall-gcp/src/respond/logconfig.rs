@@ -55,15 +55,8 @@ impl LogConfig {
     /// The settings a restoration writes, in the API's JSON names.
     fn fields(self) -> &'static [&'static str] {
         match self {
-            LogConfig::Sink => &[
-                "destination",
-                "filter",
-                "description",
-                "disabled",
-                "includeChildren",
-                "exclusions",
-            ],
-            LogConfig::Exclusion => &["filter", "description", "disabled"],
+            LogConfig::Sink => &logging::SINK_SETTINGS,
+            LogConfig::Exclusion => &logging::EXCLUSION_SETTINGS,
         }
     }
 
@@ -80,51 +73,23 @@ impl LogConfig {
 /// What the audit log says a sink or exclusion was just before a moment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Before {
-    /// Its settings, and the records (`time method insertId`) they were read from.
-    Was { settings: Value, from: Vec<String> },
+    /// Its settings, and the records (`time method by principal (insertId)`) they were read
+    /// from: the one that stated them whole, then the last updates ([`MAX_SHOWN`] in all;
+    /// `omitted` says how many between were left out).
+    Was {
+        settings: Value,
+        from: Vec<String>,
+        omitted: usize,
+    },
     /// Deleted by the record named.
     Gone { by: String },
     /// No complete record of it: made before the log's retention, or by Google.
     Unknown,
 }
 
-/// A bool as the audit log may write it (`true`, `"true"`).
-fn truth(v: &Value) -> bool {
-    v.as_bool().unwrap_or_else(|| v.as_str() == Some("true"))
-}
-
-/// One setting as the API states it: text, a flag, or (a sink's) exclusions; an absent
-/// field is its default, as proto3 JSON leaves defaults out.
-fn setting(field: &str, v: &Value) -> Value {
-    match field {
-        "disabled" | "includeChildren" => json!(truth(v)),
-        "exclusions" => Value::Array(
-            v.as_array()
-                .into_iter()
-                .flatten()
-                .take(100)
-                .map(|e| {
-                    json!({
-                        "name": e["name"].as_str().unwrap_or_default(),
-                        "filter": e["filter"].as_str().unwrap_or_default(),
-                        "description": e["description"].as_str().unwrap_or_default(),
-                        "disabled": truth(&e["disabled"]),
-                    })
-                })
-                .collect(),
-        ),
-        _ => json!(v.as_str().unwrap_or_default()),
-    }
-}
-
-fn settings(kind: LogConfig, object: &Value) -> Value {
-    Value::Object(
-        kind.fields()
-            .iter()
-            .map(|f| (f.to_string(), setting(f, &object[*f])))
-            .collect(),
-    )
-}
+/// The most records a plan names for one restoration: an actor's thousand updates must not
+/// make a thousand-line plan.
+pub const MAX_SHOWN: usize = 20;
 
 /// `include_children` → `includeChildren`: masks are written either way.
 fn camel(path: &str) -> String {
@@ -192,24 +157,39 @@ fn about(entry: &Value, kind: LogConfig, name: &str) -> bool {
             .any(same)
 }
 
-/// Replays the audit log's calls on `name` (oldest first) into what it was after the last.
-/// A creation, or any call whose response holds the whole object, states every setting; an
-/// update applies the fields its mask names (none named: the ones Google's API defaults to)
-/// to what was known; a failed call changed nothing.
-pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
-    let [create, update, delete] = kind.calls();
-    let mut now = Before::Unknown;
-    for e in entries {
+/// Replays the audit log's calls on one sink or exclusion, oldest first, one entry at a time
+/// (nothing but the state is kept), into what it was after the last. A creation, or any call
+/// whose response holds the whole object, states every setting; an update applies the fields
+/// its mask names (none named: the ones Google's API defaults to) to what was known; a failed
+/// call changed nothing.
+pub struct Replay<'a> {
+    kind: LogConfig,
+    name: &'a str,
+    now: Before,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(kind: LogConfig, name: &'a str) -> Replay<'a> {
+        Replay {
+            kind,
+            name,
+            now: Before::Unknown,
+        }
+    }
+
+    pub fn feed(&mut self, e: &Value) {
+        let kind = self.kind;
+        let [create, update, delete] = kind.calls();
         let p = &e["protoPayload"];
         let Some(method) = p["methodName"].as_str() else {
-            continue;
+            return;
         };
         let call = method.rsplit('.').next().unwrap_or(method);
         if ![create, update, delete].contains(&call)
-            || !about(e, kind, name)
+            || !about(e, kind, self.name)
             || p["status"]["code"].as_i64().is_some_and(|c| c != 0)
         {
-            continue;
+            return;
         }
         // Who made each call is in the plan: a replay that leans on a call of the actors'
         // (one made before the case's first record of them) is the analyst's to reject.
@@ -225,23 +205,23 @@ pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
         let req = &p["request"];
         let resp = &p["response"];
         let whole = resp["name"].is_string() && resp[kind.mark()].is_string();
-        now = if call == delete {
+        let stated = |object: &Value| Before::Was {
+            settings: logging::settings(kind.fields(), object),
+            from: vec![record.clone()],
+            omitted: 0,
+        };
+        self.now = if call == delete {
             Before::Gone { by: record }
         } else if whole {
-            Before::Was {
-                settings: settings(kind, resp),
-                from: vec![record],
-            }
+            stated(resp)
         } else if call == create {
-            Before::Was {
-                settings: settings(kind, &req[kind.noun()]),
-                from: vec![record],
-            }
+            stated(&req[kind.noun()])
         } else {
-            match now {
+            match std::mem::replace(&mut self.now, Before::Unknown) {
                 Before::Was {
                     mut settings,
                     mut from,
+                    mut omitted,
                 } => {
                     let mut paths = mask(req);
                     if paths.is_empty() && kind == LogConfig::Sink {
@@ -254,10 +234,21 @@ pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
                         Before::Unknown
                     } else {
                         for f in paths.iter().filter(|f| kind.fields().contains(&f.as_str())) {
-                            settings[f.as_str()] = setting(f, &req[kind.noun()][f.as_str()]);
+                            settings[f.as_str()] =
+                                logging::setting(f, &req[kind.noun()][f.as_str()]);
+                        }
+                        // The record that stated it whole stays first; the oldest update after
+                        // it makes room for the newest.
+                        if from.len() == MAX_SHOWN {
+                            from.remove(1);
+                            omitted += 1;
                         }
                         from.push(record);
-                        Before::Was { settings, from }
+                        Before::Was {
+                            settings,
+                            from,
+                            omitted,
+                        }
                     }
                 }
                 // An update of something deleted failed; of something unknown, still unknown.
@@ -265,7 +256,10 @@ pub fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
             }
         };
     }
-    now
+
+    pub fn end(self) -> Before {
+        self.now
+    }
 }
 
 /// Put a sink or exclusion back as it was just before `before` (the attacker's first change
@@ -345,14 +339,19 @@ impl Action for RestoreLogConfig {
         }
         let (_, now) = self.state().await?;
         let project = self.name.split('/').nth(1).unwrap_or_default();
-        let history = logging::config_history(&self.entries, project, self.before)
+        let mut replay = Replay::new(kind, &self.name);
+        logging::config_history(&self.entries, project, self.before, |e| replay.feed(e))
             .await
             .map_err(err)?;
         let when = self
             .before
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-        let (settings, from) = match replay(kind, &self.name, &history) {
-            Before::Was { settings, from } => (settings, from),
+        let (settings, mut from, omitted) = match replay.end() {
+            Before::Was {
+                settings,
+                from,
+                omitted,
+            } => (settings, from, omitted),
             Before::Gone { by } => {
                 return Err(format!(
                     "{} did not exist just before {when}: the audit log's record {by} deleted it; there is nothing to put back",
@@ -370,11 +369,10 @@ impl Action for RestoreLogConfig {
         };
         let mut after = settings;
         after["exists"] = json!(true);
-        let action = match kind {
-            LogConfig::Sink => "restore-log-sink",
-            LogConfig::Exclusion => "restore-log-exclusion",
-        };
-        let mut p = Plan::new(action, &self.name, now.clone(), after, true);
+        if omitted > 0 {
+            from.insert(1, format!("({omitted} more updates)"));
+        }
+        let mut p = Plan::new(self.action(), &self.name, now.clone(), after, true);
         p.notes.push(format!(
             "the settings it had before {when}, as the project's audit log recorded them: {}",
             from.join("; ")
@@ -433,6 +431,14 @@ impl Action for RestoreLogConfig {
 mod tests {
     use super::*;
 
+    fn replay(kind: LogConfig, name: &str, entries: &[Value]) -> Before {
+        let mut r = Replay::new(kind, name);
+        for e in entries {
+            r.feed(e);
+        }
+        r.end()
+    }
+
     const SINK: &str = "projects/acme-prod/sinks/to-sec";
 
     fn entry(t: &str, call: &str, request: Value) -> Value {
@@ -460,7 +466,8 @@ mod tests {
                    "sink": {"description": "to security", "includeChildren": "true",
                             "destination": "ignored: not in the mask"}}),
         );
-        let Before::Was { settings, from } = replay(LogConfig::Sink, SINK, &[created(), described])
+        let Before::Was { settings, from, .. } =
+            replay(LogConfig::Sink, SINK, &[created(), described])
         else {
             panic!("known")
         };
@@ -488,6 +495,30 @@ mod tests {
                 && settings["destination"].as_str().unwrap().contains("acme-sec")),
             "{again:?}"
         );
+    }
+
+    #[test]
+    fn an_actor_s_many_updates_make_a_plan_of_bounded_length() {
+        let mut entries = vec![created()];
+        for i in 0..30 {
+            entries.push(entry(
+                &format!("2026-02-01T00:00:{i:02}Z"),
+                "UpdateSink",
+                json!({"sinkName": SINK, "updateMask": "description",
+                       "sink": {"description": format!("d{i}")}}),
+            ));
+        }
+        let Before::Was {
+            settings,
+            from,
+            omitted,
+        } = replay(LogConfig::Sink, SINK, &entries)
+        else {
+            panic!("known")
+        };
+        assert_eq!(settings["description"], "d29");
+        assert_eq!((from.len(), omitted), (MAX_SHOWN, 11));
+        assert!(from[0].contains("CreateSink") && from[19].contains("00:00:29"));
     }
 
     #[test]

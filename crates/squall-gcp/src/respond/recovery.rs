@@ -144,7 +144,7 @@ impl Action for FixWorldRule {
             // Nothing world-open here (any more): nothing to do.
             let after = before.clone();
             return Ok(Plan::new(
-                "replace-world-rule",
+                self.action(),
                 &self.resource(),
                 before,
                 after,
@@ -165,7 +165,7 @@ impl Action for FixWorldRule {
         } else {
             json!({"exists": true, "world_open": null, "rule": {"ranges": ranges}})
         };
-        let mut p = Plan::new("replace-world-rule", &self.resource(), before, after, true);
+        let mut p = Plan::new(self.action(), &self.resource(), before, after, true);
         p.notes.push(match (&self.replace_with, ranges.is_empty()) {
             (_, true) => format!(
                 "the rule is deleted (its whole description is in this plan); it {}",
@@ -322,13 +322,7 @@ impl Action for RestoreFromSnapshot {
             after["kept"] = json!({"path": old, "exists": true});
             after["kept"][CASE_LABEL] = json!(label);
         }
-        let mut p = Plan::new(
-            "restore-instance",
-            &self.at.to_string(),
-            before,
-            after,
-            true,
-        );
+        let mut p = Plan::new(self.action(), &self.at.to_string(), before, after, true);
         p.notes.push(format!(
             "a new boot disk {new_path} is made from snapshot {} (taken {}) and attached in place of {}; the instance is left stopped",
             self.snapshot,

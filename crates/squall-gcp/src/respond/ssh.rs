@@ -102,7 +102,7 @@ impl Action for RemoveSshKeys {
         let d = compute::instance(&self.c, &self.at).await.map_err(err)?;
         let m = &d.metadata;
         let mut p = Plan::new(
-            "remove-ssh-keys",
+            self.action(),
             &self.at.to_string(),
             instance_state(m),
             json!({"ssh_keys": kept(m, &self.users), "block_project_ssh_keys": true}),
@@ -153,7 +153,7 @@ impl Action for RemoveProjectSshKeys {
             .await
             .map_err(err)?;
         let mut p = Plan::new(
-            "remove-project-ssh-keys",
+            self.action(),
             &self.resource(),
             json!({"ssh_keys": lines(&m)}),
             json!({"ssh_keys": kept(&m, &self.users)}),

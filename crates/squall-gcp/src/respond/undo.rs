@@ -49,7 +49,7 @@ impl Action for DeleteRule {
         }
         let visible = before["exists"] == true;
         Ok(Plan::new(
-            "delete-firewall-rule",
+            self.action(),
             &self.path(),
             before,
             json!({"exists": false}),
@@ -119,7 +119,7 @@ impl Action for Unshare {
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         let after = without(&before, &self.from);
-        let mut p = Plan::new("unshare", &self.what.to_string(), before, after, true);
+        let mut p = Plan::new(self.action(), &self.what.to_string(), before, after, true);
         p.notes.push(
             "copies already made from it (a disk, an image, a snapshot in their project) are out of reach".to_string(),
         );
@@ -127,12 +127,11 @@ impl Action for Unshare {
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
-        // Who it is shared with must be who the ledger says: a grant made since the plan is
-        // the analyst's to see first.
-        if self.state().await? != plan.before {
-            return Err(format!("{} changed since the plan: plan again", self.what).into());
-        }
-        compute::unshare(&self.c, &self.what, &self.from)
+        // Who it is shared with must be who the ledger says, read in the same call that
+        // writes the policy back.
+        let as_planned: Vec<String> =
+            serde_json::from_value(plan.before["shared_with"].clone()).unwrap_or_default();
+        compute::unshare(&self.c, &self.what, &self.from, &as_planned)
             .await
             .map_err(err)?;
         Ok(Value::Null)
@@ -177,7 +176,7 @@ impl Action for DeleteExclusion {
     async fn plan(&self) -> Result<Plan, ActionError> {
         let before = self.state().await?;
         let mut p = Plan::new(
-            "delete-log-exclusion",
+            self.action(),
             &self.name,
             before,
             json!({"exists": false}),
@@ -249,13 +248,7 @@ impl Action for EnableSink {
         }
         let mut after = before.clone();
         after["disabled"] = json!(false);
-        Ok(Plan::new(
-            "enable-log-sink",
-            &self.name,
-            before,
-            after,
-            true,
-        ))
+        Ok(Plan::new(self.action(), &self.name, before, after, true))
     }
 
     async fn execute(&self, plan: &Plan) -> Result<Value, ActionError> {
@@ -375,7 +368,7 @@ impl Action for RemoveBinding {
         self.keeps_an_owner(policy)?;
         let visible = before["bound"] == true;
         let mut p = Plan::new(
-            "remove-iam-binding",
+            self.action(),
             &self.name(),
             before,
             json!({"bound": false}),

@@ -1357,7 +1357,11 @@ async fn get_policy(c: &Compute, what: &Shareable) -> Result<model::Policy, GcpE
 
 /// Who a snapshot's, image's or disk's IAM policy lets in: `role member` pairs, sorted.
 pub async fn shared_with(c: &Compute, what: &Shareable) -> Result<Vec<String>, GcpError> {
-    let p = get_policy(c, what).await?;
+    Ok(pairs(&get_policy(c, what).await?))
+}
+
+/// A policy's `role member` pairs, sorted.
+fn pairs(p: &model::Policy) -> Vec<String> {
     let mut out: Vec<String> = p
         .bindings
         .iter()
@@ -1367,14 +1371,25 @@ pub async fn shared_with(c: &Compute, what: &Shareable) -> Result<Vec<String>, G
         })
         .collect();
     out.sort();
-    Ok(out)
+    out
 }
 
 /// Removes `members` from every binding of a snapshot's, image's or disk's IAM policy (a
 /// binding left empty goes), sent with the etag it was read with, so a concurrent change fails
-/// rather than being overwritten.
-pub async fn unshare(c: &Compute, what: &Shareable, members: &[String]) -> Result<(), GcpError> {
+/// rather than being overwritten. The policy read must still be `as_planned` (its `role
+/// member` pairs): a grant made since the plan is the analyst's to see first.
+pub async fn unshare(
+    c: &Compute,
+    what: &Shareable,
+    members: &[String],
+    as_planned: &[String],
+) -> Result<(), GcpError> {
     let mut policy = get_policy(c, what).await?;
+    if pairs(&policy) != as_planned {
+        return Err(GcpError::Invalid(format!(
+            "{what} changed since the plan: plan again"
+        )));
+    }
     for b in &mut policy.bindings {
         b.members.retain(|m| !members.contains(m));
     }

@@ -114,26 +114,64 @@ pub async fn enable_sink(
         .map_err(|e| GcpError::call("logging.sinks.update", name, e))
 }
 
-/// A sink's or exclusion's settings, as JSON with the API's field names: what a restoration
-/// puts back and reads back. A sink: `destination`, `filter`, `description`, `disabled`,
-/// `includeChildren`, `exclusions` (each `name`, `filter`, `description`, `disabled`); an
-/// exclusion: `filter`, `description`, `disabled`.
-pub fn sink_settings(s: &google_cloud_logging_v2::model::LogSink) -> serde_json::Value {
-    serde_json::json!({
-        "destination": s.destination,
-        "filter": s.filter,
-        "description": s.description,
-        "disabled": s.disabled,
-        "includeChildren": s.include_children,
-        "exclusions": s.exclusions.iter().map(|e| serde_json::json!({
-            "name": e.name, "filter": e.filter, "description": e.description, "disabled": e.disabled,
-        })).collect::<Vec<_>>(),
-    })
+/// The settings a restoration writes and reads back, in the API's JSON names: a sink's (its
+/// own exclusions each `name`, `filter`, `description`, `disabled`), and an exclusion's.
+pub const SINK_SETTINGS: [&str; 6] = [
+    "destination",
+    "filter",
+    "description",
+    "disabled",
+    "includeChildren",
+    "exclusions",
+];
+pub const EXCLUSION_SETTINGS: [&str; 3] = ["filter", "description", "disabled"];
+
+/// A bool as the audit log may write it (`true`, `"true"`).
+fn truth(v: &serde_json::Value) -> bool {
+    v.as_bool().unwrap_or_else(|| v.as_str() == Some("true"))
 }
 
-/// [`sink_settings`] for an exclusion.
+/// One setting as the API states it: text, a flag, or (a sink's) exclusions, at most 100 (the
+/// API's own limit is lower); an absent field is its default, as proto3 JSON leaves defaults
+/// out.
+pub fn setting(field: &str, v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::json;
+    match field {
+        "disabled" | "includeChildren" => json!(truth(v)),
+        "exclusions" => serde_json::Value::Array(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .take(100)
+                .map(|e| settings(&["name", "filter", "description", "disabled"], e))
+                .collect(),
+        ),
+        _ => json!(v.as_str().unwrap_or_default()),
+    }
+}
+
+/// `fields` of a sink or exclusion as JSON (the API's, or an audit entry's request or
+/// response), each as [`setting`] states it: one shape, whichever way it was read.
+pub fn settings(fields: &[&str], object: &serde_json::Value) -> serde_json::Value {
+    serde_json::Value::Object(
+        fields
+            .iter()
+            .map(|f| (f.to_string(), setting(f, &object[*f])))
+            .collect(),
+    )
+}
+
+/// [`settings`] of a sink as the API returned it.
+pub fn sink_settings(s: &google_cloud_logging_v2::model::LogSink) -> serde_json::Value {
+    settings(&SINK_SETTINGS, &serde_json::to_value(s).unwrap_or_default())
+}
+
+/// [`settings`] of an exclusion as the API returned it.
 pub fn exclusion_settings(e: &Exclusion) -> serde_json::Value {
-    serde_json::json!({"filter": e.filter, "description": e.description, "disabled": e.disabled})
+    settings(
+        &EXCLUSION_SETTINGS,
+        &serde_json::to_value(e).unwrap_or_default(),
+    )
 }
 
 fn text(v: &serde_json::Value, field: &str) -> String {
@@ -169,16 +207,6 @@ fn sink_of(name: &str, v: &serde_json::Value) -> google_cloud_logging_v2::model:
         )
 }
 
-/// Every setting a restoration writes, as an update mask.
-const SINK_FIELDS: [&str; 6] = [
-    "destination",
-    "filter",
-    "description",
-    "disabled",
-    "include_children",
-    "exclusions",
-];
-
 /// `logging.sinks.create` in `parent` with `settings`, writing as a service account of its own
 /// (the legacy shared identity is not offered to new sinks). Returns the identity the
 /// destination must let write.
@@ -212,7 +240,7 @@ pub async fn restore_sink(
         .set_sink_name(name)
         .set_unique_writer_identity(own_identity(sink))
         .set_sink(sink_of(short, settings))
-        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(SINK_FIELDS))
+        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(SINK_SETTINGS))
         .send()
         .await
         .map(|_| ())
@@ -243,11 +271,7 @@ pub async fn restore_exclusion(
         c.update_exclusion()
             .set_name(name)
             .set_exclusion(e)
-            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths([
-                "filter",
-                "description",
-                "disabled",
-            ]))
+            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(EXCLUSION_SETTINGS))
             .send()
             .await
             .map(|_| ())
@@ -268,12 +292,14 @@ pub async fn restore_exclusion(
 pub const MAX_CONFIG_ENTRIES: usize = 50_000;
 
 /// The project's Admin Activity audit entries written by Logging itself (sinks and exclusions
-/// made, changed, deleted) before `before`, oldest first, each as LogEntry JSON.
+/// made, changed, deleted) before `before`, oldest first, each handed to `each` as LogEntry
+/// JSON as it arrives (none is kept). Returns how many there were.
 pub async fn config_history(
     c: &google_cloud_logging_v2::client::LoggingServiceV2,
     project: &str,
     before: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<serde_json::Value>, GcpError> {
+    mut each: impl FnMut(&serde_json::Value),
+) -> Result<usize, GcpError> {
     let filter = format!(
         "logName=\"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity\" AND \
          protoPayload.serviceName=\"logging.googleapis.com\" AND timestamp<\"{}\"",
@@ -288,17 +314,18 @@ pub async fn config_history(
         .set_page_size(1000)
         .with_idempotency(true)
         .by_item();
-    let mut out = Vec::new();
+    let mut read = 0;
     while let Some(e) = items.next().await {
         let e = e.map_err(|e| GcpError::call("logging.entries.list", &on, e))?;
-        if out.len() == MAX_CONFIG_ENTRIES {
+        if read == MAX_CONFIG_ENTRIES {
             return Err(GcpError::Invalid(format!(
                 "more than {MAX_CONFIG_ENTRIES} Logging configuration entries in the audit log of {on}: read it by hand"
             )));
         }
-        out.push(serde_json::to_value(&e).map_err(|e| {
+        read += 1;
+        each(&serde_json::to_value(&e).map_err(|e| {
             GcpError::Invalid(format!("an audit entry of {on} did not encode: {e}"))
         })?);
     }
-    Ok(out)
+    Ok(read)
 }
