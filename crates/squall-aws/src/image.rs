@@ -84,7 +84,6 @@ pub async fn image_snapshot(
     )
     .map_err(io(&path, "resuming the image"))?;
     let committed = resumed.map_or(0, |(_, c)| c);
-    let resumed_bytes = committed;
     // Only what the progress file vouches for is kept (`reopen` cut the file there); the rest
     // must read as zeros until written (absent blocks are never written).
     file.set_len(list.volume_bytes)
@@ -162,6 +161,6 @@ pub async fn image_snapshot(
         sha256,
         bytes: list.volume_bytes,
         blocks: list.blocks.len() as u64,
-        resumed_bytes,
+        resumed_bytes: committed,
     })
 }

@@ -312,16 +312,15 @@ mod tests {
     fn a_disk_whose_copy_could_not_be_planned_leaves_its_instance_unacquired() {
         use squall_core::entry::{ActionFailed, ActionPlanned, Payload, Stage};
         use squall_core::respond::Plan;
-        let entry = |seq: u64, kind: Kind, payload: serde_json::Value| crate::Entry {
-            seq,
-            time: format!("t{seq}"),
-            actor: "a".into(),
-            kind: kind.as_str().into(),
-            payload,
-            prev_hash: String::new(),
-            hash: String::new(),
-            signer: None,
-            signature: None,
+        let entry = |seq: u64, kind: Kind, payload: serde_json::Value| {
+            crate::Entry::new(
+                seq,
+                format!("t{seq}"),
+                "a".into(),
+                kind.as_str().into(),
+                payload,
+                String::new(),
+            )
         };
         let vm = "projects/p/zones/z/instances/web-1";
         let mut plan = Plan::new(

@@ -125,6 +125,19 @@ impl World {
         self.counter += 1;
         self.counter
     }
+
+    /// A project's sink by name (sinks are kept as their parent lists them).
+    pub(crate) fn sink(&self, project: &str, name: &str) -> Option<&Value> {
+        self.sinks
+            .get(&format!("projects/{project}"))
+            .and_then(|all| all.iter().find(|s| s["name"] == json!(name)))
+    }
+
+    pub(crate) fn sink_mut(&mut self, project: &str, name: &str) -> Option<&mut Value> {
+        self.sinks
+            .get_mut(&format!("projects/{project}"))
+            .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
+    }
 }
 
 /// A running fake on 127.0.0.1; stops when dropped.
@@ -698,16 +711,13 @@ impl Fake {
 
     /// Turns a project's sink off or on, as `sinks.update` would.
     pub fn set_sink_disabled(&self, project: &str, name: &str, disabled: bool) {
-        let mut w = self.world();
-        let sink = w
-            .sinks
-            .get_mut(&format!("projects/{project}"))
-            .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
-            .expect("the sink exists");
-        sink["disabled"] = json!(disabled);
+        self.world()
+            .sink_mut(project, name)
+            .expect("the sink exists")["disabled"] = json!(disabled);
     }
 
-    /// Changes a project's sink as an attacker's `sinks.update` would (or, `None`, deletes it).
+    /// Changes a project's sink as an attacker's `sinks.update` would (or, `edit` returning
+    /// false, deletes it).
     pub fn edit_sink(&self, project: &str, name: &str, edit: impl FnOnce(&mut Value) -> bool) {
         let mut w = self.world();
         let all = w
@@ -725,10 +735,7 @@ impl Fake {
 
     /// A project's sink as the API would return it now.
     pub fn sink(&self, project: &str, name: &str) -> Option<Value> {
-        self.world()
-            .sinks
-            .get(&format!("projects/{project}"))
-            .and_then(|all| all.iter().find(|s| s["name"] == json!(name)).cloned())
+        self.world().sink(project, name).cloned()
     }
 
     /// Adds a log sink to `parent` (`projects/P`, `folders/N`, `organizations/N`).
@@ -890,11 +897,7 @@ pub(crate) fn changes_due(w: &mut World, call: &str) {
                 field,
                 value,
             } => {
-                if let Some(sink) = w
-                    .sinks
-                    .get_mut(&format!("projects/{project}"))
-                    .and_then(|all| all.iter_mut().find(|s| s["name"] == json!(name)))
-                {
+                if let Some(sink) = w.sink_mut(&project, &name) {
                     sink[field] = value;
                 }
             }

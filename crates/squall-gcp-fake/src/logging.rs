@@ -81,6 +81,30 @@ fn entry_time(e: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The fields a request's `updateMask` names (each one of `allowed`) set on `doc` from its
+/// body. Proto3 JSON leaves a default value out: a field the mask names but the body omits is
+/// set to its default (false, empty), as Google does.
+fn masked(doc: &mut Value, req: &Request<'_>, allowed: &[&str]) -> Result<(), ApiError> {
+    let mask = req
+        .query
+        .get("updateMask")
+        .ok_or_else(|| ApiError::invalid("updateMask is required"))?;
+    for field in mask.split(',').map(str::trim) {
+        if !allowed.contains(&field) {
+            return Err(ApiError::invalid(format!(
+                "Invalid update mask path: {field}"
+            )));
+        }
+        doc[field] = match (&req.body[field], field) {
+            (Value::Null, "disabled" | "includeChildren") => json!(false),
+            (Value::Null, "exclusions") => json!([]),
+            (Value::Null, _) => json!(""),
+            (v, _) => v.clone(),
+        };
+    }
+    Ok(())
+}
+
 pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError> {
     let s: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     // `sinks.list` of a project, folder or organization: its sinks, in one page.
@@ -160,24 +184,8 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 w.exclusions.get(&full).cloned().ok_or_else(missing)
             }
             ("exclusions", &axum::http::Method::PATCH) => {
-                let mask = req
-                    .query
-                    .get("updateMask")
-                    .cloned()
-                    .ok_or_else(|| ApiError::invalid("updateMask is required"))?;
                 let e = w.exclusions.get_mut(&full).ok_or_else(missing)?;
-                for field in mask.split(',').map(str::trim) {
-                    e[field] = match (field, &req.body[field]) {
-                        ("disabled", Value::Null) => json!(false),
-                        ("filter" | "description", Value::Null) => json!(""),
-                        ("filter" | "description" | "disabled", v) => v.clone(),
-                        _ => {
-                            return Err(ApiError::invalid(format!(
-                                "Invalid update mask path: {field}"
-                            )));
-                        }
-                    };
-                }
+                masked(e, req, &["filter", "description", "disabled"])?;
                 Ok(e.clone())
             }
             ("exclusions", &axum::http::Method::DELETE) => w
@@ -185,23 +193,9 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                 .remove(&full)
                 .map(|_| json!({}))
                 .ok_or_else(missing),
-            ("sinks", &axum::http::Method::GET) => w
-                .sinks
-                .get(&format!("projects/{p}"))
-                .and_then(|all| all.iter().find(|x| x["name"] == json!(name)))
-                .cloned()
-                .ok_or_else(missing),
+            ("sinks", &axum::http::Method::GET) => w.sink(p, name).cloned().ok_or_else(missing),
             ("sinks", &axum::http::Method::PUT) => {
-                let mask = req
-                    .query
-                    .get("updateMask")
-                    .cloned()
-                    .ok_or_else(|| ApiError::invalid("updateMask is required"))?;
-                let sink = w
-                    .sinks
-                    .get_mut(&format!("projects/{p}"))
-                    .and_then(|all| all.iter_mut().find(|x| x["name"] == json!(name)))
-                    .ok_or_else(missing)?;
+                let sink = w.sink_mut(p, name).ok_or_else(missing)?;
                 // A sink with its own writer identity keeps it only when asked to: an update
                 // that would default `uniqueWriterIdentity` to false is an error.
                 let own = !sink["writerIdentity"]
@@ -214,30 +208,18 @@ pub(crate) fn handle(w: &mut World, req: &Request<'_>) -> Result<Value, ApiError
                         "uniqueWriterIdentity cannot be changed from true to false",
                     ));
                 }
-                for field in mask.split(',').map(str::trim) {
-                    if ![
+                masked(
+                    sink,
+                    req,
+                    &[
                         "disabled",
                         "destination",
                         "filter",
                         "description",
                         "includeChildren",
                         "exclusions",
-                    ]
-                    .contains(&field)
-                    {
-                        return Err(ApiError::invalid(format!(
-                            "Invalid update mask path: {field}"
-                        )));
-                    }
-                    // Proto3 JSON leaves a default value out: a field the mask names but the
-                    // body omits is set to its default (false, empty), as Google does.
-                    sink[field] = match (&req.body[field], field) {
-                        (Value::Null, "disabled" | "includeChildren") => json!(false),
-                        (Value::Null, "exclusions") => json!([]),
-                        (Value::Null, _) => json!(""),
-                        (v, _) => v.clone(),
-                    };
-                }
+                    ],
+                )?;
                 Ok(sink.clone())
             }
             _ => Err(missing()),

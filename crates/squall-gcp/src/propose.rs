@@ -25,7 +25,7 @@ use crate::request::{Acquisition, Contain, InstanceContainment, InstanceRef, Rec
 use crate::request::{
     valid_logging_name, valid_member, valid_name, valid_policy_holder, valid_project, valid_role,
 };
-use crate::respond::{PUBLIC, account_name, key_name};
+use crate::respond::{LogConfig, PUBLIC, account_name, key_name};
 use crate::services::compute::Shareable;
 
 const ACQUIRE: Verb = positional(&["acquire", "gcp", "instance"], &[]);
@@ -49,16 +49,22 @@ fn key_of(r: &Resource) -> Option<String> {
     key_name(&format!("projects/-/serviceAccounts/{email}/keys/{}", r.id)).ok()
 }
 
-/// `projects/P/sinks/N` or `projects/P/exclusions/N` for a log sink (id `N`) or exclusion (id
-/// `exclusions/N`) of the touch's project, when the parts are ones a verb takes.
+/// Whether a touched log configuration is an exclusion (id `exclusions/N`) or a sink (id `N`),
+/// and its name.
+fn log_kind(r: &Resource) -> (LogConfig, &str) {
+    match r.id.strip_prefix("exclusions/") {
+        Some(n) => (LogConfig::Exclusion, n),
+        None => (LogConfig::Sink, r.id.as_str()),
+    }
+}
+
+/// `projects/P/sinks/N` or `projects/P/exclusions/N` for a log sink or exclusion of the
+/// touch's project, when the parts are ones a verb takes.
 fn log_config_of(r: &Resource) -> Option<String> {
     let project = r.account.as_deref()?;
-    let (kind, name) = match r.id.strip_prefix("exclusions/") {
-        Some(n) => ("exclusions", n),
-        None => ("sinks", r.id.as_str()),
-    };
-    let full = format!("projects/{project}/{kind}/{name}");
-    valid_logging_name(&full, kind).then_some(full)
+    let (kind, name) = log_kind(r);
+    let full = format!("projects/{project}/{}/{name}", kind.plural());
+    valid_logging_name(&full, kind.plural()).then_some(full)
 }
 
 /// `projects/P/global/KIND/NAME` for a global resource of the touch's project.
@@ -423,14 +429,9 @@ pub fn steps(r: &Resource) -> Vec<Step> {
                     )
                 })
                 .expect("matched");
-            let action = if r.id.starts_with("exclusions/") {
-                "restore-log-exclusion"
-            } else {
-                "restore-log-sink"
-            };
             let mut s = step(
                 Phase::Undo,
-                action,
+                log_kind(r).0.restore_action(),
                 log_config_of(r),
                 by_attacker(c),
                 &c.record,
@@ -576,14 +577,10 @@ pub fn request(step: &Step, secret_file: Option<std::path::PathBuf>) -> Option<R
             .then(|| Request::Recover(Recover::DeleteExclusions(vec![res.to_string()]))),
         "enable-log-sink" => valid_logging_name(res, "sinks")
             .then(|| Request::Recover(Recover::EnableSinks(vec![res.to_string()]))),
-        "restore-log-sink" | "restore-log-exclusion" => {
-            let kind = if step.action == "restore-log-sink" {
-                "sinks"
-            } else {
-                "exclusions"
-            };
+        a @ ("restore-log-sink" | "restore-log-exclusion") => {
+            let kind = LogConfig::of(res).filter(|k| k.restore_action() == a)?;
             let before = chrono::DateTime::parse_from_rfc3339(step.with.get("before")?).ok()?;
-            valid_logging_name(res, kind).then(|| {
+            valid_logging_name(res, kind.plural()).then(|| {
                 Request::Recover(Recover::RestoreLogging {
                     names: vec![res.to_string()],
                     before: before.with_timezone(&chrono::Utc),
@@ -692,13 +689,9 @@ pub fn command_for(step: &Step, case: &str) -> Option<Vec<String>> {
             with_case(&["recover", "gcp", "log-sink"], Vec::new(), names)
         }
         Request::Recover(Recover::RestoreLogging { names, before }) => {
-            let verb = if names.iter().all(|n| n.contains("/sinks/")) {
-                "log-sink"
-            } else {
-                "log-exclusion"
-            };
+            let kind = names.first().and_then(|n| LogConfig::of(n))?;
             with_case(
-                &["recover", "gcp", verb],
+                &["recover", "gcp", kind.verb()],
                 vec![format!(
                     "--as-before={}",
                     before.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)

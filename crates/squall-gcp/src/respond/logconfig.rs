@@ -13,7 +13,8 @@ use squall_core::respond::{Action, ActionError, Plan};
 use super::err;
 use crate::services::logging;
 
-/// Which of Logging's configuration resources a name is.
+/// Which of Logging's configuration resources a name is: the one place that says how each is
+/// named, which calls change it, and which verb and step put it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogConfig {
     Sink,
@@ -37,10 +38,27 @@ impl LogConfig {
         }
     }
 
-    fn plural(self) -> &'static str {
+    /// The collection in its name (`projects/P/sinks/N`).
+    pub fn plural(self) -> &'static str {
         match self {
             LogConfig::Sink => "sinks",
             LogConfig::Exclusion => "exclusions",
+        }
+    }
+
+    /// The action (and proposal step) that puts one back.
+    pub fn restore_action(self) -> &'static str {
+        match self {
+            LogConfig::Sink => "restore-log-sink",
+            LogConfig::Exclusion => "restore-log-exclusion",
+        }
+    }
+
+    /// The `recover gcp` verb that acts on one.
+    pub fn verb(self) -> &'static str {
+        match self {
+            LogConfig::Sink => "log-sink",
+            LogConfig::Exclusion => "log-exclusion",
         }
     }
 
@@ -127,29 +145,28 @@ fn mask(request: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether an audit entry's call was about `name` (`projects/P/sinks/N`): named by the
-/// resource, the request's `sinkName` or `name`, or (a creation) its parent and new name —
-/// the project by its id or its number (the entries read are this project's own log, so a
-/// number is this project's).
-fn about(entry: &Value, kind: LogConfig, name: &str) -> bool {
+/// Whether an audit entry's call was about the sink or exclusion `short` of `project`: named
+/// by the resource, the request's `sinkName` or `name`, or (a creation) its parent and new
+/// name — the project by its id or its number (the entries read are this project's own log,
+/// so a number is this project's).
+fn about(entry: &Value, kind: LogConfig, project: &str, short: &str) -> bool {
     let p = &entry["protoPayload"];
     let req = &p["request"];
-    let (project, short) = match name.split('/').collect::<Vec<_>>().as_slice() {
-        ["projects", project, _, short] => (*project, *short),
-        _ => return false,
-    };
-    let same = |n: &str| match n.split('/').collect::<Vec<_>>().as_slice() {
-        ["projects", p, k, s] => {
-            *k == kind.plural()
-                && *s == short
-                && (*p == project || p.bytes().all(|b| b.is_ascii_digit()))
-        }
-        _ => false,
+    let this_project =
+        |p: &str| p == project || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let same = |n: &str| {
+        let mut parts = n.split('/');
+        matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some("projects"), Some(p), Some(k), Some(s), None)
+                if k == kind.plural() && s == short && this_project(p)
+        )
     };
     let created = req[kind.noun()]["name"].as_str() == Some(short)
         && req["parent"]
             .as_str()
-            .is_some_and(|parent| same(&format!("{parent}/{}/{short}", kind.plural())));
+            .and_then(|parent| parent.strip_prefix("projects/"))
+            .is_some_and(this_project);
     created
         || [&p["resourceName"], &req["sinkName"], &req["name"]]
             .iter()
@@ -164,15 +181,23 @@ fn about(entry: &Value, kind: LogConfig, name: &str) -> bool {
 /// call changed nothing.
 pub struct Replay<'a> {
     kind: LogConfig,
-    name: &'a str,
+    /// The project and short name of the one replayed (`projects/P/sinks/N`), read once.
+    project: &'a str,
+    short: &'a str,
     now: Before,
 }
 
 impl<'a> Replay<'a> {
+    /// A replay of `name` (`projects/P/sinks/N`); one named otherwise matches no entry.
     pub fn new(kind: LogConfig, name: &'a str) -> Replay<'a> {
+        let (project, short) = match name.split('/').collect::<Vec<_>>().as_slice() {
+            ["projects", project, _, short] => (*project, *short),
+            _ => ("", ""),
+        };
         Replay {
             kind,
-            name,
+            project,
+            short,
             now: Before::Unknown,
         }
     }
@@ -186,21 +211,25 @@ impl<'a> Replay<'a> {
         };
         let call = method.rsplit('.').next().unwrap_or(method);
         if ![create, update, delete].contains(&call)
-            || !about(e, kind, self.name)
+            || self.short.is_empty()
+            || !about(e, kind, self.project, self.short)
             || p["status"]["code"].as_i64().is_some_and(|c| c != 0)
         {
             return;
         }
         // Who made each call is in the plan: a replay that leans on a call of the actors'
         // (one made before the case's first record of them) is the analyst's to reject.
+        // Each field cut short: an entry may carry kilobytes in any of them, and up to
+        // MAX_SHOWN citations go into one plan.
+        let cited = |v: &Value, none: &'static str| {
+            squall_core::text::shortened(v.as_str().unwrap_or(none), 100).into_owned()
+        };
         let record = format!(
             "{} {} by {} ({})",
-            e["timestamp"].as_str().unwrap_or("(no time)"),
+            cited(&e["timestamp"], "(no time)"),
             call,
-            p["authenticationInfo"]["principalEmail"]
-                .as_str()
-                .unwrap_or("(no principal)"),
-            e["insertId"].as_str().unwrap_or("(no insertId)")
+            cited(&p["authenticationInfo"]["principalEmail"], "(no principal)"),
+            cited(&e["insertId"], "(no insertId)")
         );
         let req = &p["request"];
         let resp = &p["response"];
@@ -320,20 +349,20 @@ impl Action for RestoreLogConfig {
     }
 
     fn action(&self) -> &'static str {
-        match LogConfig::of(&self.name) {
-            Some(LogConfig::Exclusion) => "restore-log-exclusion",
-            _ => "restore-log-sink",
-        }
+        LogConfig::of(&self.name)
+            .unwrap_or(LogConfig::Sink)
+            .restore_action()
     }
 
     async fn plan(&self) -> Result<Plan, ActionError> {
         let kind = self.kind()?;
+        let when = self
+            .before
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         // A moment still to come would replay the very change being undone.
         if self.before > Utc::now() {
             return Err(format!(
-                "--as-before {} is in the future: give the time of the first change to undo",
-                self.before
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                "--as-before {when} is in the future: give the time of the first change to undo"
             )
             .into());
         }
@@ -343,9 +372,6 @@ impl Action for RestoreLogConfig {
         logging::config_history(&self.entries, project, self.before, |e| replay.feed(e))
             .await
             .map_err(err)?;
-        let when = self
-            .before
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let (settings, mut from, omitted) = match replay.end() {
             Before::Was {
                 settings,
@@ -403,11 +429,7 @@ impl Action for RestoreLogConfig {
                     .await
                     .map_err(err)?,
                 None => {
-                    let (parent, short) = self
-                        .name
-                        .rsplit_once("/sinks/")
-                        .ok_or_else(|| format!("{:?} is not a sink", self.name))?;
-                    let identity = logging::create_sink(&self.logging, parent, short, &plan.after)
+                    let identity = logging::create_sink(&self.logging, &self.name, &plan.after)
                         .await
                         .map_err(err)?;
                     return Ok(json!({"writerIdentity": identity}));
@@ -519,6 +541,17 @@ mod tests {
         assert_eq!(settings["description"], "d29");
         assert_eq!((from.len(), omitted), (MAX_SHOWN, 11));
         assert!(from[0].contains("CreateSink") && from[19].contains("00:00:29"));
+    }
+
+    #[test]
+    fn a_record_is_cited_cut_short_whatever_its_entry_carries() {
+        let mut made = created();
+        made["protoPayload"]["authenticationInfo"]["principalEmail"] = json!("x".repeat(100_000));
+        made["insertId"] = json!("\u{1b}]8;;".repeat(10_000));
+        let Before::Was { from, .. } = replay(LogConfig::Sink, SINK, &[made]) else {
+            panic!("known")
+        };
+        assert!(from[0].len() < 1_000, "{}", from[0].len());
     }
 
     #[test]

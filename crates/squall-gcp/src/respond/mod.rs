@@ -40,7 +40,7 @@ pub use imaging::{DEVICE, Image, ImageSnapshot, Report, WORKER_POLL, WORKER_SCRI
 pub use instance::{
     DeleteInstance, IsolateInstance, Prior, ReleaseInstance, RuleAt, StopInstance, isolation_tag,
 };
-pub use logconfig::RestoreLogConfig;
+pub use logconfig::{LogConfig, RestoreLogConfig};
 pub use recovery::{FixWorldRule, RestoreFromSnapshot, world_open};
 pub use ssh::{RemoveProjectSshKeys, RemoveSshKeys};
 pub use undo::{DeleteExclusion, DeleteRule, EnableSink, PUBLIC, RemoveBinding, Unshare};

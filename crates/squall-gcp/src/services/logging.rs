@@ -207,24 +207,25 @@ fn sink_of(name: &str, v: &serde_json::Value) -> google_cloud_logging_v2::model:
         )
 }
 
-/// `logging.sinks.create` in `parent` with `settings`, writing as a service account of its own
-/// (the legacy shared identity is not offered to new sinks). Returns the identity the
-/// destination must let write.
+/// `logging.sinks.create` of `name` (`projects/P/sinks/N`) with `settings`, writing as a
+/// service account of its own (the legacy shared identity is not offered to new sinks).
+/// Returns the identity the destination must let write.
 pub async fn create_sink(
     c: &ConfigServiceV2,
-    parent: &str,
     name: &str,
     settings: &serde_json::Value,
 ) -> Result<String, GcpError> {
-    let on = format!("{parent}/sinks/{name}");
+    let (parent, short) = name
+        .rsplit_once("/sinks/")
+        .ok_or_else(|| GcpError::Invalid(format!("{name:?} is not a sink")))?;
     c.create_sink()
         .set_parent(parent)
-        .set_sink(sink_of(name, settings))
+        .set_sink(sink_of(short, settings))
         .set_unique_writer_identity(true)
         .send()
         .await
         .map(|s| s.writer_identity)
-        .map_err(|e| GcpError::call("logging.sinks.create", &on, e))
+        .map_err(|e| GcpError::call("logging.sinks.create", name, e))
 }
 
 /// `logging.sinks.update` of every setting a restoration writes, keeping the sink's writer
